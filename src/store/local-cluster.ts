@@ -1,0 +1,135 @@
+// Runs a PostgreSQL cluster from the machine's own binaries, so that a newcomer (and the test
+// harness) needs no database server set up beforehand. PostgreSQL refuses to run as root, so when
+// this process is root the cluster's commands run as the unprivileged `postgres` user.
+import { execFile, execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, chownSync, statSync, writeFileSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import path from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+export interface LocalCluster {
+  url: string;
+  port: number;
+  dataDir: string;
+  stop(): Promise<void>;
+  /** Stops without waiting; safe inside a process 'exit' handler. */
+  stopSync(): void;
+}
+
+export interface ClusterOptions {
+  dataDir: string;
+  port?: number;
+  superuser?: string;
+}
+
+/** Directory holding initdb/pg_ctl: PATH first, else the newest /usr/lib/postgresql/<major>/bin. */
+export function findPostgresBinDir(): string {
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+    if (dir && existsSync(path.join(dir, "pg_ctl")) && existsSync(path.join(dir, "initdb"))) return dir;
+  }
+  const root = "/usr/lib/postgresql";
+  if (existsSync(root)) {
+    const majors = readdirSync(root).filter((d) => /^\d+$/.test(d)).sort((a, b) => Number(b) - Number(a));
+    for (const major of majors) {
+      const dir = path.join(root, major, "bin");
+      if (existsSync(path.join(dir, "pg_ctl"))) return dir;
+    }
+  }
+  throw new Error(
+    "PostgreSQL server binaries (initdb, pg_ctl) were not found on PATH or in /usr/lib/postgresql/*/bin. " +
+      "Install PostgreSQL 15+ or set DATABASE_URL to an existing server.",
+  );
+}
+
+const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0;
+
+function postgresUserIds(): { uid: number; gid: number } {
+  const uid = Number(execFileSync("id", ["-u", "postgres"]).toString().trim());
+  const gid = Number(execFileSync("id", ["-g", "postgres"]).toString().trim());
+  return { uid, gid };
+}
+
+/** argv for running a cluster command, dropping root privileges when needed. */
+function asClusterUser(binary: string, args: string[]): [string, string[]] {
+  return isRoot() ? ["runuser", ["-u", "postgres", "--", binary, ...args]] : [binary, args];
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+function prepareDataDir(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  if (isRoot()) {
+    const { uid, gid } = postgresUserIds();
+    if (statSync(dataDir).uid !== uid) chownSync(dataDir, uid, gid);
+  }
+}
+
+async function initialize(bin: string, dataDir: string, superuser: string): Promise<void> {
+  const [cmd, args] = asClusterUser(path.join(bin, "initdb"), [
+    "-D", dataDir, "-U", superuser, "--auth=trust", "--encoding=UTF8", "--no-sync",
+  ]);
+  await run(cmd, args);
+}
+
+function isRunning(bin: string, dataDir: string): boolean {
+  const [cmd, args] = asClusterUser(path.join(bin, "pg_ctl"), ["-D", dataDir, "status"]);
+  try {
+    execFileSync(cmd, args, { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts (initializing on first use) a cluster listening on 127.0.0.1 only; reuses one already running. */
+export async function startCluster(options: ClusterOptions): Promise<LocalCluster> {
+  const bin = findPostgresBinDir();
+  const dataDir = path.resolve(options.dataDir);
+  const superuser = options.superuser ?? "postgres";
+  prepareDataDir(dataDir);
+  if (!existsSync(path.join(dataDir, "PG_VERSION"))) await initialize(bin, dataDir, superuser);
+
+  const portFile = path.join(dataDir, "autopilot.port");
+  let port = options.port ?? (existsSync(portFile) ? Number(readFileSync(portFile, "utf8")) : await freePort());
+  if (isRunning(bin, dataDir) && existsSync(portFile)) {
+    port = Number(readFileSync(portFile, "utf8"));
+  } else {
+    const serverOptions = `-p ${port} -k ${dataDir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
+    const [cmd, args] = asClusterUser(path.join(bin, "pg_ctl"), [
+      "-D", dataDir, "-o", serverOptions, "-l", path.join(dataDir, "server.log"), "-w", "-t", "60", "start",
+    ]);
+    await run(cmd, args);
+    writeFileSync(portFile, String(port));
+  }
+
+  const ctl = (mode: string): [string, string[]] =>
+    asClusterUser(path.join(bin, "pg_ctl"), ["-D", dataDir, "-m", mode, "-w", "stop"]);
+  return {
+    url: `postgres://${superuser}@127.0.0.1:${port}/postgres`,
+    port,
+    dataDir,
+    async stop() {
+      const [cmd, args] = ctl("fast");
+      await run(cmd, args).catch(() => undefined);
+    },
+    stopSync() {
+      const [cmd, args] = ctl("immediate");
+      try {
+        execFileSync(cmd, args, { stdio: "ignore" });
+      } catch {
+        // already stopped
+      }
+    },
+  };
+}
