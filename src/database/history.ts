@@ -1,0 +1,80 @@
+// The target's own record of what ran: autopilot.schema_migrations, in the spirit of Flyway's
+// schema history. Reads never create it, so planning against a database leaves no trace.
+import pg from "pg";
+import type { AppliedMigration } from "./planner.js";
+import { compareVersions } from "./migration-files.js";
+
+export const HISTORY_TABLE = "autopilot.schema_migrations";
+
+const CREATE_HISTORY = `
+create schema if not exists autopilot;
+create table if not exists autopilot.schema_migrations (
+  version     text primary key,
+  name        text not null,
+  checksum    text not null,
+  applied_at  timestamptz not null default now(),
+  duration_ms integer not null,
+  applied_by  text not null,
+  commit_sha  text,
+  reverted_at timestamptz
+)`;
+
+/** Callers serialize this under the migration advisory lock: concurrent CREATE … IF NOT EXISTS can still collide. */
+export async function ensureHistory(client: pg.ClientBase): Promise<void> {
+  await client.query(CREATE_HISTORY);
+}
+
+export async function readHistory(client: pg.ClientBase): Promise<AppliedMigration[]> {
+  const { rows } = await client.query(`select to_regclass('${HISTORY_TABLE}') is not null as present`);
+  if (!rows[0].present) return [];
+  const result = await client.query(
+    `select version, name, checksum, applied_at, duration_ms, applied_by, commit_sha, reverted_at from ${HISTORY_TABLE}`,
+  );
+  return result.rows.map(toApplied).sort((a, b) => compareVersions(a.version, b.version));
+}
+
+export async function readHistoryFromUrl(url: string): Promise<AppliedMigration[]> {
+  const client = new pg.Client({ connectionString: url, application_name: "autopilot" });
+  client.on("error", () => undefined); // a dropped connection surfaces as the query's error
+  await client.connect();
+  try {
+    return await readHistory(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+function toApplied(row: Record<string, any>): AppliedMigration {
+  return {
+    version: row.version,
+    name: row.name,
+    checksum: row.checksum,
+    appliedAt: row.applied_at,
+    durationMs: row.duration_ms,
+    appliedBy: row.applied_by,
+    commitSha: row.commit_sha,
+    revertedAt: row.reverted_at,
+  };
+}
+
+export interface HistoryEntry {
+  version: string;
+  name: string;
+  checksum: string;
+  appliedBy: string;
+  commitSha: string | null;
+}
+
+/**
+ * The statement that records a file as applied, with values inlined as literals so it can ride in
+ * the same round trip as the file itself. `durationSql` is an SQL expression. A reverted row of the
+ * same version is replaced (the file was rolled back and is applied again).
+ */
+export function recordAppliedSql(entry: HistoryEntry, durationSql: string, escapeLiteral: (value: string) => string): string {
+  const literal = (value: string | null) => (value === null ? "null" : escapeLiteral(value));
+  return `insert into ${HISTORY_TABLE} (version, name, checksum, applied_at, duration_ms, applied_by, commit_sha, reverted_at)
+values (${literal(entry.version)}, ${literal(entry.name)}, ${literal(entry.checksum)}, now(), ${durationSql}, ${literal(entry.appliedBy)}, ${literal(entry.commitSha)}, null)
+on conflict (version) do update set name = excluded.name, checksum = excluded.checksum, applied_at = excluded.applied_at,
+  duration_ms = excluded.duration_ms, applied_by = excluded.applied_by, commit_sha = excluded.commit_sha, reverted_at = null
+returning duration_ms`;
+}
