@@ -1,0 +1,61 @@
+// Taking, recording and pruning backups of a target. Knows the store and the backup directory,
+// nothing of GitHub.
+import { randomBytes } from "node:crypto";
+import type pg from "pg";
+import { backupDatabase } from "../database/backup.js";
+import { redact } from "../redact.js";
+import { insertBackup, listBackups, markPruned, type BackupRecord } from "../store/backups.js";
+import { LocalBackupStore } from "./local-store.js";
+import { selectExpired } from "./retention.js";
+
+export interface BackupRequest {
+  db: pg.Pool;
+  directory: string;
+  retentionDays: number;
+  databaseUrl: string;
+  repo: string;
+  environment: string;
+  runId: number | null;
+  commitSha: string | null;
+}
+
+export class BackupFailedError extends Error {}
+
+export function newBackupId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:TZ.]/g, "").slice(0, 14);
+  return `bk_${stamp}_${randomBytes(3).toString("hex")}`;
+}
+
+/** Dumps the target, records the backup (good or failed), and prunes expired ones after a good one. */
+export async function takeBackup(request: BackupRequest): Promise<BackupRecord> {
+  const createdAt = new Date();
+  const id = newBackupId(createdAt);
+  const store = new LocalBackupStore(request.directory);
+  const file = store.pathFor({ id, repo: request.repo, environment: request.environment, createdAt });
+  const base = { id, repo: request.repo, environment: request.environment, runId: request.runId, commitSha: request.commitSha, createdAt };
+  try {
+    const result = await backupDatabase({ databaseUrl: request.databaseUrl, file });
+    const record: BackupRecord = {
+      ...base, status: "ok", path: result.file, sizeBytes: result.sizeBytes, sha256: result.sha256,
+      durationMs: Math.round(result.durationMs), error: null,
+    };
+    await insertBackup(request.db, record);
+    await pruneBackups(request, store);
+    return record;
+  } catch (error) {
+    const message = redact((error as Error).message);
+    await insertBackup(request.db, {
+      ...base, status: "failed", path: null, sizeBytes: null, sha256: null, durationMs: null, error: message,
+    });
+    throw new BackupFailedError(message);
+  }
+}
+
+async function pruneBackups(request: BackupRequest, store: LocalBackupStore): Promise<void> {
+  const backups = await listBackups(request.db, request.repo, request.environment);
+  const entries = backups.map((b) => ({ id: b.id, createdAt: b.createdAt, ok: b.status === "ok", path: b.path ?? "" }));
+  for (const expired of selectExpired(entries, { retentionDays: request.retentionDays, now: new Date() })) {
+    if (expired.path) await store.remove(expired.path);
+    await markPruned(request.db, expired.id);
+  }
+}

@@ -1,0 +1,55 @@
+// Reads a repository through the API: its config on the default branch, and its migration files
+// at a commit. Listing comes from the Git trees API, so only blobs the history does not already
+// know are ever downloaded.
+import { REPO_CONFIG_PATH } from "../config/repo-config.js";
+import type { GitHubClient, RepoRef } from "../report/octokit.js";
+
+/** The raw text of `.github/autopilot.yml` at `ref`, or null when the file does not exist. */
+export async function readRepoConfigText(github: GitHubClient, repo: RepoRef, ref: string): Promise<string | null> {
+  try {
+    const { data } = await github.rest.repos.getContent({ ...repo, path: REPO_CONFIG_PATH, ref });
+    if (Array.isArray(data) || data.type !== "file" || !("content" in data)) return null;
+    return Buffer.from(data.content, "base64").toString("utf8");
+  } catch (error) {
+    if ((error as { status?: number }).status === 404) return null;
+    throw error;
+  }
+}
+
+export interface TreeEntry {
+  path: string;
+  sha: string;
+}
+
+/**
+ * The blobs directly inside `directory` at `commitSha`. Walks one tree per path segment instead of
+ * a recursive listing of the whole repository, which GitHub truncates on large repositories.
+ */
+export async function listDirectory(github: GitHubClient, repo: RepoRef, commitSha: string, directory: string): Promise<TreeEntry[]> {
+  let treeSha = commitSha;
+  for (const segment of directory.split("/").filter(Boolean)) {
+    const { data } = await github.rest.git.getTree({ ...repo, tree_sha: treeSha });
+    const next = data.tree.find((entry) => entry.path === segment && entry.type === "tree");
+    if (!next?.sha) return [];
+    treeSha = next.sha;
+  }
+  const { data } = await github.rest.git.getTree({ ...repo, tree_sha: treeSha });
+  const prefix = directory.replace(/\/+$/, "");
+  return data.tree
+    .filter((entry) => entry.type === "blob" && entry.path && entry.sha)
+    .map((entry) => ({ path: prefix ? `${prefix}/${entry.path}` : entry.path!, sha: entry.sha! }));
+}
+
+/** Downloads blobs by SHA, a few at a time. */
+export async function downloadBlobs(github: GitHubClient, repo: RepoRef, shas: string[], concurrency = 8): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  const queue = [...new Set(shas)];
+  const worker = async () => {
+    for (let sha = queue.shift(); sha; sha = queue.shift()) {
+      const { data } = await github.rest.git.getBlob({ ...repo, file_sha: sha });
+      out.set(sha, Buffer.from(data.content, data.encoding === "base64" ? "base64" : "utf8"));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
+  return out;
+}

@@ -1,0 +1,49 @@
+// The Probot app: wires handlers, routes, the queue and its workers. Nothing else lives here.
+import type { ApplicationFunctionOptions, Probot } from "probot";
+import { handlePush } from "./github/push.js";
+import { startQueue } from "./jobs/queue.js";
+import { startWorkers } from "./jobs/workers.js";
+import { startReaper } from "./jobs/reaper.js";
+import { healthzHandler } from "./web/healthz.js";
+import type { AutopilotEnv } from "./config/environment.js";
+import type { ServerConfig } from "./config/server-config.js";
+import type { Logger } from "./logger.js";
+import type { Store } from "./store/store.js";
+import type { RunbookDeps } from "./runbooks/deps.js";
+
+export interface AppServices {
+  store: Store;
+  serverConfig: ServerConfig;
+  env: AutopilotEnv;
+  log: Logger;
+  /** Called when the process shuts down. */
+  onStop(stop: () => Promise<void>): void;
+}
+
+export function autopilotApp(services: AppServices) {
+  return async (app: Probot, { addHandler }: ApplicationFunctionOptions): Promise<void> => {
+    const { store, env, log } = services;
+    const queue = await startQueue(
+      store.url,
+      { retryLimit: env.AUTOPILOT_RETRY_LIMIT, retryDelaySeconds: env.AUTOPILOT_RETRY_DELAY_SECONDS, pollingIntervalSeconds: env.AUTOPILOT_JOB_POLL_SECONDS },
+      log,
+    );
+    const deps: RunbookDeps = {
+      db: store.pool,
+      serverConfig: services.serverConfig,
+      github: (installationId) => app.auth(installationId),
+      log,
+      env: process.env,
+    };
+
+    app.on("push", handlePush(store.pool, queue));
+    addHandler(healthzHandler(store.pool));
+
+    await startWorkers(queue, deps);
+    const stopReaper = startReaper(queue, deps, env.AUTOPILOT_REAPER_SECONDS);
+    services.onStop(async () => {
+      stopReaper();
+      await queue.stop();
+    });
+  };
+}

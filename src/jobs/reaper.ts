@@ -1,0 +1,32 @@
+// Finds runs whose worker died (process killed, machine lost) and hands them back: the queue job is
+// failed so pg-boss retries it, or, when no attempt is left, the run is concluded as interrupted.
+// No Check Run is ever left "in progress".
+import { concludeInterrupted } from "../runbooks/migrate.js";
+import type { RunbookDeps } from "../runbooks/deps.js";
+import { unfinishedRuns } from "../store/runs.js";
+import { isOrphaned } from "./liveness.js";
+import { MIGRATE_QUEUE, type Queue } from "./queue.js";
+
+export async function reapOrphanedRuns(queue: Queue, deps: RunbookDeps): Promise<number> {
+  let reaped = 0;
+  for (const run of await unfinishedRuns(deps.db)) {
+    if (!run.jobId || run.status !== "in_progress") continue;
+    const job = await queue.boss.getJobById(MIGRATE_QUEUE, run.jobId);
+    if (job && job.state !== "active" && job.state !== "failed") continue; // waiting for its retry
+    if (!(await isOrphaned(deps.db, run.id))) continue;
+    reaped++;
+    deps.log.warn({ run: run.id, job: run.jobId }, "worker of this run is gone; handing it back");
+    if (job?.state === "active") await queue.boss.fail(MIGRATE_QUEUE, run.jobId, { message: "worker stopped during the job" });
+    const after = await queue.boss.getJobById(MIGRATE_QUEUE, run.jobId);
+    if (!after || after.state === "failed") await concludeInterrupted(deps, run, run.attempts);
+  }
+  return reaped;
+}
+
+export function startReaper(queue: Queue, deps: RunbookDeps, everySeconds: number): () => void {
+  const tick = () => reapOrphanedRuns(queue, deps).catch((error) => deps.log.error({ err: error }, "reaper failed"));
+  void tick();
+  const timer = setInterval(tick, everySeconds * 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,50 @@
+// `npm start`: validate the environment and server config, open the store (a local cluster when
+// DATABASE_URL is unset), then hand over to Probot — which serves its setup wizard when the app
+// has no credentials yet.
+import { run } from "probot";
+import { readEnvironment } from "./config/environment.js";
+import { loadServerConfig } from "./config/server-config.js";
+import { ConfigError } from "./config/yaml-errors.js";
+import { autopilotApp } from "./index.js";
+import { createLogger } from "./logger.js";
+import { registerSecret } from "./redact.js";
+import { openStore, resolveStoreUrl } from "./store/store.js";
+
+const log = createLogger();
+
+async function main(): Promise<void> {
+  const env = readEnvironment();
+  const serverConfig = await loadServerConfig(env.AUTOPILOT_SERVER_CONFIG);
+  registerSecrets(serverConfig);
+  const { url, stop: stopCluster } = await resolveStoreUrl(env.DATABASE_URL, env.AUTOPILOT_DATA_DIR);
+  registerSecret(url);
+  const store = await openStore(url);
+  log.info({ targets: serverConfig.targets.length }, "store ready");
+
+  const stops: Array<() => Promise<void>> = [];
+  const server = await run(autopilotApp({ store, serverConfig, env, log, onStop: (s) => stops.push(s) }), { log });
+  const shutdown = async () => {
+    await server.stop().catch(() => undefined);
+    for (const stop of stops) await stop().catch(() => undefined);
+    await store.close();
+    await stopCluster?.();
+    process.exit(0);
+  };
+  process.once("SIGTERM", shutdown);
+  process.once("SIGINT", shutdown);
+}
+
+/** Every value the server config points at is a secret from now on. */
+function registerSecrets(config: Awaited<ReturnType<typeof loadServerConfig>>): void {
+  for (const target of config.targets) {
+    for (const name of [target.database_url_env, target.shadow_database_url_env, target.deploy_hook_env, target.slack_webhook_env]) {
+      if (name) registerSecret(process.env[name]);
+    }
+  }
+  for (const name of ["WEBHOOK_SECRET", "PRIVATE_KEY", "AUTOPILOT_SECRET", "DATABASE_URL"]) registerSecret(process.env[name]);
+}
+
+main().catch((error) => {
+  log.fatal(error instanceof ConfigError ? error.message : { err: error }, "Autopilot could not start");
+  process.exit(1);
+});

@@ -1,0 +1,110 @@
+// Turns a migrate outcome into what users read: the Check Run, the PR comment and Slack.
+import { formatProblem } from "../config/yaml-errors.js";
+import type { MigrateOutcome, Recovery } from "../runbooks/migrate-outcome.js";
+import type { Annotation, CheckRunOutcome } from "./check-run.js";
+
+export const MIGRATE_CHECK_NAME = "autopilot/migrate";
+
+const ms = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`);
+const size = (bytes: number | null) =>
+  bytes === null ? "?" : bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} kB`;
+
+export function renderCheckRun(outcome: MigrateOutcome): CheckRunOutcome {
+  switch (outcome.kind) {
+    case "config-invalid":
+      return {
+        conclusion: "failure",
+        title: `Invalid .github/autopilot.yml (${outcome.problems.length} problem${outcome.problems.length === 1 ? "" : "s"})`,
+        summary: `Nothing was applied. Fix these and push again:\n\n${outcome.problems.map((p) => `- \`${formatProblem(p)}\``).join("\n")}`,
+        annotations: outcome.problems.map((p) => ({ path: p.file, line: p.line ?? 1, level: "failure", message: `${p.key ? `${p.key}: ` : ""}${p.message}` })),
+      };
+    case "unbound":
+      return {
+        conclusion: "neutral",
+        title: `No database bound for ${outcome.environment}`,
+        summary: `Nothing was applied: ${outcome.reason}.\n\nAn operator binds a database to **${outcome.repo}** / **${outcome.environment}** in the server config (\`autopilot.server.yml\`, \`targets:\`).`,
+      };
+    case "refused":
+      return {
+        conclusion: "failure",
+        title: `Refused: ${outcome.problems[0]?.message ?? "migration files are inconsistent"}`.slice(0, 200),
+        summary: `Nothing was applied to **${outcome.environment}**.\n\n${outcome.problems.map((p) => `- ${p.severity === "error" ? "❌" : "⚠️"} \`${p.path}${p.line ? `:${p.line}` : ""}\` ${p.message}`).join("\n")}`,
+        annotations: outcome.problems.map((p) => ({ path: p.path, line: p.line ?? 1, level: p.severity === "error" ? "failure" : "warning", message: p.message, title: p.code })),
+      };
+    case "up-to-date":
+      return { conclusion: "success", title: `Up to date (${outcome.appliedCount} applied)`, summary: `**${outcome.environment}** already has every migration of this commit.` };
+    case "backup-failed":
+      return {
+        conclusion: "failure",
+        title: "Backup failed; nothing applied",
+        summary: `Autopilot backs up **${outcome.environment}** before applying anything. The backup failed, so none of the ${outcome.pending} pending migration(s) ran.\n\n\`\`\`\n${outcome.error}\n\`\`\``,
+      };
+    case "applied":
+      return {
+        conclusion: "success",
+        title: `Applied ${outcome.applied.length} migration${outcome.applied.length === 1 ? "" : "s"} to ${outcome.environment}`,
+        summary: `${appliedTable(outcome.applied)}\n\nBackup taken before applying: \`${outcome.backup.id}\` (${size(outcome.backup.sizeBytes)}). ${outcome.appliedCount} migrations applied in all.`,
+      };
+    case "failed":
+      return renderFailure(outcome);
+    case "unreachable":
+      return {
+        conclusion: "failure",
+        title: `Database unreachable after ${outcome.attempts} attempt${outcome.attempts === 1 ? "" : "s"}`,
+        summary: `Nothing was applied to **${outcome.environment}**: the database could not be reached.\n\n\`\`\`\n${outcome.error}\n\`\`\`\n\nPush again or run \`/autopilot migrate\` once it is back.`,
+      };
+    case "crashed":
+      return {
+        conclusion: "failure",
+        title: `Autopilot failed after ${outcome.attempts} attempt${outcome.attempts === 1 ? "" : "s"}`,
+        summary: `The run stopped with an internal error:\n\n\`\`\`\n${outcome.error}\n\`\`\``,
+      };
+  }
+}
+
+function appliedTable(applied: Array<{ version: string; name: string; durationMs: number }>): string {
+  if (applied.length === 0) return "No migration committed.";
+  const rows = applied.map((a) => `| ${a.version} | ${a.name} | ${ms(a.durationMs)} |`);
+  return ["| Version | Name | Duration |", "|---|---|---|", ...rows].join("\n");
+}
+
+function renderFailure(outcome: Extract<MigrateOutcome, { kind: "failed" }>): CheckRunOutcome {
+  const f = outcome.failure;
+  const where = `${f.file.path}:${f.line}${f.column ? `:${f.column}` : ""}`;
+  const pgError = [`ERROR: ${f.message}`, f.code && `SQLSTATE: ${f.code}`, f.detail && `DETAIL: ${f.detail}`, f.hint && `HINT: ${f.hint}`]
+    .filter(Boolean)
+    .join("\n");
+  const annotation: Annotation = { path: f.file.path, line: f.line, level: "failure", title: `Migration ${f.file.version} failed`, message: pgError };
+  return {
+    conclusion: "failure",
+    title: `${f.file.version}_${f.file.name} failed: ${f.message}`.slice(0, 200),
+    summary: [
+      `Migration \`${where}\` failed on **${outcome.environment}**:`,
+      "```\n" + pgError + (f.statement ? `\n\nStatement:\n${f.statement.slice(0, 2000)}` : "") + "\n```",
+      `**What was done about it:** ${describeRecovery(outcome.recovery)}`,
+      `Committed before the failure in this run:\n\n${appliedTable(outcome.applied)}`,
+      `Backup taken before applying: \`${outcome.backup.id}\`.`,
+    ].join("\n\n"),
+    annotations: [annotation],
+  };
+}
+
+export function describeRecovery(recovery: Recovery): string {
+  switch (recovery.action) {
+    case "nothing-committed":
+      return "the failing file ran in a transaction that was rolled back; nothing of this run was committed, the database is as it was.";
+    case "restored":
+      return `the database was restored from backup \`${recovery.backupId}\`; its history matches the database again (${recovery.historyCount} applied).`;
+    case "kept":
+      return `\`on_failure: stop\` is set, so what committed before the failure was kept: ${recovery.committed.map((c) => `\`${c}\``).join(", ")}.`;
+    case "restore-failed":
+      return `⚠️ restoring backup \`${recovery.backupId}\` FAILED: ${recovery.error}. The database may hold part of this run; restore it by hand with \`autopilot restore\`.`;
+  }
+}
+
+/** One-paragraph text for Slack and the pull-request comment. */
+export function renderShort(outcome: MigrateOutcome, repo: string, sha: string): { tone: "success" | "failure" | "warning"; headline: string; body: string } {
+  const check = renderCheckRun(outcome);
+  const tone = check.conclusion === "success" ? "success" : check.conclusion === "failure" ? "failure" : "warning";
+  return { tone, headline: `${repo}@${sha.slice(0, 7)}: ${check.title}`, body: check.summary };
+}

@@ -1,0 +1,19 @@
+// The result comment on the merged pull request that brought a commit in. One comment per
+// (commit, environment): a retried job edits it instead of posting a twin.
+import { redact } from "../redact.js";
+import { COMMENT_LIMIT, truncate } from "./limits.js";
+import type { GitHubClient, RepoRef } from "./octokit.js";
+
+export async function mergedPullForCommit(github: GitHubClient, repo: RepoRef, sha: string): Promise<number | undefined> {
+  const { data } = await github.rest.repos.listPullRequestsAssociatedWithCommit({ ...repo, commit_sha: sha });
+  return data.find((pr) => pr.merged_at)?.number;
+}
+
+/** Creates or updates the comment carrying `marker` on issue/PR `number`. */
+export async function upsertMarkedComment(github: GitHubClient, repo: RepoRef, number: number, marker: string, body: string): Promise<void> {
+  const text = truncate(redact(`${body}\n\n${marker}`), COMMENT_LIMIT);
+  const comments = await github.paginate(github.rest.issues.listComments, { ...repo, issue_number: number, per_page: 100 });
+  const existing = comments.find((c) => c.body?.includes(marker));
+  if (existing) await github.rest.issues.updateComment({ ...repo, comment_id: existing.id, body: text });
+  else await github.rest.issues.createComment({ ...repo, issue_number: number, body: text });
+}

@@ -1,0 +1,40 @@
+// What a migrate run ended with, as plain data. The runbook decides it; report/ renders it.
+import type { ConfigProblem } from "../config/yaml-errors.js";
+import type { MigrationFailure } from "../database/migrator.js";
+import type { MigrationFile, Problem } from "../database/migration-files.js";
+import type { BackupRecord } from "../store/backups.js";
+
+export interface AppliedFile {
+  version: string;
+  name: string;
+  path: string;
+  durationMs: number;
+}
+
+export type Recovery =
+  | { action: "nothing-committed" }
+  | { action: "restored"; backupId: string; historyCount: number }
+  | { action: "kept"; committed: string[] }
+  | { action: "restore-failed"; backupId: string; error: string };
+
+export type MigrateOutcome =
+  | { kind: "config-invalid"; problems: ConfigProblem[] }
+  | { kind: "unbound"; repo: string; environment: string; reason: string }
+  | { kind: "refused"; environment: string; problems: Problem[] }
+  | { kind: "up-to-date"; environment: string; appliedCount: number }
+  | { kind: "backup-failed"; environment: string; error: string; pending: number }
+  | { kind: "applied"; environment: string; applied: AppliedFile[]; backup: BackupRecord; appliedCount: number }
+  | {
+      kind: "failed";
+      environment: string;
+      applied: AppliedFile[];
+      failure: Omit<MigrationFailure, "file" | "committedBefore"> & { file: Pick<MigrationFile, "path" | "version" | "name"> };
+      backup: BackupRecord;
+      recovery: Recovery;
+    }
+  | { kind: "unreachable"; environment: string; error: string; attempts: number }
+  | { kind: "crashed"; error: string; attempts: number };
+
+export function isSuccess(outcome: MigrateOutcome): boolean {
+  return outcome.kind === "applied" || outcome.kind === "up-to-date";
+}

@@ -1,0 +1,288 @@
+// The migrate runbook: config → environment → target → plan → backup → migrate → (restore) →
+// deploy → report. The only place that sequences these steps for a push.
+import { resolveTarget, UnboundTargetError, type ResolvedTarget } from "../config/server-config.js";
+import { environmentForBranch, parseRepoConfig, type RepoConfig } from "../config/repo-config.js";
+import { ConfigError } from "../config/yaml-errors.js";
+import { indexMigrations, readMigration, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
+import { readHistoryFromUrl } from "../database/history.js";
+import { plan } from "../database/planner.js";
+import { migrate, type MigrateResult } from "../database/migrator.js";
+import { restoreDatabase } from "../database/restore.js";
+import { isUnavailable } from "../database/connection-errors.js";
+import { BackupFailedError, takeBackup } from "../backups/service.js";
+import { downloadBlobs, listDirectory, readRepoConfigText } from "../github/repo-files.js";
+import { CheckRunReporter } from "../report/check-run.js";
+import { MIGRATE_CHECK_NAME, renderCheckRun, renderShort } from "../report/migrate-report.js";
+import { mergedPullForCommit, upsertMarkedComment } from "../report/pull-comment.js";
+import { notifySlack } from "../report/slack.js";
+import { triggerDeployHook } from "../report/deploy-hook.js";
+import { splitRepo, type GitHubClient, type RepoRef } from "../report/octokit.js";
+import { redact } from "../redact.js";
+import { audit } from "../store/audit.js";
+import type { BackupRecord } from "../store/backups.js";
+import { recordDeployment } from "../store/deployments.js";
+import { finishRun, getRun, recordStep, startAttempt, updateRun, type Run, type RunStatus } from "../store/runs.js";
+import { isLastAttempt, type Attempt, type RunbookDeps } from "./deps.js";
+import { isSuccess, type AppliedFile, type MigrateOutcome, type Recovery } from "./migrate-outcome.js";
+
+/** A retryable failure: the job is thrown back to the queue, which tries again with backoff. */
+export class RetryLater extends Error {}
+
+export async function runMigrate(deps: RunbookDeps, runId: number, attempt: Attempt): Promise<void> {
+  const existing = await getRun(deps.db, runId);
+  if (!existing || !["queued", "in_progress"].includes(existing.status)) return; // concluded already
+  const run = await startAttempt(deps.db, runId);
+  const github = await deps.github(run.installationId);
+  await new MigrateRun(deps, run, github, attempt).execute();
+}
+
+/** Concludes a run whose worker died on its last attempt, so no Check Run stays in progress. */
+export async function concludeInterrupted(deps: RunbookDeps, run: Run, attempts: number): Promise<void> {
+  const github = await deps.github(run.installationId);
+  const session = new MigrateRun(deps, run, github, { number: attempts, limit: attempts });
+  await session.conclude({ kind: "crashed", error: "the worker running this migration stopped (process killed or crashed) and no attempts are left", attempts });
+}
+
+class MigrateRun {
+  private readonly repo: RepoRef;
+  private readonly check: CheckRunReporter;
+  private environment?: string;
+  private target?: ResolvedTarget;
+
+  constructor(
+    private readonly deps: RunbookDeps,
+    private readonly run: Run,
+    private readonly github: GitHubClient,
+    private readonly attempt: Attempt,
+  ) {
+    this.repo = splitRepo(run.repo);
+    this.check = new CheckRunReporter(github, this.repo, MIGRATE_CHECK_NAME, run.commitSha, run.checkRunId ?? undefined);
+  }
+
+  async execute(): Promise<void> {
+    try {
+      const outcome = await this.decide();
+      if (outcome) await this.conclude(outcome);
+      else await finishRun(this.deps.db, this.run.id, { status: "skipped", title: "branch not mapped to an environment" });
+    } catch (error) {
+      await this.handleError(error);
+    }
+  }
+
+  /** Runs the steps; undefined means "nothing to do for this push" (an unmapped branch). */
+  private async decide(): Promise<MigrateOutcome | undefined> {
+    const config = await this.step("config", () => this.loadConfig());
+    if (config instanceof ConfigError) return this.isDefaultBranch() ? { kind: "config-invalid", problems: config.problems } : undefined;
+    const rule = environmentForBranch(config, this.branch());
+    if (!rule) return undefined;
+    this.environment = rule.environment;
+    await updateRun(this.deps.db, this.run.id, { environment: rule.environment });
+    await this.startCheck(`Preparing ${rule.environment}…`);
+
+    const target = this.resolve(rule.environment);
+    if (typeof target === "string") return { kind: "unbound", repo: this.run.repo, environment: rule.environment, reason: target };
+    this.target = target;
+    return this.migrateTarget(config, target);
+  }
+
+  private async migrateTarget(config: RepoConfig, target: ResolvedTarget): Promise<MigrateOutcome> {
+    const environment = target.environment;
+    const entries = await this.step("list", () => listDirectory(this.github, this.repo, this.run.commitSha, config.migrations.directory));
+    const index = indexMigrations(entries, config.migrations.directory);
+    const history = await this.step("history", () => readHistoryFromUrl(target.databaseUrl));
+    const planned = plan(index.refs, history, { outOfOrder: config.migrations.out_of_order });
+    const problems = [...index.problems, ...planned.problems];
+    if (problems.some((p) => p.severity === "error")) return { kind: "refused", environment, problems };
+    const appliedCount = history.filter((h) => !h.revertedAt).length;
+    if (planned.pending.length === 0) return { kind: "up-to-date", environment, appliedCount };
+
+    const files = await this.step("download", () => this.download(planned.pending));
+    if (!Array.isArray(files)) return { kind: "refused", environment, problems: files.problems };
+
+    await this.check.progress("Backing up…", `Backing up **${environment}** before applying ${files.length} migration(s).`, true);
+    let backup: BackupRecord;
+    try {
+      backup = await this.step("backup", () => this.backup(target));
+    } catch (error) {
+      if (error instanceof BackupFailedError) return { kind: "backup-failed", environment, error: error.message, pending: files.length };
+      throw error;
+    }
+    await updateRun(this.deps.db, this.run.id, { backupId: backup.id });
+
+    const result = await this.step("migrate", () => this.apply(config, target, files));
+    const applied = result.applied.map((a): AppliedFile => ({ version: a.file.version, name: a.file.name, path: a.file.path, durationMs: a.durationMs }));
+    if (!result.failure) return { kind: "applied", environment, applied, backup, appliedCount: appliedCount + applied.length };
+    const recovery = await this.recover(config, target, backup, result);
+    const { file, committedBefore: _committed, ...failure } = result.failure;
+    return { kind: "failed", environment, applied, backup, recovery, failure: { ...failure, file: { path: file.path, version: file.version, name: file.name } } };
+  }
+
+  private async loadConfig(): Promise<RepoConfig | ConfigError> {
+    const defaultBranch = await this.defaultBranch();
+    const text = await readRepoConfigText(this.github, this.repo, defaultBranch);
+    try {
+      return parseRepoConfig(text);
+    } catch (error) {
+      if (error instanceof ConfigError) return error;
+      throw error;
+    }
+  }
+
+  private resolve(environment: string): ResolvedTarget | string {
+    try {
+      const target = resolveTarget(this.deps.serverConfig, this.run.repo, environment, this.deps.env);
+      return target ?? `the server config has no target for ${this.run.repo} / ${environment}`;
+    } catch (error) {
+      if (error instanceof UnboundTargetError) return error.message;
+      throw error;
+    }
+  }
+
+  private async download(pending: MigrationRef[]): Promise<MigrationFile[] | { problems: Problem[] }> {
+    const blobs = await downloadBlobs(this.github, this.repo, pending.map((p) => p.checksum));
+    const files: MigrationFile[] = [];
+    const problems: Problem[] = [];
+    for (const ref of pending) {
+      const read = readMigration(ref, blobs.get(ref.checksum)!);
+      problems.push(...read.problems);
+      if (read.file) files.push(read.file);
+    }
+    return problems.some((p) => p.severity === "error") ? { problems } : files;
+  }
+
+  private backup(target: ResolvedTarget): Promise<BackupRecord> {
+    const { backups } = this.deps.serverConfig;
+    return takeBackup({
+      db: this.deps.db, directory: backups.directory, retentionDays: backups.retention_days, databaseUrl: target.databaseUrl,
+      repo: this.run.repo, environment: target.environment, runId: this.run.id, commitSha: this.run.commitSha,
+    });
+  }
+
+  private apply(config: RepoConfig, target: ResolvedTarget, files: MigrationFile[]): Promise<MigrateResult> {
+    return migrate({
+      databaseUrl: target.databaseUrl,
+      migrations: files,
+      lockTimeout: config.migrations.lock_timeout,
+      statementTimeout: config.migrations.statement_timeout,
+      lockWaitSeconds: config.migrations.lock_wait_seconds,
+      appliedBy: this.run.requestedBy ?? "autopilot",
+      commitSha: this.run.commitSha,
+      onProgress: (e) => {
+        if (e.kind === "applying" && e.file) {
+          void this.check.progress(`Applying ${e.index + 1} of ${e.total}: ${e.file.version}_${e.file.name}…`).catch(() => undefined);
+        } else if (e.kind === "waiting-for-lock") {
+          void this.check.progress("Waiting for another migration of this database to finish…").catch(() => undefined);
+        }
+      },
+    });
+  }
+
+  /** After a failed file: restore the pre-run backup when something of this run committed. */
+  private async recover(config: RepoConfig, target: ResolvedTarget, backup: BackupRecord, result: MigrateResult): Promise<Recovery> {
+    const failure = result.failure!;
+    // A no-transaction file may have run some of its statements before failing.
+    const changed = failure.committedBefore.length > 0 || failure.file.directives.noTransaction;
+    if (!changed) return { action: "nothing-committed" };
+    if (config.migrations.on_failure === "stop") {
+      return { action: "kept", committed: failure.committedBefore.map((f) => `${f.version}_${f.name}`) };
+    }
+    await this.check.progress(`Restoring from backup ${backup.id}…`, "A migration failed after others committed; restoring the backup.", true);
+    try {
+      await this.step("restore", () => restoreDatabase({ databaseUrl: target.databaseUrl, file: backup.path!, expectedSha256: backup.sha256 ?? undefined }));
+      const history = await readHistoryFromUrl(target.databaseUrl);
+      return { action: "restored", backupId: backup.id, historyCount: history.filter((h) => !h.revertedAt).length };
+    } catch (error) {
+      return { action: "restore-failed", backupId: backup.id, error: redact((error as Error).message) };
+    }
+  }
+
+  async conclude(outcome: MigrateOutcome): Promise<void> {
+    const rendered = renderCheckRun(outcome);
+    await this.check.complete(rendered);
+    if (this.check.id) await updateRun(this.deps.db, this.run.id, { checkRunId: this.check.id });
+    await finishRun(this.deps.db, this.run.id, { status: rendered.conclusion as RunStatus, title: rendered.title, summary: rendered.summary });
+    await audit(this.deps.db, {
+      actor: this.run.requestedBy, repo: this.run.repo, environment: this.environment, action: "migrate",
+      outcome: rendered.conclusion, detail: { runId: this.run.id, commit: this.run.commitSha, result: outcome.kind },
+    });
+    await this.announce(outcome);
+  }
+
+  /** Deploy hook, Slack and the merged PR's comment. None of them can fail the run. */
+  private async announce(outcome: MigrateOutcome): Promise<void> {
+    if (isSuccess(outcome) && this.target?.deployHookUrl) await this.deploy(this.target);
+    const changedSomething = outcome.kind === "applied" || outcome.kind === "failed" || outcome.kind === "backup-failed" || outcome.kind === "unreachable";
+    if (!changedSomething) return;
+    const short = renderShort(outcome, this.run.repo, this.run.commitSha);
+    const slackError = await notifySlack(this.target?.slackWebhookUrl, short.tone, short.headline, short.body);
+    if (slackError) this.deps.log.warn({ run: this.run.id }, slackError);
+    await this.commentOnPull(short.headline, short.body).catch((error) =>
+      this.deps.log.warn({ run: this.run.id, err: error }, "could not comment on the merged pull request"),
+    );
+  }
+
+  private async deploy(target: ResolvedTarget): Promise<void> {
+    const payload = { repo: this.run.repo, environment: target.environment, commit: this.run.commitSha, source: "autopilot" };
+    const result = await triggerDeployHook(target.deployHookUrl!, payload);
+    await recordDeployment(this.deps.db, { runId: this.run.id, repo: this.run.repo, environment: target.environment, hook: "deploy_hook", ...result });
+    if (!result.ok) this.deps.log.warn({ run: this.run.id }, `deploy hook failed: ${result.error}`);
+  }
+
+  private async commentOnPull(headline: string, body: string): Promise<void> {
+    const number = await mergedPullForCommit(this.github, this.repo, this.run.commitSha);
+    if (!number) return;
+    const marker = `<!-- autopilot:migrate ${this.run.commitSha} ${this.environment} -->`;
+    await upsertMarkedComment(this.github, this.repo, number, marker, `### Autopilot: ${headline}\n\n${body}`);
+  }
+
+  private async handleError(error: unknown): Promise<void> {
+    const message = redact((error as Error)?.message ?? String(error));
+    const unavailable = isUnavailable(error);
+    if (!isLastAttempt(this.attempt)) {
+      const reason = unavailable ? "database unreachable" : "failed";
+      await this.check
+        .progress(`Attempt ${this.attempt.number} of ${this.attempt.limit} ${reason}; retrying with backoff…`, `\`\`\`\n${message}\n\`\`\``, true)
+        .catch(() => undefined);
+      throw new RetryLater(message);
+    }
+    const outcome: MigrateOutcome = unavailable
+      ? { kind: "unreachable", environment: this.environment ?? "?", error: message, attempts: this.attempt.number }
+      : { kind: "crashed", error: message, attempts: this.attempt.number };
+    await this.conclude(outcome);
+  }
+
+  private async startCheck(title: string): Promise<void> {
+    const suffix = this.attempt.number > 1 ? ` (attempt ${this.attempt.number} of ${this.attempt.limit})` : "";
+    const id = await this.check.start(title + suffix);
+    await updateRun(this.deps.db, this.run.id, { checkRunId: id });
+  }
+
+  /** Times a step and records it in the run's history. */
+  private async step<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const startedAt = new Date();
+    const started = performance.now();
+    try {
+      const value = await work();
+      await recordStep(this.deps.db, this.run.id, { name, status: "success", startedAt, durationMs: performance.now() - started });
+      return value;
+    } catch (error) {
+      const detail = redact((error as Error)?.message ?? String(error));
+      await recordStep(this.deps.db, this.run.id, { name, status: "failure", detail, startedAt, durationMs: performance.now() - started });
+      throw error;
+    }
+  }
+
+  private branch(): string {
+    return (this.run.ref ?? "").replace(/^refs\/heads\//, "");
+  }
+
+  private defaultBranchCache?: string;
+  private async defaultBranch(): Promise<string> {
+    this.defaultBranchCache ??= (await this.github.rest.repos.get({ ...this.repo })).data.default_branch;
+    return this.defaultBranchCache;
+  }
+
+  private isDefaultBranch(): boolean {
+    return this.branch() === this.defaultBranchCache;
+  }
+}

@@ -1,0 +1,45 @@
+// Backup records: what was dumped, where, and whether it is still there.
+import type pg from "pg";
+
+export interface BackupRecord {
+  id: string;
+  repo: string;
+  environment: string;
+  runId: number | null;
+  commitSha: string | null;
+  status: "ok" | "failed" | "pruned";
+  path: string | null;
+  sizeBytes: number | null;
+  sha256: string | null;
+  durationMs: number | null;
+  error: string | null;
+  createdAt: Date;
+}
+
+const columns = `id, repo, environment, run_id::int as "runId", commit_sha as "commitSha", status, path,
+  size_bytes::float8 as "sizeBytes", sha256, duration_ms as "durationMs", error, created_at as "createdAt"`;
+
+export async function insertBackup(db: pg.Pool, b: Omit<BackupRecord, "createdAt"> & { createdAt?: Date }): Promise<void> {
+  await db.query(
+    `insert into backups (id, repo, environment, run_id, commit_sha, status, path, size_bytes, sha256, duration_ms, error, created_at)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, coalesce($12, now()))`,
+    [b.id, b.repo, b.environment, b.runId, b.commitSha, b.status, b.path, b.sizeBytes, b.sha256, b.durationMs, b.error, b.createdAt ?? null],
+  );
+}
+
+export async function getBackup(db: pg.Pool, id: string): Promise<BackupRecord | undefined> {
+  const { rows } = await db.query<BackupRecord>(`select ${columns} from backups where id = $1`, [id]);
+  return rows[0];
+}
+
+export async function listBackups(db: pg.Pool, repo: string, environment: string): Promise<BackupRecord[]> {
+  const { rows } = await db.query<BackupRecord>(
+    `select ${columns} from backups where repo = $1 and environment = $2 and status <> 'pruned' order by created_at desc`,
+    [repo, environment],
+  );
+  return rows;
+}
+
+export async function markPruned(db: pg.Pool, id: string): Promise<void> {
+  await db.query(`update backups set status = 'pruned', pruned_at = now() where id = $1`, [id]);
+}

@@ -1,0 +1,118 @@
+// Run history: one row per piece of work a user asked for, with its steps and outcome.
+import type pg from "pg";
+
+export type RunStatus = "queued" | "in_progress" | "success" | "failure" | "neutral" | "action_required" | "skipped" | "cancelled";
+
+export interface Run {
+  id: number;
+  kind: string;
+  trigger: string;
+  repo: string;
+  installationId: number;
+  environment: string | null;
+  ref: string | null;
+  commitSha: string;
+  requestedBy: string | null;
+  deliveryId: string | null;
+  jobId: string | null;
+  checkRunId: number | null;
+  status: RunStatus;
+  title: string | null;
+  error: string | null;
+  backupId: string | null;
+  attempts: number;
+  createdAt: Date;
+  finishedAt: Date | null;
+}
+
+const columns = `id::int, kind, trigger, repo, installation_id::int as "installationId", environment, ref,
+  commit_sha as "commitSha", requested_by as "requestedBy", delivery_id as "deliveryId", job_id as "jobId",
+  check_run_id::int as "checkRunId", status, title, error, backup_id as "backupId", attempts,
+  created_at as "createdAt", finished_at as "finishedAt"`;
+
+export interface NewRun {
+  kind: string;
+  trigger: string;
+  repo: string;
+  installationId: number;
+  ref: string | null;
+  commitSha: string;
+  requestedBy: string | null;
+  deliveryId: string | null;
+}
+
+/** Inserts a run; returns undefined when this push was already recorded (a redelivery). */
+export async function createRun(db: pg.Pool, run: NewRun): Promise<Run | undefined> {
+  const { rows } = await db.query<Run>(
+    `insert into runs (kind, trigger, repo, installation_id, ref, commit_sha, requested_by, delivery_id)
+     values ($1, $2, $3, $4, $5, $6, $7, $8)
+     on conflict do nothing returning ${columns}`,
+    [run.kind, run.trigger, run.repo, run.installationId, run.ref, run.commitSha, run.requestedBy, run.deliveryId],
+  );
+  return rows[0];
+}
+
+export async function getRun(db: pg.Pool, id: number): Promise<Run | undefined> {
+  const { rows } = await db.query<Run>(`select ${columns} from runs where id = $1`, [id]);
+  return rows[0];
+}
+
+export async function setRunJob(db: pg.Pool, id: number, jobId: string): Promise<void> {
+  await db.query("update runs set job_id = $2 where id = $1", [id, jobId]);
+}
+
+export async function startAttempt(db: pg.Pool, id: number): Promise<Run> {
+  const { rows } = await db.query<Run>(
+    `update runs set status = 'in_progress', attempts = attempts + 1, started_at = coalesce(started_at, now())
+     where id = $1 returning ${columns}`,
+    [id],
+  );
+  return rows[0];
+}
+
+export async function updateRun(
+  db: pg.Pool,
+  id: number,
+  fields: Partial<{ environment: string; checkRunId: number; title: string; backupId: string }>,
+): Promise<void> {
+  await db.query(
+    `update runs set environment = coalesce($2, environment), check_run_id = coalesce($3, check_run_id),
+       title = coalesce($4, title), backup_id = coalesce($5, backup_id) where id = $1`,
+    [id, fields.environment ?? null, fields.checkRunId ?? null, fields.title ?? null, fields.backupId ?? null],
+  );
+}
+
+export async function finishRun(
+  db: pg.Pool,
+  id: number,
+  outcome: { status: RunStatus; title: string; summary?: string; error?: string },
+): Promise<void> {
+  await db.query(
+    `update runs set status = $2, title = $3, summary = $4, error = $5, finished_at = now() where id = $1`,
+    [id, outcome.status, outcome.title, outcome.summary ?? null, outcome.error ?? null],
+  );
+}
+
+export async function recordStep(
+  db: pg.Pool,
+  runId: number,
+  step: { name: string; status: "success" | "failure" | "skipped"; detail?: string; startedAt: Date; durationMs: number },
+): Promise<void> {
+  await db.query(
+    `insert into run_steps (run_id, step, status, detail, started_at, duration_ms) values ($1, $2, $3, $4, $5, $6)`,
+    [runId, step.name, step.status, step.detail ?? null, step.startedAt, Math.round(step.durationMs)],
+  );
+}
+
+export async function runSteps(db: pg.Pool, runId: number): Promise<Array<{ step: string; status: string; detail: string | null; durationMs: number }>> {
+  const { rows } = await db.query(
+    `select step, status, detail, duration_ms as "durationMs" from run_steps where run_id = $1 order by id`,
+    [runId],
+  );
+  return rows;
+}
+
+export async function unfinishedRuns(db: pg.Pool): Promise<Run[]> {
+  const { rows } = await db.query<Run>(`select ${columns} from runs where status in ('queued', 'in_progress') order by id`);
+  return rows;
+}
