@@ -1,0 +1,107 @@
+// Runs the real app (`src/main.ts`, as `npm start` does) in a child process pointed at the fake
+// GitHub, so end-to-end tests talk to it over HTTP exactly as GitHub would, and can kill it.
+import { spawn, type ChildProcess } from "node:child_process";
+import { writeFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { freePort } from "../../src/store/local-cluster.js";
+import { generateAppKey } from "./app-key.js";
+import type { FakeGitHub } from "./fake-github.js";
+
+export const WEBHOOK_SECRET = "test-webhook-secret";
+/** One key per test process: the fake GitHub checks the app's JWTs with it. */
+export const APP_PRIVATE_KEY = generateAppKey();
+
+export interface AppOptions {
+  github: FakeGitHub;
+  storeUrl: string;
+  serverConfig: string; // YAML text
+  env?: Record<string, string>;
+}
+
+export interface RunningApp {
+  url: string;
+  output: () => string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startApp(options: AppOptions): Promise<RunningApp> {
+  const dir = mkdtempSync(path.join(tmpdir(), "autopilot-app-"));
+  const configPath = path.join(dir, "autopilot.server.yml");
+  writeFileSync(configPath, options.serverConfig);
+  const port = await freePort();
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    cwd: path.resolve(import.meta.dirname, "../.."),
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NODE_ENV: "test",
+      APP_ID: "1",
+      PRIVATE_KEY: APP_PRIVATE_KEY,
+      WEBHOOK_SECRET,
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      GHE_HOST: options.github.host,
+      GHE_PROTOCOL: "http",
+      DATABASE_URL: options.storeUrl,
+      AUTOPILOT_SERVER_CONFIG: configPath,
+      AUTOPILOT_DATA_DIR: dir,
+      AUTOPILOT_RETRY_LIMIT: "2",
+      AUTOPILOT_RETRY_DELAY_SECONDS: "1",
+      AUTOPILOT_JOB_POLL_SECONDS: "0.5",
+      AUTOPILOT_REAPER_SECONDS: "1",
+      LOG_LEVEL: "debug",
+      ...options.env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout!.on("data", (d) => (output += d));
+  child.stderr!.on("data", (d) => (output += d));
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntilHealthy(url, child, () => output);
+  return {
+    url,
+    output: () => output,
+    kill: (signal = "SIGKILL") => exitOf(child, signal),
+    stop: () => exitOf(child, "SIGTERM"),
+  };
+}
+
+async function waitUntilHealthy(url: string, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`app exited with ${child.exitCode}:\n${output()}`);
+    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    if (ok) return;
+    await sleep(100);
+  }
+  child.kill("SIGKILL");
+  throw new Error(`app did not become healthy:\n${output()}`);
+}
+
+function exitOf(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill(signal);
+  });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `probe` until it returns a truthy value; fails with `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 30_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(150);
+  }
+}

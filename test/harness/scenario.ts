@@ -1,0 +1,139 @@
+// A whole installation for end-to-end tests: fake GitHub with `acme/shop`, the app's store, a target
+// database bound to production (its URL carries a password, to prove it never leaks), and the app.
+import { FakeGitHub, type CheckRunState } from "./fake-github.js";
+import { FakeHttpSink } from "./fake-http-sink.js";
+import { APP_PRIVATE_KEY, startApp, waitFor, WEBHOOK_SECRET, type RunningApp } from "./app-process.js";
+import { createTestDatabase, query, testServerUrl, type TestDatabase } from "./postgres.js";
+import { pushPayload, sendWebhook } from "./webhooks.js";
+
+export const REPO = "acme/shop";
+export const INSTALLATION_ID = 42;
+export const TARGET_PASSWORD = "s3cret-Pa55word";
+
+export interface ScenarioOptions {
+  /** Extra YAML appended under the production target. */
+  targetExtra?: string;
+  /** Overrides the target URL (e.g. a database that is down). */
+  targetUrl?: string;
+  env?: Record<string, string>;
+  withHooks?: boolean;
+}
+
+export class Scenario {
+  app!: RunningApp;
+  private head?: string;
+  private files: Record<string, string> = {};
+
+  private constructor(
+    readonly github: FakeGitHub,
+    readonly store: TestDatabase,
+    readonly target: TestDatabase,
+    readonly targetUrl: string,
+    readonly slack: FakeHttpSink,
+    readonly deployHook: FakeHttpSink,
+  ) {}
+
+  static async start(options: ScenarioOptions = {}): Promise<Scenario> {
+    const github = await FakeGitHub.start({ privateKey: APP_PRIVATE_KEY });
+    github.addRepo(REPO, { installationId: INSTALLATION_ID, defaultBranch: "main" });
+    const [store, target] = [await createTestDatabase("store"), await createTestDatabase("shop")];
+    await ensureShopRole();
+    const url = new URL(target.url);
+    url.username = "shop";
+    url.password = TARGET_PASSWORD;
+    const [slack, deployHook] = [await FakeHttpSink.start(), await FakeHttpSink.start()];
+    const scenario = new Scenario(github, store, target, options.targetUrl ?? url.toString(), slack, deployHook);
+    await scenario.boot(options);
+    return scenario;
+  }
+
+  private serverConfig(options: ScenarioOptions): string {
+    return [
+      "targets:",
+      `  - repo: ${REPO}`,
+      "    environment: production",
+      "    database_url_env: SHOP_PROD_DATABASE_URL",
+      "    deploy_hook_env: SHOP_BUILD_HOOK",
+      "    slack_webhook_env: SHOP_SLACK_WEBHOOK",
+      options.targetExtra ?? "",
+      "backups:",
+      `  directory: /tmp/autopilot-test-backups/${this.store.name}`,
+    ].join("\n");
+  }
+
+  async boot(options: ScenarioOptions = {}): Promise<void> {
+    this.app = await startApp({
+      github: this.github,
+      storeUrl: this.store.url,
+      serverConfig: this.serverConfig(options),
+      env: {
+        SHOP_PROD_DATABASE_URL: this.targetUrl,
+        SHOP_BUILD_HOOK: `${this.deployHook.url}/build_hooks/abc123`,
+        SHOP_SLACK_WEBHOOK: `${this.slack.url}/services/T000/B000/XXXXSECRET`,
+        ...options.env,
+      },
+    });
+  }
+
+  /** Commits a full snapshot (previous files plus `changes`; null deletes) to `branch` and pushes it. */
+  async push(changes: Record<string, string | null>, branch = "main", deliveryId?: string): Promise<string> {
+    const sha = this.commit(changes, branch);
+    await this.deliverPush(sha, branch, deliveryId);
+    return sha;
+  }
+
+  commit(changes: Record<string, string | null>, branch = "main"): string {
+    for (const [path, content] of Object.entries(changes)) {
+      if (content === null) delete this.files[path];
+      else this.files[path] = content;
+    }
+    return this.github.commit(REPO, { ...this.files }, { branch });
+  }
+
+  async deliverPush(sha: string, branch = "main", deliveryId?: string): Promise<number> {
+    const payload = pushPayload({ repo: REPO, ref: `refs/heads/${branch}`, before: this.head ?? "0".repeat(40), after: sha, installationId: INSTALLATION_ID });
+    this.head = sha;
+    const response = await sendWebhook(this.app.url, { event: "push", payload, secret: WEBHOOK_SECRET, deliveryId });
+    if (response.status >= 300) throw new Error(`webhook rejected: ${response.status} ${response.body}`);
+    return response.status;
+  }
+
+  checkRun(sha: string, name = "autopilot/migrate"): CheckRunState | undefined {
+    return this.github.checkRuns(REPO).find((c) => c.head_sha === sha && c.name === name);
+  }
+
+  completedCheckRun(sha: string, timeoutMs = 30_000): Promise<CheckRunState> {
+    return waitFor(`completed check run on ${sha.slice(0, 7)}`, () => {
+      const run = this.checkRun(sha);
+      return run?.status === "completed" ? run : undefined;
+    }, timeoutMs);
+  }
+
+  targetQuery<T = any>(sql: string): Promise<T[]> {
+    return query<T>(this.target.url, sql);
+  }
+
+  storeQuery<T = any>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return query<T>(this.store.url, sql, params);
+  }
+
+  /** Every byte the app sent out: GitHub requests, Slack, deploy hooks, and its own logs. */
+  everythingSent(): string {
+    return JSON.stringify([this.github.requests, this.slack.requests, this.deployHook.requests]) + this.app.output();
+  }
+
+  async stop(): Promise<void> {
+    await this.app.stop();
+    await Promise.all([this.github.close(), this.slack.close(), this.deployHook.close()]);
+    await this.store.drop().catch(() => undefined);
+    await this.target.drop().catch(() => undefined);
+  }
+}
+
+let roleReady: Promise<void> | undefined;
+function ensureShopRole(): Promise<void> {
+  roleReady ??= testServerUrl().then((url) =>
+    query(url, `do $$ begin create role shop login superuser password '${TARGET_PASSWORD}'; exception when duplicate_object then null; end $$`).then(() => undefined),
+  );
+  return roleReady;
+}
