@@ -283,12 +283,19 @@ test("LocalBackupStore lays files out per repo and environment and stays inside 
   for (const bad of [
     { repo: "../etc", environment: "production" },
     { repo: "acme/..", environment: "production" },
-    { repo: "acme/shop", environment: "../../x" },
     { repo: "acme/shop/extra", environment: "production" },
   ]) {
     assert.throws(() => store.pathFor({ id: "b1", createdAt: new Date(), ...bad }), /invalid|owner\/name/);
   }
   await assert.rejects(store.remove(path.join(dir, "..", "outside.dump")), /outside/);
+
+  // Environment names are free text in the server config: encoded into one safe, distinct segment.
+  const when = new Date("2025-01-27T12:00:00Z");
+  const odd = store.pathFor({ id: "b1", repo: "acme/shop", environment: "../../x", createdAt: when });
+  assert.equal(path.dirname(odd), path.join(dir, "acme", "shop", "%2E.%2F..%2Fx"));
+  const spaced = store.pathFor({ id: "b1", repo: "acme/shop", environment: "eu west", createdAt: when });
+  const underscored = store.pathFor({ id: "b1", repo: "acme/shop", environment: "eu_west", createdAt: when });
+  assert.notEqual(path.dirname(spaced), path.dirname(underscored));
 });
 
 // The CLI, as an operator runs it: a child process, real exit codes, real output.

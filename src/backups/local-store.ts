@@ -1,7 +1,8 @@
 // Backups kept in a local directory, one folder per repository and environment:
 //   <dir>/<owner>/<repo>/<environment>/<timestamp>_<id>.dump
-// The names come from webhook-derived data, so each part is checked to stay a single path segment:
-// a repository or environment name must never walk out of the backup directory.
+// The names come from webhook-derived data, so each part must stay a single path segment: a name must
+// never walk out of the backup directory. GitHub owner/repo names and our backup ids are always
+// safe and are checked; environment names are free text in the server config, so they are encoded.
 import { mkdirSync } from "node:fs";
 import { access, rm } from "node:fs/promises";
 import path from "node:path";
@@ -27,7 +28,7 @@ export class LocalBackupStore {
   pathFor(b: BackupLocation): string {
     const [owner, name, ...rest] = b.repo.split("/");
     if (!owner || !name || rest.length) throw new Error(`repository must be "owner/name": ${JSON.stringify(b.repo)}`);
-    const folder = path.join(this.directory, segment("owner", owner), segment("repository", name), segment("environment", b.environment));
+    const folder = path.join(this.directory, segment("owner", owner), segment("repository", name), encodeSegment(b.environment));
     mkdirSync(folder, { recursive: true, mode: 0o700 });
     return path.join(folder, `${timestamp(b.createdAt)}_${segment("backup id", b.id)}.dump`);
   }
@@ -58,6 +59,18 @@ export class LocalBackupStore {
 function segment(what: string, value: string): string {
   if (!SEGMENT.test(value) || value.length > 200) throw new Error(`invalid ${what} for a backup path: ${JSON.stringify(value)}`);
   return value;
+}
+
+/** Percent-encodes anything but [A-Za-z0-9_-] (and '.' after the first character): one-to-one, so two
+ *  environments never share a folder, and never ".", ".." or a separator. */
+function encodeSegment(value: string): string {
+  if (!value) throw new Error("invalid environment for a backup path: empty");
+  return [...Buffer.from(value, "utf8")]
+    .map((byte, i) => {
+      const ch = String.fromCharCode(byte);
+      return /[A-Za-z0-9_-]/.test(ch) || (ch === "." && i > 0) ? ch : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+    })
+    .join("");
 }
 
 /** 20250127T120000123Z: sorts by time as text, and has no ':' (invalid in Windows file names). */
