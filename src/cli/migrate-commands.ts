@@ -1,0 +1,142 @@
+// `autopilot plan` and `autopilot migrate`: the migration engine for an operator's terminal or a CI
+// job, calling the same domain code as the push runbook. Progress goes to stderr, results to stdout;
+// errors are `file:line: message`, redacted, with exit code 1.
+import os from "node:os";
+import { Option, type Command } from "commander";
+import { isValidDuration } from "../database/directives.js";
+import { hasErrors, type Problem } from "../database/errors.js";
+import { readHistoryFromUrl } from "../database/history.js";
+import { loadMigrationDirectory, type MigrationFile } from "../database/migration-files.js";
+import { migrate, type MigrationFailure, type ProgressEvent } from "../database/migrator.js";
+import { plan, type Plan } from "../database/planner.js";
+import { redact, registerSecret } from "../redact.js";
+
+interface TargetFlags {
+  databaseUrl?: string;
+  databaseUrlEnv?: string;
+  dir: string;
+  outOfOrder?: boolean;
+}
+
+interface MigrateFlags extends TargetFlags {
+  lockTimeout: string;
+  statementTimeout: string;
+  lockWait: string;
+  appliedBy?: string;
+  commitSha?: string;
+}
+
+function targetOptions(command: Command): Command {
+  return command
+    .addOption(new Option("--database-url <url>", "target connection string (prefer the env variable: argv is visible to other users)").env("AUTOPILOT_DATABASE_URL"))
+    .option("--database-url-env <name>", "name of an environment variable holding the connection string")
+    .requiredOption("--dir <directory>", "migrations directory", "migrations")
+    .option("--out-of-order", "allow new files that sort before already-applied ones");
+}
+
+export function registerMigrateCommands(program: Command): void {
+  targetOptions(program.command("plan").description("show which migrations would run and any integrity problem; exit 1 on errors"))
+    .action((flags: TargetFlags) => runCommand(() => planCommand(flags)));
+
+  targetOptions(program.command("migrate").description("apply pending migrations, each in its own transaction, under an advisory lock"))
+    .option("--lock-timeout <duration>", "lock_timeout for each file unless the file sets one", "10s")
+    .option("--statement-timeout <duration>", "statement_timeout for each file unless the file sets one (0 = none)", "0")
+    .option("--lock-wait <seconds>", "how long to wait for another migration run to finish", "60")
+    .option("--applied-by <who>", "recorded in the history (default cli:<user>)")
+    .option("--commit-sha <sha>", "recorded in the history")
+    .action((flags: MigrateFlags) => runCommand(() => migrateCommand(flags)));
+}
+
+async function planCommand(flags: TargetFlags): Promise<void> {
+  const { files, plan: result } = await loadAndPlan(flags);
+  printProblems(result.problems);
+  if (result.pending.length === 0) console.log(`Nothing pending: ${result.applied.length} migration(s) applied, database up to date.`);
+  else {
+    console.log(`Pending (${result.pending.length}):`);
+    const byPath = new Map(files.map((f) => [f.path, f]));
+    for (const ref of result.pending) console.log(`  ${ref.filename}${byPath.get(ref.path)?.directives.noTransaction ? "  [no-transaction]" : ""}`);
+  }
+  if (hasErrors(result.problems)) process.exitCode = 1;
+}
+
+async function migrateCommand(flags: MigrateFlags): Promise<void> {
+  for (const [name, value] of [["--lock-timeout", flags.lockTimeout], ["--statement-timeout", flags.statementTimeout]]) {
+    if (!isValidDuration(value)) throw new Error(`${name} needs a duration like 5s, 500ms, 10min or 0 (got "${value}")`);
+  }
+  const lockWaitSeconds = Number(flags.lockWait);
+  if (!Number.isFinite(lockWaitSeconds) || lockWaitSeconds < 0) throw new Error("--lock-wait must be a number of seconds");
+
+  const { files, plan: planned, databaseUrl } = await loadAndPlan(flags);
+  printProblems(planned.problems);
+  if (hasErrors(planned.problems)) return void (process.exitCode = 1);
+  const pendingPaths = new Set(planned.pending.map((r) => r.path));
+  const pending = files.filter((f) => pendingPaths.has(f.path));
+  if (pending.length === 0) return console.log("Nothing to apply: database up to date.");
+
+  const result = await migrate({
+    databaseUrl,
+    migrations: pending,
+    lockTimeout: flags.lockTimeout,
+    statementTimeout: flags.statementTimeout,
+    lockWaitSeconds,
+    appliedBy: flags.appliedBy ?? `cli:${os.userInfo().username}`,
+    commitSha: flags.commitSha ?? null,
+    onProgress: printProgress,
+  });
+  const skipped = result.skipped.length ? ` (${result.skipped.length} already applied by another run)` : "";
+  if (result.failure) {
+    printFailure(result.failure);
+    console.log(`Applied ${result.applied.length} of ${pending.length} migration(s) before the failure${skipped}.`);
+    process.exitCode = 1;
+  } else {
+    console.log(`Applied ${result.applied.length} migration(s)${skipped}.`);
+  }
+}
+
+async function loadAndPlan(flags: TargetFlags): Promise<{ files: MigrationFile[]; plan: Plan; databaseUrl: string }> {
+  const databaseUrl = resolveUrl(flags);
+  const loaded = await loadMigrationDirectory(flags.dir);
+  const history = await readHistoryFromUrl(databaseUrl);
+  const result = plan(loaded.files, history, { outOfOrder: Boolean(flags.outOfOrder) });
+  return { files: loaded.files, plan: { ...result, problems: [...loaded.problems, ...result.problems] }, databaseUrl };
+}
+
+function resolveUrl(flags: TargetFlags): string {
+  const url = flags.databaseUrlEnv ? process.env[flags.databaseUrlEnv] : flags.databaseUrl;
+  if (!url) {
+    throw new Error(flags.databaseUrlEnv ? `environment variable ${flags.databaseUrlEnv} is not set` : "--database-url (or AUTOPILOT_DATABASE_URL, or --database-url-env) is required");
+  }
+  registerSecret(url);
+  return url;
+}
+
+function printProblems(problems: Problem[]): void {
+  for (const p of problems) console.error(`${p.path}${p.line ? `:${p.line}` : ""}: ${p.severity}: ${redact(p.message)}`);
+}
+
+function printProgress(event: ProgressEvent): void {
+  const label = event.file ? `${event.file.version}_${event.file.name}` : "";
+  if (event.kind === "waiting-for-lock") process.stderr.write("Waiting for another migration run to release the lock…\n");
+  if (event.kind === "applying") process.stderr.write(`Applying ${event.index} of ${event.total}: ${label}… `);
+  if (event.kind === "applied") process.stderr.write(`done in ${event.durationMs} ms\n`);
+}
+
+function printFailure(failure: MigrationFailure): void {
+  process.stderr.write("failed\n");
+  const where = `${failure.file.path}:${failure.line}${failure.column ? `:${failure.column}` : ""}`;
+  const lines = [`${where}: ${failure.message}${failure.code ? ` (SQLSTATE ${failure.code})` : ""}`];
+  if (failure.detail) lines.push(`  detail: ${failure.detail}`);
+  if (failure.hint) lines.push(`  hint: ${failure.hint}`);
+  if (failure.statementsCommitted) lines.push(`  note: no-transaction file: its first ${failure.statementsCommitted} statement(s) stay applied`);
+  console.error(redact(lines.join("\n")));
+}
+
+/** Any thrown error becomes one redacted line and exit code 1, never a stack trace. */
+async function runCommand(action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (error) {
+    console.error(`error: ${redact(error instanceof Error ? error.message : String(error))}`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,12 @@
+// The `autopilot` command line. Each family of subcommands registers itself, so features add
+// commands without touching each other's files.
+import { Command } from "commander";
+import { registerBackupCommands } from "./backup-commands.js";
+import { registerMigrateCommands } from "./migrate-commands.js";
+
+export function buildProgram(): Command {
+  const program = new Command("autopilot").description("Zero-touch PostgreSQL operations: plan, migrate, back up, restore").showHelpAfterError();
+  registerMigrateCommands(program);
+  registerBackupCommands(program);
+  return program;
+}
