@@ -1,7 +1,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Scenario } from "./harness/scenario.js";
-import { shopRepo } from "./harness/fixtures.js";
+import { Scenario, TARGET_PASSWORD } from "./harness/scenario.js";
+import { shopMigration, shopRepo } from "./harness/fixtures.js";
+import { sleep } from "./harness/app-process.js";
 
 describe("push → backup → migrate → check run", () => {
   let s: Scenario;
@@ -21,4 +22,60 @@ describe("push → backup → migrate → check run", () => {
     assert.deepEqual(history.map((h) => h.version), ["0001", "0002"]);
     assert.equal(history[0].commit_sha, sha);
   });
+
+  test("the backup was taken with pg_dump, verified and recorded before applying", async () => {
+    const backups = await s.storeQuery("select id, status, size_bytes, sha256, path, repo, environment, commit_sha from backups");
+    assert.equal(backups.length, 1);
+    assert.equal(backups[0].status, "ok");
+    assert.ok(Number(backups[0].size_bytes) > 0);
+    assert.match(backups[0].sha256, /^[0-9a-f]{64}$/);
+    assert.equal(backups[0].repo, "acme/shop");
+  });
+
+  test("a later push applies only the new file", async () => {
+    const sha = await s.push({ "migrations/0003_order_status.sql": shopMigration("0003_order_status.sql") });
+    const run = await s.completedCheckRun(sha);
+    assert.equal(run.conclusion, "success", run.output.summary ?? "");
+    assert.match(run.output.title!, /Applied 1 migration to production/);
+    assert.doesNotMatch(run.output.summary!, /\| 0001 \|/);
+    const blobDownloads = s.github.requests.filter((r) => r.path.includes("/git/blobs/"));
+    assert.equal(blobDownloads.length, 3, "each migration downloaded once, across both pushes");
+  });
+
+  test("a push with nothing pending is up to date", async () => {
+    const sha = await s.push({ "README.md": "docs only" });
+    const run = await s.completedCheckRun(sha);
+    assert.equal(run.conclusion, "success");
+    assert.equal(run.output.title, "Up to date (3 applied)");
+  });
+
+  test("a push to an unmapped branch does nothing at all on GitHub", async () => {
+    const sha = await s.push({ "migrations/0004_x.sql": "create table x (id int);" }, "feature/x");
+    await sleep(2500);
+    assert.equal(s.checkRun(sha), undefined);
+    const tables = await s.targetQuery("select count(*)::int as n from pg_tables where tablename = 'x'");
+    assert.equal(tables[0].n, 0);
+  });
+
+  test("after success the deploy hook is POSTed and recorded, Slack hears of it", async () => {
+    assert.ok(s.deployHook.requests.length >= 2);
+    const body = s.deployHook.requests[0].body as { environment: string };
+    assert.equal(body.environment, "production");
+    const recorded = await s.storeQuery("select ok, http_status from deployments");
+    assert.ok(recorded.length >= 2 && recorded.every((d) => d.ok && d.http_status === 200));
+    const slack = s.slack.slackMessages();
+    assert.ok(slack.some((m) => /Applied 2 migrations/.test(m.text ?? "")));
+  });
+
+  test("the password of the target never leaves the process", () => {
+    const sent = s.everythingSent();
+    assert.ok(!sent.includes(TARGET_PASSWORD), "password found in requests or logs");
+    assert.ok(!sent.includes("XXXXSECRET") || onlyInSlackPath(s), "slack webhook secret leaked");
+  });
 });
+
+/** The Slack sink naturally sees its own URL; the secret must appear nowhere else. */
+function onlyInSlackPath(s: Scenario): boolean {
+  const elsewhere = JSON.stringify([s.github.requests, s.deployHook.requests, s.slack.requests.map((r) => r.rawBody)]) + s.app.output();
+  return !elsewhere.includes("XXXXSECRET");
+}

@@ -17,6 +17,8 @@ export interface BackupRequest {
   environment: string;
   runId: number | null;
   commitSha: string | null;
+  /** Pruning is housekeeping: its failure is reported here and never fails the backup itself. */
+  onPruneError?: (error: Error) => void;
 }
 
 export class BackupFailedError extends Error {}
@@ -40,7 +42,7 @@ export async function takeBackup(request: BackupRequest): Promise<BackupRecord> 
       durationMs: Math.round(result.durationMs), error: null,
     };
     await insertBackup(request.db, record);
-    await pruneBackups(request, store);
+    await pruneBackups(request, store).catch((error) => request.onPruneError?.(error as Error));
     return record;
   } catch (error) {
     const message = redact((error as Error).message);

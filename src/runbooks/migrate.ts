@@ -155,6 +155,7 @@ class MigrateRun {
     return takeBackup({
       db: this.deps.db, directory: backups.directory, retentionDays: backups.retention_days, databaseUrl: target.databaseUrl,
       repo: this.run.repo, environment: target.environment, runId: this.run.id, commitSha: this.run.commitSha,
+      onPruneError: (error) => this.deps.log.warn({ err: error, run: this.run.id }, "pruning old backups failed"),
     });
   }
 

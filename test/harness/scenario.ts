@@ -109,11 +109,11 @@ export class Scenario {
     }, timeoutMs);
   }
 
-  targetQuery<T = any>(sql: string): Promise<T[]> {
+  targetQuery<T extends Record<string, any> = any>(sql: string): Promise<T[]> {
     return query<T>(this.target.url, sql);
   }
 
-  storeQuery<T = any>(sql: string, params: unknown[] = []): Promise<T[]> {
+  storeQuery<T extends Record<string, any> = any>(sql: string, params: unknown[] = []): Promise<T[]> {
     return query<T>(this.store.url, sql, params);
   }
 
