@@ -203,3 +203,15 @@ test("an unreachable target throws a redacted TargetUnavailableError", async () 
     return true;
   });
 });
+
+test("a syntax error maps PostgreSQL's character position to the file's line and column, past multibyte text", async () => {
+  const db = await createTestDatabase();
+  const sql = "-- 😀 émoji before the error\ncreate table a (label text default '😀😀');\ninsert into a values ('ü'), ('x') returning );\n";
+  const result = await run(db.url, [migration("0001_syntax.sql", sql)]);
+  assert.equal(result.failure?.code, "42601");
+  assert.equal(result.failure?.line, 3);
+  assert.equal(result.failure?.column, 45);
+  assert.equal(result.failure?.statement, "insert into a values ('ü'), ('x') returning )");
+  assert.equal((await query(db.url, "select to_regclass('a') as t"))[0].t, null, "nothing ran");
+  await db.drop();
+});
