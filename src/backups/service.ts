@@ -33,9 +33,9 @@ export async function takeBackup(request: BackupRequest): Promise<BackupRecord> 
   const createdAt = new Date();
   const id = newBackupId(createdAt);
   const store = new LocalBackupStore(request.directory);
-  const file = store.pathFor({ id, repo: request.repo, environment: request.environment, createdAt });
   const base = { id, repo: request.repo, environment: request.environment, runId: request.runId, commitSha: request.commitSha, createdAt };
   try {
+    const file = store.pathFor({ id, repo: request.repo, environment: request.environment, createdAt });
     const result = await backupDatabase({ databaseUrl: request.databaseUrl, file });
     const record: BackupRecord = {
       ...base, status: "ok", path: result.file, sizeBytes: result.sizeBytes, sha256: result.sha256,

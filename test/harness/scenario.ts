@@ -16,7 +16,7 @@ export interface ScenarioOptions {
   /** Overrides the target URL (e.g. a database that is down). */
   targetUrl?: string;
   env?: Record<string, string>;
-  withHooks?: boolean;
+  backupDirectory?: string;
 }
 
 export class Scenario {
@@ -57,7 +57,7 @@ export class Scenario {
       "    slack_webhook_env: SHOP_SLACK_WEBHOOK",
       options.targetExtra ?? "",
       "backups:",
-      `  directory: /tmp/autopilot-test-backups/${this.store.name}`,
+      `  directory: ${options.backupDirectory ?? `/tmp/autopilot-test-backups/${this.store.name}`}`,
     ].join("\n");
   }
 
