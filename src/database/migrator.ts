@@ -7,7 +7,7 @@ import pg from "pg";
 import { redact } from "../redact.js";
 import { isValidDuration } from "./directives.js";
 import { LockTimeoutError, TargetUnavailableError } from "./errors.js";
-import { ensureHistory, readHistory, recordAppliedSql } from "./history.js";
+import { ensureHistory, readHistory, recordAppliedSql, type HistoryEntry } from "./history.js";
 import { versionKey, type MigrationFile } from "./migration-files.js";
 import { checksumChangedMessage, type AppliedMigration } from "./planner.js";
 import { indexOfCharacterPosition, LineIndex, splitStatements, type SqlStatement } from "./sql-split.js";
@@ -183,7 +183,7 @@ function applyFile(client: pg.Client, file: MigrationFile, opts: MigrateOptions,
     lockTimeout: file.directives.lockTimeout ?? defaults.lockTimeout,
     statementTimeout: file.directives.statementTimeout ?? defaults.statementTimeout,
   };
-  const entry = { version: file.version, name: file.name, checksum: file.checksum, appliedBy: opts.appliedBy, commitSha: opts.commitSha ?? null };
+  const entry: HistoryEntry = { version: file.version, name: file.name, checksum: file.checksum, appliedBy: opts.appliedBy, commitSha: opts.commitSha ?? null };
   return file.directives.noTransaction
     ? applyStatementByStatement(client, file, timeouts, entry)
     : applyInTransaction(client, file, timeouts, entry);
@@ -197,7 +197,7 @@ const literal = (client: pg.Client, value: string) => client.escapeLiteral(value
  * the entire string before running any of it, so a syntax error anywhere runs nothing. The duration
  * is measured by the server (now() is the transaction start).
  */
-async function applyInTransaction(client: pg.Client, file: MigrationFile, timeouts: Timeouts, entry: Parameters<typeof recordAppliedSql>[0]): Promise<FileOutcome> {
+async function applyInTransaction(client: pg.Client, file: MigrationFile, timeouts: Timeouts, entry: HistoryEntry): Promise<FileOutcome> {
   const prefix = `begin; set local lock_timeout = ${literal(client, timeouts.lockTimeout)}; set local statement_timeout = ${literal(client, timeouts.statementTimeout)};\n`;
   // The newline ends a trailing `--` comment; the semicolon ends a last statement without one.
   const suffix = `\n;\n${recordAppliedSql(entry, "(extract(epoch from clock_timestamp() - now()) * 1000)::int", (v) => literal(client, v))};\ncommit;`;
@@ -217,7 +217,7 @@ function durationFromResults(results: pg.QueryResult | pg.QueryResult[]): number
   return recorded ? Number(recorded.rows[0].duration_ms) : 0;
 }
 
-async function applyStatementByStatement(client: pg.Client, file: MigrationFile, timeouts: Timeouts, entry: Parameters<typeof recordAppliedSql>[0]): Promise<FileOutcome> {
+async function applyStatementByStatement(client: pg.Client, file: MigrationFile, timeouts: Timeouts, entry: HistoryEntry): Promise<FileOutcome> {
   const started = performance.now();
   await client.query(`set lock_timeout = ${literal(client, timeouts.lockTimeout)}; set statement_timeout = ${literal(client, timeouts.statementTimeout)}`);
   const statements = splitStatements(file.sql);
