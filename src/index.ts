@@ -1,6 +1,7 @@
 // The Probot app: wires handlers, routes, the queue and its workers. Nothing else lives here.
 import type { ApplicationFunctionOptions, Probot } from "probot";
 import { handlePush } from "./github/push.js";
+import { handleCheckRunRerequested } from "./github/check-run.js";
 import { startQueue } from "./jobs/queue.js";
 import { startWorkers } from "./jobs/workers.js";
 import { startReaper } from "./jobs/reaper.js";
@@ -37,6 +38,7 @@ export function autopilotApp(services: AppServices) {
     };
 
     app.on("push", handlePush(store.pool, queue));
+    app.on("check_run.rerequested", handleCheckRunRerequested(store.pool, queue, Number(process.env.APP_ID)));
     addHandler(healthzHandler(store.pool));
 
     await startWorkers(queue, deps);

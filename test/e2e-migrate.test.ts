@@ -1,8 +1,9 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Scenario, TARGET_PASSWORD } from "./harness/scenario.js";
+import { INSTALLATION_ID, REPO, Scenario, TARGET_PASSWORD } from "./harness/scenario.js";
 import { shopMigration, shopRepo } from "./harness/fixtures.js";
-import { sleep } from "./harness/app-process.js";
+import { sleep, waitFor, WEBHOOK_SECRET } from "./harness/app-process.js";
+import { checkRunPayload, sendWebhook } from "./harness/webhooks.js";
 
 describe("push → backup → migrate → check run", () => {
   let s: Scenario;
@@ -79,3 +80,26 @@ function onlyInSlackPath(s: Scenario): boolean {
   const elsewhere = JSON.stringify([s.github.requests, s.deployHook.requests, s.slack.requests.map((r) => r.rawBody)]) + s.app.output();
   return !elsewhere.includes("XXXXSECRET");
 }
+
+describe("re-running a migrate check", () => {
+  let s: Scenario;
+  before(async () => (s = await Scenario.start()));
+  after(() => s.stop());
+
+  test("GitHub's Re-run migrates the commit again in a new check run", async () => {
+    const sha = await s.push(shopRepo(["0001_init.sql"]));
+    const first = await s.completedCheckRun(sha);
+    await s.targetQuery("drop schema autopilot cascade; drop table customers");
+    const payload = checkRunPayload({
+      action: "rerequested", repo: REPO, installationId: INSTALLATION_ID, headSha: sha, checkRunId: first.id,
+      name: "autopilot/migrate", appId: 1, headBranch: "main",
+    });
+    const response = await sendWebhook(s.app.url, { event: "check_run", payload, secret: WEBHOOK_SECRET });
+    assert.equal(response.status, 200);
+    const second = await waitFor("a second check run", () =>
+      s.github.checkRuns(REPO).find((c) => c.head_sha === sha && c.id !== first.id && c.status === "completed"),
+    );
+    assert.equal(second.conclusion, "success");
+    assert.equal((await s.targetQuery("select count(*)::int as n from customers"))[0].n, 2);
+  });
+});
