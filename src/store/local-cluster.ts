@@ -14,7 +14,7 @@ export interface LocalCluster {
   port: number;
   dataDir: string;
   stop(): Promise<void>;
-  /** Stops without waiting; safe inside a process 'exit' handler. */
+  /** Stops synchronously (fast shutdown: sessions end, data is flushed); safe in a process 'exit' handler. */
   stopSync(): void;
 }
 
@@ -22,6 +22,8 @@ export interface ClusterOptions {
   dataDir: string;
   port?: number;
   superuser?: string;
+  /** Trades durability for speed (fsync off): for throw-away test clusters only. */
+  disposable?: boolean;
 }
 
 /** Directory holding initdb/pg_ctl: PATH first, else the newest /usr/lib/postgresql/<major>/bin. */
@@ -68,6 +70,8 @@ export async function freePort(): Promise<number> {
 }
 
 function prepareDataDir(dataDir: string): void {
+  // Parents keep the default mode: the postgres user must be able to traverse them.
+  mkdirSync(path.dirname(dataDir), { recursive: true });
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   if (isRoot()) {
     const { uid, gid } = postgresUserIds();
@@ -79,7 +83,15 @@ async function initialize(bin: string, dataDir: string, superuser: string): Prom
   const [cmd, args] = asClusterUser(path.join(bin, "initdb"), [
     "-D", dataDir, "-U", superuser, "--auth=trust", "--encoding=UTF8", "--no-sync",
   ]);
-  await run(cmd, args);
+  try {
+    await run(cmd, args);
+  } catch (error) {
+    const hint = isRoot()
+      ? ` (as root the cluster runs as the "postgres" user, which must be able to reach ${dataDir}: ` +
+        "choose a readable place with AUTOPILOT_DATA_DIR, or set DATABASE_URL)"
+      : "";
+    throw new Error(`could not initialize a PostgreSQL cluster in ${dataDir}${hint}: ${(error as { stderr?: string }).stderr ?? error}`);
+  }
 }
 
 function isRunning(bin: string, dataDir: string): boolean {
@@ -105,7 +117,8 @@ export async function startCluster(options: ClusterOptions): Promise<LocalCluste
   if (isRunning(bin, dataDir) && existsSync(portFile)) {
     port = Number(readFileSync(portFile, "utf8"));
   } else {
-    const serverOptions = `-p ${port} -k ${dataDir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
+    const durability = options.disposable ? " -c fsync=off -c synchronous_commit=off -c full_page_writes=off" : "";
+    const serverOptions = `-p ${port} -k ${dataDir} -c listen_addresses=127.0.0.1 -c max_connections=200${durability}`;
     const [cmd, args] = asClusterUser(path.join(bin, "pg_ctl"), [
       "-D", dataDir, "-o", serverOptions, "-l", path.join(dataDir, "server.log"), "-w", "-t", "60", "start",
     ]);
@@ -124,7 +137,7 @@ export async function startCluster(options: ClusterOptions): Promise<LocalCluste
       await run(cmd, args).catch(() => undefined);
     },
     stopSync() {
-      const [cmd, args] = ctl("immediate");
+      const [cmd, args] = ctl("fast");
       try {
         execFileSync(cmd, args, { stdio: "ignore" });
       } catch {

@@ -44,6 +44,8 @@ async function migrateStore(url: string): Promise<void> {
 export async function resolveStoreUrl(databaseUrl: string | undefined, dataDir: string): Promise<{ url: string; stop?: () => Promise<void> }> {
   if (databaseUrl) return { url: databaseUrl };
   const cluster = await startCluster({ dataDir: path.join(dataDir, "pgdata") });
+  // However the process ends (Probot's own SIGINT handler exits directly), the cluster stops with it.
+  process.once("exit", () => cluster.stopSync());
   const admin = new pg.Client({ connectionString: cluster.url });
   await admin.connect();
   try {

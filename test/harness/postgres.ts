@@ -22,7 +22,7 @@ async function startThrowAwayCluster(): Promise<string> {
 /** A separate cluster the caller owns (e.g. to take a "target" database down and up again). */
 export async function startDisposableCluster(port?: number): Promise<LocalCluster> {
   const dataDir = mkdtempSync(path.join(tmpdir(), "autopilot-pg-"));
-  const cluster = await startCluster({ dataDir, port });
+  const cluster = await startCluster({ dataDir, port, disposable: true });
   process.once("exit", () => {
     cluster.stopSync();
     rmSync(dataDir, { recursive: true, force: true });
