@@ -6,30 +6,19 @@ import type { Command } from "commander";
 import { backupDatabase, type BackupResult } from "../database/backup.js";
 import { databaseName } from "../database/pg-tools.js";
 import { restoreDatabase } from "../database/restore.js";
-import { redact, registerSecret } from "../redact.js";
+import { connectionOptions, resolveDatabaseUrl, runCommand, type ConnectionFlags } from "./common.js";
 
 const DEFAULT_DIRECTORY = "./.autopilot/backups";
 
-interface ConnectionFlags {
-  databaseUrl?: string;
-  databaseUrlEnv?: string;
-}
-
 export function registerBackupCommands(program: Command): void {
-  program
-    .command("backup")
+  connectionOptions(program.command("backup"))
     .description("dump a database (pg_dump custom format), verify the archive and write it atomically")
-    .option("--database-url <url>", "connection string of the database to back up")
-    .option("--database-url-env <name>", "name of an environment variable holding the connection string (keeps the password out of argv)")
     .option("--out <file>", "write the backup to this file")
     .option("--dir <directory>", `write <database>_<timestamp>.dump into this directory (default ${DEFAULT_DIRECTORY})`)
     .action((flags: ConnectionFlags & { out?: string; dir?: string }) => runCommand(() => backupCommand(flags)));
 
-  program
-    .command("restore")
+  connectionOptions(program.command("restore"))
     .description("replace a database's entire content with a backup, in one transaction")
-    .option("--database-url <url>", "connection string of the database to restore into")
-    .option("--database-url-env <name>", "name of an environment variable holding the connection string")
     .requiredOption("--file <file>", "backup file written by `autopilot backup`")
     .option("--sha256 <hex>", "refuse unless the file has this sha256")
     .option("--lock-timeout <seconds>", "give up when another session holds a lock this long", "10")
@@ -41,14 +30,14 @@ export function registerBackupCommands(program: Command): void {
 
 async function backupCommand(flags: ConnectionFlags & { out?: string; dir?: string }): Promise<void> {
   if (flags.out && flags.dir) throw new Error("give either --out or --dir, not both");
-  const databaseUrl = resolveUrl(flags);
+  const databaseUrl = resolveDatabaseUrl(flags);
   const file = flags.out ?? defaultBackupPath(flags.dir ?? DEFAULT_DIRECTORY, databaseName(databaseUrl));
   const result = await backupDatabase({ databaseUrl, file, onProgress: progress });
   console.log(`backup written: ${result.file} (${describe(result)})`);
 }
 
 async function restoreCommand(flags: ConnectionFlags & { file: string; sha256?: string; lockTimeout: string; yes?: boolean }): Promise<void> {
-  const databaseUrl = resolveUrl(flags);
+  const databaseUrl = resolveDatabaseUrl(flags);
   const database = databaseName(databaseUrl);
   if (!flags.yes) {
     throw new Error(`restore replaces everything in database "${database}" with ${flags.file}; re-run with --yes to confirm`);
@@ -63,26 +52,6 @@ async function restoreCommand(flags: ConnectionFlags & { file: string; sha256?: 
     onProgress: progress,
   });
   console.log(`restore complete: database "${database}" restored from ${flags.file} (${formatDuration(durationMs)})`);
-}
-
-function resolveUrl(flags: ConnectionFlags): string {
-  if (flags.databaseUrl && flags.databaseUrlEnv) throw new Error("give either --database-url or --database-url-env, not both");
-  const url = flags.databaseUrlEnv ? process.env[flags.databaseUrlEnv] : flags.databaseUrl;
-  if (!url) {
-    throw new Error(flags.databaseUrlEnv ? `environment variable ${flags.databaseUrlEnv} is not set` : "--database-url (or --database-url-env) is required");
-  }
-  registerSecret(url); // every later message, whatever prints it, is scrubbed of this URL's password
-  return url;
-}
-
-/** Runs an action; any failure becomes one redacted line on stderr and exit code 1. */
-async function runCommand(action: () => Promise<void>): Promise<void> {
-  try {
-    await action();
-  } catch (error) {
-    console.error(`error: ${redact(error instanceof Error ? error.message : String(error))}`);
-    process.exitCode = 1;
-  }
 }
 
 function progress(line: string): void {

@@ -2,18 +2,17 @@
 // job, calling the same domain code as the push runbook. Progress goes to stderr, results to stdout;
 // errors are `file:line: message`, redacted, with exit code 1.
 import os from "node:os";
-import { Option, type Command } from "commander";
+import type { Command } from "commander";
 import { isValidDuration } from "../database/directives.js";
 import { hasErrors, type Problem } from "../database/errors.js";
 import { readHistoryFromUrl } from "../database/history.js";
 import { loadMigrationDirectory, type MigrationFile } from "../database/migration-files.js";
 import { migrate, type MigrationFailure, type ProgressEvent } from "../database/migrator.js";
 import { plan, type Plan } from "../database/planner.js";
-import { redact, registerSecret } from "../redact.js";
+import { redact } from "../redact.js";
+import { connectionOptions, resolveDatabaseUrl, runCommand, type ConnectionFlags } from "./common.js";
 
-interface TargetFlags {
-  databaseUrl?: string;
-  databaseUrlEnv?: string;
+interface TargetFlags extends ConnectionFlags {
   dir: string;
   outOfOrder?: boolean;
 }
@@ -27,9 +26,7 @@ interface MigrateFlags extends TargetFlags {
 }
 
 function targetOptions(command: Command): Command {
-  return command
-    .addOption(new Option("--database-url <url>", "target connection string (prefer the env variable: argv is visible to other users)").env("AUTOPILOT_DATABASE_URL"))
-    .option("--database-url-env <name>", "name of an environment variable holding the connection string")
+  return connectionOptions(command)
     .requiredOption("--dir <directory>", "migrations directory", "migrations")
     .option("--out-of-order", "allow new files that sort before already-applied ones");
 }
@@ -94,20 +91,11 @@ async function migrateCommand(flags: MigrateFlags): Promise<void> {
 }
 
 async function loadAndPlan(flags: TargetFlags): Promise<{ files: MigrationFile[]; plan: Plan; databaseUrl: string }> {
-  const databaseUrl = resolveUrl(flags);
+  const databaseUrl = resolveDatabaseUrl(flags);
   const loaded = await loadMigrationDirectory(flags.dir);
   const history = await readHistoryFromUrl(databaseUrl);
   const result = plan(loaded.files, history, { outOfOrder: Boolean(flags.outOfOrder) });
   return { files: loaded.files, plan: { ...result, problems: [...loaded.problems, ...result.problems] }, databaseUrl };
-}
-
-function resolveUrl(flags: TargetFlags): string {
-  const url = flags.databaseUrlEnv ? process.env[flags.databaseUrlEnv] : flags.databaseUrl;
-  if (!url) {
-    throw new Error(flags.databaseUrlEnv ? `environment variable ${flags.databaseUrlEnv} is not set` : "--database-url (or AUTOPILOT_DATABASE_URL, or --database-url-env) is required");
-  }
-  registerSecret(url);
-  return url;
 }
 
 function printProblems(problems: Problem[]): void {
@@ -131,12 +119,3 @@ function printFailure(failure: MigrationFailure): void {
   console.error(redact(lines.join("\n")));
 }
 
-/** Any thrown error becomes one redacted line and exit code 1, never a stack trace. */
-async function runCommand(action: () => Promise<void>): Promise<void> {
-  try {
-    await action();
-  } catch (error) {
-    console.error(`error: ${redact(error instanceof Error ? error.message : String(error))}`);
-    process.exitCode = 1;
-  }
-}
