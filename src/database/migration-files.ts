@@ -2,7 +2,7 @@
 // so the runbook can compare the history with a git trees listing (which carries blob SHAs) and
 // download only the blobs it does not know yet.
 import { createHash } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parseDirectives, type Directives } from "./directives.js";
 import type { Problem } from "./errors.js";
@@ -141,9 +141,11 @@ function readDown(ref: MigrationRef, content: Buffer | string, problems: Problem
 
 /** Reads a local migrations directory (CLI, bench, the store's own migrations). Paths are `dir/filename`. */
 export async function loadMigrationDirectory(dir: string): Promise<{ files: MigrationFile[]; problems: Problem[] }> {
-  const names = (await readdir(dir, { withFileTypes: true })).filter((d) => d.isFile()).map((d) => d.name);
+  // Synchronous reads on purpose: this runs in the CLI and at start-up, never while serving, and for
+  // hundreds of small files it is several times faster than as many thread-pool round trips.
+  const names = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isFile()).map((d) => d.name);
   const contents = new Map<string, Buffer>();
-  await Promise.all(names.filter((n) => n.toLowerCase().endsWith(".sql")).map(async (n) => contents.set(n, await readFile(path.join(dir, n)))));
+  for (const name of names.filter((n) => n.toLowerCase().endsWith(".sql"))) contents.set(name, readFileSync(path.join(dir, name)));
 
   const entries = [...contents].map(([name, bytes]) => ({ path: path.posix.join(toPosix(dir), name), sha: gitBlobSha(bytes) }));
   const { refs, problems } = indexMigrations(entries, toPosix(dir));
