@@ -201,7 +201,12 @@ class MigrateRun {
     const rendered = renderCheckRun(outcome);
     await this.check.complete(rendered);
     if (this.check.id) await updateRun(this.deps.db, this.run.id, { checkRunId: this.check.id });
-    await finishRun(this.deps.db, this.run.id, { status: rendered.conclusion as RunStatus, title: rendered.title, summary: rendered.summary });
+    await finishRun(this.deps.db, this.run.id, {
+      status: rendered.conclusion as RunStatus,
+      title: rendered.title,
+      summary: rendered.summary,
+      error: rendered.conclusion === "failure" ? rendered.title : undefined,
+    });
     await audit(this.deps.db, {
       actor: this.run.requestedBy, repo: this.run.repo, environment: this.environment, action: "migrate",
       outcome: rendered.conclusion, detail: { runId: this.run.id, commit: this.run.commitSha, result: outcome.kind },
