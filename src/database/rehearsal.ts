@@ -1,0 +1,259 @@
+// A dress rehearsal of pending migrations: a scratch database on the shadow server gets the
+// target's schema (no data) or, without a target to copy, the repository's earlier migrations, and
+// the pending files run there through the real migrator, so directives, timeouts, transactions and
+// error positions are exactly those of a real run. The target is only read (pg_dump --schema-only).
+// The scratch database is dropped whatever happens; one a crash leaves behind is dropped at the next
+// start (dropLeftoverScratchDatabases).
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { redact } from "../redact.js";
+import { versionKey, type MigrationFile } from "./migration-files.js";
+import { migrate, type MigrateResult, type ProgressEvent } from "./migrator.js";
+import { isUnavailable } from "./connection-errors.js";
+import { isValidDuration } from "./directives.js";
+import { connectionEnv, runTool, ToolError } from "./pg-tools.js";
+import { createScratchDatabase, dropScratchDatabase, scratchDatabaseName, scratchDatabaseUrl } from "./scratch-databases.js";
+
+export { dropLeftoverScratchDatabases } from "./scratch-databases.js";
+
+export interface RehearsalInput {
+  /** A server where we may CREATE DATABASE; the URL's database is only where we connect to create and drop. */
+  shadowUrl: string;
+  /** The target: its schema is copied with `pg_dump --schema-only` (no data). */
+  schemaSourceUrl?: string;
+  /** Without a schema source (e.g. a fork's pull request): files applied first to build the schema, not reported. */
+  baseline?: MigrationFile[];
+  /** The files to rehearse, in order. */
+  pending: MigrationFile[];
+  lockTimeout?: string;
+  statementTimeout?: string;
+  onProgress?: (message: string) => void;
+}
+
+export interface RehearsedFile {
+  path: string;
+  version: string;
+  name: string;
+  status: "applied" | "failed" | "not-run";
+  durationMs?: number;
+  error?: { message: string; code?: string; line: number; column?: number; detail?: string; hint?: string };
+}
+
+export interface RehearsalResult {
+  scratchDatabase: string;
+  schemaFrom: "target" | "migrations" | "empty";
+  files: RehearsedFile[];
+  /** Every pending file applied, and no setup error. */
+  ok: boolean;
+  /** Why the rehearsal could not run to the end (scratch database, schema copy, baseline, lost connection). */
+  setupError?: string;
+  /** The scratch database could not be dropped; the next start's leftover cleanup will. Does not affect `ok`. */
+  cleanupError?: string;
+  durationMs: number;
+}
+
+/** pg_dump waits at most this long for each table's ACCESS SHARE lock on the target. */
+const SCHEMA_DUMP_LOCK_WAIT = "30s";
+const TOOL_TIMEOUT_MS = 10 * 60_000;
+
+/** Never throws: every failure ends up in `setupError` (or `cleanupError`), credentials redacted. */
+export async function rehearse(input: RehearsalInput): Promise<RehearsalResult> {
+  const started = performance.now();
+  const scrub = scrubberFor([input.shadowUrl, input.schemaSourceUrl]);
+  const say = (message: string) => input.onProgress?.(scrub(message));
+  const result: RehearsalResult = {
+    scratchDatabase: scratchDatabaseName(),
+    schemaFrom: input.schemaSourceUrl ? "target" : input.baseline?.length ? "migrations" : "empty",
+    files: input.pending.map((file) => ({ path: file.path, version: file.version, name: file.name, status: "not-run" })),
+    ok: false,
+    durationMs: 0,
+  };
+
+  // Whether a drop is worth trying: after a failed CREATE the database may still exist (the reply
+  // was lost), unless we never reached the server at all.
+  let mayExist = true;
+  let created = false;
+  const badTimeout = [input.lockTimeout, input.statementTimeout].find((value) => value !== undefined && !isValidDuration(value));
+  if (badTimeout !== undefined) {
+    // Refused before anything is created: the migrator would refuse it anyway, after the schema copy.
+    return { ...result, setupError: `invalid timeout "${badTimeout}": use a duration like 5s, 500ms, 10min or 0`, durationMs: Math.round(performance.now() - started) };
+  }
+  try {
+    say(`creating scratch database ${result.scratchDatabase}`);
+    await createScratchDatabase(input.shadowUrl, result.scratchDatabase).catch((error) => {
+      mayExist = !isUnavailable(error);
+      throw new Error(`could not create the scratch database: ${messageOf(error)}`);
+    });
+    created = true;
+    const scratchUrl = scratchDatabaseUrl(input.shadowUrl, result.scratchDatabase);
+    await prepareSchema(input, result.schemaFrom, scratchUrl, say);
+    await rehearsePending(input, scratchUrl, result.files, say);
+    result.ok = result.files.every((f) => f.status === "applied");
+  } catch (error) {
+    result.setupError = scrub(messageOf(error));
+  } finally {
+    if (mayExist) {
+      say(`dropping scratch database ${result.scratchDatabase}`);
+      await dropScratchDatabase(input.shadowUrl, result.scratchDatabase).catch((error) => {
+        if (created) result.cleanupError = scrub(`could not drop scratch database ${result.scratchDatabase}: ${messageOf(error)}`);
+      });
+    }
+  }
+  result.durationMs = Math.round(performance.now() - started);
+  return result;
+}
+
+// ---- the schema ------------------------------------------------------------------------------
+
+async function prepareSchema(input: RehearsalInput, from: RehearsalResult["schemaFrom"], scratchUrl: string, say: (m: string) => void): Promise<void> {
+  if (from === "target") {
+    say("copying the target's schema (pg_dump --schema-only)");
+    await copySchema(input.schemaSourceUrl!, scratchUrl);
+  } else if (from === "migrations") {
+    say(`building the schema from ${input.baseline!.length} earlier migration file(s)`);
+    await applyBaseline(input, scratchUrl);
+  }
+}
+
+/** pg_dump into a private temporary file, then psql in one transaction that stops at the first error. */
+async function copySchema(sourceUrl: string, scratchUrl: string): Promise<void> {
+  const dir = await mkdtemp(path.join(tmpdir(), "autopilot-rehearsal-")); // mode 0700
+  const file = path.join(dir, "schema.sql");
+  try {
+    await stage("could not read the target's schema", () => dumpSchema(sourceUrl, file));
+    await stage("could not load the target's schema into the scratch database", () => loadSchema(scratchUrl, file));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function dumpSchema(sourceUrl: string, file: string): Promise<void> {
+  const conn = connectionEnv(sourceUrl);
+  const args = [
+    "--schema-only",
+    "--no-owner", // roles of the target need not exist on the shadow server
+    "--no-privileges",
+    "--no-comments", // COMMENT ON EXTENSION needs ownership the shadow role may lack; comments never change a migration's outcome
+    "--no-subscriptions", // a copied subscription would connect to the target's publisher
+    "--no-publications",
+    "--no-tablespaces",
+    "--no-security-labels",
+    "--no-password",
+    `--lock-wait-timeout=${SCHEMA_DUMP_LOCK_WAIT}`,
+    `--file=${file}`,
+    ...conn.args,
+  ];
+  await runTool("pg_dump", args, { env: conn.env, secrets: conn.secrets, timeoutMs: TOOL_TIMEOUT_MS });
+}
+
+async function loadSchema(scratchUrl: string, file: string): Promise<void> {
+  const conn = connectionEnv(scratchUrl);
+  const args = ["--no-psqlrc", "--quiet", "--no-password", "--set=ON_ERROR_STOP=1", "--single-transaction", `--file=${file}`, ...conn.args];
+  try {
+    await runTool("psql", args, { env: conn.env, secrets: conn.secrets, timeoutMs: TOOL_TIMEOUT_MS });
+  } catch (error) {
+    throw new Error(explainLoadFailure(error, file));
+  }
+}
+
+function explainLoadFailure(error: unknown, file: string): string {
+  // psql prefixes each error with the temporary file's path, which means nothing to a reader.
+  const detail = (error instanceof ToolError ? error.detail : messageOf(error)).split(`psql:${file}:`).join("schema dump line ").split(file).join("schema dump");
+  const missingExtension = /extension "([^"]+)" is not available|could not open extension control file ".*?([^/]+)\.control"/.exec(detail);
+  if (!missingExtension) return detail;
+  const name = missingExtension[1] ?? missingExtension[2];
+  return `the target uses the extension "${name}", which the shadow server does not have; install it there. ${detail}`;
+}
+
+/** Files the pending list also holds are left out: the rehearsal must run them, not skip them as applied. */
+async function applyBaseline(input: RehearsalInput, scratchUrl: string): Promise<void> {
+  const pendingVersions = new Set(input.pending.map((f) => versionKey(f.version)));
+  const baseline = input.baseline!.filter((f) => !pendingVersions.has(versionKey(f.version)));
+  const outcome = await stage("could not build the schema from the earlier migrations", () => migrateScratch(input, scratchUrl, baseline));
+  const failure = outcome.failure;
+  if (failure) {
+    throw new Error(`earlier migration ${failure.file.path}:${failure.line} failed, so the schema could not be built: ${failure.message}`);
+  }
+}
+
+// ---- the pending files -----------------------------------------------------------------------
+
+/**
+ * Fills `files` in place from the migrator's progress events, so that files applied before a lost
+ * connection are still reported as applied when migrate() throws.
+ */
+async function rehearsePending(input: RehearsalInput, scratchUrl: string, files: RehearsedFile[], say: (m: string) => void): Promise<void> {
+  const startedAt = new Map<number, number>();
+  const onProgress = (event: ProgressEvent) => {
+    const entry = files[event.index - 1];
+    if (event.kind === "applying" && entry) {
+      startedAt.set(event.index, performance.now());
+      say(`rehearsing ${event.index}/${event.total} ${entry.path}`);
+    } else if (event.kind === "applied" && entry) {
+      Object.assign(entry, { status: "applied", durationMs: event.durationMs ?? 0 });
+    }
+  };
+  const outcome = await stage("the rehearsal could not run to the end", () => migrateScratch(input, scratchUrl, input.pending, onProgress));
+  if (outcome.failure) recordFailure(files, input.pending.indexOf(outcome.failure.file), outcome.failure, startedAt);
+}
+
+function recordFailure(files: RehearsedFile[], index: number, failure: NonNullable<MigrateResult["failure"]>, startedAt: Map<number, number>): void {
+  const entry = files[index];
+  if (!entry) return;
+  const began = startedAt.get(index + 1);
+  entry.status = "failed";
+  if (began !== undefined) entry.durationMs = Math.round(performance.now() - began);
+  const { message, code, line, column, detail, hint } = failure;
+  entry.error = withoutUndefined({ message, code, line, column, detail, hint });
+}
+
+function migrateScratch(input: RehearsalInput, scratchUrl: string, migrations: MigrationFile[], onProgress?: (e: ProgressEvent) => void): Promise<MigrateResult> {
+  return migrate({
+    databaseUrl: scratchUrl,
+    migrations,
+    lockTimeout: input.lockTimeout,
+    statementTimeout: input.statementTimeout,
+    appliedBy: "autopilot-rehearsal",
+    commitSha: null,
+    onProgress,
+  });
+}
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+/** Runs one step; a failure becomes an Error whose message says which step failed. */
+async function stage<T>(what: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    throw new Error(`${what}: ${messageOf(error)}`);
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/**
+ * Besides the generic redaction, removes the literal passwords of the URLs we were given, wherever
+ * a tool or server might echo them. Values under 4 characters are left to the generic patterns, as
+ * registerSecret does, since scrubbing them would mangle ordinary words.
+ */
+function scrubberFor(urls: Array<string | undefined>): (text: string) => string {
+  const passwords = new Set<string>();
+  for (const value of urls) {
+    try {
+      const url = new URL(value ?? "");
+      for (const p of [url.password, decodeURIComponent(url.password), url.searchParams.get("password") ?? ""]) if (p.length >= 4) passwords.add(p);
+    } catch {
+      // not a URL: nothing literal to scrub; the generic patterns still apply
+    }
+  }
+  const longestFirst = [...passwords].sort((a, b) => b.length - a.length);
+  return (text) => redact(longestFirst.reduce((out, secret) => out.split(secret).join("***"), text));
+}
