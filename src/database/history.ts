@@ -16,24 +16,42 @@ create table if not exists autopilot.schema_migrations (
   duration_ms integer not null,
   applied_by  text not null,
   commit_sha  text,
-  reverted_at timestamptz
+  reverted_at timestamptz,
+  reverted_by text
 )`;
 
 /** Callers serialize this under the migration advisory lock: concurrent CREATE … IF NOT EXISTS can still collide. */
 export async function ensureHistory(client: pg.ClientBase): Promise<void> {
   await client.query(CREATE_HISTORY);
+  await addRevertedByToOlderTables(client);
 }
 
-export async function readHistory(client: pg.ClientBase): Promise<AppliedMigration[]> {
+/**
+ * Tables created before rollbacks recorded who reverted lack reverted_by. Checked in the catalog
+ * first: ALTER … ADD COLUMN IF NOT EXISTS would take an exclusive lock on every run, and queue
+ * behind any open transaction that read the history.
+ */
+async function addRevertedByToOlderTables(client: pg.ClientBase): Promise<void> {
+  const { rows } = await client.query(
+    `select 1 from pg_attribute where attrelid = '${HISTORY_TABLE}'::regclass and attname = 'reverted_by' and not attisdropped`,
+  );
+  if (rows.length === 0) await client.query(`alter table ${HISTORY_TABLE} add column if not exists reverted_by text`);
+}
+
+/** A history row as read back: what the planner needs, plus who reverted it (null while in effect). */
+export interface HistoryRow extends AppliedMigration {
+  revertedBy: string | null;
+}
+
+export async function readHistory(client: pg.ClientBase): Promise<HistoryRow[]> {
   const { rows } = await client.query(`select to_regclass('${HISTORY_TABLE}') is not null as present`);
   if (!rows[0].present) return [];
-  const result = await client.query(
-    `select version, name, checksum, applied_at, duration_ms, applied_by, commit_sha, reverted_at from ${HISTORY_TABLE}`,
-  );
+  // `*` rather than a column list: a read never alters the table, and an older one has no reverted_by.
+  const result = await client.query(`select * from ${HISTORY_TABLE}`);
   return result.rows.map(toApplied).sort((a, b) => compareVersions(a.version, b.version));
 }
 
-export async function readHistoryFromUrl(url: string): Promise<AppliedMigration[]> {
+export async function readHistoryFromUrl(url: string): Promise<HistoryRow[]> {
   const client = new pg.Client({ connectionString: url, application_name: "autopilot" });
   client.on("error", () => undefined); // a dropped connection surfaces as the query's error
   await client.connect();
@@ -44,7 +62,7 @@ export async function readHistoryFromUrl(url: string): Promise<AppliedMigration[
   }
 }
 
-function toApplied(row: Record<string, any>): AppliedMigration {
+function toApplied(row: Record<string, any>): HistoryRow {
   return {
     version: row.version,
     name: row.name,
@@ -54,6 +72,7 @@ function toApplied(row: Record<string, any>): AppliedMigration {
     appliedBy: row.applied_by,
     commitSha: row.commit_sha,
     revertedAt: row.reverted_at,
+    revertedBy: row.reverted_by ?? null,
   };
 }
 
@@ -75,6 +94,17 @@ export function recordAppliedSql(entry: HistoryEntry, durationSql: string, escap
   return `insert into ${HISTORY_TABLE} (version, name, checksum, applied_at, duration_ms, applied_by, commit_sha, reverted_at)
 values (${literal(entry.version)}, ${literal(entry.name)}, ${literal(entry.checksum)}, now(), ${durationSql}, ${literal(entry.appliedBy)}, ${literal(entry.commitSha)}, null)
 on conflict (version) do update set name = excluded.name, checksum = excluded.checksum, applied_at = excluded.applied_at,
-  duration_ms = excluded.duration_ms, applied_by = excluded.applied_by, commit_sha = excluded.commit_sha, reverted_at = null
+  duration_ms = excluded.duration_ms, applied_by = excluded.applied_by, commit_sha = excluded.commit_sha, reverted_at = null, reverted_by = null
 returning duration_ms`;
+}
+
+/**
+ * The statement that marks a row reverted, with values inlined so it can ride in the same round trip
+ * as the down file. Only a row still in effect is touched; it returns the row it marked, so a caller
+ * can tell "marked" from "was not applied". `durationSql` is an SQL expression.
+ */
+export function markRevertedSql(version: string, revertedBy: string, durationSql: string, escapeLiteral: (value: string) => string): string {
+  return `update ${HISTORY_TABLE} set reverted_at = now(), reverted_by = ${escapeLiteral(revertedBy)}
+where version = ${escapeLiteral(version)} and reverted_at is null
+returning version, ${durationSql} as revert_ms`;
 }
