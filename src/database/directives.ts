@@ -1,7 +1,9 @@
 // `-- autopilot:<name> …` comments at the top of a migration file change how it runs. Anything that
 // looks like a directive but is not one is an error: a typo must not silently run a file inside a
-// transaction, or without a lock timeout.
+// transaction, or without a lock timeout. `-- autopilot:ignore` is the exception to "at the top":
+// it silences a lint rule for the statement below it, so it may appear anywhere.
 import type { Problem } from "./errors.js";
+import { resolveRuleId, unknownRuleMessage } from "./lint/catalog.js";
 
 export interface IgnoreDirective {
   rule: string;
@@ -30,8 +32,9 @@ export function emptyDirectives(): Directives {
 }
 
 /**
- * Reads the directives of a file. Only the leading block of `--` comment lines counts; a directive
- * further down would be ignored by the migrator, so it is reported rather than silently dropped.
+ * Reads the directives of a file. Only the leading block of `--` comment lines counts, except for
+ * `ignore`; any other directive further down would be ignored by the migrator, so it is reported
+ * rather than silently dropped.
  */
 export function parseDirectives(sql: string, path: string): { directives: Directives; problems: Problem[] } {
   const directives = emptyDirectives();
@@ -45,7 +48,7 @@ export function parseDirectives(sql: string, path: string): { directives: Direct
     inHeader &&= /^\s*(--.*)?$/.test(text);
     const match = DIRECTIVE.exec(text);
     if (!match) return;
-    if (!inHeader) return problem(line, "autopilot directives must be in the comment lines at the top of the file, before any statement");
+    if (!inHeader && match[1].toLowerCase() !== "ignore") return problem(line, "autopilot directives must be in the comment lines at the top of the file, before any statement");
     applyDirective(directives, match[1].toLowerCase(), match[2], line, problem);
   });
   return { directives, problems };
@@ -82,5 +85,6 @@ function applyTimeout(directives: Directives, name: "lock-timeout" | "statement-
 function applyIgnore(directives: Directives, argument: string, line: number, problem: Report): void {
   const match = /^(\S+)\s+(\S.*)$/.exec(argument);
   if (!match) return problem(line, "-- autopilot:ignore needs a rule id and a reason: -- autopilot:ignore <rule-id> <reason>");
+  if (!resolveRuleId(match[1])) return problem(line, `-- autopilot:ignore names an ${unknownRuleMessage(match[1])}`);
   directives.ignores.push({ rule: match[1], reason: match[2], line });
 }

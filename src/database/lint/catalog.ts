@@ -1,0 +1,233 @@
+// The lint rules' identities: stable ids, default severities, and the one-line reason and safer
+// alternative each finding carries. Kept apart from the rule code (and from the WebAssembly parser)
+// so that directives and config validation can check rule ids without loading the parser.
+
+export type RuleSeverity = "error" | "warning" | "off";
+
+export interface LintRuleInfo {
+  id: string;
+  defaultSeverity: "error" | "warning";
+  why: string;
+  instead: string;
+}
+
+// Severities: data loss, and what fails at runtime (or breaks the running application), is an error;
+// locks, rewrites and style are warnings, which a team may raise in its config.
+export const LINT_RULES: ReadonlyArray<LintRuleInfo> = [
+  {
+    id: "syntax-error",
+    defaultSeverity: "error",
+    why: "PostgreSQL cannot parse the file, so it would fail when applied.",
+    instead: "Fix the SQL at the reported position.",
+  },
+  {
+    id: "empty-migration",
+    defaultSeverity: "warning",
+    why: "The file has no statement: it would be recorded as applied without changing anything.",
+    instead: "Add the statements, or delete the file.",
+  },
+  {
+    id: "ban-drop-table",
+    defaultSeverity: "error",
+    why: "Dropping a table loses its data, and the running application may still use it.",
+    instead: "Stop using the table in a release first; drop it in a later migration once nothing reads it, after a backup.",
+  },
+  {
+    id: "ban-drop-column",
+    defaultSeverity: "error",
+    why: "Dropping a column loses its data and breaks application code that still selects or writes it.",
+    instead: "Stop using the column in a release first; drop it in a later migration.",
+  },
+  {
+    id: "ban-drop-database",
+    defaultSeverity: "error",
+    why: "Dropping a database loses everything in it.",
+    instead: "Drop databases by hand, never from a migration.",
+  },
+  {
+    id: "renaming-column",
+    defaultSeverity: "error",
+    why: "The application version that is running still uses the old name, and fails until it is redeployed.",
+    instead: "Add the new column, write to both, backfill, switch reads, then drop the old column in a later migration.",
+  },
+  {
+    id: "renaming-table",
+    defaultSeverity: "error",
+    why: "The application version that is running still uses the old name, and fails until it is redeployed.",
+    instead: "Create the new table (or a view under the new name), migrate the code, then drop the old name later.",
+  },
+  {
+    id: "adding-required-field",
+    defaultSeverity: "error",
+    why: "Adding a NOT NULL column without a default fails on a table that has rows.",
+    instead: "Add the column with a DEFAULT, or add it nullable, backfill, then set NOT NULL.",
+  },
+  {
+    id: "adding-not-nullable-field",
+    defaultSeverity: "warning",
+    why: "SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock, blocking reads and writes.",
+    instead: "ADD CONSTRAINT … CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then SET NOT NULL (PostgreSQL 12+ uses the check) and drop the check.",
+  },
+  {
+    id: "changing-column-type",
+    defaultSeverity: "warning",
+    why: "Changing a column's type usually rewrites the table and its indexes under an ACCESS EXCLUSIVE lock.",
+    instead: "Add a column of the new type, backfill it in batches, switch the code, then drop the old column.",
+  },
+  {
+    id: "require-concurrent-index-creation",
+    defaultSeverity: "warning",
+    why: "CREATE INDEX without CONCURRENTLY blocks writes to the table (SHARE lock) while it builds.",
+    instead: "CREATE INDEX CONCURRENTLY, in a file that starts with -- autopilot:no-transaction.",
+  },
+  {
+    id: "require-concurrent-index-deletion",
+    defaultSeverity: "warning",
+    why: "DROP INDEX without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on the table, blocking reads and writes.",
+    instead: "DROP INDEX CONCURRENTLY, in a file that starts with -- autopilot:no-transaction.",
+  },
+  {
+    id: "ban-concurrent-index-creation-in-transaction",
+    defaultSeverity: "error",
+    why: "CONCURRENTLY cannot run inside a transaction block: PostgreSQL refuses the statement.",
+    instead: "Put the statement in its own file whose first line is -- autopilot:no-transaction, outside any BEGIN … COMMIT.",
+  },
+  {
+    id: "constraint-missing-not-valid",
+    defaultSeverity: "warning",
+    why: "Adding a CHECK or FOREIGN KEY constraint validates every row while holding a lock that blocks writes.",
+    instead: "ADD CONSTRAINT … NOT VALID, then VALIDATE CONSTRAINT in a later statement (it takes a weaker lock).",
+  },
+  {
+    id: "adding-foreign-key-constraint",
+    defaultSeverity: "warning",
+    why: "A REFERENCES clause on a new column validates it at once, under a SHARE ROW EXCLUSIVE lock on both tables; it cannot be NOT VALID.",
+    instead: "Add the column without REFERENCES, then ADD CONSTRAINT … FOREIGN KEY … NOT VALID, then VALIDATE CONSTRAINT.",
+  },
+  {
+    id: "disallowed-unique-constraint",
+    defaultSeverity: "warning",
+    why: "Adding a UNIQUE constraint builds its index under an ACCESS EXCLUSIVE lock, blocking reads and writes.",
+    instead: "CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT … UNIQUE USING INDEX.",
+  },
+  {
+    id: "adding-serial-primary-key-field",
+    defaultSeverity: "warning",
+    why: "Adding a primary key to an existing table builds its index under an ACCESS EXCLUSIVE lock (and a serial column rewrites the table).",
+    instead: "CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT … PRIMARY KEY USING INDEX.",
+  },
+  {
+    id: "prefer-bigint-over-int",
+    defaultSeverity: "warning",
+    why: "integer and smallint columns run out (2^31 or 2^15), and widening them later rewrites the table.",
+    instead: "Use bigint (or bigint GENERATED ALWAYS AS IDENTITY for ids).",
+  },
+  {
+    id: "prefer-identity",
+    defaultSeverity: "warning",
+    why: "serial creates a loosely attached sequence with odd permissions and dump behaviour; identity columns are the SQL standard.",
+    instead: "bigint GENERATED ALWAYS AS IDENTITY (or BY DEFAULT).",
+  },
+  {
+    id: "prefer-text-field",
+    defaultSeverity: "warning",
+    why: "Raising a varchar(n) limit later needs an ACCESS EXCLUSIVE lock; varchar(n) is no faster than text.",
+    instead: "Use text, with a CHECK (char_length(col) <= n) constraint if the limit matters.",
+  },
+  {
+    id: "prefer-timestamptz",
+    defaultSeverity: "warning",
+    why: "timestamp without time zone drops the offset, so values depend on the session's time zone.",
+    instead: "Use timestamptz (timestamp with time zone).",
+  },
+  {
+    id: "ban-char-field",
+    defaultSeverity: "warning",
+    why: "char(n) pads with spaces, compares surprisingly, and is no faster than text.",
+    instead: "Use text (or varchar), with a CHECK constraint if the length matters.",
+  },
+  {
+    id: "ban-truncate-cascade",
+    defaultSeverity: "error",
+    why: "TRUNCATE … CASCADE also empties every table with a foreign key to it, possibly many more than intended.",
+    instead: "TRUNCATE the tables you mean, each named explicitly.",
+  },
+  {
+    id: "transaction-nesting",
+    defaultSeverity: "error",
+    why: "Autopilot runs this file in a transaction; a COMMIT or ROLLBACK inside ends it early and breaks all-or-nothing.",
+    instead: "Remove BEGIN/COMMIT/ROLLBACK, or start the file with -- autopilot:no-transaction and manage transactions yourself.",
+  },
+  {
+    id: "ban-uncommitted-transaction",
+    defaultSeverity: "error",
+    why: "A BEGIN without COMMIT leaves the session in an open transaction, and its work is rolled back when the connection closes.",
+    instead: "End every BEGIN with COMMIT in the same file.",
+  },
+  {
+    id: "identifier-too-long",
+    defaultSeverity: "warning",
+    why: "PostgreSQL silently truncates identifiers to 63 bytes, so the object gets a different name than written (and two names may collide).",
+    instead: "Use a name of at most 63 bytes.",
+  },
+  {
+    id: "prefer-robust-stmts",
+    defaultSeverity: "warning",
+    why: "A no-transaction file that fails half-way keeps its first statements; re-running it then fails on objects that already exist (or are already gone).",
+    instead: "Use CREATE … IF NOT EXISTS, DROP … IF EXISTS, ADD COLUMN IF NOT EXISTS, DROP COLUMN IF EXISTS.",
+  },
+];
+
+const RULES_BY_ID = new Map(LINT_RULES.map((rule) => [rule.id, rule]));
+
+/** Names other linters use for the same checks, so ignores and configs written for them keep working. */
+const RULE_ALIASES: Readonly<Record<string, string>> = {
+  "adding-index-non-concurrently": "require-concurrent-index-creation",
+  "prefer-big-int": "prefer-bigint-over-int",
+  "prefer-bigint-over-smallint": "prefer-bigint-over-int",
+};
+
+export function ruleInfo(id: string): LintRuleInfo {
+  const rule = RULES_BY_ID.get(id);
+  if (!rule) throw new Error(`unknown lint rule ${id}`);
+  return rule;
+}
+
+/** The canonical id of a rule name (an id or an alias), or undefined when it names no rule. */
+export function resolveRuleId(name: string): string | undefined {
+  const lower = name.toLowerCase();
+  if (RULES_BY_ID.has(lower)) return lower;
+  return RULE_ALIASES[lower];
+}
+
+/** "did you mean …" for a mistyped rule id: the closest id within a few edits, if any. */
+export function closestRuleId(name: string): string | undefined {
+  return closest(name.toLowerCase(), [...RULES_BY_ID.keys(), ...Object.keys(RULE_ALIASES)], 4);
+}
+
+export function unknownRuleMessage(name: string): string {
+  const guess = closestRuleId(name);
+  return `unknown lint rule "${name}"${guess ? ` (did you mean ${resolveRuleId(guess)}?)` : ""}`;
+}
+
+export function closest(word: string, candidates: Iterable<string>, maxDistance: number): string | undefined {
+  let best: string | undefined;
+  let bestDistance = maxDistance + 1;
+  for (const candidate of candidates) {
+    const distance = editDistance(word, candidate);
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}

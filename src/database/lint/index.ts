@@ -1,0 +1,223 @@
+// Migration lint with PostgreSQL's own parser (libpg-query, WebAssembly). Plain data in, plain data
+// out: the plan runbook, the CLI and the tests call the same function, and none knows of GitHub.
+import { loadModule, parseSync } from "libpg-query";
+import type { Node } from "libpg-query";
+import { parseDirectives, type IgnoreDirective } from "../directives.js";
+import { tableOf } from "./ast.js";
+import { resolveRuleId, ruleInfo, type RuleSeverity } from "./catalog.js";
+import { skipTrivia } from "./lexer.js";
+import { SourceText } from "./locations.js";
+import { RULES } from "./rules/index.js";
+import { closesTransaction, opensTransaction } from "./rules/transactions.js";
+import { Statement, type FileFacts, type Hit } from "./statement.js";
+
+export { LINT_RULES, type LintRuleInfo, type RuleSeverity } from "./catalog.js";
+export { validateLintConfig, type LintConfigProblem } from "./config.js";
+
+export interface LintFinding {
+  rule: string;
+  severity: "error" | "warning";
+  path: string;
+  /** 1-based, of the offending statement's first token (or of the offending token). */
+  line: number;
+  column?: number;
+  /** What this statement does, naming the object: "drops column orders.total". */
+  message: string;
+  why: string;
+  instead: string;
+  /** The affected table, schema-qualified when the SQL is. */
+  table?: string;
+  /** The lock the statement takes on `table`. */
+  lock?: string;
+  rewrites?: boolean;
+  /** Opted out with `-- autopilot:ignore`: shown with its reason, not counted. */
+  ignored?: { reason: string; line: number };
+}
+
+export interface LintInput {
+  path: string;
+  sql: string;
+  noTransaction: boolean;
+}
+
+export interface LintOptions {
+  rules?: Record<string, RuleSeverity>;
+}
+
+let parserLoaded = false;
+
+/** Loads the WebAssembly parser; call (and await) once before lintMigration. */
+export async function ensureLintReady(): Promise<void> {
+  if (parserLoaded) return;
+  await loadModule();
+  parserLoaded = true;
+}
+
+/** A rule's hit at a place in the file, before severity and ignores are applied. */
+interface Located {
+  rule: string;
+  hit: Hit;
+  index: number;
+  statement?: Statement;
+}
+
+export function lintMigration(input: LintInput, options: LintOptions = {}): LintFinding[] {
+  if (!parserLoaded) throw new Error("lintMigration needs the parser: await ensureLintReady() first");
+  const source = new SourceText(wellFormed(typeof input.sql === "string" ? input.sql : String(input.sql ?? "")));
+  const located = analyze(source, Boolean(input.noTransaction));
+  const severities = severityOverrides(options.rules);
+  const ignores = new IgnoreIndex(source, input.path, located);
+  return located
+    .flatMap((found) => toFinding(found, input.path, source, severities, ignores) ?? [])
+    .sort((a, b) => a.line - b.line || (a.column ?? 0) - (b.column ?? 0));
+}
+
+function analyze(source: SourceText, noTransaction: boolean): Located[] {
+  const text = source.text;
+  const nul = text.indexOf("\0");
+  if (nul !== -1) return [{ rule: "syntax-error", hit: { message: "the file contains a NUL character (byte 0x00), which PostgreSQL refuses" }, index: nul }];
+  if (text.trim() === "") return [emptyMigration()];
+
+  let parsed: { stmts?: Array<{ stmt: Node; stmt_location?: number; stmt_len?: number }> };
+  try {
+    parsed = parseSync(text);
+  } catch (error) {
+    return [syntaxError(error, source)];
+  }
+  const raw = parsed.stmts ?? [];
+  if (raw.length === 0) return [emptyMigration()];
+  return runRules(toStatements(raw, source, noTransaction));
+}
+
+function emptyMigration(): Located {
+  return { rule: "empty-migration", hit: { message: "the file has no SQL statement (only whitespace or comments)" }, index: 0 };
+}
+
+function syntaxError(error: unknown, source: SourceText): Located {
+  const details = (error as { sqlDetails?: { message?: string; cursorPosition?: number } }).sqlDetails;
+  const message = details?.message ?? (error instanceof Error ? error.message : String(error));
+  const index = source.indexOfCodePoint(details?.cursorPosition ?? 0);
+  return { rule: "syntax-error", hit: { message }, index };
+}
+
+/** Statements with their text span and what the file has done before them. */
+function toStatements(raw: Array<{ stmt: Node; stmt_location?: number; stmt_len?: number }>, source: SourceText, noTransaction: boolean): Statement[] {
+  const facts: FileFacts = { text: source.text, noTransaction, createdTables: new Map(), createdIndexes: new Set() };
+  const statements: Statement[] = [];
+  let inTransactionBlock = false;
+  for (const { stmt, stmt_location = 0, stmt_len = 0 } of raw) {
+    // stmt_location points just past the previous semicolon, so it includes comments and blank lines.
+    const start = skipTrivia(source.text, source.indexOfByte(stmt_location));
+    const end = stmt_len ? source.indexOfByte(stmt_location + stmt_len) : source.text.length;
+    const statement = new Statement(stmt, start, end, facts, inTransactionBlock);
+    statements.push(statement);
+    if (opensTransaction(statement)) inTransactionBlock = true;
+    if (closesTransaction(statement)) inTransactionBlock = false;
+    recordCreations(statement, facts);
+  }
+  return statements;
+}
+
+function recordCreations(statement: Statement, facts: FileFacts): void {
+  const relation = statement.as("CreateStmt")?.relation ?? statement.as("CreateTableAsStmt")?.into?.rel;
+  if (relation) {
+    const table = tableOf(relation);
+    const schemas = facts.createdTables.get(table.name) ?? new Set();
+    facts.createdTables.set(table.name, schemas.add(table.schema));
+  }
+  const index = statement.as("IndexStmt");
+  if (index?.idxname) facts.createdIndexes.add(index.idxname);
+}
+
+function runRules(statements: Statement[]): Located[] {
+  const located: Located[] = [];
+  for (const rule of RULES) {
+    if (rule.check) {
+      for (const statement of statements) {
+        for (const hit of rule.check(statement)) located.push({ rule: rule.id, hit, statement, index: statement.start });
+      }
+    }
+    for (const { statement, ...hit } of rule.checkFile?.(statements, statements[0].file) ?? []) {
+      located.push({ rule: rule.id, hit, statement, index: statement.start });
+    }
+  }
+  return located;
+}
+
+function toFinding(found: Located, path: string, source: SourceText, severities: Map<string, RuleSeverity>, ignores: IgnoreIndex): LintFinding | undefined {
+  const info = ruleInfo(found.rule);
+  const severity = severities.get(found.rule) ?? info.defaultSeverity;
+  if (severity === "off") return undefined;
+  const index = tokenIndex(found, source);
+  const { line, column } = source.position(index);
+  const finding: LintFinding = { rule: found.rule, severity, path, line, column, message: found.hit.message, why: info.why, instead: info.instead };
+  if (found.hit.table !== undefined) finding.table = found.hit.table;
+  if (found.hit.lock !== undefined) finding.lock = found.hit.lock;
+  if (found.hit.rewrites) finding.rewrites = true;
+  const ignore = ignores.find(found, line);
+  if (ignore) finding.ignored = { reason: ignore.reason, line: ignore.line };
+  return finding;
+}
+
+/** The offending token when the rule knows it, else the statement's first token. */
+function tokenIndex(found: Located, source: SourceText): number {
+  if (found.hit.index !== undefined) return found.hit.index;
+  const byteOffset = found.hit.byteOffset;
+  if (byteOffset === undefined || byteOffset < 0 || !found.statement) return found.index;
+  const index = source.indexOfByte(byteOffset);
+  return index >= found.statement.start && index < found.statement.end ? index : found.index;
+}
+
+function severityOverrides(rules: Record<string, RuleSeverity> | undefined): Map<string, RuleSeverity> {
+  const overrides = new Map<string, RuleSeverity>();
+  for (const [name, severity] of Object.entries(rules ?? {})) {
+    const id = resolveRuleId(name);
+    // A syntax error is never optional: PostgreSQL would refuse the file whatever the config says.
+    if (id && id !== "syntax-error") overrides.set(id, severity);
+  }
+  return overrides;
+}
+
+/**
+ * Which `-- autopilot:ignore` applies to a finding: one in the comment lines directly above its
+ * statement (or directly above the offending line inside the statement), or one in the file's
+ * leading comment block, which covers the whole file. Syntax errors cannot be ignored.
+ */
+class IgnoreIndex {
+  private readonly byLine = new Map<number, IgnoreDirective[]>();
+  private readonly fileWide: IgnoreDirective[] = [];
+
+  constructor(
+    private readonly source: SourceText,
+    path: string,
+    located: Located[],
+  ) {
+    if (!/autopilot:ignore/i.test(source.text)) return;
+    const firstStatement = located.find((l) => l.statement)?.statement;
+    const headerEnd = firstStatement ? source.position(firstStatement.start).line : Infinity;
+    for (const ignore of parseDirectives(source.text, path).directives.ignores) {
+      if (ignore.line < headerEnd) this.fileWide.push(ignore);
+      else this.byLine.set(ignore.line, [...(this.byLine.get(ignore.line) ?? []), ignore]);
+    }
+  }
+
+  find(found: Located, line: number): IgnoreDirective | undefined {
+    if (found.rule === "syntax-error") return undefined;
+    const matches = (ignore: IgnoreDirective) => resolveRuleId(ignore.rule) === found.rule;
+    const statementLine = found.statement ? this.source.position(found.statement.start).line : line;
+    return this.above(statementLine, matches) ?? this.above(line, matches) ?? this.fileWide.find(matches);
+  }
+
+  private above(line: number, matches: (ignore: IgnoreDirective) => boolean): IgnoreDirective | undefined {
+    for (let l = line - 1; l >= 1 && /^\s*--/.test(this.source.lineText(l)); l--) {
+      const found = this.byLine.get(l)?.find(matches);
+      if (found) return found;
+    }
+    return undefined;
+  }
+}
+
+/** Lone surrogates cannot be encoded as UTF-8; U+FFFD keeps every offset where it was. */
+function wellFormed(text: string): string {
+  return text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\uFFFD");
+}

@@ -1,0 +1,85 @@
+// How the file runs: Autopilot wraps a file in one transaction unless its first line is
+// `-- autopilot:no-transaction`, in which case statements run one by one and a failure half-way
+// leaves the first ones applied.
+import type { TransactionStmtKind } from "libpg-query";
+import { as, displayName, droppedName, tableOf } from "../ast.js";
+import { rule, type Hit, type Rule, type Statement } from "../statement.js";
+
+const OPENS: ReadonlySet<TransactionStmtKind> = new Set(["TRANS_STMT_BEGIN", "TRANS_STMT_START"]);
+const CLOSES: ReadonlySet<TransactionStmtKind> = new Set(["TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK", "TRANS_STMT_PREPARE"]);
+
+export function opensTransaction(statement: Statement): boolean {
+  const kind = statement.as("TransactionStmt")?.kind;
+  return kind !== undefined && OPENS.has(kind);
+}
+
+export function closesTransaction(statement: Statement): boolean {
+  const kind = statement.as("TransactionStmt")?.kind;
+  return kind !== undefined && CLOSES.has(kind);
+}
+
+export const transactionNesting = rule("transaction-nesting", (statement) => {
+  if (statement.file.noTransaction || !(opensTransaction(statement) || closesTransaction(statement))) return undefined;
+  return { message: `${transactionKeyword(statement)} inside a file that Autopilot already runs in a transaction` };
+});
+
+function transactionKeyword(statement: Statement): string {
+  const kind = statement.as("TransactionStmt")?.kind ?? "";
+  return kind.replace("TRANS_STMT_", "").replace("START", "START TRANSACTION").replace("PREPARE", "PREPARE TRANSACTION");
+}
+
+export const banUncommittedTransaction: Rule = {
+  id: "ban-uncommitted-transaction",
+  checkFile: (statements, file) => {
+    if (!file.noTransaction) return [];
+    let open: Statement | undefined;
+    for (const statement of statements) {
+      if (opensTransaction(statement)) open ??= statement;
+      else if (closesTransaction(statement)) open = undefined;
+    }
+    return open ? [{ statement: open, message: `${transactionKeyword(open)} is never committed: the file ends inside the transaction` }] : [];
+  },
+};
+
+/** What the statement does CONCURRENTLY, if anything; PostgreSQL refuses all of these in a transaction block. */
+function concurrentOperation(statement: Statement): Hit | undefined {
+  const index = statement.as("IndexStmt");
+  if (index?.concurrent) return { message: `creates ${index.idxname ? `index ${index.idxname}` : "an index"} CONCURRENTLY inside a transaction`, table: displayName(tableOf(index.relation)) };
+  const drop = statement.as("DropStmt");
+  if (drop?.concurrent) return { message: `drops index ${(drop.objects ?? []).map((o) => displayName(droppedName(o))).join(", ")} CONCURRENTLY inside a transaction` };
+  const reindex = statement.as("ReindexStmt");
+  if (reindex?.params?.some((p) => as(p, "DefElem")?.defname === "concurrently")) return { message: "reindexes CONCURRENTLY inside a transaction" };
+  const alter = statement.as("AlterTableStmt");
+  const detaches = alter?.cmds?.some((c) => as(as(c, "AlterTableCmd")?.def, "PartitionCmd")?.concurrent);
+  if (detaches) return { message: `detaches a partition of ${displayName(tableOf(alter?.relation))} CONCURRENTLY inside a transaction` };
+  return undefined;
+}
+
+export const banConcurrentIndexCreationInTransaction = rule("ban-concurrent-index-creation-in-transaction", (statement) => {
+  if (statement.file.noTransaction && !statement.inTransactionBlock) return undefined;
+  return concurrentOperation(statement);
+});
+
+// Only no-transaction files: a transactional file that fails leaves nothing behind to trip over.
+export const preferRobustStmts = rule("prefer-robust-stmts", (statement) => {
+  if (!statement.file.noTransaction) return undefined;
+  const create = statement.as("CreateStmt");
+  if (create && !create.if_not_exists) return { message: `creates table ${displayName(tableOf(create.relation))} without IF NOT EXISTS` };
+  const index = statement.as("IndexStmt");
+  if (index && !index.if_not_exists) return { message: `creates ${index.idxname ? `index ${index.idxname}` : "an unnamed index"} without IF NOT EXISTS${index.idxname ? "" : " (which needs a name)"}` };
+  const drop = statement.as("DropStmt");
+  if (drop && !drop.missing_ok) return { message: `drops ${(drop.objects ?? []).map((o) => displayName(droppedName(o))).join(", ")} without IF EXISTS` };
+  return robustAlterColumns(statement);
+});
+
+function robustAlterColumns(statement: Statement): Hit[] {
+  const alter = statement.as("AlterTableStmt");
+  const table = displayName(tableOf(alter?.relation));
+  return (alter?.cmds ?? []).flatMap((c) => {
+    const command = as(c, "AlterTableCmd");
+    if (!command || command.missing_ok) return [];
+    if (command.subtype === "AT_AddColumn") return [{ message: `adds column ${table}.${as(command.def, "ColumnDef")?.colname} without IF NOT EXISTS` }];
+    if (command.subtype === "AT_DropColumn") return [{ message: `drops column ${table}.${command.name} without IF EXISTS` }];
+    return [];
+  });
+}

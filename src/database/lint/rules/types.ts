@@ -1,0 +1,31 @@
+// Column types that are cheap to choose well now and expensive to change later. They apply to new
+// tables as much as to old ones: a new table is where the choice is made.
+import { SERIAL_TYPES, typeDisplay, typeKey, typeModifiers } from "../ast.js";
+import { columnName, rule, type ColumnUse, type Rule } from "../statement.js";
+
+/** A rule that fires on every column (created, added or retyped) whose type matches. */
+function columnTypeRule(id: string, matches: (column: ColumnUse) => boolean): Rule {
+  return rule(id, (statement) =>
+    statement
+      .columns()
+      .filter(matches)
+      .map((column) => ({
+        message: `column ${columnName(column)} is ${typeDisplay(column.type)}`,
+        byteOffset: column.byteOffset,
+      })),
+  );
+}
+
+const NARROW_INTEGERS = new Set(["int2", "int4", "serial", "serial4", "smallserial", "serial2"]);
+
+export const preferBigintOverInt = columnTypeRule("prefer-bigint-over-int", (c) => NARROW_INTEGERS.has(typeKey(c.type)));
+
+export const preferIdentity = columnTypeRule("prefer-identity", (c) => SERIAL_TYPES.has(typeKey(c.type)));
+
+// varchar without a length is text under another name; only a limit is a problem.
+export const preferTextField = columnTypeRule("prefer-text-field", (c) => typeKey(c.type) === "varchar" && typeModifiers(c.type).length > 0);
+
+export const preferTimestamptz = columnTypeRule("prefer-timestamptz", (c) => typeKey(c.type) === "timestamp");
+
+// `char` and `character(n)` are bpchar; the quoted one-byte "char" is an internal type, not this.
+export const banCharField = columnTypeRule("ban-char-field", (c) => typeKey(c.type) === "bpchar");
