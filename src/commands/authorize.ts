@@ -1,0 +1,151 @@
+// Who may run which command, from the commenter's permission on the repository.
+// Modelled on Atlantis's split: the server config decides what a repository may change, and a
+// repository may only make its own rules stricter, never looser, so a pull request that edits
+// `.github/autopilot.yml` cannot grant itself the right to roll back production.
+import { VERBS, type Command, type Verb } from "./parse.js";
+
+export type Permission = "none" | "read" | "triage" | "write" | "maintain" | "admin";
+
+/** Weakest first. GitHub folds maintain into write and triage into read in `permission`; `role_name` keeps them. */
+export const PERMISSIONS: readonly Permission[] = ["none", "read", "triage", "write", "maintain", "admin"];
+
+export const DEFAULT_PRODUCTION_ENVIRONMENTS = ["production"];
+
+export interface CommandPolicy {
+  /** repo config: stricter minimums per verb */
+  repo?: Partial<Record<Verb, Permission>>;
+  /** server config floor for all repositories */
+  floor?: Partial<Record<Verb, Permission>>;
+  /** environments treated as production; default ["production"] */
+  productionEnvironments: string[];
+}
+
+export type Authorization = { allowed: true } | { allowed: false; needed: Permission; reason: string };
+
+/** Verbs whose default depends on the environment: write elsewhere, admin on production. */
+const GUARDED_ON_PRODUCTION: ReadonlySet<Verb> = new Set<Verb>(["lock", "unlock", "rollback"]);
+
+const DEFAULTS: Record<Verb, Permission> = {
+  help: "read",
+  status: "read",
+  plan: "read",
+  migrate: "write",
+  backup: "write",
+  approve: "write",
+  heal: "write",
+  lock: "write",
+  unlock: "write",
+  rollback: "write",
+};
+
+export function rank(permission: Permission): number {
+  return PERMISSIONS.indexOf(permission);
+}
+
+export function atLeast(have: Permission, need: Permission): boolean {
+  return rank(have) >= rank(need);
+}
+
+function strictest(...permissions: Array<Permission | undefined>): Permission {
+  return permissions.reduce<Permission>((max, p) => (p !== undefined && rank(p) > rank(max) ? p : max), "none");
+}
+
+/** The built-in requirement, before any config. */
+export function defaultPermission(verb: Verb, production: boolean): Permission {
+  return production && GUARDED_ON_PRODUCTION.has(verb) ? "admin" : DEFAULTS[verb];
+}
+
+export function isProduction(environment: string, policy: CommandPolicy): boolean {
+  const production = policy.productionEnvironments ?? DEFAULT_PRODUCTION_ENVIRONMENTS;
+  return production.some((name) => name.toLowerCase() === environment.toLowerCase());
+}
+
+/** The environment a command acts on. */
+export function targetEnvironment(command: Command, defaultEnvironment: string): string {
+  return command.environment ?? defaultEnvironment;
+}
+
+/**
+ * The strictest of the default, the server floor and the repo config. Taking the maximum is what
+ * makes a looser repo value harmless; `validateCommandPolicy` is what tells the repo about it.
+ */
+export function requiredPermission(command: Command, policy: CommandPolicy, defaultEnvironment: string): Permission {
+  const production = isProduction(targetEnvironment(command, defaultEnvironment), policy);
+  return requirement(command.verb, production, policy);
+}
+
+/** The requirement for a verb on a production environment or elsewhere (also what `help` shows). */
+export function requirement(verb: Verb, production: boolean, policy: CommandPolicy): Permission {
+  return strictest(defaultPermission(verb, production), policy.floor?.[verb], policy.repo?.[verb]);
+}
+
+/** `login`, when given, names the user in the refusal ("@alice has write"). */
+export function authorize(command: Command, user: Permission, policy: CommandPolicy, defaultEnvironment: string, login?: string): Authorization {
+  const needed = requiredPermission(command, policy, defaultEnvironment);
+  if (atLeast(user, needed)) return { allowed: true };
+  return { allowed: false, needed, reason: refusal(command, needed, user, defaultEnvironment, login) };
+}
+
+/** "rollback on production needs admin permission; @alice has write" */
+function refusal(command: Command, needed: Permission, user: Permission, defaultEnvironment: string, login?: string): string {
+  const what = actsOnEnvironment(command.verb) ? `${command.verb} on ${targetEnvironment(command, defaultEnvironment)}` : command.verb;
+  const who = login ? `@${login}` : "you";
+  const has = user === "none" ? `${who} ${login ? "has" : "have"} no access to this repository` : `${who} ${login ? "has" : "have"} ${user}`;
+  return `${what} needs ${needed} permission; ${has}`;
+}
+
+/** help and approve do not act on an environment, so naming one in a refusal would mislead. */
+function actsOnEnvironment(verb: Verb): boolean {
+  return verb !== "help" && verb !== "approve";
+}
+
+// ── Validating a policy from config ─────────────────────────────────────────────────────────────
+
+export interface PolicyProblem {
+  key: string;
+  message: string;
+}
+
+/**
+ * Validates a `verb: permission` mapping from the repo config or the server config. Unknown verbs,
+ * unknown permissions and values that would loosen a requirement are left out of `policy` and
+ * reported. A repo value is compared with the default (and with `floor` when given); for
+ * lock/unlock/rollback, whose default depends on the environment, with the lower (non-production)
+ * default, since a value there still raises the requirement outside production.
+ */
+export function validateCommandPolicy(
+  raw: unknown,
+  source: "repo" | "server",
+  floor?: Partial<Record<Verb, Permission>>,
+): { policy: Partial<Record<Verb, Permission>>; problems: PolicyProblem[] } {
+  const policy: Partial<Record<Verb, Permission>> = {};
+  const problems: PolicyProblem[] = [];
+  if (raw === undefined || raw === null) return { policy, problems };
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    return { policy, problems: [{ key: "", message: "must be a mapping of command to permission, e.g. rollback: admin" }] };
+  }
+  for (const [key, value] of Object.entries(raw)) {
+    const verb = key.toLowerCase();
+    if (!(VERBS as readonly string[]).includes(verb)) {
+      problems.push({ key, message: `is not a command; the commands are ${VERBS.join(", ")}` });
+      continue;
+    }
+    const checked = checkEntry(verb as Verb, value, source, floor);
+    if (typeof checked === "string") policy[verb as Verb] = checked;
+    else problems.push({ key, message: checked.message });
+  }
+  return { policy, problems };
+}
+
+function checkEntry(verb: Verb, value: unknown, source: "repo" | "server", floor?: Partial<Record<Verb, Permission>>): Permission | { message: string } {
+  const permission = typeof value === "string" ? value.toLowerCase() : undefined;
+  if (!permission || !(PERMISSIONS as readonly string[]).includes(permission)) {
+    return { message: `must be one of ${PERMISSIONS.join(", ")}` };
+  }
+  const minimum = strictest(defaultPermission(verb, false), source === "repo" ? floor?.[verb] : undefined);
+  if (rank(permission as Permission) < rank(minimum)) {
+    const by = source === "repo" ? "the repository config may only raise the requirement" : "the server floor may only raise the requirement";
+    return { message: `${permission} is below the current minimum (${minimum}) and is ignored: ${by}` };
+  }
+  return permission as Permission;
+}

@@ -1,0 +1,336 @@
+// The slash-command language: `/autopilot <verb> [args]` lines in an issue or pull-request comment.
+// Pure: text in, commands and errors out. Modelled on Atlantis's comment parser, but a comment may
+// carry several commands (one per line), and every argument is checked against a closed grammar
+// here, so the runbooks only ever see well-formed environments, versions and backup ids.
+
+export type Verb = "help" | "status" | "plan" | "migrate" | "rollback" | "backup" | "lock" | "unlock" | "approve" | "heal";
+
+export const VERBS: readonly Verb[] = ["help", "status", "plan", "migrate", "rollback", "backup", "lock", "unlock", "approve", "heal"];
+
+export type RollbackTarget = { kind: "last" } | { kind: "version"; version: string } | { kind: "backup"; id: string };
+
+export interface Command {
+  verb: Verb;
+  environment?: string;
+  rollback?: RollbackTarget;
+  reason?: string;
+  line: number;
+  text: string;
+}
+
+export type CommandErrorCode =
+  | "unknown-verb"
+  | "unknown-environment"
+  | "invalid-argument"
+  | "missing-argument"
+  | "too-many-arguments"
+  | "too-many-commands";
+
+export interface CommandError {
+  line: number;
+  text: string;
+  message: string;
+  /** A verb for `unknown-verb`, an environment for `unknown-environment`: "did you mean …". */
+  suggestion?: string;
+  code: CommandErrorCode;
+}
+
+export interface ParseResult {
+  commands: Command[];
+  errors: CommandError[];
+}
+
+export const MAX_COMMANDS_PER_COMMENT = 10;
+export const MAX_ARGUMENT_LENGTH = 100;
+export const MAX_REASON_LENGTH = 500;
+export const MAX_TEXT_LENGTH = 200;
+
+// Arguments are separated by spaces and tabs only, so any other control character stays inside a
+// token and is rejected there instead of silently splitting it.
+const SEPARATOR = /[\p{Zs}\t]+/u;
+const COMMAND_PREFIX = /^[\p{Zs}\t]*[/@]autopilot(?=[\p{Zs}\t]|$)/iu;
+const BACKUP_ID = /^bk_\d{14}_[0-9a-f]{6}$/i;
+const VERSION = /^\d+$/;
+// Environments, versions and backup ids are all plain names; nothing else may reach a runbook.
+const PLAIN_TOKEN = /^[\w.-]+$/;
+const SHELL_METACHARACTERS = /[;|&$`'"<>\\(){}*?!#~]/;
+// C0/C1 controls plus the invisible format characters that can disguise text (bidi overrides, zero-width).
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2028\u2029\u2060-\u2064\u2066-\u2069\ufeff]/;
+const CONTROL_CHARACTERS_GLOBAL = new RegExp(CONTROL_CHARACTERS.source, "g");
+
+export function parseCommands(body: string, opts: { environments: string[] }): ParseResult {
+  const result: ParseResult = { commands: [], errors: [] };
+  let seen = 0;
+  for (const { line, content } of commandLines(body)) {
+    seen += 1;
+    const text = echoable(content);
+    if (seen > MAX_COMMANDS_PER_COMMENT) {
+      result.errors.push({ line, text, code: "too-many-commands", message: `more than ${MAX_COMMANDS_PER_COMMENT} commands in one comment; this one was not run` });
+      continue;
+    }
+    const parsed = parseLine(content, opts.environments);
+    if ("message" in parsed) result.errors.push({ ...parsed, line, text });
+    else result.commands.push({ ...parsed, line, text });
+  }
+  return result;
+}
+
+// ── Which lines are commands ────────────────────────────────────────────────────────────────────
+
+/** Lines that start with the prefix, outside fenced code blocks and quotes; 1-based line numbers. */
+function* commandLines(body: string): Generator<{ line: number; content: string }> {
+  let fence: { char: string; length: number } | undefined;
+  const lines = body.split(/\r\n|\r|\n/);
+  for (let index = 0; index < lines.length; index++) {
+    const content = lines[index];
+    const marker = fenceMarker(content);
+    if (fence) {
+      // A fence closes only with the same character, at least as long, and nothing after it.
+      if (marker && marker.char === fence.char && marker.length >= fence.length && marker.rest.trim() === "") fence = undefined;
+      continue;
+    }
+    if (marker && !(marker.char === "`" && marker.rest.includes("`"))) {
+      fence = marker; // an unterminated fence hides the rest of the comment, as GitHub renders it
+      continue;
+    }
+    if (/^\s*>/.test(content)) continue; // quoted from an earlier comment or an email reply
+    if (COMMAND_PREFIX.test(content)) yield { line: index + 1, content };
+  }
+}
+
+function fenceMarker(line: string): { char: string; length: number; rest: string } | undefined {
+  // A fence may also open a list item ("- ```"), which GitHub renders as code all the same.
+  const match = /^\s*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)*(`{3,}|~{3,})(.*)$/.exec(line);
+  if (!match) return undefined;
+  return { char: match[1][0], length: match[1].length, rest: match[2] };
+}
+
+// ── One command line ────────────────────────────────────────────────────────────────────────────
+
+type LineResult = Omit<Command, "line" | "text"> | Omit<CommandError, "line" | "text">;
+
+function parseLine(content: string, environments: string[]): LineResult {
+  const afterPrefix = content.replace(COMMAND_PREFIX, "");
+  const [word, ...args] = tokens(afterPrefix);
+  if (word === undefined) return { verb: "help" }; // a bare `/autopilot` asks for help
+  const verb = word.toLowerCase();
+  if (!isVerb(verb)) return unknownVerb(word);
+  switch (verb) {
+    case "help":
+    case "approve":
+      return noArguments(verb, args);
+    case "status":
+    case "plan":
+    case "migrate":
+    case "backup":
+    case "heal":
+      return optionalEnvironment(verb, args, environments);
+    case "unlock":
+      return requiredEnvironment(verb, args, environments);
+    case "lock":
+      return lock(afterPrefix, args, environments);
+    case "rollback":
+      return rollback(args, environments);
+  }
+}
+
+function tokens(text: string): string[] {
+  return text.split(SEPARATOR).filter((token) => token !== "");
+}
+
+function isVerb(word: string): word is Verb {
+  return (VERBS as readonly string[]).includes(word);
+}
+
+function unknownVerb(word: string): LineResult {
+  const suggestion = word.length <= MAX_ARGUMENT_LENGTH ? closest(word.toLowerCase(), VERBS) : undefined;
+  const known = VERBS.join(", ");
+  return { code: "unknown-verb", message: `unknown command ${quoted(word)}; the commands are ${known}`, suggestion };
+}
+
+function noArguments(verb: Verb, args: string[]): LineResult {
+  if (args.length > 0) return tooManyArguments(verb, 0);
+  return { verb };
+}
+
+function optionalEnvironment(verb: Verb, args: string[], environments: string[]): LineResult {
+  if (args.length > 1) return tooManyArguments(verb, 1);
+  if (args.length === 0) return { verb };
+  const environment = resolveEnvironment(args[0], environments);
+  return typeof environment === "string" ? { verb, environment } : environment;
+}
+
+function requiredEnvironment(verb: Verb, args: string[], environments: string[]): LineResult {
+  if (args.length === 0) return missingEnvironment(verb, environments);
+  return optionalEnvironment(verb, args, environments);
+}
+
+/** `lock <env> [reason…]`: the reason is free text, stored and shown, never parsed or executed. */
+function lock(afterPrefix: string, args: string[], environments: string[]): LineResult {
+  if (args.length === 0) return missingEnvironment("lock", environments);
+  const environment = resolveEnvironment(args[0], environments);
+  if (typeof environment !== "string") return environment;
+  const reason = reasonAfterEnvironment(afterPrefix);
+  if (reason === "") return { verb: "lock", environment };
+  if (CONTROL_CHARACTERS.test(reason)) return invalid("the lock reason contains control or invisible characters");
+  if (reason.length > MAX_REASON_LENGTH) {
+    return invalid(`the lock reason is ${reason.length} characters long; the limit is ${MAX_REASON_LENGTH}`);
+  }
+  return { verb: "lock", environment, reason };
+}
+
+/** The rest of the line after `lock <env>`, verbatim but trimmed. */
+function reasonAfterEnvironment(afterPrefix: string): string {
+  const verbAndEnvironment = /^[\p{Zs}\t]*[^\p{Zs}\t]+[\p{Zs}\t]+[^\p{Zs}\t]+/u;
+  return afterPrefix.replace(verbAndEnvironment, "").replace(/^[\p{Zs}\t]+|[\p{Zs}\t]+$/gu, "");
+}
+
+/**
+ * `rollback [env] [last|<version>|<backup-id>]`. With two arguments the first is the environment;
+ * with one, a target form (last, digits, bk_…) wins over an environment of the same spelling.
+ */
+function rollback(args: string[], environments: string[]): LineResult {
+  if (args.length > 2) return tooManyArguments("rollback", 2);
+  if (args.length === 0) return { verb: "rollback", rollback: { kind: "last" } };
+  if (args.length === 1) {
+    const target = rollbackTarget(args[0]);
+    if (target) return { verb: "rollback", rollback: target };
+    const environment = resolveEnvironment(args[0], environments);
+    if (typeof environment !== "string") return explainRollbackArgument(args[0], environment);
+    return { verb: "rollback", environment, rollback: { kind: "last" } };
+  }
+  const [first, second] = args;
+  const environment = resolveEnvironment(first, environments);
+  if (typeof environment !== "string") {
+    if (rollbackTarget(first)) return misplacedTarget(first, second, environments);
+    return environment;
+  }
+  const target = rollbackTarget(second);
+  if (target) return { verb: "rollback", environment, rollback: target };
+  return invalidRollbackTarget(second);
+}
+
+/** `rollback 0042 production` or `rollback 0042 0043`: a target came first. */
+function misplacedTarget(target: string, next: string, environments: string[]): LineResult {
+  const problem = unsafeArgument(next);
+  if (problem) return problem;
+  const environment = resolveEnvironment(next, environments);
+  if (typeof environment === "string") return invalid(`put the environment first: rollback ${environment} ${target}`);
+  return invalid(`rollback takes one target, after the environment; got ${quoted(target)} then ${quoted(next)}`);
+}
+
+function rollbackTarget(arg: string): RollbackTarget | undefined {
+  if (!PLAIN_TOKEN.test(arg) || arg.length > MAX_ARGUMENT_LENGTH) return undefined;
+  if (arg.toLowerCase() === "last") return { kind: "last" };
+  if (VERSION.test(arg)) return { kind: "version", version: arg };
+  if (BACKUP_ID.test(arg)) return { kind: "backup", id: arg.toLowerCase() };
+  return undefined;
+}
+
+/** A lone argument that is neither a target nor an environment: say what it was probably meant as. */
+function explainRollbackArgument(arg: string, environmentError: Omit<CommandError, "line" | "text">): LineResult {
+  if (environmentError.code !== "unknown-environment") return environmentError;
+  if (/^bk_/i.test(arg)) return invalidRollbackTarget(arg);
+  return { ...environmentError, message: `${environmentError.message}; nor is it last, a version (digits) or a backup id` };
+}
+
+function invalidRollbackTarget(arg: string): LineResult {
+  const problem = unsafeArgument(arg);
+  if (problem) return problem;
+  return invalid(`${quoted(arg)} is not a rollback target: use last, a version (digits, e.g. 0042) or a backup id (bk_<14 digits>_<6 hex>)`);
+}
+
+// ── Arguments ───────────────────────────────────────────────────────────────────────────────────
+
+/** The configured spelling of an environment, or an error: exact match first, then case-insensitive. */
+function resolveEnvironment(arg: string, environments: string[]): string | Omit<CommandError, "line" | "text"> {
+  const problem = unsafeArgument(arg);
+  if (problem) return problem;
+  if (environments.includes(arg)) return arg;
+  const folded = environments.filter((name) => name.toLowerCase() === arg.toLowerCase());
+  if (folded.length === 1) return folded[0];
+  return unknownEnvironment(arg, environments);
+}
+
+function unknownEnvironment(arg: string, environments: string[]): Omit<CommandError, "line" | "text"> {
+  if (environments.length === 0) {
+    return { code: "unknown-environment", message: `unknown environment ${quoted(arg)}; this repository has no environments configured` };
+  }
+  const suggestion = closest(arg, environments);
+  const hint = suggestion ? ` (did you mean ${suggestion}?)` : "";
+  return {
+    code: "unknown-environment",
+    message: `unknown environment ${quoted(arg)}${hint}; known environments: ${environments.join(", ")}`,
+    suggestion,
+  };
+}
+
+/** Checks shared by every argument that names something: length, then character set. */
+function unsafeArgument(arg: string): Omit<CommandError, "line" | "text"> | undefined {
+  if (arg.length > MAX_ARGUMENT_LENGTH) {
+    return invalid(`an argument is ${arg.length} characters long; the limit is ${MAX_ARGUMENT_LENGTH} (starts ${quoted(arg)})`);
+  }
+  if (CONTROL_CHARACTERS.test(arg)) return invalid(`argument ${quoted(arg)} contains control or invisible characters`);
+  if (SHELL_METACHARACTERS.test(arg)) return invalid(`argument ${quoted(arg)} contains shell metacharacters; arguments are plain names`);
+  if (!PLAIN_TOKEN.test(arg)) return invalid(`argument ${quoted(arg)} may only contain letters, digits, ".", "_" and "-"`);
+  return undefined;
+}
+
+function missingEnvironment(verb: Verb, environments: string[]): LineResult {
+  const known = environments.length > 0 ? `: one of ${environments.join(", ")}` : "";
+  return { code: "missing-argument", message: `${verb} needs an environment${known}` };
+}
+
+function tooManyArguments(verb: Verb, max: number): LineResult {
+  const allowed = max === 0 ? "takes no arguments" : `takes at most ${max} argument${max === 1 ? "" : "s"}`;
+  return { code: "too-many-arguments", message: `${verb} ${allowed}; see /autopilot help` };
+}
+
+function invalid(message: string): Omit<CommandError, "line" | "text"> {
+  return { code: "invalid-argument", message };
+}
+
+// ── Echoing user text safely ────────────────────────────────────────────────────────────────────
+
+/** User text inside a message: short, one line, no invisible characters. The caller escapes Markdown. */
+function quoted(value: string): string {
+  return `"${shorten(value.replace(CONTROL_CHARACTERS_GLOBAL, "\ufffd"), 40)}"`;
+}
+
+/** The command line as it may be echoed: trimmed, no long words, no controls, at most 200 chars. */
+function echoable(line: string): string {
+  const visible = line.trim().replace(CONTROL_CHARACTERS_GLOBAL, "\ufffd");
+  const shortWords = visible.replace(/\S{101,}/g, (word) => shorten(word, MAX_ARGUMENT_LENGTH));
+  return shorten(shortWords, MAX_TEXT_LENGTH);
+}
+
+function shorten(value: string, max: number): string {
+  const chars = Array.from(value); // by code point, so a cut never splits a surrogate pair
+  return chars.length <= max ? value : `${chars.slice(0, max - 1).join("")}…`;
+}
+
+// ── Did you mean ────────────────────────────────────────────────────────────────────────────────
+
+/** The candidate nearest to `word` (case-insensitively) within edit distance 2, if any. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: { candidate: string; distance: number } | undefined;
+  for (const candidate of candidates) {
+    const distance = levenshtein(word.toLowerCase(), candidate.toLowerCase());
+    if (distance <= 2 && (!best || distance < best.distance)) best = { candidate, distance };
+  }
+  return best?.candidate;
+}
+
+function levenshtein(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return Math.abs(a.length - b.length); // cheap: beyond our limit
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, substitution);
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
