@@ -219,3 +219,21 @@ test("scratch database names carry their creation time", () => {
   assert.equal(scratchDatabaseCreatedAt("autopilot_scratch_20251399000000_abc"), undefined);
   assert.equal(scratchDatabaseCreatedAt("orders"), undefined);
 });
+
+test("the rehearsal's timeouts apply as in a real run: a statement past statement_timeout fails", async () => {
+  const slow = migration("0001_slow.sql", "create table a (id int);\nselect pg_sleep(2);\n");
+  const { result } = await rehearseChecked({ pending: [slow], statementTimeout: "100ms" });
+  assert.equal(result.files[0].status, "failed");
+  assert.equal(result.files[0].error?.code, "57014");
+  assert.equal(result.files[0].error?.line, 2);
+});
+
+test("a session lost mid-rehearsal: files applied so far are reported, the rest not run, the scratch database dropped", async () => {
+  const first = migration("0001_first.sql", "create table a (id int);\n");
+  const killer = migration("0002_killer.sql", "select pg_terminate_backend(pg_backend_pid());\n");
+  const third = migration("0003_third.sql", "create table c (id int);\n");
+  const { result } = await rehearseChecked({ pending: [first, killer, third] });
+  assert.equal(result.ok, false);
+  assert.match(result.setupError!, /^the rehearsal could not run to the end: /);
+  assert.deepEqual(result.files.map((f) => f.status), ["applied", "not-run", "not-run"]);
+});

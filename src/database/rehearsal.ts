@@ -61,7 +61,13 @@ const TOOL_TIMEOUT_MS = 10 * 60_000;
 export async function rehearse(input: RehearsalInput): Promise<RehearsalResult> {
   const started = performance.now();
   const scrub = scrubberFor([input.shadowUrl, input.schemaSourceUrl]);
-  const say = (message: string) => input.onProgress?.(scrub(message));
+  const say = (message: string) => {
+    try {
+      input.onProgress?.(scrub(message));
+    } catch {
+      // a failing progress listener must not stop the rehearsal or its clean-up
+    }
+  };
   const result: RehearsalResult = {
     scratchDatabase: scratchDatabaseName(),
     schemaFrom: input.schemaSourceUrl ? "target" : input.baseline?.length ? "migrations" : "empty",
@@ -69,16 +75,19 @@ export async function rehearse(input: RehearsalInput): Promise<RehearsalResult> 
     ok: false,
     durationMs: 0,
   };
+  // Refused before anything is created: the migrator would refuse it too, but only after the schema copy.
+  const badTimeout = [input.lockTimeout, input.statementTimeout].find((value) => value !== undefined && !isValidDuration(value));
+  if (badTimeout !== undefined) result.setupError = `invalid timeout "${badTimeout}": use a duration like 5s, 500ms, 10min or 0`;
+  else await rehearseInScratchDatabase(input, result, scrub, say);
+  result.durationMs = Math.round(performance.now() - started);
+  return result;
+}
 
+async function rehearseInScratchDatabase(input: RehearsalInput, result: RehearsalResult, scrub: (text: string) => string, say: (m: string) => void): Promise<void> {
   // Whether a drop is worth trying: after a failed CREATE the database may still exist (the reply
   // was lost), unless we never reached the server at all.
   let mayExist = true;
   let created = false;
-  const badTimeout = [input.lockTimeout, input.statementTimeout].find((value) => value !== undefined && !isValidDuration(value));
-  if (badTimeout !== undefined) {
-    // Refused before anything is created: the migrator would refuse it anyway, after the schema copy.
-    return { ...result, setupError: `invalid timeout "${badTimeout}": use a duration like 5s, 500ms, 10min or 0`, durationMs: Math.round(performance.now() - started) };
-  }
   try {
     say(`creating scratch database ${result.scratchDatabase}`);
     await createScratchDatabase(input.shadowUrl, result.scratchDatabase).catch((error) => {
@@ -100,8 +109,6 @@ export async function rehearse(input: RehearsalInput): Promise<RehearsalResult> 
       });
     }
   }
-  result.durationMs = Math.round(performance.now() - started);
-  return result;
 }
 
 // ---- the schema ------------------------------------------------------------------------------
