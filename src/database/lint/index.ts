@@ -9,7 +9,7 @@ import { skipTrivia } from "./lexer.js";
 import { SourceText } from "./locations.js";
 import { RULES } from "./rules/index.js";
 import { closesTransaction, opensTransaction } from "./rules/transactions.js";
-import { Statement, type FileFacts, type Hit } from "./statement.js";
+import { Statement, type FileFacts, type Hit, type Rule } from "./statement.js";
 
 export { LINT_RULES, type LintRuleInfo, type RuleSeverity } from "./catalog.js";
 export { validateLintConfig, type LintConfigProblem } from "./config.js";
@@ -64,29 +64,30 @@ interface Located {
 export function lintMigration(input: LintInput, options: LintOptions = {}): LintFinding[] {
   if (!parserLoaded) throw new Error("lintMigration needs the parser: await ensureLintReady() first");
   const source = new SourceText(wellFormed(typeof input.sql === "string" ? input.sql : String(input.sql ?? "")));
-  const located = analyze(source, Boolean(input.noTransaction));
+  const { located, firstStatement } = analyze(source, Boolean(input.noTransaction));
   const severities = severityOverrides(options.rules);
-  const ignores = new IgnoreIndex(source, input.path, located);
+  const ignores = new IgnoreIndex(source, input.path, firstStatement);
   return located
     .flatMap((found) => toFinding(found, input.path, source, severities, ignores) ?? [])
     .sort((a, b) => a.line - b.line || (a.column ?? 0) - (b.column ?? 0));
 }
 
-function analyze(source: SourceText, noTransaction: boolean): Located[] {
+function analyze(source: SourceText, noTransaction: boolean): { located: Located[]; firstStatement?: Statement } {
   const text = source.text;
   const nul = text.indexOf("\0");
-  if (nul !== -1) return [{ rule: "syntax-error", hit: { message: "the file contains a NUL character (byte 0x00), which PostgreSQL refuses" }, index: nul }];
-  if (text.trim() === "") return [emptyMigration()];
+  if (nul !== -1) return { located: [{ rule: "syntax-error", hit: { message: "the file contains a NUL character (byte 0x00), which PostgreSQL refuses" }, index: nul }] };
+  if (text.trim() === "") return { located: [emptyMigration()] };
 
   let parsed: { stmts?: Array<{ stmt: Node; stmt_location?: number; stmt_len?: number }> };
   try {
     parsed = parseSync(text);
   } catch (error) {
-    return [syntaxError(error, source)];
+    return { located: [syntaxError(error, source)] };
   }
   const raw = parsed.stmts ?? [];
-  if (raw.length === 0) return [emptyMigration()];
-  return runRules(toStatements(raw, source, noTransaction));
+  if (raw.length === 0) return { located: [emptyMigration()] };
+  const statements = toStatements(raw, source, noTransaction);
+  return { located: runRules(statements), firstStatement: statements[0] };
 }
 
 function emptyMigration(): Located {
@@ -102,7 +103,7 @@ function syntaxError(error: unknown, source: SourceText): Located {
 
 /** Statements with their text span and what the file has done before them. */
 function toStatements(raw: Array<{ stmt: Node; stmt_location?: number; stmt_len?: number }>, source: SourceText, noTransaction: boolean): Statement[] {
-  const facts: FileFacts = { text: source.text, noTransaction, createdTables: new Map(), createdIndexes: new Set() };
+  const facts: FileFacts = { text: source.text, noTransaction, createdTables: new Map(), createdIndexes: new Map() };
   const statements: Statement[] = [];
   let inTransactionBlock = false;
   for (const { stmt, stmt_location = 0, stmt_len = 0 } of raw) {
@@ -126,17 +127,29 @@ function recordCreations(statement: Statement, facts: FileFacts): void {
     facts.createdTables.set(table.name, schemas.add(table.schema));
   }
   const index = statement.as("IndexStmt");
-  if (index?.idxname) facts.createdIndexes.add(index.idxname);
+  if (index?.idxname) facts.createdIndexes.set(index.idxname, tableOf(index.relation));
+}
+
+/** Statement type → the rules that look at it, so a file of INSERTs and functions costs almost nothing. */
+const rulesByType = new Map<string, Rule[]>();
+
+function rulesFor(type: string): Rule[] {
+  let rules = rulesByType.get(type);
+  if (!rules) {
+    rules = RULES.filter((rule) => rule.check && (rule.on === "any" || rule.on?.includes(type as Statement["type"])));
+    rulesByType.set(type, rules);
+  }
+  return rules;
 }
 
 function runRules(statements: Statement[]): Located[] {
   const located: Located[] = [];
-  for (const rule of RULES) {
-    if (rule.check) {
-      for (const statement of statements) {
-        for (const hit of rule.check(statement)) located.push({ rule: rule.id, hit, statement, index: statement.start });
-      }
+  for (const statement of statements) {
+    for (const rule of rulesFor(statement.type)) {
+      for (const hit of rule.check!(statement)) located.push({ rule: rule.id, hit, statement, index: statement.start });
     }
+  }
+  for (const rule of RULES) {
     for (const { statement, ...hit } of rule.checkFile?.(statements, statements[0].file) ?? []) {
       located.push({ rule: rule.id, hit, statement, index: statement.start });
     }
@@ -190,10 +203,9 @@ class IgnoreIndex {
   constructor(
     private readonly source: SourceText,
     path: string,
-    located: Located[],
+    firstStatement: Statement | undefined,
   ) {
     if (!/autopilot:ignore/i.test(source.text)) return;
-    const firstStatement = located.find((l) => l.statement)?.statement;
     const headerEnd = firstStatement ? source.position(firstStatement.start).line : Infinity;
     for (const ignore of parseDirectives(source.text, path).directives.ignores) {
       if (ignore.line < headerEnd) this.fileWide.push(ignore);
@@ -219,5 +231,6 @@ class IgnoreIndex {
 
 /** Lone surrogates cannot be encoded as UTF-8; U+FFFD keeps every offset where it was. */
 function wellFormed(text: string): string {
+  if (!/[\uD800-\uDFFF]/.test(text)) return text;
   return text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\uFFFD");
 }

@@ -15,6 +15,7 @@ export class SourceText {
   // Offsets arrive nearly in order (statement after statement), so byte → index conversion walks
   // from the last answer instead of from the start: linear in the file, not quadratic.
   private cursor = { byte: 0, index: 0 };
+  private bytes?: Buffer;
 
   constructor(readonly text: string) {
     this.ascii = Buffer.byteLength(text, "utf8") === text.length;
@@ -23,28 +24,13 @@ export class SourceText {
   /** String index of a UTF-8 byte offset. */
   indexOfByte(byteOffset: number): number {
     if (this.ascii) return Math.min(byteOffset, this.text.length);
-    let { byte, index } = this.cursor;
-    const text = this.text;
-    while (byte > byteOffset && index > 0) {
-      index--;
-      const code = text.charCodeAt(index);
-      if (isLowSurrogate(code) && index > 0 && isHighSurrogate(text.charCodeAt(index - 1))) {
-        index--;
-        byte -= 4;
-      } else byte -= code < 0x80 ? 1 : code < 0x800 ? 2 : 3;
-    }
-    while (byte < byteOffset && index < text.length) {
-      const code = text.charCodeAt(index);
-      if (code < 0x80) byte += 1;
-      else if (code < 0x800) byte += 2;
-      else if (isHighSurrogate(code) && isLowSurrogate(text.charCodeAt(index + 1))) {
-        byte += 4;
-        index++;
-      } else byte += 3;
-      index++;
-    }
-    this.cursor = { byte, index };
-    return index;
+    this.bytes ??= Buffer.from(this.text, "utf8");
+    const target = Math.max(0, Math.min(byteOffset, this.bytes.length));
+    const { byte, index } = this.cursor;
+    // Decoding the bytes in between (natively) and counting UTF-16 units is the conversion.
+    const moved = target >= byte ? this.bytes.toString("utf8", byte, target).length : -this.bytes.toString("utf8", target, byte).length;
+    this.cursor = { byte: target, index: index + moved };
+    return index + moved;
   }
 
   /** String index of a 0-based code point offset (how PostgreSQL counts an error's cursor). */

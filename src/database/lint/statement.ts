@@ -17,6 +17,8 @@ export interface Hit {
 
 export interface Rule {
   id: string;
+  /** The statement types `check` looks at ("any": all), so the engine skips the rest unseen. */
+  on?: ReadonlyArray<NodeType> | "any";
   /** Looks at one statement; most rules. */
   check?: (statement: Statement) => Hit[];
   /** Looks at the whole file once every statement is known (e.g. a BEGIN never committed). */
@@ -28,7 +30,8 @@ export interface FileFacts {
   noTransaction: boolean;
   /** Tables created by earlier statements of this file: nothing uses them yet, so locks cost nothing. */
   createdTables: Map<string, Set<string | undefined>>;
-  createdIndexes: Set<string>;
+  /** Indexes created by earlier statements, with their table: dropping one locks that table. */
+  createdIndexes: Map<string, TableName>;
 }
 
 export interface AlterCommand {
@@ -65,18 +68,29 @@ export class Statement {
 
   /** The commands of an ALTER TABLE on a table that existed before this file (new tables are exempt). */
   alterCommands(...subtypes: AlterTableType[]): AlterCommand[] {
-    const alter = this.as("AlterTableStmt");
-    if (!alter || (alter.objtype && alter.objtype !== "OBJECT_TABLE")) return [];
-    const table = tableOf(alter.relation);
-    if (this.createdInFile(table)) return [];
-    return (alter.cmds ?? [])
-      .flatMap((c) => as(c, "AlterTableCmd") ?? [])
-      .filter((command) => command.subtype !== undefined && subtypes.includes(command.subtype))
-      .map((command) => ({ command, table }));
+    this.commandsOfExistingTable ??= this.listAlterCommands();
+    return this.commandsOfExistingTable.filter(({ command }) => command.subtype !== undefined && subtypes.includes(command.subtype));
   }
 
   /** Every column this statement defines or retypes, new tables included: type rules apply to all. */
   columns(): ColumnUse[] {
+    this.columnUses ??= this.listColumns();
+    return this.columnUses;
+  }
+
+  // Several rules ask the same question of one statement; answered once.
+  private commandsOfExistingTable?: AlterCommand[];
+  private columnUses?: ColumnUse[];
+
+  private listAlterCommands(): AlterCommand[] {
+    const alter = this.as("AlterTableStmt");
+    if (!alter || (alter.objtype && alter.objtype !== "OBJECT_TABLE")) return [];
+    const table = tableOf(alter.relation);
+    if (this.createdInFile(table)) return [];
+    return (alter.cmds ?? []).flatMap((c) => as(c, "AlterTableCmd") ?? []).map((command) => ({ command, table }));
+  }
+
+  private listColumns(): ColumnUse[] {
     const create = this.as("CreateStmt");
     if (create) {
       const table = tableOf(create.relation);
@@ -112,9 +126,10 @@ export function columnName(use: { table: TableName; column: string }): string {
 }
 
 /** Rules are small functions; this keeps their declarations to one line of intent. */
-export function rule(id: string, check: (statement: Statement) => Hit[] | Hit | undefined): Rule {
+export function rule(id: string, on: ReadonlyArray<NodeType> | "any", check: (statement: Statement) => Hit[] | Hit | undefined): Rule {
   return {
     id,
+    on,
     check: (statement) => {
       const result = check(statement);
       return result === undefined ? [] : Array.isArray(result) ? result : [result];

@@ -11,11 +11,11 @@ function droppedTables(statement: Statement) {
   return (drop.objects ?? []).map(droppedName).filter((table) => !statement.createdInFile(table));
 }
 
-export const banDropTable = rule("ban-drop-table", (statement) =>
+export const banDropTable = rule("ban-drop-table", ["DropStmt"], (statement) =>
   droppedTables(statement).map((table) => ({ message: `drops table ${displayName(table)}`, table: displayName(table), lock: EXCLUSIVE })),
 );
 
-export const banDropColumn = rule("ban-drop-column", (statement) =>
+export const banDropColumn = rule("ban-drop-column", ["AlterTableStmt"], (statement) =>
   statement.alterCommands("AT_DropColumn").map(({ command, table }) => ({
     message: `drops column ${displayName(table)}.${command.name}`,
     table: displayName(table),
@@ -23,7 +23,7 @@ export const banDropColumn = rule("ban-drop-column", (statement) =>
   })),
 );
 
-export const banDropDatabase = rule("ban-drop-database", (statement) => {
+export const banDropDatabase = rule("ban-drop-database", ["DropdbStmt"], (statement) => {
   const drop = statement.as("DropdbStmt");
   return drop && { message: `drops database ${drop.dbname}` };
 });
@@ -35,21 +35,21 @@ function renameOf(statement: Statement, renameType: "OBJECT_COLUMN" | "OBJECT_TA
   return statement.createdInFile(table) ? undefined : { rename, table };
 }
 
-export const renamingColumn = rule("renaming-column", (statement) => {
+export const renamingColumn = rule("renaming-column", ["RenameStmt"], (statement) => {
   const found = renameOf(statement, "OBJECT_COLUMN");
   if (!found) return undefined;
   const table = displayName(found.table);
   return { message: `renames column ${table}.${found.rename.subname} to ${found.rename.newname}`, table, lock: EXCLUSIVE };
 });
 
-export const renamingTable = rule("renaming-table", (statement) => {
+export const renamingTable = rule("renaming-table", ["RenameStmt"], (statement) => {
   const found = renameOf(statement, "OBJECT_TABLE");
   if (!found) return undefined;
   const table = displayName(found.table);
   return { message: `renames table ${table} to ${found.rename.newname}`, table, lock: EXCLUSIVE };
 });
 
-export const banTruncateCascade = rule("ban-truncate-cascade", (statement) => {
+export const banTruncateCascade = rule("ban-truncate-cascade", ["TruncateStmt"], (statement) => {
   const truncate = statement.as("TruncateStmt");
   if (truncate?.behavior !== "DROP_CASCADE") return undefined;
   const tables = (truncate.relations ?? []).map((r) => displayName(tableOf("RangeVar" in r ? r.RangeVar : undefined)));

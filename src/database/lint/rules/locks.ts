@@ -25,7 +25,7 @@ function fillsExistingRows(column: ColumnDef): boolean {
   return hasConstraint(column, "CONSTR_DEFAULT", "CONSTR_IDENTITY", "CONSTR_GENERATED") || SERIAL_TYPES.has(typeKey(column.typeName));
 }
 
-export const addingRequiredField = rule("adding-required-field", (statement) =>
+export const addingRequiredField = rule("adding-required-field", ["AlterTableStmt"], (statement) =>
   addedColumns(statement)
     .filter(({ column }) => (column.is_not_null || hasConstraint(column, "CONSTR_NOTNULL", "CONSTR_PRIMARY")) && !fillsExistingRows(column))
     .map(({ column, table }) => ({
@@ -36,7 +36,7 @@ export const addingRequiredField = rule("adding-required-field", (statement) =>
     })),
 );
 
-export const addingNotNullableField = rule("adding-not-nullable-field", (statement) =>
+export const addingNotNullableField = rule("adding-not-nullable-field", ["AlterTableStmt"], (statement) =>
   statement.alterCommands("AT_SetNotNull").map(({ command, table }) => ({
     message: `sets ${displayName(table)}.${command.name} NOT NULL, scanning the table`,
     table: displayName(table),
@@ -44,7 +44,7 @@ export const addingNotNullableField = rule("adding-not-nullable-field", (stateme
   })),
 );
 
-export const changingColumnType = rule("changing-column-type", (statement) =>
+export const changingColumnType = rule("changing-column-type", ["AlterTableStmt"], (statement) =>
   statement.alterCommands("AT_AlterColumnType").map(({ command, table }) => ({
     message: `changes the type of ${displayName(table)}.${command.name} to ${typeDisplay(as(command.def, "ColumnDef")?.typeName)}`,
     table: displayName(table),
@@ -53,7 +53,7 @@ export const changingColumnType = rule("changing-column-type", (statement) =>
   })),
 );
 
-export const requireConcurrentIndexCreation = rule("require-concurrent-index-creation", (statement) => {
+export const requireConcurrentIndexCreation = rule("require-concurrent-index-creation", ["IndexStmt"], (statement) => {
   const index = statement.as("IndexStmt");
   if (!index || index.concurrent) return undefined;
   const table = tableOf(index.relation);
@@ -62,18 +62,21 @@ export const requireConcurrentIndexCreation = rule("require-concurrent-index-cre
   return { message: `creates ${name} on ${displayName(table)} without CONCURRENTLY`, table: displayName(table), lock: "SHARE" };
 });
 
-export const requireConcurrentIndexDeletion = rule("require-concurrent-index-deletion", (statement) => {
+export const requireConcurrentIndexDeletion = rule("require-concurrent-index-deletion", ["DropStmt"], (statement) => {
   const drop = statement.as("DropStmt");
   if (drop?.removeType !== "OBJECT_INDEX" || drop.concurrent) return [];
   return (drop.objects ?? [])
     .map(droppedName)
-    .filter((index) => !statement.file.createdIndexes.has(index.name))
+    .filter((index) => {
+      const table = statement.file.createdIndexes.get(index.name);
+      return !(table && statement.createdInFile(table));
+    })
     .map((index) => ({ message: `drops index ${displayName(index)} without CONCURRENTLY`, lock: EXCLUSIVE }));
 });
 
 const VALIDATION_LOCK: Partial<Record<string, string>> = { CONSTR_CHECK: EXCLUSIVE, CONSTR_FOREIGN: "SHARE ROW EXCLUSIVE" };
 
-export const constraintMissingNotValid = rule("constraint-missing-not-valid", (statement) =>
+export const constraintMissingNotValid = rule("constraint-missing-not-valid", ["AlterTableStmt"], (statement) =>
   addedConstraints(statement)
     .filter(({ constraint }) => VALIDATION_LOCK[constraint.contype ?? ""] && !constraint.skip_validation)
     .map(({ constraint, table }) => ({
@@ -86,7 +89,7 @@ export const constraintMissingNotValid = rule("constraint-missing-not-valid", (s
 
 // ADD CONSTRAINT … FOREIGN KEY is constraint-missing-not-valid's; this rule covers the REFERENCES
 // clause of a new column, which cannot be NOT VALID, so one statement never gets both findings.
-export const addingForeignKeyConstraint = rule("adding-foreign-key-constraint", (statement) =>
+export const addingForeignKeyConstraint = rule("adding-foreign-key-constraint", ["AlterTableStmt"], (statement) =>
   addedColumns(statement).flatMap(({ column, table }) =>
     constraintsOf(column)
       .filter((c) => c.contype === "CONSTR_FOREIGN")
@@ -99,7 +102,7 @@ export const addingForeignKeyConstraint = rule("adding-foreign-key-constraint", 
   ),
 );
 
-export const disallowedUniqueConstraint = rule("disallowed-unique-constraint", (statement): Hit[] => [
+export const disallowedUniqueConstraint = rule("disallowed-unique-constraint", ["AlterTableStmt"], (statement): Hit[] => [
   ...addedConstraints(statement)
     .filter(({ constraint }) => constraint.contype === "CONSTR_UNIQUE" && !constraint.indexname)
     .map(({ constraint, table }) => uniqueHit(`adds ${constraintLabel(constraint)} to ${displayName(table)}`, displayName(table), constraint)),
@@ -114,7 +117,7 @@ function uniqueHit(what: string, table: string, constraint: Constraint): Hit {
   return { message: `${what}, building its index under an ACCESS EXCLUSIVE lock`, table, lock: EXCLUSIVE, byteOffset: constraint.location };
 }
 
-export const addingSerialPrimaryKeyField = rule("adding-serial-primary-key-field", (statement): Hit[] => [
+export const addingSerialPrimaryKeyField = rule("adding-serial-primary-key-field", ["AlterTableStmt"], (statement): Hit[] => [
   ...addedColumns(statement)
     .filter(({ column }) => hasConstraint(column, "CONSTR_PRIMARY"))
     .map(({ column, table }) => ({

@@ -18,7 +18,7 @@ export function closesTransaction(statement: Statement): boolean {
   return kind !== undefined && CLOSES.has(kind);
 }
 
-export const transactionNesting = rule("transaction-nesting", (statement) => {
+export const transactionNesting = rule("transaction-nesting", ["TransactionStmt"], (statement) => {
   if (statement.file.noTransaction || !(opensTransaction(statement) || closesTransaction(statement))) return undefined;
   return { message: `${transactionKeyword(statement)} inside a file that Autopilot already runs in a transaction` };
 });
@@ -55,13 +55,13 @@ function concurrentOperation(statement: Statement): Hit | undefined {
   return undefined;
 }
 
-export const banConcurrentIndexCreationInTransaction = rule("ban-concurrent-index-creation-in-transaction", (statement) => {
+export const banConcurrentIndexCreationInTransaction = rule("ban-concurrent-index-creation-in-transaction", ["IndexStmt", "DropStmt", "ReindexStmt", "AlterTableStmt"], (statement) => {
   if (statement.file.noTransaction && !statement.inTransactionBlock) return undefined;
   return concurrentOperation(statement);
 });
 
 // Only no-transaction files: a transactional file that fails leaves nothing behind to trip over.
-export const preferRobustStmts = rule("prefer-robust-stmts", (statement) => {
+export const preferRobustStmts = rule("prefer-robust-stmts", ["CreateStmt", "IndexStmt", "DropStmt", "AlterTableStmt"], (statement) => {
   if (!statement.file.noTransaction) return undefined;
   const create = statement.as("CreateStmt");
   if (create && !create.if_not_exists) return { message: `creates table ${displayName(tableOf(create.relation))} without IF NOT EXISTS` };

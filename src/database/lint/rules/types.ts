@@ -5,7 +5,7 @@ import { columnName, rule, type ColumnUse, type Rule } from "../statement.js";
 
 /** A rule that fires on every column (created, added or retyped) whose type matches. */
 function columnTypeRule(id: string, matches: (column: ColumnUse) => boolean): Rule {
-  return rule(id, (statement) =>
+  return rule(id, ["CreateStmt", "AlterTableStmt"], (statement) =>
     statement
       .columns()
       .filter(matches)
