@@ -1,12 +1,16 @@
 // `autopilot plan` and `autopilot migrate`: the migration engine for an operator's terminal or a CI
 // job, calling the same domain code as the push runbook. Progress goes to stderr, results to stdout;
 // errors are `file:line: message`, redacted, with exit code 1.
+import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import type { Command } from "commander";
 import { isValidDuration } from "../database/directives.js";
 import { hasErrors, type Problem } from "../database/errors.js";
 import { readHistoryFromUrl } from "../database/history.js";
+import { ensureLintReady, lintMigration, validateLintConfig, type RuleSeverity } from "../database/lint/index.js";
+import { countFindings, formatFinding } from "../database/lint/format.js";
 import { loadMigrationDirectory, type MigrationFile } from "../database/migration-files.js";
+import { parseRepoConfig } from "../config/repo-config.js";
 import { migrate, type MigrationFailure, type ProgressEvent } from "../database/migrator.js";
 import { plan, type Plan } from "../database/planner.js";
 import { redact } from "../redact.js";
@@ -15,6 +19,11 @@ import { connectionOptions, resolveDatabaseUrl, runCommand, type ConnectionFlags
 interface TargetFlags extends ConnectionFlags {
   dir: string;
   outOfOrder?: boolean;
+}
+
+interface PlanFlags extends TargetFlags {
+  lint?: boolean;
+  repoConfig: string;
 }
 
 interface MigrateFlags extends TargetFlags {
@@ -33,7 +42,9 @@ function targetOptions(command: Command): Command {
 
 export function registerMigrateCommands(program: Command): void {
   targetOptions(program.command("plan").description("show which migrations would run and any integrity problem; exit 1 on errors"))
-    .action((flags: TargetFlags) => runCommand(() => planCommand(flags)));
+    .option("--lint", "also lint the pending files (every file when no database is given); exit 1 on error-level findings")
+    .option("--repo-config <path>", "repository config whose lint: section sets rule severities", ".github/autopilot.yml")
+    .action((flags: PlanFlags) => runCommand(() => planCommand(flags)));
 
   targetOptions(program.command("migrate").description("apply pending migrations, each in its own transaction, under an advisory lock"))
     .option("--lock-timeout <duration>", "lock_timeout for each file unless the file sets one", "10s")
@@ -44,7 +55,9 @@ export function registerMigrateCommands(program: Command): void {
     .action((flags: MigrateFlags) => runCommand(() => migrateCommand(flags)));
 }
 
-async function planCommand(flags: TargetFlags): Promise<void> {
+async function planCommand(flags: PlanFlags): Promise<void> {
+  // Linting needs no database: without one, every file is linted, so it runs on a laptop or in CI.
+  if (flags.lint && !flags.databaseUrl && !flags.databaseUrlEnv) return lintOnly(flags);
   const { files, plan: result } = await loadAndPlan(flags);
   printProblems(result.problems);
   if (result.pending.length === 0) console.log(`Nothing pending: ${result.applied.length} migration(s) applied, database up to date.`);
@@ -54,6 +67,37 @@ async function planCommand(flags: TargetFlags): Promise<void> {
     for (const ref of result.pending) console.log(`  ${ref.filename}${byPath.get(ref.path)?.directives.noTransaction ? "  [no-transaction]" : ""}`);
   }
   if (hasErrors(result.problems)) process.exitCode = 1;
+  if (flags.lint) {
+    const pending = new Set(result.pending.map((r) => r.path));
+    await lintFiles(files.filter((f) => pending.has(f.path)), flags.repoConfig);
+  }
+}
+
+async function lintOnly(flags: PlanFlags): Promise<void> {
+  const { files, problems } = await loadMigrationDirectory(flags.dir);
+  printProblems(problems);
+  if (hasErrors(problems)) process.exitCode = 1;
+  console.log(`No database given: linting all ${files.length} file(s).`);
+  await lintFiles(files, flags.repoConfig);
+}
+
+/** Prints each finding as `path:line: severity rule-id: message`; exit code 1 on any counted error. */
+async function lintFiles(files: MigrationFile[], repoConfigPath: string): Promise<void> {
+  const rules = lintRulesFrom(repoConfigPath);
+  await ensureLintReady();
+  const findings = files.flatMap((f) => lintMigration({ path: f.path, sql: f.sql, noTransaction: f.directives.noTransaction }, { rules }));
+  for (const finding of findings) console.log(formatFinding(finding));
+  const { errors, warnings, ignored } = countFindings(findings);
+  console.log(`Lint: ${errors} error(s), ${warnings} warning(s)${ignored ? `, ${ignored} ignored` : ""} in ${files.length} file(s).`);
+  if (errors > 0) process.exitCode = 1;
+}
+
+/** Severities from the repo config's `lint:` section; a bad key stops the run, as it would on GitHub. */
+function lintRulesFrom(repoConfigPath: string): Record<string, RuleSeverity> {
+  if (!existsSync(repoConfigPath)) return {};
+  const { rules, problems } = validateLintConfig(parseRepoConfig(readFileSync(repoConfigPath, "utf8"), repoConfigPath).lint);
+  if (problems.length) throw new Error(problems.map((p) => `${repoConfigPath}: ${p.key}: ${p.message}`).join("\n"));
+  return rules;
 }
 
 async function migrateCommand(flags: MigrateFlags): Promise<void> {
