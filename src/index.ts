@@ -2,10 +2,14 @@
 import type { ApplicationFunctionOptions, Probot } from "probot";
 import { handlePush } from "./github/push.js";
 import { handleCheckRunRerequested } from "./github/check-run.js";
-import { startQueue } from "./jobs/queue.js";
+import { handleCheckSuite, handlePullRequest } from "./github/plan-trigger.js";
+import { handleIssueComment } from "./github/issue-comment.js";
+import { handleRequestedAction } from "./github/requested-action.js";
+import { recordAndEnqueue, requeueRun, startQueue } from "./jobs/queue.js";
 import { startWorkers } from "./jobs/workers.js";
 import { startReaper } from "./jobs/reaper.js";
 import { healthzHandler } from "./web/healthz.js";
+import { dropLeftoverRehearsals } from "./jobs/cleanup.js";
 import type { AutopilotEnv } from "./config/environment.js";
 import type { ServerConfig } from "./config/server-config.js";
 import type { Logger } from "./logger.js";
@@ -35,13 +39,20 @@ export function autopilotApp(services: AppServices) {
       github: (installationId) => app.auth(installationId),
       log,
       env: process.env,
+      enqueue: (run) => recordAndEnqueue(store.pool, queue, run),
+      requeue: (run) => requeueRun(store.pool, queue, run),
     };
 
     app.on("push", handlePush(store.pool, queue));
     app.on("check_run.rerequested", handleCheckRunRerequested(store.pool, queue, Number(process.env.APP_ID)));
+    app.on(["pull_request.opened", "pull_request.synchronize", "pull_request.reopened"], handlePullRequest(store.pool, queue));
+    app.on(["check_suite.requested", "check_suite.rerequested"], handleCheckSuite(store.pool, queue));
+    app.on("issue_comment.created", handleIssueComment(store.pool, queue));
+    app.on("check_run.requested_action", handleRequestedAction(store.pool, queue, Number(process.env.APP_ID)));
     addHandler(healthzHandler(store.pool));
 
     await startWorkers(queue, deps);
+    void dropLeftoverRehearsals(services.serverConfig, log);
     const stopReaper = startReaper(queue, deps, env.AUTOPILOT_REAPER_SECONDS);
     services.onStop(async () => {
       stopReaper();

@@ -39,6 +39,14 @@ export const repoConfigSchema = z.strictObject({
   health: z.record(z.string(), z.unknown()).optional(),
   incidents: z.strictObject({ labels: z.array(z.string()).default(["incident", "urgent"]) }).optional(),
   lint: z.record(z.string(), z.unknown()).optional(),
+  // Slash commands: `permissions` may only raise who may run a command (validated where used);
+  // `production` names the environments whose rollback/lock/unlock need admin.
+  commands: z
+    .strictObject({
+      permissions: z.record(z.string(), z.unknown()).optional(),
+      production: z.array(z.string()).optional(),
+    })
+    .optional(),
   alerts: z.array(z.unknown()).optional(),
   notify: z.record(z.string(), z.unknown()).optional(),
 });

@@ -26,6 +26,11 @@ export const serverConfigSchema = z.strictObject({
     })
     .default({ store: "local", directory: "./.autopilot/backups", retention_days: 30 }),
   health: z.strictObject({ allow_hosts: z.array(z.string()).default([]) }).default({ allow_hosts: [] }),
+  // A fork's pull request is linted and rehearsed on the shadow server; reading a target's history
+  // and schema for it is the operator's decision.
+  forks: z.strictObject({ read_targets: z.boolean().default(false) }).default({ read_targets: false }),
+  // A floor for every repository: `commands.permissions.migrate: admin` and so on.
+  commands: z.strictObject({ permissions: z.record(z.string(), z.unknown()).optional() }).default({}),
 });
 
 export type ServerConfig = z.infer<typeof serverConfigSchema>;

@@ -1,27 +1,30 @@
-// check_run.rerequested on an autopilot/migrate run ("Re-run" in GitHub's UI): migrate that commit again.
+// check_run.rerequested ("Re-run" in GitHub's UI) on one of Autopilot's runs: do that work again.
 import type { Context } from "probot";
 import type pg from "pg";
-import type { Queue } from "../jobs/queue.js";
+import { recordAndEnqueue, type Queue } from "../jobs/queue.js";
 import { MIGRATE_CHECK_NAME } from "../report/migrate-report.js";
-import { createRun, setRunJob } from "../store/runs.js";
+import { PLAN_CHECK_NAME } from "../report/plan-report.js";
+import { planParams } from "./plan-trigger.js";
 
 export function handleCheckRunRerequested(db: pg.Pool, queue: Queue, appId: number) {
   return async (context: Context<"check_run.rerequested">): Promise<void> => {
     const { check_run: checkRun, repository, installation, sender } = context.payload;
-    if (checkRun.name !== MIGRATE_CHECK_NAME || checkRun.app?.id !== appId || !installation) return;
-    const branch = checkRun.check_suite.head_branch;
-    if (!branch) return;
-    const run = await createRun(db, {
-      kind: "migrate",
+    if (checkRun.app?.id !== appId || !installation) return;
+    const base = {
       trigger: "rerun",
       repo: repository.full_name,
       installationId: installation.id,
-      ref: `refs/heads/${branch}`,
       commitSha: checkRun.head_sha,
       requestedBy: sender.login,
       deliveryId: context.id,
-    });
-    if (!run) return;
-    await setRunJob(db, run.id, await queue.enqueueMigrate({ runId: run.id }, repository.full_name));
+    };
+    const branch = checkRun.check_suite.head_branch;
+    if (checkRun.name === MIGRATE_CHECK_NAME && branch) {
+      await recordAndEnqueue(db, queue, { ...base, kind: "migrate", ref: `refs/heads/${branch}` });
+    }
+    const pull = checkRun.pull_requests[0];
+    if (checkRun.name === PLAN_CHECK_NAME && pull) {
+      await recordAndEnqueue(db, queue, { ...base, kind: "plan", ref: pull.head.ref, params: planParams(pull) });
+    }
   };
 }

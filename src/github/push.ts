@@ -1,14 +1,13 @@
 // push: record the run and enqueue it. Everything slow happens in the migrate job.
 import type { Context } from "probot";
 import type pg from "pg";
-import type { Queue } from "../jobs/queue.js";
-import { createRun, setRunJob } from "../store/runs.js";
+import { recordAndEnqueue, type Queue } from "../jobs/queue.js";
 
 export function handlePush(db: pg.Pool, queue: Queue) {
   return async (context: Context<"push">): Promise<void> => {
     const { payload } = context;
     if (payload.deleted || !payload.ref.startsWith("refs/heads/") || !payload.installation) return;
-    const run = await createRun(db, {
+    const run = await recordAndEnqueue(db, queue, {
       kind: "migrate",
       trigger: "push",
       repo: payload.repository.full_name,
@@ -18,11 +17,6 @@ export function handlePush(db: pg.Pool, queue: Queue) {
       requestedBy: payload.sender?.login ?? payload.pusher.name,
       deliveryId: context.id,
     });
-    if (!run) {
-      context.log.info({ commit: payload.after }, "push already recorded (redelivery); not enqueued again");
-      return;
-    }
-    const jobId = await queue.enqueueMigrate({ runId: run.id }, payload.repository.full_name);
-    await setRunJob(db, run.id, jobId);
+    if (!run) context.log.info({ commit: payload.after }, "push already recorded (redelivery); not enqueued again");
   };
 }

@@ -1,11 +1,25 @@
-// The durable queue (pg-boss on the store). Webhook handlers only ever call `enqueue*` here;
-// the work happens in runbooks picked up by workers, possibly on another replica.
+// The durable queue (pg-boss on the store). Webhook handlers only ever enqueue runs here; the work
+// happens in runbooks picked up by workers, possibly on another replica.
 import PgBoss from "pg-boss";
+import type pg from "pg";
 import type { Logger } from "../logger.js";
+import { createRun, reopenRun, setRunJob, type NewRun, type Run } from "../store/runs.js";
 
-export const MIGRATE_QUEUE = "migrate";
+/** One queue per kind of run. */
+export const RUN_QUEUES = {
+  // One active migration per repository: later pushes wait their turn, in order.
+  migrate: "singleton",
+  // One plan per pull request at a time, in order, so its sticky comment is never written twice.
+  plan: "singleton",
+  command: "standard",
+  // Serialized per repository like migrations; the target's advisory lock orders the two.
+  rollback: "singleton",
+  backup: "standard",
+} as const satisfies Record<string, PgBoss.QueuePolicy>;
 
-export interface MigrateJobData {
+export type RunKind = keyof typeof RUN_QUEUES;
+
+export interface RunJobData {
   runId: number;
 }
 
@@ -18,7 +32,8 @@ export interface QueueOptions {
 export interface Queue {
   boss: PgBoss;
   options: QueueOptions;
-  enqueueMigrate(data: MigrateJobData, repo: string): Promise<string>;
+  /** `serialKey`: runs sharing it (in a singleton queue) run one at a time, in order. */
+  enqueue(kind: RunKind, runId: number, serialKey: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -26,25 +41,46 @@ export async function startQueue(connectionString: string, options: QueueOptions
   const boss = new PgBoss({ connectionString, schema: "pgboss", application_name: "autopilot-queue" });
   boss.on("error", (error) => log.error({ err: error }, "queue error"));
   await boss.start();
-  await ensureQueue(boss, MIGRATE_QUEUE, {
-    // One active migration per repository: later pushes wait their turn in order.
-    policy: "singleton",
-    retryLimit: options.retryLimit,
-    retryDelay: options.retryDelaySeconds,
-    retryBackoff: true,
-    // A backstop only: a dead worker is detected much sooner by the reaper (jobs/reaper.ts).
-    expireInSeconds: 6 * 3600,
-  });
+  for (const [name, policy] of Object.entries(RUN_QUEUES)) {
+    await ensureQueue(boss, name, {
+      policy,
+      retryLimit: options.retryLimit,
+      retryDelay: options.retryDelaySeconds,
+      retryBackoff: true,
+      // A backstop only: a dead worker is detected much sooner by the reaper (jobs/reaper.ts).
+      expireInSeconds: 6 * 3600,
+    });
+  }
   return {
     boss,
     options,
-    async enqueueMigrate(data, repo) {
-      const id = await boss.send(MIGRATE_QUEUE, data, { singletonKey: repo.toLowerCase() });
-      if (!id) throw new Error(`the queue refused a migrate job for ${repo}`);
+    async enqueue(kind, runId, serialKey) {
+      const id = await boss.send(kind, { runId } satisfies RunJobData, { singletonKey: serialKey.toLowerCase() });
+      if (!id) throw new Error(`the queue refused a ${kind} job for ${serialKey}`);
       return id;
     },
     stop: () => boss.stop({ graceful: true, timeout: 10_000 }),
   };
+}
+
+/** Records a run and enqueues it; undefined when the same work was already recorded. */
+export async function recordAndEnqueue(db: pg.Pool, queue: Queue, run: NewRun & { kind: RunKind }): Promise<Run | undefined> {
+  const created = await createRun(db, run);
+  if (!created) return undefined;
+  await setRunJob(db, created.id, await queue.enqueue(run.kind, created.id, serialKey(created)));
+  return created;
+}
+
+/** Migrations and rollbacks queue per repository; plans per pull request. */
+function serialKey(run: Run): string {
+  return run.kind === "plan" && run.params.pull ? `${run.repo}#${run.params.pull}` : run.repo;
+}
+
+/** Queues a run that waited for people (approvals) again; false when it no longer waits. */
+export async function requeueRun(db: pg.Pool, queue: Queue, run: Run): Promise<boolean> {
+  if (!(await reopenRun(db, run.id))) return false;
+  await setRunJob(db, run.id, await queue.enqueue(run.kind as RunKind, run.id, serialKey(run)));
+  return true;
 }
 
 async function ensureQueue(boss: PgBoss, name: string, options: Omit<PgBoss.Queue, "name">): Promise<void> {

@@ -1,24 +1,25 @@
 // Finds runs whose worker died (process killed, machine lost) and hands them back: the queue job is
 // failed so pg-boss retries it, or, when no attempt is left, the run is concluded as interrupted.
 // No Check Run is ever left "in progress".
-import { concludeInterrupted } from "../runbooks/migrate.js";
+import { RUNBOOKS } from "../runbooks/registry.js";
 import type { RunbookDeps } from "../runbooks/deps.js";
 import { unfinishedRuns } from "../store/runs.js";
 import { isOrphaned } from "./liveness.js";
-import { MIGRATE_QUEUE, type Queue } from "./queue.js";
+import { RUN_QUEUES, type Queue, type RunKind } from "./queue.js";
 
 export async function reapOrphanedRuns(queue: Queue, deps: RunbookDeps): Promise<number> {
   let reaped = 0;
   for (const run of await unfinishedRuns(deps.db)) {
-    if (!run.jobId || run.status !== "in_progress") continue;
-    const job = await queue.boss.getJobById(MIGRATE_QUEUE, run.jobId);
+    if (!run.jobId || run.status !== "in_progress" || !(run.kind in RUN_QUEUES)) continue;
+    const kind = run.kind as RunKind;
+    const job = await queue.boss.getJobById(kind, run.jobId);
     if (job && job.state !== "active" && job.state !== "failed") continue; // waiting for its retry
     if (!(await isOrphaned(deps.db, run.id))) continue;
     reaped++;
     deps.log.warn({ run: run.id, job: run.jobId }, "worker of this run is gone; handing it back");
-    if (job?.state === "active") await queue.boss.fail(MIGRATE_QUEUE, run.jobId, { message: "worker stopped during the job" });
-    const after = await queue.boss.getJobById(MIGRATE_QUEUE, run.jobId);
-    if (!after || after.state === "failed") await concludeInterrupted(deps, run, run.attempts);
+    if (job?.state === "active") await queue.boss.fail(kind, run.jobId, { message: "worker stopped during the job" });
+    const after = await queue.boss.getJobById(kind, run.jobId);
+    if (!after || after.state === "failed") await RUNBOOKS[kind].concludeInterrupted(deps, run, run.attempts);
   }
   return reaped;
 }

@@ -69,22 +69,24 @@ export class CheckRunReporter {
 
   async complete(outcome: CheckRunOutcome): Promise<void> {
     const batches = chunk(outcome.annotations ?? [], ANNOTATIONS_PER_REQUEST).map((b) => b.map(cleanAnnotation));
-    const [first = [], ...rest] = batches;
-    const output = { ...this.output(outcome.title, outcome.summary, outcome.text), annotations: first };
+    const last = batches.pop() ?? [];
+    const output = this.output(outcome.title, outcome.summary, outcome.text);
+    // GitHub appends each update's annotations to the run's list. The earlier batches go first, so
+    // that once the run reads "completed" everything is there.
+    if (batches.length && !this.id) await this.start(outcome.title);
+    for (const batch of batches) {
+      await this.github.rest.checks.update({ ...this.repo, check_run_id: this.id!, output: { ...output, annotations: batch } });
+    }
     const params = {
       ...this.repo,
       status: "completed" as const,
       conclusion: outcome.conclusion,
       completed_at: new Date().toISOString(),
-      output,
+      output: { ...output, annotations: last },
       ...(outcome.actions?.length ? { actions: outcome.actions } : {}),
     };
     if (this.id) await this.github.rest.checks.update({ ...params, check_run_id: this.id });
     else this.id = (await this.github.rest.checks.create({ ...params, name: this.name, head_sha: this.headSha })).data.id;
-    // GitHub appends the annotations of each further update to the run's list.
-    for (const batch of rest) {
-      await this.github.rest.checks.update({ ...this.repo, check_run_id: this.id, output: { ...output, annotations: batch } });
-    }
   }
 
   private output(title: string, summary: string, text?: string) {

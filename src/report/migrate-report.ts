@@ -2,6 +2,7 @@
 import { formatProblem } from "../config/yaml-errors.js";
 import type { MigrateOutcome, Recovery } from "../runbooks/migrate-outcome.js";
 import type { Annotation, CheckRunOutcome } from "./check-run.js";
+import { describeLock } from "../store/locks.js";
 
 export const MIGRATE_CHECK_NAME = "autopilot/migrate";
 
@@ -44,9 +45,25 @@ export function renderCheckRun(outcome: MigrateOutcome): CheckRunOutcome {
         conclusion: "success",
         title: `Applied ${outcome.applied.length} migration${outcome.applied.length === 1 ? "" : "s"} to ${outcome.environment}`,
         summary: `${appliedTable(outcome.applied)}\n\nBackup taken before applying: \`${outcome.backup.id}\` (${size(outcome.backup.sizeBytes)}). ${outcome.appliedCount} migrations applied in all.`,
+        actions: [{ label: "Roll back", description: "Revert what this run applied", identifier: "rollback" }],
       };
     case "failed":
       return renderFailure(outcome);
+    case "locked":
+      return {
+        conclusion: "action_required",
+        title: `Locked: ${outcome.environment} is locked by @${outcome.lock.lockedBy}`,
+        summary: `Nothing was applied: ${describeLock(outcome.lock)}.\n\nWhen it is unlocked (\`/autopilot unlock ${outcome.environment}\`), run \`/autopilot migrate ${outcome.environment}\`.`,
+      };
+    case "awaiting-approval":
+      return {
+        conclusion: "action_required",
+        title: `Waiting for approval (${outcome.approvers.length} of ${outcome.needed})`,
+        summary: `**${outcome.environment}** needs ${outcome.needed} approval(s) from users with write permission before it migrates.\n\n` +
+          `Approved so far: ${outcome.approvers.length ? outcome.approvers.map((a) => `@${a}`).join(", ") : "nobody"}.\n\n` +
+          "Approve with the button above, an approving review on the merged pull request, or `/autopilot approve` on it. The last approval starts the migration.",
+        actions: [{ label: "Approve", description: "Approve this migration", identifier: "approve" }],
+      };
     case "unreachable":
       return {
         conclusion: "failure",

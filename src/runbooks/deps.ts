@@ -3,6 +3,8 @@ import type pg from "pg";
 import type { ServerConfig } from "../config/server-config.js";
 import type { Logger } from "../logger.js";
 import type { GitHubClient } from "../report/octokit.js";
+import type { RunKind } from "../jobs/queue.js";
+import type { NewRun, Run } from "../store/runs.js";
 
 export interface RunbookDeps {
   db: pg.Pool;
@@ -10,6 +12,10 @@ export interface RunbookDeps {
   github(installationId: number): Promise<GitHubClient>;
   log: Logger;
   env: NodeJS.ProcessEnv;
+  /** Records and queues another run (a command's migrate, rollback, …); undefined if it already exists. */
+  enqueue(run: NewRun & { kind: RunKind }): Promise<Run | undefined>;
+  /** Puts a run that waited for approvals back in line. */
+  requeue(run: Run): Promise<boolean>;
 }
 
 export interface Attempt {

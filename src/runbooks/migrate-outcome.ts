@@ -3,6 +3,7 @@ import type { ConfigProblem } from "../config/yaml-errors.js";
 import type { MigrationFailure } from "../database/migrator.js";
 import type { MigrationFile, Problem } from "../database/migration-files.js";
 import type { BackupRecord } from "../store/backups.js";
+import type { EnvironmentLock } from "../store/locks.js";
 
 export interface AppliedFile {
   version: string;
@@ -32,6 +33,8 @@ export type MigrateOutcome =
       backup: BackupRecord;
       recovery: Recovery;
     }
+  | { kind: "locked"; environment: string; lock: EnvironmentLock }
+  | { kind: "awaiting-approval"; environment: string; needed: number; approvers: string[] }
   | { kind: "unreachable"; environment: string; error: string; attempts: number }
   | { kind: "crashed"; error: string; attempts: number };
 

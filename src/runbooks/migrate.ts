@@ -1,7 +1,7 @@
 // The migrate runbook: config → environment → target → plan → backup → migrate → (restore) →
 // deploy → report. The only place that sequences these steps for a push.
-import { resolveTarget, UnboundTargetError, type ResolvedTarget } from "../config/server-config.js";
-import { environmentForBranch, parseRepoConfig, type RepoConfig } from "../config/repo-config.js";
+import type { ResolvedTarget } from "../config/server-config.js";
+import { environmentForBranch, type EnvironmentRule, type RepoConfig } from "../config/repo-config.js";
 import { ConfigError } from "../config/yaml-errors.js";
 import { indexMigrations, readMigration, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
 import { readHistoryFromUrl } from "../database/history.js";
@@ -10,19 +10,26 @@ import { migrate, type MigrateResult } from "../database/migrator.js";
 import { restoreDatabase } from "../database/restore.js";
 import { isUnavailable } from "../database/connection-errors.js";
 import { BackupFailedError, takeBackup } from "../backups/service.js";
-import { downloadBlobs, listDirectory, readRepoConfigText } from "../github/repo-files.js";
+import { downloadBlobs, listDirectory } from "../github/repo-files.js";
+import { approvingReviewers, permissionOf } from "../github/permissions.js";
+import { atLeast } from "../commands/authorize.js";
+import { approversOf } from "../store/approvals.js";
+import { findLock } from "../store/locks.js";
+import { recordRunMigrations } from "../store/run-migrations.js";
+import { createDeployment } from "../report/deployment.js";
 import { CheckRunReporter } from "../report/check-run.js";
 import { MIGRATE_CHECK_NAME, renderCheckRun, renderShort } from "../report/migrate-report.js";
 import { mergedPullForCommit, upsertMarkedComment } from "../report/pull-comment.js";
 import { notifySlack } from "../report/slack.js";
 import { triggerDeployHook } from "../report/deploy-hook.js";
-import { splitRepo, type GitHubClient, type RepoRef } from "../report/octokit.js";
+import type { GitHubClient } from "../report/octokit.js";
 import { redact } from "../redact.js";
 import { audit } from "../store/audit.js";
 import type { BackupRecord } from "../store/backups.js";
 import { recordDeployment } from "../store/deployments.js";
-import { finishRun, getRun, recordStep, startAttempt, updateRun, type Run, type RunStatus } from "../store/runs.js";
+import { finishRun, getRun, startAttempt, updateRun, type Run, type RunStatus } from "../store/runs.js";
 import { isLastAttempt, type Attempt, type RunbookDeps } from "./deps.js";
+import { RunContext } from "./run-context.js";
 import { isSuccess, type AppliedFile, type MigrateOutcome, type Recovery } from "./migrate-outcome.js";
 
 /** A retryable failure: the job is thrown back to the queue, which tries again with backoff. */
@@ -43,19 +50,18 @@ export async function concludeInterrupted(deps: RunbookDeps, run: Run, attempts:
   await session.conclude({ kind: "crashed", error: "the worker running this migration stopped (process killed or crashed) and no attempts are left", attempts });
 }
 
-class MigrateRun {
-  private readonly repo: RepoRef;
+class MigrateRun extends RunContext {
   private readonly check: CheckRunReporter;
   private environment?: string;
   private target?: ResolvedTarget;
 
   constructor(
-    private readonly deps: RunbookDeps,
-    private readonly run: Run,
-    private readonly github: GitHubClient,
+    deps: RunbookDeps,
+    run: Run,
+    github: GitHubClient,
     private readonly attempt: Attempt,
   ) {
-    this.repo = splitRepo(run.repo);
+    super(deps, run, github);
     this.check = new CheckRunReporter(github, this.repo, MIGRATE_CHECK_NAME, run.commitSha, run.checkRunId ?? undefined);
   }
 
@@ -71,18 +77,42 @@ class MigrateRun {
 
   /** Runs the steps; undefined means "nothing to do for this push" (an unmapped branch). */
   private async decide(): Promise<MigrateOutcome | undefined> {
-    const config = await this.step("config", () => this.loadConfig());
-    if (config instanceof ConfigError) return this.isDefaultBranch() ? { kind: "config-invalid", problems: config.problems } : undefined;
+    const config = await this.step("config", () => this.loadRepoConfig());
+    if (config instanceof ConfigError) {
+      return this.branch() === (await this.defaultBranch()) ? { kind: "config-invalid", problems: config.problems } : undefined;
+    }
     const rule = environmentForBranch(config, this.branch());
     if (!rule) return undefined;
     this.environment = rule.environment;
     await updateRun(this.deps.db, this.run.id, { environment: rule.environment });
     await this.startCheck(`Preparing ${rule.environment}…`);
 
-    const target = this.resolve(rule.environment);
+    const target = this.resolveTarget(rule.environment);
     if (typeof target === "string") return { kind: "unbound", repo: this.run.repo, environment: rule.environment, reason: target };
     this.target = target;
-    return this.migrateTarget(config, target);
+    return (await this.gate(rule)) ?? this.migrateTarget(config, target);
+  }
+
+  /** A locked environment, or one whose approvals are not all in, waits for people. */
+  private async gate(rule: EnvironmentRule): Promise<MigrateOutcome | undefined> {
+    const lock = await findLock(this.deps.db, this.run.repo, rule.environment);
+    if (lock) return { kind: "locked", environment: rule.environment, lock };
+    if (rule.approvals === 0) return undefined;
+    const approvers = await this.step("approvals", () => this.approvers());
+    if (approvers.length >= rule.approvals) return undefined;
+    return { kind: "awaiting-approval", environment: rule.environment, needed: rule.approvals, approvers };
+  }
+
+  /** Distinct users with write permission who approved: on the merged pull request, or by command or button. */
+  private async approvers(): Promise<string[]> {
+    const recorded = await approversOf(this.deps.db, this.run.id);
+    const pull = await mergedPullForCommit(this.github, this.repo, this.run.commitSha);
+    const reviewers = pull ? await approvingReviewers(this.github, this.repo, pull) : [];
+    const writers: string[] = [];
+    for (const login of reviewers.filter((r) => !recorded.includes(r))) {
+      if (atLeast(await permissionOf(this.github, this.repo, login), "write")) writers.push(login);
+    }
+    return [...recorded, ...writers];
   }
 
   private async migrateTarget(config: RepoConfig, target: ResolvedTarget): Promise<MigrateOutcome> {
@@ -117,26 +147,7 @@ class MigrateRun {
     return { kind: "failed", environment, applied, backup, recovery, failure: { ...failure, file: { path: file.path, version: file.version, name: file.name } } };
   }
 
-  private async loadConfig(): Promise<RepoConfig | ConfigError> {
-    const defaultBranch = await this.defaultBranch();
-    const text = await readRepoConfigText(this.github, this.repo, defaultBranch);
-    try {
-      return parseRepoConfig(text);
-    } catch (error) {
-      if (error instanceof ConfigError) return error;
-      throw error;
-    }
-  }
 
-  private resolve(environment: string): ResolvedTarget | string {
-    try {
-      const target = resolveTarget(this.deps.serverConfig, this.run.repo, environment, this.deps.env);
-      return target ?? `the server config has no target for ${this.run.repo} / ${environment}`;
-    } catch (error) {
-      if (error instanceof UnboundTargetError) return error.message;
-      throw error;
-    }
-  }
 
   private async download(pending: MigrationRef[]): Promise<MigrationFile[] | { problems: Problem[] }> {
     const blobs = await downloadBlobs(this.github, this.repo, pending.map((p) => p.checksum));
@@ -207,16 +218,24 @@ class MigrateRun {
       summary: rendered.summary,
       error: rendered.conclusion === "failure" ? rendered.title : undefined,
     });
+    const committed = committedFiles(outcome);
+    if (committed.length) await recordRunMigrations(this.deps.db, this.run.id, committed);
     await audit(this.deps.db, {
       actor: this.run.requestedBy, repo: this.run.repo, environment: this.environment, action: "migrate",
       outcome: rendered.conclusion, detail: { runId: this.run.id, commit: this.run.commitSha, result: outcome.kind },
     });
     await this.announce(outcome);
+    await this.answerCommand(rendered.conclusion === "success", `**migrate ${this.environment ?? ""}**: ${rendered.title} (Check Run \`${MIGRATE_CHECK_NAME}\` on ${this.run.commitSha.slice(0, 7)})`);
   }
 
   /** Deploy hook, Slack and the merged PR's comment. None of them can fail the run. */
   private async announce(outcome: MigrateOutcome): Promise<void> {
     if (isSuccess(outcome) && this.target?.deployHookUrl) await this.deploy(this.target);
+    if (outcome.kind === "applied") {
+      await createDeployment(this.github, this.repo, this.run.commitSha, outcome.environment, `Migrated to ${outcome.applied.at(-1)?.version}`).catch((error) =>
+        this.deps.log.warn({ run: this.run.id, err: error }, "could not record a GitHub deployment"),
+      );
+    }
     const changedSomething = outcome.kind === "applied" || outcome.kind === "failed" || outcome.kind === "backup-failed" || outcome.kind === "unreachable";
     if (!changedSomething) return;
     const short = renderShort(outcome, this.run.repo, this.run.commitSha);
@@ -263,32 +282,16 @@ class MigrateRun {
     await updateRun(this.deps.db, this.run.id, { checkRunId: id });
   }
 
-  /** Times a step and records it in the run's history. */
-  private async step<T>(name: string, work: () => Promise<T>): Promise<T> {
-    const startedAt = new Date();
-    const started = performance.now();
-    try {
-      const value = await work();
-      await recordStep(this.deps.db, this.run.id, { name, status: "success", startedAt, durationMs: performance.now() - started });
-      return value;
-    } catch (error) {
-      const detail = redact((error as Error)?.message ?? String(error));
-      await recordStep(this.deps.db, this.run.id, { name, status: "failure", detail, startedAt, durationMs: performance.now() - started });
-      throw error;
-    }
-  }
 
   private branch(): string {
     return (this.run.ref ?? "").replace(/^refs\/heads\//, "");
   }
 
-  private defaultBranchCache?: string;
-  private async defaultBranch(): Promise<string> {
-    this.defaultBranchCache ??= (await this.github.rest.repos.get({ ...this.repo })).data.default_branch;
-    return this.defaultBranchCache;
-  }
+}
 
-  private isDefaultBranch(): boolean {
-    return this.branch() === this.defaultBranchCache;
-  }
+/** What stays applied after this run: recorded so `/autopilot rollback last` knows what to revert. */
+function committedFiles(outcome: MigrateOutcome): AppliedFile[] {
+  if (outcome.kind === "applied") return outcome.applied;
+  if (outcome.kind === "failed" && outcome.recovery.action === "kept") return outcome.applied;
+  return [];
 }

@@ -21,13 +21,14 @@ export interface Run {
   error: string | null;
   backupId: string | null;
   attempts: number;
+  params: Record<string, unknown>;
   createdAt: Date;
   finishedAt: Date | null;
 }
 
 const columns = `id::int, kind, trigger, repo, installation_id::int as "installationId", environment, ref,
   commit_sha as "commitSha", requested_by as "requestedBy", delivery_id as "deliveryId", job_id as "jobId",
-  check_run_id::int as "checkRunId", status, title, error, backup_id as "backupId", attempts,
+  check_run_id::int as "checkRunId", status, title, error, backup_id as "backupId", attempts, params,
   created_at as "createdAt", finished_at as "finishedAt"`;
 
 export interface NewRun {
@@ -36,18 +37,20 @@ export interface NewRun {
   repo: string;
   installationId: number;
   ref: string | null;
-  commitSha: string;
+  /** Null only for slash commands, which act on no commit of their own. */
+  commitSha: string | null;
   requestedBy: string | null;
   deliveryId: string | null;
+  params?: Record<string, unknown>;
 }
 
-/** Inserts a run; returns undefined when this push was already recorded (a redelivery). */
+/** Inserts a run; returns undefined when the same work was already recorded (a redelivery, a twin event). */
 export async function createRun(db: pg.Pool, run: NewRun): Promise<Run | undefined> {
   const { rows } = await db.query<Run>(
-    `insert into runs (kind, trigger, repo, installation_id, ref, commit_sha, requested_by, delivery_id)
-     values ($1, $2, $3, $4, $5, $6, $7, $8)
+    `insert into runs (kind, trigger, repo, installation_id, ref, commit_sha, requested_by, delivery_id, params)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
      on conflict do nothing returning ${columns}`,
-    [run.kind, run.trigger, run.repo, run.installationId, run.ref, run.commitSha, run.requestedBy, run.deliveryId],
+    [run.kind, run.trigger, run.repo, run.installationId, run.ref, run.commitSha, run.requestedBy, run.deliveryId, JSON.stringify(run.params ?? {})],
   );
   return rows[0];
 }
@@ -115,4 +118,33 @@ export async function runSteps(db: pg.Pool, runId: number): Promise<Array<{ step
 export async function unfinishedRuns(db: pg.Pool): Promise<Run[]> {
   const { rows } = await db.query<Run>(`select ${columns} from runs where status in ('queued', 'in_progress') order by id`);
   return rows;
+}
+
+/** Puts a run that waited for people (approvals) back in line; false when it no longer waits. */
+export async function reopenRun(db: pg.Pool, id: number): Promise<boolean> {
+  const { rowCount } = await db.query(`update runs set status = 'queued', finished_at = null where id = $1 and status = 'action_required'`, [id]);
+  return rowCount === 1;
+}
+
+export async function findRunByCheckRun(db: pg.Pool, checkRunId: number): Promise<Run | undefined> {
+  const { rows } = await db.query<Run>(`select ${columns} from runs where check_run_id = $1 order by id desc limit 1`, [checkRunId]);
+  return rows[0];
+}
+
+/** The newest run of a kind on an environment, optionally with a given status. */
+export async function latestRun(db: pg.Pool, repo: string, environment: string, kind: string, statuses?: RunStatus[]): Promise<Run | undefined> {
+  const { rows } = await db.query<Run>(
+    `select ${columns} from runs where lower(repo) = lower($1) and environment = $2 and kind = $3
+       and ($4::text[] is null or status = any($4)) order by id desc limit 1`,
+    [repo, environment, kind, statuses ?? null],
+  );
+  return rows[0];
+}
+
+export async function waitingRunForCommit(db: pg.Pool, repo: string, commitSha: string): Promise<Run | undefined> {
+  const { rows } = await db.query<Run>(
+    `select ${columns} from runs where lower(repo) = lower($1) and commit_sha = $2 and kind = 'migrate' and status = 'action_required' order by id desc limit 1`,
+    [repo, commitSha],
+  );
+  return rows[0];
 }

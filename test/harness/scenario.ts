@@ -4,7 +4,7 @@ import { FakeGitHub, type CheckRunState } from "./fake-github.js";
 import { FakeHttpSink } from "./fake-http-sink.js";
 import { APP_PRIVATE_KEY, startApp, waitFor, WEBHOOK_SECRET, type RunningApp } from "./app-process.js";
 import { createTestDatabase, query, testServerUrl, type TestDatabase } from "./postgres.js";
-import { pushPayload, sendWebhook } from "./webhooks.js";
+import { pullRequestPayload, pushPayload, sendWebhook } from "./webhooks.js";
 
 export const REPO = "acme/shop";
 export const INSTALLATION_ID = 42;
@@ -17,6 +17,10 @@ export interface ScenarioOptions {
   targetUrl?: string;
   env?: Record<string, string>;
   backupDirectory?: string;
+  /** Binds the test cluster as the target's shadow server (plan rehearsals). */
+  shadow?: boolean;
+  /** Lets forks' plans read the target (server config `forks.read_targets`). */
+  forksReadTargets?: boolean;
 }
 
 export class Scenario {
@@ -31,6 +35,7 @@ export class Scenario {
     readonly targetUrl: string,
     readonly slack: FakeHttpSink,
     readonly deployHook: FakeHttpSink,
+    readonly shadowUrl: string,
   ) {}
 
   static async start(options: ScenarioOptions = {}): Promise<Scenario> {
@@ -42,7 +47,7 @@ export class Scenario {
     url.username = "shop";
     url.password = TARGET_PASSWORD;
     const [slack, deployHook] = [await FakeHttpSink.start(), await FakeHttpSink.start()];
-    const scenario = new Scenario(github, store, target, options.targetUrl ?? url.toString(), slack, deployHook);
+    const scenario = new Scenario(github, store, target, options.targetUrl ?? url.toString(), slack, deployHook, await testServerUrl());
     await scenario.boot(options);
     return scenario;
   }
@@ -55,7 +60,9 @@ export class Scenario {
       "    database_url_env: SHOP_PROD_DATABASE_URL",
       "    deploy_hook_env: SHOP_BUILD_HOOK",
       "    slack_webhook_env: SHOP_SLACK_WEBHOOK",
+      options.shadow ? "    shadow_database_url_env: SHADOW_DATABASE_URL" : "",
       options.targetExtra ?? "",
+      options.forksReadTargets ? "forks:\n  read_targets: true" : "",
       "backups:",
       `  directory: ${options.backupDirectory ?? `/tmp/autopilot-test-backups/${this.store.name}`}`,
     ].join("\n");
@@ -70,6 +77,7 @@ export class Scenario {
         SHOP_PROD_DATABASE_URL: this.targetUrl,
         SHOP_BUILD_HOOK: `${this.deployHook.url}/build_hooks/abc123`,
         SHOP_SLACK_WEBHOOK: `${this.slack.url}/services/T000/B000/XXXXSECRET`,
+        SHADOW_DATABASE_URL: this.shadowUrl,
         ...options.env,
       },
     });
@@ -96,6 +104,31 @@ export class Scenario {
     const response = await sendWebhook(this.app.url, { event: "push", payload, secret: WEBHOOK_SECRET, deliveryId });
     if (response.status >= 300) throw new Error(`webhook rejected: ${response.status} ${response.body}`);
     return response.status;
+  }
+
+  /** Commits `changes` on the pull request's own branch and announces it (opened, then synchronize). */
+  async pullRequest(number: number, changes: Record<string, string | null>, opts: { action?: string; fork?: boolean } = {}): Promise<string> {
+    const branch = `pr-${number}`;
+    const sha = this.commit(changes, branch);
+    const payload = pullRequestPayload({
+      action: opts.action ?? "opened", repo: REPO, number, headSha: sha, baseRef: "main", headRef: branch,
+      installationId: INSTALLATION_ID, fork: opts.fork,
+    });
+    const response = await sendWebhook(this.app.url, { event: "pull_request", payload, secret: WEBHOOK_SECRET });
+    if (response.status >= 300) throw new Error(`webhook rejected: ${response.status} ${response.body}`);
+    return sha;
+  }
+
+  /** Restores the snapshot to `files` (e.g. main's content after working on a pull request branch). */
+  resetFiles(files: Record<string, string>): void {
+    this.files = { ...files };
+  }
+
+  completedPlan(sha: string, timeoutMs = 30_000): Promise<CheckRunState> {
+    return waitFor(`completed plan on ${sha.slice(0, 7)}`, () => {
+      const run = this.checkRun(sha, "autopilot/plan");
+      return run?.status === "completed" ? run : undefined;
+    }, timeoutMs);
   }
 
   checkRun(sha: string, name = "autopilot/migrate"): CheckRunState | undefined {

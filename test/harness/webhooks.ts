@@ -209,7 +209,7 @@ export function pullRequestPayload(o: PullRequestOptions): PullRequestEvent {
     user: setUser(pr.user, login),
   });
   const headRepo = o.fork
-    ? { ...setRepository(structuredClone(p.repository), `${login}/${name}`), fork: true }
+    ? { ...setRepository(structuredClone(p.repository), `${login}/${name}`, { id: Number(p.repository.id) + 1_000_000 }), fork: true }
     : structuredClone(p.repository);
   pr.head = { ...pr.head, sha: o.headSha, ref: headRef, label: `${headRepo.owner.login}:${headRef}`, repo: headRepo, user: headRepo.owner };
   pr.base = {

@@ -1,0 +1,119 @@
+// Renders a plan for the Check Run on the pull request's head and for its sticky comment.
+import { formatProblem } from "../config/yaml-errors.js";
+import type { PlanOutcome, PlanReport } from "../runbooks/plan-outcome.js";
+import type { Annotation, CheckRunOutcome, Conclusion } from "./check-run.js";
+
+export const PLAN_CHECK_NAME = "autopilot/plan";
+export const PLAN_COMMENT_MARKER = "<!-- autopilot:plan -->";
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+export function renderPlan(outcome: PlanOutcome): CheckRunOutcome {
+  if (outcome.kind === "config-invalid") {
+    return {
+      conclusion: "failure",
+      title: `Invalid .github/autopilot.yml (${plural(outcome.problems.length, "problem")})`,
+      summary: outcome.problems.map((p) => `- \`${formatProblem(p)}\``).join("\n"),
+      annotations: outcome.problems.map((p) => ({ path: p.file, line: p.line ?? 1, level: "failure", message: `${p.key ? `${p.key}: ` : ""}${p.message}` })),
+    };
+  }
+  if (outcome.kind === "crashed") {
+    return { conclusion: "failure", title: `Plan failed after ${plural(outcome.attempts, "attempt")}`, summary: "```\n" + outcome.error + "\n```" };
+  }
+  const report = outcome.report;
+  const counts = countSeverities(report);
+  return {
+    conclusion: conclusionOf(counts),
+    title: titleOf(report, counts),
+    summary: planMarkdown(report),
+    annotations: annotationsOf(report),
+  };
+}
+
+interface Counts {
+  errors: number;
+  warnings: number;
+}
+
+function countSeverities(report: PlanReport): Counts {
+  const active = report.findings.filter((f) => !f.ignored);
+  const rehearsalFailed = report.rehearsal && !report.rehearsal.ok ? 1 : 0;
+  return {
+    errors: report.problems.filter((p) => p.severity === "error").length + active.filter((f) => f.severity === "error").length + rehearsalFailed,
+    warnings: report.problems.filter((p) => p.severity === "warning").length + active.filter((f) => f.severity === "warning").length,
+  };
+}
+
+function conclusionOf(counts: Counts): Conclusion {
+  return counts.errors > 0 ? "failure" : counts.warnings > 0 ? "neutral" : "success";
+}
+
+function titleOf(report: PlanReport, counts: Counts): string {
+  const where = report.environment ? ` for ${report.environment}` : "";
+  const parts = [`${plural(report.pending.length, "migration")} to apply${where}`];
+  if (counts.errors) parts.push(plural(counts.errors, "error"));
+  if (counts.warnings) parts.push(plural(counts.warnings, "warning"));
+  if (report.rehearsal) parts.push(report.rehearsal.ok ? "rehearsal passed" : "rehearsal failed");
+  return parts.join(" · ");
+}
+
+/** The whole plan as Markdown: the Check Run summary and the pull-request comment share it. */
+export function planMarkdown(report: PlanReport): string {
+  return [planSection(report), integritySection(report), lintSection(report), rehearsalSection(report)].filter(Boolean).join("\n\n");
+}
+
+function planSection(report: PlanReport): string {
+  const head = `### Plan${report.environment ? ` for **${report.environment}**` : ""}`;
+  const note = report.targetNote ? `\n\n> ${report.targetNote}` : "";
+  const applied = report.appliedCount !== undefined ? `\n\n${plural(report.appliedCount, "migration")} already applied.` : "";
+  if (report.pending.length === 0) return `${head}${note}${applied}\n\nNothing to apply.`;
+  const rows = report.pending.map((f, i) => `| ${i + 1} | ${f.version} | ${f.name} | \`${f.path}\` |`);
+  return `${head}${note}${applied}\n\n| # | Version | Name | File |\n|---|---|---|---|\n${rows.join("\n")}`;
+}
+
+function integritySection(report: PlanReport): string {
+  if (report.problems.length === 0) return "### Integrity\n\n✅ No applied migration is edited or deleted; versions are unique and in order.";
+  const lines = report.problems.map((p) => `- ${p.severity === "error" ? "❌" : "⚠️"} \`${p.path}${p.line ? `:${p.line}` : ""}\` ${p.message}`);
+  return `### Integrity\n\n${lines.join("\n")}`;
+}
+
+function lintSection(report: PlanReport): string {
+  if (report.findings.length === 0) return "### Lint\n\n✅ No findings.";
+  const rows = report.findings.map((f) => {
+    const mark = f.ignored ? "🙈" : f.severity === "error" ? "❌" : "⚠️";
+    const what = [f.message, f.cost && `— ${f.cost}`].filter(Boolean).join(" ");
+    const instead = f.ignored ? `ignored: ${f.ignored.reason}` : f.instead;
+    return `| ${mark} | \`${f.rule}\` | \`${f.path}:${f.line}\` | ${escapeCell(what)} | ${escapeCell(instead)} |`;
+  });
+  return `### Lint\n\n| | Rule | Where | Finding | Safer way |\n|---|---|---|---|---|\n${rows.join("\n")}`;
+}
+
+function rehearsalSection(report: PlanReport): string {
+  if (!report.rehearsal) return report.rehearsalNote ? `### Rehearsal\n\n${report.rehearsalNote}` : "";
+  const r = report.rehearsal;
+  if (r.setupError) return `### Rehearsal\n\n❌ The shadow database could not be prepared: ${r.setupError}`;
+  const from = { target: "the target's schema", migrations: "the migrations already in the repository", empty: "an empty database" }[r.schemaFrom];
+  const rows = r.files.map((f) => {
+    const result = f.status === "applied" ? "✅ applied" : f.status === "failed" ? `❌ \`${f.path}:${f.error?.line}\` ${escapeCell(f.error?.message ?? "")}` : "not run";
+    return `| \`${f.path}\` | ${result} | ${f.durationMs !== undefined ? `${Math.round(f.durationMs)} ms` : ""} |`;
+  });
+  return `### Rehearsal\n\nOn a scratch database built from ${from} (dropped afterwards):\n\n| File | Result | Duration |\n|---|---|---|\n${rows.join("\n")}`;
+}
+
+function annotationsOf(report: PlanReport): Annotation[] {
+  const problems: Annotation[] = report.problems.map((p) => ({
+    path: p.path, line: p.line ?? 1, level: p.severity === "error" ? "failure" : "warning", title: p.code, message: p.message,
+  }));
+  const findings: Annotation[] = report.findings
+    .filter((f) => !f.ignored)
+    .map((f) => ({
+      path: f.path, line: f.line, level: f.severity === "error" ? "failure" : "warning", title: f.rule,
+      message: `${f.message}${f.cost ? ` — ${f.cost}` : ""}\nWhy: ${f.why}\nInstead: ${f.instead}`,
+    }));
+  const rehearsal: Annotation[] = (report.rehearsal?.files ?? [])
+    .filter((f) => f.status === "failed" && f.error)
+    .map((f) => ({ path: f.path, line: f.error!.line, level: "failure", title: "rehearsal failed", message: `${f.error!.message}${f.error!.code ? ` (SQLSTATE ${f.error!.code})` : ""}` }));
+  return [...problems, ...findings, ...rehearsal];
+}
+
+const escapeCell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");

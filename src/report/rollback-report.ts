@@ -1,0 +1,44 @@
+// Renders a rollback for the autopilot/rollback Check Run, the command reply and Slack.
+import type { RollbackOutcome } from "../runbooks/rollback-outcome.js";
+import type { CheckRunOutcome } from "./check-run.js";
+
+export const ROLLBACK_CHECK_NAME = "autopilot/rollback";
+
+export function renderRollback(outcome: RollbackOutcome): CheckRunOutcome {
+  switch (outcome.kind) {
+    case "refused":
+      return { conclusion: "failure", title: `Rollback refused: ${outcome.reason}`.slice(0, 200), summary: `Nothing was changed on **${outcome.environment}**: ${outcome.reason}.` };
+    case "reverted": {
+      const rows = outcome.reverted.map((r) => `| ${r.version} | ${r.name} | ${Math.round(r.durationMs)} ms |`).join("\n");
+      return {
+        conclusion: "success",
+        title: `Reverted ${outcome.reverted.length} migration${outcome.reverted.length === 1 ? "" : "s"} on ${outcome.environment}`,
+        summary: `Down files applied, newest first, each in its own transaction; the history rows are marked reverted.\n\n| Version | Name | Duration |\n|---|---|---|\n${rows}\n\n${undoHint(outcome.safetyBackup.id)}`,
+      };
+    }
+    case "restored":
+      return {
+        conclusion: "success",
+        title: `Restored ${outcome.environment} from backup ${outcome.restoredBackupId}`,
+        summary: `The database is back to backup \`${outcome.restoredBackupId}\`; its history shows ${outcome.historyCount} applied migration(s).\n\n${undoHint(outcome.safetyBackup.id)}`,
+      };
+    case "failed":
+      return {
+        conclusion: "failure",
+        title: `Rollback failed${outcome.where ? ` at ${outcome.where.path}:${outcome.where.line}` : ""}`,
+        summary: [
+          `The rollback of **${outcome.environment}** stopped:`,
+          "```\n" + outcome.error + "\n```",
+          outcome.reverted.length ? `Already reverted before the failure: ${outcome.reverted.map((r) => `\`${r.version}_${r.name}\``).join(", ")}.` : "Nothing was reverted: the failing step rolled back.",
+          undoHint(outcome.safetyBackup.id),
+        ].join("\n\n"),
+        annotations: outcome.where ? [{ path: outcome.where.path, line: outcome.where.line, level: "failure", message: outcome.error, title: "down migration failed" }] : [],
+      };
+    case "crashed":
+      return { conclusion: "failure", title: `Rollback failed after ${outcome.attempts} attempt(s)`, summary: "```\n" + outcome.error + "\n```" };
+  }
+}
+
+function undoHint(backupId: string): string {
+  return `A backup of the state before this rollback was taken first: \`${backupId}\`. To undo the rollback: \`/autopilot rollback ${backupId}\`.`;
+}

@@ -1,0 +1,32 @@
+// `/autopilot status`: one row per environment.
+import type { BackupRecord } from "../store/backups.js";
+import type { EnvironmentLock } from "../store/locks.js";
+import type { Run } from "../store/runs.js";
+
+export interface EnvironmentStatus {
+  environment: string;
+  appliedVersion?: string;
+  appliedCount?: number;
+  pending?: number;
+  lastRun?: Run;
+  lock?: EnvironmentLock;
+  lastBackup?: BackupRecord;
+  openIncidents?: number;
+  problem?: string;
+}
+
+const when = (d: Date | null | undefined) => (d ? new Date(d).toISOString().replace("T", " ").slice(0, 16) + " UTC" : "—");
+const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+export function renderStatus(rows: EnvironmentStatus[]): string {
+  const header = "| Environment | Applied | Pending | Last run | Lock | Last backup | Open incidents |\n|---|---|---|---|---|---|---|";
+  const lines = rows.map((r) => {
+    const applied = r.problem ? `⚠️ ${r.problem}` : `${r.appliedVersion} (${r.appliedCount})`;
+    const run = r.lastRun ? `${r.lastRun.status} · ${r.lastRun.commitSha?.slice(0, 7)} · ${when(r.lastRun.finishedAt ?? r.lastRun.createdAt)}` : "—";
+    const lock = r.lock ? `🔒 @${r.lock.lockedBy}${r.lock.reason ? `: ${r.lock.reason}` : ""}` : "—";
+    const backup = r.lastBackup ? `\`${r.lastBackup.id}\` · ${when(r.lastBackup.createdAt)}` : "—";
+    const pending = r.pending === undefined ? "—" : String(r.pending);
+    return `| **${r.environment}** | ${cell(applied)} | ${pending} | ${cell(run)} | ${cell(lock)} | ${backup} | ${r.openIncidents ?? 0} |`;
+  });
+  return `**status**\n\n${header}\n${lines.join("\n")}`;
+}

@@ -1,0 +1,51 @@
+// The backup runbook (`/autopilot backup [env]`): one verified pg_dump of the environment's target,
+// recorded and answered in the command's reply.
+import { BackupFailedError, takeBackup } from "../backups/service.js";
+import { redact } from "../redact.js";
+import { audit } from "../store/audit.js";
+import { finishRun, getRun, startAttempt, type Run } from "../store/runs.js";
+import { isLastAttempt, type Attempt, type RunbookDeps } from "./deps.js";
+import { RetryLater } from "./migrate.js";
+import { RunContext } from "./run-context.js";
+
+export async function runBackup(deps: RunbookDeps, runId: number, attempt: Attempt): Promise<void> {
+  const existing = await getRun(deps.db, runId);
+  if (!existing || !["queued", "in_progress"].includes(existing.status)) return;
+  const run = await startAttempt(deps.db, runId);
+  const context = new RunContext(deps, run, await deps.github(run.installationId));
+  const environment = String(run.params.environment);
+  try {
+    const text = await backUp(context, environment);
+    await conclude(context, environment, true, text);
+  } catch (error) {
+    const message = redact((error as Error)?.message ?? String(error));
+    if (!(error instanceof BackupFailedError) && !isLastAttempt(attempt)) throw new RetryLater(message);
+    await conclude(context, environment, false, `❌ **backup ${environment}** failed: ${message}`);
+  }
+}
+
+export async function concludeInterrupted(deps: RunbookDeps, run: Run): Promise<void> {
+  const context = new RunContext(deps, run, await deps.github(run.installationId));
+  await conclude(context, String(run.params.environment), false, "❌ **backup** was interrupted (the worker stopped); run it again.");
+}
+
+async function backUp(context: RunContext, environment: string): Promise<string> {
+  const target = context.resolveTarget(environment);
+  if (typeof target === "string") return `❌ **backup ${environment}**: ${target}`;
+  const { backups } = context.deps.serverConfig;
+  const backup = await context.step("backup", () =>
+    takeBackup({
+      db: context.deps.db, directory: backups.directory, retentionDays: backups.retention_days, databaseUrl: target.databaseUrl,
+      repo: context.run.repo, environment, runId: context.run.id, commitSha: null,
+    }),
+  );
+  const mb = ((backup.sizeBytes ?? 0) / (1 << 20)).toFixed(2);
+  return `✅ **backup ${environment}**: \`${backup.id}\` (${mb} MB, sha256 \`${backup.sha256?.slice(0, 12)}…\`, ${backup.durationMs} ms). Restore it with \`/autopilot rollback ${environment} ${backup.id}\`.`;
+}
+
+async function conclude(context: RunContext, environment: string, ok: boolean, text: string): Promise<void> {
+  const success = ok && text.startsWith("✅");
+  await finishRun(context.deps.db, context.run.id, { status: success ? "success" : "failure", title: text.slice(0, 200) });
+  await audit(context.deps.db, { actor: context.run.requestedBy, repo: context.run.repo, environment, action: "backup", outcome: success ? "success" : "failure" });
+  await context.answerCommand(success, text);
+}

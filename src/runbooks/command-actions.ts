@@ -1,0 +1,172 @@
+// What each authorized command does. Quick ones answer at once; migrate, rollback, backup and plan
+// are queued as runs of their own, which answer in the command's reply when they finish.
+import type { Command } from "../commands/parse.js";
+import type { RepoConfig } from "../config/repo-config.js";
+import { readHistoryFromUrl } from "../database/history.js";
+import { indexMigrations } from "../database/migration-files.js";
+import { plan } from "../database/planner.js";
+import { listDirectory } from "../github/repo-files.js";
+import type { ReplyRef } from "../report/command-reply.js";
+import { renderStatus, type EnvironmentStatus } from "../report/status-report.js";
+import { redact } from "../redact.js";
+import { recordApproval } from "../store/approvals.js";
+import { listBackups } from "../store/backups.js";
+import { describeLock, findLock, lockEnvironment, unlockEnvironment } from "../store/locks.js";
+import { latestRun, waitingRunForCommit, type Run } from "../store/runs.js";
+import type { RunContext } from "./run-context.js";
+
+export interface ActionResult {
+  ok: boolean;
+  text: string;
+  /** Work that continues in its own job; called once the reply exists, with this command's section. */
+  later?: (reply: ReplyRef | undefined) => Promise<void>;
+}
+
+export interface Origin {
+  issueNumber?: number;
+  isPullRequest?: boolean;
+  /** The migrate run whose button was pressed. */
+  waitingRun?: Run;
+}
+
+export class CommandActions {
+  constructor(
+    private readonly ctx: RunContext,
+    private readonly config: RepoConfig,
+    private readonly defaultEnvironment: string,
+    private readonly origin: Origin,
+  ) {}
+
+  async perform(command: Command, environment: string): Promise<ActionResult> {
+    switch (command.verb) {
+      case "status":
+        return this.status(command.environment);
+      case "lock":
+        return this.lock(environment, command.reason);
+      case "unlock":
+        return this.unlock(environment);
+      case "approve":
+        return this.approve();
+      case "migrate":
+        return this.migrate(environment);
+      case "rollback":
+        return this.queue("rollback", environment, { environment, target: command.rollback ?? { kind: "last" } }, `rollback ${environment}`);
+      case "backup":
+        return this.queue("backup", environment, { environment }, `backup ${environment}`);
+      case "plan":
+        return this.plan(environment);
+      case "heal":
+        return { ok: false, text: `⚠️ **heal ${environment}**: the self-heal monitor is not enabled in this version of Autopilot, so there is nothing to heal with yet.` };
+      case "help":
+        return { ok: true, text: "" };
+    }
+  }
+
+  private async status(only?: string): Promise<ActionResult> {
+    const environments = only ? [only] : [...new Set(this.config.environments.map((e) => e.environment))];
+    const rows: EnvironmentStatus[] = [];
+    for (const environment of environments) rows.push(await this.environmentStatus(environment));
+    return { ok: true, text: renderStatus(rows) };
+  }
+
+  private async environmentStatus(environment: string): Promise<EnvironmentStatus> {
+    const { db } = this.ctx.deps;
+    const [lock, lastRun, backups] = await Promise.all([
+      findLock(db, this.ctx.run.repo, environment),
+      latestRun(db, this.ctx.run.repo, environment, "migrate"),
+      listBackups(db, this.ctx.run.repo, environment),
+    ]);
+    const row: EnvironmentStatus = { environment, lock, lastRun, lastBackup: backups.find((b) => b.status === "ok") };
+    const target = this.ctx.resolveTarget(environment);
+    if (typeof target === "string") return { ...row, problem: target };
+    try {
+      const history = await readHistoryFromUrl(target.databaseUrl);
+      const applied = history.filter((h) => !h.revertedAt);
+      const branch = this.branchOf(environment);
+      const refs = branch ? indexMigrations(await listDirectory(this.ctx.github, this.ctx.repo, branch, this.config.migrations.directory), this.config.migrations.directory).refs : [];
+      return { ...row, appliedVersion: applied.at(-1)?.version ?? "none", appliedCount: applied.length, pending: branch ? plan(refs, history, { outOfOrder: true }).pending.length : undefined };
+    } catch (error) {
+      return { ...row, problem: `unreachable: ${redact((error as Error).message)}` };
+    }
+  }
+
+  private async lock(environment: string, reason?: string): Promise<ActionResult> {
+    const login = this.ctx.run.requestedBy!;
+    const { taken, lock } = await lockEnvironment(this.ctx.deps.db, { repo: this.ctx.run.repo, environment, lockedBy: login, reason: reason ?? null });
+    if (!taken) return { ok: false, text: `❌ **lock ${environment}**: already locked — ${describeLock(lock)}.` };
+    return { ok: true, text: `🔒 **${environment}** is locked by @${login}${reason ? `: ${reason}` : ""}. Pushes and commands leave it alone until \`/autopilot unlock ${environment}\`.` };
+  }
+
+  private async unlock(environment: string): Promise<ActionResult> {
+    const lock = await unlockEnvironment(this.ctx.deps.db, this.ctx.run.repo, environment);
+    if (!lock) return { ok: false, text: `❌ **unlock ${environment}**: it is not locked.` };
+    return { ok: true, text: `🔓 **${environment}** is unlocked (it was locked by @${lock.lockedBy}${lock.reason ? `: ${lock.reason}` : ""}).` };
+  }
+
+  /** Approves the migration waiting on this merged pull request (or on the pressed button's run). */
+  private async approve(): Promise<ActionResult> {
+    const waiting = this.origin.waitingRun ?? (await this.waitingRunOfPull());
+    if (!waiting || waiting.status !== "action_required") {
+      return { ok: false, text: "❌ **approve**: no migration waits for approval here (approve on the merged pull request whose migration waits)." };
+    }
+    const login = this.ctx.run.requestedBy!;
+    const added = await recordApproval(this.ctx.deps.db, waiting.id, login, this.origin.waitingRun ? "button" : "command");
+    await this.ctx.deps.requeue(waiting);
+    return { ok: true, text: `✅ **approve**: ${added ? "approval" : "your earlier approval"} of the ${waiting.environment} migration of ${waiting.commitSha?.slice(0, 7)} by @${login} recorded; it migrates once every approval is in.` };
+  }
+
+  private async waitingRunOfPull(): Promise<Run | undefined> {
+    if (!this.origin.isPullRequest || !this.origin.issueNumber) return undefined;
+    const { data } = await this.ctx.github.rest.pulls.get({ ...this.ctx.repo, pull_number: this.origin.issueNumber });
+    return data.merged && data.merge_commit_sha ? waitingRunForCommit(this.ctx.deps.db, this.ctx.run.repo, data.merge_commit_sha) : undefined;
+  }
+
+  private async migrate(environment: string): Promise<ActionResult> {
+    const branch = this.branchOf(environment);
+    if (!branch) return { ok: false, text: `❌ **migrate ${environment}**: no single branch maps to ${environment} in .github/autopilot.yml, so there is no head to migrate to.` };
+    const sha = await this.headOf(branch);
+    return this.queue("migrate", environment, {}, `migrate ${environment}`, { ref: `refs/heads/${branch}`, commitSha: sha });
+  }
+
+  private async plan(environment: string): Promise<ActionResult> {
+    if (this.origin.isPullRequest && this.origin.issueNumber) {
+      const { data: pull } = await this.ctx.github.rest.pulls.get({ ...this.ctx.repo, pull_number: this.origin.issueNumber });
+      const params = { pull: pull.number, baseRef: pull.base.ref, headRef: pull.head.ref, fork: pull.head.repo?.id !== pull.base.repo.id };
+      return this.queue("plan", environment, params, "plan", { ref: pull.head.ref, commitSha: pull.head.sha });
+    }
+    const branch = this.branchOf(environment);
+    if (!branch) return { ok: false, text: `❌ **plan ${environment}**: no single branch maps to ${environment}.` };
+    const params = { baseRef: branch, headRef: branch, fork: false };
+    return this.queue("plan", environment, params, `plan ${environment}`, { ref: branch, commitSha: await this.headOf(branch) });
+  }
+
+  /** Queues the work as a run of its own, which answers in this command's section when done. */
+  private async queue(
+    kind: "migrate" | "rollback" | "backup" | "plan",
+    environment: string,
+    params: Record<string, unknown>,
+    label: string,
+    at?: { ref: string; commitSha: string },
+  ): Promise<ActionResult> {
+    const defaultBranch = await this.ctx.defaultBranch();
+    const where = at ?? { ref: `refs/heads/${defaultBranch}`, commitSha: await this.headOf(defaultBranch) };
+    const start = async (reply: ReplyRef | undefined) => {
+      await this.ctx.deps.enqueue({
+        kind, trigger: reply ? "command" : "button", repo: this.ctx.run.repo, installationId: this.ctx.run.installationId,
+        ...where, requestedBy: this.ctx.run.requestedBy, deliveryId: this.ctx.run.deliveryId, params: { ...params, environment, reply },
+      });
+    };
+    return { ok: true, text: `⏳ **${label}**: queued…`, later: start };
+  }
+
+  /** The branch whose pushes migrate `environment`: a literal branch rule, or the default branch's. */
+  private branchOf(environment: string): string | undefined {
+    const literal = this.config.environments.find((e) => e.environment === environment && !/[*?]/.test(e.branch));
+    return literal?.branch;
+  }
+
+  private async headOf(branch: string): Promise<string> {
+    const { data } = await this.ctx.github.rest.repos.getBranch({ ...this.ctx.repo, branch });
+    return data.commit.sha;
+  }
+}

@@ -1,0 +1,136 @@
+// The command runbook: a `/autopilot …` comment (or an Approve / Roll back button) is acknowledged,
+// parsed, authorized by the commenter's permission, and answered with one reply. Quick commands are
+// answered at once; work that takes time runs as its own job and fills in its section later.
+import { helpText, unknownCommandReply } from "../commands/help.js";
+import { authorize, DEFAULT_PRODUCTION_ENVIRONMENTS, validateCommandPolicy, type CommandPolicy, type Permission } from "../commands/authorize.js";
+import { parseCommands, type Command } from "../commands/parse.js";
+import { environmentForBranch, type RepoConfig } from "../config/repo-config.js";
+import { ConfigError, formatProblem } from "../config/yaml-errors.js";
+import { permissionOf } from "../github/permissions.js";
+import { postReply, react, type ReplyRef } from "../report/command-reply.js";
+import type { GitHubClient } from "../report/octokit.js";
+import { redact } from "../redact.js";
+import { audit } from "../store/audit.js";
+import { finishRun, findRunByCheckRun, getRun, startAttempt, type Run } from "../store/runs.js";
+import type { Attempt, RunbookDeps } from "./deps.js";
+import { CommandActions, type ActionResult } from "./command-actions.js";
+import { RunContext } from "./run-context.js";
+
+interface CommentParams {
+  commentId: number;
+  issueNumber: number;
+  isPullRequest: boolean;
+  body: string;
+}
+
+interface ButtonParams {
+  button: "approve" | "rollback";
+  checkRunId: number;
+}
+
+export async function runCommand(deps: RunbookDeps, runId: number, _attempt: Attempt): Promise<void> {
+  const existing = await getRun(deps.db, runId);
+  if (!existing || !["queued", "in_progress"].includes(existing.status)) return;
+  const run = await startAttempt(deps.db, runId);
+  const session = new CommandRun(deps, run, await deps.github(run.installationId));
+  await ("button" in run.params ? session.pressButton(run.params as unknown as ButtonParams) : session.answer(run.params as unknown as CommentParams));
+}
+
+export async function concludeInterrupted(deps: RunbookDeps, run: Run): Promise<void> {
+  await finishRun(deps.db, run.id, { status: "failure", title: "interrupted: the worker stopped", error: "interrupted" });
+}
+
+class CommandRun extends RunContext {
+  constructor(deps: RunbookDeps, run: Run, github: GitHubClient) {
+    super(deps, run, github);
+  }
+
+  async answer(params: CommentParams): Promise<void> {
+    await react(this.github, this.repo, params.commentId, "eyes");
+    const config = await this.loadRepoConfig();
+    if (config instanceof ConfigError) {
+      await postReply(this.github, this.repo, params.issueNumber, [`❌ Autopilot cannot read its config:\n\n${config.problems.map((p) => `- \`${formatProblem(p)}\``).join("\n")}`]);
+      return this.finish(params.commentId, false, "config invalid");
+    }
+    const scope = await this.scope(config);
+    const { commands, errors } = parseCommands(params.body, { environments: scope.environments });
+    const help = helpText({ environments: scope.environments, defaultEnvironment: scope.defaultEnvironment, policy: scope.policy });
+    const permission = await permissionOf(this.github, this.repo, this.run.requestedBy!);
+    const actions = new CommandActions(this, config, scope.defaultEnvironment, { issueNumber: params.issueNumber, isPullRequest: params.isPullRequest });
+
+    const results: ActionResult[] = errors.map((error) => ({ ok: false, text: unknownCommandReply(error, help) }));
+    for (const command of commands) results.push(await this.run1(command, permission, scope, actions, help));
+    const replyId = await postReply(this.github, this.repo, params.issueNumber, results.map((r) => r.text));
+    const pending = results.filter((r) => r.later);
+    for (const [section, result] of results.entries()) {
+      if (result.later) await result.later({ issueNumber: params.issueNumber, commentId: params.commentId, replyId, section });
+    }
+    // Work still running reacts for itself when done; what is already settled is marked now.
+    const failed = results.some((r) => !r.ok);
+    if (failed || pending.length === 0) await this.finish(params.commentId, !failed, `${results.length} command(s)`);
+    else await finishRun(this.deps.db, this.run.id, { status: "success", title: `${results.length} command(s); ${pending.length} queued` });
+  }
+
+  /** Authorizes and runs one command; every refusal says why and is audited. */
+  private async run1(command: Command, permission: Permission, scope: Scope, actions: CommandActions, help: string): Promise<ActionResult> {
+    const decision = authorize(command, permission, scope.policy, scope.defaultEnvironment, this.run.requestedBy ?? undefined);
+    const environment = command.environment ?? scope.defaultEnvironment;
+    if (!decision.allowed) {
+      await audit(this.deps.db, { actor: this.run.requestedBy, repo: this.run.repo, environment, action: command.verb, outcome: "refused", detail: { reason: decision.reason } });
+      return { ok: false, text: `❌ \`${command.text}\`: ${decision.reason}` };
+    }
+    try {
+      const result = command.verb === "help" ? { ok: true, text: help } : await actions.perform(command, environment);
+      await audit(this.deps.db, { actor: this.run.requestedBy, repo: this.run.repo, environment, action: command.verb, outcome: result.later ? "queued" : result.ok ? "success" : "failure", detail: { command: command.text } });
+      return result;
+    } catch (error) {
+      const message = redact((error as Error)?.message ?? String(error));
+      await audit(this.deps.db, { actor: this.run.requestedBy, repo: this.run.repo, environment, action: command.verb, outcome: "error", detail: { error: message } });
+      return { ok: false, text: `❌ \`${command.text}\` failed: ${message}` };
+    }
+  }
+
+  /** The Approve and Roll back buttons on a migrate run: the same commands, by whoever pressed. */
+  async pressButton(params: ButtonParams): Promise<void> {
+    const migrateRun = await findRunByCheckRun(this.deps.db, params.checkRunId);
+    const config = await this.loadRepoConfig();
+    if (!migrateRun?.environment || config instanceof ConfigError) {
+      return void (await finishRun(this.deps.db, this.run.id, { status: "failure", title: "button of an unknown run" }));
+    }
+    const scope = await this.scope(config);
+    const command: Command = params.button === "approve"
+      ? { verb: "approve", environment: migrateRun.environment, line: 0, text: "Approve button" }
+      : { verb: "rollback", environment: migrateRun.environment, rollback: { kind: "last" }, line: 0, text: "Roll back button" };
+    const permission = await permissionOf(this.github, this.repo, this.run.requestedBy!);
+    const actions = new CommandActions(this, config, scope.defaultEnvironment, { waitingRun: migrateRun });
+    const result = await this.run1(command, permission, scope, actions, "");
+    if (result.later) await result.later(undefined);
+    await finishRun(this.deps.db, this.run.id, { status: result.ok ? "success" : "failure", title: result.text.slice(0, 200) });
+  }
+
+  private async finish(commentId: number, ok: boolean, title: string): Promise<void> {
+    await react(this.github, this.repo, commentId, ok ? "rocket" : "confused");
+    await finishRun(this.deps.db, this.run.id, { status: ok ? "success" : "failure", title });
+  }
+
+  /** The environments commands may name, the default one, and who may do what. */
+  private async scope(config: RepoConfig): Promise<Scope> {
+    const environments = [...new Set(config.environments.map((e) => e.environment))];
+    const defaultEnvironment = environmentForBranch(config, await this.defaultBranch())?.environment ?? environments[0];
+    const floor = validateCommandPolicy(this.deps.serverConfig.commands.permissions, "server").policy;
+    const policy: CommandPolicy = {
+      floor,
+      repo: validateCommandPolicy(config.commands?.permissions, "repo", floor).policy,
+      productionEnvironments: config.commands?.production ?? DEFAULT_PRODUCTION_ENVIRONMENTS,
+    };
+    return { environments, defaultEnvironment, policy };
+  }
+}
+
+interface Scope {
+  environments: string[];
+  defaultEnvironment: string;
+  policy: CommandPolicy;
+}
+
+export type { ReplyRef };

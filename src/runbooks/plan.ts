@@ -1,0 +1,222 @@
+// The plan runbook: for a pull request's head, what would run against the base branch's
+// environment, whether applied files were touched, what lint finds (with the cost of the locks it
+// takes), and a rehearsal on a scratch database. Reported as autopilot/plan and one sticky comment.
+import { environmentForBranch, type RepoConfig } from "../config/repo-config.js";
+import type { ResolvedTarget } from "../config/server-config.js";
+import { ConfigError } from "../config/yaml-errors.js";
+import { isUnavailable } from "../database/connection-errors.js";
+import { readHistoryFromUrl } from "../database/history.js";
+import { ensureLintReady, lintMigration, validateLintConfig, type LintFinding } from "../database/lint/index.js";
+import { indexMigrations, readMigration, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
+import { plan, type AppliedMigration } from "../database/planner.js";
+import { rehearse } from "../database/rehearsal.js";
+import { describeCost, tableCosts } from "../database/table-costs.js";
+import { downloadBlobs, listDirectory, type TreeEntry } from "../github/repo-files.js";
+import { CheckRunReporter } from "../report/check-run.js";
+import type { GitHubClient } from "../report/octokit.js";
+import { PLAN_CHECK_NAME, PLAN_COMMENT_MARKER, planMarkdown, renderPlan } from "../report/plan-report.js";
+import { upsertMarkedComment } from "../report/pull-comment.js";
+import { redact } from "../redact.js";
+import { finishRun, getRun, startAttempt, updateRun, type Run, type RunStatus } from "../store/runs.js";
+import { isLastAttempt, type Attempt, type RunbookDeps } from "./deps.js";
+import { RetryLater } from "./migrate.js";
+import type { PlanOutcome, PlanReport } from "./plan-outcome.js";
+import { RunContext } from "./run-context.js";
+
+interface PlanParams {
+  pull: number;
+  baseRef: string;
+  headRef: string;
+  fork: boolean;
+}
+
+export async function runPlan(deps: RunbookDeps, runId: number, attempt: Attempt): Promise<void> {
+  const existing = await getRun(deps.db, runId);
+  if (!existing || !["queued", "in_progress"].includes(existing.status)) return;
+  const run = await startAttempt(deps.db, runId);
+  await new PlanRun(deps, run, await deps.github(run.installationId), attempt).execute();
+}
+
+export async function concludeInterrupted(deps: RunbookDeps, run: Run, attempts: number): Promise<void> {
+  const session = new PlanRun(deps, run, await deps.github(run.installationId), { number: attempts, limit: attempts });
+  await session.conclude({ kind: "crashed", error: "the worker running this plan stopped and no attempts are left", attempts });
+}
+
+/** The history of the target, or why it was not read. */
+type History = { applied: AppliedMigration[] } | { note: string };
+
+class PlanRun extends RunContext {
+  private readonly check: CheckRunReporter;
+  private readonly params: PlanParams;
+
+  constructor(
+    deps: RunbookDeps,
+    run: Run,
+    github: GitHubClient,
+    private readonly attempt: Attempt,
+  ) {
+    super(deps, run, github);
+    this.params = run.params as unknown as PlanParams;
+    this.check = new CheckRunReporter(github, this.repo, PLAN_CHECK_NAME, run.commitSha, run.checkRunId ?? undefined);
+  }
+
+  async execute(): Promise<void> {
+    try {
+      const outcome = await this.decide();
+      if (outcome) await this.conclude(outcome);
+      else await finishRun(this.deps.db, this.run.id, { status: "skipped", title: "pull request does not touch migrations" });
+    } catch (error) {
+      const message = redact((error as Error)?.message ?? String(error));
+      if (!isLastAttempt(this.attempt)) {
+        await this.check.progress(`Attempt ${this.attempt.number} of ${this.attempt.limit} failed; retrying…`, message, true).catch(() => undefined);
+        throw new RetryLater(message);
+      }
+      await this.conclude({ kind: "crashed", error: message, attempts: this.attempt.number });
+    }
+  }
+
+  private async decide(): Promise<PlanOutcome | undefined> {
+    const config = await this.step("config", () => this.loadRepoConfig());
+    const directory = config instanceof ConfigError ? "migrations" : config.migrations.directory;
+    const [head, base] = await this.step("list", () =>
+      Promise.all([this.list(this.run.commitSha, directory), this.list(this.params.baseRef, directory)]),
+    );
+    const changed = changedPaths(base, head);
+    if (changed.size === 0 && this.run.trigger === "auto") return undefined;
+    await this.start();
+    if (config instanceof ConfigError) return { kind: "config-invalid", problems: config.problems };
+    return { kind: "planned", report: await this.plan(config, head, base, changed) };
+  }
+
+  private async plan(config: RepoConfig, head: TreeEntry[], base: TreeEntry[], changed: Set<string>): Promise<PlanReport> {
+    const environment = environmentForBranch(config, this.params.baseRef)?.environment;
+    const target = environment ? this.resolveTarget(environment) : `${this.params.baseRef} maps to no environment in .github/autopilot.yml`;
+    const history = await this.step("history", () => this.readHistory(target));
+    const index = indexMigrations(head, config.migrations.directory);
+    const { pending, problems } = this.pendingAndProblems(index.refs, history, base, changed, config);
+    const files = await this.step("download", () => this.download(pending));
+    problems.unshift(...index.problems, ...files.problems);
+
+    const lintConfig = validateLintConfig(config.lint ?? {});
+    problems.push(...lintConfig.problems.map((p): Problem => ({ code: "bad-config", path: ".github/autopilot.yml", message: `lint.${p.key}: ${p.message}`, severity: "error" })));
+    await this.check.progress("Linting…");
+    const findings = await this.step("lint", () => this.lint(files.files, lintConfig.rules));
+    const costed = "applied" in history && typeof target !== "string" ? await this.withCosts(findings, target) : findings;
+    const report: PlanReport = {
+      environment,
+      targetNote: "note" in history ? history.note : undefined,
+      appliedCount: "applied" in history ? history.applied.filter((h) => !h.revertedAt).length : undefined,
+      pending: pending.map((p) => ({ path: p.path, version: p.version, name: p.name })),
+      problems,
+      findings: costed,
+    };
+    return this.rehearse(report, config, target, history, files.files, index.refs);
+  }
+
+  private list(ref: string, directory: string): Promise<TreeEntry[]> {
+    return listDirectory(this.github, this.repo, ref, directory);
+  }
+
+  private async readHistory(target: ResolvedTarget | string): Promise<History> {
+    if (typeof target === "string") return { note: `Target not consulted: ${target}.` };
+    if (this.params.fork && !this.deps.serverConfig.forks.read_targets) {
+      return { note: "This pull request comes from a fork: the target database is not consulted (server config `forks.read_targets`)." };
+    }
+    try {
+      return { applied: await readHistoryFromUrl(target.databaseUrl) };
+    } catch (error) {
+      if (!isUnavailable(error)) throw error;
+      return { note: `The target database could not be reached (${redact((error as Error).message)}); the plan assumes nothing new is applied.` };
+    }
+  }
+
+  /** With the target's history: the planner decides. Without it: whatever this pull request adds or edits. */
+  private pendingAndProblems(refs: MigrationRef[], history: History, base: TreeEntry[], changed: Set<string>, config: RepoConfig) {
+    if ("applied" in history) {
+      const planned = plan(refs, history.applied, { outOfOrder: config.migrations.out_of_order });
+      // Deleting an applied migration in a pull request is an integrity error, not a curiosity.
+      const problems = planned.problems.map((p) => (p.code === "missing-file" ? { ...p, severity: "error" as const, message: `${p.message} (deleted by this pull request)` } : p));
+      return { pending: planned.pending, problems };
+    }
+    const planned = plan(refs, [], { outOfOrder: true });
+    const basePaths = new Set(base.map((b) => b.path));
+    const touched: Problem[] = [...changed]
+      .filter((path) => basePaths.has(path))
+      .map((path) => ({ code: "edits-existing", path, severity: "warning", message: `${path} exists on ${this.params.baseRef} and this pull request ${refs.some((r) => r.path === path) ? "edits" : "deletes"} it; if it was applied, that is refused at migrate time` }));
+    return { pending: planned.pending.filter((r) => changed.has(r.path)), problems: [...planned.problems, ...touched] };
+  }
+
+  private async download(refs: MigrationRef[]): Promise<{ files: MigrationFile[]; problems: Problem[] }> {
+    const blobs = await downloadBlobs(this.github, this.repo, refs.map((r) => r.checksum));
+    const files: MigrationFile[] = [];
+    const problems: Problem[] = [];
+    for (const ref of refs) {
+      const read = readMigration(ref, blobs.get(ref.checksum)!);
+      problems.push(...read.problems);
+      if (read.file) files.push(read.file);
+    }
+    return { files, problems };
+  }
+
+  private async lint(files: MigrationFile[], rules: Record<string, "error" | "warning" | "off">): Promise<LintFinding[]> {
+    await ensureLintReady();
+    return files.flatMap((f) => lintMigration({ path: f.path, sql: f.sql, noTransaction: f.directives.noTransaction }, { rules }));
+  }
+
+  /** Adds the size of each table a finding locks or rewrites, from the target's statistics. */
+  private async withCosts(findings: LintFinding[], target: ResolvedTarget): Promise<Array<LintFinding & { cost?: string }>> {
+    const tables = [...new Set(findings.filter((f) => f.table && (f.lock || f.rewrites)).map((f) => f.table!))];
+    if (tables.length === 0) return findings;
+    const costs = await tableCosts(target.databaseUrl, tables).catch(() => undefined);
+    return findings.map((f) => {
+      const cost = f.table ? costs?.get(f.table) : undefined;
+      return cost?.exists ? { ...f, cost: describeCost(cost, f.lock, f.rewrites) } : f;
+    });
+  }
+
+  private async rehearse(report: PlanReport, config: RepoConfig, target: ResolvedTarget | string, history: History, files: MigrationFile[], refs: MigrationRef[]): Promise<PlanReport> {
+    if (typeof target === "string" || !target.shadowDatabaseUrl) {
+      return { ...report, rehearsalNote: "No shadow server is configured for this target (`shadow_database_url_env`), so the files were not rehearsed." };
+    }
+    if (files.length === 0) return report;
+    await this.check.progress("Rehearsing on a scratch database…", undefined, true);
+    const useTarget = "applied" in history;
+    const baseline = useTarget ? undefined : await this.download(refs.filter((r) => !files.some((f) => f.path === r.path))).then((d) => d.files);
+    const rehearsal = await this.step("rehearsal", () =>
+      rehearse({
+        shadowUrl: target.shadowDatabaseUrl!,
+        schemaSourceUrl: useTarget ? target.databaseUrl : undefined,
+        baseline,
+        pending: files,
+        lockTimeout: config.migrations.lock_timeout,
+        statementTimeout: config.migrations.statement_timeout,
+      }),
+    );
+    return { ...report, rehearsal };
+  }
+
+  private async start(): Promise<void> {
+    const id = await this.check.start("Planning…", "Autopilot is planning the migrations of this pull request.");
+    await updateRun(this.deps.db, this.run.id, { checkRunId: id });
+  }
+
+  async conclude(outcome: PlanOutcome): Promise<void> {
+    const rendered = renderPlan(outcome);
+    await this.check.complete(rendered);
+    await finishRun(this.deps.db, this.run.id, { status: rendered.conclusion as RunStatus, title: rendered.title, summary: rendered.summary });
+    if (outcome.kind === "planned" && this.params.pull) {
+      const body = `## Autopilot plan · ${rendered.title}\n\nFor ${this.run.commitSha.slice(0, 7)}.\n\n${planMarkdown(outcome.report)}`;
+      await upsertMarkedComment(this.github, this.repo, this.params.pull, PLAN_COMMENT_MARKER, body);
+    }
+    await this.answerCommand(rendered.conclusion !== "failure", `**plan**: ${rendered.title} (Check Run \`${PLAN_CHECK_NAME}\` on ${this.run.commitSha.slice(0, 7)})`);
+  }
+}
+
+/** Paths under the migrations directory that differ between the base and the head. */
+function changedPaths(base: TreeEntry[], head: TreeEntry[]): Set<string> {
+  const baseSha = new Map(base.map((e) => [e.path, e.sha]));
+  const headPaths = new Set(head.map((e) => e.path));
+  const changed = new Set(head.filter((e) => baseSha.get(e.path) !== e.sha).map((e) => e.path));
+  for (const path of baseSha.keys()) if (!headPaths.has(path)) changed.add(path);
+  return changed;
+}

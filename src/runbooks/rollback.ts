@@ -1,0 +1,212 @@
+// The rollback runbook: take a safety backup of the current state, then revert — with down files
+// when every one exists, otherwise by restoring the pre-migration backup — and report it.
+import { environmentForBranch, type RepoConfig } from "../config/repo-config.js";
+import type { ResolvedTarget } from "../config/server-config.js";
+import { ConfigError } from "../config/yaml-errors.js";
+import { BackupFailedError, takeBackup } from "../backups/service.js";
+import { isUnavailable } from "../database/connection-errors.js";
+import { readHistoryFromUrl } from "../database/history.js";
+import { indexMigrations } from "../database/migration-files.js";
+import type { AppliedMigration } from "../database/planner.js";
+import { restoreDatabase } from "../database/restore.js";
+import { applyDownMigrations, planRevertOf, planRevertTo, type DownFile } from "../database/rollback.js";
+import { downloadBlobs, listDirectory } from "../github/repo-files.js";
+import { CheckRunReporter } from "../report/check-run.js";
+import { createDeployment } from "../report/deployment.js";
+import type { GitHubClient } from "../report/octokit.js";
+import { renderRollback, ROLLBACK_CHECK_NAME } from "../report/rollback-report.js";
+import { notifySlack } from "../report/slack.js";
+import { redact } from "../redact.js";
+import { audit } from "../store/audit.js";
+import { getBackup, type BackupRecord } from "../store/backups.js";
+import { describeLock, findLock } from "../store/locks.js";
+import { recentAppliedRuns } from "../store/run-migrations.js";
+import { finishRun, getRun, startAttempt, updateRun, type Run, type RunStatus } from "../store/runs.js";
+import { isLastAttempt, type Attempt, type RunbookDeps } from "./deps.js";
+import { RetryLater } from "./migrate.js";
+import type { RollbackOutcome, RollbackTarget } from "./rollback-outcome.js";
+import { RunContext } from "./run-context.js";
+
+interface RollbackParams {
+  environment: string;
+  target: RollbackTarget;
+}
+
+export async function runRollback(deps: RunbookDeps, runId: number, attempt: Attempt): Promise<void> {
+  const existing = await getRun(deps.db, runId);
+  if (!existing || !["queued", "in_progress"].includes(existing.status)) return;
+  const run = await startAttempt(deps.db, runId);
+  await new RollbackRun(deps, run, await deps.github(run.installationId), attempt).execute();
+}
+
+export async function concludeInterrupted(deps: RunbookDeps, run: Run, attempts: number): Promise<void> {
+  const session = new RollbackRun(deps, run, await deps.github(run.installationId), { number: attempts, limit: attempts });
+  await session.conclude({ kind: "crashed", error: "the worker running this rollback stopped and no attempts are left", attempts });
+}
+
+/** How to get back: down files (newest first) or a backup to restore. */
+type Strategy = { kind: "down"; downs: DownFile[] } | { kind: "restore"; backup: BackupRecord };
+
+class RollbackRun extends RunContext {
+  private readonly check: CheckRunReporter;
+  private readonly params: RollbackParams;
+  private target?: ResolvedTarget;
+
+  constructor(
+    deps: RunbookDeps,
+    run: Run,
+    github: GitHubClient,
+    private readonly attempt: Attempt,
+  ) {
+    super(deps, run, github);
+    this.params = run.params as unknown as RollbackParams;
+    this.check = new CheckRunReporter(github, this.repo, ROLLBACK_CHECK_NAME, run.commitSha, run.checkRunId ?? undefined);
+  }
+
+  async execute(): Promise<void> {
+    try {
+      await this.conclude(await this.decide());
+    } catch (error) {
+      const message = redact((error as Error)?.message ?? String(error));
+      if (!isLastAttempt(this.attempt) && isUnavailable(error)) {
+        await this.check.progress(`Attempt ${this.attempt.number} of ${this.attempt.limit}: database unreachable; retrying…`, message, true).catch(() => undefined);
+        throw new RetryLater(message);
+      }
+      await this.conclude({ kind: "crashed", error: message, attempts: this.attempt.number });
+    }
+  }
+
+  private async decide(): Promise<RollbackOutcome> {
+    const { environment } = this.params;
+    const refuse = (reason: string): RollbackOutcome => ({ kind: "refused", environment, reason });
+    const id = await this.check.start(`Rolling back ${environment}…`, "Autopilot is preparing the rollback.");
+    await updateRun(this.deps.db, this.run.id, { checkRunId: id, environment });
+    const config = await this.step("config", () => this.loadRepoConfig());
+    if (config instanceof ConfigError) return refuse(`.github/autopilot.yml is invalid: ${config.problems.map((p) => p.message).join("; ")}`);
+    const target = this.resolveTarget(environment);
+    if (typeof target === "string") return refuse(target);
+    this.target = target;
+    const lock = await findLock(this.deps.db, this.run.repo, environment);
+    if (lock) return refuse(describeLock(lock));
+
+    const history = await this.step("history", () => readHistoryFromUrl(target.databaseUrl));
+    const strategy = await this.step("choose", () => this.strategy(config, history));
+    if (typeof strategy === "string") return refuse(strategy);
+    await this.check.progress("Taking a safety backup of the current state…", undefined, true);
+    let safetyBackup: BackupRecord;
+    try {
+      safetyBackup = await this.step("backup", () => this.safetyBackup(target));
+    } catch (error) {
+      if (error instanceof BackupFailedError) return refuse(`the safety backup failed, so nothing was changed: ${error.message}`);
+      throw error;
+    }
+    return strategy.kind === "down" ? this.revert(config, target, strategy.downs, safetyBackup) : this.restore(target, strategy.backup, safetyBackup);
+  }
+
+  /** Chooses down files or a restore; a string says why the rollback cannot happen. */
+  private async strategy(config: RepoConfig, history: AppliedMigration[]): Promise<Strategy | string> {
+    const { target, environment } = this.params;
+    if (target.kind === "backup") return this.backupStrategy(target.id);
+    const directory = config.migrations.directory;
+    if (target.kind === "version") {
+      const plan = planRevertTo(target.version, history, await this.downFiles(this.run.commitSha, directory), directory);
+      if ("error" in plan) return plan.error;
+      if (plan.missing.length) return `these migrations have no down file: ${plan.missing.map((m) => m.expectedPath).join(", ")}`;
+      return { kind: "down", downs: plan.downs };
+    }
+    const last = await this.lastRunStillApplied(history);
+    if (!last) return `nothing to roll back: no migration run's changes are still applied to ${environment}`;
+    const versions = last.migrations.map((m) => m.version);
+    const plan = planRevertOf(versions, history, await this.downFiles(last.commitSha, directory), directory);
+    if ("error" in plan) return plan.error;
+    if (plan.missing.length === 0) return { kind: "down", downs: plan.downs };
+    if (!last.backupId) return `migrations ${plan.missing.map((m) => m.version).join(", ")} have no down file and their run kept no backup`;
+    return this.backupStrategy(last.backupId);
+  }
+
+  /** The newest migrate run whose migrations are (some of them) still applied. */
+  private async lastRunStillApplied(history: AppliedMigration[]) {
+    const applied = new Set(history.filter((h) => !h.revertedAt).map((h) => h.version));
+    const runs = await recentAppliedRuns(this.deps.db, this.run.repo, this.params.environment);
+    return runs.find((r) => r.migrations.some((m) => applied.has(m.version)));
+  }
+
+  private async backupStrategy(id: string): Promise<Strategy | string> {
+    const backup = await getBackup(this.deps.db, id);
+    if (!backup || backup.repo.toLowerCase() !== this.run.repo.toLowerCase()) return `there is no backup ${id} of ${this.run.repo}`;
+    if (backup.environment !== this.params.environment) return `backup ${id} is of ${backup.environment}, not ${this.params.environment}`;
+    if (backup.status !== "ok" || !backup.path) return `backup ${id} is not usable (${backup.status})`;
+    return { kind: "restore", backup };
+  }
+
+  /** The down files at a commit, by version. */
+  private async downFiles(commitSha: string, directory: string): Promise<Map<string, DownFile>> {
+    const { refs } = indexMigrations(await listDirectory(this.github, this.repo, commitSha, directory), directory);
+    const withDown = refs.filter((r) => r.downPath && r.downChecksum);
+    const blobs = await downloadBlobs(this.github, this.repo, withDown.map((r) => r.downChecksum!));
+    const downs = new Map<string, DownFile>();
+    for (const ref of withDown) {
+      downs.set(ref.version, { version: ref.version, name: ref.name, path: ref.downPath!, sql: blobs.get(ref.downChecksum!)!.toString("utf8") });
+    }
+    return downs;
+  }
+
+  private safetyBackup(target: ResolvedTarget): Promise<BackupRecord> {
+    const { backups } = this.deps.serverConfig;
+    return takeBackup({
+      db: this.deps.db, directory: backups.directory, retentionDays: backups.retention_days, databaseUrl: target.databaseUrl,
+      repo: this.run.repo, environment: target.environment, runId: this.run.id, commitSha: this.run.commitSha,
+      onPruneError: (error) => this.deps.log.warn({ err: error, run: this.run.id }, "pruning old backups failed"),
+    });
+  }
+
+  private async revert(config: RepoConfig, target: ResolvedTarget, downs: DownFile[], safetyBackup: BackupRecord): Promise<RollbackOutcome> {
+    const result = await this.step("revert", () =>
+      applyDownMigrations({
+        databaseUrl: target.databaseUrl,
+        downs,
+        lockTimeout: config.migrations.lock_timeout,
+        statementTimeout: config.migrations.statement_timeout,
+        lockWaitSeconds: config.migrations.lock_wait_seconds,
+        revertedBy: this.run.requestedBy ?? "autopilot",
+        onProgress: (e) => void this.check.progress(`Reverting ${e.index + 1} of ${e.total}: ${e.file.version}_${e.file.name}…`).catch(() => undefined),
+      }),
+    );
+    const reverted = result.reverted.map((r) => ({ version: r.file.version, name: r.file.name, durationMs: r.durationMs }));
+    if (!result.failure) return { kind: "reverted", environment: target.environment, reverted, safetyBackup };
+    const f = result.failure;
+    return { kind: "failed", environment: target.environment, error: `${f.message}${f.code ? ` (SQLSTATE ${f.code})` : ""}`, where: { path: f.file.path, line: f.line }, reverted, safetyBackup };
+  }
+
+  private async restore(target: ResolvedTarget, backup: BackupRecord, safetyBackup: BackupRecord): Promise<RollbackOutcome> {
+    await this.check.progress(`Restoring backup ${backup.id}…`, undefined, true);
+    try {
+      await this.step("restore", () => restoreDatabase({ databaseUrl: target.databaseUrl, file: backup.path!, expectedSha256: backup.sha256 ?? undefined }));
+    } catch (error) {
+      return { kind: "failed", environment: target.environment, error: redact((error as Error).message), reverted: [], safetyBackup };
+    }
+    const history = await readHistoryFromUrl(target.databaseUrl);
+    return { kind: "restored", environment: target.environment, restoredBackupId: backup.id, safetyBackup, historyCount: history.filter((h) => !h.revertedAt).length };
+  }
+
+  async conclude(outcome: RollbackOutcome): Promise<void> {
+    const rendered = renderRollback(outcome);
+    await this.check.complete(rendered);
+    const ok = rendered.conclusion === "success";
+    await finishRun(this.deps.db, this.run.id, { status: rendered.conclusion as RunStatus, title: rendered.title, summary: rendered.summary, error: ok ? undefined : rendered.title });
+    await audit(this.deps.db, {
+      actor: this.run.requestedBy, repo: this.run.repo, environment: this.params.environment, action: "rollback",
+      outcome: rendered.conclusion, detail: { runId: this.run.id, target: this.params.target, result: outcome.kind },
+    });
+    if (outcome.kind !== "refused") {
+      const slackError = await notifySlack(this.target?.slackWebhookUrl, ok ? "warning" : "failure", `${this.run.repo}: ${rendered.title}`, rendered.summary);
+      if (slackError) this.deps.log.warn({ run: this.run.id }, slackError);
+    }
+    if (ok) {
+      await createDeployment(this.github, this.repo, this.run.commitSha, this.params.environment, rendered.title).catch((error) =>
+        this.deps.log.warn({ run: this.run.id, err: error }, "could not record a GitHub deployment"),
+      );
+    }
+    await this.answerCommand(ok, `**rollback ${this.params.environment}**: ${rendered.title}`);
+  }
+}

@@ -1,0 +1,75 @@
+// What every runbook does around its own steps: reach the repository, read its config, find the
+// target the operator bound, and time each step into the run's history.
+import { resolveTarget, UnboundTargetError, type ResolvedTarget } from "../config/server-config.js";
+import { parseRepoConfig, type RepoConfig } from "../config/repo-config.js";
+import { ConfigError } from "../config/yaml-errors.js";
+import { readRepoConfigText } from "../github/repo-files.js";
+import { finishCommand, type ReplyRef } from "../report/command-reply.js";
+import { splitRepo, type GitHubClient, type RepoRef } from "../report/octokit.js";
+import { redact } from "../redact.js";
+import { recordStep, type Run } from "../store/runs.js";
+import type { RunbookDeps } from "./deps.js";
+
+export class RunContext {
+  readonly repo: RepoRef;
+  private defaultBranchName?: string;
+
+  constructor(
+    readonly deps: RunbookDeps,
+    readonly run: Run,
+    readonly github: GitHubClient,
+  ) {
+    this.repo = splitRepo(run.repo);
+  }
+
+  /** `.github/autopilot.yml` from the default branch; a ConfigError is returned, not thrown, to be reported. */
+  async loadRepoConfig(): Promise<RepoConfig | ConfigError> {
+    const text = await readRepoConfigText(this.github, this.repo, await this.defaultBranch());
+    try {
+      return parseRepoConfig(text);
+    } catch (error) {
+      if (error instanceof ConfigError) return error;
+      throw error;
+    }
+  }
+
+  async defaultBranch(): Promise<string> {
+    this.defaultBranchName ??= (await this.github.rest.repos.get({ ...this.repo })).data.default_branch;
+    return this.defaultBranchName;
+  }
+
+  /** The target bound to this repository's environment, or why there is none. */
+  resolveTarget(environment: string): ResolvedTarget | string {
+    try {
+      const target = resolveTarget(this.deps.serverConfig, this.run.repo, environment, this.deps.env);
+      return target ?? `the server config has no target for ${this.run.repo} / ${environment}`;
+    } catch (error) {
+      if (error instanceof UnboundTargetError) return error.message;
+      throw error;
+    }
+  }
+
+  /** Times a step and records it in the run's history. */
+  async step<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const startedAt = new Date();
+    const started = performance.now();
+    try {
+      const value = await work();
+      await recordStep(this.deps.db, this.run.id, { name, status: "success", startedAt, durationMs: performance.now() - started });
+      return value;
+    } catch (error) {
+      const detail = redact((error as Error)?.message ?? String(error));
+      await recordStep(this.deps.db, this.run.id, { name, status: "failure", detail, startedAt, durationMs: performance.now() - started });
+      throw error;
+    }
+  }
+
+  /** When a slash command started this run, its section of the reply gets the result. */
+  async answerCommand(ok: boolean, text: string): Promise<void> {
+    const reply = this.run.params?.reply as ReplyRef | undefined;
+    if (!reply) return;
+    await finishCommand(this.github, this.repo, reply, ok, text).catch((error) =>
+      this.deps.log.warn({ run: this.run.id, err: error }, "could not answer the command"),
+    );
+  }
+}

@@ -1,0 +1,35 @@
+// Which migrations a run applied: what `/autopilot rollback last` reverts.
+import type pg from "pg";
+
+export interface RunMigration {
+  version: string;
+  name: string;
+  path: string;
+}
+
+export async function recordRunMigrations(db: pg.Pool, runId: number, applied: RunMigration[]): Promise<void> {
+  for (const m of applied) {
+    await db.query(
+      `insert into run_migrations (run_id, version, name, path) values ($1, $2, $3, $4) on conflict do nothing`,
+      [runId, m.version, m.name, m.path],
+    );
+  }
+}
+
+export async function runMigrations(db: pg.Pool, runId: number): Promise<RunMigration[]> {
+  const { rows } = await db.query<RunMigration>(`select version, name, path from run_migrations where run_id = $1 order by version`, [runId]);
+  return rows;
+}
+
+/** Recent migrate runs of an environment that applied something, newest first, with what they applied. */
+export async function recentAppliedRuns(db: pg.Pool, repo: string, environment: string, limit = 20): Promise<Array<{ runId: number; commitSha: string; backupId: string | null; migrations: RunMigration[] }>> {
+  const { rows } = await db.query(
+    `select r.id::int as "runId", r.commit_sha as "commitSha", r.backup_id as "backupId",
+            json_agg(json_build_object('version', m.version, 'name', m.name, 'path', m.path) order by m.version) as migrations
+       from runs r join run_migrations m on m.run_id = r.id
+      where lower(r.repo) = lower($1) and r.environment = $2 and r.kind = 'migrate'
+      group by r.id order by r.id desc limit $3`,
+    [repo, environment, limit],
+  );
+  return rows;
+}
