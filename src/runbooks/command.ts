@@ -46,14 +46,19 @@ class CommandRun extends RunContext {
   }
 
   async answer(params: CommentParams): Promise<void> {
-    await react(this.github, this.repo, params.commentId, "eyes");
     const config = await this.loadRepoConfig();
     if (config instanceof ConfigError) {
+      await react(this.github, this.repo, params.commentId, "eyes");
       await postReply(this.github, this.repo, params.issueNumber, [`❌ Autopilot cannot read its config:\n\n${config.problems.map((p) => `- \`${formatProblem(p)}\``).join("\n")}`]);
       return this.finish(params.commentId, false, "config invalid");
     }
     const scope = await this.scope(config);
     const { commands, errors } = parseCommands(params.body, { environments: scope.environments });
+    // A mention inside a code block or a quote is not a command: no reaction, no reply.
+    if (commands.length === 0 && errors.length === 0) {
+      return void (await finishRun(this.deps.db, this.run.id, { status: "skipped", title: "no command in the comment" }));
+    }
+    await react(this.github, this.repo, params.commentId, "eyes");
     const help = helpText({ environments: scope.environments, defaultEnvironment: scope.defaultEnvironment, policy: scope.policy });
     const permission = await permissionOf(this.github, this.repo, this.run.requestedBy!);
     const actions = new CommandActions(this, config, scope.defaultEnvironment, { issueNumber: params.issueNumber, isPullRequest: params.isPullRequest });

@@ -595,6 +595,7 @@ export class FakeGitHub {
     this.on('GET', '/repos/:owner/:repo/pulls/:n/reviews', (c) => this.listReviews(c));
     this.on('GET', '/repos/:owner/:repo/pulls/:n', (c) => ({ status: 200, body: this.pullJson(this.repoFor(c), this.pullFor(c)) }));
     // Issues and comments (literal /issues/comments before /issues/:n)
+    this.on('GET', '/repos/:owner/:repo/issues/comments/:id', (c) => ({ status: 200, body: this.commentJson(this.repoFor(c), this.commentFor(c, this.repoFor(c))) }));
     this.on('PATCH', '/repos/:owner/:repo/issues/comments/:id', (c) => this.updateComment(c));
     this.on('POST', '/repos/:owner/:repo/issues/comments/:id/reactions', (c) => this.addReaction(c));
     this.on('GET', '/repos/:owner/:repo/issues', (c) => this.listIssues(c));

@@ -1,10 +1,11 @@
 // A whole installation for end-to-end tests: fake GitHub with `acme/shop`, the app's store, a target
 // database bound to production (its URL carries a password, to prove it never leaks), and the app.
+import { appendFileSync } from "node:fs";
 import { FakeGitHub, type CheckRunState } from "./fake-github.js";
 import { FakeHttpSink } from "./fake-http-sink.js";
 import { APP_PRIVATE_KEY, startApp, waitFor, WEBHOOK_SECRET, type RunningApp } from "./app-process.js";
 import { createTestDatabase, query, testServerUrl, type TestDatabase } from "./postgres.js";
-import { pullRequestPayload, pushPayload, sendWebhook } from "./webhooks.js";
+import { issueCommentPayload, pullRequestPayload, pushPayload, sendWebhook } from "./webhooks.js";
 
 export const REPO = "acme/shop";
 export const INSTALLATION_ID = 42;
@@ -119,6 +120,31 @@ export class Scenario {
     return sha;
   }
 
+  /** Posts a comment as `login` (seeded in the fake, then delivered as issue_comment.created); returns its id. */
+  async comment(body: string, opts: { login: string; issueNumber?: number; isPullRequest?: boolean; userType?: "User" | "Bot" }): Promise<number> {
+    const issueNumber = opts.issueNumber ?? 1;
+    if (!this.github.issues(REPO).some((i) => i.number === issueNumber) && !opts.isPullRequest) this.github.addIssue(REPO, { number: issueNumber, title: "ops" });
+    const commentId = this.github.addComment(REPO, issueNumber, { body, user: opts.login });
+    const payload = issueCommentPayload({
+      repo: REPO, issueNumber, isPullRequest: Boolean(opts.isPullRequest), body, login: opts.login,
+      installationId: INSTALLATION_ID, commentId, userType: opts.userType,
+    });
+    const response = await sendWebhook(this.app.url, { event: "issue_comment", payload, secret: WEBHOOK_SECRET });
+    if (response.status >= 300) throw new Error(`webhook rejected: ${response.status} ${response.body}`);
+    return commentId;
+  }
+
+  /** The reply Autopilot posted to a comment, once it has reacted with a final 🚀 or 😕. */
+  async answered(issueNumber: number, commentId: number, timeoutMs = 30_000): Promise<{ reply: string; reactions: string[] }> {
+    return waitFor(() => `an answer to comment ${commentId}; comments: ${JSON.stringify(this.github.comments(REPO, issueNumber).filter((c) => c.id >= commentId))}`, () => {
+      const comments = this.github.comments(REPO, issueNumber);
+      const own = comments.find((c) => c.id === commentId);
+      const done = own?.reactions.some((r) => r === "rocket" || r === "confused");
+      const reply = comments.find((c) => c.id > commentId && c.user === this.github.botLogin);
+      return done && reply ? { reply: reply.body, reactions: own!.reactions } : undefined;
+    }, timeoutMs);
+  }
+
   /** Restores the snapshot to `files` (e.g. main's content after working on a pull request branch). */
   resetFiles(files: Record<string, string>): void {
     this.files = { ...files };
@@ -157,6 +183,8 @@ export class Scenario {
 
   async stop(): Promise<void> {
     await this.app.stop();
+    // For debugging a failing end-to-end test: AUTOPILOT_TEST_LOG=/tmp/app.log npm test
+    if (process.env.AUTOPILOT_TEST_LOG) appendFileSync(process.env.AUTOPILOT_TEST_LOG, this.app.output());
     await Promise.all([this.github.close(), this.slack.close(), this.deployHook.close()]);
     await this.store.drop().catch(() => undefined);
     await this.target.drop().catch(() => undefined);
