@@ -95,3 +95,15 @@ test("an unreachable database is one redacted error line", async () => {
   assert.match(result.stderr, /^error: /);
   assert.doesNotMatch(result.stderr, /topsecretpw|\n {4}at /);
 });
+
+test("audit prints the store's audit trail, newest first, filtered by repository", async () => {
+  const store = await createTestDatabase("audit");
+  const setup = await autopilot(["audit"], { DATABASE_URL: store.url });
+  assert.equal(setup.code, 0, setup.stderr);
+  await query(store.url, "insert into audit (actor, repo, environment, action, outcome) values ('ada', 'acme/shop', 'production', 'lock', 'success'), ('bob', 'acme/shop', 'production', 'rollback', 'refused'), ('eve', 'other/repo', 'production', 'migrate', 'success')");
+  const { code, stdout } = await autopilot(["audit", "--repo", "acme/shop"], { DATABASE_URL: store.url });
+  assert.equal(code, 0);
+  const lines = stdout.trim().split("\n").map((l) => l.split("\t"));
+  assert.deepEqual(lines.map((l) => `${l[1]}:${l[4]}:${l[5]}`), ["bob:rollback:refused", "ada:lock:success"]);
+  await store.drop();
+});

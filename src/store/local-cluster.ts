@@ -13,6 +13,8 @@ export interface LocalCluster {
   url: string;
   port: number;
   dataDir: string;
+  /** False when the cluster was already running (another process owns it). */
+  startedHere: boolean;
   stop(): Promise<void>;
   /** Stops synchronously (fast shutdown: sessions end, data is flushed); safe in a process 'exit' handler. */
   stopSync(): void;
@@ -114,7 +116,8 @@ export async function startCluster(options: ClusterOptions): Promise<LocalCluste
 
   const portFile = path.join(dataDir, "autopilot.port");
   let port = options.port ?? (existsSync(portFile) ? Number(readFileSync(portFile, "utf8")) : await freePort());
-  if (isRunning(bin, dataDir) && existsSync(portFile)) {
+  const alreadyRunning = isRunning(bin, dataDir) && existsSync(portFile);
+  if (alreadyRunning) {
     port = Number(readFileSync(portFile, "utf8"));
   } else {
     const durability = options.disposable ? " -c fsync=off -c synchronous_commit=off -c full_page_writes=off" : "";
@@ -132,6 +135,7 @@ export async function startCluster(options: ClusterOptions): Promise<LocalCluste
     url: `postgres://${superuser}@127.0.0.1:${port}/postgres`,
     port,
     dataDir,
+    startedHere: !alreadyRunning,
     async stop() {
       const [cmd, args] = ctl("fast");
       await run(cmd, args).catch(() => undefined);

@@ -44,8 +44,9 @@ async function migrateStore(url: string): Promise<void> {
 export async function resolveStoreUrl(databaseUrl: string | undefined, dataDir: string): Promise<{ url: string; stop?: () => Promise<void> }> {
   if (databaseUrl) return { url: databaseUrl };
   const cluster = await startCluster({ dataDir: path.join(dataDir, "pgdata") });
-  // However the process ends (Probot's own SIGINT handler exits directly), the cluster stops with it.
-  process.once("exit", () => cluster.stopSync());
+  // However the process ends (Probot's own SIGINT handler exits directly), a cluster this process
+  // started stops with it; one another process runs (the app, while the CLI reads) is left alone.
+  if (cluster.startedHere) process.once("exit", () => cluster.stopSync());
   const admin = new pg.Client({ connectionString: cluster.url });
   await admin.connect();
   try {
@@ -56,5 +57,5 @@ export async function resolveStoreUrl(databaseUrl: string | undefined, dataDir: 
   }
   const url = new URL(cluster.url);
   url.pathname = "/autopilot";
-  return { url: url.toString(), stop: cluster.stop };
+  return { url: url.toString(), stop: cluster.startedHere ? cluster.stop : undefined };
 }
