@@ -169,8 +169,6 @@ export function checkUrlStatically(url: string, policy: SsrfPolicy): string | un
     const category = addressCategory(host);
     if (category) return `${host} is not a public address (${category}); ${ALLOW_HINT}`;
   }
-  // RFC 6761: these names always mean loopback; say so now rather than at the first probe.
-  if (host === "localhost" || host.endsWith(".localhost")) return `${host} is the loopback address; ${ALLOW_HINT}`;
   return undefined;
 }
 

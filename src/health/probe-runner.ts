@@ -1,0 +1,47 @@
+// How probes are run: a failed probe is tried again after a pause (a blip is not an outage), and a
+// cycle runs many probes at once but not unboundedly many (sockets, file descriptors, the target).
+import { setTimeout as sleep } from "node:timers/promises";
+import type { ProbeResult } from "./http-probe.js";
+
+export const DEFAULT_RETRY_DELAYS_MS = [2000, 5000];
+export const DEFAULT_CONCURRENCY = 64;
+
+/**
+ * Runs `attempt` until it is not unhealthy, at most `delaysMs.length` more times, waiting
+ * `delaysMs[i]` before retry i. The result is the last attempt's, with `attempts` counting them all.
+ */
+export async function withRetries(attempt: () => Promise<ProbeResult>, delaysMs: number[] = DEFAULT_RETRY_DELAYS_MS): Promise<ProbeResult> {
+  let result = await attempt();
+  let attempts = 1;
+  for (const delay of delaysMs) {
+    if (result.status !== "unhealthy") break;
+    await sleep(delay);
+    result = await attempt();
+    attempts++;
+  }
+  return { ...result, attempts };
+}
+
+/**
+ * Runs the tasks with at most `concurrency` in flight; results keep the tasks' order. A task that
+ * throws rejects the whole run once the tasks already started have settled (no new one starts).
+ */
+export async function runAll<T>(tasks: Array<() => Promise<T>>, concurrency = DEFAULT_CONCURRENCY): Promise<T[]> {
+  const results = new Array<T>(tasks.length);
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (next < tasks.length && !failure) {
+      const index = next++;
+      try {
+        results[index] = await tasks[index]();
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  const workers = Math.max(1, Math.min(Math.floor(concurrency) || 1, tasks.length));
+  await Promise.all(Array.from({ length: workers }, worker));
+  if (failure) throw failure.error;
+  return results;
+}
