@@ -5,9 +5,9 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, describe, test } from "node:test";
 import { probeHttp } from "../src/health/http-probe.js";
-import { checkUrlStatically, guardedLookup, isPublicAddress } from "../src/health/ssrf.js";
+import { checkUrlStatically, guardedLookup, isPublicAddress, type SsrfPolicy } from "../src/health/ssrf.js";
 
-const NOBODY = { allowHosts: [] };
+const NOBODY: SsrfPolicy = { allowHosts: [] };
 
 async function startServer(host = "127.0.0.1"): Promise<{ port: number; close(): void }> {
   const server = http.createServer((_req, res) => res.end("ok"));
