@@ -75,6 +75,7 @@ describe("probeHttp", () => {
         return; // never answers
       }
       if (path === "/big") return streamBigBody(res);
+      if (path === "/endless") return void res.writeHead(200).write("started, never finished");
       if (path.startsWith("/chain/")) {
         const left = Number(path.slice(7));
         return res.writeHead(302, { location: left > 0 ? `/chain/${left - 1}` : "/ok" }).end();
@@ -176,6 +177,12 @@ describe("probeHttp", () => {
     assert.ok(result.latencyMs >= 290 && result.latencyMs < 1500, `latency ${result.latencyMs}`);
     await sleep(50);
     assert.equal(hangingSockets.at(-1)?.closed, true);
+  });
+
+  test("a body that never ends times out too: the deadline covers the read", async () => {
+    const result = await probe({ url: `${server.base}/endless`, timeoutMs: 300 });
+    assert.equal(result.status, "unhealthy");
+    assert.equal(result.error, "timed out after 300 ms");
   });
 
   test("a 10 MB answer is cut at maxBodyBytes: the status decides, the rest is never read", async () => {

@@ -122,7 +122,7 @@ function send(url: string, method: string, policy: SsrfPolicy, signal: AbortSign
       headers: { "user-agent": USER_AGENT, accept: "*/*", ...(method === "POST" ? { "content-length": "0" } : {}) },
     });
     request.once("response", resolve);
-    request.once("error", reject);
+    request.on("error", reject); // "on": an abort mid-body errors the request again, after the response resolved
     request.end();
   });
 }
