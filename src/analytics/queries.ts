@@ -1,0 +1,239 @@
+// SQL over the store's health_log and run history. Aggregation happens in PostgreSQL so a scan over
+// months of 5-minute samples moves a few hundred rows per check, not hundreds of thousands.
+//
+// Conventions shared by every query here:
+// - `maintenance` samples are left out entirely: a planned window is neither up nor down.
+// - A sample is "up" when healthy or degraded (it answered), an "error" when unhealthy.
+// - Latency statistics use answered samples only; a failure's latency is a timeout or a refused
+//   connection, which the error counts already capture.
+// - Buckets are aligned to `now`, not to the clock: bucket k holds samples in (now−(k+1)·size, now−k·size],
+//   so bucket 0 is always "the last hour" (or day), complete.
+import type pg from "pg";
+
+export type Queryable = Pick<pg.Pool, "query">;
+
+export interface HourlyAggregate {
+  check: string;
+  /** 0 = the hour ending at `now`. */
+  hoursAgo: number;
+  samples: number;
+  errors: number;
+  /** Median and p95 latency of answered samples; null when none answered. */
+  medianMs: number | null;
+  p95Ms: number | null;
+}
+
+/** Hourly aggregates of every check of a repository over the last `hours` hours. */
+export async function hourlyAggregates(db: Queryable, repo: string, now: Date, hours: number): Promise<HourlyAggregate[]> {
+  const { rows } = await db.query(
+    `select check_name,
+            floor(extract(epoch from ($2::timestamptz - at)) / 3600)::int as hours_ago,
+            count(*)::int as samples,
+            count(*) filter (where status = 'unhealthy')::int as errors,
+            percentile_cont(0.5) within group (order by latency_ms) filter (where status <> 'unhealthy') as median_ms,
+            percentile_cont(0.95) within group (order by latency_ms) filter (where status <> 'unhealthy') as p95_ms
+       from health_log
+      where repo = $1 and status <> 'maintenance'
+        and at > $2::timestamptz - make_interval(hours => $3) and at <= $2::timestamptz
+      group by 1, 2
+      order by 1, 2`,
+    [repo, now, hours],
+  );
+  return rows.map((r) => ({
+    check: r.check_name,
+    hoursAgo: r.hours_ago,
+    samples: r.samples,
+    errors: r.errors,
+    medianMs: r.median_ms === null ? null : Number(r.median_ms),
+    p95Ms: r.p95_ms === null ? null : Number(r.p95_ms),
+  }));
+}
+
+export interface DailyUptime {
+  check: string;
+  /** 0 = the 24 hours ending at `now`. */
+  daysAgo: number;
+  samples: number;
+  ratio: number;
+}
+
+export async function dailyUptime(db: Queryable, repo: string, now: Date, days: number): Promise<DailyUptime[]> {
+  const { rows } = await db.query(
+    `select check_name,
+            floor(extract(epoch from ($2::timestamptz - at)) / 86400)::int as days_ago,
+            count(*)::int as samples,
+            count(*) filter (where status <> 'unhealthy')::float8 / count(*) as ratio
+       from health_log
+      where repo = $1 and status <> 'maintenance'
+        and at > $2::timestamptz - make_interval(days => $3) and at <= $2::timestamptz
+      group by 1, 2
+      order by 1, 2`,
+    [repo, now, days],
+  );
+  return rows.map((r) => ({ check: r.check_name, daysAgo: r.days_ago, samples: r.samples, ratio: Number(r.ratio) }));
+}
+
+export const UPTIME_WINDOWS = { "24h": 24, "7d": 7 * 24, "30d": 30 * 24 } as const;
+export type UptimeWindow = keyof typeof UPTIME_WINDOWS;
+
+export interface WindowUptime {
+  repo: string;
+  check: string;
+  window: UptimeWindow;
+  samples: number;
+  ratio: number;
+}
+
+/**
+ * Uptime of every check (of one repository, or all) over 24 h, 7 d and 30 d, in one pass over the
+ * last 30 days. A window without samples is left out rather than reported as 0 or 1.
+ */
+export async function uptimeByWindow(db: Queryable, now: Date, repo?: string): Promise<WindowUptime[]> {
+  const windows = Object.entries(UPTIME_WINDOWS) as [UptimeWindow, number][];
+  const columns = windows
+    .map(([name, hours]) => {
+      const inWindow = `at > $1::timestamptz - interval '${hours} hours'`;
+      return `count(*) filter (where ${inWindow})::int as "total_${name}",
+              count(*) filter (where ${inWindow} and status <> 'unhealthy')::int as "up_${name}"`;
+    })
+    .join(",\n");
+  const { rows } = await db.query(
+    `select repo, check_name, ${columns}
+       from health_log
+      where status <> 'maintenance' and at > $1::timestamptz - interval '30 days' and at <= $1::timestamptz
+        and ($2::text is null or repo = $2)
+      group by 1, 2
+      order by 1, 2`,
+    [now, repo ?? null],
+  );
+  return rows.flatMap((r) =>
+    windows
+      .filter(([name]) => r[`total_${name}`] > 0)
+      .map(([name]) => ({
+        repo: r.repo,
+        check: r.check_name,
+        window: name,
+        samples: r[`total_${name}`],
+        ratio: r[`up_${name}`] / r[`total_${name}`],
+      })),
+  );
+}
+
+export interface CheckCounts {
+  repo: string;
+  check: string;
+  samples: number;
+  errors: number;
+}
+
+/** Samples and errors of every check over the last `minutes`. */
+export async function errorCounts(db: Queryable, now: Date, minutes: number, repo?: string): Promise<CheckCounts[]> {
+  const { rows } = await db.query(
+    `select repo, check_name, count(*)::int as samples, count(*) filter (where status = 'unhealthy')::int as errors
+       from health_log
+      where status <> 'maintenance' and at > $1::timestamptz - make_interval(mins => $2) and at <= $1::timestamptz
+        and ($3::text is null or repo = $3)
+      group by 1, 2
+      order by 1, 2`,
+    [now, minutes, repo ?? null],
+  );
+  return rows.map((r) => ({ repo: r.repo, check: r.check_name, samples: r.samples, errors: r.errors }));
+}
+
+export interface CheckPercentile {
+  repo: string;
+  check: string;
+  valueMs: number;
+}
+
+/** The p-quantile (default p95) of answered samples' latency over the last `minutes`. */
+export async function latencyPercentile(db: Queryable, now: Date, minutes: number, repo?: string, p = 0.95): Promise<CheckPercentile[]> {
+  const { rows } = await db.query(
+    `select repo, check_name, percentile_cont($4::float8) within group (order by latency_ms) as value_ms
+       from health_log
+      where status in ('healthy', 'degraded') and latency_ms is not null
+        and at > $1::timestamptz - make_interval(mins => $2) and at <= $1::timestamptz
+        and ($3::text is null or repo = $3)
+      group by 1, 2
+      order by 1, 2`,
+    [now, minutes, repo ?? null, p],
+  );
+  return rows.map((r) => ({ repo: r.repo, check: r.check_name, valueMs: Number(r.value_ms) }));
+}
+
+/** Failed migrate runs of a repository that finished within the last `minutes`. */
+export async function migrationFailures(db: Queryable, repo: string, now: Date, minutes: number): Promise<number> {
+  const { rows } = await db.query(
+    `select count(*)::int as n from runs
+      where repo = $1 and kind = 'migrate' and status = 'failure'
+        and coalesce(finished_at, created_at) > $2::timestamptz - make_interval(mins => $3)
+        and coalesce(finished_at, created_at) <= $2::timestamptz`,
+    [repo, now, minutes],
+  );
+  return rows[0].n;
+}
+
+export interface LatencySample {
+  at: Date;
+  latencyMs: number;
+}
+
+/** Raw answered samples of one check in [from, to), oldest first: to place an onset to the minute. */
+export async function latencySamples(db: Queryable, repo: string, check: string, from: Date, to: Date): Promise<LatencySample[]> {
+  const { rows } = await db.query(
+    `select at, latency_ms from health_log
+      where repo = $1 and check_name = $2 and status in ('healthy', 'degraded') and latency_ms is not null
+        and at >= $3 and at < $4
+      order by at`,
+    [repo, check, from, to],
+  );
+  return rows.map((r) => ({ at: r.at, latencyMs: r.latency_ms }));
+}
+
+/** The first failed sample of one check in [from, to). */
+export async function firstErrorAt(db: Queryable, repo: string, check: string, from: Date, to: Date): Promise<Date | null> {
+  const { rows } = await db.query(
+    `select min(at) as at from health_log
+      where repo = $1 and check_name = $2 and status = 'unhealthy' and at >= $3 and at < $4`,
+    [repo, check, from, to],
+  );
+  return rows[0].at ?? null;
+}
+
+export interface ChangeEvent {
+  kind: "migration" | "deployment";
+  /** runs.id of the migration, deployments.id of the deployment. */
+  id: number;
+  at: Date;
+  environment: string | null;
+  commitSha: string | null;
+  /** Versions the migration run applied, in order (empty for a deployment). */
+  versions: string[];
+}
+
+/**
+ * The successful migration or deployment of `repo` that most closely preceded `onset`, no more than
+ * `windowMinutes` before it: the usual suspect when something got slower or started failing.
+ */
+export async function precedingChange(db: Queryable, repo: string, onset: Date, windowMinutes: number): Promise<ChangeEvent | null> {
+  const { rows } = await db.query(
+    `select * from (
+       select 'migration' as kind, r.id, coalesce(r.finished_at, r.created_at) as at, r.environment, r.commit_sha,
+              coalesce((select array_agg(m.version order by m.version) from run_migrations m where m.run_id = r.id), '{}') as versions
+         from runs r
+        where r.repo = $1 and r.kind = 'migrate' and r.status = 'success'
+          and coalesce(r.finished_at, r.created_at) between $2::timestamptz - make_interval(mins => $3) and $2::timestamptz
+       union all
+       select 'deployment', d.id, d.created_at, d.environment, r.commit_sha, '{}'::text[]
+         from deployments d left join runs r on r.id = d.run_id
+        where d.repo = $1 and d.ok
+          and d.created_at between $2::timestamptz - make_interval(mins => $3) and $2::timestamptz
+     ) e
+     order by at desc, kind desc
+     limit 1`,
+    [repo, onset, windowMinutes],
+  );
+  const r = rows[0];
+  if (!r) return null;
+  return { kind: r.kind, id: Number(r.id), at: r.at, environment: r.environment, commitSha: r.commit_sha, versions: r.versions };
+}
