@@ -10,6 +10,7 @@ import { startWorkers } from "./jobs/workers.js";
 import { startReaper } from "./jobs/reaper.js";
 import { healthzHandler } from "./web/healthz.js";
 import { dropLeftoverRehearsals } from "./jobs/cleanup.js";
+import { HealthScheduler } from "./jobs/scheduler.js";
 import type { AutopilotEnv } from "./config/environment.js";
 import type { ServerConfig } from "./config/server-config.js";
 import type { Logger } from "./logger.js";
@@ -54,8 +55,11 @@ export function autopilotApp(services: AppServices) {
     await startWorkers(queue, deps);
     void dropLeftoverRehearsals(services.serverConfig, log);
     const stopReaper = startReaper(queue, deps, env.AUTOPILOT_REAPER_SECONDS);
+    const scheduler = new HealthScheduler(app, deps);
+    scheduler.start(services.serverConfig.health.discovery_seconds);
     services.onStop(async () => {
       stopReaper();
+      await scheduler.stop();
       await queue.stop();
     });
   };

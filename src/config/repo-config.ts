@@ -35,8 +35,8 @@ export const DEFAULT_ENVIRONMENTS = [
 export const repoConfigSchema = z.strictObject({
   migrations: migrationsSchema.default(migrationsSchema.parse({})),
   environments: z.array(environmentRule).min(1).default(DEFAULT_ENVIRONMENTS),
-  // Sections owned by later capabilities: accepted and kept, validated where they are used.
-  health: z.record(z.string(), z.unknown()).optional(),
+  // Validated on its own (config/health-config.ts): its mistakes never stop migrations.
+  health: z.unknown().optional(),
   incidents: z.strictObject({ labels: z.array(z.string()).default(["incident", "urgent"]) }).optional(),
   lint: z.record(z.string(), z.unknown()).optional(),
   // Slash commands: `permissions` may only raise who may run a command (validated where used);
@@ -48,7 +48,7 @@ export const repoConfigSchema = z.strictObject({
     })
     .optional(),
   alerts: z.array(z.unknown()).optional(),
-  notify: z.record(z.string(), z.unknown()).optional(),
+  notify: z.strictObject({ hourly_summary: z.boolean().default(false) }).optional(),
 });
 
 export type RepoConfig = z.infer<typeof repoConfigSchema>;

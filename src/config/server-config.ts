@@ -25,7 +25,17 @@ export const serverConfigSchema = z.strictObject({
       retention_days: z.number().int().positive().default(30),
     })
     .default({ store: "local", directory: "./.autopilot/backups", retention_days: 30 }),
-  health: z.strictObject({ allow_hosts: z.array(z.string()).default([]) }).default({ allow_hosts: [] }),
+  health: z
+    .strictObject({
+      allow_hosts: z.array(z.string()).default([]),
+      // Windows for every repository (or the listed ones): results recorded, nothing healed or filed.
+      maintenance: z
+        .array(z.strictObject({ start: z.iso.datetime({ offset: true }), end: z.iso.datetime({ offset: true }), repos: z.array(z.string()).optional(), checks: z.array(z.string()).optional() }))
+        .default([]),
+      // How often the scheduler re-reads installations and their configs.
+      discovery_seconds: z.number().int().min(1).default(60),
+    })
+    .default({ allow_hosts: [], maintenance: [], discovery_seconds: 60 }),
   // A fork's pull request is linted and rehearsed on the shadow server; reading a target's history
   // and schema for it is the operator's decision.
   forks: z.strictObject({ read_targets: z.boolean().default(false) }).default({ read_targets: false }),

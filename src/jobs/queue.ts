@@ -15,6 +15,8 @@ export const RUN_QUEUES = {
   // Serialized per repository like migrations; the target's advisory lock orders the two.
   rollback: "singleton",
   backup: "standard",
+  // One heal cycle per repository at a time; a cycle may wait out `recovery_wait_seconds`.
+  heal: "singleton",
 } as const satisfies Record<string, PgBoss.QueuePolicy>;
 
 export type RunKind = keyof typeof RUN_QUEUES;

@@ -7,6 +7,7 @@ import * as plan from "./plan.js";
 import * as rollback from "./rollback.js";
 import * as backup from "./backup.js";
 import * as command from "./command.js";
+import * as heal from "./heal.js";
 
 export interface Runbook {
   run(deps: RunbookDeps, runId: number, attempt: Attempt): Promise<void>;
@@ -20,4 +21,5 @@ export const RUNBOOKS: Record<RunKind, Runbook> = {
   rollback: { run: rollback.runRollback, concludeInterrupted: rollback.concludeInterrupted },
   backup: { run: backup.runBackup, concludeInterrupted: backup.concludeInterrupted },
   command: { run: command.runCommand, concludeInterrupted: command.concludeInterrupted },
+  heal: { run: heal.runHeal, concludeInterrupted: heal.concludeInterrupted },
 };

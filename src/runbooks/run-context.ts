@@ -12,6 +12,8 @@ import type { RunbookDeps } from "./deps.js";
 
 export class RunContext {
   readonly repo: RepoRef;
+  /** The raw text of `.github/autopilot.yml` last read, for sections parsed on their own (health). */
+  repoConfigText?: string | null;
   private defaultBranchName?: string;
 
   constructor(
@@ -25,6 +27,7 @@ export class RunContext {
   /** `.github/autopilot.yml` from the default branch; a ConfigError is returned, not thrown, to be reported. */
   async loadRepoConfig(): Promise<RepoConfig | ConfigError> {
     const text = await readRepoConfigText(this.github, this.repo, await this.defaultBranch());
+    this.repoConfigText = text;
     try {
       return parseRepoConfig(text);
     } catch (error) {

@@ -618,9 +618,10 @@ export class FakeGitHub {
     return this.nextIdValue++;
   }
 
-  /** A clock that advances one second per call, so timestamps (and commit SHAs) are distinct. */
+  /** Real time, strictly increasing, so timestamps (and commit SHAs) are distinct and compare with the app's clock. */
   private now(): string {
-    return new Date(EPOCH + this.clock++ * 1000).toISOString();
+    this.clock = Math.max(Date.now(), this.clock + 1);
+    return new Date(this.clock).toISOString();
   }
 
   private repoOrThrow(fullName: string): Repo {

@@ -20,6 +20,8 @@ export interface ScenarioOptions {
   backupDirectory?: string;
   /** Binds the test cluster as the target's shadow server (plan rehearsals). */
   shadow?: boolean;
+  /** Top-level YAML appended to the server config (e.g. a `health:` section). */
+  serverExtra?: string;
   /** Lets forks' plans read the target (server config `forks.read_targets`). */
   forksReadTargets?: boolean;
 }
@@ -37,6 +39,7 @@ export class Scenario {
     readonly slack: FakeHttpSink,
     readonly deployHook: FakeHttpSink,
     readonly shadowUrl: string,
+    private readonly options: ScenarioOptions,
   ) {}
 
   static async start(options: ScenarioOptions = {}): Promise<Scenario> {
@@ -48,7 +51,7 @@ export class Scenario {
     url.username = "shop";
     url.password = TARGET_PASSWORD;
     const [slack, deployHook] = [await FakeHttpSink.start(), await FakeHttpSink.start()];
-    const scenario = new Scenario(github, store, target, options.targetUrl ?? url.toString(), slack, deployHook, await testServerUrl());
+    const scenario = new Scenario(github, store, target, options.targetUrl ?? url.toString(), slack, deployHook, await testServerUrl(), options);
     await scenario.boot(options);
     return scenario;
   }
@@ -64,13 +67,19 @@ export class Scenario {
       options.shadow ? "    shadow_database_url_env: SHADOW_DATABASE_URL" : "",
       options.targetExtra ?? "",
       options.forksReadTargets ? "forks:\n  read_targets: true" : "",
+      options.serverExtra ?? "",
       "backups:",
       `  directory: ${options.backupDirectory ?? `/tmp/autopilot-test-backups/${this.store.name}`}`,
     ].join("\n");
   }
 
-  async boot(options: ScenarioOptions = {}): Promise<void> {
-    this.app = await startApp({
+  async boot(options: ScenarioOptions = this.options): Promise<void> {
+    this.app = await this.startAnotherApp(options);
+  }
+
+  /** Another replica of the app on the same store, GitHub and targets. */
+  startAnotherApp(options: ScenarioOptions = this.options): Promise<RunningApp> {
+    return startApp({
       github: this.github,
       storeUrl: this.store.url,
       serverConfig: this.serverConfig(options),

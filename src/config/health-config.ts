@@ -1,0 +1,70 @@
+// The `health` section of `.github/autopilot.yml`. Validated on its own: a mistake here (a bad cron
+// expression, say) is reported, but never stops migrations — the rest of the config is still served.
+import cron from "node-cron";
+import { z } from "zod";
+import { ConfigError, parseYamlConfig, type ConfigProblem } from "./yaml-errors.js";
+import { REPO_CONFIG_PATH } from "./repo-config.js";
+
+const statusRange = z.union([
+  z.number().int().min(100).max(599),
+  z.string().regex(/^\d{3}-\d{3}$/, 'must be a status like 200 or a range like "200-299"'),
+]);
+
+const httpCheck = z.strictObject({
+  name: z.string().regex(/^[\w.-]+$/, "must be a plain name (letters, digits, . _ -)"),
+  url: z.string().url("must be an http(s) URL"),
+  method: z.enum(["GET", "HEAD", "POST"]).default("GET"),
+  expect_status: statusRange.optional(),
+  body_contains: z.string().optional(),
+  timeout_ms: z.number().int().positive().max(60_000).default(5000),
+});
+
+const maintenanceWindow = z.strictObject({
+  start: z.iso.datetime({ offset: true }),
+  end: z.iso.datetime({ offset: true }),
+  checks: z.array(z.string()).optional(),
+});
+
+export const healthSchema = z.strictObject({
+  schedule: z.string().default("*/5 * * * *").refine((e) => cron.validate(e), "is not a valid cron expression (node-cron syntax; a seconds field is allowed)"),
+  retries: z.number().int().min(0).max(10).default(3),
+  retry_delays_ms: z.array(z.number().int().min(0)).optional(),
+  recovery_wait_seconds: z.number().min(0).default(90),
+  recovery_successes: z.number().int().min(1).default(2),
+  reminder_minutes: z.number().positive().default(60),
+  degraded_ms: z.number().int().positive().default(2000),
+  checks: z.array(httpCheck).default([]),
+  database: z.boolean().default(false),
+  table_counts: z.array(z.string()).default([]),
+  maintenance: z.array(maintenanceWindow).default([]),
+});
+
+export type HealthConfig = z.infer<typeof healthSchema>;
+export type HealthCheckConfig = z.infer<typeof httpCheck>;
+export type MaintenanceWindow = z.infer<typeof maintenanceWindow>;
+
+const documentSchema = z.looseObject({ health: healthSchema.optional() });
+
+/** The health section of the config text; undefined when there is none. Problems carry key and line. */
+export function parseHealthConfig(text: string | null): { health?: HealthConfig; problems: ConfigProblem[] } {
+  if (!text) return { problems: [] };
+  try {
+    return { health: parseYamlConfig(REPO_CONFIG_PATH, text, documentSchema).health, problems: [] };
+  } catch (error) {
+    if (error instanceof ConfigError) return { problems: error.problems.filter((p) => p.key.startsWith("health")) };
+    throw error;
+  }
+}
+
+/** Delays between probe attempts: 2 s, then 5 s, as many as `retries` asks for. */
+export function retryDelays(health: HealthConfig): number[] {
+  const base = health.retry_delays_ms ?? [2000, 5000];
+  return Array.from({ length: health.retries }, (_, i) => base[Math.min(i, base.length - 1)] ?? 0);
+}
+
+/** `expect_status` as the probe wants it. */
+export function expectedStatus(check: HealthCheckConfig): number | { min: number; max: number } | undefined {
+  if (typeof check.expect_status !== "string") return check.expect_status;
+  const [min, max] = check.expect_status.split("-").map(Number);
+  return { min, max };
+}

@@ -1,0 +1,85 @@
+// The internal scheduler. It re-reads which repositories have a `health` section (so a changed
+// config takes effect without a restart), keeps one node-cron task per repository on its schedule,
+// and on each tick claims the slot in the store: however many replicas tick, one heal job runs.
+import cron, { type ScheduledTask } from "node-cron";
+import type { Probot } from "probot";
+import { parseHealthConfig } from "../config/health-config.js";
+import { readRepoConfigText } from "../github/repo-files.js";
+import type { RunbookDeps } from "../runbooks/deps.js";
+import { claimSlot } from "../store/health.js";
+
+interface Scheduled {
+  expression: string;
+  installationId: number;
+  task: ScheduledTask;
+}
+
+export class HealthScheduler {
+  private readonly tasks = new Map<string, Scheduled>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly app: Probot,
+    private readonly deps: RunbookDeps,
+  ) {}
+
+  start(discoverEverySeconds: number): void {
+    const discover = () => this.discover().catch((error) => this.deps.log.warn({ err: error }, "scheduler could not list repositories; trying again later"));
+    void discover();
+    this.timer = setInterval(discover, discoverEverySeconds * 1000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    for (const { task } of this.tasks.values()) await task.stop();
+    this.tasks.clear();
+  }
+
+  /** Every installed repository with a valid health section gets (or keeps) its task; others lose theirs. */
+  async discover(): Promise<void> {
+    const seen = new Set<string>();
+    const appClient = await this.app.auth();
+    const installations = await appClient.paginate(appClient.rest.apps.listInstallations, { per_page: 100 });
+    for (const installation of installations) {
+      const github = await this.app.auth(installation.id);
+      const repos = await github.paginate(github.rest.apps.listReposAccessibleToInstallation, { per_page: 100 });
+      for (const repo of repos) {
+        const text = await readRepoConfigText(github, { owner: repo.owner.login, repo: repo.name }, repo.default_branch);
+        const { health, problems } = parseHealthConfig(text);
+        if (problems.length) this.deps.log.warn({ repo: repo.full_name, problems }, "health config invalid; not scheduled until fixed");
+        if (!health) continue;
+        seen.add(repo.full_name);
+        this.ensure(repo.full_name, installation.id, health.schedule);
+      }
+    }
+    for (const [repo, scheduled] of this.tasks) {
+      if (!seen.has(repo)) {
+        await scheduled.task.stop();
+        this.tasks.delete(repo);
+      }
+    }
+  }
+
+  private ensure(repo: string, installationId: number, expression: string): void {
+    const current = this.tasks.get(repo);
+    if (current?.expression === expression) return;
+    void current?.task.stop();
+    const task = cron.schedule(expression, (context) => this.tick(repo, installationId, context.date), { name: `heal ${repo}`, noOverlap: false });
+    this.tasks.set(repo, { expression, installationId, task });
+    this.deps.log.info({ repo, schedule: expression }, "health checks scheduled");
+  }
+
+  private async tick(repo: string, installationId: number, date: Date): Promise<void> {
+    const slot = new Date(Math.floor(date.getTime() / 1000) * 1000);
+    try {
+      if (!(await claimSlot(this.deps.db, repo, slot))) return; // another replica has this slot
+      await this.deps.enqueue({
+        kind: "heal", trigger: "schedule", repo, installationId, ref: null, commitSha: null,
+        requestedBy: "autopilot", deliveryId: null, params: { slot: slot.toISOString() },
+      });
+    } catch (error) {
+      this.deps.log.warn({ repo, err: error }, "could not enqueue a heal cycle");
+    }
+  }
+}

@@ -1,0 +1,67 @@
+// The words of an incident issue: what failed, since when, what was tried, and what to do next.
+import { formatDuration } from "../health/incident-policy.js";
+import type { Uptime } from "../store/health.js";
+
+export interface ProbeSummary {
+  check: string;
+  httpStatus?: number;
+  error?: string;
+  latencyMs: number;
+  detail?: string;
+}
+
+export interface HealActionSummary {
+  action: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface LastMigration {
+  version: string;
+  name: string;
+  commitSha: string;
+  at: Date;
+}
+
+/** A migration finished this shortly before an outage is called out as a likely cause. */
+const SUSPECT_WINDOW_MS = 2 * 3_600_000;
+
+const pct = (v: number | null) => (v === null ? "—" : `${(v * 100).toFixed(2)} %`);
+
+export function incidentBody(p: { probe: ProbeSummary; downSince: Date; actions: HealActionSummary[]; lastMigration?: LastMigration; uptime: Uptime }): string {
+  return [
+    `**${p.probe.check}** is down since ${p.downSince.toISOString()} and healing did not bring it back.`,
+    `| | |\n|---|---|\n| Result | ${p.probe.httpStatus ? `HTTP ${p.probe.httpStatus}` : "no answer"}${p.probe.error ? ` — ${p.probe.error}` : ""} |\n| Latency | ${Math.round(p.probe.latencyMs)} ms |${p.probe.detail ? `\n| Detail | ${p.probe.detail} |` : ""}`,
+    `**Heal actions**\n\n${p.actions.length ? p.actions.map((a) => `- ${a.ok ? "✅" : "❌"} ${a.action}: ${a.detail}`).join("\n") : "- none available (no deploy hook or target configured)"}`,
+    migrationNote(p.downSince, p.lastMigration),
+    `**Uptime** 24 h ${pct(p.uptime["24h"])} · 7 d ${pct(p.uptime["7d"])} · 30 d ${pct(p.uptime["30d"])}`,
+    "Autopilot comments here while it is down (at most hourly) and closes this issue when the check recovers.",
+  ].join("\n\n");
+}
+
+function migrationNote(downSince: Date, last?: LastMigration): string {
+  if (!last) return "**Last migration**: none recorded.";
+  const line = `**Last migration**: \`${last.version}_${last.name}\` (commit ${last.commitSha.slice(0, 7)}) at ${last.at.toISOString()}.`;
+  const before = downSince.getTime() - last.at.getTime();
+  if (before >= 0 && before <= SUSPECT_WINDOW_MS) {
+    return `${line}\n\n⚠️ It finished ${formatDuration(before)} before the outage began. If it is the cause: \`/autopilot rollback last\`.`;
+  }
+  return line;
+}
+
+export function reminderBody(probe: ProbeSummary, downSince: Date, now: Date): string {
+  return `Still down after ${formatDuration(now.getTime() - downSince.getTime())}: ${probe.httpStatus ? `HTTP ${probe.httpStatus}` : "no answer"}${probe.error ? ` — ${probe.error}` : ""} (${Math.round(probe.latencyMs)} ms).`;
+}
+
+export function reopenBody(probe: ProbeSummary, downSince: Date): string {
+  return `🔴 Down again since ${downSince.toISOString()}: ${probe.httpStatus ? `HTTP ${probe.httpStatus}` : "no answer"}${probe.error ? ` — ${probe.error}` : ""}. Healing did not bring it back.`;
+}
+
+export function resolvedBody(downSince: Date | null, downtimeMs: number | null, uptime: Uptime): string {
+  const duration = downtimeMs === null ? "" : ` after ${formatDuration(downtimeMs)}`;
+  return `✅ Resolved${duration}${downSince ? `; down since ${downSince.toISOString()}` : ""}. Uptime 24 h ${pct(uptime["24h"])}.`;
+}
+
+export function removedBody(check: string): string {
+  return `Closing: the check \`${check}\` is no longer in \`.github/autopilot.yml\`.`;
+}

@@ -1,0 +1,253 @@
+// The heal runbook, one cycle of the self-heal monitor for one repository: probe every check (with
+// retries), record the results, heal what is down (deploy hook, database repair, wait, verify),
+// and reconcile the incident issues with what the checks say.
+import { expectedStatus, parseHealthConfig, retryDelays, type HealthConfig } from "../config/health-config.js";
+import { environmentForBranch, type RepoConfig } from "../config/repo-config.js";
+import { resolveTarget, type ResolvedTarget } from "../config/server-config.js";
+import { ConfigError } from "../config/yaml-errors.js";
+import { probeDatabase } from "../health/db-probe.js";
+import { probeHttp, type ProbeResult } from "../health/http-probe.js";
+import { decideIncidents, DEFAULT_POLICY, type CycleResult, type IncidentAction } from "../health/incident-policy.js";
+import { inMaintenance } from "../health/maintenance.js";
+import { runAll, withRetries } from "../health/probe-runner.js";
+import { checkUrlStatically } from "../health/ssrf.js";
+import { triggerDeployHook } from "../report/deploy-hook.js";
+import { incidentBody, reminderBody, removedBody, reopenBody, resolvedBody, type HealActionSummary, type LastMigration } from "../report/incident-report.js";
+import { closeIncident, commentIncident, listIncidents, openIncident, reopenIncident } from "../report/incidents.js";
+import type { GitHubClient } from "../report/octokit.js";
+import { notifySlack } from "../report/slack.js";
+import { redact } from "../redact.js";
+import { checkStates, recordHealAction, recordHealth, saveCheckState, uptimeOf, type CheckStatus, type HealthResult } from "../store/health.js";
+import { recentAppliedRuns } from "../store/run-migrations.js";
+import { finishRun, getRun, startAttempt, type Run } from "../store/runs.js";
+import type { Attempt, RunbookDeps } from "./deps.js";
+import { RunContext } from "./run-context.js";
+
+export async function runHeal(deps: RunbookDeps, runId: number, _attempt: Attempt): Promise<void> {
+  const existing = await getRun(deps.db, runId);
+  if (!existing || !["queued", "in_progress"].includes(existing.status)) return;
+  const run = await startAttempt(deps.db, runId);
+  const cycle = new HealCycle(deps, run, await deps.github(run.installationId));
+  try {
+    const title = await cycle.execute();
+    await finishRun(deps.db, run.id, { status: "success", title });
+  } catch (error) {
+    const message = redact((error as Error)?.message ?? String(error));
+    deps.log.error({ run: run.id, repo: run.repo }, `heal cycle failed: ${message}`);
+    await finishRun(deps.db, run.id, { status: "failure", title: "heal cycle failed", error: message });
+  }
+}
+
+export async function concludeInterrupted(deps: RunbookDeps, run: Run): Promise<void> {
+  await finishRun(deps.db, run.id, { status: "failure", title: "interrupted: the worker stopped", error: "interrupted" });
+}
+
+/** A check as this cycle probes it. */
+interface Probe {
+  name: string;
+  kind: "http" | "database";
+  environment?: string;
+  run(): Promise<ProbeResult>;
+}
+
+class HealCycle extends RunContext {
+  private readonly now = new Date();
+  private readonly healActions = new Map<string, HealActionSummary[]>();
+
+  constructor(deps: RunbookDeps, run: Run, github: GitHubClient) {
+    super(deps, run, github);
+  }
+
+  async execute(): Promise<string> {
+    const config = await this.loadRepoConfig();
+    if (config instanceof ConfigError) return "repo config invalid: nothing probed";
+    const { health, problems } = parseHealthConfig(this.repoConfigText ?? null);
+    if (problems.length) {
+      this.deps.log.warn({ repo: this.run.repo, problems }, "health config invalid: nothing probed this cycle");
+      return `health config invalid (${problems.length} problem(s))`;
+    }
+    if (!health) return "no health section";
+    const probes = this.probes(config, health);
+    const first = await this.probeAll(probes, health);
+    const final = await this.healIfNeeded(probes, first, health);
+    await this.reconcile(config, health, final, probes);
+    const down = final.filter((r) => r.status === "unhealthy").length;
+    return `${final.length} check(s) probed, ${down} unhealthy`;
+  }
+
+  private probes(config: RepoConfig, health: HealthConfig): Probe[] {
+    const policy = { allowHosts: this.deps.serverConfig.health.allow_hosts };
+    const http: Probe[] = health.checks.map((check) => ({
+      name: check.name,
+      kind: "http",
+      run: async () => {
+        // A URL the guard refuses is a config error, reported as this check being unhealthy.
+        const refused = checkUrlStatically(check.url, policy);
+        if (refused) return { check: check.name, kind: "http", status: "unhealthy", error: `config error: ${refused}`, latencyMs: 0, attempts: 1 };
+        return probeHttp({ name: check.name, url: check.url, method: check.method, expectStatus: expectedStatus(check), bodyContains: check.body_contains, timeoutMs: check.timeout_ms }, { policy, degradedMs: health.degraded_ms });
+      },
+    }));
+    return health.database ? [...http, ...this.databaseProbes(config, health)] : http;
+  }
+
+  private databaseProbes(config: RepoConfig, health: HealthConfig): Probe[] {
+    const environments = [...new Set(config.environments.map((e) => e.environment))];
+    return environments.flatMap((environment) => {
+      const target = this.boundTarget(environment);
+      if (!target) return [];
+      const name = `database-${environment}`;
+      return [{ name, kind: "database" as const, environment, run: () => probeDatabase({ name, databaseUrl: target.databaseUrl, tableCounts: health.table_counts, degradedMs: health.degraded_ms }) }];
+    });
+  }
+
+  private boundTarget(environment: string): ResolvedTarget | undefined {
+    try {
+      return resolveTarget(this.deps.serverConfig, this.run.repo, environment, this.deps.env);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Probes every check (retrying failures) and records the results; maintenance is recorded as such. */
+  private async probeAll(probes: Probe[], health: HealthConfig): Promise<HealthResult[]> {
+    const delays = retryDelays(health);
+    const results = await runAll(probes.map((p) => () => withRetries(() => p.run(), delays)));
+    return this.record(results, health);
+  }
+
+  private async record(results: ProbeResult[], health: HealthConfig): Promise<HealthResult[]> {
+    const windows = [...health.maintenance, ...this.deps.serverConfig.health.maintenance];
+    const recorded = results.map((r): HealthResult => ({
+      repo: this.run.repo, check: r.check, kind: r.kind, httpStatus: r.httpStatus, error: r.error, latencyMs: r.latencyMs, detail: r.detail,
+      status: inMaintenance(windows, this.run.repo, r.check, this.now) ? "maintenance" : r.status,
+    }));
+    await recordHealth(this.deps.db, recorded);
+    return recorded;
+  }
+
+  /** Deploy hook and database repair for what is down, then a wait and a second look. */
+  private async healIfNeeded(probes: Probe[], results: HealthResult[], health: HealthConfig): Promise<HealthResult[]> {
+    const down = results.filter((r) => r.status === "unhealthy");
+    if (down.length === 0) return results;
+    await this.heal(down.map((d) => d.check));
+    await new Promise((resolve) => setTimeout(resolve, health.recovery_wait_seconds * 1000));
+    const again = await this.probeAll(probes.filter((p) => down.some((d) => d.check === p.name)), health);
+    for (const r of again) await this.action(r.check, "verify", r.status !== "unhealthy", `${r.status}${r.error ? `: ${r.error}` : ""}`);
+    return results.map((r) => again.find((a) => a.check === r.check) ?? r);
+  }
+
+  private async heal(checks: string[]): Promise<void> {
+    const targets = this.deps.serverConfig.targets.filter((t) => t.repo.toLowerCase() === this.run.repo.toLowerCase());
+    for (const t of targets) {
+      const target = this.boundTarget(t.environment);
+      if (target?.deployHookUrl) {
+        const result = await triggerDeployHook(target.deployHookUrl, { repo: this.run.repo, environment: t.environment, reason: "heal", checks });
+        for (const check of checks) await this.action(check, "deploy hook", result.ok, result.ok ? `HTTP ${result.httpStatus}` : `failed: ${result.error}`);
+      }
+      if (target) await this.repair(t.environment, checks);
+    }
+  }
+
+  /** Database repair is the normal migrate job: apply whatever is pending on the environment's branch. */
+  private async repair(environment: string, checks: string[]): Promise<void> {
+    const config = await this.loadRepoConfig();
+    if (config instanceof ConfigError) return;
+    const rule = config.environments.find((e) => e.environment === environment && !/[*?]/.test(e.branch));
+    if (!rule) return;
+    const { data } = await this.github.rest.repos.getBranch({ ...this.repo, branch: rule.branch });
+    await this.deps.enqueue({
+      kind: "migrate", trigger: "heal", repo: this.run.repo, installationId: this.run.installationId,
+      ref: `refs/heads/${rule.branch}`, commitSha: data.commit.sha, requestedBy: "autopilot", deliveryId: null,
+    });
+    for (const check of checks) await this.action(check, "database repair", true, `migrate job queued for ${environment} at ${data.commit.sha.slice(0, 7)}`);
+  }
+
+  private async action(check: string, action: string, ok: boolean, detail: string): Promise<void> {
+    await recordHealAction(this.deps.db, this.run.repo, check, action, ok, detail);
+    this.healActions.set(check, [...(this.healActions.get(check) ?? []), { action, ok, detail }]);
+  }
+
+  /** Brings the incident issues in line with the checks; GitHub being down just defers it a cycle. */
+  private async reconcile(config: RepoConfig, health: HealthConfig, results: HealthResult[], probes: Probe[]): Promise<void> {
+    const healed = new Set(this.healActions.keys());
+    const cycle: CycleResult[] = results.map((r) => ({ check: r.check, status: r.status, escalate: r.status === "unhealthy" && healed.has(r.check) }));
+    const states = await checkStates(this.deps.db, this.run.repo);
+    let issues;
+    try {
+      issues = await listIncidents(this.github, this.repo);
+    } catch (error) {
+      this.deps.log.warn({ repo: this.run.repo, err: error }, "could not read incident issues; reconciling next cycle");
+      return;
+    }
+    const decided = decideIncidents(this.now, cycle, states, issues, {
+      ...DEFAULT_POLICY,
+      recoverySuccesses: health.recovery_successes,
+      reminderIntervalMs: health.reminder_minutes * 60_000,
+    });
+    for (const state of decided.states) await saveCheckState(this.deps.db, this.run.repo, state);
+    for (const action of decided.actions) {
+      await this.perform(action, config, results, probes).catch((error) =>
+        this.deps.log.warn({ repo: this.run.repo, action: action.kind, err: error }, "incident update failed; retried next cycle"),
+      );
+    }
+    await this.notify(results, states, decided.actions);
+  }
+
+  private async perform(action: IncidentAction, config: RepoConfig, results: HealthResult[], probes: Probe[]): Promise<void> {
+    const probe = results.find((r) => r.check === action.check);
+    const labels = config.incidents?.labels ?? ["incident", "urgent"];
+    switch (action.kind) {
+      case "open": {
+        const environment = probes.find((p) => p.name === action.check)?.environment ?? this.defaultEnvironment(config);
+        const body = incidentBody({
+          probe: probe!, downSince: action.downSince, actions: this.healActions.get(action.check) ?? [],
+          lastMigration: await this.lastMigration(environment), uptime: await uptimeOf(this.deps.db, this.run.repo, action.check),
+        });
+        await openIncident(this.github, this.repo, action.check, labels, body);
+        return;
+      }
+      case "reopen":
+        return reopenIncident(this.github, this.repo, action.number, reopenBody(probe!, action.downSince));
+      case "remind":
+        return commentIncident(this.github, this.repo, action.number, reminderBody(probe!, action.downSince, this.now));
+      case "resolve":
+        return closeIncident(this.github, this.repo, action.number, resolvedBody(action.downSince, action.downtimeMs, await uptimeOf(this.deps.db, this.run.repo, action.check)));
+      case "close-removed":
+        return closeIncident(this.github, this.repo, action.number, removedBody(action.check));
+    }
+  }
+
+  private defaultEnvironment(config: RepoConfig): string | undefined {
+    return environmentForBranch(config, "main")?.environment ?? config.environments[0]?.environment;
+  }
+
+  private async lastMigration(environment: string | undefined): Promise<LastMigration | undefined> {
+    if (!environment) return undefined;
+    const [last] = await recentAppliedRuns(this.deps.db, this.run.repo, environment, 1);
+    const run = last ? await getRun(this.deps.db, last.runId) : undefined;
+    const migration = last?.migrations.at(-1);
+    return run && migration ? { version: migration.version, name: migration.name, commitSha: last.commitSha, at: run.finishedAt ?? run.createdAt } : undefined;
+  }
+
+  /** Slack: degraded → warning, healed → success, heal failed → error. */
+  private async notify(results: HealthResult[], before: Map<string, { status: CheckStatus }>, actions: IncidentAction[]): Promise<void> {
+    const slack = this.deps.serverConfig.targets
+      .filter((t) => t.repo.toLowerCase() === this.run.repo.toLowerCase())
+      .map((t) => this.boundTarget(t.environment)?.slackWebhookUrl)
+      .find(Boolean);
+    if (!slack) return;
+    for (const r of results) {
+      const healedNow = r.status !== "unhealthy" && this.healActions.has(r.check);
+      const failed = actions.some((a) => (a.kind === "open" || a.kind === "reopen") && a.check === r.check);
+      const newlyDegraded = r.status === "degraded" && before.get(r.check)?.status !== "degraded";
+      const message = failed
+        ? (["failure", `${this.run.repo}: ${r.check} is down and healing failed`] as const)
+        : healedNow
+          ? (["success", `${this.run.repo}: ${r.check} was healed`] as const)
+          : newlyDegraded
+            ? (["warning", `${this.run.repo}: ${r.check} is degraded (${Math.round(r.latencyMs)} ms)`] as const)
+            : undefined;
+      if (message) await notifySlack(slack, message[0], message[1], r.error ?? r.detail ?? `${r.status}, ${Math.round(r.latencyMs)} ms`);
+    }
+  }
+}

@@ -1,0 +1,84 @@
+// The monitor's memory: every probe result (the health log), each check's current state, heal
+// actions, uptime, and the scheduler's claimed slots.
+import type pg from "pg";
+
+export type CheckStatus = "healthy" | "degraded" | "unhealthy" | "maintenance";
+
+export interface HealthResult {
+  repo: string;
+  check: string;
+  kind: "http" | "database";
+  status: CheckStatus;
+  httpStatus?: number;
+  error?: string;
+  latencyMs: number;
+  detail?: string;
+}
+
+export async function recordHealth(db: pg.Pool, results: HealthResult[]): Promise<void> {
+  for (const r of results) {
+    await db.query(
+      `insert into health_log (repo, check_name, kind, status, http_status, error, latency_ms, detail) values ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [r.repo.toLowerCase(), r.check, r.kind, r.status, r.httpStatus ?? null, r.error ?? null, Math.round(r.latencyMs), r.detail ?? null],
+    );
+  }
+}
+
+export interface CheckState {
+  check: string;
+  status: CheckStatus;
+  downSince: Date | null;
+  healthyStreak: number;
+  lastReminderAt: Date | null;
+}
+
+export async function checkStates(db: pg.Pool, repo: string): Promise<Map<string, CheckState>> {
+  const { rows } = await db.query<CheckState>(
+    `select check_name as "check", status, down_since as "downSince", healthy_streak as "healthyStreak", last_reminder_at as "lastReminderAt"
+       from health_state where repo = $1`,
+    [repo.toLowerCase()],
+  );
+  return new Map(rows.map((r) => [r.check, r]));
+}
+
+export async function saveCheckState(db: pg.Pool, repo: string, state: CheckState): Promise<void> {
+  await db.query(
+    `insert into health_state (repo, check_name, status, down_since, healthy_streak, last_reminder_at, updated_at)
+     values ($1, $2, $3, $4, $5, $6, now())
+     on conflict (repo, check_name) do update set status = $3, down_since = $4, healthy_streak = $5, last_reminder_at = $6, updated_at = now()`,
+    [repo.toLowerCase(), state.check, state.status, state.downSince, state.healthyStreak, state.lastReminderAt],
+  );
+}
+
+export async function forgetCheck(db: pg.Pool, repo: string, check: string): Promise<void> {
+  await db.query(`delete from health_state where repo = $1 and check_name = $2`, [repo.toLowerCase(), check]);
+}
+
+export async function recordHealAction(db: pg.Pool, repo: string, check: string, action: string, ok: boolean, detail: string): Promise<void> {
+  await db.query(`insert into heal_actions (repo, check_name, action, ok, detail) values ($1, $2, $3, $4, $5)`, [repo.toLowerCase(), check, action, ok, detail]);
+}
+
+export interface Uptime {
+  "24h": number | null;
+  "7d": number | null;
+  "30d": number | null;
+}
+
+/** Share of healthy or degraded results per window; maintenance does not count either way. */
+export async function uptimeOf(db: pg.Pool, repo: string, check: string): Promise<Uptime> {
+  const { rows } = await db.query(
+    `select ${["24 hours", "7 days", "30 days"]
+      .map((w, i) => `avg(case when status in ('healthy','degraded') then 1.0 else 0.0 end) filter (where at > now() - interval '${w}') as w${i}`)
+      .join(", ")}
+       from health_log where repo = $1 and check_name = $2 and status <> 'maintenance' and at > now() - interval '30 days'`,
+    [repo.toLowerCase(), check],
+  );
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  return { "24h": num(rows[0].w0), "7d": num(rows[0].w1), "30d": num(rows[0].w2) };
+}
+
+/** Claims a scheduler slot for a repository; only the first replica to ask gets true. */
+export async function claimSlot(db: pg.Pool, repo: string, slot: Date): Promise<boolean> {
+  const { rowCount } = await db.query(`insert into heal_slots (repo, slot) values ($1, $2) on conflict do nothing`, [repo.toLowerCase(), slot]);
+  return rowCount === 1;
+}

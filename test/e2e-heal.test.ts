@@ -1,0 +1,131 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { REPO, Scenario } from "./harness/scenario.js";
+import { shopRepo } from "./harness/fixtures.js";
+import { FakeHttpSink } from "./harness/fake-http-sink.js";
+import { sleep, waitFor, type RunningApp } from "./harness/app-process.js";
+
+const SERVER_HEALTH = "health:\n  allow_hosts: ['127.0.0.1']\n  discovery_seconds: 1";
+
+function healthConfig(siteUrl: string, extra = ""): string {
+  return [
+    "health:",
+    '  schedule: "*/2 * * * * *"',
+    "  retries: 1",
+    "  retry_delays_ms: [100]",
+    "  recovery_wait_seconds: 0.5",
+    "  recovery_successes: 2",
+    "  reminder_minutes: 0.05",
+    "  checks:",
+    `    - { name: site, url: "${siteUrl}/health", timeout_ms: 1000 }`,
+    extra,
+    "incidents:",
+    "  labels: [incident, urgent]",
+  ].join("\n");
+}
+
+const incidents = (s: Scenario) => s.github.issues(REPO).filter((i) => i.body?.includes("<!-- autopilot:incident acme/shop site -->"));
+
+describe("self-heal monitor and incident issues", () => {
+  let s: Scenario;
+  let site: FakeHttpSink;
+  before(async () => {
+    site = await FakeHttpSink.start();
+    s = await Scenario.start({ serverExtra: SERVER_HEALTH });
+    const sha = await s.push({ ...shopRepo(["0001_init.sql"]), ".github/autopilot.yml": healthConfig(site.url) });
+    await s.completedCheckRun(sha);
+  });
+  after(async () => {
+    await s.stop();
+    await site.close();
+  });
+
+  test("a seconds schedule probes the site and records it in the health log", async () => {
+    await waitFor("healthy results", async () => (await s.storeQuery("select count(*)::int as n from health_log where check_name = 'site' and status = 'healthy'"))[0].n >= 2);
+    assert.ok(site.requests.some((r) => r.path === "/health"));
+    assert.equal(incidents(s).length, 0);
+  });
+
+  test("an outage is healed first (deploy hook), then filed as one labelled issue with what failed", async () => {
+    const hooksBefore = s.deployHook.requests.length;
+    site.setStatus(503);
+    const issue = await waitFor("an incident issue", () => incidents(s)[0], 30_000);
+    assert.equal(issue.title, "🔴 site is down");
+    assert.deepEqual([...issue.labels].sort(), ["autopilot", "incident", "urgent"]);
+    assert.match(issue.body!, /HTTP 503/);
+    assert.match(issue.body!, /deploy hook: HTTP 200/);
+    assert.match(issue.body!, /Last migration\*\*: `0001_init`/);
+    assert.match(issue.body!, /Uptime\*\* 24 h/);
+    assert.ok(s.deployHook.requests.length > hooksBefore, "the deploy hook was called to heal");
+    const actions = await s.storeQuery("select action from heal_actions where check_name = 'site'");
+    assert.ok(actions.some((a) => a.action === "deploy hook") && actions.some((a) => a.action === "verify"));
+  });
+
+  test("while down: reminder comments, and still exactly one issue", async () => {
+    const number = incidents(s)[0].number;
+    await waitFor("a reminder", () => s.github.comments(REPO, number).some((c) => /Still down after/.test(c.body)), 30_000);
+    assert.equal(incidents(s).length, 1);
+  });
+
+  test("recovery after two healthy cycles comments the downtime and closes the issue", async () => {
+    site.setStatus(200);
+    const number = incidents(s)[0].number;
+    await waitFor("the issue closed", () => incidents(s)[0].state === "closed", 30_000);
+    assert.ok(s.github.comments(REPO, number).some((c) => /Resolved after \d/.test(c.body)), "closing comments first");
+  });
+
+  test("a relapse soon after reopens the recent issue instead of filing a twin", async () => {
+    const number = incidents(s)[0].number;
+    site.setStatus(500);
+    await waitFor("the issue reopened", () => incidents(s)[0].state === "open", 30_000);
+    assert.equal(incidents(s).length, 1);
+    assert.equal(incidents(s)[0].number, number);
+    await waitFor("a relapse comment", () => s.github.comments(REPO, number).some((c) => /Down again since/.test(c.body)));
+    site.setStatus(200);
+    await waitFor("closed again", () => incidents(s)[0].state === "closed", 30_000);
+  });
+
+  test("during a maintenance window results are recorded as maintenance and nothing is filed", async () => {
+    const start = new Date(Date.now() - 60_000).toISOString();
+    const end = new Date(Date.now() + 3_600_000).toISOString();
+    const window = `  maintenance:\n    - { start: "${start}", end: "${end}", checks: [site] }`;
+    const sha = await s.push({ ".github/autopilot.yml": healthConfig(site.url, window) });
+    await s.completedCheckRun(sha);
+    site.setStatus(503);
+    await waitFor("maintenance results", async () => (await s.storeQuery("select count(*)::int as n from health_log where status = 'maintenance'"))[0].n >= 2, 30_000);
+    await sleep(3000);
+    assert.equal(incidents(s)[0].state, "closed");
+    assert.equal(incidents(s).length, 1);
+    site.setStatus(200);
+  });
+
+  test("no request body GitHub would reject was sent", () => {
+    assert.deepEqual(s.github.violations, []);
+  });
+});
+
+describe("two app instances on one store", () => {
+  let s: Scenario;
+  let site: FakeHttpSink;
+  let second: RunningApp;
+  before(async () => {
+    site = await FakeHttpSink.start({ status: 503 });
+    s = await Scenario.start({ serverExtra: SERVER_HEALTH });
+    second = await s.startAnotherApp();
+  });
+  after(async () => {
+    await second.stop();
+    await s.stop();
+    await site.close();
+  });
+
+  test("still run one heal per slot and file one issue", async () => {
+    const sha = await s.push({ ...shopRepo(["0001_init.sql"]), ".github/autopilot.yml": healthConfig(site.url) });
+    await s.completedCheckRun(sha);
+    await waitFor("an incident issue", () => incidents(s)[0], 40_000);
+    await sleep(5000);
+    assert.equal(incidents(s).length, 1);
+    const slots = await s.storeQuery("select slot, count(*)::int as n from runs r join heal_slots h on h.repo = lower(r.repo) and r.params->>'slot' = to_char(h.slot at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') where r.kind = 'heal' group by slot having count(*) > 1");
+    assert.deepEqual(slots, [], "no slot was run twice");
+  });
+});
