@@ -99,6 +99,29 @@ describe("self-heal monitor and incident issues", () => {
     site.setStatus(200);
   });
 
+  test("/autopilot heal runs a cycle now and answers with each check's state", async () => {
+    s.github.setPermission(REPO, "ada", "admin");
+    const id = await s.comment("/autopilot heal", { login: "ada" });
+    const { reply } = await s.answered(1, id, 30_000);
+    assert.match(reply, /\*\*heal\*\*: site (healthy|maintenance|degraded) \(\d+ ms\)/);
+  });
+
+  test("/autopilot status shows each check's uptime and incident", async () => {
+    const id = await s.comment("/autopilot status", { login: "ada" });
+    const { reply } = await s.answered(1, id, 30_000);
+    assert.match(reply, /\| site \| \w+ \| \d+\.\d+ % \|/);
+  });
+
+  test("a bad cron expression is reported on the next push while migrations still apply", async () => {
+    const config = healthConfig(site.url).replace('"*/2 * * * * *"', '"every five minutes"');
+    const sha = await s.push({ ".github/autopilot.yml": config, "migrations/0002_more.sql": "create table more_things (id bigint);\n" });
+    const run = await s.completedCheckRun(sha);
+    assert.equal(run.conclusion, "success");
+    assert.match(run.output.summary!, /health\.schedule: is not a valid cron expression/);
+    assert.ok(run.output.annotations.some((a) => a.annotation_level === "warning" && a.start_line === 2));
+    assert.equal((await s.targetQuery("select count(*)::int as n from pg_tables where tablename = 'more_things'"))[0].n, 1);
+  });
+
   test("no request body GitHub would reject was sent", () => {
     assert.deepEqual(s.github.violations, []);
   });

@@ -2,6 +2,7 @@
 import type { BackupRecord } from "../store/backups.js";
 import type { EnvironmentLock } from "../store/locks.js";
 import type { Run } from "../store/runs.js";
+import type { Uptime } from "../store/health.js";
 
 export interface EnvironmentStatus {
   environment: string;
@@ -18,7 +19,24 @@ export interface EnvironmentStatus {
 const when = (d: Date | null | undefined) => (d ? new Date(d).toISOString().replace("T", " ").slice(0, 16) + " UTC" : "—");
 const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
-export function renderStatus(rows: EnvironmentStatus[]): string {
+export interface CheckHealth {
+  check: string;
+  status: string;
+  uptime: Uptime;
+  incident?: number;
+}
+
+const pct = (v: number | null) => (v === null ? "—" : `${(v * 100).toFixed(2)} %`);
+
+export function renderStatus(rows: EnvironmentStatus[], checks: CheckHealth[] = []): string {
+  const health = checks.length
+    ? "\n\n| Check | Status | Uptime 24 h | 7 d | 30 d | Incident |\n|---|---|---|---|---|---|\n" +
+      checks.map((c) => `| ${c.check} | ${c.status} | ${pct(c.uptime["24h"])} | ${pct(c.uptime["7d"])} | ${pct(c.uptime["30d"])} | ${c.incident ? `#${c.incident}` : "—"} |`).join("\n")
+    : "";
+  return renderEnvironments(rows) + health;
+}
+
+function renderEnvironments(rows: EnvironmentStatus[]): string {
   const header = "| Environment | Applied | Pending | Last run | Lock | Last backup | Open incidents |\n|---|---|---|---|---|---|---|";
   const lines = rows.map((r) => {
     const applied = r.problem ? `⚠️ ${r.problem}` : `${r.appliedVersion} (${r.appliedCount})`;

@@ -7,7 +7,9 @@ import { indexMigrations } from "../database/migration-files.js";
 import { plan } from "../database/planner.js";
 import { listDirectory } from "../github/repo-files.js";
 import type { ReplyRef } from "../report/command-reply.js";
-import { renderStatus, type EnvironmentStatus } from "../report/status-report.js";
+import { renderStatus, type CheckHealth, type EnvironmentStatus } from "../report/status-report.js";
+import { listIncidents } from "../report/incidents.js";
+import { checkStates, uptimeOf } from "../store/health.js";
 import { redact } from "../redact.js";
 import { recordApproval } from "../store/approvals.js";
 import { listBackups } from "../store/backups.js";
@@ -56,7 +58,7 @@ export class CommandActions {
       case "plan":
         return this.plan(environment);
       case "heal":
-        return { ok: false, text: `⚠️ **heal ${environment}**: the self-heal monitor is not enabled in this version of Autopilot, so there is nothing to heal with yet.` };
+        return this.queue("heal", environment, {}, `heal`);
       case "help":
         return { ok: true, text: "" };
     }
@@ -64,9 +66,24 @@ export class CommandActions {
 
   private async status(only?: string): Promise<ActionResult> {
     const environments = only ? [only] : [...new Set(this.config.environments.map((e) => e.environment))];
+    const checks = await this.checkHealth();
+    const open = checks.filter((c) => c.incident).length;
     const rows: EnvironmentStatus[] = [];
-    for (const environment of environments) rows.push(await this.environmentStatus(environment));
-    return { ok: true, text: renderStatus(rows) };
+    for (const environment of environments) rows.push({ ...(await this.environmentStatus(environment)), openIncidents: open });
+    return { ok: true, text: renderStatus(rows, checks) };
+  }
+
+  /** Each monitored check: its last status, uptime, and open incident issue. */
+  private async checkHealth(): Promise<CheckHealth[]> {
+    const states = await checkStates(this.ctx.deps.db, this.ctx.run.repo);
+    if (states.size === 0) return [];
+    const incidents = await listIncidents(this.ctx.github, this.ctx.repo).catch(() => []);
+    const rows: CheckHealth[] = [];
+    for (const state of states.values()) {
+      const incident = incidents.find((i) => i.open && i.check === state.check)?.number;
+      rows.push({ check: state.check, status: state.status, uptime: await uptimeOf(this.ctx.deps.db, this.ctx.run.repo, state.check), incident });
+    }
+    return rows;
   }
 
   private async environmentStatus(environment: string): Promise<EnvironmentStatus> {
@@ -142,7 +159,7 @@ export class CommandActions {
 
   /** Queues the work as a run of its own, which answers in this command's section when done. */
   private async queue(
-    kind: "migrate" | "rollback" | "backup" | "plan",
+    kind: "migrate" | "rollback" | "backup" | "plan" | "heal",
     environment: string,
     params: Record<string, unknown>,
     label: string,

@@ -31,10 +31,12 @@ export async function runHeal(deps: RunbookDeps, runId: number, _attempt: Attemp
   try {
     const title = await cycle.execute();
     await finishRun(deps.db, run.id, { status: "success", title });
+    await cycle.answerCommand(true, `**heal**: ${title}.`);
   } catch (error) {
     const message = redact((error as Error)?.message ?? String(error));
     deps.log.error({ run: run.id, repo: run.repo }, `heal cycle failed: ${message}`);
     await finishRun(deps.db, run.id, { status: "failure", title: "heal cycle failed", error: message });
+    await cycle.answerCommand(false, `**heal** failed: ${message}`);
   }
 }
 
@@ -71,8 +73,7 @@ class HealCycle extends RunContext {
     const first = await this.probeAll(probes, health);
     const final = await this.healIfNeeded(probes, first, health);
     await this.reconcile(config, health, final, probes);
-    const down = final.filter((r) => r.status === "unhealthy").length;
-    return `${final.length} check(s) probed, ${down} unhealthy`;
+    return final.map((r) => `${r.check} ${r.status} (${Math.round(r.latencyMs)} ms)`).join(", ") || "no checks configured";
   }
 
   private probes(config: RepoConfig, health: HealthConfig): Probe[] {

@@ -2,7 +2,8 @@
 // deploy → report. The only place that sequences these steps for a push.
 import type { ResolvedTarget } from "../config/server-config.js";
 import { environmentForBranch, type EnvironmentRule, type RepoConfig } from "../config/repo-config.js";
-import { ConfigError } from "../config/yaml-errors.js";
+import { ConfigError, formatProblem, type ConfigProblem } from "../config/yaml-errors.js";
+import { parseHealthConfig } from "../config/health-config.js";
 import { indexMigrations, readMigration, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
 import { readHistoryFromUrl } from "../database/history.js";
 import { plan } from "../database/planner.js";
@@ -17,7 +18,7 @@ import { approversOf } from "../store/approvals.js";
 import { findLock } from "../store/locks.js";
 import { recordRunMigrations } from "../store/run-migrations.js";
 import { createDeployment } from "../report/deployment.js";
-import { CheckRunReporter } from "../report/check-run.js";
+import { CheckRunReporter, type CheckRunOutcome } from "../report/check-run.js";
 import { MIGRATE_CHECK_NAME, renderCheckRun, renderShort } from "../report/migrate-report.js";
 import { mergedPullForCommit, upsertMarkedComment } from "../report/pull-comment.js";
 import { notifySlack } from "../report/slack.js";
@@ -209,7 +210,7 @@ class MigrateRun extends RunContext {
   }
 
   async conclude(outcome: MigrateOutcome): Promise<void> {
-    const rendered = renderCheckRun(outcome);
+    const rendered = withHealthWarnings(renderCheckRun(outcome), parseHealthConfig(this.repoConfigText ?? null).problems);
     await this.check.complete(rendered);
     if (this.check.id) await updateRun(this.deps.db, this.run.id, { checkRunId: this.check.id });
     await finishRun(this.deps.db, this.run.id, {
@@ -294,4 +295,18 @@ function committedFiles(outcome: MigrateOutcome): AppliedFile[] {
   if (outcome.kind === "applied") return outcome.applied;
   if (outcome.kind === "failed" && outcome.recovery.action === "kept") return outcome.applied;
   return [];
+}
+
+/** A broken `health` section never stops a migration, but every push says what is wrong with it. */
+function withHealthWarnings(rendered: CheckRunOutcome, problems: ConfigProblem[]): CheckRunOutcome {
+  if (problems.length === 0) return rendered;
+  const list = problems.map((p) => `- \`${formatProblem(p)}\``).join("\n");
+  return {
+    ...rendered,
+    summary: `${rendered.summary}\n\n⚠️ **The health section of .github/autopilot.yml is invalid; health checks are paused until it is fixed:**\n\n${list}`,
+    annotations: [
+      ...(rendered.annotations ?? []),
+      ...problems.map((p) => ({ path: p.file, line: p.line ?? 1, level: "warning" as const, title: "health config", message: `${p.key}: ${p.message}` })),
+    ],
+  };
 }

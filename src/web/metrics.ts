@@ -1,0 +1,316 @@
+// Prometheus metrics, built afresh on every scrape FROM THE STORE rather than counted in process
+// memory: every replica reports the same values, and a restart loses nothing. Counters are totals of
+// store rows (a retention purge shows up as a counter reset, which Prometheus' rate() tolerates).
+//
+// Histograms are aggregated in SQL (one count per bucket) rather than replayed value by value, so
+// a scrape costs the same for a month of 5-minute samples as for a day: see StoreHistogram below.
+import { Counter, Gauge, Histogram, Registry, type LabelValues } from "prom-client";
+import type pg from "pg";
+import { latencyPercentile, uptimeByWindow, type Queryable } from "../analytics/queries.js";
+
+export interface MetricsOptions {
+  now?: Date;
+  /**
+   * Open incident issues per repository, when the caller knows them (incidents live on GitHub).
+   * Without it, a check whose health_state is unhealthy counts as one open incident.
+   */
+  openIncidents?: Map<string, number>;
+}
+
+export interface RenderedMetrics {
+  contentType: string;
+  body: string;
+}
+
+export const RESPONSE_BUCKETS_SECONDS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+export const MIGRATION_BUCKETS_SECONDS = [1, 5, 15, 30, 60, 120, 300, 600, 1800];
+export const BACKUP_BUCKETS_SECONDS = [1, 5, 15, 30, 60, 300, 900, 1800, 3600];
+
+export async function renderMetrics(pool: pg.Pool, options: MetricsOptions = {}): Promise<RenderedMetrics> {
+  const registry = await buildRegistry(pool, options);
+  return { contentType: registry.contentType, body: await registry.metrics() };
+}
+
+export async function buildRegistry(db: Queryable, options: MetricsOptions = {}): Promise<Registry> {
+  const now = options.now ?? new Date();
+  const registry = new Registry();
+  await Promise.all([
+    healthChecks(db, registry),
+    responseTimes(db, registry),
+    uptime(db, registry, now),
+    migrations(db, registry),
+    rollbacks(db, registry),
+    backups(db, registry),
+    deployments(db, registry),
+    incidents(db, registry, options.openIncidents),
+    alerts(db, registry),
+    anomalies(db, registry),
+    healthScores(db, registry, now),
+    jobs(db, registry),
+  ]);
+  return registry;
+}
+
+// ---- health ------------------------------------------------------------------------------------
+
+async function healthChecks(db: Queryable, registry: Registry): Promise<void> {
+  const total = new Counter({ name: "autopilot_health_checks_total", help: "Health-check results recorded, by status (healthy, degraded, unhealthy, maintenance).", labelNames: ["repo", "check", "status"], registers: [registry] });
+  const { rows } = await db.query("select repo, check_name, status, count(*)::float8 as n from health_log group by 1, 2, 3");
+  for (const r of rows) total.inc({ repo: r.repo, check: r.check_name, status: r.status }, r.n);
+}
+
+async function responseTimes(db: Queryable, registry: Registry): Promise<void> {
+  const histogram = new StoreHistogram({ name: "autopilot_check_response_seconds", help: "Response time of answered health checks (healthy or degraded).", labelNames: ["repo", "check"], buckets: RESPONSE_BUCKETS_SECONDS, registers: [registry] });
+  const rows = await bucketCounts(db, "health_log", "latency_ms / 1000.0", ["repo", "check_name"], "latency_ms is not null and status in ('healthy', 'degraded')", RESPONSE_BUCKETS_SECONDS);
+  for (const r of rows) histogram.setSeries({ repo: r.keys.repo, check: r.keys.check_name }, r);
+}
+
+async function uptime(db: Queryable, registry: Registry, now: Date): Promise<void> {
+  const ratio = new Gauge({ name: "autopilot_uptime_ratio", help: "Share of health checks that answered (healthy or degraded), maintenance excluded, over the window.", labelNames: ["repo", "check", "window"], registers: [registry] });
+  for (const u of await uptimeByWindow(db, now)) ratio.set({ repo: u.repo, check: u.check, window: u.window }, u.ratio);
+}
+
+// ---- runs --------------------------------------------------------------------------------------
+
+/** Run statuses that end a run; the others (queued, in_progress, action_required) are not outcomes yet. */
+const FINISHED = "('success', 'failure', 'neutral', 'skipped')";
+
+async function migrations(db: Queryable, registry: Registry): Promise<void> {
+  const total = new Counter({ name: "autopilot_migrations_total", help: "Finished migrate runs, by outcome (success, failure, neutral, skipped).", labelNames: ["repo", "environment", "outcome"], registers: [registry] });
+  await countRuns(db, "migrate", total);
+  const duration = new StoreHistogram({ name: "autopilot_migration_duration_seconds", help: "Duration of migrate runs that succeeded or failed, from start to finish.", labelNames: ["repo", "environment"], buckets: MIGRATION_BUCKETS_SECONDS, registers: [registry] });
+  const rows = await bucketCounts(
+    db,
+    "runs",
+    "extract(epoch from finished_at - started_at)",
+    ["repo", "coalesce(environment, '') as environment"],
+    "kind = 'migrate' and status in ('success', 'failure') and started_at is not null and finished_at is not null",
+    MIGRATION_BUCKETS_SECONDS,
+  );
+  for (const r of rows) duration.setSeries({ repo: r.keys.repo, environment: r.keys.environment }, r);
+}
+
+async function rollbacks(db: Queryable, registry: Registry): Promise<void> {
+  const total = new Counter({ name: "autopilot_rollbacks_total", help: "Finished rollback runs, by outcome.", labelNames: ["repo", "environment", "outcome"], registers: [registry] });
+  await countRuns(db, "rollback", total);
+}
+
+async function countRuns(db: Queryable, kind: string, counter: Counter<"repo" | "environment" | "outcome">): Promise<void> {
+  const { rows } = await db.query(
+    `select repo, coalesce(environment, '') as environment, status, count(*)::float8 as n
+       from runs where kind = $1 and status in ${FINISHED} group by 1, 2, 3`,
+    [kind],
+  );
+  for (const r of rows) counter.inc({ repo: r.repo, environment: r.environment, outcome: r.status }, r.n);
+}
+
+async function backups(db: Queryable, registry: Registry): Promise<void> {
+  const total = new Counter({ name: "autopilot_backups_total", help: "Backups taken, by outcome (success, failure); pruned backups count as taken.", labelNames: ["repo", "environment", "outcome"], registers: [registry] });
+  const { rows } = await db.query(
+    `select repo, environment, case when status = 'failed' then 'failure' else 'success' end as outcome, count(*)::float8 as n
+       from backups group by 1, 2, 3`,
+  );
+  for (const r of rows) total.inc({ repo: r.repo, environment: r.environment, outcome: r.outcome }, r.n);
+  const duration = new StoreHistogram({ name: "autopilot_backup_duration_seconds", help: "Duration of successful backups.", labelNames: ["repo", "environment"], buckets: BACKUP_BUCKETS_SECONDS, registers: [registry] });
+  const buckets = await bucketCounts(db, "backups", "duration_ms / 1000.0", ["repo", "environment"], "status <> 'failed' and duration_ms is not null", BACKUP_BUCKETS_SECONDS);
+  for (const r of buckets) duration.setSeries({ repo: r.keys.repo, environment: r.keys.environment }, r);
+}
+
+async function deployments(db: Queryable, registry: Registry): Promise<void> {
+  const total = new Counter({ name: "autopilot_deployments_total", help: "Deploy hooks called, by outcome (success, failure).", labelNames: ["repo", "environment", "outcome"], registers: [registry] });
+  const { rows } = await db.query(
+    `select repo, environment, case when ok then 'success' else 'failure' end as outcome, count(*)::float8 as n from deployments group by 1, 2, 3`,
+  );
+  for (const r of rows) total.inc({ repo: r.repo, environment: r.environment, outcome: r.outcome }, r.n);
+}
+
+// ---- incidents, alerts, anomalies ----------------------------------------------------------------
+
+async function incidents(db: Queryable, registry: Registry, known: Map<string, number> | undefined): Promise<void> {
+  const open = new Gauge({ name: "autopilot_incidents_open", help: "Open incidents: failing checks (or open incident issues, when the app knows them).", labelNames: ["repo"], registers: [registry] });
+  if (known) {
+    for (const [repo, count] of known) open.set({ repo }, count);
+    return;
+  }
+  if (!(await tableExists(db, "public.health_state"))) return;
+  const { rows } = await db.query("select repo, count(*) filter (where status = 'unhealthy')::int as n from health_state group by repo");
+  for (const r of rows) open.set({ repo: r.repo }, r.n);
+}
+
+async function alerts(db: Queryable, registry: Registry): Promise<void> {
+  const firing = new Gauge({ name: "autopilot_alerts_firing", help: "Alerts firing, by rule and severity (0 for a rule that has been evaluated and is not firing).", labelNames: ["repo", "rule", "severity"], registers: [registry] });
+  const { rows } = await db.query(
+    "select repo, rule, severity, count(*) filter (where state = 'firing')::int as n from alert_state group by 1, 2, 3",
+  );
+  for (const r of rows) firing.set({ repo: r.repo, rule: r.rule, severity: r.severity }, r.n);
+}
+
+async function anomalies(db: Queryable, registry: Registry): Promise<void> {
+  const open = new Gauge({ name: "autopilot_anomalies_open", help: "Open anomaly-scan findings, by kind.", labelNames: ["repo", "kind"], registers: [registry] });
+  const { rows } = await db.query("select repo, kind, count(*)::int as n from anomaly_findings where resolved_at is null group by 1, 2");
+  for (const r of rows) open.set({ repo: r.repo, kind: r.kind }, r.n);
+}
+
+async function jobs(db: Queryable, registry: Registry): Promise<void> {
+  const gauge = new Gauge({ name: "autopilot_jobs", help: "Jobs in the durable queue (pg-boss), by queue and state.", labelNames: ["queue", "state"], registers: [registry] });
+  // The queue creates its schema when it first starts; a store it never ran on has none.
+  if (!(await tableExists(db, "pgboss.job"))) return;
+  const { rows } = await db.query("select name, state::text as state, count(*)::int as n from pgboss.job group by 1, 2");
+  for (const r of rows) gauge.set({ queue: r.name, state: r.state }, r.n);
+}
+
+// ---- health score ------------------------------------------------------------------------------
+
+export interface HealthScoreInputs {
+  /** Mean over the repository's checks, 0–1. */
+  uptime24h?: number;
+  uptime7d?: number;
+  /** The slowest check's p95 response time over the last hour, in seconds. */
+  worstP95Seconds?: number;
+  /** Share of the last 30 days' finished migrate runs that succeeded, 0–1. */
+  migrationSuccess?: number;
+}
+
+export const HEALTH_SCORE_WEIGHTS = { uptime24h: 50, uptime7d: 20, latency: 15, migrations: 15 } as const;
+
+/** p95 at or under this is full marks for latency; at or over the critical threshold, none. */
+const LATENCY_GOOD_SECONDS = 1;
+const LATENCY_CRITICAL_SECONDS = 10;
+
+/**
+ * 0–100: the weighted mean of the components the repository has data for (docs/metrics.md).
+ * A repository with no data at all has no score, rather than a perfect one.
+ */
+export function healthScore(inputs: HealthScoreInputs): number | null {
+  const parts: Array<[number, number | undefined]> = [
+    [HEALTH_SCORE_WEIGHTS.uptime24h, inputs.uptime24h],
+    [HEALTH_SCORE_WEIGHTS.uptime7d, inputs.uptime7d],
+    [HEALTH_SCORE_WEIGHTS.latency, inputs.worstP95Seconds === undefined ? undefined : latencyFactor(inputs.worstP95Seconds)],
+    [HEALTH_SCORE_WEIGHTS.migrations, inputs.migrationSuccess],
+  ];
+  const present = parts.filter((p): p is [number, number] => p[1] !== undefined);
+  if (present.length === 0) return null;
+  const weights = present.reduce((sum, [w]) => sum + w, 0);
+  return (100 * present.reduce((sum, [w, c]) => sum + w * c, 0)) / weights;
+}
+
+export function latencyFactor(p95Seconds: number): number {
+  const share = (p95Seconds - LATENCY_GOOD_SECONDS) / (LATENCY_CRITICAL_SECONDS - LATENCY_GOOD_SECONDS);
+  return Math.min(1, Math.max(0, 1 - share));
+}
+
+async function healthScores(db: Queryable, registry: Registry, now: Date): Promise<void> {
+  const score = new Gauge({ name: "autopilot_health_score", help: "0-100: weighted uptime (24h 50, 7d 20), p95 latency (15) and migration success (15); see docs/metrics.md.", labelNames: ["repo"], registers: [registry] });
+  for (const [repo, inputs] of await healthScoreInputs(db, now)) {
+    const value = healthScore(inputs);
+    if (value !== null) score.set({ repo }, value);
+  }
+}
+
+export async function healthScoreInputs(db: Queryable, now: Date): Promise<Map<string, HealthScoreInputs>> {
+  const inputs = new Map<string, HealthScoreInputs>();
+  const of = (repo: string) => inputs.get(repo) ?? inputs.set(repo, {}).get(repo)!;
+  const [windows, p95s, runs] = await Promise.all([
+    uptimeByWindow(db, now),
+    latencyPercentile(db, now, 60),
+    db.query(
+      `select repo, count(*) filter (where status = 'success')::float8 / count(*) as ratio
+         from runs where kind = 'migrate' and status in ('success', 'failure')
+          and created_at > $1::timestamptz - interval '30 days' and created_at <= $1::timestamptz
+        group by repo`,
+      [now],
+    ),
+  ]);
+  for (const [window, key] of [["24h", "uptime24h"], ["7d", "uptime7d"]] as const) {
+    for (const [repo, ratios] of groupValues(windows.filter((w) => w.window === window).map((w) => [w.repo, w.ratio]))) {
+      of(repo)[key] = ratios.reduce((a, b) => a + b, 0) / ratios.length;
+    }
+  }
+  for (const [repo, values] of groupValues(p95s.map((p) => [p.repo, p.valueMs / 1000]))) of(repo).worstP95Seconds = Math.max(...values);
+  for (const r of runs.rows) of(r.repo).migrationSuccess = Number(r.ratio);
+  return inputs;
+}
+
+function groupValues(pairs: Array<[string, number]>): Map<string, number[]> {
+  const groups = new Map<string, number[]>();
+  for (const [key, value] of pairs) groups.set(key, [...(groups.get(key) ?? []), value]);
+  return groups;
+}
+
+// ---- histograms from SQL -----------------------------------------------------------------------
+
+interface BucketRow {
+  keys: Record<string, string>;
+  /** Observations at or under each bucket's upper bound, in bucket order. */
+  cumulative: number[];
+  sum: number;
+  count: number;
+}
+
+/**
+ * Per group of `keys`, how many values of `valueExpr` fall at or under each upper bound, with their
+ * sum and count: a histogram's whole state in one grouped scan. Every argument is a constant of this
+ * module, never user input.
+ */
+async function bucketCounts(db: Queryable, table: string, valueExpr: string, keys: string[], where: string, buckets: number[]): Promise<BucketRow[]> {
+  const keyNames = keys.map((k) => k.split(/\s+as\s+/i).pop()!.trim());
+  const cumulative = buckets.map((b, i) => `count(*) filter (where ${valueExpr} <= ${b})::float8 as le_${i}`).join(", ");
+  const { rows } = await db.query(
+    `select ${keys.join(", ")}, ${cumulative}, coalesce(sum(${valueExpr}), 0)::float8 as sum, count(*)::float8 as count
+       from ${table} where ${where}
+      group by ${keys.map((_, i) => i + 1).join(", ")}`,
+  );
+  return rows.map((r) => ({
+    keys: Object.fromEntries(keyNames.map((k) => [k, String(r[k])])),
+    cumulative: buckets.map((_, i) => r[`le_${i}`]),
+    sum: r.sum,
+    count: r.count,
+  }));
+}
+
+interface SeriesState<T extends string> {
+  labels: LabelValues<T>;
+  cumulative: number[];
+  sum: number;
+  count: number;
+}
+
+/**
+ * A prom-client Histogram whose series are set whole from SQL aggregates. prom-client can only add
+ * one observation at a time, so replaying a month of samples would cost one call per sample on every
+ * scrape; instead this subclass answers the registry with the precomputed buckets, in exactly the
+ * shape (and so the text format) prom-client's own Histogram produces.
+ */
+class StoreHistogram<T extends string> extends Histogram<T> {
+  private readonly series: SeriesState<T>[] = [];
+  private readonly metricName: string;
+  private readonly metricHelp: string;
+  private readonly upperBounds: number[];
+
+  constructor(config: { name: string; help: string; labelNames: T[]; buckets: number[]; registers: Registry[] }) {
+    super(config);
+    this.metricName = config.name;
+    this.metricHelp = config.help;
+    this.upperBounds = config.buckets;
+  }
+
+  setSeries(labels: LabelValues<T>, state: Omit<SeriesState<T>, "labels">): void {
+    this.series.push({ labels, cumulative: state.cumulative, sum: state.sum, count: state.count });
+  }
+
+  /** What the registry renders (prom-client calls this when present, and get() builds on it). */
+  async getForPromString() {
+    const values = this.series.flatMap(({ labels, cumulative, sum, count }) => [
+      ...this.upperBounds.map((le, i) => ({ labels: { le }, sharedLabels: { ...labels }, value: cumulative[i], metricName: `${this.metricName}_bucket` })),
+      { labels: { le: "+Inf" }, sharedLabels: { ...labels }, value: count, metricName: `${this.metricName}_bucket` },
+      { labels: {}, sharedLabels: { ...labels }, value: sum, metricName: `${this.metricName}_sum` },
+      { labels: {}, sharedLabels: { ...labels }, value: count, metricName: `${this.metricName}_count` },
+    ]);
+    return { name: this.metricName, help: this.metricHelp, type: "histogram", values, aggregator: "sum" };
+  }
+}
+
+async function tableExists(db: Queryable, qualifiedName: string): Promise<boolean> {
+  const { rows } = await db.query("select to_regclass($1) is not null as exists", [qualifiedName]);
+  return rows[0].exists;
+}
