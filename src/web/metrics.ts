@@ -34,6 +34,8 @@ export async function renderMetrics(pool: pg.Pool, options: MetricsOptions = {})
 export async function buildRegistry(db: Queryable, options: MetricsOptions = {}): Promise<Registry> {
   const now = options.now ?? new Date();
   const registry = new Registry();
+  // Each collector registers its metrics before its first await, so the families always come out in
+  // this order, whichever query returns first.
   await Promise.all([
     healthChecks(db, registry),
     responseTimes(db, registry),
@@ -55,7 +57,7 @@ export async function buildRegistry(db: Queryable, options: MetricsOptions = {})
 
 async function healthChecks(db: Queryable, registry: Registry): Promise<void> {
   const total = new Counter({ name: "autopilot_health_checks_total", help: "Health-check results recorded, by status (healthy, degraded, unhealthy, maintenance).", labelNames: ["repo", "check", "status"], registers: [registry] });
-  const { rows } = await db.query("select repo, check_name, status, count(*)::float8 as n from health_log group by 1, 2, 3");
+  const { rows } = await db.query("select repo, check_name, status, count(*)::float8 as n from health_log group by 1, 2, 3 order by 1, 2, 3");
   for (const r of rows) total.inc({ repo: r.repo, check: r.check_name, status: r.status }, r.n);
 }
 
@@ -77,8 +79,8 @@ const FINISHED = "('success', 'failure', 'neutral', 'skipped')";
 
 async function migrations(db: Queryable, registry: Registry): Promise<void> {
   const total = new Counter({ name: "autopilot_migrations_total", help: "Finished migrate runs, by outcome (success, failure, neutral, skipped).", labelNames: ["repo", "environment", "outcome"], registers: [registry] });
-  await countRuns(db, "migrate", total);
   const duration = new StoreHistogram({ name: "autopilot_migration_duration_seconds", help: "Duration of migrate runs that succeeded or failed, from start to finish.", labelNames: ["repo", "environment"], buckets: MIGRATION_BUCKETS_SECONDS, registers: [registry] });
+  await countRuns(db, "migrate", total);
   const rows = await bucketCounts(
     db,
     "runs",
@@ -98,7 +100,7 @@ async function rollbacks(db: Queryable, registry: Registry): Promise<void> {
 async function countRuns(db: Queryable, kind: string, counter: Counter<"repo" | "environment" | "outcome">): Promise<void> {
   const { rows } = await db.query(
     `select repo, coalesce(environment, '') as environment, status, count(*)::float8 as n
-       from runs where kind = $1 and status in ${FINISHED} group by 1, 2, 3`,
+       from runs where kind = $1 and status in ${FINISHED} group by 1, 2, 3 order by 1, 2, 3`,
     [kind],
   );
   for (const r of rows) counter.inc({ repo: r.repo, environment: r.environment, outcome: r.status }, r.n);
@@ -106,12 +108,12 @@ async function countRuns(db: Queryable, kind: string, counter: Counter<"repo" | 
 
 async function backups(db: Queryable, registry: Registry): Promise<void> {
   const total = new Counter({ name: "autopilot_backups_total", help: "Backups taken, by outcome (success, failure); pruned backups count as taken.", labelNames: ["repo", "environment", "outcome"], registers: [registry] });
+  const duration = new StoreHistogram({ name: "autopilot_backup_duration_seconds", help: "Duration of successful backups.", labelNames: ["repo", "environment"], buckets: BACKUP_BUCKETS_SECONDS, registers: [registry] });
   const { rows } = await db.query(
     `select repo, environment, case when status = 'failed' then 'failure' else 'success' end as outcome, count(*)::float8 as n
-       from backups group by 1, 2, 3`,
+       from backups group by 1, 2, 3 order by 1, 2, 3`,
   );
   for (const r of rows) total.inc({ repo: r.repo, environment: r.environment, outcome: r.outcome }, r.n);
-  const duration = new StoreHistogram({ name: "autopilot_backup_duration_seconds", help: "Duration of successful backups.", labelNames: ["repo", "environment"], buckets: BACKUP_BUCKETS_SECONDS, registers: [registry] });
   const buckets = await bucketCounts(db, "backups", "duration_ms / 1000.0", ["repo", "environment"], "status <> 'failed' and duration_ms is not null", BACKUP_BUCKETS_SECONDS);
   for (const r of buckets) duration.setSeries({ repo: r.keys.repo, environment: r.keys.environment }, r);
 }
@@ -119,7 +121,7 @@ async function backups(db: Queryable, registry: Registry): Promise<void> {
 async function deployments(db: Queryable, registry: Registry): Promise<void> {
   const total = new Counter({ name: "autopilot_deployments_total", help: "Deploy hooks called, by outcome (success, failure).", labelNames: ["repo", "environment", "outcome"], registers: [registry] });
   const { rows } = await db.query(
-    `select repo, environment, case when ok then 'success' else 'failure' end as outcome, count(*)::float8 as n from deployments group by 1, 2, 3`,
+    `select repo, environment, case when ok then 'success' else 'failure' end as outcome, count(*)::float8 as n from deployments group by 1, 2, 3 order by 1, 2, 3`,
   );
   for (const r of rows) total.inc({ repo: r.repo, environment: r.environment, outcome: r.outcome }, r.n);
 }
@@ -133,21 +135,21 @@ async function incidents(db: Queryable, registry: Registry, known: Map<string, n
     return;
   }
   if (!(await tableExists(db, "public.health_state"))) return;
-  const { rows } = await db.query("select repo, count(*) filter (where status = 'unhealthy')::int as n from health_state group by repo");
+  const { rows } = await db.query("select repo, count(*) filter (where status = 'unhealthy')::int as n from health_state group by repo order by repo");
   for (const r of rows) open.set({ repo: r.repo }, r.n);
 }
 
 async function alerts(db: Queryable, registry: Registry): Promise<void> {
   const firing = new Gauge({ name: "autopilot_alerts_firing", help: "Alerts firing, by rule and severity (0 for a rule that has been evaluated and is not firing).", labelNames: ["repo", "rule", "severity"], registers: [registry] });
   const { rows } = await db.query(
-    "select repo, rule, severity, count(*) filter (where state = 'firing')::int as n from alert_state group by 1, 2, 3",
+    "select repo, rule, severity, count(*) filter (where state = 'firing')::int as n from alert_state group by 1, 2, 3 order by 1, 2, 3",
   );
   for (const r of rows) firing.set({ repo: r.repo, rule: r.rule, severity: r.severity }, r.n);
 }
 
 async function anomalies(db: Queryable, registry: Registry): Promise<void> {
   const open = new Gauge({ name: "autopilot_anomalies_open", help: "Open anomaly-scan findings, by kind.", labelNames: ["repo", "kind"], registers: [registry] });
-  const { rows } = await db.query("select repo, kind, count(*)::int as n from anomaly_findings where resolved_at is null group by 1, 2");
+  const { rows } = await db.query("select repo, kind, count(*)::int as n from anomaly_findings where resolved_at is null group by 1, 2 order by 1, 2");
   for (const r of rows) open.set({ repo: r.repo, kind: r.kind }, r.n);
 }
 
@@ -155,7 +157,7 @@ async function jobs(db: Queryable, registry: Registry): Promise<void> {
   const gauge = new Gauge({ name: "autopilot_jobs", help: "Jobs in the durable queue (pg-boss), by queue and state.", labelNames: ["queue", "state"], registers: [registry] });
   // The queue creates its schema when it first starts; a store it never ran on has none.
   if (!(await tableExists(db, "pgboss.job"))) return;
-  const { rows } = await db.query("select name, state::text as state, count(*)::int as n from pgboss.job group by 1, 2");
+  const { rows } = await db.query("select name, state::text as state, count(*)::int as n from pgboss.job group by 1, 2 order by 1, 2");
   for (const r of rows) gauge.set({ queue: r.name, state: r.state }, r.n);
 }
 
@@ -217,7 +219,7 @@ export async function healthScoreInputs(db: Queryable, now: Date): Promise<Map<s
       `select repo, count(*) filter (where status = 'success')::float8 / count(*) as ratio
          from runs where kind = 'migrate' and status in ('success', 'failure')
           and created_at > $1::timestamptz - interval '30 days' and created_at <= $1::timestamptz
-        group by repo`,
+        group by repo order by repo`,
       [now],
     ),
   ]);
@@ -258,7 +260,8 @@ async function bucketCounts(db: Queryable, table: string, valueExpr: string, key
   const { rows } = await db.query(
     `select ${keys.join(", ")}, ${cumulative}, coalesce(sum(${valueExpr}), 0)::float8 as sum, count(*)::float8 as count
        from ${table} where ${where}
-      group by ${keys.map((_, i) => i + 1).join(", ")}`,
+      group by ${keys.map((_, i) => i + 1).join(", ")}
+      order by ${keys.map((_, i) => i + 1).join(", ")}`,
   );
   return rows.map((r) => ({
     keys: Object.fromEntries(keyNames.map((k) => [k, String(r[k])])),

@@ -1,0 +1,161 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import PgBoss from "pg-boss";
+import { openStore, type Store } from "../src/store/store.js";
+import { healthScore, latencyFactor, renderMetrics } from "../src/web/metrics.js";
+import { createTestDatabase, type TestDatabase } from "./harness/postgres.js";
+import { parsePrometheusText, valueOf, type Family } from "./harness/prometheus-text.js";
+import { insertDeployment, insertMigrationRun, insertSamples, type Sample } from "./harness/synthetic-health.js";
+
+const NOW = new Date("2025-03-01T12:00:00Z");
+const ago = (minutes: number) => new Date(NOW.getTime() - minutes * 60_000);
+const repo = "acme/shop";
+
+describe("health score", () => {
+  test("weighted mean of the components a repository has data for", () => {
+    assert.equal(healthScore({ uptime24h: 1, uptime7d: 1, worstP95Seconds: 0.2, migrationSuccess: 1 }), 100);
+    assert.equal(healthScore({ uptime24h: 0.9, uptime7d: 0.8, worstP95Seconds: 10, migrationSuccess: 0 }), 45 + 16);
+    assert.equal(healthScore({ migrationSuccess: 0.5 }), 50, "only migrations: their success rate alone");
+    assert.equal(healthScore({}), null);
+    assert.equal(latencyFactor(5.5), 0.5);
+    assert.equal(latencyFactor(30), 0);
+  });
+});
+
+describe("/metrics from the store", () => {
+  let db: TestDatabase;
+  let store: Store;
+  let families: Map<string, Family>;
+  let contentType: string;
+
+  before(async () => {
+    db = await createTestDatabase("metrics");
+    store = await openStore(db.url);
+    await seed(store);
+    const rendered = await renderMetrics(store.pool, { now: NOW });
+    contentType = rendered.contentType;
+    families = parsePrometheusText(rendered.body);
+  });
+  after(async () => {
+    await store.close();
+    await db.drop();
+  });
+
+  test("the text is Prometheus' format, every family typed and documented", () => {
+    assert.match(contentType, /^text\/plain; version=0\.0\.4/);
+    const expected: Record<string, Family["type"]> = {
+      autopilot_health_checks_total: "counter",
+      autopilot_check_response_seconds: "histogram",
+      autopilot_uptime_ratio: "gauge",
+      autopilot_migrations_total: "counter",
+      autopilot_migration_duration_seconds: "histogram",
+      autopilot_rollbacks_total: "counter",
+      autopilot_backups_total: "counter",
+      autopilot_backup_duration_seconds: "histogram",
+      autopilot_deployments_total: "counter",
+      autopilot_incidents_open: "gauge",
+      autopilot_alerts_firing: "gauge",
+      autopilot_anomalies_open: "gauge",
+      autopilot_health_score: "gauge",
+      autopilot_jobs: "gauge",
+    };
+    assert.deepEqual(Object.fromEntries([...families.values()].map((f) => [f.name, f.type])), expected);
+    for (const family of families.values()) assert.ok(family.help.length > 10, `${family.name} has help`);
+  });
+
+  test("health checks: counts by status, uptime by window without maintenance, the response histogram", () => {
+    const checks = (check: string, status: string) => valueOf(families, "autopilot_health_checks_total", { repo, check, status });
+    assert.deepEqual(["healthy", "degraded", "unhealthy", "maintenance"].map((s) => checks("site", s)), [8, 1, 1, 1]);
+    for (const window of ["24h", "7d", "30d"]) assert.equal(valueOf(families, "autopilot_uptime_ratio", { repo, check: "site", window }), 0.9);
+    assert.equal(valueOf(families, "autopilot_uptime_ratio", { repo, check: "db", window: "24h" }), 1);
+
+    const bucket = (le: string) => valueOf(families, "autopilot_check_response_seconds_bucket", { repo, check: "site", le });
+    assert.deepEqual(["0.05", "0.1", "2.5", "5", "+Inf"].map(bucket), [0, 8, 8, 9, 9]);
+    assert.ok(Math.abs(valueOf(families, "autopilot_check_response_seconds_sum", { repo, check: "site" })! - 3.8) < 1e-9);
+    assert.equal(valueOf(families, "autopilot_check_response_seconds_count", { repo, check: "site" }), 9);
+  });
+
+  test("runs, backups and deployments by outcome, with durations", () => {
+    const migrations = (outcome: string) => valueOf(families, "autopilot_migrations_total", { repo, environment: "production", outcome });
+    assert.deepEqual([migrations("success"), migrations("failure")], [2, 1]);
+    assert.equal(families.get("autopilot_migrations_total")!.samples.length, 2, "queued runs are no outcome yet");
+    const duration = (le: string) => valueOf(families, "autopilot_migration_duration_seconds_bucket", { repo, environment: "production", le });
+    assert.deepEqual(["1", "5", "15", "+Inf"].map(duration), [0, 1, 2, 3]);
+    assert.equal(valueOf(families, "autopilot_migration_duration_seconds_sum", { repo, environment: "production" }), 3 + 12 + 100);
+    assert.equal(valueOf(families, "autopilot_rollbacks_total", { repo, outcome: "success" }), 1);
+    assert.equal(valueOf(families, "autopilot_backups_total", { repo, outcome: "success" }), 2);
+    assert.equal(valueOf(families, "autopilot_backups_total", { repo, outcome: "failure" }), 1);
+    assert.equal(valueOf(families, "autopilot_backup_duration_seconds_count", { repo }), 2);
+    assert.equal(valueOf(families, "autopilot_backup_duration_seconds_bucket", { repo, le: "30" }), 1);
+    assert.equal(valueOf(families, "autopilot_deployments_total", { repo, outcome: "success" }), 1);
+    assert.equal(valueOf(families, "autopilot_deployments_total", { repo, outcome: "failure" }), 1);
+  });
+
+  test("incidents, alerts, anomalies and the queue", async () => {
+    assert.equal(valueOf(families, "autopilot_incidents_open", { repo }), 1);
+    assert.equal(valueOf(families, "autopilot_alerts_firing", { repo, rule: "errors-1h", severity: "warning" }), 1);
+    assert.equal(valueOf(families, "autopilot_alerts_firing", { repo, rule: "uptime-24h-critical", severity: "critical" }), 0);
+    assert.equal(valueOf(families, "autopilot_anomalies_open", { repo, kind: "latency_anomaly" }), 1);
+    assert.equal(valueOf(families, "autopilot_jobs", { queue: "migrate", state: "created" }), 2);
+
+    const known = parsePrometheusText((await renderMetrics(store.pool, { now: NOW, openIncidents: new Map([[repo, 3]]) })).body);
+    assert.equal(valueOf(known, "autopilot_incidents_open", { repo }), 3, "the caller's count of open issues wins");
+  });
+
+  test("the health score follows the documented formula", () => {
+    // uptime 24h and 7d: mean of site 0.9 and db 1 = 0.95; worst p95 of the last hour: site's
+    // percentile_cont(0.95) of eight 100 ms and one 3000 ms = 100 + 0.6·2900 = 1840 ms → factor 1 − 0.84/9;
+    // migrations in 30 days: 2 of 3 succeeded.
+    const expected = 0.5 * 95 + 0.2 * 95 + 15 * (1 - 0.84 / 9) + (15 * 2) / 3;
+    assert.ok(Math.abs(valueOf(families, "autopilot_health_score", { repo })! - expected) < 1e-9);
+  });
+
+  test("every replica reports the same: two renders of one store are identical", async () => {
+    const [a, b] = await Promise.all([renderMetrics(store.pool, { now: NOW }), renderMetrics(store.pool, { now: NOW })]);
+    assert.equal(a.body, b.body);
+  });
+});
+
+async function seed(store: Store): Promise<void> {
+  const sample = (check: string, minutes: number, status: Sample["status"], latencyMs: number | null): Sample => ({ repo, check, at: ago(minutes), status, latencyMs });
+  await insertSamples(store.pool, [
+    ...Array.from({ length: 8 }, (_, i) => sample("site", 5 + i * 5, "healthy", 100)),
+    sample("site", 45, "degraded", 3000),
+    sample("site", 50, "unhealthy", null),
+    sample("site", 55, "maintenance", null),
+    sample("db", 5, "healthy", 20),
+    sample("db", 10, "healthy", 20),
+  ]);
+  const finished = ago(120);
+  const run = (status: string, seconds: number) =>
+    insertMigrationRun(store.pool, { repo, commitSha: "abc", status, finishedAt: finished, startedAt: new Date(finished.getTime() - seconds * 1000) });
+  await run("success", 12);
+  await run("success", 100);
+  await run("failure", 3);
+  await store.pool.query(`insert into runs (kind, trigger, repo, installation_id, environment, status) values ('migrate', 'push', $1, 1, 'production', 'queued')`, [repo]);
+  await store.pool.query(`insert into runs (kind, trigger, repo, installation_id, environment, status) values ('rollback', 'command', $1, 1, 'production', 'success')`, [repo]);
+  await store.pool.query(
+    `insert into backups (id, repo, environment, status, duration_ms) values ('b1', $1, 'production', 'ok', 20000), ('b2', $1, 'production', 'pruned', 40000), ('b3', $1, 'production', 'failed', null)`,
+    [repo],
+  );
+  await insertDeployment(store.pool, { repo, at: ago(30) });
+  await insertDeployment(store.pool, { repo, at: ago(20), ok: false });
+  await store.pool.query(`insert into health_state (repo, check_name, status) values ($1, 'site', 'unhealthy'), ($1, 'db', 'healthy')`, [repo]);
+  await store.pool.query(
+    `insert into alert_state (repo, rule, subject, severity, state, evaluated_at) values
+       ($1, 'errors-1h', 'site', 'warning', 'firing', now()), ($1, 'uptime-24h-critical', 'site', 'critical', 'resolved', now())`,
+    [repo],
+  );
+  await store.pool.query(
+    `insert into anomaly_findings (fingerprint, repo, check_name, kind, severity, summary, first_seen_at, last_seen_at)
+     values ('f1', $1, 'site', 'latency_anomaly', 'warning', 'slow', now(), now())`,
+    [repo],
+  );
+  const boss = new PgBoss({ connectionString: store.url, schema: "pgboss" });
+  boss.on("error", () => undefined);
+  await boss.start();
+  await boss.createQueue("migrate");
+  await boss.send("migrate", { runId: 1 });
+  await boss.send("migrate", { runId: 2 });
+  await boss.stop({ graceful: false, wait: true });
+}
