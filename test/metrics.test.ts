@@ -1,5 +1,6 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import PgBoss from "pg-boss";
 import { openStore, type Store } from "../src/store/store.js";
 import { healthScore, latencyFactor, renderMetrics } from "../src/web/metrics.js";
@@ -108,6 +109,13 @@ describe("/metrics from the store", () => {
     // migrations in 30 days: 2 of 3 succeeded.
     const expected = 0.5 * 95 + 0.2 * 95 + 15 * (1 - 0.84 / 9) + (15 * 2) / 3;
     assert.ok(Math.abs(valueOf(families, "autopilot_health_score", { repo })! - expected) < 1e-9);
+  });
+
+  test("the Grafana dashboard in docs/ only queries metrics that exist", () => {
+    const dashboard = readFileSync(new URL("../docs/grafana-dashboard.json", import.meta.url), "utf8");
+    const used = new Set([...dashboard.matchAll(/autopilot_[a-z_]+/g)].map((m) => m[0].replace(/_bucket$/, "")));
+    assert.ok(used.size >= 10);
+    for (const name of used) assert.ok(families.has(name), `${name} is exported`);
   });
 
   test("every replica reports the same: two renders of one store are identical", async () => {
