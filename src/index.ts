@@ -9,6 +9,7 @@ import { recordAndEnqueue, requeueRun, startQueue } from "./jobs/queue.js";
 import { startWorkers } from "./jobs/workers.js";
 import { startReaper } from "./jobs/reaper.js";
 import { healthzHandler } from "./web/healthz.js";
+import { metricsHandler } from "./web/metrics-route.js";
 import { dropLeftoverRehearsals } from "./jobs/cleanup.js";
 import { HealthScheduler } from "./jobs/scheduler.js";
 import type { AutopilotEnv } from "./config/environment.js";
@@ -51,6 +52,7 @@ export function autopilotApp(services: AppServices) {
     app.on("issue_comment.created", handleIssueComment(store.pool, queue));
     app.on("check_run.requested_action", handleRequestedAction(store.pool, queue, Number(process.env.APP_ID)));
     addHandler(healthzHandler(store.pool));
+    addHandler(metricsHandler(store.pool, process.env.AUTOPILOT_METRICS_TOKEN));
 
     await startWorkers(queue, deps);
     void dropLeftoverRehearsals(services.serverConfig, log);

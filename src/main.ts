@@ -41,7 +41,7 @@ function registerSecrets(config: Awaited<ReturnType<typeof loadServerConfig>>): 
       if (name) registerSecret(process.env[name]);
     }
   }
-  for (const name of ["WEBHOOK_SECRET", "PRIVATE_KEY", "AUTOPILOT_SECRET", "DATABASE_URL"]) registerSecret(process.env[name]);
+  for (const name of ["WEBHOOK_SECRET", "PRIVATE_KEY", "AUTOPILOT_SECRET", "AUTOPILOT_METRICS_TOKEN", "DATABASE_URL"]) registerSecret(process.env[name]);
 }
 
 main().catch((error) => {

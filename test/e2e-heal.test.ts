@@ -57,6 +57,7 @@ describe("self-heal monitor and incident issues", () => {
     assert.match(issue.body!, /Last migration\*\*: `0001_init`/);
     assert.match(issue.body!, /Uptime\*\* 24 h/);
     assert.ok(s.deployHook.requests.length > hooksBefore, "the deploy hook was called to heal");
+    await waitFor("Slack hears that healing failed", () => s.slack.slackMessages().some((m) => /site is down and healing failed/.test(m.text ?? "")));
     const actions = await s.storeQuery("select action from heal_actions where check_name = 'site'");
     assert.ok(actions.some((a) => a.action === "deploy hook") && actions.some((a) => a.action === "verify"));
   });
@@ -120,6 +121,14 @@ describe("self-heal monitor and incident issues", () => {
     assert.match(run.output.summary!, /health\.schedule: is not a valid cron expression/);
     assert.ok(run.output.annotations.some((a) => a.annotation_level === "warning" && a.start_line === 2));
     assert.equal((await s.targetQuery("select count(*)::int as n from pg_tables where tablename = 'more_things'"))[0].n, 1);
+  });
+
+  test("with notify.hourly_summary Slack hears 'all healthy' once an hour", async () => {
+    const sha = await s.push({ ".github/autopilot.yml": `${healthConfig(site.url)}\nnotify:\n  hourly_summary: true\n` });
+    await s.completedCheckRun(sha);
+    await waitFor("an hourly summary", () => s.slack.slackMessages().some((m) => /all 1 check\(s\) healthy/.test(m.text ?? "")), 30_000);
+    await sleep(4000);
+    assert.equal(s.slack.slackMessages().filter((m) => /all 1 check\(s\) healthy/.test(m.text ?? "")).length, 1);
   });
 
   test("no request body GitHub would reject was sent", () => {

@@ -19,6 +19,8 @@ const httpCheck = z.strictObject({
   timeout_ms: z.number().int().positive().max(60_000).default(5000),
 });
 
+const cronExpression = z.string().refine((e) => cron.validate(e), "is not a valid cron expression (node-cron syntax; a seconds field is allowed)");
+
 const maintenanceWindow = z.strictObject({
   start: z.iso.datetime({ offset: true }),
   end: z.iso.datetime({ offset: true }),
@@ -26,7 +28,9 @@ const maintenanceWindow = z.strictObject({
 });
 
 export const healthSchema = z.strictObject({
-  schedule: z.string().default("*/5 * * * *").refine((e) => cron.validate(e), "is not a valid cron expression (node-cron syntax; a seconds field is allowed)"),
+  schedule: cronExpression.default("*/5 * * * *"),
+  // Anomaly and trend scans over the health log.
+  scan_schedule: cronExpression.default("0 */6 * * *"),
   retries: z.number().int().min(0).max(10).default(3),
   retry_delays_ms: z.array(z.number().int().min(0)).optional(),
   recovery_wait_seconds: z.number().min(0).default(90),

@@ -1,6 +1,7 @@
 // `.github/autopilot.yml`, owned by the repository. It names environments and tunes behaviour;
 // it never holds connection strings (those live in the server config).
 import { z } from "zod";
+import { alertRulesSchema } from "../analytics/alerts.js";
 import { parseYamlConfig } from "./yaml-errors.js";
 
 export const REPO_CONFIG_PATH = ".github/autopilot.yml";
@@ -30,6 +31,9 @@ const migrationsSchema = z.strictObject({
 export const DEFAULT_ENVIRONMENTS = [
   { branch: "main", environment: "production", approvals: 0 },
   { branch: "master", environment: "production", approvals: 0 },
+  { branch: "release/*", environment: "preprod", approvals: 0 },
+  { branch: "staging", environment: "staging", approvals: 0 },
+  { branch: "develop", environment: "development", approvals: 0 },
 ];
 
 export const repoConfigSchema = z.strictObject({
@@ -47,7 +51,7 @@ export const repoConfigSchema = z.strictObject({
       production: z.array(z.string()).optional(),
     })
     .optional(),
-  alerts: z.array(z.unknown()).optional(),
+  alerts: alertRulesSchema.optional(),
   notify: z.strictObject({ hourly_summary: z.boolean().default(false) }).optional(),
 });
 

@@ -17,6 +17,7 @@ export const RUN_QUEUES = {
   backup: "standard",
   // One heal cycle per repository at a time; a cycle may wait out `recovery_wait_seconds`.
   heal: "singleton",
+  scan: "singleton",
 } as const satisfies Record<string, PgBoss.QueuePolicy>;
 
 export type RunKind = keyof typeof RUN_QUEUES;

@@ -14,6 +14,9 @@ interface Scheduled {
   task: ScheduledTask;
 }
 
+/** What the scheduler starts: a heal cycle on `health.schedule`, a scan on `health.scan_schedule`. */
+type ScheduledKind = "heal" | "scan";
+
 export class HealthScheduler {
   private readonly tasks = new Map<string, Scheduled>();
   private timer?: NodeJS.Timeout;
@@ -49,37 +52,41 @@ export class HealthScheduler {
         const { health, problems } = parseHealthConfig(text);
         if (problems.length) this.deps.log.warn({ repo: repo.full_name, problems }, "health config invalid; not scheduled until fixed");
         if (!health) continue;
-        seen.add(repo.full_name);
-        this.ensure(repo.full_name, installation.id, health.schedule);
+        for (const [kind, expression] of [["heal", health.schedule], ["scan", health.scan_schedule]] as const) {
+          seen.add(`${repo.full_name}#${kind}`);
+          this.ensure(repo.full_name, kind, installation.id, expression);
+        }
       }
     }
-    for (const [repo, scheduled] of this.tasks) {
-      if (!seen.has(repo)) {
+    for (const [key, scheduled] of this.tasks) {
+      if (!seen.has(key)) {
         await scheduled.task.stop();
-        this.tasks.delete(repo);
+        this.tasks.delete(key);
       }
     }
   }
 
-  private ensure(repo: string, installationId: number, expression: string): void {
-    const current = this.tasks.get(repo);
+  private ensure(repo: string, kind: ScheduledKind, installationId: number, expression: string): void {
+    const key = `${repo}#${kind}`;
+    const current = this.tasks.get(key);
     if (current?.expression === expression) return;
     void current?.task.stop();
-    const task = cron.schedule(expression, (context) => this.tick(repo, installationId, context.date), { name: `heal ${repo}`, noOverlap: false });
-    this.tasks.set(repo, { expression, installationId, task });
-    this.deps.log.info({ repo, schedule: expression }, "health checks scheduled");
+    const task = cron.schedule(expression, (context) => this.tick(repo, kind, installationId, context.date), { name: `${kind} ${repo}`, noOverlap: false });
+    this.tasks.set(key, { expression, installationId, task });
+    this.deps.log.info({ repo, kind, schedule: expression }, "scheduled");
   }
 
-  private async tick(repo: string, installationId: number, date: Date): Promise<void> {
+  private async tick(repo: string, kind: ScheduledKind, installationId: number, date: Date): Promise<void> {
     const slot = new Date(Math.floor(date.getTime() / 1000) * 1000);
     try {
-      if (!(await claimSlot(this.deps.db, repo, slot))) return; // another replica has this slot
+      // One run per repository, kind and slot, whichever replica claims it first.
+      if (!(await claimSlot(this.deps.db, kind === "heal" ? repo : `${repo}#${kind}`, slot))) return;
       await this.deps.enqueue({
-        kind: "heal", trigger: "schedule", repo, installationId, ref: null, commitSha: null,
+        kind, trigger: "schedule", repo, installationId, ref: null, commitSha: null,
         requestedBy: "autopilot", deliveryId: null, params: { slot: slot.toISOString() },
       });
     } catch (error) {
-      this.deps.log.warn({ repo, err: error }, "could not enqueue a heal cycle");
+      this.deps.log.warn({ repo, kind, err: error }, "could not enqueue a scheduled run");
     }
   }
 }

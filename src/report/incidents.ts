@@ -26,10 +26,10 @@ export async function listIncidents(github: GitHubClient, repo: RepoRef): Promis
 
 const fit = (text: string) => truncate(redact(text), COMMENT_LIMIT);
 
-export async function openIncident(github: GitHubClient, repo: RepoRef, check: string, labels: string[], body: string): Promise<number> {
+export async function openIncident(github: GitHubClient, repo: RepoRef, check: string, labels: string[], body: string, title = `🔴 ${check} is down`): Promise<number> {
   const { data } = await github.rest.issues.create({
     ...repo,
-    title: `🔴 ${check} is down`,
+    title,
     body: fit(`${body}\n\n${incidentMarker(`${repo.owner}/${repo.repo}`, check)}`),
     labels: [...new Set([INCIDENT_LABEL, ...labels])],
   });

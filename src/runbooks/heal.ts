@@ -17,11 +17,12 @@ import { closeIncident, commentIncident, listIncidents, openIncident, reopenInci
 import type { GitHubClient } from "../report/octokit.js";
 import { notifySlack } from "../report/slack.js";
 import { redact } from "../redact.js";
-import { checkStates, recordHealAction, recordHealth, saveCheckState, uptimeOf, type CheckStatus, type HealthResult } from "../store/health.js";
+import { checkStates, lastHealAction, recordHealAction, recordHealth, saveCheckState, uptimeOf, type CheckStatus, type HealthResult } from "../store/health.js";
 import { recentAppliedRuns } from "../store/run-migrations.js";
 import { finishRun, getRun, startAttempt, type Run } from "../store/runs.js";
 import type { Attempt, RunbookDeps } from "./deps.js";
 import { RunContext } from "./run-context.js";
+import { ALERT_PREFIX, evaluateAlerts } from "./heal-alerts.js";
 
 export async function runHeal(deps: RunbookDeps, runId: number, _attempt: Attempt): Promise<void> {
   const existing = await getRun(deps.db, runId);
@@ -180,7 +181,9 @@ class HealCycle extends RunContext {
       this.deps.log.warn({ repo: this.run.repo, err: error }, "could not read incident issues; reconciling next cycle");
       return;
     }
-    const decided = decideIncidents(this.now, cycle, states, issues, {
+    // Alert incidents have their own lifecycle (heal-alerts.ts); checks reconcile only their own.
+    const checkIssues = issues.filter((i) => !i.check.startsWith(ALERT_PREFIX));
+    const decided = decideIncidents(this.now, cycle, states, checkIssues, {
       ...DEFAULT_POLICY,
       recoverySuccesses: health.recovery_successes,
       reminderIntervalMs: health.reminder_minutes * 60_000,
@@ -192,6 +195,32 @@ class HealCycle extends RunContext {
       );
     }
     await this.notify(results, states, decided.actions);
+    if (config.notify?.hourly_summary) await this.hourlySummary(results);
+    const windows = [...health.maintenance, ...this.deps.serverConfig.health.maintenance];
+    await evaluateAlerts(this, config, issues, {
+      now: this.now,
+      slackUrl: this.slackUrl(),
+      silenced: (subject) => inMaintenance(windows, this.run.repo, subject, this.now),
+    });
+  }
+
+  /** With `notify.hourly_summary`, Slack hears "all healthy" at most once an hour while it is true. */
+  private async hourlySummary(results: HealthResult[]): Promise<void> {
+    if (!results.length || results.some((r) => r.status === "unhealthy")) return;
+    const last = await lastHealAction(this.deps.db, this.run.repo, "hourly summary");
+    if (last && this.now.getTime() - new Date(last).getTime() < 3_600_000) return;
+    const slack = this.slackUrl();
+    if (!slack) return;
+    const lines = results.map((r) => `• ${r.check}: ${r.status}, ${Math.round(r.latencyMs)} ms`).join("\n");
+    const error = await notifySlack(slack, "success", `${this.run.repo}: all ${results.length} check(s) healthy`, lines);
+    await recordHealAction(this.deps.db, this.run.repo, "*", "hourly summary", !error, error ?? "sent");
+  }
+
+  private slackUrl(): string | undefined {
+    return this.deps.serverConfig.targets
+      .filter((t) => t.repo.toLowerCase() === this.run.repo.toLowerCase())
+      .map((t) => this.boundTarget(t.environment)?.slackWebhookUrl)
+      .find(Boolean);
   }
 
   private async perform(action: IncidentAction, config: RepoConfig, results: HealthResult[], probes: Probe[]): Promise<void> {
@@ -232,10 +261,7 @@ class HealCycle extends RunContext {
 
   /** Slack: degraded → warning, healed → success, heal failed → error. */
   private async notify(results: HealthResult[], before: Map<string, { status: CheckStatus }>, actions: IncidentAction[]): Promise<void> {
-    const slack = this.deps.serverConfig.targets
-      .filter((t) => t.repo.toLowerCase() === this.run.repo.toLowerCase())
-      .map((t) => this.boundTarget(t.environment)?.slackWebhookUrl)
-      .find(Boolean);
+    const slack = this.slackUrl();
     if (!slack) return;
     for (const r of results) {
       const healedNow = r.status !== "unhealthy" && this.healActions.has(r.check);

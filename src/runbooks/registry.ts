@@ -8,6 +8,7 @@ import * as rollback from "./rollback.js";
 import * as backup from "./backup.js";
 import * as command from "./command.js";
 import * as heal from "./heal.js";
+import * as scan from "./scan.js";
 
 export interface Runbook {
   run(deps: RunbookDeps, runId: number, attempt: Attempt): Promise<void>;
@@ -22,4 +23,5 @@ export const RUNBOOKS: Record<RunKind, Runbook> = {
   backup: { run: backup.runBackup, concludeInterrupted: backup.concludeInterrupted },
   command: { run: command.runCommand, concludeInterrupted: command.concludeInterrupted },
   heal: { run: heal.runHeal, concludeInterrupted: heal.concludeInterrupted },
+  scan: { run: scan.runScan, concludeInterrupted: scan.concludeInterrupted },
 };

@@ -82,3 +82,9 @@ export async function claimSlot(db: pg.Pool, repo: string, slot: Date): Promise<
   const { rowCount } = await db.query(`insert into heal_slots (repo, slot) values ($1, $2) on conflict do nothing`, [repo.toLowerCase(), slot]);
   return rowCount === 1;
 }
+
+/** When an action was last recorded for a repository (e.g. the hourly summary). */
+export async function lastHealAction(db: pg.Pool, repo: string, action: string): Promise<Date | null> {
+  const { rows } = await db.query<{ at: Date | null }>(`select max(at) as at from heal_actions where repo = $1 and action = $2`, [repo.toLowerCase(), action]);
+  return rows[0].at;
+}

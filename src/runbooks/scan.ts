@@ -1,0 +1,58 @@
+// The scan runbook (every 6 hours per repository): anomalies, trends and forecasts over the health
+// log; each finding stored, posted as its own issue (updated, not duplicated), and summed up in Slack.
+import { recordFindings } from "../analytics/finding-store.js";
+import { setFindingIssue } from "../analytics/finding-store.js";
+import { scanRepository } from "../analytics/anomalies.js";
+import { closeAnomalyIssue, upsertAnomalyIssue } from "../report/anomaly-issues.js";
+import type { GitHubClient } from "../report/octokit.js";
+import { notifySlack } from "../report/slack.js";
+import { redact } from "../redact.js";
+import { finishRun, getRun, startAttempt, type Run } from "../store/runs.js";
+import type { Attempt, RunbookDeps } from "./deps.js";
+import { RunContext } from "./run-context.js";
+
+export async function runScan(deps: RunbookDeps, runId: number, _attempt: Attempt): Promise<void> {
+  const existing = await getRun(deps.db, runId);
+  if (!existing || !["queued", "in_progress"].includes(existing.status)) return;
+  const run = await startAttempt(deps.db, runId);
+  const scan = new Scan(deps, run, await deps.github(run.installationId));
+  try {
+    const title = await scan.execute();
+    await finishRun(deps.db, run.id, { status: "success", title });
+    await scan.answerCommand(true, `**scan**: ${title}`);
+  } catch (error) {
+    const message = redact((error as Error)?.message ?? String(error));
+    await finishRun(deps.db, run.id, { status: "failure", title: "scan failed", error: message });
+  }
+}
+
+export async function concludeInterrupted(deps: RunbookDeps, run: Run): Promise<void> {
+  await finishRun(deps.db, run.id, { status: "failure", title: "interrupted: the worker stopped", error: "interrupted" });
+}
+
+class Scan extends RunContext {
+  constructor(deps: RunbookDeps, run: Run, github: GitHubClient) {
+    super(deps, run, github);
+  }
+
+  async execute(): Promise<string> {
+    const report = await this.step("scan", () => scanRepository(this.deps.db, this.run.repo.toLowerCase(), { now: new Date() }));
+    const recorded = await recordFindings(this.deps.db, report);
+    for (const finding of [...recorded.opened, ...recorded.updated]) {
+      const number = await upsertAnomalyIssue(this.github, this.repo, finding);
+      if (number !== finding.issueNumber) await setFindingIssue(this.deps.db, finding.id, number);
+    }
+    for (const finding of recorded.resolved) await closeAnomalyIssue(this.github, this.repo, finding);
+    const summary = `${report.findings.length} finding(s) (${recorded.opened.length} new, ${recorded.resolved.length} resolved), ${report.trends.length} trend(s)`;
+    if (recorded.opened.length || recorded.resolved.length) await this.tellSlack(summary, [...recorded.opened, ...recorded.updated].map((f) => `• ${f.summary}`));
+    return summary;
+  }
+
+  private async tellSlack(summary: string, lines: string[]): Promise<void> {
+    const slack = this.deps.serverConfig.targets
+      .filter((t) => t.repo.toLowerCase() === this.run.repo.toLowerCase() && t.slack_webhook_env)
+      .map((t) => this.deps.env[t.slack_webhook_env!])
+      .find(Boolean);
+    await notifySlack(slack, "warning", `${this.run.repo}: anomaly scan — ${summary}`, lines.join("\n") || "no open findings");
+  }
+}

@@ -1,0 +1,69 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import pg from "pg";
+import { REPO, Scenario } from "./harness/scenario.js";
+import { shopRepo } from "./harness/fixtures.js";
+import { FakeHttpSink } from "./harness/fake-http-sink.js";
+import { waitFor } from "./harness/app-process.js";
+import { history, insertSamples } from "./harness/synthetic-health.js";
+import { parsePrometheusText, valueOf } from "./harness/prometheus-text.js";
+
+const TOKEN = "metrics-token-for-tests";
+
+function config(siteUrl: string): string {
+  return [
+    "health:",
+    '  schedule: "*/2 * * * * *"',
+    '  scan_schedule: "*/3 * * * * *"',
+    "  retries: 0",
+    "  recovery_wait_seconds: 0.2",
+    "  checks:",
+    `    - { name: site, url: "${siteUrl}/health", timeout_ms: 1000 }`,
+    "alerts:",
+    "  - { name: site-errors, metric: errors_1h, condition: '>', threshold: 0, for_minutes: 0, severity: critical }",
+  ].join("\n");
+}
+
+describe("metrics, alert rules and anomaly scans", () => {
+  let s: Scenario;
+  let site: FakeHttpSink;
+  before(async () => {
+    site = await FakeHttpSink.start();
+    s = await Scenario.start({ serverExtra: "health:\n  allow_hosts: ['127.0.0.1']\n  discovery_seconds: 1", env: { AUTOPILOT_METRICS_TOKEN: TOKEN } });
+    // A week of history for another check, with the last three hours much slower than usual.
+    const pool = new pg.Pool({ connectionString: s.store.url, max: 1 });
+    await insertSamples(pool, history({ repo: REPO, check: "api", now: new Date(), days: 8, seed: 7, latencyMs: (h) => (h <= 3 ? 900 : 200) }));
+    await pool.end();
+    const sha = await s.push({ ...shopRepo(["0001_init.sql"]), ".github/autopilot.yml": config(site.url) });
+    await s.completedCheckRun(sha);
+  });
+  after(async () => {
+    await s.stop();
+    await site.close();
+  });
+
+  test("/metrics needs the bearer token and reports from the store", async () => {
+    assert.equal((await fetch(`${s.app.url}/metrics`)).status, 401);
+    await waitFor("health results", async () => (await s.storeQuery("select count(*)::int as n from health_log where check_name = 'site'"))[0].n > 0);
+    const response = await fetch(`${s.app.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(response.status, 200);
+    const metrics = parsePrometheusText(await response.text());
+    assert.equal(valueOf(metrics, "autopilot_migrations_total", { repo: REPO, environment: "production", outcome: "success" }), 1);
+    assert.ok((valueOf(metrics, "autopilot_health_checks_total", { repo: REPO, check: "api", status: "healthy" }) ?? 0) > 2000);
+  });
+
+  test("a latency anomaly is posted as one issue labelled anomaly, updated by later scans", async () => {
+    const issue = await waitFor("an anomaly issue", () => s.github.issues(REPO).find((i) => i.labels.includes("anomaly") && /api/.test(i.title)), 30_000);
+    assert.match(issue.body ?? "", /<!-- autopilot:anomaly /);
+    await waitFor("a second scan", async () => (await s.storeQuery("select max(seen_count)::int as n from anomaly_findings"))[0].n >= 2, 30_000);
+    assert.equal(s.github.issues(REPO).filter((i) => i.labels.includes("anomaly") && /api/.test(i.title) && i.title.includes("latency anomaly")).length, 1);
+  });
+
+  test("a critical alert rule fires into an incident issue and Slack, and resolves", async () => {
+    site.setStatus(503);
+    const issue = await waitFor("an alert incident", () => s.github.issues(REPO).find((i) => i.title.startsWith("🔴 alert site-errors is firing")), 30_000);
+    assert.ok(issue.labels.includes("autopilot"));
+    assert.ok(s.slack.slackMessages().some((m) => /alert site-errors firing/.test(m.text ?? "")));
+    site.setStatus(200);
+  });
+});
