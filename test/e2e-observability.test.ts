@@ -59,6 +59,13 @@ describe("metrics, alert rules and anomaly scans", () => {
     assert.equal(s.github.issues(REPO).filter((i) => i.labels.includes("anomaly") && /api/.test(i.title) && i.title.includes("latency anomaly")).length, 1);
   });
 
+  test("/autopilot status lists the open anomaly findings", async () => {
+    s.github.setPermission(REPO, "ada", "admin");
+    const id = await s.comment("/autopilot status", { login: "ada" });
+    const { reply } = await s.answered(1, id, 30_000);
+    assert.match(reply, /Open anomaly findings[\s\S]*api/);
+  });
+
   test("a critical alert rule fires into an incident issue and Slack, and resolves", async () => {
     site.setStatus(503);
     const issue = await waitFor("an alert incident", () => s.github.issues(REPO).find((i) => i.title.startsWith("🔴 alert site-errors is firing")), 30_000);

@@ -9,6 +9,7 @@ import { listDirectory } from "../github/repo-files.js";
 import type { ReplyRef } from "../report/command-reply.js";
 import { renderStatus, type CheckHealth, type EnvironmentStatus } from "../report/status-report.js";
 import { listIncidents } from "../report/incidents.js";
+import { listOpenFindings } from "../analytics/finding-store.js";
 import { checkStates, uptimeOf } from "../store/health.js";
 import { redact } from "../redact.js";
 import { recordApproval } from "../store/approvals.js";
@@ -70,7 +71,8 @@ export class CommandActions {
     const open = checks.filter((c) => c.incident).length;
     const rows: EnvironmentStatus[] = [];
     for (const environment of environments) rows.push({ ...(await this.environmentStatus(environment)), openIncidents: open });
-    return { ok: true, text: renderStatus(rows, checks) };
+    const findings = await listOpenFindings(this.ctx.deps.db, this.ctx.run.repo.toLowerCase());
+    return { ok: true, text: renderStatus(rows, checks, findings.map((f) => ({ summary: f.summary, issue: f.issueNumber }))) };
   }
 
   /** Each monitored check: its last status, uptime, and open incident issue. */
