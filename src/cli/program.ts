@@ -4,11 +4,13 @@ import { Command } from "commander";
 import { registerBackupCommands } from "./backup-commands.js";
 import { registerMigrateCommands } from "./migrate-commands.js";
 import { registerAuditCommands } from "./audit-commands.js";
+import { registerInsightsCommands } from "./insights-commands.js";
 
 export function buildProgram(): Command {
   const program = new Command("autopilot").description("Zero-touch PostgreSQL operations: plan, migrate, back up, restore").showHelpAfterError();
   registerMigrateCommands(program);
   registerBackupCommands(program);
   registerAuditCommands(program);
+  registerInsightsCommands(program);
   return program;
 }
