@@ -91,6 +91,8 @@ async function slowestStatements(client: pg.Client): Promise<SlowStatement[] | n
       `select left(query, $1::int) as query, calls::float8 as calls, mean_exec_time as mean_ms, total_exec_time as total_ms
          from ${ext[0].schema}.pg_stat_statements
         where dbid = (select oid from pg_database where datname = current_database()) and calls > 0
+          -- Session and transaction control is never what makes a database slow.
+          and query !~* '^\\s*(begin|start|commit|end|rollback|savepoint|release|set|reset|show|discard|deallocate)\\y'
         order by mean_exec_time desc
         limit $2::int`,
       [T.queryChars, T.slowestLimit],
