@@ -3,16 +3,16 @@
 import { BackupFailedError, takeBackup } from "../backups/service.js";
 import { redact } from "../redact.js";
 import { audit } from "../store/audit.js";
-import { finishRun, getRun, startAttempt, type Run } from "../store/runs.js";
+import { finishRun, type Run } from "../store/runs.js";
 import { isLastAttempt, type Attempt, type RunbookDeps } from "./deps.js";
 import { RetryLater } from "./migrate.js";
-import { RunContext } from "./run-context.js";
+import { beginRun, RunContext } from "./run-context.js";
 
 export async function runBackup(deps: RunbookDeps, runId: number, attempt: Attempt): Promise<void> {
-  const existing = await getRun(deps.db, runId);
-  if (!existing || !["queued", "in_progress"].includes(existing.status)) return;
-  const run = await startAttempt(deps.db, runId);
-  const context = new RunContext(deps, run, await deps.github(run.installationId));
+  const begun = await beginRun(deps, runId);
+  if (!begun) return;
+  const { run, github } = begun;
+  const context = new RunContext(deps, run, github);
   const environment = String(run.params.environment);
   try {
     const text = await backUp(context, environment);

@@ -36,7 +36,6 @@ export class CommandActions {
   constructor(
     private readonly ctx: RunContext,
     private readonly config: RepoConfig,
-    private readonly defaultEnvironment: string,
     private readonly origin: Origin,
   ) {}
 

@@ -11,10 +11,10 @@ import { postReply, react, type ReplyRef } from "../report/command-reply.js";
 import type { GitHubClient } from "../report/octokit.js";
 import { redact } from "../redact.js";
 import { audit } from "../store/audit.js";
-import { finishRun, findRunByCheckRun, getRun, startAttempt, type Run } from "../store/runs.js";
+import { finishRun, findRunByCheckRun, type Run } from "../store/runs.js";
 import type { Attempt, RunbookDeps } from "./deps.js";
 import { CommandActions, type ActionResult } from "./command-actions.js";
-import { RunContext } from "./run-context.js";
+import { beginRun, RunContext } from "./run-context.js";
 
 interface CommentParams {
   commentId: number;
@@ -29,10 +29,10 @@ interface ButtonParams {
 }
 
 export async function runCommand(deps: RunbookDeps, runId: number, _attempt: Attempt): Promise<void> {
-  const existing = await getRun(deps.db, runId);
-  if (!existing || !["queued", "in_progress"].includes(existing.status)) return;
-  const run = await startAttempt(deps.db, runId);
-  const session = new CommandRun(deps, run, await deps.github(run.installationId));
+  const begun = await beginRun(deps, runId);
+  if (!begun) return;
+  const { run, github } = begun;
+  const session = new CommandRun(deps, run, github);
   await ("button" in run.params ? session.pressButton(run.params as unknown as ButtonParams) : session.answer(run.params as unknown as CommentParams));
 }
 
@@ -61,7 +61,7 @@ class CommandRun extends RunContext {
     await react(this.github, this.repo, params.commentId, "eyes");
     const help = helpText({ environments: scope.environments, defaultEnvironment: scope.defaultEnvironment, policy: scope.policy });
     const permission = await permissionOf(this.github, this.repo, this.run.requestedBy!);
-    const actions = new CommandActions(this, config, scope.defaultEnvironment, { issueNumber: params.issueNumber, isPullRequest: params.isPullRequest });
+    const actions = new CommandActions(this, config, { issueNumber: params.issueNumber, isPullRequest: params.isPullRequest });
 
     const results: ActionResult[] = errors.map((error) => ({ ok: false, text: unknownCommandReply(error, help) }));
     for (const command of commands) results.push(await this.run1(command, permission, scope, actions, help));
@@ -107,7 +107,7 @@ class CommandRun extends RunContext {
       ? { verb: "approve", environment: migrateRun.environment, line: 0, text: "Approve button" }
       : { verb: "rollback", environment: migrateRun.environment, rollback: { kind: "last" }, line: 0, text: "Roll back button" };
     const permission = await permissionOf(this.github, this.repo, this.run.requestedBy!);
-    const actions = new CommandActions(this, config, scope.defaultEnvironment, { waitingRun: migrateRun });
+    const actions = new CommandActions(this, config, { waitingRun: migrateRun });
     const result = await this.run1(command, permission, scope, actions, "");
     if (result.later) await result.later(undefined);
     await finishRun(this.deps.db, this.run.id, { status: result.ok ? "success" : "failure", title: result.text.slice(0, 200) });

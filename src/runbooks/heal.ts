@@ -19,16 +19,16 @@ import { notifySlack } from "../report/slack.js";
 import { redact } from "../redact.js";
 import { checkStates, lastHealAction, recordHealAction, recordHealth, saveCheckState, uptimeOf, type CheckStatus, type HealthResult } from "../store/health.js";
 import { recentAppliedRuns } from "../store/run-migrations.js";
-import { finishRun, getRun, startAttempt, type Run } from "../store/runs.js";
+import { finishRun, getRun, type Run } from "../store/runs.js";
 import type { Attempt, RunbookDeps } from "./deps.js";
-import { RunContext } from "./run-context.js";
+import { beginRun, RunContext } from "./run-context.js";
 import { ALERT_PREFIX, evaluateAlerts } from "./heal-alerts.js";
 
 export async function runHeal(deps: RunbookDeps, runId: number, _attempt: Attempt): Promise<void> {
-  const existing = await getRun(deps.db, runId);
-  if (!existing || !["queued", "in_progress"].includes(existing.status)) return;
-  const run = await startAttempt(deps.db, runId);
-  const cycle = new HealCycle(deps, run, await deps.github(run.installationId));
+  const begun = await beginRun(deps, runId);
+  if (!begun) return;
+  const { run, github } = begun;
+  const cycle = new HealCycle(deps, run, github);
   try {
     const title = await cycle.execute();
     await finishRun(deps.db, run.id, { status: "success", title });

@@ -28,20 +28,18 @@ import { redact } from "../redact.js";
 import { audit } from "../store/audit.js";
 import type { BackupRecord } from "../store/backups.js";
 import { recordDeployment } from "../store/deployments.js";
-import { finishRun, getRun, startAttempt, updateRun, type Run, type RunStatus } from "../store/runs.js";
+import { finishRun, updateRun, type Run, type RunStatus } from "../store/runs.js";
 import { isLastAttempt, type Attempt, type RunbookDeps } from "./deps.js";
-import { RunContext } from "./run-context.js";
+import { beginRun, RunContext } from "./run-context.js";
 import { isSuccess, type AppliedFile, type MigrateOutcome, type Recovery } from "./migrate-outcome.js";
 
 /** A retryable failure: the job is thrown back to the queue, which tries again with backoff. */
 export class RetryLater extends Error {}
 
 export async function runMigrate(deps: RunbookDeps, runId: number, attempt: Attempt): Promise<void> {
-  const existing = await getRun(deps.db, runId);
-  if (!existing || !["queued", "in_progress"].includes(existing.status)) return; // concluded already
-  const run = await startAttempt(deps.db, runId);
-  const github = await deps.github(run.installationId);
-  await new MigrateRun(deps, run, github, attempt).execute();
+  const begun = await beginRun(deps, runId);
+  if (!begun) return;
+  await new MigrateRun(deps, begun.run, begun.github, attempt).execute();
 }
 
 /** Concludes a run whose worker died on its last attempt, so no Check Run stays in progress. */

@@ -17,11 +17,11 @@ import type { GitHubClient } from "../report/octokit.js";
 import { PLAN_CHECK_NAME, PLAN_COMMENT_MARKER, planMarkdown, renderPlan } from "../report/plan-report.js";
 import { upsertMarkedComment } from "../report/pull-comment.js";
 import { redact } from "../redact.js";
-import { finishRun, getRun, startAttempt, updateRun, type Run, type RunStatus } from "../store/runs.js";
+import { finishRun, updateRun, type Run, type RunStatus } from "../store/runs.js";
 import { isLastAttempt, type Attempt, type RunbookDeps } from "./deps.js";
 import { RetryLater } from "./migrate.js";
 import type { PlanOutcome, PlanReport } from "./plan-outcome.js";
-import { RunContext } from "./run-context.js";
+import { beginRun, RunContext } from "./run-context.js";
 
 interface PlanParams {
   pull: number;
@@ -31,10 +31,10 @@ interface PlanParams {
 }
 
 export async function runPlan(deps: RunbookDeps, runId: number, attempt: Attempt): Promise<void> {
-  const existing = await getRun(deps.db, runId);
-  if (!existing || !["queued", "in_progress"].includes(existing.status)) return;
-  const run = await startAttempt(deps.db, runId);
-  await new PlanRun(deps, run, await deps.github(run.installationId), attempt).execute();
+  const begun = await beginRun(deps, runId);
+  if (!begun) return;
+  const { run, github } = begun;
+  await new PlanRun(deps, run, github, attempt).execute();
 }
 
 export async function concludeInterrupted(deps: RunbookDeps, run: Run, attempts: number): Promise<void> {

@@ -1,6 +1,6 @@
 // The rollback runbook: take a safety backup of the current state, then revert — with down files
 // when every one exists, otherwise by restoring the pre-migration backup — and report it.
-import { environmentForBranch, type RepoConfig } from "../config/repo-config.js";
+import type { RepoConfig } from "../config/repo-config.js";
 import type { ResolvedTarget } from "../config/server-config.js";
 import { ConfigError } from "../config/yaml-errors.js";
 import { BackupFailedError, takeBackup } from "../backups/service.js";
@@ -21,11 +21,11 @@ import { audit } from "../store/audit.js";
 import { getBackup, type BackupRecord } from "../store/backups.js";
 import { describeLock, findLock } from "../store/locks.js";
 import { recentAppliedRuns } from "../store/run-migrations.js";
-import { finishRun, getRun, startAttempt, updateRun, type Run, type RunStatus } from "../store/runs.js";
+import { finishRun, updateRun, type Run, type RunStatus } from "../store/runs.js";
 import { isLastAttempt, type Attempt, type RunbookDeps } from "./deps.js";
 import { RetryLater } from "./migrate.js";
 import type { RollbackOutcome, RollbackTarget } from "./rollback-outcome.js";
-import { RunContext } from "./run-context.js";
+import { beginRun, RunContext } from "./run-context.js";
 
 interface RollbackParams {
   environment: string;
@@ -33,10 +33,10 @@ interface RollbackParams {
 }
 
 export async function runRollback(deps: RunbookDeps, runId: number, attempt: Attempt): Promise<void> {
-  const existing = await getRun(deps.db, runId);
-  if (!existing || !["queued", "in_progress"].includes(existing.status)) return;
-  const run = await startAttempt(deps.db, runId);
-  await new RollbackRun(deps, run, await deps.github(run.installationId), attempt).execute();
+  const begun = await beginRun(deps, runId);
+  if (!begun) return;
+  const { run, github } = begun;
+  await new RollbackRun(deps, run, github, attempt).execute();
 }
 
 export async function concludeInterrupted(deps: RunbookDeps, run: Run, attempts: number): Promise<void> {

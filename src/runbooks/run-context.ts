@@ -7,8 +7,16 @@ import { readRepoConfigText } from "../github/repo-files.js";
 import { finishCommand, type ReplyRef } from "../report/command-reply.js";
 import { splitRepo, type GitHubClient, type RepoRef } from "../report/octokit.js";
 import { redact } from "../redact.js";
-import { recordStep, type Run } from "../store/runs.js";
+import { getRun, recordStep, startAttempt, type Run } from "../store/runs.js";
 import type { RunbookDeps } from "./deps.js";
+
+/** Marks a queued run started and reaches its repository; undefined when it was concluded already (a duplicate job). */
+export async function beginRun(deps: RunbookDeps, runId: number): Promise<{ run: Run; github: GitHubClient } | undefined> {
+  const existing = await getRun(deps.db, runId);
+  if (!existing || !["queued", "in_progress"].includes(existing.status)) return undefined;
+  const run = await startAttempt(deps.db, runId);
+  return { run, github: await deps.github(run.installationId) };
+}
 
 export class RunContext {
   readonly repo: RepoRef;

@@ -7,15 +7,15 @@ import { closeAnomalyIssue, upsertAnomalyIssue } from "../report/anomaly-issues.
 import type { GitHubClient } from "../report/octokit.js";
 import { notifySlack } from "../report/slack.js";
 import { redact } from "../redact.js";
-import { finishRun, getRun, startAttempt, type Run } from "../store/runs.js";
+import { finishRun, type Run } from "../store/runs.js";
 import type { Attempt, RunbookDeps } from "./deps.js";
-import { RunContext } from "./run-context.js";
+import { beginRun, RunContext } from "./run-context.js";
 
 export async function runScan(deps: RunbookDeps, runId: number, _attempt: Attempt): Promise<void> {
-  const existing = await getRun(deps.db, runId);
-  if (!existing || !["queued", "in_progress"].includes(existing.status)) return;
-  const run = await startAttempt(deps.db, runId);
-  const scan = new Scan(deps, run, await deps.github(run.installationId));
+  const begun = await beginRun(deps, runId);
+  if (!begun) return;
+  const { run, github } = begun;
+  const scan = new Scan(deps, run, github);
   try {
     const title = await scan.execute();
     await finishRun(deps.db, run.id, { status: "success", title });
