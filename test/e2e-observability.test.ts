@@ -4,7 +4,7 @@ import pg from "pg";
 import { REPO, Scenario } from "./harness/scenario.js";
 import { shopRepo } from "./harness/fixtures.js";
 import { FakeHttpSink } from "./harness/fake-http-sink.js";
-import { waitFor } from "./harness/app-process.js";
+import { sleep, waitFor } from "./harness/app-process.js";
 import { history, insertSamples } from "./harness/synthetic-health.js";
 import { parsePrometheusText, valueOf } from "./harness/prometheus-text.js";
 
@@ -57,6 +57,14 @@ describe("metrics, alert rules and anomaly scans", () => {
     assert.match(issue.body ?? "", /<!-- autopilot:anomaly /);
     await waitFor("a second scan", async () => (await s.storeQuery("select max(seen_count)::int as n from anomaly_findings"))[0].n >= 2, 30_000);
     assert.equal(s.github.issues(REPO).filter((i) => i.labels.includes("anomaly") && /api/.test(i.title) && i.title.includes("latency anomaly")).length, 1);
+  });
+
+  test("the first scan posts the week's insights on an 'Autopilot weekly' issue", async () => {
+    const weekly = await waitFor("the weekly issue", () => s.github.issues(REPO).find((i) => i.title === "Autopilot weekly"), 30_000);
+    const comment = await waitFor("its insights comment", () => s.github.comments(REPO, weekly.number).find((c) => /Autopilot insights/.test(c.body)), 30_000);
+    assert.match(comment.body, /Nothing is applied automatically/);
+    await sleep(4000);
+    assert.equal(s.github.comments(REPO, weekly.number).filter((c) => /Autopilot insights/.test(c.body)).length, 1, "once a week, not every scan");
   });
 
   test("/autopilot status lists the open anomaly findings", async () => {

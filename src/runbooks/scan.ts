@@ -10,6 +10,12 @@ import { redact } from "../redact.js";
 import { finishRun, type Run } from "../store/runs.js";
 import type { Attempt, RunbookDeps } from "./deps.js";
 import { beginRun, RunContext } from "./run-context.js";
+import { gatherInsights } from "../analytics/insights.js";
+import { renderInsights } from "../analytics/insights-report.js";
+import { postWeeklyInsights } from "../report/weekly-issue.js";
+import { lastHealAction, recordHealAction } from "../store/health.js";
+
+const WEEK_MS = 7 * 24 * 3_600_000;
 
 export async function runScan(deps: RunbookDeps, runId: number, _attempt: Attempt): Promise<void> {
   const begun = await beginRun(deps, runId);
@@ -45,7 +51,22 @@ class Scan extends RunContext {
     for (const finding of recorded.resolved) await closeAnomalyIssue(this.github, this.repo, finding);
     const summary = `${report.findings.length} finding(s) (${recorded.opened.length} new, ${recorded.resolved.length} resolved), ${report.trends.length} trend(s)`;
     if (recorded.opened.length || recorded.resolved.length) await this.tellSlack(summary, [...recorded.opened, ...recorded.updated].map((f) => `• ${f.summary}`));
+    await this.weeklyInsights().catch((error) => this.deps.log.warn({ repo: this.run.repo, err: error }, "weekly insights not posted; trying at the next scan"));
     return summary;
+  }
+
+  /** At most once a week: the insights of the last 7 days as a comment on the "Autopilot weekly" issue. */
+  private async weeklyInsights(): Promise<void> {
+    const last = await lastHealAction(this.deps.db, this.run.repo, "weekly insights");
+    if (last && Date.now() - new Date(last).getTime() < WEEK_MS) return;
+    const target = this.deps.serverConfig.targets.find((t) => t.repo.toLowerCase() === this.run.repo.toLowerCase() && this.deps.env[t.database_url_env]);
+    const insights = await gatherInsights(this.deps.db, {
+      repo: this.run.repo.toLowerCase(),
+      databaseUrl: target ? this.deps.env[target.database_url_env] : undefined,
+      env: this.deps.env,
+    });
+    const number = await postWeeklyInsights(this.github, this.repo, renderInsights(insights));
+    await recordHealAction(this.deps.db, this.run.repo, "*", "weekly insights", true, `posted on #${number}`);
   }
 
   private async tellSlack(summary: string, lines: string[]): Promise<void> {
