@@ -161,3 +161,28 @@ describe("two app instances on one store", () => {
     assert.deepEqual(slots, [], "no slot was run twice");
   });
 });
+
+describe("GitHub answering 5xx when an incident should open", () => {
+  let s: Scenario;
+  let site: FakeHttpSink;
+  before(async () => {
+    site = await FakeHttpSink.start({ status: 503 });
+    s = await Scenario.start({ serverExtra: SERVER_HEALTH });
+  });
+  after(async () => {
+    await s.stop();
+    await site.close();
+  });
+
+  test("the issue opens on a later cycle, once, with no twin", async () => {
+    // Every attempt (Octokit retries 5xx itself) of the first creation fails.
+    s.github.failNext("POST", /\/repos\/acme\/shop\/issues$/, 502, 4);
+    const sha = await s.push({ ...shopRepo(["0001_init.sql"]), ".github/autopilot.yml": healthConfig(site.url) });
+    await s.completedCheckRun(sha);
+    await waitFor("an incident issue", () => incidents(s)[0], 60_000);
+    const failed = s.github.requests.filter((r) => r.method === "POST" && /\/issues$/.test(r.path) && r.status === 502);
+    assert.ok(failed.length >= 1, "GitHub refused at least once");
+    await sleep(4000);
+    assert.equal(incidents(s).length, 1);
+  });
+});
