@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   let cluster: LocalCluster | undefined;
   try {
     const { autopilotDir, peerDir } = generate(root);
-    const serverUrl = process.env.TEST_DATABASE_URL ?? (cluster = await startCluster({ dataDir })).url;
+    const serverUrl = process.env.TEST_DATABASE_URL ?? (cluster = await startCluster({ dataDir, disposable: true })).url;
     const times = { autopilot: { apply: [] as number[], noop: [] as number[] }, peer: { apply: [] as number[], noop: [] as number[] } };
 
     for (let round = 0; round < ROUNDS; round++) {
