@@ -6,20 +6,42 @@ import { rule, type FileFacts, type Hit, type Statement } from "../statement.js"
 const MAX_IDENTIFIER_BYTES = 63;
 
 // A UTF-16 unit is at most 3 UTF-8 bytes, so a name needs 22 units to pass 63 bytes (64 in ASCII).
-// Runs of name characters that long are rare; only statements that hold one are lexed. (The
-// lookbehind makes a run match only from its start, keeping the search linear.)
-const LONG_RUN = {
-  ascii: /(?<![A-Za-z0-9_$])[A-Za-z0-9_$]{64}|"[^"]{64}|""/g,
-  other: /(?<![A-Za-z0-9_$\u0080-\uffff])[A-Za-z0-9_$\u0080-\uffff]{22}|"[^"]{22}|""/g,
-};
+// Runs of name characters that long are rare; only statements that hold one are lexed. One pass over
+// the character codes finds them (a regular expression with a lookbehind cost more than the rule).
 const longRunsByFile = new WeakMap<FileFacts, number[]>();
+
+const QUOTE = 34;
+
+function isNameChar(code: number): boolean {
+  return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95 || code === 36 || code >= 128;
+}
+
+/** Where runs of at least `min` name characters (bare, or inside double quotes) start; any `""` counts too. */
+function longRuns(text: string, min: number): number[] {
+  const starts: number[] = [];
+  let runStart = -1;
+  for (let i = 0; i <= text.length; i++) {
+    const code = i < text.length ? text.charCodeAt(i) : 0;
+    if (isNameChar(code)) {
+      if (runStart < 0) runStart = i;
+      continue;
+    }
+    if (runStart >= 0 && i - runStart >= min) starts.push(runStart);
+    runStart = -1;
+    if (code !== QUOTE) continue;
+    const close = text.indexOf('"', i + 1);
+    const end = close < 0 ? text.length : close;
+    if (end - i - 1 >= min || text.charCodeAt(end + 1) === QUOTE) starts.push(i);
+    i = end;
+  }
+  return starts;
+}
 
 function mayHoldLongIdentifier(statement: Statement): boolean {
   const file = statement.file;
   let runs = longRunsByFile.get(file);
   if (!runs) {
-    const pattern = Buffer.byteLength(file.text) === file.text.length ? LONG_RUN.ascii : LONG_RUN.other;
-    runs = Array.from(file.text.matchAll(pattern), (m) => m.index ?? 0);
+    runs = longRuns(file.text, Buffer.byteLength(file.text) === file.text.length ? 64 : 22);
     longRunsByFile.set(file, runs);
   }
   if (runs.length === 0) return false;
