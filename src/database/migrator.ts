@@ -15,6 +15,7 @@ import {
   transactionPrefix,
   validTimeouts,
   withMigrationLock,
+  type SqlErrorLocation,
   type Timeouts,
 } from "./target-session.js";
 
@@ -44,16 +45,8 @@ export interface MigrateOptions {
   onProgress?: (event: ProgressEvent) => void;
 }
 
-export interface MigrationFailure {
+export interface MigrationFailure extends SqlErrorLocation {
   file: MigrationFile;
-  message: string;
-  code?: string;
-  detail?: string;
-  hint?: string;
-  /** 1-based line in the file; 1 when nothing more precise is known. */
-  line: number;
-  column?: number;
-  statement?: string;
   /** Files this run committed before the failing one. */
   committedBefore: MigrationFile[];
   /** no-transaction files only: how many of its statements ran (and stay) before the failing one. */
