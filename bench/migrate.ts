@@ -14,7 +14,7 @@ import { plan } from "../src/database/planner.js";
 import { startCluster, type LocalCluster } from "../src/store/local-cluster.js";
 
 const COUNT = Number(process.env.BENCH_MIGRATIONS ?? 500);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5); // medians of several interleaved rounds: this machine is noisy
 
 function migrationSql(n: number): string {
   const table = `t_${n}`;
