@@ -10,6 +10,9 @@ import { startWorkers } from "./jobs/workers.js";
 import { startReaper } from "./jobs/reaper.js";
 import { healthzHandler } from "./web/healthz.js";
 import { metricsHandler } from "./web/metrics-route.js";
+import { eventsHandler } from "./web/events.js";
+import { eventSink } from "./web/event-sink.js";
+import { dashboardHandler } from "./web/dashboard.js";
 import { dropLeftoverRehearsals } from "./jobs/cleanup.js";
 import { HealthScheduler } from "./jobs/scheduler.js";
 import type { AutopilotEnv } from "./config/environment.js";
@@ -53,6 +56,8 @@ export function autopilotApp(services: AppServices) {
     app.on("check_run.requested_action", handleRequestedAction(store.pool, queue, Number(process.env.APP_ID)));
     addHandler(healthzHandler(store.pool));
     addHandler(metricsHandler(store.pool, process.env.AUTOPILOT_METRICS_TOKEN));
+    addHandler(eventsHandler(env.AUTOPILOT_SECRET, eventSink(app, deps)));
+    addHandler(dashboardHandler(store.pool, process.env.AUTOPILOT_METRICS_TOKEN));
 
     await startWorkers(queue, deps);
     void dropLeftoverRehearsals(services.serverConfig, log);

@@ -5,10 +5,20 @@ import { REPO, Scenario } from "./harness/scenario.js";
 import { shopRepo } from "./harness/fixtures.js";
 import { FakeHttpSink } from "./harness/fake-http-sink.js";
 import { sleep, waitFor } from "./harness/app-process.js";
+import { signEvent } from "../src/web/events.js";
 import { history, insertSamples } from "./harness/synthetic-health.js";
 import { parsePrometheusText, valueOf } from "./harness/prometheus-text.js";
 
 const TOKEN = "metrics-token-for-tests";
+const SECRET = "events-secret-for-tests";
+
+function postEvent(s: Scenario, body: string, signature?: string) {
+  return fetch(`${s.app.url}/autopilot/events`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(signature ? { "x-autopilot-signature-256": signature } : {}) },
+    body,
+  });
+}
 
 function config(siteUrl: string): string {
   return [
@@ -29,7 +39,7 @@ describe("metrics, alert rules and anomaly scans", () => {
   let site: FakeHttpSink;
   before(async () => {
     site = await FakeHttpSink.start();
-    s = await Scenario.start({ serverExtra: "health:\n  allow_hosts: ['127.0.0.1']\n  discovery_seconds: 1", env: { AUTOPILOT_METRICS_TOKEN: TOKEN } });
+    s = await Scenario.start({ serverExtra: "health:\n  allow_hosts: ['127.0.0.1']\n  discovery_seconds: 1", env: { AUTOPILOT_METRICS_TOKEN: TOKEN, AUTOPILOT_SECRET: SECRET } });
     // A week of history for another check, with the last three hours much slower than usual.
     const pool = new pg.Pool({ connectionString: s.store.url, max: 1 });
     await insertSamples(pool, history({ repo: REPO, check: "api", now: new Date(), days: 8, seed: 7, latencyMs: (h) => (h <= 3 ? 900 : 200) }));
@@ -80,5 +90,32 @@ describe("metrics, alert rules and anomaly scans", () => {
     assert.ok(issue.labels.includes("autopilot"));
     assert.ok(s.slack.slackMessages().some((m) => /alert site-errors firing/.test(m.text ?? "")));
     site.setStatus(200);
+  });
+
+  test("POST /autopilot/events: signed with AUTOPILOT_SECRET, validated, then queued or recorded", async () => {
+    const heal = JSON.stringify({ repo: REPO, action: "heal" });
+    assert.equal((await postEvent(s, heal)).status, 401);
+    assert.equal((await postEvent(s, heal, signEvent("wrong", heal))).status, 401);
+    const bad = JSON.stringify({ repo: "nope", action: "explode" });
+    const refused = await postEvent(s, bad, signEvent(SECRET, bad));
+    assert.equal(refused.status, 422);
+    assert.match(JSON.stringify(await refused.json()), /repo: must be owner\/name/);
+    const queued = await postEvent(s, heal, signEvent(SECRET, heal));
+    assert.equal(queued.status, 202);
+    const { run } = (await queued.json()) as { run: number };
+    await waitFor("the heal run", async () => (await s.storeQuery("select status from runs where id = $1", [run]))[0]?.status === "success", 30_000);
+    const deployed = JSON.stringify({ repo: REPO, action: "deployed", environment: "production", commit: "abc1234" });
+    assert.equal((await postEvent(s, deployed, signEvent(SECRET, deployed))).status, 202);
+    assert.equal((await s.storeQuery("select count(*)::int as n from deployments where hook = 'external' and commit_sha = 'abc1234'"))[0].n, 1);
+  });
+
+  test("GET /autopilot shows runs, locks and checks behind the token", async () => {
+    assert.equal((await fetch(`${s.app.url}/autopilot`)).status, 401);
+    const page = await fetch(`${s.app.url}/autopilot?token=${TOKEN}`);
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    assert.match(html, /Recent runs/);
+    assert.match(html, /acme\/shop/);
+    assert.match(html, /<span class="success">success<\/span>/);
   });
 });

@@ -9,3 +9,11 @@ export async function recordDeployment(
     [d.runId, d.repo, d.environment, d.hook, d.httpStatus, d.ok, d.error, Math.round(d.durationMs)],
   );
 }
+
+/** A deployment made elsewhere (reported to POST /autopilot/events), so scans can name it as a cause. */
+export async function recordExternalDeployment(db: pg.Pool, d: { repo: string; environment: string; commitSha: string | null }): Promise<void> {
+  await db.query(
+    `insert into deployments (repo, environment, hook, http_status, ok, error, duration_ms, commit_sha) values ($1, $2, 'external', null, true, null, 0, $3)`,
+    [d.repo.toLowerCase(), d.environment, d.commitSha],
+  );
+}
