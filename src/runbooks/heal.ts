@@ -228,7 +228,7 @@ class HealCycle extends RunContext {
     const labels = config.incidents?.labels ?? ["incident", "urgent"];
     switch (action.kind) {
       case "open": {
-        const environment = probes.find((p) => p.name === action.check)?.environment ?? this.defaultEnvironment(config);
+        const environment = probes.find((p) => p.name === action.check)?.environment ?? (await this.defaultEnvironment(config));
         const body = incidentBody({
           probe: probe!, downSince: action.downSince, actions: this.healActions.get(action.check) ?? [],
           lastMigration: await this.lastMigration(environment), uptime: await uptimeOf(this.deps.db, this.run.repo, action.check),
@@ -247,8 +247,9 @@ class HealCycle extends RunContext {
     }
   }
 
-  private defaultEnvironment(config: RepoConfig): string | undefined {
-    return environmentForBranch(config, "main")?.environment ?? config.environments[0]?.environment;
+  /** The environment a site check belongs to: the one the default branch deploys. */
+  private async defaultEnvironment(config: RepoConfig): Promise<string | undefined> {
+    return environmentForBranch(config, await this.defaultBranch())?.environment ?? config.environments[0]?.environment;
   }
 
   private async lastMigration(environment: string | undefined): Promise<LastMigration | undefined> {
