@@ -11,8 +11,8 @@ import {
   isMigrationError,
   literal,
   locateStatementError,
-  locateTransactionalError,
-  transactionPrefix,
+  runInOneTransaction,
+  TRANSACTION_ELAPSED_MS,
   validTimeouts,
   withMigrationLock,
   type SqlErrorLocation,
@@ -120,30 +120,11 @@ function applyFile(client: pg.Client, file: MigrationFile, opts: MigrateOptions,
     : applyInTransaction(client, file, timeouts, entry);
 }
 
-/**
- * The whole file, its timeouts and its history row travel in one simple-protocol query:
- * BEGIN; SET LOCAL …; <file>; INSERT history; COMMIT. One round trip per file, and PostgreSQL parses
- * the entire string before running any of it, so a syntax error anywhere runs nothing. The duration
- * is measured by the server (now() is the transaction start).
- */
+/** The file and its history row commit together, in one round trip (see runInOneTransaction). */
 async function applyInTransaction(client: pg.Client, file: MigrationFile, timeouts: Timeouts, entry: HistoryEntry): Promise<FileOutcome> {
-  const prefix = transactionPrefix(client, timeouts);
-  // The newline ends a trailing `--` comment; the semicolon ends a last statement without one.
-  const suffix = `\n;\n${recordAppliedSql(entry, "(extract(epoch from clock_timestamp() - now()) * 1000)::int", (v) => literal(client, v))};\ncommit;`;
-  try {
-    const results = await client.query(prefix + file.sql + suffix);
-    return { durationMs: durationFromResults(results) };
-  } catch (error) {
-    if (!isMigrationError(error)) throw error;
-    await client.query("rollback");
-    return { failure: { file, ...(await locateTransactionalError(client, file.sql, timeouts, error, prefix.length)) } };
-  }
-}
-
-function durationFromResults(results: pg.QueryResult | pg.QueryResult[]): number {
-  const list = Array.isArray(results) ? results : [results];
-  const recorded = [...list].reverse().find((r) => r.rows?.[0]?.duration_ms !== undefined);
-  return recorded ? Number(recorded.rows[0].duration_ms) : 0;
+  const record = recordAppliedSql(entry, TRANSACTION_ELAPSED_MS, (v) => literal(client, v));
+  const outcome = await runInOneTransaction(client, file.sql, timeouts, record, "duration_ms");
+  return "error" in outcome ? { failure: { file, ...outcome.error } } : outcome;
 }
 
 async function applyStatementByStatement(client: pg.Client, file: MigrationFile, timeouts: Timeouts, entry: HistoryEntry): Promise<FileOutcome> {

@@ -9,10 +9,9 @@ import { ensureHistory, markRevertedSql, readHistory, type HistoryRow } from "./
 import { compareVersions, versionKey, type MigrationFile } from "./migration-files.js";
 import type { AppliedMigration } from "./planner.js";
 import {
-  isMigrationError,
   literal,
-  locateTransactionalError,
-  transactionPrefix,
+  runInOneTransaction,
+  TRANSACTION_ELAPSED_MS,
   validTimeouts,
   withMigrationLock,
   type SqlErrorLocation,
@@ -198,28 +197,9 @@ function appliedSince(file: DownFile, later: HistoryRow): Omit<RevertFailure, "r
   };
 }
 
-/**
- * Like the migrator: the down file, its timeouts and the history update travel in one
- * simple-protocol query, BEGIN; SET LOCAL …; <down file>; UPDATE history; COMMIT, so the revert and
- * its record commit together and a syntax error anywhere runs nothing.
- */
+/** The down file and the history update that marks the version reverted commit together (see runInOneTransaction). */
 async function revertFile(client: pg.Client, file: DownFile, historyVersion: string, revertedBy: string, timeouts: Timeouts): Promise<FileOutcome> {
-  const prefix = transactionPrefix(client, timeouts);
-  const duration = "(extract(epoch from clock_timestamp() - now()) * 1000)::int";
-  // The newline ends a trailing `--` comment; the semicolon ends a last statement without one.
-  const suffix = `\n;\n${markRevertedSql(historyVersion, revertedBy, duration, (v) => literal(client, v))};\ncommit;`;
-  try {
-    const results = await client.query(prefix + file.sql + suffix);
-    return { durationMs: revertDuration(results) };
-  } catch (error) {
-    if (!isMigrationError(error)) throw error;
-    await client.query("rollback");
-    return { failure: { file, ...(await locateTransactionalError(client, file.sql, timeouts, error, prefix.length)) } };
-  }
-}
-
-function revertDuration(results: pg.QueryResult | pg.QueryResult[]): number {
-  const list = Array.isArray(results) ? results : [results];
-  const marked = [...list].reverse().find((r) => r.rows?.[0]?.revert_ms !== undefined);
-  return marked ? Number(marked.rows[0].revert_ms) : 0;
+  const record = markRevertedSql(historyVersion, revertedBy, TRANSACTION_ELAPSED_MS, (v) => literal(client, v));
+  const outcome = await runInOneTransaction(client, file.sql, timeouts, record, "revert_ms");
+  return "error" in outcome ? { failure: { file, ...outcome.error } } : outcome;
 }

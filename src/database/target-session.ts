@@ -185,3 +185,34 @@ export function locateStatementError(sql: string, statement: SqlStatement, error
   const where = new LineIndex(sql).locate(statement.offset + within);
   return { ...errorFields(error), line: where.line, column: error.position ? where.column : undefined, statement: statement.text };
 }
+
+/** The time since the transaction began, in whole milliseconds, as measured by the server. */
+export const TRANSACTION_ELAPSED_MS = "(extract(epoch from clock_timestamp() - now()) * 1000)::int";
+
+/**
+ * Runs a file and the statement that records it in one transaction and one simple-protocol round
+ * trip: BEGIN; SET LOCAL …; <sql>; <record>; COMMIT. PostgreSQL parses the whole string before running
+ * any of it, so a syntax error anywhere runs nothing. `record` returns a row whose `durationColumn`
+ * holds the duration (use TRANSACTION_ELAPSED_MS).
+ */
+export async function runInOneTransaction(
+  client: pg.Client,
+  sql: string,
+  timeouts: Timeouts,
+  record: string,
+  durationColumn: string,
+): Promise<{ durationMs: number } | { error: SqlErrorLocation }> {
+  const prefix = transactionPrefix(client, timeouts);
+  // The newline ends a trailing `--` comment; the semicolon ends a last statement without one.
+  const suffix = `\n;\n${record};\ncommit;`;
+  try {
+    const results = await client.query(prefix + sql + suffix);
+    const list = Array.isArray(results) ? results : [results];
+    const recorded = [...list].reverse().find((r) => r.rows?.[0]?.[durationColumn] !== undefined);
+    return { durationMs: recorded ? Number(recorded.rows[0][durationColumn]) : 0 };
+  } catch (error) {
+    if (!isMigrationError(error)) throw error;
+    await client.query("rollback");
+    return { error: await locateTransactionalError(client, sql, timeouts, error, prefix.length) };
+  }
+}
