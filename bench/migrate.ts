@@ -5,13 +5,13 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import pg from "pg";
 import { runner } from "node-pg-migrate";
 import { readHistoryFromUrl } from "../src/database/history.js";
 import { loadMigrationDirectory } from "../src/database/migration-files.js";
 import { migrate } from "../src/database/migrator.js";
 import { plan } from "../src/database/planner.js";
 import { startCluster, type LocalCluster } from "../src/store/local-cluster.js";
+import { admin, databaseUrl, median } from "./support.js";
 
 const COUNT = Number(process.env.BENCH_MIGRATIONS ?? 500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5); // medians of several interleaved rounds: this machine is noisy
@@ -64,20 +64,6 @@ async function timed(fn: () => Promise<number>, expected: number): Promise<numbe
   if (count !== expected) throw new Error(`expected ${expected} migrations to run, got ${count}`);
   return performance.now() - started;
 }
-
-async function admin(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  await client.query(sql).finally(() => client.end());
-}
-
-function databaseUrl(serverUrl: string, name: string): string {
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 async function main(): Promise<void> {
   const root = mkdtempSync(path.join(tmpdir(), "autopilot-bench-"));

@@ -11,24 +11,13 @@ import pg from "pg";
 import { scanRepository } from "../src/analytics/anomalies.js";
 import { startCluster, type LocalCluster } from "../src/store/local-cluster.js";
 import { openStore } from "../src/store/store.js";
+import { admin, databaseUrl, median } from "./support.js";
 
 const CHECKS = Number(process.env.BENCH_CHECKS ?? 100);
 const DAYS = Number(process.env.BENCH_DAYS ?? 30);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const REPO = "bench/shop";
 const GOAL_SECONDS = 1;
-
-async function admin(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  await client.query(sql).finally(() => client.end());
-}
-
-function databaseUrl(serverUrl: string, name: string): string {
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
 /**
  * 288 samples a day per check, the latest 37 s before `now`: latency ~200 ms with noise, 1 % errors,
@@ -47,8 +36,6 @@ async function fill(pool: pg.Pool, now: Date): Promise<number> {
   await pool.query("analyze health_log");
   return rowCount ?? 0;
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(tmpdir(), "autopilot-bench-pg-"));

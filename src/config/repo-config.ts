@@ -73,3 +73,8 @@ function branchPattern(glob: string): RegExp {
   const source = escaped.replace(/\*\*/g, "\u0000").replace(/\*/g, "[^/]*").replace(/\u0000/g, ".*").replace(/\?/g, "[^/]");
   return new RegExp(`^${source}$`);
 }
+
+/** The branch whose pushes migrate `environment`: the first rule naming it with a literal branch (no glob). */
+export function branchForEnvironment(config: RepoConfig, environment: string): string | undefined {
+  return config.environments.find((e) => e.environment === environment && !/[*?]/.test(e.branch))?.branch;
+}

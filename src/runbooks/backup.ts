@@ -1,11 +1,10 @@
 // The backup runbook (`/autopilot backup [env]`): one verified pg_dump of the environment's target,
 // recorded and answered in the command's reply.
-import { BackupFailedError, takeBackup } from "../backups/service.js";
+import { BackupFailedError } from "../backups/service.js";
 import { redact } from "../redact.js";
 import { audit } from "../store/audit.js";
 import { finishRun, type Run } from "../store/runs.js";
-import { isLastAttempt, type Attempt, type RunbookDeps } from "./deps.js";
-import { RetryLater } from "./migrate.js";
+import { isLastAttempt, RetryLater, type Attempt, type RunbookDeps } from "./deps.js";
 import { beginRun, RunContext } from "./run-context.js";
 
 export async function runBackup(deps: RunbookDeps, runId: number, attempt: Attempt): Promise<void> {
@@ -32,13 +31,7 @@ export async function concludeInterrupted(deps: RunbookDeps, run: Run): Promise<
 async function backUp(context: RunContext, environment: string): Promise<string> {
   const target = context.resolveTarget(environment);
   if (typeof target === "string") return `❌ **backup ${environment}**: ${target}`;
-  const { backups } = context.deps.serverConfig;
-  const backup = await context.step("backup", () =>
-    takeBackup({
-      db: context.deps.db, directory: backups.directory, retentionDays: backups.retention_days, databaseUrl: target.databaseUrl,
-      repo: context.run.repo, environment, runId: context.run.id, commitSha: null,
-    }),
-  );
+  const backup = await context.step("backup", () => context.takeBackup(target, null));
   const mb = ((backup.sizeBytes ?? 0) / (1 << 20)).toFixed(2);
   return `✅ **backup ${environment}**: \`${backup.id}\` (${mb} MB, sha256 \`${backup.sha256?.slice(0, 12)}…\`, ${backup.durationMs} ms). Restore it with \`/autopilot rollback ${environment} ${backup.id}\`.`;
 }

@@ -1,7 +1,7 @@
 // What each authorized command does. Quick ones answer at once; migrate, rollback, backup and plan
 // are queued as runs of their own, which answer in the command's reply when they finish.
 import type { Command } from "../commands/parse.js";
-import type { RepoConfig } from "../config/repo-config.js";
+import { branchForEnvironment, type RepoConfig } from "../config/repo-config.js";
 import { readHistoryFromUrl } from "../database/history.js";
 import { indexMigrations } from "../database/migration-files.js";
 import { plan } from "../database/planner.js";
@@ -177,10 +177,8 @@ export class CommandActions {
     return { ok: true, text: `⏳ **${label}**: queued…`, later: start };
   }
 
-  /** The branch whose pushes migrate `environment`: a literal branch rule, or the default branch's. */
   private branchOf(environment: string): string | undefined {
-    const literal = this.config.environments.find((e) => e.environment === environment && !/[*?]/.test(e.branch));
-    return literal?.branch;
+    return branchForEnvironment(this.config, environment);
   }
 
   private async headOf(branch: string): Promise<string> {

@@ -26,3 +26,6 @@ export interface Attempt {
 }
 
 export const isLastAttempt = (a: Attempt) => a.number >= a.limit;
+
+/** A retryable failure: the job is thrown back to the queue, which tries again with backoff. */
+export class RetryLater extends Error {}

@@ -2,8 +2,7 @@
 // retries), record the results, heal what is down (deploy hook, database repair, wait, verify),
 // and reconcile the incident issues with what the checks say.
 import { expectedStatus, parseHealthConfig, retryDelays, type HealthConfig } from "../config/health-config.js";
-import { environmentForBranch, type RepoConfig } from "../config/repo-config.js";
-import { resolveTarget, type ResolvedTarget } from "../config/server-config.js";
+import { branchForEnvironment, environmentForBranch, type RepoConfig } from "../config/repo-config.js";
 import { ConfigError } from "../config/yaml-errors.js";
 import { probeDatabase } from "../health/db-probe.js";
 import { probeHttp, type ProbeResult } from "../health/http-probe.js";
@@ -72,7 +71,7 @@ class HealCycle extends RunContext {
     if (!health) return "no health section";
     const probes = this.probes(config, health);
     const first = await this.probeAll(probes, health);
-    const final = await this.healIfNeeded(probes, first, health);
+    const final = await this.healIfNeeded(config, probes, first, health);
     await this.reconcile(config, health, final, probes);
     return final.map((r) => `${r.check} ${r.status} (${Math.round(r.latencyMs)} ms)`).join(", ") || "no checks configured";
   }
@@ -92,22 +91,15 @@ class HealCycle extends RunContext {
     return health.database ? [...http, ...this.databaseProbes(config, health)] : http;
   }
 
+  /** One probe per target database of an environment the repo config names. */
   private databaseProbes(config: RepoConfig, health: HealthConfig): Probe[] {
-    const environments = [...new Set(config.environments.map((e) => e.environment))];
-    return environments.flatMap((environment) => {
-      const target = this.boundTarget(environment);
-      if (!target) return [];
-      const name = `database-${environment}`;
-      return [{ name, kind: "database" as const, environment, run: () => probeDatabase({ name, databaseUrl: target.databaseUrl, tableCounts: health.table_counts, degradedMs: health.degraded_ms }) }];
-    });
-  }
-
-  private boundTarget(environment: string): ResolvedTarget | undefined {
-    try {
-      return resolveTarget(this.deps.serverConfig, this.run.repo, environment, this.deps.env);
-    } catch {
-      return undefined;
-    }
+    const environments = new Set(config.environments.map((e) => e.environment));
+    return this.boundTargets()
+      .filter((target) => environments.has(target.environment))
+      .map((target) => {
+        const name = `database-${target.environment}`;
+        return { name, kind: "database" as const, environment: target.environment, run: () => probeDatabase({ name, databaseUrl: target.databaseUrl, tableCounts: health.table_counts, degradedMs: health.degraded_ms }) };
+      });
   }
 
   /** Probes every check (retrying failures) and records the results; maintenance is recorded as such. */
@@ -128,38 +120,34 @@ class HealCycle extends RunContext {
   }
 
   /** Deploy hook and database repair for what is down, then a wait and a second look. */
-  private async healIfNeeded(probes: Probe[], results: HealthResult[], health: HealthConfig): Promise<HealthResult[]> {
+  private async healIfNeeded(config: RepoConfig, probes: Probe[], results: HealthResult[], health: HealthConfig): Promise<HealthResult[]> {
     const down = results.filter((r) => r.status === "unhealthy");
     if (down.length === 0) return results;
-    await this.heal(down.map((d) => d.check));
+    await this.heal(config, down.map((d) => d.check));
     await new Promise((resolve) => setTimeout(resolve, health.recovery_wait_seconds * 1000));
     const again = await this.probeAll(probes.filter((p) => down.some((d) => d.check === p.name)), health);
     for (const r of again) await this.action(r.check, "verify", r.status !== "unhealthy", `${r.status}${r.error ? `: ${r.error}` : ""}`);
     return results.map((r) => again.find((a) => a.check === r.check) ?? r);
   }
 
-  private async heal(checks: string[]): Promise<void> {
-    const targets = this.deps.serverConfig.targets.filter((t) => t.repo.toLowerCase() === this.run.repo.toLowerCase());
-    for (const t of targets) {
-      const target = this.boundTarget(t.environment);
-      if (target?.deployHookUrl) {
-        const result = await triggerDeployHook(target.deployHookUrl, { repo: this.run.repo, environment: t.environment, reason: "heal", checks });
+  private async heal(config: RepoConfig, checks: string[]): Promise<void> {
+    for (const target of this.boundTargets()) {
+      if (target.deployHookUrl) {
+        const result = await triggerDeployHook(target.deployHookUrl, { repo: this.run.repo, environment: target.environment, reason: "heal", checks });
         for (const check of checks) await this.action(check, "deploy hook", result.ok, result.ok ? `HTTP ${result.httpStatus}` : `failed: ${result.error}`);
       }
-      if (target) await this.repair(t.environment, checks);
+      await this.repair(config, target.environment, checks);
     }
   }
 
   /** Database repair is the normal migrate job: apply whatever is pending on the environment's branch. */
-  private async repair(environment: string, checks: string[]): Promise<void> {
-    const config = await this.loadRepoConfig();
-    if (config instanceof ConfigError) return;
-    const rule = config.environments.find((e) => e.environment === environment && !/[*?]/.test(e.branch));
-    if (!rule) return;
-    const { data } = await this.github.rest.repos.getBranch({ ...this.repo, branch: rule.branch });
+  private async repair(config: RepoConfig, environment: string, checks: string[]): Promise<void> {
+    const branch = branchForEnvironment(config, environment);
+    if (!branch) return;
+    const { data } = await this.github.rest.repos.getBranch({ ...this.repo, branch });
     await this.deps.enqueue({
       kind: "migrate", trigger: "heal", repo: this.run.repo, installationId: this.run.installationId,
-      ref: `refs/heads/${rule.branch}`, commitSha: data.commit.sha, requestedBy: "autopilot", deliveryId: null,
+      ref: `refs/heads/${branch}`, commitSha: data.commit.sha, requestedBy: "autopilot", deliveryId: null,
     });
     for (const check of checks) await this.action(check, "database repair", true, `migrate job queued for ${environment} at ${data.commit.sha.slice(0, 7)}`);
   }
@@ -216,12 +204,6 @@ class HealCycle extends RunContext {
     await recordHealAction(this.deps.db, this.run.repo, "*", "hourly summary", !error, error ?? "sent");
   }
 
-  private slackUrl(): string | undefined {
-    return this.deps.serverConfig.targets
-      .filter((t) => t.repo.toLowerCase() === this.run.repo.toLowerCase())
-      .map((t) => this.boundTarget(t.environment)?.slackWebhookUrl)
-      .find(Boolean);
-  }
 
   private async perform(action: IncidentAction, config: RepoConfig, results: HealthResult[], probes: Probe[]): Promise<void> {
     const probe = results.find((r) => r.check === action.check);

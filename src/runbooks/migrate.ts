@@ -4,14 +4,14 @@ import type { ResolvedTarget } from "../config/server-config.js";
 import { environmentForBranch, type EnvironmentRule, type RepoConfig } from "../config/repo-config.js";
 import { ConfigError, formatProblem, type ConfigProblem } from "../config/yaml-errors.js";
 import { parseHealthConfig } from "../config/health-config.js";
-import { indexMigrations, readMigration, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
+import { indexMigrations, type MigrationFile } from "../database/migration-files.js";
 import { readHistoryFromUrl } from "../database/history.js";
 import { plan } from "../database/planner.js";
 import { migrate, type MigrateResult } from "../database/migrator.js";
 import { restoreDatabase } from "../database/restore.js";
 import { isUnavailable } from "../database/connection-errors.js";
-import { BackupFailedError, takeBackup } from "../backups/service.js";
-import { downloadBlobs, listDirectory } from "../github/repo-files.js";
+import { BackupFailedError } from "../backups/service.js";
+import { listDirectory } from "../github/repo-files.js";
 import { approvingReviewers, permissionOf } from "../github/permissions.js";
 import { atLeast } from "../commands/authorize.js";
 import { approversOf } from "../store/approvals.js";
@@ -29,12 +29,9 @@ import { audit } from "../store/audit.js";
 import type { BackupRecord } from "../store/backups.js";
 import { recordDeployment } from "../store/deployments.js";
 import { finishRun, updateRun, type Run, type RunStatus } from "../store/runs.js";
-import { isLastAttempt, type Attempt, type RunbookDeps } from "./deps.js";
+import { isLastAttempt, RetryLater, type Attempt, type RunbookDeps } from "./deps.js";
 import { beginRun, RunContext } from "./run-context.js";
 import { isSuccess, type AppliedFile, type MigrateOutcome, type Recovery } from "./migrate-outcome.js";
-
-/** A retryable failure: the job is thrown back to the queue, which tries again with backoff. */
-export class RetryLater extends Error {}
 
 export async function runMigrate(deps: RunbookDeps, runId: number, attempt: Attempt): Promise<void> {
   const begun = await beginRun(deps, runId);
@@ -125,13 +122,13 @@ class MigrateRun extends RunContext {
     const appliedCount = history.filter((h) => !h.revertedAt).length;
     if (planned.pending.length === 0) return { kind: "up-to-date", environment, appliedCount };
 
-    const files = await this.step("download", () => this.download(planned.pending));
-    if (!Array.isArray(files)) return { kind: "refused", environment, problems: files.problems };
+    const { files, problems: unreadable } = await this.step("download", () => this.downloadMigrations(planned.pending));
+    if (unreadable.some((p) => p.severity === "error")) return { kind: "refused", environment, problems: unreadable };
 
     await this.check.progress("Backing up…", `Backing up **${environment}** before applying ${files.length} migration(s).`, true);
     let backup: BackupRecord;
     try {
-      backup = await this.step("backup", () => this.backup(target));
+      backup = await this.step("backup", () => this.takeBackup(target));
     } catch (error) {
       if (error instanceof BackupFailedError) return { kind: "backup-failed", environment, error: error.message, pending: files.length };
       throw error;
@@ -148,26 +145,7 @@ class MigrateRun extends RunContext {
 
 
 
-  private async download(pending: MigrationRef[]): Promise<MigrationFile[] | { problems: Problem[] }> {
-    const blobs = await downloadBlobs(this.github, this.repo, pending.map((p) => p.checksum));
-    const files: MigrationFile[] = [];
-    const problems: Problem[] = [];
-    for (const ref of pending) {
-      const read = readMigration(ref, blobs.get(ref.checksum)!);
-      problems.push(...read.problems);
-      if (read.file) files.push(read.file);
-    }
-    return problems.some((p) => p.severity === "error") ? { problems } : files;
-  }
 
-  private backup(target: ResolvedTarget): Promise<BackupRecord> {
-    const { backups } = this.deps.serverConfig;
-    return takeBackup({
-      db: this.deps.db, directory: backups.directory, retentionDays: backups.retention_days, databaseUrl: target.databaseUrl,
-      repo: this.run.repo, environment: target.environment, runId: this.run.id, commitSha: this.run.commitSha,
-      onPruneError: (error) => this.deps.log.warn({ err: error, run: this.run.id }, "pruning old backups failed"),
-    });
-  }
 
   private apply(config: RepoConfig, target: ResolvedTarget, files: MigrationFile[]): Promise<MigrateResult> {
     return migrate({

@@ -7,19 +7,18 @@ import { ConfigError } from "../config/yaml-errors.js";
 import { isUnavailable } from "../database/connection-errors.js";
 import { readHistoryFromUrl } from "../database/history.js";
 import { ensureLintReady, lintMigration, validateLintConfig, type LintFinding } from "../database/lint/index.js";
-import { indexMigrations, readMigration, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
+import { indexMigrations, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
 import { plan, type AppliedMigration } from "../database/planner.js";
 import { rehearse } from "../database/rehearsal.js";
 import { describeCost, tableCosts } from "../database/table-costs.js";
-import { downloadBlobs, listDirectory, type TreeEntry } from "../github/repo-files.js";
+import { listDirectory, type TreeEntry } from "../github/repo-files.js";
 import { CheckRunReporter } from "../report/check-run.js";
 import type { GitHubClient } from "../report/octokit.js";
 import { PLAN_CHECK_NAME, PLAN_COMMENT_MARKER, planMarkdown, renderPlan } from "../report/plan-report.js";
 import { upsertMarkedComment } from "../report/pull-comment.js";
 import { redact } from "../redact.js";
 import { finishRun, updateRun, type Run, type RunStatus } from "../store/runs.js";
-import { isLastAttempt, type Attempt, type RunbookDeps } from "./deps.js";
-import { RetryLater } from "./migrate.js";
+import { isLastAttempt, RetryLater, type Attempt, type RunbookDeps } from "./deps.js";
 import type { PlanOutcome, PlanReport } from "./plan-outcome.js";
 import { beginRun, RunContext } from "./run-context.js";
 
@@ -94,7 +93,7 @@ class PlanRun extends RunContext {
     const history = await this.step("history", () => this.readHistory(target));
     const index = indexMigrations(head, config.migrations.directory);
     const { pending, problems } = this.pendingAndProblems(index.refs, history, base, changed, config);
-    const files = await this.step("download", () => this.download(pending));
+    const files = await this.step("download", () => this.downloadMigrations(pending));
     problems.unshift(...index.problems, ...files.problems);
 
     const lintConfig = validateLintConfig(config.lint ?? {});
@@ -146,17 +145,6 @@ class PlanRun extends RunContext {
     return { pending: planned.pending.filter((r) => changed.has(r.path)), problems: [...planned.problems, ...touched] };
   }
 
-  private async download(refs: MigrationRef[]): Promise<{ files: MigrationFile[]; problems: Problem[] }> {
-    const blobs = await downloadBlobs(this.github, this.repo, refs.map((r) => r.checksum));
-    const files: MigrationFile[] = [];
-    const problems: Problem[] = [];
-    for (const ref of refs) {
-      const read = readMigration(ref, blobs.get(ref.checksum)!);
-      problems.push(...read.problems);
-      if (read.file) files.push(read.file);
-    }
-    return { files, problems };
-  }
 
   private async lint(files: MigrationFile[], rules: Record<string, "error" | "warning" | "off">): Promise<LintFinding[]> {
     await ensureLintReady();
@@ -181,7 +169,7 @@ class PlanRun extends RunContext {
     if (files.length === 0) return report;
     await this.check.progress("Rehearsing on a scratch database…", undefined, true);
     const useTarget = "applied" in history;
-    const baseline = useTarget ? undefined : await this.download(refs.filter((r) => !files.some((f) => f.path === r.path))).then((d) => d.files);
+    const baseline = useTarget ? undefined : await this.downloadMigrations(refs.filter((r) => !files.some((f) => f.path === r.path))).then((d) => d.files);
     const rehearsal = await this.step("rehearsal", () =>
       rehearse({
         shadowUrl: target.shadowDatabaseUrl!,

@@ -3,7 +3,7 @@
 import type { RepoConfig } from "../config/repo-config.js";
 import type { ResolvedTarget } from "../config/server-config.js";
 import { ConfigError } from "../config/yaml-errors.js";
-import { BackupFailedError, takeBackup } from "../backups/service.js";
+import { BackupFailedError } from "../backups/service.js";
 import { isUnavailable } from "../database/connection-errors.js";
 import { readHistoryFromUrl } from "../database/history.js";
 import { indexMigrations } from "../database/migration-files.js";
@@ -22,8 +22,7 @@ import { getBackup, type BackupRecord } from "../store/backups.js";
 import { describeLock, findLock } from "../store/locks.js";
 import { recentAppliedRuns } from "../store/run-migrations.js";
 import { finishRun, updateRun, type Run, type RunStatus } from "../store/runs.js";
-import { isLastAttempt, type Attempt, type RunbookDeps } from "./deps.js";
-import { RetryLater } from "./migrate.js";
+import { isLastAttempt, RetryLater, type Attempt, type RunbookDeps } from "./deps.js";
 import type { RollbackOutcome, RollbackTarget } from "./rollback-outcome.js";
 import { beginRun, RunContext } from "./run-context.js";
 
@@ -95,7 +94,7 @@ class RollbackRun extends RunContext {
     await this.check.progress("Taking a safety backup of the current state…", undefined, true);
     let safetyBackup: BackupRecord;
     try {
-      safetyBackup = await this.step("backup", () => this.safetyBackup(target));
+      safetyBackup = await this.step("backup", () => this.takeBackup(target));
     } catch (error) {
       if (error instanceof BackupFailedError) return refuse(`the safety backup failed, so nothing was changed: ${error.message}`);
       throw error;
@@ -151,14 +150,6 @@ class RollbackRun extends RunContext {
     return downs;
   }
 
-  private safetyBackup(target: ResolvedTarget): Promise<BackupRecord> {
-    const { backups } = this.deps.serverConfig;
-    return takeBackup({
-      db: this.deps.db, directory: backups.directory, retentionDays: backups.retention_days, databaseUrl: target.databaseUrl,
-      repo: this.run.repo, environment: target.environment, runId: this.run.id, commitSha: this.run.commitSha,
-      onPruneError: (error) => this.deps.log.warn({ err: error, run: this.run.id }, "pruning old backups failed"),
-    });
-  }
 
   private async revert(config: RepoConfig, target: ResolvedTarget, downs: DownFile[], safetyBackup: BackupRecord): Promise<RollbackOutcome> {
     const result = await this.step("revert", () =>

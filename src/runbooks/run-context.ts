@@ -3,7 +3,10 @@
 import { resolveTarget, UnboundTargetError, type ResolvedTarget } from "../config/server-config.js";
 import { parseRepoConfig, type RepoConfig } from "../config/repo-config.js";
 import { ConfigError } from "../config/yaml-errors.js";
-import { readRepoConfigText } from "../github/repo-files.js";
+import { downloadBlobs, readRepoConfigText } from "../github/repo-files.js";
+import { takeBackup } from "../backups/service.js";
+import { readMigration, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
+import type { BackupRecord } from "../store/backups.js";
 import { finishCommand, type ReplyRef } from "../report/command-reply.js";
 import { splitRepo, type GitHubClient, type RepoRef } from "../report/octokit.js";
 import { redact } from "../redact.js";
@@ -58,6 +61,44 @@ export class RunContext {
       if (error instanceof UnboundTargetError) return error.message;
       throw error;
     }
+  }
+
+  /** Every target the server config binds to this repository whose secrets are set. */
+  boundTargets(): ResolvedTarget[] {
+    return this.deps.serverConfig.targets
+      .filter((t) => t.repo.toLowerCase() === this.run.repo.toLowerCase())
+      .flatMap((t) => {
+        const target = this.resolveTarget(t.environment);
+        return typeof target === "string" ? [] : [target];
+      });
+  }
+
+  /** The repository's Slack webhook: the first of its targets that has one. */
+  slackUrl(): string | undefined {
+    return this.boundTargets().find((t) => t.slackWebhookUrl)?.slackWebhookUrl;
+  }
+
+  /** A verified backup of the target, recorded for this run (old ones pruned). */
+  takeBackup(target: ResolvedTarget, commitSha: string | null = this.run.commitSha): Promise<BackupRecord> {
+    const { backups } = this.deps.serverConfig;
+    return takeBackup({
+      db: this.deps.db, directory: backups.directory, retentionDays: backups.retention_days, databaseUrl: target.databaseUrl,
+      repo: this.run.repo, environment: target.environment, runId: this.run.id, commitSha,
+      onPruneError: (error) => this.deps.log.warn({ err: error, run: this.run.id }, "pruning old backups failed"),
+    });
+  }
+
+  /** Downloads migration files by their blob SHA (only these) and reads them: directives, UTF-8. */
+  async downloadMigrations(refs: MigrationRef[]): Promise<{ files: MigrationFile[]; problems: Problem[] }> {
+    const blobs = await downloadBlobs(this.github, this.repo, refs.map((r) => r.checksum));
+    const files: MigrationFile[] = [];
+    const problems: Problem[] = [];
+    for (const ref of refs) {
+      const read = readMigration(ref, blobs.get(ref.checksum)!);
+      problems.push(...read.problems);
+      if (read.file) files.push(read.file);
+    }
+    return { files, problems };
   }
 
   /** Times a step and records it in the run's history. */

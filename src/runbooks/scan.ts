@@ -59,10 +59,9 @@ class Scan extends RunContext {
   private async weeklyInsights(): Promise<void> {
     const last = await lastHealAction(this.deps.db, this.run.repo, "weekly insights");
     if (last && Date.now() - new Date(last).getTime() < WEEK_MS) return;
-    const target = this.deps.serverConfig.targets.find((t) => t.repo.toLowerCase() === this.run.repo.toLowerCase() && this.deps.env[t.database_url_env]);
     const insights = await gatherInsights(this.deps.db, {
       repo: this.run.repo.toLowerCase(),
-      databaseUrl: target ? this.deps.env[target.database_url_env] : undefined,
+      databaseUrl: this.boundTargets()[0]?.databaseUrl,
       env: this.deps.env,
     });
     const number = await postWeeklyInsights(this.github, this.repo, renderInsights(insights));
@@ -70,10 +69,6 @@ class Scan extends RunContext {
   }
 
   private async tellSlack(summary: string, lines: string[]): Promise<void> {
-    const slack = this.deps.serverConfig.targets
-      .filter((t) => t.repo.toLowerCase() === this.run.repo.toLowerCase() && t.slack_webhook_env)
-      .map((t) => this.deps.env[t.slack_webhook_env!])
-      .find(Boolean);
-    await notifySlack(slack, "warning", `${this.run.repo}: anomaly scan — ${summary}`, lines.join("\n") || "no open findings");
+    await notifySlack(this.slackUrl(), "warning", `${this.run.repo}: anomaly scan — ${summary}`, lines.join("\n") || "no open findings");
   }
 }

@@ -50,10 +50,6 @@ export async function saveCheckState(db: pg.Pool, repo: string, state: CheckStat
   );
 }
 
-export async function forgetCheck(db: pg.Pool, repo: string, check: string): Promise<void> {
-  await db.query(`delete from health_state where repo = $1 and check_name = $2`, [repo.toLowerCase(), check]);
-}
-
 export async function recordHealAction(db: pg.Pool, repo: string, check: string, action: string, ok: boolean, detail: string): Promise<void> {
   await db.query(`insert into heal_actions (repo, check_name, action, ok, detail) values ($1, $2, $3, $4, $5)`, [repo.toLowerCase(), check, action, ok, detail]);
 }

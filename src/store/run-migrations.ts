@@ -16,11 +16,6 @@ export async function recordRunMigrations(db: pg.Pool, runId: number, applied: R
   }
 }
 
-export async function runMigrations(db: pg.Pool, runId: number): Promise<RunMigration[]> {
-  const { rows } = await db.query<RunMigration>(`select version, name, path from run_migrations where run_id = $1 order by version`, [runId]);
-  return rows;
-}
-
 /** Recent migrate runs of an environment that applied something, newest first, with what they applied. */
 export async function recentAppliedRuns(db: pg.Pool, repo: string, environment: string, limit = 20): Promise<Array<{ runId: number; commitSha: string; backupId: string | null; migrations: RunMigration[] }>> {
   const { rows } = await db.query(

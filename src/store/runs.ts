@@ -107,14 +107,6 @@ export async function recordStep(
   );
 }
 
-export async function runSteps(db: pg.Pool, runId: number): Promise<Array<{ step: string; status: string; detail: string | null; durationMs: number }>> {
-  const { rows } = await db.query(
-    `select step, status, detail, duration_ms as "durationMs" from run_steps where run_id = $1 order by id`,
-    [runId],
-  );
-  return rows;
-}
-
 export async function unfinishedRuns(db: pg.Pool): Promise<Run[]> {
   const { rows } = await db.query<Run>(`select ${columns} from runs where status in ('queued', 'in_progress') order by id`);
   return rows;
