@@ -5,6 +5,9 @@ import type { Logger } from "../logger.js";
 import type { GitHubClient } from "../report/octokit.js";
 import type { RunKind } from "../jobs/queue.js";
 import type { NewRun, Run } from "../store/runs.js";
+import type { CheckRunReporter } from "../report/check-run.js";
+import { isUnavailable } from "../database/connection-errors.js";
+import { redact } from "../redact.js";
 
 export interface RunbookDeps {
   db: pg.Pool;
@@ -29,3 +32,18 @@ export const isLastAttempt = (a: Attempt) => a.number >= a.limit;
 
 /** A retryable failure: the job is thrown back to the queue, which tries again with backoff. */
 export class RetryLater extends Error {}
+
+/**
+ * After a failed attempt: while attempts remain (and the failure is `retryable`), says so on the
+ * Check Run and throws RetryLater for the queue's backoff; otherwise returns the redacted message
+ * for the runbook to conclude with.
+ */
+export async function retryOrGiveUp(error: unknown, attempt: Attempt, check: CheckRunReporter, retryable = true): Promise<string> {
+  const message = redact((error as Error)?.message ?? String(error));
+  if (isLastAttempt(attempt) || !retryable) return message;
+  const reason = isUnavailable(error) ? "database unreachable" : "failed";
+  await check
+    .progress(`Attempt ${attempt.number} of ${attempt.limit} ${reason}; retrying with backoff…`, `\`\`\`\n${message}\n\`\`\``, true)
+    .catch(() => undefined);
+  throw new RetryLater(message);
+}

@@ -29,7 +29,7 @@ import { audit } from "../store/audit.js";
 import type { BackupRecord } from "../store/backups.js";
 import { recordDeployment } from "../store/deployments.js";
 import { finishRun, updateRun, type Run, type RunStatus } from "../store/runs.js";
-import { isLastAttempt, RetryLater, type Attempt, type RunbookDeps } from "./deps.js";
+import { retryOrGiveUp, type Attempt, type RunbookDeps } from "./deps.js";
 import { beginRun, RunContext } from "./run-context.js";
 import { isSuccess, type AppliedFile, type MigrateOutcome, type Recovery } from "./migrate-outcome.js";
 
@@ -238,16 +238,8 @@ class MigrateRun extends RunContext {
   }
 
   private async handleError(error: unknown): Promise<void> {
-    const message = redact((error as Error)?.message ?? String(error));
-    const unavailable = isUnavailable(error);
-    if (!isLastAttempt(this.attempt)) {
-      const reason = unavailable ? "database unreachable" : "failed";
-      await this.check
-        .progress(`Attempt ${this.attempt.number} of ${this.attempt.limit} ${reason}; retrying with backoff…`, `\`\`\`\n${message}\n\`\`\``, true)
-        .catch(() => undefined);
-      throw new RetryLater(message);
-    }
-    const outcome: MigrateOutcome = unavailable
+    const message = await retryOrGiveUp(error, this.attempt, this.check);
+    const outcome: MigrateOutcome = isUnavailable(error)
       ? { kind: "unreachable", environment: this.environment ?? "?", error: message, attempts: this.attempt.number }
       : { kind: "crashed", error: message, attempts: this.attempt.number };
     await this.conclude(outcome);

@@ -18,7 +18,7 @@ import { PLAN_CHECK_NAME, PLAN_COMMENT_MARKER, planMarkdown, renderPlan } from "
 import { upsertMarkedComment } from "../report/pull-comment.js";
 import { redact } from "../redact.js";
 import { finishRun, updateRun, type Run, type RunStatus } from "../store/runs.js";
-import { isLastAttempt, RetryLater, type Attempt, type RunbookDeps } from "./deps.js";
+import { retryOrGiveUp, type Attempt, type RunbookDeps } from "./deps.js";
 import type { PlanOutcome, PlanReport } from "./plan-outcome.js";
 import { beginRun, RunContext } from "./run-context.js";
 
@@ -65,11 +65,7 @@ class PlanRun extends RunContext {
       if (outcome) await this.conclude(outcome);
       else await finishRun(this.deps.db, this.run.id, { status: "skipped", title: "pull request does not touch migrations" });
     } catch (error) {
-      const message = redact((error as Error)?.message ?? String(error));
-      if (!isLastAttempt(this.attempt)) {
-        await this.check.progress(`Attempt ${this.attempt.number} of ${this.attempt.limit} failed; retrying…`, message, true).catch(() => undefined);
-        throw new RetryLater(message);
-      }
+      const message = await retryOrGiveUp(error, this.attempt, this.check);
       await this.conclude({ kind: "crashed", error: message, attempts: this.attempt.number });
     }
   }

@@ -22,7 +22,7 @@ import { getBackup, type BackupRecord } from "../store/backups.js";
 import { describeLock, findLock } from "../store/locks.js";
 import { recentAppliedRuns } from "../store/run-migrations.js";
 import { finishRun, updateRun, type Run, type RunStatus } from "../store/runs.js";
-import { isLastAttempt, RetryLater, type Attempt, type RunbookDeps } from "./deps.js";
+import { retryOrGiveUp, type Attempt, type RunbookDeps } from "./deps.js";
 import type { RollbackOutcome, RollbackTarget } from "./rollback-outcome.js";
 import { beginRun, RunContext } from "./run-context.js";
 
@@ -66,11 +66,8 @@ class RollbackRun extends RunContext {
     try {
       await this.conclude(await this.decide());
     } catch (error) {
-      const message = redact((error as Error)?.message ?? String(error));
-      if (!isLastAttempt(this.attempt) && isUnavailable(error)) {
-        await this.check.progress(`Attempt ${this.attempt.number} of ${this.attempt.limit}: database unreachable; retrying…`, message, true).catch(() => undefined);
-        throw new RetryLater(message);
-      }
+      // Only an unreachable database is worth another attempt: a rollback is not repeated blindly.
+      const message = await retryOrGiveUp(error, this.attempt, this.check, isUnavailable(error));
       await this.conclude({ kind: "crashed", error: message, attempts: this.attempt.number });
     }
   }
