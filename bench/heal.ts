@@ -61,7 +61,9 @@ async function main(): Promise<void> {
     const results = cycle.value;
     const timeouts = results.filter((r) => r.error === `timed out after ${TIMEOUT_MS} ms`).length;
     console.log(`checks: ${results.length} (${HEALTHY} answering, ${HANGING} hanging), concurrency 64, timeout ${TIMEOUT_MS} ms`);
-    console.log(`healthy=${count(results, "healthy")} degraded=${count(results, "degraded")} unhealthy=${count(results, "unhealthy")} (timed out: ${timeouts})`);
+    console.log(
+      `healthy=${count(results, "healthy")} degraded=${count(results, "degraded")} unhealthy=${count(results, "unhealthy")} (timed out: ${timeouts})`,
+    );
     console.log(`peer (one hanging check alone): ${floor.seconds.toFixed(2)} s`);
     console.log(`cycle: ${cycle.seconds.toFixed(2)} s — ratio to peer ${(cycle.seconds / floor.seconds).toFixed(3)}, goal ≤ ${GOAL_SECONDS} s`);
     console.log(`cycle_seconds=${cycle.seconds.toFixed(2)}`);

@@ -31,16 +31,19 @@ function statementMaker(pick: Pick, rand: () => number, noTransaction: boolean):
   const column = () => `${pick(COLUMNS)}_${Math.floor(rand() * 90)}`;
   const index = () => `${table()}_${column()}_idx`;
   const transactional = [
-    () => `CREATE TABLE IF NOT EXISTS ${table()}_${Math.floor(rand() * 1e4)} (\n  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n  ${column()} ${pick(TYPES)} NOT NULL DEFAULT 0,\n  ${column()} ${pick(TYPES)},\n  customer_id bigint REFERENCES customers (id),\n  created_at timestamptz NOT NULL DEFAULT now()\n);`,
+    () =>
+      `CREATE TABLE IF NOT EXISTS ${table()}_${Math.floor(rand() * 1e4)} (\n  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n  ${column()} ${pick(TYPES)} NOT NULL DEFAULT 0,\n  ${column()} ${pick(TYPES)},\n  customer_id bigint REFERENCES customers (id),\n  created_at timestamptz NOT NULL DEFAULT now()\n);`,
     () => `ALTER TABLE ${table()} ADD COLUMN ${column()} ${pick(TYPES)}${rand() < 0.3 ? " NOT NULL" : ""}${rand() < 0.5 ? " DEFAULT 'x'" : ""};`,
     () => `ALTER TABLE ${table()} ADD CONSTRAINT ${column()}_check CHECK (${column()} > 0)${rand() < 0.5 ? " NOT VALID" : ""};`,
     () => `ALTER TABLE ${table()} ALTER COLUMN ${column()} ${rand() < 0.5 ? "SET NOT NULL" : "TYPE text"};`,
     () => `CREATE INDEX ${index()} ON ${table()} (${column()}, created_at DESC) WHERE deleted_at IS NULL;`,
     () => `UPDATE ${table()} SET ${column()} = 'migrated' WHERE id IN (SELECT id FROM ${table()} WHERE created_at < now() - interval '30 days' LIMIT 1000);`,
     () => `INSERT INTO ${table()} (${column()}, ${column()}) VALUES ('a', 1), ('b', 2), ('c', 3) ON CONFLICT DO NOTHING;`,
-    () => `CREATE OR REPLACE FUNCTION touch_${table()}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  NEW.updated_at := now();\n  EXECUTE $q$SELECT 1; DROP TABLE not_really$q$;\n  RETURN NEW;\nEND\n$$;`,
+    () =>
+      `CREATE OR REPLACE FUNCTION touch_${table()}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  NEW.updated_at := now();\n  EXECUTE $q$SELECT 1; DROP TABLE not_really$q$;\n  RETURN NEW;\nEND\n$$;`,
     () => `CREATE TRIGGER touch_${table()} BEFORE UPDATE ON ${table()} FOR EACH ROW EXECUTE FUNCTION touch_${table()}();`,
-    () => `CREATE OR REPLACE VIEW active_${table()} AS SELECT o.id, o.${column()}, c.name FROM ${table()} o JOIN customers c ON c.id = o.customer_id WHERE o.${column()} IS NOT NULL;`,
+    () =>
+      `CREATE OR REPLACE VIEW active_${table()} AS SELECT o.id, o.${column()}, c.name FROM ${table()} o JOIN customers c ON c.id = o.customer_id WHERE o.${column()} IS NOT NULL;`,
     () => `COMMENT ON TABLE ${table()} IS 'Owned by the billing team; see the runbook';`,
     () => `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_type WHERE typname = 'mood') THEN CREATE TYPE mood AS ENUM ('sad', 'ok'); END IF; END $$;`,
     () => `-- keep the old name readable for the reporting job\nGRANT SELECT ON ${table()} TO reporting;`,
@@ -93,7 +96,9 @@ async function main(): Promise<void> {
   const filesPerSecond = perSecond(lint.best);
   console.log(`${FILES} files, ~${statements} statements, ${megabytes.toFixed(2)} MB; ${findings} findings; best of ${ROUNDS} rounds on the main thread`);
   console.log(`parser alone (peer): ${parse.best.toFixed(0)} ms, ${perSecond(parse.best)} files/s (median round ${perSecond(parse.median)} files/s)`);
-  console.log(`lint:                ${lint.best.toFixed(0)} ms, ${filesPerSecond} files/s (median round ${perSecond(lint.median)} files/s); ${(lint.best / parse.best).toFixed(2)}× the parser alone`);
+  console.log(
+    `lint:                ${lint.best.toFixed(0)} ms, ${filesPerSecond} files/s (median round ${perSecond(lint.median)} files/s); ${(lint.best / parse.best).toFixed(2)}× the parser alone`,
+  );
   console.log(`files_per_second=${filesPerSecond}`);
 }
 

@@ -94,7 +94,9 @@ async function main(): Promise<void> {
     const ratios = phases.map((phase) => median(times.autopilot[phase]) / median(times.peer[phase]));
     console.log(`${COUNT} migrations, median of ${ROUNDS} rounds`);
     phases.forEach((phase, i) => {
-      console.log(`${phase.padEnd(6)} autopilot ${median(times.autopilot[phase]).toFixed(0)} ms   node-pg-migrate ${median(times.peer[phase]).toFixed(0)} ms   ratio ${ratios[i].toFixed(2)}`);
+      console.log(
+        `${phase.padEnd(6)} autopilot ${median(times.autopilot[phase]).toFixed(0)} ms   node-pg-migrate ${median(times.peer[phase]).toFixed(0)} ms   ratio ${ratios[i].toFixed(2)}`,
+      );
     });
     console.log(`ratio=${Math.max(...ratios).toFixed(2)}`);
   } finally {

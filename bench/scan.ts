@@ -66,7 +66,9 @@ async function main(): Promise<void> {
         trends = report.trends.length;
       }
       const seconds = median(times);
-      console.log(`scan of ${REPO}: ${trends} trends, ${findings} findings; median of ${ROUNDS} scans ${(seconds * 1000).toFixed(0)} ms (goal ≤ ${GOAL_SECONDS} s)`);
+      console.log(
+        `scan of ${REPO}: ${trends} trends, ${findings} findings; median of ${ROUNDS} scans ${(seconds * 1000).toFixed(0)} ms (goal ≤ ${GOAL_SECONDS} s)`,
+      );
       console.log(`scan_seconds=${seconds.toFixed(2)}`);
     } finally {
       await store.close();

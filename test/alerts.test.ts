@@ -25,7 +25,10 @@ describe("alert rules", () => {
   test("a custom rule is validated, with defaults and the usual words for conditions", () => {
     const rule = alertRuleSchema.parse({ name: "slow-api", metric: "p95_response_seconds", condition: "above", threshold: 2 });
     assert.deepEqual(rule, { name: "slow-api", metric: "p95_response_seconds", condition: ">", threshold: 2, for_minutes: 0, severity: "warning" });
-    assert.equal(alertRuleSchema.parse({ name: "x", metric: "errors_1h", condition: "lte", threshold: 1, for_minutes: 5, severity: "critical" }).condition, "<=");
+    assert.equal(
+      alertRuleSchema.parse({ name: "x", metric: "errors_1h", condition: "lte", threshold: 1, for_minutes: 5, severity: "critical" }).condition,
+      "<=",
+    );
 
     const bad = alertRuleSchema.safeParse({ name: "x", metric: "cpu", condition: "~", threshold: "high", for_minutes: -1, extra: 1 });
     assert.equal(bad.success, false);
@@ -71,8 +74,18 @@ describe("alert state machine (Prometheus `for`)", () => {
   };
 
   test("pending until the condition has held `for`, then firing, then resolved", () => {
-    const states = walk(10, [[0, true], [5, true], [10, true], [15, true], [20, false], [25, false]]);
-    assert.deepEqual(states.map((s) => s.state), ["pending", "pending", "firing", "firing", "resolved", "resolved"]);
+    const states = walk(10, [
+      [0, true],
+      [5, true],
+      [10, true],
+      [15, true],
+      [20, false],
+      [25, false],
+    ]);
+    assert.deepEqual(
+      states.map((s) => s.state),
+      ["pending", "pending", "firing", "firing", "resolved", "resolved"],
+    );
     assert.equal(states[1].activeSince?.getTime(), at(0).getTime());
     assert.equal(states[2].firedAt?.getTime(), at(10).getTime());
     assert.equal(states[3].firedAt?.getTime(), at(10).getTime(), "firing keeps the time it fired");
@@ -80,20 +93,47 @@ describe("alert state machine (Prometheus `for`)", () => {
   });
 
   test("a condition that stops holding while pending goes back to inactive, and the clock restarts", () => {
-    const states = walk(10, [[0, true], [5, false], [6, true], [12, true], [16, true]]);
-    assert.deepEqual(states.map((s) => s.state), ["pending", "inactive", "pending", "pending", "firing"]);
+    const states = walk(10, [
+      [0, true],
+      [5, false],
+      [6, true],
+      [12, true],
+      [16, true],
+    ]);
+    assert.deepEqual(
+      states.map((s) => s.state),
+      ["pending", "inactive", "pending", "pending", "firing"],
+    );
     assert.equal(states[3].activeSince?.getTime(), at(6).getTime());
   });
 
   test("with `for` 0 a breach fires at once; a resolved alert breached again starts over", () => {
-    assert.deepEqual(walk(0, [[0, true], [1, false], [2, true]]).map((s) => s.state), ["firing", "resolved", "firing"]);
-    assert.deepEqual(walk(5, [[0, true], [5, true], [6, false], [7, true], [11, true], [12, true]]).map((s) => s.state), [
-      "pending", "firing", "resolved", "pending", "pending", "firing",
-    ]);
+    assert.deepEqual(
+      walk(0, [
+        [0, true],
+        [1, false],
+        [2, true],
+      ]).map((s) => s.state),
+      ["firing", "resolved", "firing"],
+    );
+    assert.deepEqual(
+      walk(5, [
+        [0, true],
+        [5, true],
+        [6, false],
+        [7, true],
+        [11, true],
+        [12, true],
+      ]).map((s) => s.state),
+      ["pending", "firing", "resolved", "pending", "pending", "firing"],
+    );
   });
 
   test("only firing and resolved are told to people", () => {
-    assert.deepEqual(["inactive", "pending", "firing", "resolved"].map((to) => isNotifiable({ to: to as AlertState["state"] })), [false, false, true, true]);
+    assert.deepEqual(
+      ["inactive", "pending", "firing", "resolved"].map((to) => isNotifiable({ to: to as AlertState["state"] })),
+      [false, false, true, true],
+    );
   });
 });
 
@@ -137,8 +177,14 @@ describe("alert cycles against the store", () => {
     ]);
     assert.deepEqual((await runAlertCycle(store.pool, repo, rules, at(5))).transitions, [], "still pending, nothing new");
     const third = await runAlertCycle(store.pool, repo, rules, at(10));
-    assert.deepEqual(third.transitions.map((t) => `${t.ruleName}: ${t.to}`), ["errors-burst: firing"]);
-    assert.deepEqual((await listFiringAlerts(store.pool, repo)).map((a) => `${a.rule} ${a.severity}`), ["errors-burst critical", "migration-failed warning"]);
+    assert.deepEqual(
+      third.transitions.map((t) => `${t.ruleName}: ${t.to}`),
+      ["errors-burst: firing"],
+    );
+    assert.deepEqual(
+      (await listFiringAlerts(store.pool, repo)).map((a) => `${a.rule} ${a.severity}`),
+      ["errors-burst critical", "migration-failed warning"],
+    );
 
     // An hour later the failed samples and the failed migration have left the window.
     const later = await runAlertCycle(store.pool, repo, rules, at(70));
@@ -147,7 +193,10 @@ describe("alert cycles against the store", () => {
       "migration-failed: firing → resolved",
     ]);
     const history = await query(db.url, "select rule, from_state, to_state, threshold from alert_history where rule = 'errors-burst' order by id");
-    assert.deepEqual(history.map((h) => `${h.from_state}→${h.to_state}`), ["inactive→pending", "pending→firing", "firing→resolved"]);
+    assert.deepEqual(
+      history.map((h) => `${h.from_state}→${h.to_state}`),
+      ["inactive→pending", "pending→firing", "firing→resolved"],
+    );
     assert.equal(history[0].threshold, 2);
   });
 
@@ -156,8 +205,14 @@ describe("alert cycles against the store", () => {
     await insertMigrationRun(store.pool, { repo: otherRepo, commitSha: "bad", finishedAt: at(-1), status: "failure" });
     const onlyMigrations = DEFAULT_ALERT_RULES.filter((r) => r.name === "migration-failed");
     const fired = await runAlertCycle(store.pool, otherRepo, onlyMigrations, T0);
-    assert.deepEqual(fired.transitions.map((t) => t.to), ["firing"]);
+    assert.deepEqual(
+      fired.transitions.map((t) => t.to),
+      ["firing"],
+    );
     const removed = await runAlertCycle(store.pool, otherRepo, [], at(1));
-    assert.deepEqual(removed.transitions.map((t) => [t.ruleName, t.to, t.rule]), [["migration-failed", "resolved", null]]);
+    assert.deepEqual(
+      removed.transitions.map((t) => [t.ruleName, t.to, t.rule]),
+      [["migration-failed", "resolved", null]],
+    );
   });
 });

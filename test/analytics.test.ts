@@ -36,14 +36,27 @@ describe("statistics", () => {
   });
 
   test("least-squares slope and R², by hand", () => {
-    const exact = fitLine([[0, 1], [1, 3], [2, 5]]);
+    const exact = fitLine([
+      [0, 1],
+      [1, 3],
+      [2, 5],
+    ]);
     assert.deepEqual([exact.slope, exact.intercept, exact.rSquared], [2, 1, 1]);
     // x̄ 1.5, ȳ 1, Sxy 3, Sxx 5 → slope 0.6, intercept 0.1; residuals ±0.1, ±0.3 → SSres 0.2, SStot 2 → R² 0.9
-    const noisy = fitLine([[0, 0], [1, 1], [2, 1], [3, 2]]);
+    const noisy = fitLine([
+      [0, 0],
+      [1, 1],
+      [2, 1],
+      [3, 2],
+    ]);
     assert.ok(Math.abs(noisy.slope - 0.6) < 1e-12);
     assert.ok(Math.abs(noisy.intercept - 0.1) < 1e-12);
     assert.ok(Math.abs(noisy.rSquared - 0.9) < 1e-12);
-    const flat = fitLine([[0, 7], [1, 7], [2, 7]]);
+    const flat = fitLine([
+      [0, 7],
+      [1, 7],
+      [2, 7],
+    ]);
     assert.deepEqual([flat.slope, flat.rSquared], [0, 1]);
     assert.throws(() => fitLine([[0, 1]]));
   });
@@ -99,10 +112,7 @@ describe("anomaly scan on synthetic histories", () => {
   test("an error-rate burst is found and blamed on the deployment before it", async () => {
     const repo = "acme/errors";
     const burst = minutesBefore(NOW, 45);
-    await insertSamples(
-      store.pool,
-      history({ repo, check: "api", now: NOW, days: 8, seed: 2, errorRate: (h) => (h <= 0.75 ? 0.6 : 0.005) }),
-    );
+    await insertSamples(store.pool, history({ repo, check: "api", now: NOW, days: 8, seed: 2, errorRate: (h) => (h <= 0.75 ? 0.6 : 0.005) }));
     await insertDeployment(store.pool, { repo, at: minutesBefore(burst, 20) });
     const report = await scanRepository(store.pool, repo, { now: NOW });
     const finding = report.findings.find((f) => f.kind === "error_rate_anomaly");
@@ -147,7 +157,11 @@ describe("anomaly scan on synthetic histories", () => {
     assert.ok(flaky.slope < -0.02 && flaky.slope > -0.04, `uptime slope ${flaky.slope}/day`);
     assert.equal(trend("rising", "daily_uptime_ratio").direction, "stable");
 
-    const kinds = (check: string) => report.findings.filter((f) => f.check === check).map((f) => f.kind).sort();
+    const kinds = (check: string) =>
+      report.findings
+        .filter((f) => f.check === check)
+        .map((f) => f.kind)
+        .sort();
     assert.deepEqual(kinds("rising"), ["latency_trend"]);
     assert.deepEqual(kinds("falling"), [], "an improvement is reported as a trend, not a finding");
     assert.ok(kinds("flaky").includes("uptime_trend"));
@@ -170,7 +184,10 @@ describe("anomaly scan on synthetic histories", () => {
     for (let slot = 0; slot < 28; slot++) {
       reports.push(await scanRepository(store.pool, repo, { now: new Date(NOW.getTime() - slot * 6 * HOUR) }));
     }
-    assert.deepEqual(reports.flatMap((r) => r.findings.map((f) => f.summary)), []);
+    assert.deepEqual(
+      reports.flatMap((r) => r.findings.map((f) => f.summary)),
+      [],
+    );
     assert.ok(reports.every((r) => r.trends.length === 4 && r.trends.every((t) => t.direction === "stable")));
   });
 
@@ -187,7 +204,10 @@ describe("anomaly scan on synthetic histories", () => {
     assert.equal((await listOpenFindings(store.pool, repo)).length, 1);
 
     const quiet = await recordFindings(store.pool, { repo, at: new Date(NOW.getTime() + 6 * HOUR), findings: [], trends: [] });
-    assert.deepEqual(quiet.resolved.map((f) => f.id), [first.opened[0].id]);
+    assert.deepEqual(
+      quiet.resolved.map((f) => f.id),
+      [first.opened[0].id],
+    );
     assert.deepEqual(await listOpenFindings(store.pool, repo), []);
     const reopened = await recordFindings(store.pool, await scanRepository(store.pool, repo, { now: NOW }));
     assert.equal(reopened.opened.length, 1, "a new episode is a new finding");

@@ -49,7 +49,10 @@ test("connectionEnv keeps the password out of argv", () => {
   const viaQuery = connectionEnv("postgresql://app@db/shop?password=qpw&sslmode=disable");
   assert.ok(!viaQuery.args.join(" ").includes("qpw"));
   assert.equal(viaQuery.env.PGPASSWORD, "qpw");
-  assert.throws(() => connectionEnv("host=db password=x"), (e: Error) => !e.message.includes("password=x"));
+  assert.throws(
+    () => connectionEnv("host=db password=x"),
+    (e: Error) => !e.message.includes("password=x"),
+  );
 });
 
 test("backup of a database with data writes a verified dump atomically", async () => {
@@ -67,7 +70,10 @@ test("backup of a database with data writes a verified dump atomically", async (
   assert.match(result.serverVersion ?? "", /^\d+/);
   assert.equal(statSync(file).mode & 0o077, 0, "a dump is readable by its owner only");
   assert.deepEqual(readdirSync(path.dirname(file)), ["shop.dump"], "no temporary file left behind");
-  assert.ok(progress.some((l) => l.includes("pg_dump")), "pg_dump's verbose lines reach onProgress");
+  assert.ok(
+    progress.some((l) => l.includes("pg_dump")),
+    "pg_dump's verbose lines reach onProgress",
+  );
   await db.drop();
 });
 
@@ -83,17 +89,14 @@ test("backup of an empty database works", async () => {
 test("backup of a database that is down fails cleanly: BackupError, no file, no password", async () => {
   const dir = workDir();
   const file = path.join(dir, "down.dump");
-  await assert.rejects(
-    backupDatabase({ databaseUrl: "postgres://u:s3cret-pw@127.0.0.1:1/x", file }),
-    (error: unknown) => {
-      assert.ok(error instanceof BackupError);
-      assert.equal(error.stage, "dump");
-      assert.match(error.message, /pg_dump failed/);
-      assert.match(error.message, /127\.0\.0\.1|connection/i);
-      assert.ok(!error.message.includes("s3cret-pw"), error.message);
-      return true;
-    },
-  );
+  await assert.rejects(backupDatabase({ databaseUrl: "postgres://u:s3cret-pw@127.0.0.1:1/x", file }), (error: unknown) => {
+    assert.ok(error instanceof BackupError);
+    assert.equal(error.stage, "dump");
+    assert.match(error.message, /pg_dump failed/);
+    assert.match(error.message, /127\.0\.0\.1|connection/i);
+    assert.ok(!error.message.includes("s3cret-pw"), error.message);
+    return true;
+  });
   assert.deepEqual(readdirSync(dir), []);
 });
 
@@ -126,15 +129,21 @@ test("restore after a migration-like change brings back exactly the dumped state
   );
   assert.deepEqual(leftovers[0], { new_t: 0, autopilot: 0, pgcrypto: 0 });
   // public is back the way PostgreSQL 15 creates it, so the application can keep using it.
-  const [publicSchema] = await query(db.url, "select pg_get_userbyid(nspowner) as owner, obj_description(oid, 'pg_namespace') as comment from pg_namespace where nspname = 'public'");
+  const [publicSchema] = await query(
+    db.url,
+    "select pg_get_userbyid(nspowner) as owner, obj_description(oid, 'pg_namespace') as comment from pg_namespace where nspname = 'public'",
+  );
   assert.deepEqual(publicSchema, { owner: "pg_database_owner", comment: "standard public schema" });
   await db.drop();
 });
 
 test("restore brings back the autopilot history rows as they were at backup time", async () => {
   const db = await seeded();
-  await query(db.url, `create schema autopilot; create table autopilot.schema_migrations (version text primary key);
-                       insert into autopilot.schema_migrations values ('0001');`);
+  await query(
+    db.url,
+    `create schema autopilot; create table autopilot.schema_migrations (version text primary key);
+                       insert into autopilot.schema_migrations values ('0001');`,
+  );
   const file = path.join(workDir(), "with-history.dump");
   await backupDatabase({ databaseUrl: db.url, file });
   await query(db.url, `insert into autopilot.schema_migrations values ('0002'); create table added_by_0002 (x int);`);
@@ -152,7 +161,10 @@ test("restore of an empty database's backup removes everything created since", a
   await backupDatabase({ databaseUrl: db.url, file });
   await query(db.url, "create table t (id int); create schema s; create table s.u (id int)");
   await restoreDatabase({ databaseUrl: db.url, file });
-  const [{ n }] = await query(db.url, "select count(*)::int as n from pg_class c join pg_namespace ns on ns.oid = c.relnamespace where ns.nspname in ('public', 's')");
+  const [{ n }] = await query(
+    db.url,
+    "select count(*)::int as n from pg_class c join pg_namespace ns on ns.oid = c.relnamespace where ns.nspname in ('public', 's')",
+  );
   assert.equal(n, 0);
   await db.drop();
 });
@@ -311,9 +323,14 @@ function cliCommand(): string[] {
 
 function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [...cliCommand(), ...args], { env: { ...process.env, ...env }, cwd: path.resolve(import.meta.dirname, "..") }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [...cliCommand(), ...args],
+      { env: { ...process.env, ...env }, cwd: path.resolve(import.meta.dirname, "..") },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 

@@ -46,10 +46,20 @@ test("plan, migrate, migrate again: end to end through bin/autopilot.js, URL fro
 
   const migrated = await autopilot(["migrate", "--dir", dir, "--applied-by", "ci", "--commit-sha", "abc123"], env);
   assert.equal(migrated.code, 0, migrated.stderr);
-  assert.match(migrated.stderr, /Applying 1 of 3: 0001_users… done in \d+ ms\nApplying 2 of 3: 0002_orders… done in \d+ ms\nApplying 3 of 3: 0003_index… done in \d+ ms/);
+  assert.match(
+    migrated.stderr,
+    /Applying 1 of 3: 0001_users… done in \d+ ms\nApplying 2 of 3: 0002_orders… done in \d+ ms\nApplying 3 of 3: 0003_index… done in \d+ ms/,
+  );
   assert.match(migrated.stdout, /Applied 3 migration\(s\)\./);
   const rows = await query(db.url, "select version, applied_by, commit_sha from autopilot.schema_migrations order by version");
-  assert.deepEqual(rows.map((r) => [r.version, r.applied_by, r.commit_sha]), [["0001", "ci", "abc123"], ["0002", "ci", "abc123"], ["0003", "ci", "abc123"]]);
+  assert.deepEqual(
+    rows.map((r) => [r.version, r.applied_by, r.commit_sha]),
+    [
+      ["0001", "ci", "abc123"],
+      ["0002", "ci", "abc123"],
+      ["0003", "ci", "abc123"],
+    ],
+  );
 
   const again = await autopilot(["migrate", "--dir", dir], env);
   assert.equal(again.code, 0);
@@ -67,7 +77,10 @@ test("a failing migration prints file:line: message and exits 1; the password ne
   const result = await autopilot(["migrate", "--database-url-env", "TARGET_URL", "--dir", dir], { TARGET_URL: url });
   assert.equal(result.code, 1);
   assert.match(result.stderr, /Applying 2 of 2: 0002_bad… failed\n/);
-  assert.match(result.stderr, new RegExp(`${path.join(dir, "0002_bad.sql").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:3:8: column "nope" does not exist \\(SQLSTATE 42703\\)`));
+  assert.match(
+    result.stderr,
+    new RegExp(`${path.join(dir, "0002_bad.sql").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:3:8: column "nope" does not exist \\(SQLSTATE 42703\\)`),
+  );
   assert.match(result.stdout, /Applied 1 of 2 migration\(s\) before the failure/);
   assert.doesNotMatch(result.stdout + result.stderr, /s3cret-pass/);
   await db.drop();
@@ -100,10 +113,19 @@ test("audit prints the store's audit trail, newest first, filtered by repository
   const store = await createTestDatabase("audit");
   const setup = await autopilot(["audit"], { DATABASE_URL: store.url });
   assert.equal(setup.code, 0, setup.stderr);
-  await query(store.url, "insert into audit (actor, repo, environment, action, outcome) values ('ada', 'acme/shop', 'production', 'lock', 'success'), ('bob', 'acme/shop', 'production', 'rollback', 'refused'), ('eve', 'other/repo', 'production', 'migrate', 'success')");
+  await query(
+    store.url,
+    "insert into audit (actor, repo, environment, action, outcome) values ('ada', 'acme/shop', 'production', 'lock', 'success'), ('bob', 'acme/shop', 'production', 'rollback', 'refused'), ('eve', 'other/repo', 'production', 'migrate', 'success')",
+  );
   const { code, stdout } = await autopilot(["audit", "--repo", "acme/shop"], { DATABASE_URL: store.url });
   assert.equal(code, 0);
-  const lines = stdout.trim().split("\n").map((l) => l.split("\t"));
-  assert.deepEqual(lines.map((l) => `${l[1]}:${l[4]}:${l[5]}`), ["bob:rollback:refused", "ada:lock:success"]);
+  const lines = stdout
+    .trim()
+    .split("\n")
+    .map((l) => l.split("\t"));
+  assert.deepEqual(
+    lines.map((l) => `${l[1]}:${l[4]}:${l[5]}`),
+    ["bob:rollback:refused", "ada:lock:success"],
+  );
   await store.drop();
 });

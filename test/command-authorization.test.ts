@@ -97,7 +97,10 @@ test("a looser repo value is ignored by authorization and reported by validation
 
   const { policy, problems } = validateCommandPolicy({ rollback: "read", migrate: "admin", status: "none" }, "repo");
   assert.deepEqual(policy, { migrate: "admin" });
-  assert.deepEqual(problems.map((p) => p.key), ["rollback", "status"]);
+  assert.deepEqual(
+    problems.map((p) => p.key),
+    ["rollback", "status"],
+  );
   assert.match(problems[0].message, /read is below the current minimum \(write\) and is ignored: the repository config may only raise the requirement/);
 });
 
@@ -116,7 +119,9 @@ test("the server floor raises the minimum for all repositories", () => {
 test("validation reports repo values below the server floor when the floor is given", () => {
   const { policy, problems } = validateCommandPolicy({ plan: "write", migrate: "write" }, "repo", { migrate: "maintain" });
   assert.deepEqual(policy, { plan: "write" });
-  assert.deepEqual(problems, [{ key: "migrate", message: "write is below the current minimum (maintain) and is ignored: the repository config may only raise the requirement" }]);
+  assert.deepEqual(problems, [
+    { key: "migrate", message: "write is below the current minimum (maintain) and is ignored: the repository config may only raise the requirement" },
+  ]);
 });
 
 test("validation of a server floor: a floor below the default has no effect and says so", () => {
@@ -128,7 +133,10 @@ test("validation of a server floor: a floor below the default has no effect and 
 test("validation: unknown commands, unknown permissions, wrong shapes; case of values is forgiven", () => {
   const { policy, problems } = validateCommandPolicy({ deploy: "admin", migrate: "owner", heal: 3, Backup: "Admin" }, "repo");
   assert.deepEqual(policy, { backup: "admin" });
-  assert.deepEqual(problems.map((p) => p.key), ["deploy", "migrate", "heal"]);
+  assert.deepEqual(
+    problems.map((p) => p.key),
+    ["deploy", "migrate", "heal"],
+  );
   assert.match(problems[0].message, /is not a command/);
   assert.match(problems[1].message, /must be one of none, read, triage, write, maintain, admin/);
   assert.deepEqual(validateCommandPolicy(undefined, "repo"), { policy: {}, problems: [] });
@@ -141,6 +149,9 @@ test("validation ignores prototype tricks", () => {
   const raw = JSON.parse('{"__proto__": {"admin": true}, "constructor": "read", "plan": "write"}');
   const { policy, problems } = validateCommandPolicy(raw, "repo");
   assert.deepEqual(policy, { plan: "write" });
-  assert.deepEqual(problems.map((p) => p.key), ["__proto__", "constructor"]);
+  assert.deepEqual(
+    problems.map((p) => p.key),
+    ["__proto__", "constructor"],
+  );
   assert.equal(Object.getPrototypeOf(policy), Object.prototype);
 });

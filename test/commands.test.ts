@@ -77,25 +77,40 @@ test("several commands in one comment, with their line numbers and text", () => 
 
 test("errors and commands keep their order and lines", () => {
   const { commands, errors } = parse("/autopilot plan\n/autopilot plam\n/autopilot status");
-  assert.deepEqual(commands.map((c) => c.line), [1, 3]);
-  assert.deepEqual(errors.map((e) => [e.line, e.code, e.suggestion]), [[2, "unknown-verb", "plan"]]);
+  assert.deepEqual(
+    commands.map((c) => c.line),
+    [1, 3],
+  );
+  assert.deepEqual(
+    errors.map((e) => [e.line, e.code, e.suggestion]),
+    [[2, "unknown-verb", "plan"]],
+  );
 });
 
 // ── Ignored lines ───────────────────────────────────────────────────────────────────────────────
 
 test("lines inside fenced code blocks are ignored", () => {
   const body = ["```", "/autopilot rollback", "```", "/autopilot plan", "~~~sh", "/autopilot migrate", "~~~", "```js", "@autopilot heal", "```"].join("\n");
-  assert.deepEqual(parse(body).commands.map((c) => [c.line, c.verb]), [[4, "plan"]]);
+  assert.deepEqual(
+    parse(body).commands.map((c) => [c.line, c.verb]),
+    [[4, "plan"]],
+  );
 });
 
 test("a fence closes only with the same character and at least its length", () => {
   const body = ["````", "```", "/autopilot rollback", "~~~~", "````", "/autopilot plan"].join("\n");
-  assert.deepEqual(parse(body).commands.map((c) => [c.line, c.verb]), [[6, "plan"]]);
+  assert.deepEqual(
+    parse(body).commands.map((c) => [c.line, c.verb]),
+    [[6, "plan"]],
+  );
 });
 
 test("indented fences and fences in list items hide their contents too", () => {
   const body = ["1. Steps:", "    ```", "    /autopilot rollback", "    ```", "- ```", "  /autopilot migrate", "  ```", "/autopilot status"].join("\n");
-  assert.deepEqual(parse(body).commands.map((c) => c.verb), ["status"]);
+  assert.deepEqual(
+    parse(body).commands.map((c) => c.verb),
+    ["status"],
+  );
 });
 
 test("an unterminated fence hides the rest of the comment", () => {
@@ -107,8 +122,14 @@ test("an unterminated fence hides the rest of the comment", () => {
 });
 
 test("inline code with three backticks on one line does not open a fence", () => {
-  assert.deepEqual(parse("run ```/autopilot plan``` to see\n/autopilot status").commands.map((c) => c.verb), ["status"]);
-  assert.deepEqual(parse("```npm test``` passes\n/autopilot status").commands.map((c) => c.verb), ["status"]);
+  assert.deepEqual(
+    parse("run ```/autopilot plan``` to see\n/autopilot status").commands.map((c) => c.verb),
+    ["status"],
+  );
+  assert.deepEqual(
+    parse("```npm test``` passes\n/autopilot status").commands.map((c) => c.verb),
+    ["status"],
+  );
 });
 
 test("quoted lines are ignored, as in an email reply", () => {
@@ -145,10 +166,13 @@ test("rollback with an environment and a target", () => {
 test("a lone target form wins over an environment spelled the same", () => {
   const result = parseCommands("/autopilot rollback last\n/autopilot rollback last last", { environments: ["last", "production"] });
   assert.deepEqual(result.errors, []);
-  assert.deepEqual(result.commands.map((c) => [c.environment, c.rollback]), [
-    [undefined, { kind: "last" }],
-    ["last", { kind: "last" }],
-  ]);
+  assert.deepEqual(
+    result.commands.map((c) => [c.environment, c.rollback]),
+    [
+      [undefined, { kind: "last" }],
+      ["last", { kind: "last" }],
+    ],
+  );
 });
 
 test("rollback refusals: a target first, a malformed backup id, two targets, too many arguments", () => {
@@ -172,10 +196,10 @@ test("rollback with an unknown word says it is neither an environment nor a targ
 
 test("lock needs an environment; the reason is the rest of the line, verbatim and uninterpreted", () => {
   assert.deepEqual(one("/autopilot lock production"), { verb: "lock", environment: "production" });
-  assert.deepEqual(one("/autopilot lock  production   freeze: `$(rm -rf /)`; \"quoted\" | ok  "), {
+  assert.deepEqual(one('/autopilot lock  production   freeze: `$(rm -rf /)`; "quoted" | ok  '), {
     verb: "lock",
     environment: "production",
-    reason: "freeze: `$(rm -rf /)`; \"quoted\" | ok",
+    reason: 'freeze: `$(rm -rf /)`; "quoted" | ok',
   });
   const missing = failure("/autopilot lock");
   assert.equal(missing.code, "missing-argument");
@@ -267,11 +291,14 @@ test("more than 10 commands in one comment: the extra ones are errors", () => {
   const body = Array.from({ length: 13 }, () => "/autopilot status").join("\n");
   const { commands, errors } = parse(body);
   assert.equal(commands.length, 10);
-  assert.deepEqual(errors.map((e) => [e.line, e.code]), [
-    [11, "too-many-commands"],
-    [12, "too-many-commands"],
-    [13, "too-many-commands"],
-  ]);
+  assert.deepEqual(
+    errors.map((e) => [e.line, e.code]),
+    [
+      [11, "too-many-commands"],
+      [12, "too-many-commands"],
+      [13, "too-many-commands"],
+    ],
+  );
   assert.match(errors[0].message, /more than 10 commands/);
 });
 
@@ -283,7 +310,15 @@ test("text is trimmed and at most 200 characters", () => {
 });
 
 test("hostile bodies do not crash the parser", () => {
-  const bodies = ["", "\n\n\n", "/autopilot \u0000", "@autopilot\t\tplan\tstaging", "/autopilot " + "` ".repeat(5000), "\uD800/autopilot plan", "/autopilot plan \uD83D"];
+  const bodies = [
+    "",
+    "\n\n\n",
+    "/autopilot \u0000",
+    "@autopilot\t\tplan\tstaging",
+    "/autopilot " + "` ".repeat(5000),
+    "\uD800/autopilot plan",
+    "/autopilot plan \uD83D",
+  ];
   for (const body of bodies) {
     const { commands, errors } = parse(body);
     assert.ok(Array.isArray(commands) && Array.isArray(errors));
@@ -323,7 +358,10 @@ test("the reply to an unknown command says 'did you mean' first, then why, then 
   const reply = unknownCommandReply(errors[0], "HELP");
   const lines = reply.split("\n");
   assert.equal(lines[0], "Did you mean `/autopilot rollback`?");
-  assert.equal(lines[2], '``/autopilot rolback `x` @bob``: unknown command "rolback"; the commands are help, status, plan, migrate, rollback, backup, lock, unlock, approve, heal');
+  assert.equal(
+    lines[2],
+    '``/autopilot rolback `x` @bob``: unknown command "rolback"; the commands are help, status, plan, migrate, rollback, backup, lock, unlock, approve, heal',
+  );
   assert.equal(lines.at(-1), "HELP");
 });
 

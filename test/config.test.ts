@@ -64,7 +64,8 @@ test("the server config refuses connection strings in place of variable names, a
   );
   assert.match(problems[0], /^4:targets\[0\]\.database_url_env:must be an environment variable name/);
   assert.throws(
-    () => parseServerConfig("s.yml", "targets:\n  - { repo: a/b, environment: p, database_url_env: X }\n  - { repo: A/b, environment: p, database_url_env: Y }\n"),
+    () =>
+      parseServerConfig("s.yml", "targets:\n  - { repo: a/b, environment: p, database_url_env: X }\n  - { repo: A/b, environment: p, database_url_env: Y }\n"),
     /bound twice/,
   );
 });

@@ -56,7 +56,10 @@ describe("slash commands", () => {
     assert.ok(reactions.includes("confused"));
     assert.equal((await s.targetQuery("select count(*)::int as n from customers"))[0].n, 2);
     const audit = await s.storeQuery("select action, outcome, actor from audit where actor = 'bob'");
-    assert.deepEqual(audit.map((a) => `${a.action}:${a.outcome}`), ["rollback:refused"]);
+    assert.deepEqual(
+      audit.map((a) => `${a.action}:${a.outcome}`),
+      ["rollback:refused"],
+    );
   });
 
   test("comments by bots, and commands inside code blocks or quotes, are ignored", async () => {
@@ -105,7 +108,10 @@ describe("slash commands", () => {
     assert.ok(reactions.includes("rocket"));
     assert.equal((await s.targetQuery("select count(*)::int as n from pg_tables where tablename = 'loyalty'"))[0].n, 0);
     const history = await s.targetQuery("select version, reverted_at is not null as reverted from autopilot.schema_migrations order by version");
-    assert.deepEqual(history.map((h) => `${h.version}:${h.reverted}`), ["0001:false", "0002:false", "0003:true", "0004:true"]);
+    assert.deepEqual(
+      history.map((h) => `${h.version}:${h.reverted}`),
+      ["0001:false", "0002:false", "0003:true", "0004:true"],
+    );
     assert.equal((await s.storeQuery("select count(*)::int as n from backups"))[0].n, backupsBefore + 1, "a safety backup first");
     const check = s.github.checkRuns(REPO).find((c) => c.name === "autopilot/rollback" && c.status === "completed");
     assert.equal(check?.conclusion, "success");
@@ -120,7 +126,10 @@ describe("slash commands", () => {
     assert.match(reply, /Restored production from backup bk_/);
     assert.equal((await s.targetQuery("select count(*)::int as n from customers"))[0].n, 2);
     const history = await s.targetQuery("select version from autopilot.schema_migrations where reverted_at is null order by version");
-    assert.deepEqual(history.map((h) => h.version), ["0001", "0002"]);
+    assert.deepEqual(
+      history.map((h) => h.version),
+      ["0001", "0002"],
+    );
   });
 
   test("rollback to a version refuses, naming the missing down files", async () => {
@@ -149,20 +158,43 @@ describe("slash commands", () => {
   });
 
   test("the Roll back button is /autopilot rollback last by whoever pressed it", async () => {
-    const sha = await s.push({ "migrations/0007_button.sql": "create table pressed (id bigint);\n", "migrations/0007_button.down.sql": "drop table pressed;\n" });
+    const sha = await s.push({
+      "migrations/0007_button.sql": "create table pressed (id bigint);\n",
+      "migrations/0007_button.down.sql": "drop table pressed;\n",
+    });
     const run = await s.completedCheckRun(sha);
-    assert.deepEqual(run.actions.map((a) => a.identifier), ["rollback"]);
+    assert.deepEqual(
+      run.actions.map((a) => a.identifier),
+      ["rollback"],
+    );
     const press = (login: string) =>
       sendWebhook(s.app.url, {
         event: "check_run",
         secret: WEBHOOK_SECRET,
-        payload: checkRunPayload({ action: "requested_action", repo: REPO, installationId: INSTALLATION_ID, headSha: sha, checkRunId: run.id, name: "autopilot/migrate", appId: 1, requestedAction: "rollback", login }),
+        payload: checkRunPayload({
+          action: "requested_action",
+          repo: REPO,
+          installationId: INSTALLATION_ID,
+          headSha: sha,
+          checkRunId: run.id,
+          name: "autopilot/migrate",
+          appId: 1,
+          requestedAction: "rollback",
+          login,
+        }),
       });
     await press(WRITER);
     await sleep(2500);
-    assert.equal((await s.targetQuery("select count(*)::int as n from pg_tables where tablename = 'pressed'"))[0].n, 1, "a writer may not roll back production");
+    assert.equal(
+      (await s.targetQuery("select count(*)::int as n from pg_tables where tablename = 'pressed'"))[0].n,
+      1,
+      "a writer may not roll back production",
+    );
     await press(ADMIN);
-    await waitFor("the button's rollback", async () => (await s.targetQuery("select count(*)::int as n from pg_tables where tablename = 'pressed'"))[0].n === 0);
+    await waitFor(
+      "the button's rollback",
+      async () => (await s.targetQuery("select count(*)::int as n from pg_tables where tablename = 'pressed'"))[0].n === 0,
+    );
   });
 
   test("every command and refusal is in the audit trail", async () => {
@@ -191,17 +223,32 @@ describe("approvals", () => {
     let run = await s.completedCheckRun(sha);
     assert.equal(run.conclusion, "action_required");
     assert.equal(run.output.title, "Waiting for approval (0 of 2)", "a reader's review does not count");
-    assert.deepEqual(run.actions.map((a) => a.identifier), ["approve"]);
+    assert.deepEqual(
+      run.actions.map((a) => a.identifier),
+      ["approve"],
+    );
 
     const id = await s.comment("/autopilot approve", { login: WRITER, issueNumber: 21, isPullRequest: true });
     await s.answered(21, id);
-    run = await waitFor("1 of 2", () => (s.checkRun(sha)?.output.title === "Waiting for approval (1 of 2)" && s.checkRun(sha)?.status === "completed" ? s.checkRun(sha) : undefined));
+    run = await waitFor("1 of 2", () =>
+      s.checkRun(sha)?.output.title === "Waiting for approval (1 of 2)" && s.checkRun(sha)?.status === "completed" ? s.checkRun(sha) : undefined,
+    );
     assert.equal((await s.targetQuery("select count(*)::int as n from pg_tables where tablename = 'customers'"))[0].n, 0);
 
     await sendWebhook(s.app.url, {
       event: "check_run",
       secret: WEBHOOK_SECRET,
-      payload: checkRunPayload({ action: "requested_action", repo: REPO, installationId: INSTALLATION_ID, headSha: sha, checkRunId: run.id, name: "autopilot/migrate", appId: 1, requestedAction: "approve", login: WRITER2 }),
+      payload: checkRunPayload({
+        action: "requested_action",
+        repo: REPO,
+        installationId: INSTALLATION_ID,
+        headSha: sha,
+        checkRunId: run.id,
+        name: "autopilot/migrate",
+        appId: 1,
+        requestedAction: "approve",
+        login: WRITER2,
+      }),
     });
     await waitFor("the migration", () => s.checkRun(sha)?.conclusion === "success", 40_000);
     assert.equal((await s.targetQuery("select count(*)::int as n from customers"))[0].n, 2);

@@ -40,9 +40,17 @@ describe("a failing migration after others committed", () => {
     const loyalty = await s.targetQuery("select count(*)::int as n from pg_tables where tablename = 'loyalty'");
     assert.equal(loyalty[0].n, 0, "the first file's table is gone");
     const emails = await s.targetQuery("select email from customers order by id");
-    assert.deepEqual(emails.map((e) => e.email), ["ada@example.org", "grace@example.org"], "earlier data intact, new rows gone");
+    assert.deepEqual(
+      emails.map((e) => e.email),
+      ["ada@example.org", "grace@example.org"],
+      "earlier data intact, new rows gone",
+    );
     const history = await s.targetQuery("select version from autopilot.schema_migrations");
-    assert.deepEqual(history.map((h) => h.version), ["0001"], "history matches the database");
+    assert.deepEqual(
+      history.map((h) => h.version),
+      ["0001"],
+      "history matches the database",
+    );
   });
 
   test("Slack hears of the failure and the restore", () => {
@@ -114,13 +122,20 @@ describe("on_failure: stop keeps what committed", () => {
 
   test("the first file stays applied and the run says so", async () => {
     const config = "migrations:\n  on_failure: stop\n";
-    const sha = await s.push({ ".github/autopilot.yml": config, "migrations/0001_a.sql": "create table a (id int);\n", "migrations/0002_b.sql": "select * from nope;\n" });
+    const sha = await s.push({
+      ".github/autopilot.yml": config,
+      "migrations/0001_a.sql": "create table a (id int);\n",
+      "migrations/0002_b.sql": "select * from nope;\n",
+    });
     const run = await s.completedCheckRun(sha);
     assert.equal(run.conclusion, "failure");
     assert.match(run.output.summary!, /on_failure: stop/);
     assert.equal(run.output.annotations[0].start_line, 1);
     const history = await s.targetQuery("select version from autopilot.schema_migrations");
-    assert.deepEqual(history.map((h) => h.version), ["0001"]);
+    assert.deepEqual(
+      history.map((h) => h.version),
+      ["0001"],
+    );
   });
 
   test("a CREATE INDEX CONCURRENTLY file with the directive is applied outside a transaction", async () => {
@@ -131,6 +146,9 @@ describe("on_failure: stop keeps what committed", () => {
     const run = await s.completedCheckRun(sha);
     assert.equal(run.conclusion, "success", run.output.summary ?? "");
     const indexes = await s.targetQuery("select indexname from pg_indexes where indexname in ('a_id', 'b_id') order by 1");
-    assert.deepEqual(indexes.map((i) => i.indexname), ["a_id", "b_id"]);
+    assert.deepEqual(
+      indexes.map((i) => i.indexname),
+      ["a_id", "b_id"],
+    );
   });
 });

@@ -41,7 +41,10 @@ describe("self-heal monitor and incident issues", () => {
   });
 
   test("a seconds schedule probes the site and records it in the health log", async () => {
-    await waitFor("healthy results", async () => (await s.storeQuery("select count(*)::int as n from health_log where check_name = 'site' and status = 'healthy'"))[0].n >= 2);
+    await waitFor(
+      "healthy results",
+      async () => (await s.storeQuery("select count(*)::int as n from health_log where check_name = 'site' and status = 'healthy'"))[0].n >= 2,
+    );
     assert.ok(site.requests.some((r) => r.path === "/health"));
     assert.equal(incidents(s).length, 0);
   });
@@ -72,7 +75,10 @@ describe("self-heal monitor and incident issues", () => {
     site.setStatus(200);
     const number = incidents(s)[0].number;
     await waitFor("the issue closed", () => incidents(s)[0].state === "closed", 30_000);
-    assert.ok(s.github.comments(REPO, number).some((c) => /Resolved after \d/.test(c.body)), "closing comments first");
+    assert.ok(
+      s.github.comments(REPO, number).some((c) => /Resolved after \d/.test(c.body)),
+      "closing comments first",
+    );
   });
 
   test("a relapse soon after reopens the recent issue instead of filing a twin", async () => {
@@ -93,7 +99,11 @@ describe("self-heal monitor and incident issues", () => {
     const sha = await s.push({ ".github/autopilot.yml": healthConfig(site.url, window) });
     await s.completedCheckRun(sha);
     site.setStatus(503);
-    await waitFor("maintenance results", async () => (await s.storeQuery("select count(*)::int as n from health_log where status = 'maintenance'"))[0].n >= 2, 30_000);
+    await waitFor(
+      "maintenance results",
+      async () => (await s.storeQuery("select count(*)::int as n from health_log where status = 'maintenance'"))[0].n >= 2,
+      30_000,
+    );
     await sleep(3000);
     assert.equal(incidents(s)[0].state, "closed");
     assert.equal(incidents(s).length, 1);
@@ -157,7 +167,9 @@ describe("two app instances on one store", () => {
     await waitFor("an incident issue", () => incidents(s)[0], 40_000);
     await sleep(5000);
     assert.equal(incidents(s).length, 1);
-    const slots = await s.storeQuery("select slot, count(*)::int as n from runs r join heal_slots h on h.repo = lower(r.repo) and r.params->>'slot' = to_char(h.slot at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') where r.kind = 'heal' group by slot having count(*) > 1");
+    const slots = await s.storeQuery(
+      "select slot, count(*)::int as n from runs r join heal_slots h on h.repo = lower(r.repo) and r.params->>'slot' = to_char(h.slot at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') where r.kind = 'heal' group by slot having count(*) > 1",
+    );
     assert.deepEqual(slots, [], "no slot was run twice");
   });
 });

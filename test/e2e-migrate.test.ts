@@ -20,7 +20,10 @@ describe("push → backup → migrate → check run", () => {
     const orders = await s.targetQuery("select count(*)::int as n from orders");
     assert.equal(orders[0].n, 2);
     const history = await s.targetQuery("select version, commit_sha from autopilot.schema_migrations order by version");
-    assert.deepEqual(history.map((h) => h.version), ["0001", "0002"]);
+    assert.deepEqual(
+      history.map((h) => h.version),
+      ["0001", "0002"],
+    );
     assert.equal(history[0].commit_sha, sha);
   });
 
@@ -91,8 +94,14 @@ describe("re-running a migrate check", () => {
     const first = await s.completedCheckRun(sha);
     await s.targetQuery("drop schema autopilot cascade; drop table customers");
     const payload = checkRunPayload({
-      action: "rerequested", repo: REPO, installationId: INSTALLATION_ID, headSha: sha, checkRunId: first.id,
-      name: "autopilot/migrate", appId: 1, headBranch: "main",
+      action: "rerequested",
+      repo: REPO,
+      installationId: INSTALLATION_ID,
+      headSha: sha,
+      checkRunId: first.id,
+      name: "autopilot/migrate",
+      appId: 1,
+      headBranch: "main",
     });
     const response = await sendWebhook(s.app.url, { event: "check_run", payload, secret: WEBHOOK_SECRET });
     assert.equal(response.status, 200);

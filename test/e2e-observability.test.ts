@@ -39,7 +39,10 @@ describe("metrics, alert rules and anomaly scans", () => {
   let site: FakeHttpSink;
   before(async () => {
     site = await FakeHttpSink.start();
-    s = await Scenario.start({ serverExtra: "health:\n  allow_hosts: ['127.0.0.1']\n  discovery_seconds: 1", env: { AUTOPILOT_METRICS_TOKEN: TOKEN, AUTOPILOT_SECRET: SECRET } });
+    s = await Scenario.start({
+      serverExtra: "health:\n  allow_hosts: ['127.0.0.1']\n  discovery_seconds: 1",
+      env: { AUTOPILOT_METRICS_TOKEN: TOKEN, AUTOPILOT_SECRET: SECRET },
+    });
     // A week of history for another check, with the last three hours much slower than usual.
     const pool = new pg.Pool({ connectionString: s.store.url, max: 1 });
     await insertSamples(pool, history({ repo: REPO, check: "api", now: new Date(), days: 8, seed: 7, latencyMs: (h) => (h <= 3 ? 900 : 200) }));

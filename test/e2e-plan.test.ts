@@ -21,7 +21,8 @@ describe("plan on pull requests", () => {
   test("a pull request adding a risky migration gets a plan with lint, cost and a rehearsal", async () => {
     await s.targetQuery("analyze orders");
     const sha = await s.pullRequest(11, {
-      "migrations/0003_age.sql": "-- adds an age\nalter table customers add column age bigint not null;\n\nalter table orders alter column total_cents type numeric;\n",
+      "migrations/0003_age.sql":
+        "-- adds an age\nalter table customers add column age bigint not null;\n\nalter table orders alter column total_cents type numeric;\n",
     });
     const run = await s.completedPlan(sha);
     assert.equal(run.conclusion, "failure", "adding a NOT NULL column without a default is an error");
@@ -52,7 +53,13 @@ describe("plan on pull requests", () => {
 
   test("check_suite for the same head does not plan it twice", async () => {
     const sha = s.checkRun(s.github.checkRuns(REPO).at(-1)!.head_sha, "autopilot/plan")!.head_sha;
-    const payload = checkSuitePayload({ action: "requested", repo: REPO, installationId: INSTALLATION_ID, headSha: sha, pullRequests: [{ number: 11, headRef: "pr-11", baseRef: "main" }] });
+    const payload = checkSuitePayload({
+      action: "requested",
+      repo: REPO,
+      installationId: INSTALLATION_ID,
+      headSha: sha,
+      pullRequests: [{ number: 11, headRef: "pr-11", baseRef: "main" }],
+    });
     await sendWebhook(s.app.url, { event: "check_suite", payload, secret: WEBHOOK_SECRET });
     await sleep(2000);
     assert.equal(s.github.checkRuns(REPO).filter((c) => c.head_sha === sha && c.name === "autopilot/plan").length, 1);

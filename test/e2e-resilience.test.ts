@@ -121,7 +121,10 @@ describe("a worker killed mid-migration", () => {
     const run = await s.completedCheckRun(sha, 60_000);
     assert.equal(run.conclusion, "success", run.output.summary ?? "");
     const history = await s.targetQuery("select version from autopilot.schema_migrations order by 1");
-    assert.deepEqual(history.map((h) => h.version), ["0001", "0002"]);
+    assert.deepEqual(
+      history.map((h) => h.version),
+      ["0001", "0002"],
+    );
     assert.equal((await s.targetQuery("select count(*)::int as n from customers"))[0].n, 2, "0001 applied once");
   });
 });

@@ -1,23 +1,23 @@
 // Self-tests of the GitHub test harness, over real HTTP with Probot's own Octokit.
-import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { verify } from '@octokit/webhooks-methods';
-import { createNodeMiddleware, Probot, ProbotOctokit } from 'probot';
-import { generateAppKey } from './harness/app-key.js';
-import { FakeGitHub, gitBlobSha } from './harness/fake-github.js';
-import { FakeHttpSink } from './harness/fake-http-sink.js';
-import { validateRequest } from './harness/openapi-validator.js';
-import { checkRunPayload, issueCommentPayload, pullRequestPayload, pushPayload, sendWebhook, signPayload } from './harness/webhooks.js';
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { verify } from "@octokit/webhooks-methods";
+import { createNodeMiddleware, Probot, ProbotOctokit } from "probot";
+import { generateAppKey } from "./harness/app-key.js";
+import { FakeGitHub, gitBlobSha } from "./harness/fake-github.js";
+import { FakeHttpSink } from "./harness/fake-http-sink.js";
+import { validateRequest } from "./harness/openapi-validator.js";
+import { checkRunPayload, issueCommentPayload, pullRequestPayload, pushPayload, sendWebhook, signPayload } from "./harness/webhooks.js";
 
 const APP_ID = 4242;
 const INSTALLATION = 77;
-const REPO = 'acme/shop';
+const REPO = "acme/shop";
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 let fake: FakeGitHub;
@@ -47,329 +47,416 @@ after(async () => {
   await fake.close();
 });
 
-describe('app key', () => {
-  it('is a PKCS#1 RSA PEM', () => {
+describe("app key", () => {
+  it("is a PKCS#1 RSA PEM", () => {
     assert.match(privateKey, /^-----BEGIN RSA PRIVATE KEY-----\n/);
   });
 });
 
-describe('authentication', () => {
-  it('exchanges the App JWT for an installation token and uses it', async () => {
+describe("authentication", () => {
+  it("exchanges the App JWT for an installation token and uses it", async () => {
     const octokit = appOctokit();
-    const { data } = await octokit.request('GET /repos/{owner}/{repo}', { owner: 'acme', repo: 'shop' });
+    const { data } = await octokit.request("GET /repos/{owner}/{repo}", { owner: "acme", repo: "shop" });
     assert.equal(data.full_name, REPO);
-    assert.equal(data.default_branch, 'main');
+    assert.equal(data.default_branch, "main");
 
-    const exchange = fake.requests.find((r) => r.method === 'POST' && r.path === `/app/installations/${INSTALLATION}/access_tokens`);
-    assert.ok(exchange, 'token exchange was requested');
+    const exchange = fake.requests.find((r) => r.method === "POST" && r.path === `/app/installations/${INSTALLATION}/access_tokens`);
+    assert.ok(exchange, "token exchange was requested");
     assert.equal(exchange.status, 201);
-    assert.equal(exchange.token, 'jwt');
-    const repoRequest = [...fake.requests].reverse().find((r) => r.path === '/repos/acme/shop');
-    assert.match(repoRequest?.token ?? '', /^ghs_/);
+    assert.equal(exchange.token, "jwt");
+    const repoRequest = [...fake.requests].reverse().find((r) => r.path === "/repos/acme/shop");
+    assert.match(repoRequest?.token ?? "", /^ghs_/);
     assert.equal(repoRequest?.installationId, INSTALLATION);
   });
 
-  it('refuses tokens it did not issue and JWTs signed by another key', async () => {
-    const res = await fetch(`${fake.apiUrl}/repos/acme/shop`, { headers: { authorization: 'token ghs_madeup' } });
+  it("refuses tokens it did not issue and JWTs signed by another key", async () => {
+    const res = await fetch(`${fake.apiUrl}/repos/acme/shop`, { headers: { authorization: "token ghs_madeup" } });
     assert.equal(res.status, 401);
-    await assert.rejects(appOctokit({ key: generateAppKey(), installationId: 9 }).request('GET /repos/{owner}/{repo}', { owner: 'acme', repo: 'shop' }), (e) => statusOf(e) === 401);
+    await assert.rejects(
+      appOctokit({ key: generateAppKey(), installationId: 9 }).request("GET /repos/{owner}/{repo}", { owner: "acme", repo: "shop" }),
+      (e) => statusOf(e) === 401,
+    );
   });
 
-  it('serves the app endpoints to the JWT only', async () => {
+  it("serves the app endpoints to the JWT only", async () => {
     const octokit = appOctokit();
-    const { data: installation } = await octokit.request('GET /repos/{owner}/{repo}/installation', { owner: 'acme', repo: 'shop' });
+    const { data: installation } = await octokit.request("GET /repos/{owner}/{repo}/installation", { owner: "acme", repo: "shop" });
     assert.equal(installation.id, INSTALLATION);
-    const { data: repos } = await octokit.request('GET /installation/repositories');
-    assert.deepEqual(repos.repositories.map((r) => r.full_name), [REPO]);
+    const { data: repos } = await octokit.request("GET /installation/repositories");
+    assert.deepEqual(
+      repos.repositories.map((r) => r.full_name),
+      [REPO],
+    );
   });
 });
 
-describe('git data', () => {
+describe("git data", () => {
   const files = {
-    '.github/autopilot.yml': 'migrations:\n  directory: db/migrations\n',
-    'db/migrations/0001_init.sql': 'CREATE TABLE t (id int);\n',
-    'db/migrations/0002_more.sql': 'ALTER TABLE t ADD COLUMN n text;\n',
-    'db/migrations-old/x.sql': '-- sorts after "db/migrations/" in git order\n',
-    'README.md': '# shop ✓\n',
-    'logo.bin': Buffer.from([0, 1, 2, 255, 254]),
+    ".github/autopilot.yml": "migrations:\n  directory: db/migrations\n",
+    "db/migrations/0001_init.sql": "CREATE TABLE t (id int);\n",
+    "db/migrations/0002_more.sql": "ALTER TABLE t ADD COLUMN n text;\n",
+    "db/migrations-old/x.sql": '-- sorts after "db/migrations/" in git order\n',
+    "README.md": "# shop ✓\n",
+    "logo.bin": Buffer.from([0, 1, 2, 255, 254]),
   };
   let sha: string;
 
   before(() => {
-    sha = fake.commit(REPO, files, { message: 'initial' });
+    sha = fake.commit(REPO, files, { message: "initial" });
   });
 
-  it('has the blob and tree SHAs git computes', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fake-gh-'));
+  it("has the blob and tree SHAs git computes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fake-gh-"));
     try {
-      execFileSync('git', ['init', '-q'], { cwd: dir });
+      execFileSync("git", ["init", "-q"], { cwd: dir });
       for (const [path, content] of Object.entries(files)) {
         mkdirSync(join(dir, dirname(path)), { recursive: true });
         writeFileSync(join(dir, path), content);
       }
-      execFileSync('git', ['add', '-A'], { cwd: dir });
-      const gitTree = execFileSync('git', ['write-tree'], { cwd: dir, encoding: 'utf8' }).trim();
-      const gitBlob = execFileSync('git', ['hash-object', 'db/migrations/0001_init.sql'], { cwd: dir, encoding: 'utf8' }).trim();
+      execFileSync("git", ["add", "-A"], { cwd: dir });
+      const gitTree = execFileSync("git", ["write-tree"], { cwd: dir, encoding: "utf8" }).trim();
+      const gitBlob = execFileSync("git", ["hash-object", "db/migrations/0001_init.sql"], { cwd: dir, encoding: "utf8" }).trim();
 
-      const { data: commit } = await appOctokit().rest.repos.getCommit({ owner: 'acme', repo: 'shop', ref: 'main' });
+      const { data: commit } = await appOctokit().rest.repos.getCommit({ owner: "acme", repo: "shop", ref: "main" });
       assert.equal(commit.sha, sha);
       assert.equal(commit.commit.tree.sha, gitTree);
-      assert.equal(gitBlobSha(files['db/migrations/0001_init.sql']), gitBlob);
+      assert.equal(gitBlobSha(files["db/migrations/0001_init.sql"]), gitBlob);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it('round-trips files through the trees and blobs APIs', async () => {
+  it("round-trips files through the trees and blobs APIs", async () => {
     const octokit = appOctokit();
-    const { data: tree } = await octokit.rest.git.getTree({ owner: 'acme', repo: 'shop', tree_sha: 'main', recursive: '1' });
-    const blobs = tree.tree.filter((e) => e.type === 'blob');
+    const { data: tree } = await octokit.rest.git.getTree({ owner: "acme", repo: "shop", tree_sha: "main", recursive: "1" });
+    const blobs = tree.tree.filter((e) => e.type === "blob");
     assert.deepEqual(blobs.map((e) => e.path).sort(), Object.keys(files).sort());
-    assert.ok(tree.tree.some((e) => e.type === 'tree' && e.path === 'db/migrations'));
+    assert.ok(tree.tree.some((e) => e.type === "tree" && e.path === "db/migrations"));
     for (const entry of blobs) {
       const expected = files[entry.path as keyof typeof files];
       assert.equal(entry.sha, gitBlobSha(expected), entry.path);
-      const { data: blob } = await octokit.rest.git.getBlob({ owner: 'acme', repo: 'shop', file_sha: entry.sha as string });
-      assert.deepEqual(Buffer.from(blob.content, 'base64'), Buffer.from(expected), entry.path);
+      const { data: blob } = await octokit.rest.git.getBlob({ owner: "acme", repo: "shop", file_sha: entry.sha as string });
+      assert.deepEqual(Buffer.from(blob.content, "base64"), Buffer.from(expected), entry.path);
     }
   });
 
-  it('serves contents as base64 JSON, raw, directory listings and 404s', async () => {
+  it("serves contents as base64 JSON, raw, directory listings and 404s", async () => {
     const octokit = appOctokit();
-    const { data: file } = await octokit.rest.repos.getContent({ owner: 'acme', repo: 'shop', path: 'README.md', ref: sha });
-    assert.ok(!Array.isArray(file) && file.type === 'file');
-    assert.equal(Buffer.from(file.content, 'base64').toString('utf8'), files['README.md']);
-    assert.equal(file.sha, gitBlobSha(files['README.md']));
+    const { data: file } = await octokit.rest.repos.getContent({ owner: "acme", repo: "shop", path: "README.md", ref: sha });
+    assert.ok(!Array.isArray(file) && file.type === "file");
+    assert.equal(Buffer.from(file.content, "base64").toString("utf8"), files["README.md"]);
+    assert.equal(file.sha, gitBlobSha(files["README.md"]));
 
-    const { data: raw } = await octokit.rest.repos.getContent({ owner: 'acme', repo: 'shop', path: 'db/migrations/0002_more.sql', mediaType: { format: 'raw' } });
-    assert.equal(raw as unknown, files['db/migrations/0002_more.sql']);
+    const { data: raw } = await octokit.rest.repos.getContent({
+      owner: "acme",
+      repo: "shop",
+      path: "db/migrations/0002_more.sql",
+      mediaType: { format: "raw" },
+    });
+    assert.equal(raw as unknown, files["db/migrations/0002_more.sql"]);
 
-    const { data: listing } = await octokit.rest.repos.getContent({ owner: 'acme', repo: 'shop', path: 'db/migrations' });
+    const { data: listing } = await octokit.rest.repos.getContent({ owner: "acme", repo: "shop", path: "db/migrations" });
     assert.ok(Array.isArray(listing));
-    assert.deepEqual(listing.map((e) => e.name).sort(), ['0001_init.sql', '0002_more.sql']);
+    assert.deepEqual(listing.map((e) => e.name).sort(), ["0001_init.sql", "0002_more.sql"]);
 
-    await assert.rejects(octokit.rest.repos.getContent({ owner: 'acme', repo: 'shop', path: 'nope.txt' }), (e) => statusOf(e) === 404);
+    await assert.rejects(octokit.rest.repos.getContent({ owner: "acme", repo: "shop", path: "nope.txt" }), (e) => statusOf(e) === 404);
   });
 
   it("satisfies Probot's config plugin (repo file found, {owner}/.github missing)", async () => {
-    const { config } = await appOctokit().config.get({ owner: 'acme', repo: 'shop', path: '.github/autopilot.yml' });
-    assert.deepEqual(config, { migrations: { directory: 'db/migrations' } });
+    const { config } = await appOctokit().config.get({ owner: "acme", repo: "shop", path: ".github/autopilot.yml" });
+    assert.deepEqual(config, { migrations: { directory: "db/migrations" } });
   });
 
-  it('resolves branch refs and moves the branch on each commit', async () => {
+  it("resolves branch refs and moves the branch on each commit", async () => {
     const octokit = appOctokit();
-    const next = fake.commit(REPO, { ...files, 'db/migrations/0003_x.sql': 'SELECT 1;\n' });
-    const { data: ref } = await octokit.rest.git.getRef({ owner: 'acme', repo: 'shop', ref: 'heads/main' });
+    const next = fake.commit(REPO, { ...files, "db/migrations/0003_x.sql": "SELECT 1;\n" });
+    const { data: ref } = await octokit.rest.git.getRef({ owner: "acme", repo: "shop", ref: "heads/main" });
     assert.equal(ref.object.sha, next);
-    const { data: branch } = await octokit.rest.repos.getBranch({ owner: 'acme', repo: 'shop', branch: 'main' });
+    const { data: branch } = await octokit.rest.repos.getBranch({ owner: "acme", repo: "shop", branch: "main" });
     assert.equal(branch.commit.sha, next);
-    const { data: commit } = await octokit.rest.repos.getCommit({ owner: 'acme', repo: 'shop', ref: next });
-    assert.deepEqual(commit.parents.map((p) => p.sha), [sha]);
-    assert.deepEqual(commit.files?.map((f) => [f.filename, f.status]), [['db/migrations/0003_x.sql', 'added']]);
+    const { data: commit } = await octokit.rest.repos.getCommit({ owner: "acme", repo: "shop", ref: next });
+    assert.deepEqual(
+      commit.parents.map((p) => p.sha),
+      [sha],
+    );
+    assert.deepEqual(
+      commit.files?.map((f) => [f.filename, f.status]),
+      [["db/migrations/0003_x.sql", "added"]],
+    );
   });
 });
 
-describe('check runs', () => {
+describe("check runs", () => {
   let head: string;
   before(() => {
-    head = fake.commit(REPO, { 'a.sql': 'select 1;' }, { branch: 'checks' });
+    head = fake.commit(REPO, { "a.sql": "select 1;" }, { branch: "checks" });
   });
 
-  it('applies create and every PATCH into one merged state', async () => {
+  it("applies create and every PATCH into one merged state", async () => {
     const octokit = appOctokit();
-    const annotation = (line: number) => ({ path: 'a.sql', start_line: line, end_line: line, annotation_level: 'failure' as const, message: `bad ${line}` });
-    const { data: created } = await octokit.rest.checks.create({ owner: 'acme', repo: 'shop', name: 'autopilot/migrate', head_sha: head, status: 'in_progress', external_id: 'job-1' });
-    await octokit.rest.checks.update({ owner: 'acme', repo: 'shop', check_run_id: created.id, output: { title: 'Running', summary: 'step 1', annotations: [annotation(1)] } });
-    const { data: done } = await octokit.rest.checks.update({
-      owner: 'acme',
-      repo: 'shop',
-      check_run_id: created.id,
-      conclusion: 'failure',
-      output: { title: 'Failed', summary: 'boom', annotations: [annotation(2)] },
-      actions: [{ label: 'Roll back', description: 'Restore the last backup', identifier: 'rollback' }],
+    const annotation = (line: number) => ({ path: "a.sql", start_line: line, end_line: line, annotation_level: "failure" as const, message: `bad ${line}` });
+    const { data: created } = await octokit.rest.checks.create({
+      owner: "acme",
+      repo: "shop",
+      name: "autopilot/migrate",
+      head_sha: head,
+      status: "in_progress",
+      external_id: "job-1",
     });
-    assert.equal(done.status, 'completed');
+    await octokit.rest.checks.update({
+      owner: "acme",
+      repo: "shop",
+      check_run_id: created.id,
+      output: { title: "Running", summary: "step 1", annotations: [annotation(1)] },
+    });
+    const { data: done } = await octokit.rest.checks.update({
+      owner: "acme",
+      repo: "shop",
+      check_run_id: created.id,
+      conclusion: "failure",
+      output: { title: "Failed", summary: "boom", annotations: [annotation(2)] },
+      actions: [{ label: "Roll back", description: "Restore the last backup", identifier: "rollback" }],
+    });
+    assert.equal(done.status, "completed");
 
     const [run] = fake.checkRuns(REPO).filter((r) => r.id === created.id);
-    assert.equal(run?.name, 'autopilot/migrate');
+    assert.equal(run?.name, "autopilot/migrate");
     assert.equal(run?.head_sha, head);
-    assert.equal(run?.status, 'completed');
-    assert.equal(run?.conclusion, 'failure');
-    assert.equal(run?.external_id, 'job-1');
-    assert.equal(run?.output.title, 'Failed');
-    assert.equal(run?.output.summary, 'boom');
-    assert.deepEqual(run?.output.annotations.map((a) => a.message), ['bad 1', 'bad 2']);
-    assert.deepEqual(run?.actions.map((a) => a.identifier), ['rollback']);
+    assert.equal(run?.status, "completed");
+    assert.equal(run?.conclusion, "failure");
+    assert.equal(run?.external_id, "job-1");
+    assert.equal(run?.output.title, "Failed");
+    assert.equal(run?.output.summary, "boom");
+    assert.deepEqual(
+      run?.output.annotations.map((a) => a.message),
+      ["bad 1", "bad 2"],
+    );
+    assert.deepEqual(
+      run?.actions.map((a) => a.identifier),
+      ["rollback"],
+    );
 
-    const { data: listed } = await octokit.rest.checks.listForRef({ owner: 'acme', repo: 'shop', ref: 'checks', check_name: 'autopilot/migrate' });
+    const { data: listed } = await octokit.rest.checks.listForRef({ owner: "acme", repo: "shop", ref: "checks", check_name: "autopilot/migrate" });
     assert.equal(listed.total_count, 1);
     assert.equal(listed.check_runs[0]?.output.annotations_count, 2);
   });
 
-  it('rejects a body the OpenAPI schema rejects with 422 and records the violation', async () => {
+  it("rejects a body the OpenAPI schema rejects with 422 and records the violation", async () => {
     const before = fake.checkRuns(REPO).length;
     const violationsBefore = fake.violations.length;
     await assert.rejects(
-      appOctokit().request('POST /repos/{owner}/{repo}/check-runs', { owner: 'acme', repo: 'shop', name: 'x', head_sha: head, status: 'bogus' as 'queued' /* deliberately outside the enum */ }),
+      appOctokit().request("POST /repos/{owner}/{repo}/check-runs", {
+        owner: "acme",
+        repo: "shop",
+        name: "x",
+        head_sha: head,
+        status: "bogus" as "queued" /* deliberately outside the enum */,
+      }),
       (e) => statusOf(e) === 422,
     );
     assert.equal(fake.checkRuns(REPO).length, before);
     const added = fake.violations.slice(violationsBefore);
     assert.equal(added.length, 1);
-    assert.match(added[0] ?? '', /check-runs.*\/status must be equal to one of the allowed values/);
+    assert.match(added[0] ?? "", /check-runs.*\/status must be equal to one of the allowed values/);
   });
 
-  it('enforces GitHub rules beyond the schema (unknown head_sha, completed without conclusion)', async () => {
+  it("enforces GitHub rules beyond the schema (unknown head_sha, completed without conclusion)", async () => {
     const octokit = appOctokit();
-    await assert.rejects(octokit.rest.checks.create({ owner: 'acme', repo: 'shop', name: 'x', head_sha: 'f'.repeat(40) }), (e) => statusOf(e) === 422);
-    await assert.rejects(octokit.rest.checks.create({ owner: 'acme', repo: 'shop', name: 'x', head_sha: head, status: 'completed' }), (e) => statusOf(e) === 422);
+    await assert.rejects(octokit.rest.checks.create({ owner: "acme", repo: "shop", name: "x", head_sha: "f".repeat(40) }), (e) => statusOf(e) === 422);
+    await assert.rejects(
+      octokit.rest.checks.create({ owner: "acme", repo: "shop", name: "x", head_sha: head, status: "completed" }),
+      (e) => statusOf(e) === 422,
+    );
     assert.ok(fake.violations.some((v) => /conclusion is required/.test(v)));
   });
 });
 
-describe('openapi validator', () => {
-  it('accepts nullable fields and rejects unknown enum values', () => {
-    assert.deepEqual(validateRequest('PATCH', '/repos/a/b/issues/1', { state: 'closed', state_reason: null, milestone: null }), []);
-    assert.equal(validateRequest('POST', '/repos/a/b/issues/comments/1/reactions', { content: 'thumbsup' }).length, 1);
-    assert.deepEqual(validateRequest('GET', '/repos/a/b', undefined), []);
+describe("openapi validator", () => {
+  it("accepts nullable fields and rejects unknown enum values", () => {
+    assert.deepEqual(validateRequest("PATCH", "/repos/a/b/issues/1", { state: "closed", state_reason: null, milestone: null }), []);
+    assert.equal(validateRequest("POST", "/repos/a/b/issues/comments/1/reactions", { content: "thumbsup" }).length, 1);
+    assert.deepEqual(validateRequest("GET", "/repos/a/b", undefined), []);
   });
 });
 
-describe('issues and comments', () => {
-  it('paginates comments over two pages with a Link header', async () => {
+describe("issues and comments", () => {
+  it("paginates comments over two pages with a Link header", async () => {
     const octokit = appOctokit();
-    const { data: issue } = await octokit.rest.issues.create({ owner: 'acme', repo: 'shop', title: 'Incident', labels: ['autopilot'] });
+    const { data: issue } = await octokit.rest.issues.create({ owner: "acme", repo: "shop", title: "Incident", labels: ["autopilot"] });
     for (let i = 0; i < 25; i++) {
-      await octokit.rest.issues.createComment({ owner: 'acme', repo: 'shop', issue_number: issue.number, body: `comment ${i}` });
+      await octokit.rest.issues.createComment({ owner: "acme", repo: "shop", issue_number: issue.number, body: `comment ${i}` });
     }
     const firstPageCount = fake.requests.length;
-    const all = await octokit.paginate(octokit.rest.issues.listComments, { owner: 'acme', repo: 'shop', issue_number: issue.number, per_page: 20 });
-    assert.deepEqual(all.map((c) => c.body), Array.from({ length: 25 }, (_, i) => `comment ${i}`));
-    const pages = fake.requests.slice(firstPageCount).filter((r) => r.method === 'GET' && r.path.endsWith('/comments'));
-    assert.deepEqual(pages.map((r) => r.query.page ?? '1'), ['1', '2']);
+    const all = await octokit.paginate(octokit.rest.issues.listComments, { owner: "acme", repo: "shop", issue_number: issue.number, per_page: 20 });
+    assert.deepEqual(
+      all.map((c) => c.body),
+      Array.from({ length: 25 }, (_, i) => `comment ${i}`),
+    );
+    const pages = fake.requests.slice(firstPageCount).filter((r) => r.method === "GET" && r.path.endsWith("/comments"));
+    assert.deepEqual(
+      pages.map((r) => r.query.page ?? "1"),
+      ["1", "2"],
+    );
     assert.equal(fake.comments(REPO, issue.number).length, 25);
-    assert.equal(fake.comments(REPO, issue.number)[0]?.user, 'autopilot[bot]');
+    assert.equal(fake.comments(REPO, issue.number)[0]?.user, "autopilot[bot]");
   });
 
-  it('filters issues by label and state, and closes them', async () => {
+  it("filters issues by label and state, and closes them", async () => {
     const octokit = appOctokit();
-    const { data: issue } = await octokit.rest.issues.create({ owner: 'acme', repo: 'shop', title: 'Site down', body: '<!-- autopilot:incident acme/shop site -->', labels: ['autopilot', 'urgent'] });
-    const open = await octokit.paginate(octokit.rest.issues.listForRepo, { owner: 'acme', repo: 'shop', labels: 'autopilot,urgent' });
-    assert.deepEqual(open.map((i) => i.number), [issue.number]);
-    await octokit.rest.issues.update({ owner: 'acme', repo: 'shop', issue_number: issue.number, state: 'closed' });
-    const { data: closed } = await octokit.rest.issues.listForRepo({ owner: 'acme', repo: 'shop', state: 'closed' });
-    assert.equal(closed[0]?.state_reason, 'completed');
-    await octokit.rest.issues.addLabels({ owner: 'acme', repo: 'shop', issue_number: issue.number, labels: ['resolved'] });
-    assert.deepEqual(fake.issues(REPO).find((i) => i.number === issue.number)?.labels, ['autopilot', 'urgent', 'resolved']);
+    const { data: issue } = await octokit.rest.issues.create({
+      owner: "acme",
+      repo: "shop",
+      title: "Site down",
+      body: "<!-- autopilot:incident acme/shop site -->",
+      labels: ["autopilot", "urgent"],
+    });
+    const open = await octokit.paginate(octokit.rest.issues.listForRepo, { owner: "acme", repo: "shop", labels: "autopilot,urgent" });
+    assert.deepEqual(
+      open.map((i) => i.number),
+      [issue.number],
+    );
+    await octokit.rest.issues.update({ owner: "acme", repo: "shop", issue_number: issue.number, state: "closed" });
+    const { data: closed } = await octokit.rest.issues.listForRepo({ owner: "acme", repo: "shop", state: "closed" });
+    assert.equal(closed[0]?.state_reason, "completed");
+    await octokit.rest.issues.addLabels({ owner: "acme", repo: "shop", issue_number: issue.number, labels: ["resolved"] });
+    assert.deepEqual(fake.issues(REPO).find((i) => i.number === issue.number)?.labels, ["autopilot", "urgent", "resolved"]);
   });
 
-  it('reacts to seeded comments and 404s on unknown ones', async () => {
+  it("reacts to seeded comments and 404s on unknown ones", async () => {
     const octokit = appOctokit();
-    const id = fake.addComment(REPO, 500, { body: '/autopilot status', user: 'alice' });
-    const { status } = await octokit.rest.reactions.createForIssueComment({ owner: 'acme', repo: 'shop', comment_id: id, content: 'eyes' });
+    const id = fake.addComment(REPO, 500, { body: "/autopilot status", user: "alice" });
+    const { status } = await octokit.rest.reactions.createForIssueComment({ owner: "acme", repo: "shop", comment_id: id, content: "eyes" });
     assert.equal(status, 201);
-    assert.deepEqual(fake.comments(REPO, 500)[0]?.reactions, ['eyes']);
-    await assert.rejects(octokit.rest.reactions.createForIssueComment({ owner: 'acme', repo: 'shop', comment_id: 999999, content: 'eyes' }), (e) => statusOf(e) === 404);
+    assert.deepEqual(fake.comments(REPO, 500)[0]?.reactions, ["eyes"]);
+    await assert.rejects(
+      octokit.rest.reactions.createForIssueComment({ owner: "acme", repo: "shop", comment_id: 999999, content: "eyes" }),
+      (e) => statusOf(e) === 404,
+    );
   });
 });
 
-describe('pulls, permissions, deployments, failures', () => {
-  it('associates pulls with commits', async () => {
+describe("pulls, permissions, deployments, failures", () => {
+  it("associates pulls with commits", async () => {
     const octokit = appOctokit();
-    const sha = fake.commit(REPO, { 'x.sql': 'select 2;' }, { branch: 'pr-branch' });
-    fake.setPullsForCommit(REPO, sha, [{ number: 12, merged_at: '2025-02-01T00:00:00Z', title: 'Add x', user: 'bob' }]);
-    fake.setReviews(REPO, 12, [{ user: 'carol', state: 'APPROVED' }]);
-    const { data: pulls } = await octokit.rest.repos.listPullRequestsAssociatedWithCommit({ owner: 'acme', repo: 'shop', commit_sha: sha });
-    assert.deepEqual(pulls.map((p) => [p.number, p.state, p.user?.login]), [[12, 'closed', 'bob']]);
-    const { data: pull } = await octokit.rest.pulls.get({ owner: 'acme', repo: 'shop', pull_number: 12 });
+    const sha = fake.commit(REPO, { "x.sql": "select 2;" }, { branch: "pr-branch" });
+    fake.setPullsForCommit(REPO, sha, [{ number: 12, merged_at: "2025-02-01T00:00:00Z", title: "Add x", user: "bob" }]);
+    fake.setReviews(REPO, 12, [{ user: "carol", state: "APPROVED" }]);
+    const { data: pulls } = await octokit.rest.repos.listPullRequestsAssociatedWithCommit({ owner: "acme", repo: "shop", commit_sha: sha });
+    assert.deepEqual(
+      pulls.map((p) => [p.number, p.state, p.user?.login]),
+      [[12, "closed", "bob"]],
+    );
+    const { data: pull } = await octokit.rest.pulls.get({ owner: "acme", repo: "shop", pull_number: 12 });
     assert.equal(pull.merged, true);
-    const { data: reviews } = await octokit.rest.pulls.listReviews({ owner: 'acme', repo: 'shop', pull_number: 12 });
-    assert.deepEqual(reviews.map((r) => [r.user?.login, r.state]), [['carol', 'APPROVED']]);
+    const { data: reviews } = await octokit.rest.pulls.listReviews({ owner: "acme", repo: "shop", pull_number: 12 });
+    assert.deepEqual(
+      reviews.map((r) => [r.user?.login, r.state]),
+      [["carol", "APPROVED"]],
+    );
   });
 
-  it('reports permissions the way GitHub does (legacy field + role_name)', async () => {
+  it("reports permissions the way GitHub does (legacy field + role_name)", async () => {
     const octokit = appOctokit();
-    fake.setPermission(REPO, 'maya', 'maintain');
-    const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({ owner: 'acme', repo: 'shop', username: 'maya' });
-    assert.equal(data.permission, 'write');
-    assert.equal(data.role_name, 'maintain');
+    fake.setPermission(REPO, "maya", "maintain");
+    const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({ owner: "acme", repo: "shop", username: "maya" });
+    assert.equal(data.permission, "write");
+    assert.equal(data.role_name, "maintain");
   });
 
-  it('creates deployments and statuses', async () => {
+  it("creates deployments and statuses", async () => {
     const octokit = appOctokit();
-    const { data: deployment } = await octokit.rest.repos.createDeployment({ owner: 'acme', repo: 'shop', ref: 'main', environment: 'production', required_contexts: [], auto_merge: false });
-    assert.ok('id' in deployment);
-    await octokit.rest.repos.createDeploymentStatus({ owner: 'acme', repo: 'shop', deployment_id: deployment.id, state: 'success' });
+    const { data: deployment } = await octokit.rest.repos.createDeployment({
+      owner: "acme",
+      repo: "shop",
+      ref: "main",
+      environment: "production",
+      required_contexts: [],
+      auto_merge: false,
+    });
+    assert.ok("id" in deployment);
+    await octokit.rest.repos.createDeploymentStatus({ owner: "acme", repo: "shop", deployment_id: deployment.id, state: "success" });
     const [stored] = fake.deployments(REPO);
-    assert.deepEqual(stored?.statuses.map((s) => s.state), ['success']);
+    assert.deepEqual(
+      stored?.statuses.map((s) => s.state),
+      ["success"],
+    );
   });
 
-  it('injects failures for the next matching requests only', async () => {
+  it("injects failures for the next matching requests only", async () => {
     const octokit = appOctokit();
-    fake.failNext('GET', /^\/repos\/acme\/shop$/, 502);
-    await assert.rejects(octokit.rest.repos.get({ owner: 'acme', repo: 'shop' }), (e) => statusOf(e) === 502);
-    const { status } = await octokit.rest.repos.get({ owner: 'acme', repo: 'shop' });
+    fake.failNext("GET", /^\/repos\/acme\/shop$/, 502);
+    await assert.rejects(octokit.rest.repos.get({ owner: "acme", repo: "shop" }), (e) => statusOf(e) === 502);
+    const { status } = await octokit.rest.repos.get({ owner: "acme", repo: "shop" });
     assert.equal(status, 200);
   });
 
-  it('answers unknown endpoints with a recorded 404', async () => {
-    await assert.rejects(appOctokit().request('GET /repos/{owner}/{repo}/topics', { owner: 'acme', repo: 'shop' }), (e) => statusOf(e) === 404);
+  it("answers unknown endpoints with a recorded 404", async () => {
+    await assert.rejects(appOctokit().request("GET /repos/{owner}/{repo}/topics", { owner: "acme", repo: "shop" }), (e) => statusOf(e) === 404);
     assert.equal(fake.requests.at(-1)?.status, 404);
   });
 });
 
-describe('webhooks', () => {
-  it('signs payloads the way @octokit/webhooks-methods verifies them', async () => {
-    const body = JSON.stringify(pushPayload({ repo: REPO, before: '0'.repeat(40), after: 'a'.repeat(40), installationId: INSTALLATION }));
-    const signature = signPayload('s3cret', body);
+describe("webhooks", () => {
+  it("signs payloads the way @octokit/webhooks-methods verifies them", async () => {
+    const body = JSON.stringify(pushPayload({ repo: REPO, before: "0".repeat(40), after: "a".repeat(40), installationId: INSTALLATION }));
+    const signature = signPayload("s3cret", body);
     assert.match(signature, /^sha256=[0-9a-f]{64}$/);
-    assert.equal(await verify('s3cret', body, signature), true);
-    assert.equal(await verify('other', body, signature), false);
+    assert.equal(await verify("s3cret", body, signature), true);
+    assert.equal(await verify("other", body, signature), false);
   });
 
-  it('builds payloads from the examples with the overrides applied', () => {
-    const push = pushPayload({ repo: REPO, ref: 'refs/heads/main', before: 'b'.repeat(40), after: 'c'.repeat(40), installationId: 5 });
+  it("builds payloads from the examples with the overrides applied", () => {
+    const push = pushPayload({ repo: REPO, ref: "refs/heads/main", before: "b".repeat(40), after: "c".repeat(40), installationId: 5 });
     assert.equal(push.repository.full_name, REPO);
-    assert.equal(push.repository.owner.login, 'acme');
-    assert.equal(push.head_commit?.id, 'c'.repeat(40));
+    assert.equal(push.repository.owner.login, "acme");
+    assert.equal(push.head_commit?.id, "c".repeat(40));
     assert.equal(push.installation?.id, 5);
-    assert.ok(push.repository.node_id, 'untouched example fields are kept');
+    assert.ok(push.repository.node_id, "untouched example fields are kept");
 
-    const pr = pullRequestPayload({ action: 'synchronize', repo: REPO, number: 3, headSha: 'd'.repeat(40), baseRef: 'main', headRef: 'feat', installationId: 5, fork: true });
-    assert.equal(pr.pull_request.head.repo?.full_name, 'octocat/shop');
-    assert.equal(pr.pull_request.base.ref, 'main');
+    const pr = pullRequestPayload({
+      action: "synchronize",
+      repo: REPO,
+      number: 3,
+      headSha: "d".repeat(40),
+      baseRef: "main",
+      headRef: "feat",
+      installationId: 5,
+      fork: true,
+    });
+    assert.equal(pr.pull_request.head.repo?.full_name, "octocat/shop");
+    assert.equal(pr.pull_request.base.ref, "main");
 
-    const comment = issueCommentPayload({ repo: REPO, issueNumber: 3, isPullRequest: true, body: '/autopilot plan', login: 'alice', installationId: 5 });
+    const comment = issueCommentPayload({ repo: REPO, issueNumber: 3, isPullRequest: true, body: "/autopilot plan", login: "alice", installationId: 5 });
     assert.ok(comment.issue.pull_request);
-    assert.equal(comment.comment.user.login, 'alice');
+    assert.equal(comment.comment.user.login, "alice");
 
-    const run = checkRunPayload({ action: 'requested_action', repo: REPO, installationId: 5, headSha: 'e'.repeat(40), requestedAction: 'rollback' });
-    assert.equal(run.action, 'requested_action');
-    assert.equal('requested_action' in run ? run.requested_action?.identifier : undefined, 'rollback');
+    const run = checkRunPayload({ action: "requested_action", repo: REPO, installationId: 5, headSha: "e".repeat(40), requestedAction: "rollback" });
+    assert.equal(run.action, "requested_action");
+    assert.equal("requested_action" in run ? run.requested_action?.identifier : undefined, "rollback");
   });
 
-  it('delivers to a Probot app whose handler writes back to the fake', async () => {
-    const secret = 'hook-secret';
-    const probot = new Probot({ appId: APP_ID, privateKey, secret, baseUrl: fake.apiUrl, logLevel: 'fatal' });
-    const head = fake.commit(REPO, { 'z.sql': 'select 3;' });
+  it("delivers to a Probot app whose handler writes back to the fake", async () => {
+    const secret = "hook-secret";
+    const probot = new Probot({ appId: APP_ID, privateKey, secret, baseUrl: fake.apiUrl, logLevel: "fatal" });
+    const head = fake.commit(REPO, { "z.sql": "select 3;" });
     const middleware = await createNodeMiddleware(
       (app) => {
-        app.on('push', async (context) => {
-          await context.octokit.rest.checks.create(context.repo({ name: 'autopilot/migrate', head_sha: context.payload.after, status: 'in_progress' }));
+        app.on("push", async (context) => {
+          await context.octokit.rest.checks.create(context.repo({ name: "autopilot/migrate", head_sha: context.payload.after, status: "in_progress" }));
         });
       },
       { probot },
     );
     const server: Server = createServer((req, res) => void middleware(req, res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
       const appUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const payload = pushPayload({ repo: REPO, before: '0'.repeat(40), after: head, installationId: INSTALLATION });
-      const forged = await sendWebhook(appUrl, { event: 'push', payload, secret, signature: signPayload('wrong', '{}') });
+      const payload = pushPayload({ repo: REPO, before: "0".repeat(40), after: head, installationId: INSTALLATION });
+      const forged = await sendWebhook(appUrl, { event: "push", payload, secret, signature: signPayload("wrong", "{}") });
       assert.notEqual(forged.status, 200);
-      const delivered = await sendWebhook(appUrl, { event: 'push', payload, secret });
+      const delivered = await sendWebhook(appUrl, { event: "push", payload, secret });
       assert.equal(delivered.status, 200);
-      assert.ok(fake.checkRuns(REPO).some((r) => r.head_sha === head && r.status === 'in_progress'));
+      assert.ok(fake.checkRuns(REPO).some((r) => r.head_sha === head && r.status === "in_progress"));
     } finally {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -377,17 +464,21 @@ describe('webhooks', () => {
   });
 });
 
-describe('http sink', () => {
-  it('records requests and flags Slack bodies without text or blocks', async () => {
+describe("http sink", () => {
+  it("records requests and flags Slack bodies without text or blocks", async () => {
     const sink = await FakeHttpSink.start();
     try {
-      const post = (body: unknown) => fetch(sink.url + '/hook', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      assert.equal((await post({ text: 'Migration failed' })).status, 200);
+      const post = (body: unknown) =>
+        fetch(sink.url + "/hook", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      assert.equal((await post({ text: "Migration failed" })).status, 200);
       await post({ attachments: [] });
       sink.setStatus(500);
-      assert.equal((await post({ blocks: [{ type: 'section' }] })).status, 500);
+      assert.equal((await post({ blocks: [{ type: "section" }] })).status, 500);
       assert.equal(sink.requests.length, 3);
-      assert.deepEqual(sink.slackMessages().map((m) => m.text ?? 'blocks'), ['Migration failed', 'blocks']);
+      assert.deepEqual(
+        sink.slackMessages().map((m) => m.text ?? "blocks"),
+        ["Migration failed", "blocks"],
+      );
       assert.equal(sink.violations.length, 1);
     } finally {
       await sink.close();

@@ -238,7 +238,10 @@ describe("probeHttp", () => {
     const hitsBefore = server.hits.length;
     const byName = await probe({ url: `${server.base}/to?target=${encodeURIComponent(`http://localhost:${server.port}/ok`)}` });
     assert.equal(byName.status, "unhealthy");
-    assert.match(byName.error ?? "", /^redirect to http:\/\/localhost:\d+\/ok failed: refused: localhost resolves to 127\.0\.0\.1, which is not a public address \(loopback\)/);
+    assert.match(
+      byName.error ?? "",
+      /^redirect to http:\/\/localhost:\d+\/ok failed: refused: localhost resolves to 127\.0\.0\.1, which is not a public address \(loopback\)/,
+    );
     assert.equal(server.hits.length - hitsBefore, 1, "only the redirecting request reached the server");
   });
 
@@ -277,9 +280,12 @@ describe("probeDatabase", () => {
   let db: TestDatabase;
   before(async () => {
     db = await createTestDatabase("health");
-    await query(db.url, `create table users (id int); insert into users values (1), (2), (3);
+    await query(
+      db.url,
+      `create table users (id int); insert into users values (1), (2), (3);
       create schema app; create table app.items (id int); insert into app.items values (1), (2);
-      create table "Mixed Case" (id int); insert into "Mixed Case" values (1);`);
+      create table "Mixed Case" (id int); insert into "Mixed Case" values (1);`,
+    );
   });
   after(() => db?.drop());
 
@@ -303,7 +309,10 @@ describe("probeDatabase", () => {
     const result = await probeDatabase({ name: "db", databaseUrl: db.url, tableCounts: ["users", "userz", "users; drop table users", "a.b.c"] });
     assert.equal(result.status, "degraded");
     assert.match(result.error ?? "", /cannot count userz: relation "userz" does not exist/);
-    assert.match(result.detail ?? "", /^users=3; userz: relation "userz" does not exist; users; drop table users: relation "users; drop table users" does not exist; a\.b\.c: invalid table name/);
+    assert.match(
+      result.detail ?? "",
+      /^users=3; userz: relation "userz" does not exist; users; drop table users: relation "users; drop table users" does not exist; a\.b\.c: invalid table name/,
+    );
     assert.deepEqual(await query(db.url, "select count(*)::int as n from users"), [{ n: 3 }]);
   });
 
@@ -391,7 +400,10 @@ describe("runAll", () => {
       return i;
     });
     const results = await runAll(tasks, 4);
-    assert.deepEqual(results, Array.from({ length: 25 }, (_, i) => i));
+    assert.deepEqual(
+      results,
+      Array.from({ length: 25 }, (_, i) => i),
+    );
     assert.equal(peak, 4);
   });
 
@@ -400,12 +412,14 @@ describe("runAll", () => {
     assert.deepEqual(await runAll([]), []);
     let inFlight = 0;
     let peak = 0;
-    await runAll(Array.from({ length: 100 }, () => async () => {
-      inFlight++;
-      peak = Math.max(peak, inFlight);
-      await sleep(5);
-      inFlight--;
-    }));
+    await runAll(
+      Array.from({ length: 100 }, () => async () => {
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        await sleep(5);
+        inFlight--;
+      }),
+    );
     assert.equal(peak, 64);
   });
 

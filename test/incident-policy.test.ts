@@ -6,7 +6,14 @@ import type { CheckState } from "../src/store/health.js";
 const policy = { recoverySuccesses: 2, reopenWindowMs: 3_600_000, reminderIntervalMs: 3_600_000 };
 const now = new Date("2026-01-01T12:00:00Z");
 const minutesAgo = (m: number) => new Date(now.getTime() - m * 60_000);
-const state = (over: Partial<CheckState> = {}): CheckState => ({ check: "site", status: "healthy", downSince: null, healthyStreak: 0, lastReminderAt: null, ...over });
+const state = (over: Partial<CheckState> = {}): CheckState => ({
+  check: "site",
+  status: "healthy",
+  downSince: null,
+  healthyStreak: 0,
+  lastReminderAt: null,
+  ...over,
+});
 
 test("a check that stays down after healing opens an incident; one healed does not", () => {
   const opened = decideIncidents(now, [{ check: "site", status: "unhealthy", escalate: true }], new Map(), [], policy);
@@ -18,9 +25,21 @@ test("a check that stays down after healing opens an incident; one healed does n
 
 test("while down: a reminder at most once an hour", () => {
   const issues: IncidentIssue[] = [{ number: 7, check: "site", open: true, closedAt: null }];
-  const soon = decideIncidents(now, [{ check: "site", status: "unhealthy", escalate: true }], new Map([["site", state({ status: "unhealthy", downSince: minutesAgo(90), lastReminderAt: minutesAgo(30) })]]), issues, policy);
+  const soon = decideIncidents(
+    now,
+    [{ check: "site", status: "unhealthy", escalate: true }],
+    new Map([["site", state({ status: "unhealthy", downSince: minutesAgo(90), lastReminderAt: minutesAgo(30) })]]),
+    issues,
+    policy,
+  );
   assert.deepEqual(soon.actions, []);
-  const due = decideIncidents(now, [{ check: "site", status: "unhealthy", escalate: true }], new Map([["site", state({ status: "unhealthy", downSince: minutesAgo(90), lastReminderAt: minutesAgo(61) })]]), issues, policy);
+  const due = decideIncidents(
+    now,
+    [{ check: "site", status: "unhealthy", escalate: true }],
+    new Map([["site", state({ status: "unhealthy", downSince: minutesAgo(90), lastReminderAt: minutesAgo(61) })]]),
+    issues,
+    policy,
+  );
   assert.equal(due.actions[0].kind, "remind");
 });
 
@@ -42,7 +61,10 @@ test("a relapse within an hour of closing reopens; later it files a new issue", 
 });
 
 test("maintenance changes nothing; an incident of a removed check is closed", () => {
-  const issues: IncidentIssue[] = [{ number: 7, check: "site", open: true, closedAt: null }, { number: 9, check: "old", open: true, closedAt: null }];
+  const issues: IncidentIssue[] = [
+    { number: 7, check: "site", open: true, closedAt: null },
+    { number: 9, check: "old", open: true, closedAt: null },
+  ];
   const down = state({ status: "unhealthy", downSince: minutesAgo(10) });
   const { actions, states } = decideIncidents(now, [{ check: "site", status: "maintenance", escalate: false }], new Map([["site", down]]), issues, policy);
   assert.deepEqual(states[0], down);

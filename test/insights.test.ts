@@ -38,13 +38,26 @@ async function handBuiltStore(url: string): Promise<pg.Pool> {
       "acme/shop",
       "site",
       576,
-      (i) => (i >= 100 && i <= 103) || i === 200 ? "unhealthy" : i >= 300 && i <= 310 ? "maintenance" : "healthy",
+      (i) => ((i >= 100 && i <= 103) || i === 200 ? "unhealthy" : i >= 300 && i <= 310 ? "maintenance" : "healthy"),
       (i) => 200 + (575 - i) * 2,
     ),
-    ...samples("acme/shop", "api", 576, (i) => (i <= 2 ? "unhealthy" : "healthy"), (i) => 100 + (i % 3)),
-    ...samples("acme/other", "site", 10, (i) => (i === 4 || i === 5 ? "unhealthy" : "healthy"), () => 50),
+    ...samples(
+      "acme/shop",
+      "api",
+      576,
+      (i) => (i <= 2 ? "unhealthy" : "healthy"),
+      (i) => 100 + (i % 3),
+    ),
+    ...samples(
+      "acme/other",
+      "site",
+      10,
+      (i) => (i === 4 || i === 5 ? "unhealthy" : "healthy"),
+      () => 50,
+    ),
   ]);
-  for (let n = 0; n < 3; n++) await insertMigrationRun(db, { repo: "acme/shop", commitSha: `c${n}`, finishedAt: new Date(NOW.getTime() - 20 * 3_600_000 - n * 60_000) });
+  for (let n = 0; n < 3; n++)
+    await insertMigrationRun(db, { repo: "acme/shop", commitSha: `c${n}`, finishedAt: new Date(NOW.getTime() - 20 * 3_600_000 - n * 60_000) });
   await insertMigrationRun(db, { repo: "acme/shop", commitSha: "bad", finishedAt: new Date(NOW.getTime() - 2 * DAY_MS), status: "failure" });
   await insertMigrationRun(db, { repo: "acme/shop", commitSha: "old", finishedAt: new Date(NOW.getTime() - 8 * DAY_MS) });
   await db.query(
@@ -142,21 +155,30 @@ test("query performance: a sequentially scanned table and a table full of dead t
     assert.equal(qp.available, false);
     assert.deepEqual(qp.slowest, []);
 
-    assert.deepEqual(qp.seqScanCandidates.map((c) => c.table), ["public.orders"]);
+    assert.deepEqual(
+      qp.seqScanCandidates.map((c) => c.table),
+      ["public.orders"],
+    );
     const orders = qp.seqScanCandidates[0];
     assert.ok(orders.seqScans >= 60, JSON.stringify(orders));
     assert.equal(orders.idxScans, 0);
     assert.equal(orders.rows, 5000);
     assert.match(orders.recommendation, /CREATE INDEX CONCURRENTLY … ON public\.orders/);
 
-    assert.deepEqual(qp.vacuumCandidates.map((c) => c.table), ["public.events"]);
+    assert.deepEqual(
+      qp.vacuumCandidates.map((c) => c.table),
+      ["public.events"],
+    );
     const events = qp.vacuumCandidates[0];
     assert.deepEqual([events.deadTuples, events.liveTuples, events.deadRatio], [3000, 2000, 0.6]);
     assert.match(events.recommendation, /VACUUM \(ANALYZE\) public\.events/);
     assert.match(events.recommendation, /autovacuum is disabled/);
 
     // Nothing was changed: the dead tuples are still there and no index appeared.
-    const [after] = await query(target.url, `select n_dead_tup::int as dead, (select count(*)::int from pg_indexes where tablename = 'orders') as indexes from pg_stat_user_tables where relname = 'events'`);
+    const [after] = await query(
+      target.url,
+      `select n_dead_tup::int as dead, (select count(*)::int from pg_indexes where tablename = 'orders') as indexes from pg_stat_user_tables where relname = 'events'`,
+    );
     assert.deepEqual(after, { dead: 3000, indexes: 1 });
 
     const markdown = renderInsights({ ...emptyInsights(), queryPerformance: qp });
@@ -207,7 +229,14 @@ async function fakeLlm(answer: (res: http.ServerResponse) => void): Promise<Fake
 
 const completion = (content: string) => (res: http.ServerResponse) => {
   res.setHeader("content-type", "application/json");
-  res.end(JSON.stringify({ id: "chatcmpl-1", object: "chat.completion", model: "gpt-4o-mini", choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", content } }] }));
+  res.end(
+    JSON.stringify({
+      id: "chatcmpl-1",
+      object: "chat.completion",
+      model: "gpt-4o-mini",
+      choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", content } }],
+    }),
+  );
 };
 
 test("narrative: an OpenAI-compatible endpoint writes the paragraph; without AUTOPILOT_LLM_URL no request is made; failures leave statistics alone", async () => {
@@ -282,7 +311,10 @@ test("autopilot insights prints Markdown (or JSON) from the store, with the targ
   await db.query(`update runs set finished_at = finished_at + ($1::float8 * interval '1 millisecond')`, [Date.now() - NOW.getTime() - 60_000]);
   await db.end();
   try {
-    const markdown = await autopilot(["insights", "--repo", "acme/shop", "--database-url-env", "TARGET_URL"], { DATABASE_URL: database.url, TARGET_URL: target.url });
+    const markdown = await autopilot(["insights", "--repo", "acme/shop", "--database-url-env", "TARGET_URL"], {
+      DATABASE_URL: database.url,
+      TARGET_URL: target.url,
+    });
     assert.equal(markdown.code, 0, markdown.stderr);
     assert.match(markdown.stdout, /^## Autopilot insights: `acme\/shop`/);
     assert.match(markdown.stdout, /\| Checks run \| 1141 \|/);

@@ -70,7 +70,10 @@ test("plan --lint with a database lints only the pending files", async () => {
   writeFileSync(path.join(dir, "migrations/0003_more.sql"), "create index users_name on users (name);\n");
   const more = await autopilot(["plan", "--lint", "--dir", "migrations"], dir, env);
   assert.equal(more.code, 0, more.stderr);
-  assert.match(more.stdout, /^migrations\/0003_more\.sql:1: warning require-concurrent-index-creation: creates index users_name on users without CONCURRENTLY$/m);
+  assert.match(
+    more.stdout,
+    /^migrations\/0003_more\.sql:1: warning require-concurrent-index-creation: creates index users_name on users without CONCURRENTLY$/m,
+  );
   assert.doesNotMatch(more.stdout, /0002_drop/);
   await db.drop();
 });

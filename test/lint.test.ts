@@ -22,23 +22,105 @@ interface RuleCase {
 const CASES: RuleCase[] = [
   { rule: "syntax-error", fires: "select 1;\ncreate tabel x (id bigint);", line: 2, quiet: "select 1;" },
   { rule: "empty-migration", fires: "-- nothing yet\n", line: 1, quiet: "select 1;" },
-  { rule: "ban-drop-table", fires: "select 1;\nDROP TABLE public.orders;", line: 2, table: "public.orders", quiet: "create table t (id bigint);\ndrop table t;" },
+  {
+    rule: "ban-drop-table",
+    fires: "select 1;\nDROP TABLE public.orders;",
+    line: 2,
+    table: "public.orders",
+    quiet: "create table t (id bigint);\ndrop table t;",
+  },
   { rule: "ban-drop-column", fires: "alter table orders drop column total;", line: 1, table: "orders", quiet: "alter table orders add column note text;" },
   { rule: "ban-drop-database", fires: "drop database shop;", line: 1, quiet: "drop schema if exists scratch;" },
-  { rule: "renaming-column", fires: "\n\nalter table orders rename column total to amount;", line: 3, table: "orders", quiet: "alter table orders rename constraint a to b;" },
-  { rule: "renaming-table", fires: "alter table orders rename to purchases;", line: 1, table: "orders", quiet: "alter index orders_idx rename to orders_idx2;" },
-  { rule: "adding-required-field", fires: "alter table orders add column region text not null;", line: 1, table: "orders", quiet: "alter table orders add column region text not null default 'eu';" },
-  { rule: "adding-not-nullable-field", fires: "alter table orders alter column region set not null;", line: 1, table: "orders", quiet: "alter table orders alter column region drop not null;" },
-  { rule: "changing-column-type", fires: "alter table orders alter column total type numeric(14,2);", line: 1, table: "orders", quiet: "alter table orders alter column total set default 0;" },
-  { rule: "require-concurrent-index-creation", fires: "create index orders_total_idx on orders (total);", line: 1, table: "orders", quiet: `${NT}create index concurrently if not exists orders_total_idx on orders (total);` },
-  { rule: "require-concurrent-index-deletion", fires: "drop index orders_total_idx;", line: 1, quiet: `${NT}drop index concurrently if exists orders_total_idx;` },
-  { rule: "ban-concurrent-index-creation-in-transaction", fires: "create index concurrently orders_total_idx on orders (total);", line: 1, table: "orders", quiet: `${NT}create index concurrently if not exists orders_total_idx on orders (total);` },
-  { rule: "constraint-missing-not-valid", fires: "alter table orders add constraint positive check (total > 0);", line: 1, table: "orders", quiet: "alter table orders add constraint positive check (total > 0) not valid;" },
-  { rule: "adding-foreign-key-constraint", fires: "alter table orders add column customer_id bigint references customers (id);", line: 1, table: "orders", quiet: "alter table orders add constraint fk foreign key (customer_id) references customers (id) not valid;" },
-  { rule: "disallowed-unique-constraint", fires: "alter table orders add constraint orders_ref_key unique (ref);", line: 1, table: "orders", quiet: "alter table orders add constraint orders_ref_key unique using index orders_ref_idx;" },
-  { rule: "adding-serial-primary-key-field", fires: "alter table orders add column id bigserial primary key;", line: 1, table: "orders", quiet: "alter table orders add constraint orders_pkey primary key using index orders_id_idx;" },
+  {
+    rule: "renaming-column",
+    fires: "\n\nalter table orders rename column total to amount;",
+    line: 3,
+    table: "orders",
+    quiet: "alter table orders rename constraint a to b;",
+  },
+  {
+    rule: "renaming-table",
+    fires: "alter table orders rename to purchases;",
+    line: 1,
+    table: "orders",
+    quiet: "alter index orders_idx rename to orders_idx2;",
+  },
+  {
+    rule: "adding-required-field",
+    fires: "alter table orders add column region text not null;",
+    line: 1,
+    table: "orders",
+    quiet: "alter table orders add column region text not null default 'eu';",
+  },
+  {
+    rule: "adding-not-nullable-field",
+    fires: "alter table orders alter column region set not null;",
+    line: 1,
+    table: "orders",
+    quiet: "alter table orders alter column region drop not null;",
+  },
+  {
+    rule: "changing-column-type",
+    fires: "alter table orders alter column total type numeric(14,2);",
+    line: 1,
+    table: "orders",
+    quiet: "alter table orders alter column total set default 0;",
+  },
+  {
+    rule: "require-concurrent-index-creation",
+    fires: "create index orders_total_idx on orders (total);",
+    line: 1,
+    table: "orders",
+    quiet: `${NT}create index concurrently if not exists orders_total_idx on orders (total);`,
+  },
+  {
+    rule: "require-concurrent-index-deletion",
+    fires: "drop index orders_total_idx;",
+    line: 1,
+    quiet: `${NT}drop index concurrently if exists orders_total_idx;`,
+  },
+  {
+    rule: "ban-concurrent-index-creation-in-transaction",
+    fires: "create index concurrently orders_total_idx on orders (total);",
+    line: 1,
+    table: "orders",
+    quiet: `${NT}create index concurrently if not exists orders_total_idx on orders (total);`,
+  },
+  {
+    rule: "constraint-missing-not-valid",
+    fires: "alter table orders add constraint positive check (total > 0);",
+    line: 1,
+    table: "orders",
+    quiet: "alter table orders add constraint positive check (total > 0) not valid;",
+  },
+  {
+    rule: "adding-foreign-key-constraint",
+    fires: "alter table orders add column customer_id bigint references customers (id);",
+    line: 1,
+    table: "orders",
+    quiet: "alter table orders add constraint fk foreign key (customer_id) references customers (id) not valid;",
+  },
+  {
+    rule: "disallowed-unique-constraint",
+    fires: "alter table orders add constraint orders_ref_key unique (ref);",
+    line: 1,
+    table: "orders",
+    quiet: "alter table orders add constraint orders_ref_key unique using index orders_ref_idx;",
+  },
+  {
+    rule: "adding-serial-primary-key-field",
+    fires: "alter table orders add column id bigserial primary key;",
+    line: 1,
+    table: "orders",
+    quiet: "alter table orders add constraint orders_pkey primary key using index orders_id_idx;",
+  },
   { rule: "prefer-bigint-over-int", fires: "create table t (\n  id bigint,\n  n integer\n);", line: 3, quiet: "create table t (id bigint, n bigint);" },
-  { rule: "prefer-identity", fires: "create table t (id bigserial primary key);", line: 1, quiet: "create table t (id bigint generated always as identity primary key);" },
+  {
+    rule: "prefer-identity",
+    fires: "create table t (id bigserial primary key);",
+    line: 1,
+    quiet: "create table t (id bigint generated always as identity primary key);",
+  },
   { rule: "prefer-text-field", fires: "create table t (name varchar(40));", line: 1, quiet: "create table t (name text, code varchar);" },
   { rule: "prefer-timestamptz", fires: "create table t (at timestamp);", line: 1, quiet: "create table t (at timestamptz, t2 timestamp with time zone);" },
   { rule: "ban-char-field", fires: "create table t (code char(3));", line: 1, quiet: 'create table t (code text, flag "char");' },
@@ -124,7 +206,8 @@ test("ignore directly above a statement silences that rule for that statement on
 });
 
 test("ignore names one rule: the statement's other findings stay; a blank line detaches it", () => {
-  const sql = "select 1;\n-- autopilot:ignore ban-drop-column we never read it\nalter table orders drop column total, alter column id type bigint;\n-- autopilot:ignore ban-drop-table reason\n\ndrop table x;";
+  const sql =
+    "select 1;\n-- autopilot:ignore ban-drop-column we never read it\nalter table orders drop column total, alter column id type bigint;\n-- autopilot:ignore ban-drop-table reason\n\ndrop table x;";
   const findings = lint(sql);
   assert.ok(only(findings, "ban-drop-column")[0].ignored);
   assert.equal(only(findings, "changing-column-type")[0].ignored, undefined);
@@ -154,25 +237,42 @@ test("tables created in the same file are exempt from the lock rules", () => {
     "drop index orders_region_idx;",
     "alter table orders drop column region;",
   ].join("\n");
-  assert.deepEqual(lint(sql).map((f) => f.rule), []);
+  assert.deepEqual(
+    lint(sql).map((f) => f.rule),
+    [],
+  );
   // the same statements on a table the file did not create all fire
   const existing = lint(sql.replace("create table public.orders", "create table public.invoices"));
-  assert.deepEqual(
-    [...new Set(existing.map((f) => f.rule))].sort(),
-    ["adding-foreign-key-constraint", "adding-not-nullable-field", "adding-required-field", "ban-drop-column", "changing-column-type", "constraint-missing-not-valid", "disallowed-unique-constraint", "require-concurrent-index-creation", "require-concurrent-index-deletion"],
-  );
+  assert.deepEqual([...new Set(existing.map((f) => f.rule))].sort(), [
+    "adding-foreign-key-constraint",
+    "adding-not-nullable-field",
+    "adding-required-field",
+    "ban-drop-column",
+    "changing-column-type",
+    "constraint-missing-not-valid",
+    "disallowed-unique-constraint",
+    "require-concurrent-index-creation",
+    "require-concurrent-index-deletion",
+  ]);
 });
 
 test("CONCURRENTLY: an error in a transactional file or inside BEGIN … COMMIT, fine alone in a no-transaction file", () => {
   assert.equal(only(lint("drop index concurrently i;"), "ban-concurrent-index-creation-in-transaction").length, 1);
-  assert.equal(only(lint(`${NT}begin;\ncreate index concurrently if not exists i on t (a);\ncommit;`), "ban-concurrent-index-creation-in-transaction")[0].line, 3);
+  assert.equal(
+    only(lint(`${NT}begin;\ncreate index concurrently if not exists i on t (a);\ncommit;`), "ban-concurrent-index-creation-in-transaction")[0].line,
+    3,
+  );
   assert.deepEqual(only(lint(`${NT}reindex index concurrently i;`), "ban-concurrent-index-creation-in-transaction"), []);
 });
 
 test("bad input: empty, whitespace or only comments is an empty-migration warning", () => {
   for (const sql of ["", "  \n\t\n", "-- just a note\n/* and a block */\n", ";;"]) {
     const findings = lint(sql);
-    assert.deepEqual(findings.map((f) => [f.rule, f.severity, f.line]), [["empty-migration", "warning", 1]], JSON.stringify(sql));
+    assert.deepEqual(
+      findings.map((f) => [f.rule, f.severity, f.line]),
+      [["empty-migration", "warning", 1]],
+      JSON.stringify(sql),
+    );
   }
 });
 
@@ -189,7 +289,10 @@ test("bad input: function bodies and nested dollar quotes are not linted, and do
     "drop table outside;",
   ].join("\n");
   const findings = lint(sql);
-  assert.deepEqual(findings.map((f) => [f.rule, f.line, f.table]), [["ban-drop-table", 9, "outside"]]);
+  assert.deepEqual(
+    findings.map((f) => [f.rule, f.line, f.table]),
+    [["ban-drop-table", 9, "outside"]],
+  );
 });
 
 test("bad input: a 5 MB file finishes, with findings at the right lines", () => {
@@ -197,11 +300,22 @@ test("bad input: a 5 MB file finishes, with findings at the right lines", () => 
   const body = line.repeat(Math.ceil(5_000_000 / Buffer.byteLength(line)));
   const findings = lint(`${body}drop table events;\n`);
   const lines = body.split("\n").length;
-  assert.deepEqual(findings.map((f) => [f.rule, f.line]), [["ban-drop-table", lines]]);
+  assert.deepEqual(
+    findings.map((f) => [f.rule, f.line]),
+    [["ban-drop-table", lines]],
+  );
 });
 
 test("bad input: odd strings never throw", () => {
-  const odd = ["select '\uD800';", "select 1;\0drop table x;", "\uFEFFselect 1;", "select $$ unterminated", "/* unterminated", "x".repeat(10_000), "(".repeat(5_000)];
+  const odd = [
+    "select '\uD800';",
+    "select 1;\0drop table x;",
+    "\uFEFFselect 1;",
+    "select $$ unterminated",
+    "/* unterminated",
+    "x".repeat(10_000),
+    "(".repeat(5_000),
+  ];
   for (const sql of odd) {
     const findings = lint(sql);
     assert.ok(Array.isArray(findings), sql.slice(0, 20));
@@ -221,12 +335,22 @@ test("identifier-too-long counts bytes, not characters, and names the truncated 
 
 test("prefer-robust-stmts only in no-transaction files, where a retry re-runs statements", () => {
   const robust = only(lint(`${NT}create table t (id bigint);\ndrop index concurrently i;\nalter table t add column c text;`), "prefer-robust-stmts");
-  assert.deepEqual(robust.map((f) => f.line), [2, 3, 4]);
+  assert.deepEqual(
+    robust.map((f) => f.line),
+    [2, 3, 4],
+  );
 });
 
 test("validateLintConfig: unknown ids and bad severities are problems with a suggestion", () => {
   const { rules, problems } = validateLintConfig({
-    rules: { "ban-drop-column": "warning", "ban-drop-colum": "off", "prefer-text-field": "warn", "prefer-identity": false, "syntax-error": "off", "prefer-big-int": "error" },
+    rules: {
+      "ban-drop-column": "warning",
+      "ban-drop-colum": "off",
+      "prefer-text-field": "warn",
+      "prefer-identity": false,
+      "syntax-error": "off",
+      "prefer-big-int": "error",
+    },
     extra: 1,
   });
   assert.deepEqual(rules, { "ban-drop-column": "warning", "prefer-identity": "off", "prefer-bigint-over-int": "error" });
@@ -243,6 +367,12 @@ test("directives: ignore may appear anywhere, other directives only at the top; 
   assert.deepEqual(ok.problems, []);
   assert.deepEqual(ok.directives.ignores, [{ rule: "ban-drop-table", reason: "ok", line: 2 }]);
   const bad = parseDirectives("-- autopilot:ignore ban-drop-tabel ok\nselect 1;\n-- autopilot:lock-timeout 5s\n", "m.sql");
-  assert.deepEqual(bad.problems.map((p) => [p.code, p.line]), [["bad-directive", 1], ["bad-directive", 3]]);
+  assert.deepEqual(
+    bad.problems.map((p) => [p.code, p.line]),
+    [
+      ["bad-directive", 1],
+      ["bad-directive", 3],
+    ],
+  );
   assert.match(bad.problems[0].message, /did you mean ban-drop-table\?/);
 });

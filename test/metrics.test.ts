@@ -66,7 +66,10 @@ describe("/metrics from the store", () => {
 
   test("health checks: counts by status, uptime by window without maintenance, the response histogram", () => {
     const checks = (check: string, status: string) => valueOf(families, "autopilot_health_checks_total", { repo, check, status });
-    assert.deepEqual(["healthy", "degraded", "unhealthy", "maintenance"].map((s) => checks("site", s)), [8, 1, 1, 1]);
+    assert.deepEqual(
+      ["healthy", "degraded", "unhealthy", "maintenance"].map((s) => checks("site", s)),
+      [8, 1, 1, 1],
+    );
     for (const window of ["24h", "7d", "30d"]) assert.equal(valueOf(families, "autopilot_uptime_ratio", { repo, check: "site", window }), 0.9);
     assert.equal(valueOf(families, "autopilot_uptime_ratio", { repo, check: "db", window: "24h" }), 1);
 
@@ -125,7 +128,13 @@ describe("/metrics from the store", () => {
 });
 
 async function seed(store: Store): Promise<void> {
-  const sample = (check: string, minutes: number, status: Sample["status"], latencyMs: number | null): Sample => ({ repo, check, at: ago(minutes), status, latencyMs });
+  const sample = (check: string, minutes: number, status: Sample["status"], latencyMs: number | null): Sample => ({
+    repo,
+    check,
+    at: ago(minutes),
+    status,
+    latencyMs,
+  });
   await insertSamples(store.pool, [
     ...Array.from({ length: 8 }, (_, i) => sample("site", 5 + i * 5, "healthy", 100)),
     sample("site", 45, "degraded", 3000),
@@ -140,8 +149,14 @@ async function seed(store: Store): Promise<void> {
   await run("success", 12);
   await run("success", 100);
   await run("failure", 3);
-  await store.pool.query(`insert into runs (kind, trigger, repo, installation_id, environment, status) values ('migrate', 'push', $1, 1, 'production', 'queued')`, [repo]);
-  await store.pool.query(`insert into runs (kind, trigger, repo, installation_id, environment, status) values ('rollback', 'command', $1, 1, 'production', 'success')`, [repo]);
+  await store.pool.query(
+    `insert into runs (kind, trigger, repo, installation_id, environment, status) values ('migrate', 'push', $1, 1, 'production', 'queued')`,
+    [repo],
+  );
+  await store.pool.query(
+    `insert into runs (kind, trigger, repo, installation_id, environment, status) values ('rollback', 'command', $1, 1, 'production', 'success')`,
+    [repo],
+  );
   await store.pool.query(
     `insert into backups (id, repo, environment, status, duration_ms) values ('b1', $1, 'production', 'ok', 20000), ('b2', $1, 'production', 'pruned', 40000), ('b3', $1, 'production', 'failed', null)`,
     [repo],

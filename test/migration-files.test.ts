@@ -35,22 +35,34 @@ test("indexing a tree listing: only the directory's own .sql files, ordered nume
     ],
     "db/migrations/",
   );
-  assert.deepEqual(refs.map((r) => r.filename), ["9_nine.sql", "10_ten.sql"]);
+  assert.deepEqual(
+    refs.map((r) => r.filename),
+    ["9_nine.sql", "10_ten.sql"],
+  );
   assert.equal(refs[0].downPath, "db/migrations/9_nine.down.sql");
   assert.equal(refs[0].downChecksum, "c");
-  assert.deepEqual(problems.map((p) => [p.code, p.path, p.severity]), [
-    ["bad-filename", "db/migrations/seed.sql", "error"],
-    ["orphan-down", "db/migrations/3_gone.down.sql", "warning"],
-  ]);
+  assert.deepEqual(
+    problems.map((p) => [p.code, p.path, p.severity]),
+    [
+      ["bad-filename", "db/migrations/seed.sql", "error"],
+      ["orphan-down", "db/migrations/3_gone.down.sql", "warning"],
+    ],
+  );
 });
 
 const ref = (content: string | Buffer) => ({ version: "1", name: "x", filename: "1_x.sql", path: "m/1_x.sql", checksum: gitBlobSha(content) });
 
 test("reading a file: directives, UTF-8, integrity against the listed blob", () => {
-  const sql = "-- autopilot:no-transaction\n-- autopilot:lock-timeout 5s\n-- autopilot:statement-timeout 10min\n-- autopilot:ignore adding-index-non-concurrently we know\ncreate index concurrently i on t (a);\n";
+  const sql =
+    "-- autopilot:no-transaction\n-- autopilot:lock-timeout 5s\n-- autopilot:statement-timeout 10min\n-- autopilot:ignore adding-index-non-concurrently we know\ncreate index concurrently i on t (a);\n";
   const { file, problems } = readMigration(ref(sql), sql, "drop index i;");
   assert.deepEqual(problems, []);
-  assert.deepEqual(file!.directives, { noTransaction: true, lockTimeout: "5s", statementTimeout: "10min", ignores: [{ rule: "adding-index-non-concurrently", reason: "we know", line: 4 }] });
+  assert.deepEqual(file!.directives, {
+    noTransaction: true,
+    lockTimeout: "5s",
+    statementTimeout: "10min",
+    ignores: [{ rule: "adding-index-non-concurrently", reason: "we know", line: 4 }],
+  });
   assert.equal(file!.down!.sql, "drop index i;");
 
   const latin1 = Buffer.from([0x73, 0x65, 0x6c, 0xe9]);
@@ -86,9 +98,12 @@ test("loading a directory reads contents and checksums", async () => {
   writeFileSync(path.join(dir, "notes.txt"), "ignored");
   const { files, problems } = await loadMigrationDirectory(dir);
   assert.deepEqual(problems, []);
-  assert.deepEqual(files.map((f) => [f.filename, f.checksum, f.down?.sql]), [
-    ["0001_a.sql", gitBlobSha("select 1;"), "select -1;"],
-    ["0002_b.sql", gitBlobSha("select 2;"), undefined],
-  ]);
+  assert.deepEqual(
+    files.map((f) => [f.filename, f.checksum, f.down?.sql]),
+    [
+      ["0001_a.sql", gitBlobSha("select 1;"), "select -1;"],
+      ["0002_b.sql", gitBlobSha("select 2;"), undefined],
+    ],
+  );
   assert.equal(files[0].path, path.join(dir, "0001_a.sql"));
 });

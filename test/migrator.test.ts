@@ -17,28 +17,44 @@ function migration(filename: string, sql: string): MigrationFile {
 const run = (url: string, migrations: MigrationFile[], extra: Partial<MigrateOptions> = {}) =>
   migrate({ databaseUrl: url, migrations, appliedBy: "test", commitSha: "c0ffee", ...extra });
 
-const history = async (url: string) => (await query(url, "select version, name, checksum, applied_by, commit_sha, duration_ms from autopilot.schema_migrations order by version"));
+const history = async (url: string) =>
+  await query(url, "select version, name, checksum, applied_by, commit_sha, duration_ms from autopilot.schema_migrations order by version");
 
 const users = migration("0001_users.sql", "create table users (id int primary key, email text unique);\n");
-const orders = migration("0002_orders.sql", "create table orders (id int primary key, user_id int references users);\ninsert into users values (1, 'a@example.org');\n");
+const orders = migration(
+  "0002_orders.sql",
+  "create table orders (id int primary key, user_id int references users);\ninsert into users values (1, 'a@example.org');\n",
+);
 const items = migration("0003_items.sql", "create table items (id int primary key);");
 
 test("applies all files and records them; then only the new; then nothing", async () => {
   const db = await createTestDatabase();
   const first = await run(db.url, [users, orders]);
   assert.equal(first.failure, undefined);
-  assert.deepEqual(first.applied.map((a) => a.file.version), ["0001", "0002"]);
+  assert.deepEqual(
+    first.applied.map((a) => a.file.version),
+    ["0001", "0002"],
+  );
   const rows = await history(db.url);
-  assert.deepEqual(rows.map((r) => [r.version, r.name, r.checksum, r.applied_by, r.commit_sha]), [
-    ["0001", "users", users.checksum, "test", "c0ffee"],
-    ["0002", "orders", orders.checksum, "test", "c0ffee"],
-  ]);
+  assert.deepEqual(
+    rows.map((r) => [r.version, r.name, r.checksum, r.applied_by, r.commit_sha]),
+    [
+      ["0001", "users", users.checksum, "test", "c0ffee"],
+      ["0002", "orders", orders.checksum, "test", "c0ffee"],
+    ],
+  );
   assert.ok(rows.every((r) => Number.isInteger(r.duration_ms) && r.duration_ms >= 0));
 
   const pending = plan([users, orders, items], await readHistoryFromUrl(db.url), { outOfOrder: false }).pending;
-  assert.deepEqual(pending.map((p) => p.version), ["0003"]);
+  assert.deepEqual(
+    pending.map((p) => p.version),
+    ["0003"],
+  );
   const second = await run(db.url, [items]);
-  assert.deepEqual(second.applied.map((a) => a.file.version), ["0003"]);
+  assert.deepEqual(
+    second.applied.map((a) => a.file.version),
+    ["0003"],
+  );
 
   const third = await run(db.url, []);
   assert.deepEqual(third, { applied: [], skipped: [] });
@@ -49,14 +65,23 @@ test("a failure in file 2 of 3 keeps file 1, rolls back file 2, stops, and point
   const db = await createTestDatabase();
   const broken = migration("0002_broken.sql", "create table half (id int);\n\ninsert into half values (1);\nselect * from no_such_table;\n");
   const result = await run(db.url, [users, broken, items]);
-  assert.deepEqual(result.applied.map((a) => a.file.version), ["0001"]);
+  assert.deepEqual(
+    result.applied.map((a) => a.file.version),
+    ["0001"],
+  );
   assert.equal(result.failure?.file.filename, "0002_broken.sql");
   assert.equal(result.failure?.code, "42P01");
   assert.equal(result.failure?.line, 4);
   assert.equal(result.failure?.column, 15);
   assert.equal(result.failure?.statement, "select * from no_such_table");
-  assert.deepEqual(result.failure?.committedBefore.map((f) => f.version), ["0001"]);
-  assert.deepEqual((await history(db.url)).map((r) => r.version), ["0001"]);
+  assert.deepEqual(
+    result.failure?.committedBefore.map((f) => f.version),
+    ["0001"],
+  );
+  assert.deepEqual(
+    (await history(db.url)).map((r) => r.version),
+    ["0001"],
+  );
   assert.equal((await query(db.url, "select to_regclass('half') as t"))[0].t, null);
   assert.equal((await query(db.url, "select to_regclass('items') as t"))[0].t, null);
   await db.drop();
@@ -64,7 +89,17 @@ test("a failure in file 2 of 3 keeps file 1, rolls back file 2, stops, and point
 
 test("an error without a position is located by replaying the file (unique violation on line 7)", async () => {
   const db = await createTestDatabase();
-  const sql = ["create table t (id int primary key);", "", "insert into t values (1);", "", "-- a comment", "insert into t values (2);", "insert into t", "  values (1);", "insert into t values (3);"].join("\n");
+  const sql = [
+    "create table t (id int primary key);",
+    "",
+    "insert into t values (1);",
+    "",
+    "-- a comment",
+    "insert into t values (2);",
+    "insert into t",
+    "  values (1);",
+    "insert into t values (3);",
+  ].join("\n");
   const result = await run(db.url, [migration("0001_dupes.sql", sql)]);
   assert.equal(result.failure?.code, "23505");
   assert.equal(result.failure?.line, 7);
@@ -76,9 +111,15 @@ test("an error without a position is located by replaying the file (unique viola
 
 test("a file that ends in a comment or without a semicolon still records its history", async () => {
   const db = await createTestDatabase();
-  const result = await run(db.url, [migration("0001_a.sql", "create table a (id int) -- no semicolon"), migration("0002_b.sql", "create table b (id int);\n/* trailing */")]);
+  const result = await run(db.url, [
+    migration("0001_a.sql", "create table a (id int) -- no semicolon"),
+    migration("0002_b.sql", "create table b (id int);\n/* trailing */"),
+  ]);
   assert.equal(result.failure, undefined);
-  assert.deepEqual((await history(db.url)).map((r) => r.version), ["0001", "0002"]);
+  assert.deepEqual(
+    (await history(db.url)).map((r) => r.version),
+    ["0001", "0002"],
+  );
   await db.drop();
 });
 
@@ -89,12 +130,21 @@ test("CREATE INDEX CONCURRENTLY runs with the no-transaction directive and fails
   assert.equal(without.failure?.code, "25001");
   assert.match(without.failure!.message, /CREATE INDEX CONCURRENTLY cannot run inside a transaction block/);
 
-  const withDirective = migration("0002_index.sql", "-- autopilot:no-transaction\ncreate index concurrently users_email on users (email);\ncreate index concurrently users_id_email on users (id, email);\n");
+  const withDirective = migration(
+    "0002_index.sql",
+    "-- autopilot:no-transaction\ncreate index concurrently users_email on users (email);\ncreate index concurrently users_id_email on users (id, email);\n",
+  );
   const result = await run(db.url, [withDirective]);
   assert.equal(result.failure, undefined);
   const indexes = await query(db.url, "select indexname from pg_indexes where tablename = 'users' order by 1");
-  assert.deepEqual(indexes.map((r) => r.indexname), ["users_email", "users_email_key", "users_id_email", "users_pkey"]);
-  assert.deepEqual((await history(db.url)).map((r) => r.version), ["0001", "0002"]);
+  assert.deepEqual(
+    indexes.map((r) => r.indexname),
+    ["users_email", "users_email_key", "users_id_email", "users_pkey"],
+  );
+  assert.deepEqual(
+    (await history(db.url)).map((r) => r.version),
+    ["0001", "0002"],
+  );
   await db.drop();
 });
 
@@ -144,7 +194,10 @@ test("two concurrent runs of the same files apply each file once", async () => {
   assert.equal(a.failure ?? b.failure, undefined);
   assert.equal(a.applied.length + b.applied.length, 3);
   assert.equal(a.skipped.length + b.skipped.length, 3);
-  assert.deepEqual((await history(db.url)).map((r) => r.version), ["0001", "0002", "0003"]);
+  assert.deepEqual(
+    (await history(db.url)).map((r) => r.version),
+    ["0001", "0002", "0003"],
+  );
   await db.drop();
 });
 
@@ -190,7 +243,10 @@ test("progress events and reverted rows", async () => {
   // a reverted file is applied again and its row revived
   await query(db.url, "drop table items; update autopilot.schema_migrations set reverted_at = now() where version = '0003'");
   const again = await run(db.url, [items]);
-  assert.deepEqual(again.applied.map((a) => a.file.version), ["0003"]);
+  assert.deepEqual(
+    again.applied.map((a) => a.file.version),
+    ["0003"],
+  );
   const rows = await query(db.url, "select reverted_at from autopilot.schema_migrations where version = '0003'");
   assert.equal(rows[0].reverted_at, null);
   await db.drop();

@@ -37,10 +37,13 @@ function withPassword(url: string, user: string, password: string): string {
 /** The target as the app would reach it: another role, with a password. */
 const targetUrl = (db: TestDatabase) => withPassword(db.url, "target_owner", TARGET_PASSWORD);
 
-const scratchDatabases = async () => (await query(admin, `select datname from pg_database where datname like 'autopilot\\_scratch\\_%' order by 1`)).map((r) => r.datname as string);
+const scratchDatabases = async () =>
+  (await query(admin, `select datname from pg_database where datname like 'autopilot\\_scratch\\_%' order by 1`)).map((r) => r.datname as string);
 
 /** Runs a rehearsal, collecting progress, and checks what every rehearsal must guarantee. */
-async function rehearseChecked(input: Omit<RehearsalInput, "shadowUrl" | "onProgress"> & { shadowUrl?: string }): Promise<{ result: RehearsalResult; progress: string[] }> {
+async function rehearseChecked(
+  input: Omit<RehearsalInput, "shadowUrl" | "onProgress"> & { shadowUrl?: string },
+): Promise<{ result: RehearsalResult; progress: string[] }> {
   const progress: string[] = [];
   const result = await rehearse({ shadowUrl, ...input, onProgress: (m) => progress.push(m) });
   assert.deepEqual(await scratchDatabases(), [], "no scratch database left behind");
@@ -71,16 +74,25 @@ test("good files against the target's copied schema apply, and the target stays 
   assert.equal(result.setupError, undefined);
   assert.equal(result.ok, true);
   assert.equal(result.schemaFrom, "target");
-  assert.deepEqual(result.files.map((f) => [f.path, f.version, f.name, f.status]), [
-    ["migrations/0002_add_name.sql", "0002", "add_name", "applied"],
-    ["migrations/0003_index.sql", "0003", "index", "applied"],
-  ]);
+  assert.deepEqual(
+    result.files.map((f) => [f.path, f.version, f.name, f.status]),
+    [
+      ["migrations/0002_add_name.sql", "0002", "add_name", "applied"],
+      ["migrations/0003_index.sql", "0003", "index", "applied"],
+    ],
+  );
   assert.ok(result.files.every((f) => Number.isInteger(f.durationMs) && f.durationMs! >= 0));
   assert.ok(result.durationMs >= 0);
   assert.ok(progress.some((m) => m.includes("0002_add_name.sql")));
 
-  assert.deepEqual((await query(target.url, "select version from autopilot.schema_migrations")).map((r) => r.version), ["0001"]);
-  assert.deepEqual((await query(target.url, "select column_name from information_schema.columns where table_name = 'users' order by 1")).map((r) => r.column_name), ["email", "id"]);
+  assert.deepEqual(
+    (await query(target.url, "select version from autopilot.schema_migrations")).map((r) => r.version),
+    ["0001"],
+  );
+  assert.deepEqual(
+    (await query(target.url, "select column_name from information_schema.columns where table_name = 'users' order by 1")).map((r) => r.column_name),
+    ["email", "id"],
+  );
   assert.equal((await query(target.url, "select count(*)::int as n from users"))[0].n, 100);
   await target.drop();
 });
@@ -88,13 +100,19 @@ test("good files against the target's copied schema apply, and the target stays 
 test("a run-time failure on line 3 of the second file: reported at its line, later files not run", async () => {
   const target = await targetWithUsers();
   const first = migration("0002_first.sql", "create table teams (id int primary key);\n");
-  const second = migration("0003_second.sql", "create table members (id int);\ninsert into members values (1);\ninsert into no_such_table select * from members;\n");
+  const second = migration(
+    "0003_second.sql",
+    "create table members (id int);\ninsert into members values (1);\ninsert into no_such_table select * from members;\n",
+  );
   const third = migration("0004_third.sql", "create table later (id int);\n");
 
   const { result } = await rehearseChecked({ schemaSourceUrl: targetUrl(target), pending: [first, second, third] });
   assert.equal(result.ok, false);
   assert.equal(result.setupError, undefined);
-  assert.deepEqual(result.files.map((f) => f.status), ["applied", "failed", "not-run"]);
+  assert.deepEqual(
+    result.files.map((f) => f.status),
+    ["applied", "failed", "not-run"],
+  );
   const failed = result.files[1];
   assert.equal(failed.path, "migrations/0003_second.sql");
   assert.equal(failed.error?.code, "42P01");
@@ -110,7 +128,10 @@ test("a run-time failure on line 3 of the second file: reported at its line, lat
 
 test("a no-transaction file with CREATE INDEX CONCURRENTLY rehearses", async () => {
   const target = await targetWithUsers();
-  const concurrently = migration("0002_email_idx.sql", "-- autopilot:no-transaction\ncreate index concurrently users_email_idx on users (email);\ncreate index concurrently users_id_email_idx on users (id, email);\n");
+  const concurrently = migration(
+    "0002_email_idx.sql",
+    "-- autopilot:no-transaction\ncreate index concurrently users_email_idx on users (email);\ncreate index concurrently users_id_email_idx on users (id, email);\n",
+  );
   const { result } = await rehearseChecked({ schemaSourceUrl: targetUrl(target), pending: [concurrently] });
   assert.equal(result.ok, true, JSON.stringify(result));
   assert.equal(result.files[0].status, "applied");
@@ -122,7 +143,11 @@ test("without a schema source: the baseline builds the schema and is not reporte
   const { result } = await rehearseChecked({ baseline: [users, addName], pending: [addName] });
   assert.equal(result.schemaFrom, "migrations");
   assert.equal(result.ok, true, JSON.stringify(result));
-  assert.deepEqual(result.files.map((f) => [f.version, f.status]), [["0002", "applied"]], "a pending file in the baseline is rehearsed, not skipped");
+  assert.deepEqual(
+    result.files.map((f) => [f.version, f.status]),
+    [["0002", "applied"]],
+    "a pending file in the baseline is rehearsed, not skipped",
+  );
 
   const withoutBaseline = await rehearseChecked({ pending: [addName] });
   assert.equal(withoutBaseline.result.schemaFrom, "empty");
@@ -140,7 +165,10 @@ test("a baseline that fails is a setup error naming the file and line", async ()
   const { result } = await rehearseChecked({ baseline: [broken], pending: [pending] });
   assert.equal(result.ok, false);
   assert.match(result.setupError!, /earlier migration migrations\/0001_broken\.sql:2 failed.*column "nope" does not exist/);
-  assert.deepEqual(result.files.map((f) => f.status), ["not-run"]);
+  assert.deepEqual(
+    result.files.map((f) => f.status),
+    ["not-run"],
+  );
 });
 
 test("extensions the target uses come along with its schema", async (t) => {
@@ -163,9 +191,15 @@ test("a schema the shadow role cannot load is a clear setup error, and the scrat
   await query(target.url, "create extension dblink; create table t (id int)");
   const { result } = await rehearseChecked({ schemaSourceUrl: targetUrl(target), pending: [migration("0001_x.sql", "select 1;")] });
   assert.equal(result.ok, false);
-  assert.match(result.setupError!, /^could not load the target's schema into the scratch database: .*schema dump line \d+: ERROR: +permission denied to create extension "dblink"/s);
+  assert.match(
+    result.setupError!,
+    /^could not load the target's schema into the scratch database: .*schema dump line \d+: ERROR: +permission denied to create extension "dblink"/s,
+  );
   assert.doesNotMatch(result.setupError!, /autopilot-rehearsal-/, "no temporary paths");
-  assert.deepEqual(result.files.map((f) => f.status), ["not-run"]);
+  assert.deepEqual(
+    result.files.map((f) => f.status),
+    ["not-run"],
+  );
   await target.drop();
 });
 
@@ -174,7 +208,10 @@ test("setup failures never throw and leave nothing: shadow server down, invalid 
   const shadowDown = await rehearseChecked({ shadowUrl: `postgres://rehearser:${encodeURIComponent(SHADOW_PASSWORD)}@127.0.0.1:1/postgres`, pending });
   assert.equal(shadowDown.result.ok, false);
   assert.match(shadowDown.result.setupError!, /^could not create the scratch database: shadow server: connect ECONNREFUSED/);
-  assert.deepEqual(shadowDown.result.files.map((f) => f.status), ["not-run"]);
+  assert.deepEqual(
+    shadowDown.result.files.map((f) => f.status),
+    ["not-run"],
+  );
 
   const invalid = await rehearseChecked({ shadowUrl: `not a url ${SHADOW_PASSWORD}`, pending });
   assert.match(invalid.result.setupError!, /^could not create the scratch database/);
@@ -182,7 +219,10 @@ test("setup failures never throw and leave nothing: shadow server down, invalid 
   const sourceDown = await rehearseChecked({ schemaSourceUrl: `postgres://target_owner:${TARGET_PASSWORD}@127.0.0.1:1/shop`, pending });
   assert.equal(sourceDown.result.schemaFrom, "target");
   assert.match(sourceDown.result.setupError!, /^could not read the target's schema: pg_dump .*(refused|failed)/s);
-  assert.deepEqual(sourceDown.result.files.map((f) => f.status), ["not-run"]);
+  assert.deepEqual(
+    sourceDown.result.files.map((f) => f.status),
+    ["not-run"],
+  );
 
   const badTimeout = await rehearseChecked({ pending, lockTimeout: "soon" });
   assert.match(badTimeout.result.setupError!, /invalid timeout "soon"/);
@@ -235,5 +275,8 @@ test("a session lost mid-rehearsal: files applied so far are reported, the rest 
   const { result } = await rehearseChecked({ pending: [first, killer, third] });
   assert.equal(result.ok, false);
   assert.match(result.setupError!, /^the rehearsal could not run to the end: /);
-  assert.deepEqual(result.files.map((f) => f.status), ["applied", "not-run", "not-run"]);
+  assert.deepEqual(
+    result.files.map((f) => f.status),
+    ["applied", "not-run", "not-run"],
+  );
 });

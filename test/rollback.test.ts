@@ -57,18 +57,30 @@ function planOf(result: RevertPlan | { error: string }): RevertPlan {
 
 test("rollback <version> reverts everything newer, newest first, and names missing down files by their expected path", () => {
   const plan = planOf(planRevertTo("0001", history, downs, "migrations"));
-  assert.deepEqual(plan.revert.map((r) => r.version), ["0003", "0002"]);
-  assert.deepEqual(plan.downs.map((d) => d.path), ["migrations/0003_orders.down.sql", "migrations/0002_nicknames.down.sql"]);
+  assert.deepEqual(
+    plan.revert.map((r) => r.version),
+    ["0003", "0002"],
+  );
+  assert.deepEqual(
+    plan.downs.map((d) => d.path),
+    ["migrations/0003_orders.down.sql", "migrations/0002_nicknames.down.sql"],
+  );
   assert.deepEqual(plan.missing, []);
 
   const withoutDown = new Map([...downs].filter(([version]) => version !== "0002"));
   const missing = planOf(planRevertTo("1", history, withoutDown, "db/migrations/"));
   assert.deepEqual(missing.missing, [{ version: "0002", name: "nicknames", expectedPath: "db/migrations/0002_nicknames.down.sql" }]);
-  assert.deepEqual(missing.downs.map((d) => d.version), ["0003"]);
+  assert.deepEqual(
+    missing.downs.map((d) => d.version),
+    ["0003"],
+  );
   assert.equal(planOf(planRevertTo("0001", history, new Map(), "")).missing[0].expectedPath, "0003_orders.down.sql");
 
   const oneReverted = [row("0001", "users", 1), row("0002", "nicknames", 2), row("0003", "orders", 3, new Date())];
-  assert.deepEqual(planOf(planRevertTo("0001", oneReverted, downs, "migrations")).revert.map((r) => r.version), ["0002"]);
+  assert.deepEqual(
+    planOf(planRevertTo("0001", oneReverted, downs, "migrations")).revert.map((r) => r.version),
+    ["0002"],
+  );
 });
 
 test("rollback <version> refuses an unknown, reverted or latest version, and a non-version", () => {
@@ -80,16 +92,28 @@ test("rollback <version> refuses an unknown, reverted or latest version, and a n
 });
 
 test("rollback last reverts exactly that run's versions still applied, newest first", () => {
-  assert.deepEqual(planOf(planRevertOf(["0002", "0003"], history, downs, "migrations")).revert.map((r) => r.version), ["0003", "0002"]);
-  assert.deepEqual(planOf(planRevertOf(["3"], history, downs, "migrations")).downs.map((d) => d.version), ["0003"]);
+  assert.deepEqual(
+    planOf(planRevertOf(["0002", "0003"], history, downs, "migrations")).revert.map((r) => r.version),
+    ["0003", "0002"],
+  );
+  assert.deepEqual(
+    planOf(planRevertOf(["3"], history, downs, "migrations")).downs.map((d) => d.version),
+    ["0003"],
+  );
 
   const partlyReverted = [row("0001", "users", 1), row("0002", "nicknames", 2), row("0003", "orders", 3, new Date())];
-  assert.deepEqual(planOf(planRevertOf(["0002", "0003"], partlyReverted, downs, "migrations")).revert.map((r) => r.version), ["0002"]);
+  assert.deepEqual(
+    planOf(planRevertOf(["0002", "0003"], partlyReverted, downs, "migrations")).revert.map((r) => r.version),
+    ["0002"],
+  );
   assert.match((planRevertOf(["0003"], partlyReverted, downs, "m") as { error: string }).error, /nothing to revert: 0003 is no longer applied/);
   assert.match((planRevertOf([], history, downs, "m") as { error: string }).error, /nothing to revert/);
 
   const noDowns = planOf(planRevertOf(["0002", "0003"], history, new Map(), "migrations"));
-  assert.deepEqual(noDowns.missing.map((m) => m.expectedPath), ["migrations/0003_orders.down.sql", "migrations/0002_nicknames.down.sql"]);
+  assert.deepEqual(
+    noDowns.missing.map((m) => m.expectedPath),
+    ["migrations/0003_orders.down.sql", "migrations/0002_nicknames.down.sql"],
+  );
 });
 
 // ---- applying ------------------------------------------------------------------------------------
@@ -104,7 +128,10 @@ test("down files run newest first, restore the schema and data, and mark the row
   const result = await revert(db.url, plan.downs, { onProgress: (e) => events.push(`${e.index}/${e.total} ${e.file.version}`) });
 
   assert.equal(result.failure, undefined);
-  assert.deepEqual(result.reverted.map((r) => r.file.version), ["0003", "0002"]);
+  assert.deepEqual(
+    result.reverted.map((r) => r.file.version),
+    ["0003", "0002"],
+  );
   assert.ok(result.reverted.every((r) => Number.isInteger(r.durationMs) && r.durationMs >= 0));
   assert.deepEqual(events, ["1/2 0003", "2/2 0002"]);
   assert.equal(await tableExists(db.url, "orders"), false);
@@ -115,11 +142,14 @@ test("down files run newest first, restore the schema and data, and mark the row
   ]);
 
   const rows = await readHistoryFromUrl(db.url);
-  assert.deepEqual(rows.map((r) => [r.version, r.revertedAt !== null, r.revertedBy]), [
-    ["0001", false, null],
-    ["0002", true, "alice"],
-    ["0003", true, "alice"],
-  ]);
+  assert.deepEqual(
+    rows.map((r) => [r.version, r.revertedAt !== null, r.revertedBy]),
+    [
+      ["0001", false, null],
+      ["0002", true, "alice"],
+      ["0003", true, "alice"],
+    ],
+  );
   assert.equal((await query(db.url, "select count(*)::int as n from pg_locks where locktype = 'advisory'"))[0].n, 0, "lock released");
   await db.drop();
 });
@@ -130,12 +160,18 @@ test("a failing down file rolls back alone, stops the rest, keeps earlier revert
   const broken: DownFile = { ...down(nicknames), sql: "alter table users drop column nickname;\n\nselect * from no_such_table;\n" };
 
   const result = await revert(db.url, [down(orders), broken, down(users)]);
-  assert.deepEqual(result.reverted.map((r) => r.file.version), ["0003"]);
+  assert.deepEqual(
+    result.reverted.map((r) => r.file.version),
+    ["0003"],
+  );
   assert.equal(result.failure?.file, broken);
   assert.equal(result.failure?.code, "42P01");
   assert.equal(result.failure?.line, 3);
   assert.equal(result.failure?.column, 15);
-  assert.deepEqual(result.failure?.revertedBefore.map((f) => f.version), ["0003"]);
+  assert.deepEqual(
+    result.failure?.revertedBefore.map((f) => f.version),
+    ["0003"],
+  );
 
   assert.equal(await tableExists(db.url, "orders"), false, "the earlier revert is kept");
   assert.deepEqual(await columns(db.url, "users"), ["id", "email", "nickname"], "the failing file rolled back");
@@ -193,7 +229,10 @@ test("a rollback waits for the migration lock, then proceeds; past its deadline 
     assert.equal(await tableExists(db.url, "orders"), true, "nothing ran while the lock was held");
     await holder.query("select pg_advisory_unlock($1::bigint)", [MIGRATION_LOCK_KEY]);
     const result = await waiting;
-    assert.deepEqual(result.reverted.map((r) => r.file.version), ["0003"]);
+    assert.deepEqual(
+      result.reverted.map((r) => r.file.version),
+      ["0003"],
+    );
     assert.equal(await tableExists(db.url, "orders"), false);
   } finally {
     await holder.end();
@@ -216,7 +255,10 @@ test("a rollback racing a migration waits for it, then refuses: the new migratio
       if (e.kind === "applying") rollback = revert(db.url, plan.downs); // starts while the migration holds the lock
     },
   });
-  assert.deepEqual((await migrating).applied.map((a) => a.file.version), ["0004"]);
+  assert.deepEqual(
+    (await migrating).applied.map((a) => a.file.version),
+    ["0004"],
+  );
   const result = await rollback!;
   assert.deepEqual(result.reverted, []);
   assert.equal(result.failure?.code, "history-changed");
@@ -241,7 +283,10 @@ test("a rollback waits behind a migration run that applies nothing (it fails), t
   assert.equal((await migrating).failure?.code, "22012");
   const result = await rollback!;
   assert.equal(result.failure, undefined);
-  assert.deepEqual(result.reverted.map((r) => r.file.version), ["0003"]);
+  assert.deepEqual(
+    result.reverted.map((r) => r.file.version),
+    ["0003"],
+  );
   assert.equal(await tableExists(db.url, "orders"), false);
   await db.drop();
 });
@@ -255,14 +300,23 @@ test("reverted migrations are applied again by the migrator, their rows back in 
 
   const again = await migrateAll(db.url);
   assert.equal(again.failure, undefined);
-  assert.deepEqual(again.applied.map((a) => a.file.version), ["0002", "0003"]);
-  assert.deepEqual(again.skipped.map((f) => f.version), ["0001"]);
+  assert.deepEqual(
+    again.applied.map((a) => a.file.version),
+    ["0002", "0003"],
+  );
+  assert.deepEqual(
+    again.skipped.map((f) => f.version),
+    ["0001"],
+  );
   const rows = await readHistoryFromUrl(db.url);
-  assert.deepEqual(rows.map((r) => [r.version, r.revertedAt, r.revertedBy]), [
-    ["0001", null, null],
-    ["0002", null, null],
-    ["0003", null, null],
-  ]);
+  assert.deepEqual(
+    rows.map((r) => [r.version, r.revertedAt, r.revertedBy]),
+    [
+      ["0001", null, null],
+      ["0002", null, null],
+      ["0003", null, null],
+    ],
+  );
   assert.deepEqual(await columns(db.url, "users"), ["id", "email", "nickname"]);
   assert.equal(await tableExists(db.url, "orders"), true);
   await db.drop();
@@ -272,9 +326,15 @@ test("a history table from before reverted_by is read as is and gains the column
   const db = await createTestDatabase();
   await migrateAll(db.url, [users, nicknames]);
   await query(db.url, "alter table autopilot.schema_migrations drop column reverted_by");
-  assert.deepEqual((await readHistoryFromUrl(db.url)).map((r) => r.revertedBy), [null, null]);
+  assert.deepEqual(
+    (await readHistoryFromUrl(db.url)).map((r) => r.revertedBy),
+    [null, null],
+  );
 
   assert.equal((await revert(db.url, [down(nicknames)])).failure, undefined);
-  assert.deepEqual((await readHistoryFromUrl(db.url)).map((r) => r.revertedBy), [null, "alice"]);
+  assert.deepEqual(
+    (await readHistoryFromUrl(db.url)).map((r) => r.revertedBy),
+    [null, "alice"],
+  );
   await db.drop();
 });

@@ -13,7 +13,10 @@ test("splits on semicolons and drops empty statements and comment-only parts", (
 test("reports each statement's offset and first line, skipping leading comments", () => {
   const sql = "-- header\ncreate table a (id int);\n\n/* why */\ninsert into a values (1);";
   const statements = splitStatements(sql);
-  assert.deepEqual(statements.map((s) => s.line), [2, 5]);
+  assert.deepEqual(
+    statements.map((s) => s.line),
+    [2, 5],
+  );
   assert.equal(sql.slice(statements[1].offset, statements[1].offset + 6), "insert");
 });
 
@@ -54,7 +57,10 @@ test("unterminated quotes and comments swallow the rest instead of throwing", ()
 
 test("CRLF line endings and multibyte characters keep lines and columns right", () => {
   const sql = "select 'é';\r\nselect '😀', 2;\r\nselect 3";
-  assert.deepEqual(splitStatements(sql).map((s) => s.line), [1, 2, 3]);
+  assert.deepEqual(
+    splitStatements(sql).map((s) => s.line),
+    [1, 2, 3],
+  );
   const index = new LineIndex(sql);
   assert.deepEqual(index.locate(sql.indexOf("2;")), { line: 2, column: 13 });
   // PostgreSQL counts characters: position 13 in "select '😀', 2" is the 2

@@ -18,7 +18,20 @@ test("existing, missing, quoted and schema-qualified tables in one call", async 
      create schema "My Schema";
      create table "My Schema"."Odd ""Name""" (id int);`,
   );
-  const names = ["orders", "public.orders", "ORDERS", "shop.items", '"Order Items"', '"My Schema"."Odd ""Name"""', "Order Items", "missing", "nope.orders", 'bad"name', "", "a.b.c"];
+  const names = [
+    "orders",
+    "public.orders",
+    "ORDERS",
+    "shop.items",
+    '"Order Items"',
+    '"My Schema"."Odd ""Name"""',
+    "Order Items",
+    "missing",
+    "nope.orders",
+    'bad"name',
+    "",
+    "a.b.c",
+  ];
   const costs = await tableCosts(db.url, names);
   assert.deepEqual([...costs.keys()], names);
 
@@ -42,7 +55,10 @@ test("existing, missing, quoted and schema-qualified tables in one call", async 
 
 test("never-analyzed tables: empty is 0 rows, a loaded one is estimated from its size", async () => {
   const db = await createTestDatabase();
-  await query(db.url, "create table fresh (id int); create table loaded (id bigint, at timestamptz); insert into loaded select g, now() from generate_series(1, 10000) g");
+  await query(
+    db.url,
+    "create table fresh (id int); create table loaded (id bigint, at timestamptz); insert into loaded select g, now() from generate_series(1, 10000) g",
+  );
   const [{ reltuples }] = await query(db.url, "select reltuples from pg_class where relname = 'loaded'");
   assert.equal(reltuples, -1, "precondition: never analyzed");
   const costs = await tableCosts(db.url, ["fresh", "loaded"]);
@@ -83,21 +99,48 @@ test("no tables asks nothing; an unreachable database throws without its passwor
   });
 });
 
-const cost = (rows: number, bytes: number, extra: Partial<TableCost> = {}): TableCost => ({ table: "orders", rows, bytes, exists: true, rowsFrom: "statistics", ...extra });
+const cost = (rows: number, bytes: number, extra: Partial<TableCost> = {}): TableCost => ({
+  table: "orders",
+  rows,
+  bytes,
+  exists: true,
+  rowsFrom: "statistics",
+  ...extra,
+});
 
 test("describeCost: the verb, the lock, rows and bytes for people", () => {
   assert.equal(describeCost(cost(12_400_000, 3.1 * 1024 ** 3), "ACCESS EXCLUSIVE", true), "rewrites orders (≈12.4M rows, 3.1 GB) under ACCESS EXCLUSIVE");
   assert.equal(describeCost(cost(1204, 96 * 1024), "SHARE"), "locks orders (≈1,204 rows, 96 kB) under SHARE");
   assert.equal(describeCost(cost(1, 8192)), "locks orders (≈1 row, 8 kB)");
-  assert.equal(describeCost(cost(-1, 0, { exists: false, rowsFrom: "none" }), "SHARE ROW EXCLUSIVE"), "locks orders (not on the target yet) under SHARE ROW EXCLUSIVE");
+  assert.equal(
+    describeCost(cost(-1, 0, { exists: false, rowsFrom: "none" }), "SHARE ROW EXCLUSIVE"),
+    "locks orders (not on the target yet) under SHARE ROW EXCLUSIVE",
+  );
   assert.equal(describeCost(cost(0, 0, { rowsFrom: "size" }), "ACCESS EXCLUSIVE", true), "rewrites orders (≈0 rows, 0 bytes) under ACCESS EXCLUSIVE");
 });
 
 test("formatRows and formatBytes", () => {
   assert.deepEqual([0, 1, 999, 9_999, 10_000, 45_300, 453_000, 999_960, 1_000_000, 2_100_000_000].map(formatRows), [
-    "≈0 rows", "≈1 row", "≈999 rows", "≈9,999 rows", "≈10k rows", "≈45.3k rows", "≈453k rows", "≈1M rows", "≈1M rows", "≈2.1B rows",
+    "≈0 rows",
+    "≈1 row",
+    "≈999 rows",
+    "≈9,999 rows",
+    "≈10k rows",
+    "≈45.3k rows",
+    "≈453k rows",
+    "≈1M rows",
+    "≈1M rows",
+    "≈2.1B rows",
   ]);
   assert.deepEqual([0, 512, 1024, 1536, 96 * 1024, 1024 ** 2 - 1, 5.25 * 1024 ** 2, 3.1 * 1024 ** 3, 2 * 1024 ** 4].map(formatBytes), [
-    "0 bytes", "512 bytes", "1 kB", "1.5 kB", "96 kB", "1 MB", "5.3 MB", "3.1 GB", "2 TB",
+    "0 bytes",
+    "512 bytes",
+    "1 kB",
+    "1.5 kB",
+    "96 kB",
+    "1 MB",
+    "5.3 MB",
+    "3.1 GB",
+    "2 TB",
   ]);
 });

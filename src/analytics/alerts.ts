@@ -21,14 +21,31 @@ export const ALERT_METRICS = {
 
 export type AlertMetric = keyof typeof ALERT_METRICS;
 
-const CONDITIONS = { ">": (v: number, t: number) => v > t, ">=": (v: number, t: number) => v >= t, "<": (v: number, t: number) => v < t, "<=": (v: number, t: number) => v <= t, "==": (v: number, t: number) => v === t, "!=": (v: number, t: number) => v !== t } as const;
+const CONDITIONS = {
+  ">": (v: number, t: number) => v > t,
+  ">=": (v: number, t: number) => v >= t,
+  "<": (v: number, t: number) => v < t,
+  "<=": (v: number, t: number) => v <= t,
+  "==": (v: number, t: number) => v === t,
+  "!=": (v: number, t: number) => v !== t,
+} as const;
 type Condition = keyof typeof CONDITIONS;
 
 /** Words people write for the same comparisons. */
 const CONDITION_ALIASES: Record<string, Condition> = {
-  gt: ">", above: ">", greater_than: ">", gte: ">=", ge: ">=",
-  lt: "<", below: "<", less_than: "<", lte: "<=", le: "<=",
-  eq: "==", "=": "==", ne: "!=",
+  gt: ">",
+  above: ">",
+  greater_than: ">",
+  gte: ">=",
+  ge: ">=",
+  lt: "<",
+  below: "<",
+  less_than: "<",
+  lte: "<=",
+  le: "<=",
+  eq: "==",
+  "=": "==",
+  ne: "!=",
 };
 
 export const alertRuleSchema = z
@@ -40,7 +57,12 @@ export const alertRuleSchema = z
       z.enum(Object.keys(CONDITIONS) as [Condition, ...Condition[]]),
     ),
     threshold: z.number().finite(),
-    for_minutes: z.number().int().min(0).max(7 * 24 * 60).default(0),
+    for_minutes: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 60)
+      .default(0),
     severity: z.enum(["info", "warning", "critical"]).default("warning"),
   })
   .strict();
@@ -93,9 +115,7 @@ export async function evaluateRules(db: Queryable, repo: string, rules: readonly
   const needed = new Set(rules.map((r) => r.metric));
   const values = new Map<AlertMetric, MetricValues>();
   for (const metric of needed) values.set(metric, await readMetric(db, repo, metric, now));
-  return rules.flatMap((rule) =>
-    [...values.get(rule.metric)!].map(([subject, value]) => ({ rule, subject, value, breached: breaches(rule, value) })),
-  );
+  return rules.flatMap((rule) => [...values.get(rule.metric)!].map(([subject, value]) => ({ rule, subject, value, breached: breaches(rule, value) })));
 }
 
 async function readMetric(db: Queryable, repo: string, metric: AlertMetric, now: Date): Promise<MetricValues> {
@@ -280,10 +300,9 @@ async function recordTransition(db: Queryable, t: AlertTransition): Promise<void
 
 /** Alerts firing now, of one repository or all: for /metrics, the dashboard and `/autopilot status`. */
 export async function listFiringAlerts(db: Queryable, repo?: string): Promise<StoredAlertState[]> {
-  const { rows } = await db.query(
-    "select * from alert_state where state = 'firing' and ($1::text is null or repo = $1) order by repo, rule, subject",
-    [repo ?? null],
-  );
+  const { rows } = await db.query("select * from alert_state where state = 'firing' and ($1::text is null or repo = $1) order by repo, rule, subject", [
+    repo ?? null,
+  ]);
   return rows.map(toStoredState);
 }
 

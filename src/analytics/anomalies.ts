@@ -121,10 +121,7 @@ export async function scanRepository(db: Queryable, repo: string, options: Parti
   const opts: ScanOptions = { ...DEFAULT_SCAN_OPTIONS, now: new Date(), ...options };
   // Enough history to judge the examined hours and to walk an episode back to its start.
   const hours = opts.lookbackHours + 2 * opts.baselineHours;
-  const [hourly, daily] = await Promise.all([
-    hourlyAggregates(db, repo, opts.now, hours),
-    dailyUptime(db, repo, opts.now, opts.trendDays),
-  ]);
+  const [hourly, daily] = await Promise.all([hourlyAggregates(db, repo, opts.now, hours), dailyUptime(db, repo, opts.now, opts.trendDays)]);
   const findings: Finding[] = [];
   const trends: Trend[] = [];
   for (const [check, series] of hourSeriesByCheck(hourly)) {

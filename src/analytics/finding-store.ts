@@ -42,7 +42,12 @@ export async function recordFindings(pool: pg.Pool, report: ScanReport): Promise
       const row = await upsertFinding(client, finding, report.at);
       (row.seenCount === 1 ? result.opened : result.updated).push(row);
     }
-    result.resolved = await resolveUnseen(client, report.repo, report.findings.map((f) => f.fingerprint), report.at);
+    result.resolved = await resolveUnseen(
+      client,
+      report.repo,
+      report.findings.map((f) => f.fingerprint),
+      report.at,
+    );
     await client.query("commit");
     return result;
   } catch (error) {

@@ -35,7 +35,9 @@ function trends(i: Insights): string[] {
     const latency = t.metric === "p95_latency_ms";
     const change = latency ? signed(t.change * 100, 1) + " %" : signed(t.change * 100, 1) + " points";
     const now = latency ? `${Math.round(t.current)} ms` : percent(t.current);
-    lines.push(`| ${cell(t.repo)} | ${cell(t.check)} | ${latency ? "p95 latency" : "daily uptime"} | ${arrow[t.direction]} | ${change} | ${t.rSquared.toFixed(2)} | ${now} |`);
+    lines.push(
+      `| ${cell(t.repo)} | ${cell(t.check)} | ${latency ? "p95 latency" : "daily uptime"} | ${arrow[t.direction]} | ${change} | ${t.rSquared.toFixed(2)} | ${now} |`,
+    );
   }
   return lines;
 }

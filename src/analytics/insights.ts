@@ -169,11 +169,7 @@ const ChatCompletion = z.object({
  * when it is not configured no request is made, and any failure or timeout means "statistics only".
  * Only figures and table names are sent, never statement texts or connection details.
  */
-export async function writeNarrative(
-  insights: Insights,
-  env: NodeJS.ProcessEnv = process.env,
-  timeoutMs = NARRATIVE_TIMEOUT_MS,
-): Promise<string | undefined> {
+export async function writeNarrative(insights: Insights, env: NodeJS.ProcessEnv = process.env, timeoutMs = NARRATIVE_TIMEOUT_MS): Promise<string | undefined> {
   const base = env.AUTOPILOT_LLM_URL?.trim();
   if (!base) return undefined;
   try {
@@ -219,7 +215,14 @@ function narrativeFacts(i: Insights): Record<string, unknown> {
     downtimeMinutes: Math.round(i.incidents.downtimeMs / 60_000),
     trends: i.trends
       .filter((t) => t.direction !== "stable")
-      .map((t) => ({ repo: t.repo, check: t.check, metric: t.metric, direction: t.direction, change: Number(t.change.toFixed(3)), rSquared: Number(t.rSquared.toFixed(2)) })),
+      .map((t) => ({
+        repo: t.repo,
+        check: t.check,
+        metric: t.metric,
+        direction: t.direction,
+        change: Number(t.change.toFixed(3)),
+        rSquared: Number(t.rSquared.toFixed(2)),
+      })),
     queryPerformance: i.queryPerformance && {
       pgStatStatements: i.queryPerformance.available,
       slowestMeanMs: i.queryPerformance.slowest.map((s) => s.meanMs),

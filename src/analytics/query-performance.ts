@@ -149,7 +149,9 @@ async function deadTuples(client: pg.Client): Promise<VacuumCandidate[]> {
     recommendation:
       `${Math.round(r.ratio * 100)} % dead tuples (${r.dead} dead, ${r.live} live; last vacuum: ${r.last_vacuum}): ` +
       `run \`VACUUM (ANALYZE) ${r.table}\`` +
-      (r.autovacuum_off ? "; autovacuum is disabled for this table (autovacuum_enabled = false), re-enable it" : "; if it keeps growing, lower its autovacuum_vacuum_scale_factor"),
+      (r.autovacuum_off
+        ? "; autovacuum is disabled for this table (autovacuum_enabled = false), re-enable it"
+        : "; if it keeps growing, lower its autovacuum_vacuum_scale_factor"),
   }));
 }
 

@@ -22,9 +22,7 @@ export function selectExpired(entries: BackupEntry[], opts: RetentionOptions): B
   }
   const cutoff = opts.now.getTime() - opts.retentionDays * DAY_MS;
   const keep = newestGood(entries);
-  return entries
-    .filter((e) => e !== keep && e.createdAt.getTime() < cutoff)
-    .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+  return entries.filter((e) => e !== keep && e.createdAt.getTime() < cutoff).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
 }
 
 function newestGood(entries: BackupEntry[]): BackupEntry | undefined {

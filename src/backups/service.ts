@@ -24,7 +24,10 @@ export interface BackupRequest {
 export class BackupFailedError extends Error {}
 
 export function newBackupId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:TZ.]/g, "").slice(0, 14);
+  const stamp = now
+    .toISOString()
+    .replace(/[-:TZ.]/g, "")
+    .slice(0, 14);
   return `bk_${stamp}_${randomBytes(3).toString("hex")}`;
 }
 
@@ -38,8 +41,13 @@ export async function takeBackup(request: BackupRequest): Promise<BackupRecord> 
     const file = store.pathFor({ id, repo: request.repo, environment: request.environment, createdAt });
     const result = await backupDatabase({ databaseUrl: request.databaseUrl, file });
     const record: BackupRecord = {
-      ...base, status: "ok", path: result.file, sizeBytes: result.sizeBytes, sha256: result.sha256,
-      durationMs: Math.round(result.durationMs), error: null,
+      ...base,
+      status: "ok",
+      path: result.file,
+      sizeBytes: result.sizeBytes,
+      sha256: result.sha256,
+      durationMs: Math.round(result.durationMs),
+      error: null,
     };
     await insertBackup(request.db, record);
     await pruneBackups(request, store).catch((error) => request.onPruneError?.(error as Error));
@@ -47,7 +55,13 @@ export async function takeBackup(request: BackupRequest): Promise<BackupRecord> 
   } catch (error) {
     const message = redact((error as Error).message);
     await insertBackup(request.db, {
-      ...base, status: "failed", path: null, sizeBytes: null, sha256: null, durationMs: null, error: message,
+      ...base,
+      status: "failed",
+      path: null,
+      sizeBytes: null,
+      sha256: null,
+      durationMs: null,
+      error: message,
     });
     throw new BackupFailedError(message);
   }

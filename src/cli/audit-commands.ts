@@ -27,7 +27,8 @@ async function printAudit(flags: { repo?: string; limit: string; json?: boolean 
     const entries = await readAudit(store.pool, flags.repo, limit);
     for (const e of entries) {
       if (flags.json) console.log(JSON.stringify(e));
-      else console.log([e.at.toISOString(), e.actor ?? "-", e.repo ?? "-", e.environment ?? "-", e.action, e.outcome, JSON.stringify(e.detail ?? {})].join("\t"));
+      else
+        console.log([e.at.toISOString(), e.actor ?? "-", e.repo ?? "-", e.environment ?? "-", e.action, e.outcome, JSON.stringify(e.detail ?? {})].join("\t"));
     }
     if (!flags.json && entries.length === 0) console.error("no audit entries");
   } finally {

@@ -23,9 +23,7 @@ export function registerBackupCommands(program: Command): void {
     .option("--sha256 <hex>", "refuse unless the file has this sha256")
     .option("--lock-timeout <seconds>", "give up when another session holds a lock this long", "10")
     .option("--yes", "confirm: every schema of the database is replaced by the backup")
-    .action((flags: ConnectionFlags & { file: string; sha256?: string; lockTimeout: string; yes?: boolean }) =>
-      runCommand(() => restoreCommand(flags)),
-    );
+    .action((flags: ConnectionFlags & { file: string; sha256?: string; lockTimeout: string; yes?: boolean }) => runCommand(() => restoreCommand(flags)));
 }
 
 async function backupCommand(flags: ConnectionFlags & { out?: string; dir?: string }): Promise<void> {

@@ -9,9 +9,7 @@ export interface ConnectionFlags {
 
 export function connectionOptions(command: Command): Command {
   return command
-    .addOption(
-      new Option("--database-url <url>", "connection string (prefer the env variable: argv is visible to other users)").env("AUTOPILOT_DATABASE_URL"),
-    )
+    .addOption(new Option("--database-url <url>", "connection string (prefer the env variable: argv is visible to other users)").env("AUTOPILOT_DATABASE_URL"))
     .option("--database-url-env <name>", "name of an environment variable holding the connection string");
 }
 

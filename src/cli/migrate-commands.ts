@@ -69,7 +69,10 @@ async function planCommand(flags: PlanFlags): Promise<void> {
   if (hasErrors(result.problems)) process.exitCode = 1;
   if (flags.lint) {
     const pending = new Set(result.pending.map((r) => r.path));
-    await lintFiles(files.filter((f) => pending.has(f.path)), flags.repoConfig);
+    await lintFiles(
+      files.filter((f) => pending.has(f.path)),
+      flags.repoConfig,
+    );
   }
 }
 
@@ -101,7 +104,10 @@ function lintRulesFrom(repoConfigPath: string): Record<string, RuleSeverity> {
 }
 
 async function migrateCommand(flags: MigrateFlags): Promise<void> {
-  for (const [name, value] of [["--lock-timeout", flags.lockTimeout], ["--statement-timeout", flags.statementTimeout]]) {
+  for (const [name, value] of [
+    ["--lock-timeout", flags.lockTimeout],
+    ["--statement-timeout", flags.statementTimeout],
+  ]) {
     if (!isValidDuration(value)) throw new Error(`${name} needs a duration like 5s, 500ms, 10min or 0 (got "${value}")`);
   }
   const lockWaitSeconds = Number(flags.lockWait);
@@ -162,4 +168,3 @@ function printFailure(failure: MigrationFailure): void {
   if (failure.statementsCommitted) lines.push(`  note: no-transaction file: its first ${failure.statementsCommitted} statement(s) stay applied`);
   console.error(redact(lines.join("\n")));
 }
-

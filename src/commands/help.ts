@@ -21,7 +21,11 @@ const DOCS: Record<Verb, CommandDoc> = {
     example: "rollback {env} 0042",
   },
   backup: { usage: "backup [env]", does: "Take a backup now.", example: "backup {env}" },
-  lock: { usage: "lock <env> [reason…]", does: "Stop pushes and commands from changing the environment until it is unlocked.", example: "lock {env} release freeze until Monday" },
+  lock: {
+    usage: "lock <env> [reason…]",
+    does: "Stop pushes and commands from changing the environment until it is unlocked.",
+    example: "lock {env} release freeze until Monday",
+  },
   unlock: { usage: "unlock <env>", does: "Lift a lock.", example: "unlock {env}" },
   approve: { usage: "approve", does: "Approve the migration of this merged pull request.", example: "approve" },
   heal: { usage: "heal [env]", does: "Run the health checks and heal now.", example: "heal" },

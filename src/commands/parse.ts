@@ -18,13 +18,7 @@ export interface Command {
   text: string;
 }
 
-export type CommandErrorCode =
-  | "unknown-verb"
-  | "unknown-environment"
-  | "invalid-argument"
-  | "missing-argument"
-  | "too-many-arguments"
-  | "too-many-commands";
+export type CommandErrorCode = "unknown-verb" | "unknown-environment" | "invalid-argument" | "missing-argument" | "too-many-arguments" | "too-many-commands";
 
 export interface CommandError {
   line: number;
@@ -65,7 +59,12 @@ export function parseCommands(body: string, opts: { environments: string[] }): P
     seen += 1;
     const text = echoable(content);
     if (seen > MAX_COMMANDS_PER_COMMENT) {
-      result.errors.push({ line, text, code: "too-many-commands", message: `more than ${MAX_COMMANDS_PER_COMMENT} commands in one comment; this one was not run` });
+      result.errors.push({
+        line,
+        text,
+        code: "too-many-commands",
+        message: `more than ${MAX_COMMANDS_PER_COMMENT} commands in one comment; this one was not run`,
+      });
       continue;
     }
     const parsed = parseLine(content, opts.environments);

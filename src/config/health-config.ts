@@ -5,10 +5,7 @@ import { z } from "zod";
 import { ConfigError, parseYamlConfig, type ConfigProblem } from "./yaml-errors.js";
 import { REPO_CONFIG_PATH } from "./repo-config.js";
 
-const statusRange = z.union([
-  z.number().int().min(100).max(599),
-  z.string().regex(/^\d{3}-\d{3}$/, 'must be a status like 200 or a range like "200-299"'),
-]);
+const statusRange = z.union([z.number().int().min(100).max(599), z.string().regex(/^\d{3}-\d{3}$/, 'must be a status like 200 or a range like "200-299"')]);
 
 const httpCheck = z.strictObject({
   name: z.string().regex(/^[\w.-]+$/, "must be a plain name (letters, digits, . _ -)"),

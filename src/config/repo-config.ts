@@ -6,9 +6,7 @@ import { parseYamlConfig } from "./yaml-errors.js";
 
 export const REPO_CONFIG_PATH = ".github/autopilot.yml";
 
-const interval = z
-  .string()
-  .regex(/^\d+(\.\d+)?\s*(ms|s|min|h|d)?$/, 'must be a PostgreSQL duration such as "10s", "5min" or "0"');
+const interval = z.string().regex(/^\d+(\.\d+)?\s*(ms|s|min|h|d)?$/, 'must be a PostgreSQL duration such as "10s", "5min" or "0"');
 
 const environmentRule = z.strictObject({
   branch: z.string().min(1),
@@ -70,7 +68,11 @@ export function environmentForBranch(config: RepoConfig, branch: string): Enviro
 
 function branchPattern(glob: string): RegExp {
   const escaped = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&");
-  const source = escaped.replace(/\*\*/g, "\u0000").replace(/\*/g, "[^/]*").replace(/\u0000/g, ".*").replace(/\?/g, "[^/]");
+  const source = escaped
+    .replace(/\*\*/g, "\u0000")
+    .replace(/\*/g, "[^/]*")
+    .replace(/\u0000/g, ".*")
+    .replace(/\?/g, "[^/]");
   return new RegExp(`^${source}$`);
 }
 

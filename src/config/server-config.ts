@@ -30,7 +30,14 @@ export const serverConfigSchema = z.strictObject({
       allow_hosts: z.array(z.string()).default([]),
       // Windows for every repository (or the listed ones): results recorded, nothing healed or filed.
       maintenance: z
-        .array(z.strictObject({ start: z.iso.datetime({ offset: true }), end: z.iso.datetime({ offset: true }), repos: z.array(z.string()).optional(), checks: z.array(z.string()).optional() }))
+        .array(
+          z.strictObject({
+            start: z.iso.datetime({ offset: true }),
+            end: z.iso.datetime({ offset: true }),
+            repos: z.array(z.string()).optional(),
+            checks: z.array(z.string()).optional(),
+          }),
+        )
         .default([]),
       // How often the scheduler re-reads installations and their configs.
       discovery_seconds: z.number().int().min(1).default(60),
@@ -83,19 +90,12 @@ export async function loadServerConfig(file: string): Promise<ServerConfig> {
 export class UnboundTargetError extends Error {}
 
 /** Finds the target for a repository's environment and reads its secrets from `env`. */
-export function resolveTarget(
-  config: ServerConfig,
-  repo: string,
-  environment: string,
-  env: NodeJS.ProcessEnv = process.env,
-): ResolvedTarget | undefined {
+export function resolveTarget(config: ServerConfig, repo: string, environment: string, env: NodeJS.ProcessEnv = process.env): ResolvedTarget | undefined {
   const target = config.targets.find((t) => t.repo.toLowerCase() === repo.toLowerCase() && t.environment === environment);
   if (!target) return undefined;
   const databaseUrl = env[target.database_url_env];
   if (!databaseUrl) {
-    throw new UnboundTargetError(
-      `the server config binds ${repo} / ${environment} to $${target.database_url_env}, but that variable is not set`,
-    );
+    throw new UnboundTargetError(`the server config binds ${repo} / ${environment} to $${target.database_url_env}, but that variable is not set`);
   }
   return {
     repo: target.repo,

@@ -39,8 +39,7 @@ export function emptyDirectives(): Directives {
 export function parseDirectives(sql: string, path: string): { directives: Directives; problems: Problem[] } {
   const directives = emptyDirectives();
   const problems: Problem[] = [];
-  const problem = (line: number, message: string) =>
-    problems.push({ code: "bad-directive", path, line, message, severity: "error" });
+  const problem = (line: number, message: string) => problems.push({ code: "bad-directive", path, line, message, severity: "error" });
 
   let inHeader = true;
   sql.split(/\r?\n/).forEach((text, index) => {
@@ -48,7 +47,8 @@ export function parseDirectives(sql: string, path: string): { directives: Direct
     inHeader &&= /^\s*(--.*)?$/.test(text);
     const match = DIRECTIVE.exec(text);
     if (!match) return;
-    if (!inHeader && match[1].toLowerCase() !== "ignore") return problem(line, "autopilot directives must be in the comment lines at the top of the file, before any statement");
+    if (!inHeader && match[1].toLowerCase() !== "ignore")
+      return problem(line, "autopilot directives must be in the comment lines at the top of the file, before any statement");
     applyDirective(directives, match[1].toLowerCase(), match[2], line, problem);
   });
   return { directives, problems };

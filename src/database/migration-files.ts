@@ -76,7 +76,13 @@ export function indexMigrations(entries: Array<{ path: string; sha: string }>, d
   for (const down of downs) {
     const up = ups.get(down.key);
     if (up) Object.assign(up, { downPath: down.path, downChecksum: down.sha });
-    else problems.push({ code: "orphan-down", path: down.path, message: `${path.posix.basename(down.path)} has no matching ${down.key}.sql`, severity: "warning" });
+    else
+      problems.push({
+        code: "orphan-down",
+        path: down.path,
+        message: `${path.posix.basename(down.path)} has no matching ${down.key}.sql`,
+        severity: "warning",
+      });
   }
   const refs = [...ups.values()].sort((a, b) => compareVersions(a.version, b.version) || a.filename.localeCompare(b.filename));
   return { refs, problems };
@@ -143,7 +149,9 @@ function readDown(ref: MigrationRef, content: Buffer | string, problems: Problem
 export async function loadMigrationDirectory(dir: string): Promise<{ files: MigrationFile[]; problems: Problem[] }> {
   // Synchronous reads on purpose: this runs in the CLI and at start-up, never while serving, and for
   // hundreds of small files it is several times faster than as many thread-pool round trips.
-  const names = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isFile()).map((d) => d.name);
+  const names = readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => d.name);
   const contents = new Map<string, Buffer>();
   for (const name of names.filter((n) => n.toLowerCase().endsWith(".sql"))) contents.set(name, readFileSync(path.join(dir, name)));
 

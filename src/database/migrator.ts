@@ -115,9 +115,7 @@ function applyFile(client: pg.Client, file: MigrationFile, opts: MigrateOptions,
     statementTimeout: file.directives.statementTimeout ?? defaults.statementTimeout,
   };
   const entry: HistoryEntry = { version: file.version, name: file.name, checksum: file.checksum, appliedBy: opts.appliedBy, commitSha: opts.commitSha ?? null };
-  return file.directives.noTransaction
-    ? applyStatementByStatement(client, file, timeouts, entry)
-    : applyInTransaction(client, file, timeouts, entry);
+  return file.directives.noTransaction ? applyStatementByStatement(client, file, timeouts, entry) : applyInTransaction(client, file, timeouts, entry);
 }
 
 /** The file and its history row commit together, in one round trip (see runInOneTransaction). */

@@ -19,7 +19,7 @@ export interface ConnectionEnv {
 export function connectionEnv(databaseUrl: string): ConnectionEnv {
   const url = parsePostgresUrl(databaseUrl);
   // libpq also accepts the password as a query parameter; move it out of argv too.
-  const password = url.password ? decodeURIComponent(url.password) : url.searchParams.get("password") ?? undefined;
+  const password = url.password ? decodeURIComponent(url.password) : (url.searchParams.get("password") ?? undefined);
   url.password = "";
   url.searchParams.delete("password");
 

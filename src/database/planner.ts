@@ -75,7 +75,10 @@ function outOfOrder(ref: MigrationRef, latest: AppliedMigration): Problem {
 }
 
 function duplicate(ref: MigrationRef, group: MigrationRef[]): Problem {
-  const others = group.filter((r) => r !== ref).map((r) => r.filename).join(", ");
+  const others = group
+    .filter((r) => r !== ref)
+    .map((r) => r.filename)
+    .join(", ");
   return { code: "duplicate-version", path: ref.path, message: `${ref.filename} has the same version as ${others}`, severity: "error" };
 }
 

@@ -83,7 +83,12 @@ export async function rehearse(input: RehearsalInput): Promise<RehearsalResult> 
   return result;
 }
 
-async function rehearseInScratchDatabase(input: RehearsalInput, result: RehearsalResult, scrub: (text: string) => string, say: (m: string) => void): Promise<void> {
+async function rehearseInScratchDatabase(
+  input: RehearsalInput,
+  result: RehearsalResult,
+  scrub: (text: string) => string,
+  say: (m: string) => void,
+): Promise<void> {
   // Whether a drop is worth trying: after a failed CREATE the database may still exist (the reply
   // was lost), unless we never reached the server at all.
   let mayExist = true;
@@ -166,7 +171,11 @@ async function loadSchema(scratchUrl: string, file: string): Promise<void> {
 
 function explainLoadFailure(error: unknown, file: string): string {
   // psql prefixes each error with the temporary file's path, which means nothing to a reader.
-  const detail = (error instanceof ToolError ? error.detail : messageOf(error)).split(`psql:${file}:`).join("schema dump line ").split(file).join("schema dump");
+  const detail = (error instanceof ToolError ? error.detail : messageOf(error))
+    .split(`psql:${file}:`)
+    .join("schema dump line ")
+    .split(file)
+    .join("schema dump");
   const missingExtension = /extension "([^"]+)" is not available|could not open extension control file ".*?([^/]+)\.control"/.exec(detail);
   if (!missingExtension) return detail;
   const name = missingExtension[1] ?? missingExtension[2];
@@ -215,7 +224,12 @@ function recordFailure(files: RehearsedFile[], index: number, failure: NonNullab
   entry.error = withoutUndefined({ message, code, line, column, detail, hint });
 }
 
-function migrateScratch(input: RehearsalInput, scratchUrl: string, migrations: MigrationFile[], onProgress?: (e: ProgressEvent) => void): Promise<MigrateResult> {
+function migrateScratch(
+  input: RehearsalInput,
+  scratchUrl: string,
+  migrations: MigrationFile[],
+  onProgress?: (e: ProgressEvent) => void,
+): Promise<MigrateResult> {
   return migrate({
     databaseUrl: scratchUrl,
     migrations,

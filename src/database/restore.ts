@@ -90,8 +90,14 @@ async function apply(opts: RestoreOptions, preludeFile: string, sqlFile: string)
     throw new RestoreError("apply", (error as Error).message);
   }
   const args = [
-    "--no-psqlrc", "--quiet", "--no-password", "--single-transaction", "--set=ON_ERROR_STOP=1",
-    ...conn.args, `--file=${preludeFile}`, `--file=${sqlFile}`,
+    "--no-psqlrc",
+    "--quiet",
+    "--no-password",
+    "--single-transaction",
+    "--set=ON_ERROR_STOP=1",
+    ...conn.args,
+    `--file=${preludeFile}`,
+    `--file=${sqlFile}`,
   ];
   opts.onProgress?.("applying the backup in one transaction");
   try {
@@ -104,8 +110,10 @@ async function apply(opts: RestoreOptions, preludeFile: string, sqlFile: string)
 function applyFailure(error: unknown): string {
   const text = error instanceof ToolError ? error.stderr || error.message : String((error as Error)?.message ?? error);
   if (/lock timeout/i.test(text)) {
-    return "restore gave up waiting for a lock another session holds on the database (lock_timeout); " +
-      "the transaction was rolled back and the database was not changed. Retry when those sessions are done.";
+    return (
+      "restore gave up waiting for a lock another session holds on the database (lock_timeout); " +
+      "the transaction was rolled back and the database was not changed. Retry when those sessions are done."
+    );
   }
   return message("restore failed and was rolled back; the database was not changed", error);
 }

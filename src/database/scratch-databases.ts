@@ -55,15 +55,17 @@ export async function dropScratchDatabase(shadowUrl: string, name: string): Prom
 export async function dropLeftoverScratchDatabases(shadowUrl: string, olderThanMinutes = 60): Promise<string[]> {
   const cutoff = Date.now() - olderThanMinutes * 60_000;
   return withShadowServer(shadowUrl, async (client) => {
-    const { rows } = await client.query<{ datname: string }>(
-      `select datname from pg_database where datname like $1 order by datname`,
-      [`${SCRATCH_PREFIX.replace(/_/g, "\\_")}%`],
-    );
+    const { rows } = await client.query<{ datname: string }>(`select datname from pg_database where datname like $1 order by datname`, [
+      `${SCRATCH_PREFIX.replace(/_/g, "\\_")}%`,
+    ]);
     const dropped: string[] = [];
     for (const { datname } of rows) {
       const createdAt = scratchDatabaseCreatedAt(datname);
       if (!createdAt || createdAt.getTime() > cutoff) continue;
-      const ok = await client.query(`drop database if exists ${client.escapeIdentifier(datname)} with (force)`).then(() => true, () => false);
+      const ok = await client.query(`drop database if exists ${client.escapeIdentifier(datname)} with (force)`).then(
+        () => true,
+        () => false,
+      );
       if (ok) dropped.push(datname);
     }
     return dropped;

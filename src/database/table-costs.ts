@@ -140,7 +140,7 @@ export function formatBytes(bytes: number): string {
 function scaled(value: number, base: number, units: string[], space: string): string {
   let amount = value / base;
   let unit = 0;
-  while (unit < units.length - 1 && Number((amount).toFixed(amount < 100 ? 1 : 0)) >= base) {
+  while (unit < units.length - 1 && Number(amount.toFixed(amount < 100 ? 1 : 0)) >= base) {
     amount /= base;
     unit++;
   }

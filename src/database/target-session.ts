@@ -97,7 +97,9 @@ async function lockTimeoutMessage(client: pg.Client, waitedSeconds: number): Pro
       where l.locktype = 'advisory' and l.granted and l.classid = $1::oid and l.objid = $2::oid and l.objsubid = 1`,
     [String(key >> 32n), String(key & 0xffffffffn)],
   );
-  const holder = rows[0] ? ` (held by pid ${rows[0].pid}${rows[0].application_name ? `, ${rows[0].application_name}` : ""}, connected ${rows[0].backend_start.toISOString()})` : "";
+  const holder = rows[0]
+    ? ` (held by pid ${rows[0].pid}${rows[0].application_name ? `, ${rows[0].application_name}` : ""}, connected ${rows[0].backend_start.toISOString()})`
+    : "";
   return `another migration run holds the migration lock on this database${holder}; gave up after ${waitedSeconds} s`;
 }
 
@@ -149,7 +151,9 @@ export async function locateTransactionalError(
   if (error.position) {
     // The prefix is ASCII, so its length in characters is its length in code points.
     const index = indexOfCharacterPosition(sql, Number(error.position) - prefixLength);
-    const statement = splitStatements(sql).filter((s) => s.offset <= index).pop();
+    const statement = splitStatements(sql)
+      .filter((s) => s.offset <= index)
+      .pop();
     return { ...errorFields(error), ...new LineIndex(sql).locate(index), statement: statement?.text };
   }
   const replayed = await replayToFindFailingStatement(client, sql, timeouts);
@@ -162,8 +166,14 @@ export async function locateTransactionalError(
  * statement by statement inside a transaction that is always rolled back, to learn which statement
  * fails. Bounded by the same timeouts as the real run.
  */
-async function replayToFindFailingStatement(client: pg.Client, sql: string, timeouts: Timeouts): Promise<{ statement: SqlStatement; error: pg.DatabaseError } | undefined> {
-  await client.query(`begin; set local lock_timeout = ${literal(client, timeouts.lockTimeout)}; set local statement_timeout = ${literal(client, timeouts.statementTimeout)}`);
+async function replayToFindFailingStatement(
+  client: pg.Client,
+  sql: string,
+  timeouts: Timeouts,
+): Promise<{ statement: SqlStatement; error: pg.DatabaseError } | undefined> {
+  await client.query(
+    `begin; set local lock_timeout = ${literal(client, timeouts.lockTimeout)}; set local statement_timeout = ${literal(client, timeouts.statementTimeout)}`,
+  );
   try {
     for (const statement of splitStatements(sql)) {
       try {

@@ -27,7 +27,14 @@ export async function probeDatabase(opts: DatabaseProbeOptions): Promise<ProbeRe
     const counts = opts.tableCounts?.length ? await countTables(client, opts.tableCounts) : undefined;
     return judge(opts, elapsedSince(started), counts);
   } catch (error) {
-    return { check: opts.name, kind: "database", status: "unhealthy", error: scrub(describeError(error), opts.databaseUrl), latencyMs: elapsedSince(started), attempts: 1 };
+    return {
+      check: opts.name,
+      kind: "database",
+      status: "unhealthy",
+      error: scrub(describeError(error), opts.databaseUrl),
+      latencyMs: elapsedSince(started),
+      attempts: 1,
+    };
   } finally {
     await client?.end().catch(() => {});
   }
@@ -97,7 +104,13 @@ function judge(opts: DatabaseProbeOptions, latencyMs: number, counts: TableCount
 function describeError(error: unknown): string {
   const e = error as { message?: string; code?: string; errors?: Array<{ message?: string }> };
   // pg connecting to "localhost" tries IPv4 and IPv6 and fails with an AggregateError whose message is empty.
-  const message = e?.message || e?.errors?.map((inner) => inner.message).filter(Boolean).join("; ") || e?.code;
+  const message =
+    e?.message ||
+    e?.errors
+      ?.map((inner) => inner.message)
+      .filter(Boolean)
+      .join("; ") ||
+    e?.code;
   return message || String(error);
 }
 

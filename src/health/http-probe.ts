@@ -185,7 +185,13 @@ function describeError(error: unknown): string {
   if (error instanceof ProbeFailure) return error.message;
   const e = error as { message?: string; code?: string; errors?: Array<{ message?: string }> };
   // Connecting to a name with IPv4 and IPv6 addresses fails with an AggregateError whose own message is empty.
-  const message = e?.message || e?.errors?.map((inner) => inner.message).filter(Boolean).join("; ") || e?.code;
+  const message =
+    e?.message ||
+    e?.errors
+      ?.map((inner) => inner.message)
+      .filter(Boolean)
+      .join("; ") ||
+    e?.code;
   return message || String(error);
 }
 

@@ -17,7 +17,7 @@ export interface SsrfPolicy {
 
 // IANA special-purpose ranges that are not globally reachable, with a word for the error message.
 const IPV4_RANGES: Array<[string, number, string]> = [
-  ["0.0.0.0", 8, "\"this network\""],
+  ["0.0.0.0", 8, '"this network"'],
   ["10.0.0.0", 8, "private"],
   ["100.64.0.0", 10, "carrier-grade NAT"],
   ["127.0.0.0", 8, "loopback"],

@@ -52,7 +52,10 @@ export class HealthScheduler {
         const { health, problems } = parseHealthConfig(text);
         if (problems.length) this.deps.log.warn({ repo: repo.full_name, problems }, "health config invalid; not scheduled until fixed");
         if (!health) continue;
-        for (const [kind, expression] of [["heal", health.schedule], ["scan", health.scan_schedule]] as const) {
+        for (const [kind, expression] of [
+          ["heal", health.schedule],
+          ["scan", health.scan_schedule],
+        ] as const) {
           seen.add(`${repo.full_name}#${kind}`);
           this.ensure(repo.full_name, kind, installation.id, expression);
         }
@@ -82,8 +85,15 @@ export class HealthScheduler {
       // One run per repository, kind and slot, whichever replica claims it first.
       if (!(await claimSlot(this.deps.db, kind === "heal" ? repo : `${repo}#${kind}`, slot))) return;
       await this.deps.enqueue({
-        kind, trigger: "schedule", repo, installationId, ref: null, commitSha: null,
-        requestedBy: "autopilot", deliveryId: null, params: { slot: slot.toISOString() },
+        kind,
+        trigger: "schedule",
+        repo,
+        installationId,
+        ref: null,
+        commitSha: null,
+        requestedBy: "autopilot",
+        deliveryId: null,
+        params: { slot: slot.toISOString() },
       });
     } catch (error) {
       this.deps.log.warn({ repo, kind, err: error }, "could not enqueue a scheduled run");

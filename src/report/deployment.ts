@@ -13,5 +13,11 @@ export async function createDeployment(github: GitHubClient, repo: RepoRef, sha:
     production_environment: environment === "production",
   });
   if (!("id" in data)) return; // 202: GitHub merged the branch instead; nothing to mark
-  await github.rest.repos.createDeploymentStatus({ ...repo, deployment_id: data.id, state: "success", environment, description: redact(description).slice(0, 140) });
+  await github.rest.repos.createDeploymentStatus({
+    ...repo,
+    deployment_id: data.id,
+    state: "success",
+    environment,
+    description: redact(description).slice(0, 140),
+  });
 }

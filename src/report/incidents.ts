@@ -15,7 +15,14 @@ const MARKER = /<!-- autopilot:incident (\S+) (\S+) -->/;
 
 /** Autopilot's incident issues of the repository, open and closed, newest first. */
 export async function listIncidents(github: GitHubClient, repo: RepoRef): Promise<IncidentIssue[]> {
-  const issues = await github.paginate(github.rest.issues.listForRepo, { ...repo, labels: INCIDENT_LABEL, state: "all", per_page: 100, sort: "updated", direction: "desc" });
+  const issues = await github.paginate(github.rest.issues.listForRepo, {
+    ...repo,
+    labels: INCIDENT_LABEL,
+    state: "all",
+    per_page: 100,
+    sort: "updated",
+    direction: "desc",
+  });
   const own = `${repo.owner}/${repo.repo}`.toLowerCase();
   return issues.flatMap((issue) => {
     const match = MARKER.exec(issue.body ?? "");
@@ -26,7 +33,14 @@ export async function listIncidents(github: GitHubClient, repo: RepoRef): Promis
 
 const fit = (text: string) => truncate(redact(text), COMMENT_LIMIT);
 
-export async function openIncident(github: GitHubClient, repo: RepoRef, check: string, labels: string[], body: string, title = `🔴 ${check} is down`): Promise<number> {
+export async function openIncident(
+  github: GitHubClient,
+  repo: RepoRef,
+  check: string,
+  labels: string[],
+  body: string,
+  title = `🔴 ${check} is down`,
+): Promise<number> {
   const { data } = await github.rest.issues.create({
     ...repo,
     title,

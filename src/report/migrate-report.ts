@@ -7,8 +7,7 @@ import { describeLock } from "../store/locks.js";
 export const MIGRATE_CHECK_NAME = "autopilot/migrate";
 
 const ms = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`);
-const size = (bytes: number | null) =>
-  bytes === null ? "?" : bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} kB`;
+const size = (bytes: number | null) => (bytes === null ? "?" : bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} kB`);
 
 export function renderCheckRun(outcome: MigrateOutcome): CheckRunOutcome {
   switch (outcome.kind) {
@@ -30,10 +29,20 @@ export function renderCheckRun(outcome: MigrateOutcome): CheckRunOutcome {
         conclusion: "failure",
         title: `Refused: ${outcome.problems[0]?.message ?? "migration files are inconsistent"}`.slice(0, 200),
         summary: `Nothing was applied to **${outcome.environment}**.\n\n${outcome.problems.map((p) => `- ${p.severity === "error" ? "❌" : "⚠️"} \`${p.path}${p.line ? `:${p.line}` : ""}\` ${p.message}`).join("\n")}`,
-        annotations: outcome.problems.map((p) => ({ path: p.path, line: p.line ?? 1, level: p.severity === "error" ? "failure" : "warning", message: p.message, title: p.code })),
+        annotations: outcome.problems.map((p) => ({
+          path: p.path,
+          line: p.line ?? 1,
+          level: p.severity === "error" ? "failure" : "warning",
+          message: p.message,
+          title: p.code,
+        })),
       };
     case "up-to-date":
-      return { conclusion: "success", title: `Up to date (${outcome.appliedCount} applied)`, summary: `**${outcome.environment}** already has every migration of this commit.` };
+      return {
+        conclusion: "success",
+        title: `Up to date (${outcome.appliedCount} applied)`,
+        summary: `**${outcome.environment}** already has every migration of this commit.`,
+      };
     case "backup-failed":
       return {
         conclusion: "failure",
@@ -59,7 +68,8 @@ export function renderCheckRun(outcome: MigrateOutcome): CheckRunOutcome {
       return {
         conclusion: "action_required",
         title: `Waiting for approval (${outcome.approvers.length} of ${outcome.needed})`,
-        summary: `**${outcome.environment}** needs ${outcome.needed} approval(s) from users with write permission before it migrates.\n\n` +
+        summary:
+          `**${outcome.environment}** needs ${outcome.needed} approval(s) from users with write permission before it migrates.\n\n` +
           `Approved so far: ${outcome.approvers.length ? outcome.approvers.map((a) => `@${a}`).join(", ") : "nobody"}.\n\n` +
           "Approve with the button above, an approving review on the merged pull request, or `/autopilot approve` on it. The last approval starts the migration.",
         actions: [{ label: "Approve", description: "Approve this migration", identifier: "approve" }],

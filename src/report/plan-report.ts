@@ -94,7 +94,8 @@ function rehearsalSection(report: PlanReport): string {
   if (r.setupError) return `### Rehearsal\n\n❌ The shadow database could not be prepared: ${r.setupError}`;
   const from = { target: "the target's schema", migrations: "the migrations already in the repository", empty: "an empty database" }[r.schemaFrom];
   const rows = r.files.map((f) => {
-    const result = f.status === "applied" ? "✅ applied" : f.status === "failed" ? `❌ \`${f.path}:${f.error?.line}\` ${escapeCell(f.error?.message ?? "")}` : "not run";
+    const result =
+      f.status === "applied" ? "✅ applied" : f.status === "failed" ? `❌ \`${f.path}:${f.error?.line}\` ${escapeCell(f.error?.message ?? "")}` : "not run";
     return `| \`${f.path}\` | ${result} | ${f.durationMs !== undefined ? `${Math.round(f.durationMs)} ms` : ""} |`;
   });
   return `### Rehearsal\n\nOn a scratch database built from ${from} (dropped afterwards):\n\n| File | Result | Duration |\n|---|---|---|\n${rows.join("\n")}`;
@@ -102,17 +103,30 @@ function rehearsalSection(report: PlanReport): string {
 
 function annotationsOf(report: PlanReport): Annotation[] {
   const problems: Annotation[] = report.problems.map((p) => ({
-    path: p.path, line: p.line ?? 1, level: p.severity === "error" ? "failure" : "warning", title: p.code, message: p.message,
+    path: p.path,
+    line: p.line ?? 1,
+    level: p.severity === "error" ? "failure" : "warning",
+    title: p.code,
+    message: p.message,
   }));
   const findings: Annotation[] = report.findings
     .filter((f) => !f.ignored)
     .map((f) => ({
-      path: f.path, line: f.line, level: f.severity === "error" ? "failure" : "warning", title: f.rule,
+      path: f.path,
+      line: f.line,
+      level: f.severity === "error" ? "failure" : "warning",
+      title: f.rule,
       message: `${f.message}${f.cost ? ` — ${f.cost}` : ""}\nWhy: ${f.why}\nInstead: ${f.instead}`,
     }));
   const rehearsal: Annotation[] = (report.rehearsal?.files ?? [])
     .filter((f) => f.status === "failed" && f.error)
-    .map((f) => ({ path: f.path, line: f.error!.line, level: "failure", title: "rehearsal failed", message: `${f.error!.message}${f.error!.code ? ` (SQLSTATE ${f.error!.code})` : ""}` }));
+    .map((f) => ({
+      path: f.path,
+      line: f.error!.line,
+      level: "failure",
+      title: "rehearsal failed",
+      message: `${f.error!.message}${f.error!.code ? ` (SQLSTATE ${f.error!.code})` : ""}`,
+    }));
   return [...problems, ...findings, ...rehearsal];
 }
 

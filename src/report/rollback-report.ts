@@ -7,7 +7,11 @@ export const ROLLBACK_CHECK_NAME = "autopilot/rollback";
 export function renderRollback(outcome: RollbackOutcome): CheckRunOutcome {
   switch (outcome.kind) {
     case "refused":
-      return { conclusion: "failure", title: `Rollback refused: ${outcome.reason}`.slice(0, 200), summary: `Nothing was changed on **${outcome.environment}**: ${outcome.reason}.` };
+      return {
+        conclusion: "failure",
+        title: `Rollback refused: ${outcome.reason}`.slice(0, 200),
+        summary: `Nothing was changed on **${outcome.environment}**: ${outcome.reason}.`,
+      };
     case "reverted": {
       const rows = outcome.reverted.map((r) => `| ${r.version} | ${r.name} | ${Math.round(r.durationMs)} ms |`).join("\n");
       return {
@@ -29,10 +33,14 @@ export function renderRollback(outcome: RollbackOutcome): CheckRunOutcome {
         summary: [
           `The rollback of **${outcome.environment}** stopped:`,
           "```\n" + outcome.error + "\n```",
-          outcome.reverted.length ? `Already reverted before the failure: ${outcome.reverted.map((r) => `\`${r.version}_${r.name}\``).join(", ")}.` : "Nothing was reverted: the failing step rolled back.",
+          outcome.reverted.length
+            ? `Already reverted before the failure: ${outcome.reverted.map((r) => `\`${r.version}_${r.name}\``).join(", ")}.`
+            : "Nothing was reverted: the failing step rolled back.",
           undoHint(outcome.safetyBackup.id),
         ].join("\n\n"),
-        annotations: outcome.where ? [{ path: outcome.where.path, line: outcome.where.line, level: "failure", message: outcome.error, title: "down migration failed" }] : [],
+        annotations: outcome.where
+          ? [{ path: outcome.where.path, line: outcome.where.line, level: "failure", message: outcome.error, title: "down migration failed" }]
+          : [],
       };
     case "crashed":
       return { conclusion: "failure", title: `Rollback failed after ${outcome.attempts} attempt(s)`, summary: "```\n" + outcome.error + "\n```" };

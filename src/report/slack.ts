@@ -7,7 +7,13 @@ export type SlackTone = "success" | "failure" | "warning";
 
 const EMOJI: Record<SlackTone, string> = { success: ":white_check_mark:", failure: ":x:", warning: ":warning:" };
 
-export async function notifySlack(webhookUrl: string | undefined, tone: SlackTone, headline: string, details: string, link?: string): Promise<string | undefined> {
+export async function notifySlack(
+  webhookUrl: string | undefined,
+  tone: SlackTone,
+  headline: string,
+  details: string,
+  link?: string,
+): Promise<string | undefined> {
   if (!webhookUrl) return undefined;
   const text = redact(`${EMOJI[tone]} ${headline}`);
   const body = redact(details + (link ? `\n<${link}|Open in GitHub>` : ""));

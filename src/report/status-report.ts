@@ -31,7 +31,12 @@ const pct = (v: number | null) => (v === null ? "—" : `${(v * 100).toFixed(2)}
 export function renderStatus(rows: EnvironmentStatus[], checks: CheckHealth[] = [], findings: Array<{ summary: string; issue: number | null }> = []): string {
   const health = checks.length
     ? "\n\n| Check | Status | Uptime 24 h | 7 d | 30 d | Incident |\n|---|---|---|---|---|---|\n" +
-      checks.map((c) => `| ${c.check} | ${c.status} | ${pct(c.uptime["24h"])} | ${pct(c.uptime["7d"])} | ${pct(c.uptime["30d"])} | ${c.incident ? `#${c.incident}` : "—"} |`).join("\n")
+      checks
+        .map(
+          (c) =>
+            `| ${c.check} | ${c.status} | ${pct(c.uptime["24h"])} | ${pct(c.uptime["7d"])} | ${pct(c.uptime["30d"])} | ${c.incident ? `#${c.incident}` : "—"} |`,
+        )
+        .join("\n")
     : "";
   const anomalies = findings.length
     ? `\n\n**Open anomaly findings**\n\n${findings.map((f) => `- ${cell(f.summary)}${f.issue ? ` (#${f.issue})` : ""}`).join("\n")}`

@@ -26,8 +26,6 @@ async function createWeeklyIssue(github: GitHubClient, repo: RepoRef): Promise<n
     labels: [WEEKLY_LABEL],
   });
   // Pinning exists only in GitHub's GraphQL API; a server without it (GHES, a fake) just leaves it unpinned.
-  await github
-    .graphql(`mutation($id: ID!) { pinIssue(input: { issueId: $id }) { issue { number } } }`, { id: data.node_id })
-    .catch(() => undefined);
+  await github.graphql(`mutation($id: ID!) { pinIssue(input: { issueId: $id }) { issue { number } } }`, { id: data.node_id }).catch(() => undefined);
   return data.number;
 }

@@ -39,6 +39,12 @@ async function backUp(context: RunContext, environment: string): Promise<string>
 async function conclude(context: RunContext, environment: string, ok: boolean, text: string): Promise<void> {
   const success = ok && text.startsWith("✅");
   await finishRun(context.deps.db, context.run.id, { status: success ? "success" : "failure", title: text.slice(0, 200) });
-  await audit(context.deps.db, { actor: context.run.requestedBy, repo: context.run.repo, environment, action: "backup", outcome: success ? "success" : "failure" });
+  await audit(context.deps.db, {
+    actor: context.run.requestedBy,
+    repo: context.run.repo,
+    environment,
+    action: "backup",
+    outcome: success ? "success" : "failure",
+  });
   await context.answerCommand(success, text);
 }

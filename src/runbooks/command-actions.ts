@@ -71,7 +71,14 @@ export class CommandActions {
     const rows: EnvironmentStatus[] = [];
     for (const environment of environments) rows.push({ ...(await this.environmentStatus(environment)), openIncidents: open });
     const findings = await listOpenFindings(this.ctx.deps.db, this.ctx.run.repo.toLowerCase());
-    return { ok: true, text: renderStatus(rows, checks, findings.map((f) => ({ summary: f.summary, issue: f.issueNumber }))) };
+    return {
+      ok: true,
+      text: renderStatus(
+        rows,
+        checks,
+        findings.map((f) => ({ summary: f.summary, issue: f.issueNumber })),
+      ),
+    };
   }
 
   /** Each monitored check: its last status, uptime, and open incident issue. */
@@ -101,8 +108,15 @@ export class CommandActions {
       const history = await readHistoryFromUrl(target.databaseUrl);
       const applied = history.filter((h) => !h.revertedAt);
       const branch = this.branchOf(environment);
-      const refs = branch ? indexMigrations(await listDirectory(this.ctx.github, this.ctx.repo, branch, this.config.migrations.directory), this.config.migrations.directory).refs : [];
-      return { ...row, appliedVersion: applied.at(-1)?.version ?? "none", appliedCount: applied.length, pending: branch ? plan(refs, history, { outOfOrder: true }).pending.length : undefined };
+      const refs = branch
+        ? indexMigrations(await listDirectory(this.ctx.github, this.ctx.repo, branch, this.config.migrations.directory), this.config.migrations.directory).refs
+        : [];
+      return {
+        ...row,
+        appliedVersion: applied.at(-1)?.version ?? "none",
+        appliedCount: applied.length,
+        pending: branch ? plan(refs, history, { outOfOrder: true }).pending.length : undefined,
+      };
     } catch (error) {
       return { ...row, problem: `unreachable: ${redact((error as Error).message)}` };
     }
@@ -112,7 +126,10 @@ export class CommandActions {
     const login = this.ctx.run.requestedBy!;
     const { taken, lock } = await lockEnvironment(this.ctx.deps.db, { repo: this.ctx.run.repo, environment, lockedBy: login, reason: reason ?? null });
     if (!taken) return { ok: false, text: `❌ **lock ${environment}**: already locked — ${describeLock(lock)}.` };
-    return { ok: true, text: `🔒 **${environment}** is locked by @${login}${reason ? `: ${reason}` : ""}. Pushes and commands leave it alone until \`/autopilot unlock ${environment}\`.` };
+    return {
+      ok: true,
+      text: `🔒 **${environment}** is locked by @${login}${reason ? `: ${reason}` : ""}. Pushes and commands leave it alone until \`/autopilot unlock ${environment}\`.`,
+    };
   }
 
   private async unlock(environment: string): Promise<ActionResult> {
@@ -130,7 +147,10 @@ export class CommandActions {
     const login = this.ctx.run.requestedBy!;
     const added = await recordApproval(this.ctx.deps.db, waiting.id, login, this.origin.waitingRun ? "button" : "command");
     await this.ctx.deps.requeue(waiting);
-    return { ok: true, text: `✅ **approve**: ${added ? "approval" : "your earlier approval"} of the ${waiting.environment} migration of ${waiting.commitSha?.slice(0, 7)} by @${login} recorded; it migrates once every approval is in.` };
+    return {
+      ok: true,
+      text: `✅ **approve**: ${added ? "approval" : "your earlier approval"} of the ${waiting.environment} migration of ${waiting.commitSha?.slice(0, 7)} by @${login} recorded; it migrates once every approval is in.`,
+    };
   }
 
   private async waitingRunOfPull(): Promise<Run | undefined> {
@@ -141,7 +161,11 @@ export class CommandActions {
 
   private async migrate(environment: string): Promise<ActionResult> {
     const branch = this.branchOf(environment);
-    if (!branch) return { ok: false, text: `❌ **migrate ${environment}**: no single branch maps to ${environment} in .github/autopilot.yml, so there is no head to migrate to.` };
+    if (!branch)
+      return {
+        ok: false,
+        text: `❌ **migrate ${environment}**: no single branch maps to ${environment} in .github/autopilot.yml, so there is no head to migrate to.`,
+      };
     const sha = await this.headOf(branch);
     return this.queue("migrate", environment, {}, `migrate ${environment}`, { ref: `refs/heads/${branch}`, commitSha: sha });
   }
@@ -170,8 +194,14 @@ export class CommandActions {
     const where = at ?? { ref: `refs/heads/${defaultBranch}`, commitSha: await this.headOf(defaultBranch) };
     const start = async (reply: ReplyRef | undefined) => {
       await this.ctx.deps.enqueue({
-        kind, trigger: reply ? "command" : "button", repo: this.ctx.run.repo, installationId: this.ctx.run.installationId,
-        ...where, requestedBy: this.ctx.run.requestedBy, deliveryId: this.ctx.run.deliveryId, params: { ...params, environment, reply },
+        kind,
+        trigger: reply ? "command" : "button",
+        repo: this.ctx.run.repo,
+        installationId: this.ctx.run.installationId,
+        ...where,
+        requestedBy: this.ctx.run.requestedBy,
+        deliveryId: this.ctx.run.deliveryId,
+        params: { ...params, environment, reply },
       });
     };
     return { ok: true, text: `⏳ **${label}**: queued…`, later: start };

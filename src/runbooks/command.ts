@@ -49,7 +49,9 @@ class CommandRun extends RunContext {
     const config = await this.loadRepoConfig();
     if (config instanceof ConfigError) {
       await react(this.github, this.repo, params.commentId, "eyes");
-      await postReply(this.github, this.repo, params.issueNumber, [`❌ Autopilot cannot read its config:\n\n${config.problems.map((p) => `- \`${formatProblem(p)}\``).join("\n")}`]);
+      await postReply(this.github, this.repo, params.issueNumber, [
+        `❌ Autopilot cannot read its config:\n\n${config.problems.map((p) => `- \`${formatProblem(p)}\``).join("\n")}`,
+      ]);
       return this.finish(params.commentId, false, "config invalid");
     }
     const scope = await this.scope(config);
@@ -65,7 +67,12 @@ class CommandRun extends RunContext {
 
     const results: ActionResult[] = errors.map((error) => ({ ok: false, text: unknownCommandReply(error, help) }));
     for (const command of commands) results.push(await this.run1(command, permission, scope, actions, help));
-    const replyId = await postReply(this.github, this.repo, params.issueNumber, results.map((r) => r.text));
+    const replyId = await postReply(
+      this.github,
+      this.repo,
+      params.issueNumber,
+      results.map((r) => r.text),
+    );
     const pending = results.filter((r) => r.later);
     for (const [section, result] of results.entries()) {
       if (result.later) await result.later({ issueNumber: params.issueNumber, commentId: params.commentId, replyId, section });
@@ -81,16 +88,37 @@ class CommandRun extends RunContext {
     const decision = authorize(command, permission, scope.policy, scope.defaultEnvironment, this.run.requestedBy ?? undefined);
     const environment = command.environment ?? scope.defaultEnvironment;
     if (!decision.allowed) {
-      await audit(this.deps.db, { actor: this.run.requestedBy, repo: this.run.repo, environment, action: command.verb, outcome: "refused", detail: { reason: decision.reason } });
+      await audit(this.deps.db, {
+        actor: this.run.requestedBy,
+        repo: this.run.repo,
+        environment,
+        action: command.verb,
+        outcome: "refused",
+        detail: { reason: decision.reason },
+      });
       return { ok: false, text: `❌ \`${command.text}\`: ${decision.reason}` };
     }
     try {
       const result = command.verb === "help" ? { ok: true, text: help } : await actions.perform(command, environment);
-      await audit(this.deps.db, { actor: this.run.requestedBy, repo: this.run.repo, environment, action: command.verb, outcome: result.later ? "queued" : result.ok ? "success" : "failure", detail: { command: command.text } });
+      await audit(this.deps.db, {
+        actor: this.run.requestedBy,
+        repo: this.run.repo,
+        environment,
+        action: command.verb,
+        outcome: result.later ? "queued" : result.ok ? "success" : "failure",
+        detail: { command: command.text },
+      });
       return result;
     } catch (error) {
       const message = redact((error as Error)?.message ?? String(error));
-      await audit(this.deps.db, { actor: this.run.requestedBy, repo: this.run.repo, environment, action: command.verb, outcome: "error", detail: { error: message } });
+      await audit(this.deps.db, {
+        actor: this.run.requestedBy,
+        repo: this.run.repo,
+        environment,
+        action: command.verb,
+        outcome: "error",
+        detail: { error: message },
+      });
       return { ok: false, text: `❌ \`${command.text}\` failed: ${message}` };
     }
   }
@@ -103,9 +131,10 @@ class CommandRun extends RunContext {
       return void (await finishRun(this.deps.db, this.run.id, { status: "failure", title: "button of an unknown run" }));
     }
     const scope = await this.scope(config);
-    const command: Command = params.button === "approve"
-      ? { verb: "approve", environment: migrateRun.environment, line: 0, text: "Approve button" }
-      : { verb: "rollback", environment: migrateRun.environment, rollback: { kind: "last" }, line: 0, text: "Roll back button" };
+    const command: Command =
+      params.button === "approve"
+        ? { verb: "approve", environment: migrateRun.environment, line: 0, text: "Approve button" }
+        : { verb: "rollback", environment: migrateRun.environment, rollback: { kind: "last" }, line: 0, text: "Roll back button" };
     const permission = await permissionOf(this.github, this.repo, this.run.requestedBy!);
     const actions = new CommandActions(this, config, { waitingRun: migrateRun });
     const result = await this.run1(command, permission, scope, actions, "");

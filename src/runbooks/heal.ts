@@ -85,7 +85,17 @@ class HealCycle extends RunContext {
         // A URL the guard refuses is a config error, reported as this check being unhealthy.
         const refused = checkUrlStatically(check.url, policy);
         if (refused) return { check: check.name, kind: "http", status: "unhealthy", error: `config error: ${refused}`, latencyMs: 0, attempts: 1 };
-        return probeHttp({ name: check.name, url: check.url, method: check.method, expectStatus: expectedStatus(check), bodyContains: check.body_contains, timeoutMs: check.timeout_ms }, { policy, degradedMs: health.degraded_ms });
+        return probeHttp(
+          {
+            name: check.name,
+            url: check.url,
+            method: check.method,
+            expectStatus: expectedStatus(check),
+            bodyContains: check.body_contains,
+            timeoutMs: check.timeout_ms,
+          },
+          { policy, degradedMs: health.degraded_ms },
+        );
       },
     }));
     return health.database ? [...http, ...this.databaseProbes(config, health)] : http;
@@ -98,7 +108,12 @@ class HealCycle extends RunContext {
       .filter((target) => environments.has(target.environment))
       .map((target) => {
         const name = `database-${target.environment}`;
-        return { name, kind: "database" as const, environment: target.environment, run: () => probeDatabase({ name, databaseUrl: target.databaseUrl, tableCounts: health.table_counts, degradedMs: health.degraded_ms }) };
+        return {
+          name,
+          kind: "database" as const,
+          environment: target.environment,
+          run: () => probeDatabase({ name, databaseUrl: target.databaseUrl, tableCounts: health.table_counts, degradedMs: health.degraded_ms }),
+        };
       });
   }
 
@@ -112,7 +127,13 @@ class HealCycle extends RunContext {
   private async record(results: ProbeResult[], health: HealthConfig): Promise<HealthResult[]> {
     const windows = [...health.maintenance, ...this.deps.serverConfig.health.maintenance];
     const recorded = results.map((r): HealthResult => ({
-      repo: this.run.repo, check: r.check, kind: r.kind, httpStatus: r.httpStatus, error: r.error, latencyMs: r.latencyMs, detail: r.detail,
+      repo: this.run.repo,
+      check: r.check,
+      kind: r.kind,
+      httpStatus: r.httpStatus,
+      error: r.error,
+      latencyMs: r.latencyMs,
+      detail: r.detail,
       status: inMaintenance(windows, this.run.repo, r.check, this.now) ? "maintenance" : r.status,
     }));
     await recordHealth(this.deps.db, recorded);
@@ -123,9 +144,15 @@ class HealCycle extends RunContext {
   private async healIfNeeded(config: RepoConfig, probes: Probe[], results: HealthResult[], health: HealthConfig): Promise<HealthResult[]> {
     const down = results.filter((r) => r.status === "unhealthy");
     if (down.length === 0) return results;
-    await this.heal(config, down.map((d) => d.check));
+    await this.heal(
+      config,
+      down.map((d) => d.check),
+    );
     await new Promise((resolve) => setTimeout(resolve, health.recovery_wait_seconds * 1000));
-    const again = await this.probeAll(probes.filter((p) => down.some((d) => d.check === p.name)), health);
+    const again = await this.probeAll(
+      probes.filter((p) => down.some((d) => d.check === p.name)),
+      health,
+    );
     for (const r of again) await this.action(r.check, "verify", r.status !== "unhealthy", `${r.status}${r.error ? `: ${r.error}` : ""}`);
     return results.map((r) => again.find((a) => a.check === r.check) ?? r);
   }
@@ -146,8 +173,14 @@ class HealCycle extends RunContext {
     if (!branch) return;
     const { data } = await this.github.rest.repos.getBranch({ ...this.repo, branch });
     await this.deps.enqueue({
-      kind: "migrate", trigger: "heal", repo: this.run.repo, installationId: this.run.installationId,
-      ref: `refs/heads/${branch}`, commitSha: data.commit.sha, requestedBy: "autopilot", deliveryId: null,
+      kind: "migrate",
+      trigger: "heal",
+      repo: this.run.repo,
+      installationId: this.run.installationId,
+      ref: `refs/heads/${branch}`,
+      commitSha: data.commit.sha,
+      requestedBy: "autopilot",
+      deliveryId: null,
     });
     for (const check of checks) await this.action(check, "database repair", true, `migrate job queued for ${environment} at ${data.commit.sha.slice(0, 7)}`);
   }
@@ -204,7 +237,6 @@ class HealCycle extends RunContext {
     await recordHealAction(this.deps.db, this.run.repo, "*", "hourly summary", !error, error ?? "sent");
   }
 
-
   private async perform(action: IncidentAction, config: RepoConfig, results: HealthResult[], probes: Probe[]): Promise<void> {
     const probe = results.find((r) => r.check === action.check);
     const labels = config.incidents?.labels ?? ["incident", "urgent"];
@@ -212,8 +244,11 @@ class HealCycle extends RunContext {
       case "open": {
         const environment = probes.find((p) => p.name === action.check)?.environment ?? (await this.defaultEnvironment(config));
         const body = incidentBody({
-          probe: probe!, downSince: action.downSince, actions: this.healActions.get(action.check) ?? [],
-          lastMigration: await this.lastMigration(environment), uptime: await uptimeOf(this.deps.db, this.run.repo, action.check),
+          probe: probe!,
+          downSince: action.downSince,
+          actions: this.healActions.get(action.check) ?? [],
+          lastMigration: await this.lastMigration(environment),
+          uptime: await uptimeOf(this.deps.db, this.run.repo, action.check),
         });
         await openIncident(this.github, this.repo, action.check, labels, body);
         return;
@@ -223,7 +258,12 @@ class HealCycle extends RunContext {
       case "remind":
         return commentIncident(this.github, this.repo, action.number, reminderBody(probe!, action.downSince, this.now));
       case "resolve":
-        return closeIncident(this.github, this.repo, action.number, resolvedBody(action.downSince, action.downtimeMs, await uptimeOf(this.deps.db, this.run.repo, action.check)));
+        return closeIncident(
+          this.github,
+          this.repo,
+          action.number,
+          resolvedBody(action.downSince, action.downtimeMs, await uptimeOf(this.deps.db, this.run.repo, action.check)),
+        );
       case "close-removed":
         return closeIncident(this.github, this.repo, action.number, removedBody(action.check));
     }

@@ -43,7 +43,11 @@ export async function runMigrate(deps: RunbookDeps, runId: number, attempt: Atte
 export async function concludeInterrupted(deps: RunbookDeps, run: Run, attempts: number): Promise<void> {
   const github = await deps.github(run.installationId);
   const session = new MigrateRun(deps, run, github, { number: attempts, limit: attempts });
-  await session.conclude({ kind: "crashed", error: "the worker running this migration stopped (process killed or crashed) and no attempts are left", attempts });
+  await session.conclude({
+    kind: "crashed",
+    error: "the worker running this migration stopped (process killed or crashed) and no attempts are left",
+    attempts,
+  });
 }
 
 class MigrateRun extends RunContext {
@@ -140,12 +144,15 @@ class MigrateRun extends RunContext {
     if (!result.failure) return { kind: "applied", environment, applied, backup, appliedCount: appliedCount + applied.length };
     const recovery = await this.recover(config, target, backup, result);
     const { file, committedBefore: _committed, ...failure } = result.failure;
-    return { kind: "failed", environment, applied, backup, recovery, failure: { ...failure, file: { path: file.path, version: file.version, name: file.name } } };
+    return {
+      kind: "failed",
+      environment,
+      applied,
+      backup,
+      recovery,
+      failure: { ...failure, file: { path: file.path, version: file.version, name: file.name } },
+    };
   }
-
-
-
-
 
   private apply(config: RepoConfig, target: ResolvedTarget, files: MigrationFile[]): Promise<MigrateResult> {
     return migrate({
@@ -198,11 +205,18 @@ class MigrateRun extends RunContext {
     const committed = committedFiles(outcome);
     if (committed.length) await recordRunMigrations(this.deps.db, this.run.id, committed);
     await audit(this.deps.db, {
-      actor: this.run.requestedBy, repo: this.run.repo, environment: this.environment, action: "migrate",
-      outcome: rendered.conclusion, detail: { runId: this.run.id, commit: this.run.commitSha, result: outcome.kind },
+      actor: this.run.requestedBy,
+      repo: this.run.repo,
+      environment: this.environment,
+      action: "migrate",
+      outcome: rendered.conclusion,
+      detail: { runId: this.run.id, commit: this.run.commitSha, result: outcome.kind },
     });
     await this.announce(outcome);
-    await this.answerCommand(rendered.conclusion === "success", `**migrate ${this.environment ?? ""}**: ${rendered.title} (Check Run \`${MIGRATE_CHECK_NAME}\` on ${this.run.commitSha.slice(0, 7)})`);
+    await this.answerCommand(
+      rendered.conclusion === "success",
+      `**migrate ${this.environment ?? ""}**: ${rendered.title} (Check Run \`${MIGRATE_CHECK_NAME}\` on ${this.run.commitSha.slice(0, 7)})`,
+    );
   }
 
   /** Deploy hook, Slack and the merged PR's comment. None of them can fail the run. */
@@ -251,11 +265,9 @@ class MigrateRun extends RunContext {
     await updateRun(this.deps.db, this.run.id, { checkRunId: id });
   }
 
-
   private branch(): string {
     return (this.run.ref ?? "").replace(/^refs\/heads\//, "");
   }
-
 }
 
 /** What stays applied after this run: recorded so `/autopilot rollback last` knows what to revert. */

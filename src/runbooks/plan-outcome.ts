@@ -23,6 +23,4 @@ export interface PlanReport {
 }
 
 export type PlanOutcome =
-  | { kind: "config-invalid"; problems: ConfigProblem[] }
-  | { kind: "planned"; report: PlanReport }
-  | { kind: "crashed"; error: string; attempts: number };
+  { kind: "config-invalid"; problems: ConfigProblem[] } | { kind: "planned"; report: PlanReport } | { kind: "crashed"; error: string; attempts: number };

@@ -73,9 +73,7 @@ class PlanRun extends RunContext {
   private async decide(): Promise<PlanOutcome | undefined> {
     const config = await this.step("config", () => this.loadRepoConfig());
     const directory = config instanceof ConfigError ? "migrations" : config.migrations.directory;
-    const [head, base] = await this.step("list", () =>
-      Promise.all([this.list(this.run.commitSha, directory), this.list(this.params.baseRef, directory)]),
-    );
+    const [head, base] = await this.step("list", () => Promise.all([this.list(this.run.commitSha, directory), this.list(this.params.baseRef, directory)]));
     const changed = changedPaths(base, head);
     if (changed.size === 0 && this.run.trigger === "auto") return undefined;
     await this.start();
@@ -93,7 +91,14 @@ class PlanRun extends RunContext {
     problems.unshift(...index.problems, ...files.problems);
 
     const lintConfig = validateLintConfig(config.lint ?? {});
-    problems.push(...lintConfig.problems.map((p): Problem => ({ code: "bad-config", path: ".github/autopilot.yml", message: `lint.${p.key}: ${p.message}`, severity: "error" })));
+    problems.push(
+      ...lintConfig.problems.map((p): Problem => ({
+        code: "bad-config",
+        path: ".github/autopilot.yml",
+        message: `lint.${p.key}: ${p.message}`,
+        severity: "error",
+      })),
+    );
     await this.check.progress("Linting…");
     const findings = await this.step("lint", () => this.lint(files.files, lintConfig.rules));
     const costed = "applied" in history && typeof target !== "string" ? await this.withCosts(findings, target) : findings;
@@ -130,17 +135,23 @@ class PlanRun extends RunContext {
     if ("applied" in history) {
       const planned = plan(refs, history.applied, { outOfOrder: config.migrations.out_of_order });
       // Deleting an applied migration in a pull request is an integrity error, not a curiosity.
-      const problems = planned.problems.map((p) => (p.code === "missing-file" ? { ...p, severity: "error" as const, message: `${p.message} (deleted by this pull request)` } : p));
+      const problems = planned.problems.map((p) =>
+        p.code === "missing-file" ? { ...p, severity: "error" as const, message: `${p.message} (deleted by this pull request)` } : p,
+      );
       return { pending: planned.pending, problems };
     }
     const planned = plan(refs, [], { outOfOrder: true });
     const basePaths = new Set(base.map((b) => b.path));
     const touched: Problem[] = [...changed]
       .filter((path) => basePaths.has(path))
-      .map((path) => ({ code: "edits-existing", path, severity: "warning", message: `${path} exists on ${this.params.baseRef} and this pull request ${refs.some((r) => r.path === path) ? "edits" : "deletes"} it; if it was applied, that is refused at migrate time` }));
+      .map((path) => ({
+        code: "edits-existing",
+        path,
+        severity: "warning",
+        message: `${path} exists on ${this.params.baseRef} and this pull request ${refs.some((r) => r.path === path) ? "edits" : "deletes"} it; if it was applied, that is refused at migrate time`,
+      }));
     return { pending: planned.pending.filter((r) => changed.has(r.path)), problems: [...planned.problems, ...touched] };
   }
-
 
   private async lint(files: MigrationFile[], rules: Record<string, "error" | "warning" | "off">): Promise<LintFinding[]> {
     await ensureLintReady();
@@ -158,7 +169,14 @@ class PlanRun extends RunContext {
     });
   }
 
-  private async rehearse(report: PlanReport, config: RepoConfig, target: ResolvedTarget | string, history: History, files: MigrationFile[], refs: MigrationRef[]): Promise<PlanReport> {
+  private async rehearse(
+    report: PlanReport,
+    config: RepoConfig,
+    target: ResolvedTarget | string,
+    history: History,
+    files: MigrationFile[],
+    refs: MigrationRef[],
+  ): Promise<PlanReport> {
     if (typeof target === "string" || !target.shadowDatabaseUrl) {
       return { ...report, rehearsalNote: "No shadow server is configured for this target (`shadow_database_url_env`), so the files were not rehearsed." };
     }
@@ -192,7 +210,10 @@ class PlanRun extends RunContext {
       const body = `## Autopilot plan · ${rendered.title}\n\nFor ${this.run.commitSha.slice(0, 7)}.\n\n${planMarkdown(outcome.report)}`;
       await upsertMarkedComment(this.github, this.repo, this.params.pull, PLAN_COMMENT_MARKER, body);
     }
-    await this.answerCommand(rendered.conclusion !== "failure", `**plan**: ${rendered.title} (Check Run \`${PLAN_CHECK_NAME}\` on ${this.run.commitSha.slice(0, 7)})`);
+    await this.answerCommand(
+      rendered.conclusion !== "failure",
+      `**plan**: ${rendered.title} (Check Run \`${PLAN_CHECK_NAME}\` on ${this.run.commitSha.slice(0, 7)})`,
+    );
   }
 }
 

@@ -139,14 +139,17 @@ class RollbackRun extends RunContext {
   private async downFiles(commitSha: string, directory: string): Promise<Map<string, DownFile>> {
     const { refs } = indexMigrations(await listDirectory(this.github, this.repo, commitSha, directory), directory);
     const withDown = refs.filter((r) => r.downPath && r.downChecksum);
-    const blobs = await downloadBlobs(this.github, this.repo, withDown.map((r) => r.downChecksum!));
+    const blobs = await downloadBlobs(
+      this.github,
+      this.repo,
+      withDown.map((r) => r.downChecksum!),
+    );
     const downs = new Map<string, DownFile>();
     for (const ref of withDown) {
       downs.set(ref.version, { version: ref.version, name: ref.name, path: ref.downPath!, sql: blobs.get(ref.downChecksum!)!.toString("utf8") });
     }
     return downs;
   }
-
 
   private async revert(config: RepoConfig, target: ResolvedTarget, downs: DownFile[], safetyBackup: BackupRecord): Promise<RollbackOutcome> {
     const result = await this.step("revert", () =>
@@ -163,7 +166,14 @@ class RollbackRun extends RunContext {
     const reverted = result.reverted.map((r) => ({ version: r.file.version, name: r.file.name, durationMs: r.durationMs }));
     if (!result.failure) return { kind: "reverted", environment: target.environment, reverted, safetyBackup };
     const f = result.failure;
-    return { kind: "failed", environment: target.environment, error: `${f.message}${f.code ? ` (SQLSTATE ${f.code})` : ""}`, where: { path: f.file.path, line: f.line }, reverted, safetyBackup };
+    return {
+      kind: "failed",
+      environment: target.environment,
+      error: `${f.message}${f.code ? ` (SQLSTATE ${f.code})` : ""}`,
+      where: { path: f.file.path, line: f.line },
+      reverted,
+      safetyBackup,
+    };
   }
 
   private async restore(target: ResolvedTarget, backup: BackupRecord, safetyBackup: BackupRecord): Promise<RollbackOutcome> {
@@ -174,17 +184,32 @@ class RollbackRun extends RunContext {
       return { kind: "failed", environment: target.environment, error: redact((error as Error).message), reverted: [], safetyBackup };
     }
     const history = await readHistoryFromUrl(target.databaseUrl);
-    return { kind: "restored", environment: target.environment, restoredBackupId: backup.id, safetyBackup, historyCount: history.filter((h) => !h.revertedAt).length };
+    return {
+      kind: "restored",
+      environment: target.environment,
+      restoredBackupId: backup.id,
+      safetyBackup,
+      historyCount: history.filter((h) => !h.revertedAt).length,
+    };
   }
 
   async conclude(outcome: RollbackOutcome): Promise<void> {
     const rendered = renderRollback(outcome);
     await this.check.complete(rendered);
     const ok = rendered.conclusion === "success";
-    await finishRun(this.deps.db, this.run.id, { status: rendered.conclusion as RunStatus, title: rendered.title, summary: rendered.summary, error: ok ? undefined : rendered.title });
+    await finishRun(this.deps.db, this.run.id, {
+      status: rendered.conclusion as RunStatus,
+      title: rendered.title,
+      summary: rendered.summary,
+      error: ok ? undefined : rendered.title,
+    });
     await audit(this.deps.db, {
-      actor: this.run.requestedBy, repo: this.run.repo, environment: this.params.environment, action: "rollback",
-      outcome: rendered.conclusion, detail: { runId: this.run.id, target: this.params.target, result: outcome.kind },
+      actor: this.run.requestedBy,
+      repo: this.run.repo,
+      environment: this.params.environment,
+      action: "rollback",
+      outcome: rendered.conclusion,
+      detail: { runId: this.run.id, target: this.params.target, result: outcome.kind },
     });
     if (outcome.kind !== "refused") {
       const slackError = await notifySlack(this.target?.slackWebhookUrl, ok ? "warning" : "failure", `${this.run.repo}: ${rendered.title}`, rendered.summary);

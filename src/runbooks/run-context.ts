@@ -82,15 +82,25 @@ export class RunContext {
   takeBackup(target: ResolvedTarget, commitSha: string | null = this.run.commitSha): Promise<BackupRecord> {
     const { backups } = this.deps.serverConfig;
     return takeBackup({
-      db: this.deps.db, directory: backups.directory, retentionDays: backups.retention_days, databaseUrl: target.databaseUrl,
-      repo: this.run.repo, environment: target.environment, runId: this.run.id, commitSha,
+      db: this.deps.db,
+      directory: backups.directory,
+      retentionDays: backups.retention_days,
+      databaseUrl: target.databaseUrl,
+      repo: this.run.repo,
+      environment: target.environment,
+      runId: this.run.id,
+      commitSha,
       onPruneError: (error) => this.deps.log.warn({ err: error, run: this.run.id }, "pruning old backups failed"),
     });
   }
 
   /** Downloads migration files by their blob SHA (only these) and reads them: directives, UTF-8. */
   async downloadMigrations(refs: MigrationRef[]): Promise<{ files: MigrationFile[]; problems: Problem[] }> {
-    const blobs = await downloadBlobs(this.github, this.repo, refs.map((r) => r.checksum));
+    const blobs = await downloadBlobs(
+      this.github,
+      this.repo,
+      refs.map((r) => r.checksum),
+    );
     const files: MigrationFile[] = [];
     const problems: Problem[] = [];
     for (const ref of refs) {

@@ -50,8 +50,14 @@ class Scan extends RunContext {
     }
     for (const finding of recorded.resolved) await closeAnomalyIssue(this.github, this.repo, finding);
     const summary = `${report.findings.length} finding(s) (${recorded.opened.length} new, ${recorded.resolved.length} resolved), ${report.trends.length} trend(s)`;
-    if (recorded.opened.length || recorded.resolved.length) await this.tellSlack(summary, [...recorded.opened, ...recorded.updated].map((f) => `• ${f.summary}`));
-    await this.weeklyInsights().catch((error) => this.deps.log.warn({ repo: this.run.repo, err: error }, "weekly insights not posted; trying at the next scan"));
+    if (recorded.opened.length || recorded.resolved.length)
+      await this.tellSlack(
+        summary,
+        [...recorded.opened, ...recorded.updated].map((f) => `• ${f.summary}`),
+      );
+    await this.weeklyInsights().catch((error) =>
+      this.deps.log.warn({ repo: this.run.repo, err: error }, "weekly insights not posted; trying at the next scan"),
+    );
     return summary;
   }
 

@@ -2,10 +2,11 @@
 import type pg from "pg";
 
 export async function recordApproval(db: pg.Pool, runId: number, approver: string, source: "command" | "button" | "review"): Promise<boolean> {
-  const { rowCount } = await db.query(
-    `insert into approvals (run_id, approver, source) values ($1, $2, $3) on conflict do nothing`,
-    [runId, approver.toLowerCase(), source],
-  );
+  const { rowCount } = await db.query(`insert into approvals (run_id, approver, source) values ($1, $2, $3) on conflict do nothing`, [
+    runId,
+    approver.toLowerCase(),
+    source,
+  ]);
   return rowCount === 1;
 }
 

@@ -12,10 +12,14 @@ export interface AuditEntry {
 }
 
 export async function audit(db: pg.Pool, entry: AuditEntry): Promise<void> {
-  await db.query(
-    `insert into audit (actor, repo, environment, action, outcome, detail) values ($1, $2, $3, $4, $5, $6)`,
-    [entry.actor, entry.repo, entry.environment ?? null, entry.action, entry.outcome, JSON.stringify(redactDeep(entry.detail ?? {}))],
-  );
+  await db.query(`insert into audit (actor, repo, environment, action, outcome, detail) values ($1, $2, $3, $4, $5, $6)`, [
+    entry.actor,
+    entry.repo,
+    entry.environment ?? null,
+    entry.action,
+    entry.outcome,
+    JSON.stringify(redactDeep(entry.detail ?? {})),
+  ]);
 }
 
 export async function readAudit(db: pg.Pool, repo?: string, limit = 100): Promise<Array<AuditEntry & { at: Date }>> {

@@ -17,10 +17,16 @@ export interface HealthResult {
 
 export async function recordHealth(db: pg.Pool, results: HealthResult[]): Promise<void> {
   for (const r of results) {
-    await db.query(
-      `insert into health_log (repo, check_name, kind, status, http_status, error, latency_ms, detail) values ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [r.repo.toLowerCase(), r.check, r.kind, r.status, r.httpStatus ?? null, r.error ?? null, Math.round(r.latencyMs), r.detail ?? null],
-    );
+    await db.query(`insert into health_log (repo, check_name, kind, status, http_status, error, latency_ms, detail) values ($1, $2, $3, $4, $5, $6, $7, $8)`, [
+      r.repo.toLowerCase(),
+      r.check,
+      r.kind,
+      r.status,
+      r.httpStatus ?? null,
+      r.error ?? null,
+      Math.round(r.latencyMs),
+      r.detail ?? null,
+    ]);
   }
 }
 
@@ -51,7 +57,13 @@ export async function saveCheckState(db: pg.Pool, repo: string, state: CheckStat
 }
 
 export async function recordHealAction(db: pg.Pool, repo: string, check: string, action: string, ok: boolean, detail: string): Promise<void> {
-  await db.query(`insert into heal_actions (repo, check_name, action, ok, detail) values ($1, $2, $3, $4, $5)`, [repo.toLowerCase(), check, action, ok, detail]);
+  await db.query(`insert into heal_actions (repo, check_name, action, ok, detail) values ($1, $2, $3, $4, $5)`, [
+    repo.toLowerCase(),
+    check,
+    action,
+    ok,
+    detail,
+  ]);
 }
 
 export interface Uptime {

@@ -35,7 +35,9 @@ export function findPostgresBinDir(): string {
   }
   const root = "/usr/lib/postgresql";
   if (existsSync(root)) {
-    const majors = readdirSync(root).filter((d) => /^\d+$/.test(d)).sort((a, b) => Number(b) - Number(a));
+    const majors = readdirSync(root)
+      .filter((d) => /^\d+$/.test(d))
+      .sort((a, b) => Number(b) - Number(a));
     for (const major of majors) {
       const dir = path.join(root, major, "bin");
       if (existsSync(path.join(dir, "pg_ctl"))) return dir;
@@ -82,9 +84,7 @@ function prepareDataDir(dataDir: string): void {
 }
 
 async function initialize(bin: string, dataDir: string, superuser: string): Promise<void> {
-  const [cmd, args] = asClusterUser(path.join(bin, "initdb"), [
-    "-D", dataDir, "-U", superuser, "--auth=trust", "--encoding=UTF8", "--no-sync",
-  ]);
+  const [cmd, args] = asClusterUser(path.join(bin, "initdb"), ["-D", dataDir, "-U", superuser, "--auth=trust", "--encoding=UTF8", "--no-sync"]);
   try {
     await run(cmd, args);
   } catch (error) {
@@ -123,14 +123,22 @@ export async function startCluster(options: ClusterOptions): Promise<LocalCluste
     const durability = options.disposable ? " -c fsync=off -c synchronous_commit=off -c full_page_writes=off" : "";
     const serverOptions = `-p ${port} -k ${dataDir} -c listen_addresses=127.0.0.1 -c max_connections=200${durability}`;
     const [cmd, args] = asClusterUser(path.join(bin, "pg_ctl"), [
-      "-D", dataDir, "-o", serverOptions, "-l", path.join(dataDir, "server.log"), "-w", "-t", "60", "start",
+      "-D",
+      dataDir,
+      "-o",
+      serverOptions,
+      "-l",
+      path.join(dataDir, "server.log"),
+      "-w",
+      "-t",
+      "60",
+      "start",
     ]);
     await run(cmd, args);
     writeFileSync(portFile, String(port));
   }
 
-  const ctl = (mode: string): [string, string[]] =>
-    asClusterUser(path.join(bin, "pg_ctl"), ["-D", dataDir, "-m", mode, "-w", "stop"]);
+  const ctl = (mode: string): [string, string[]] => asClusterUser(path.join(bin, "pg_ctl"), ["-D", dataDir, "-m", mode, "-w", "stop"]);
   return {
     url: `postgres://${superuser}@127.0.0.1:${port}/postgres`,
     port,

@@ -23,15 +23,18 @@ export async function lockEnvironment(db: pg.Pool, lock: Omit<EnvironmentLock, "
 }
 
 export async function unlockEnvironment(db: pg.Pool, repo: string, environment: string): Promise<EnvironmentLock | undefined> {
-  const { rows } = await db.query<EnvironmentLock>(
-    `delete from environment_locks where repo = $1 and environment = $2 returning ${columns}`,
-    [repo.toLowerCase(), environment],
-  );
+  const { rows } = await db.query<EnvironmentLock>(`delete from environment_locks where repo = $1 and environment = $2 returning ${columns}`, [
+    repo.toLowerCase(),
+    environment,
+  ]);
   return rows[0];
 }
 
 export async function findLock(db: pg.Pool, repo: string, environment: string): Promise<EnvironmentLock | undefined> {
-  const { rows } = await db.query<EnvironmentLock>(`select ${columns} from environment_locks where repo = $1 and environment = $2`, [repo.toLowerCase(), environment]);
+  const { rows } = await db.query<EnvironmentLock>(`select ${columns} from environment_locks where repo = $1 and environment = $2`, [
+    repo.toLowerCase(),
+    environment,
+  ]);
   return rows[0];
 }
 

@@ -9,15 +9,22 @@ export interface RunMigration {
 
 export async function recordRunMigrations(db: pg.Pool, runId: number, applied: RunMigration[]): Promise<void> {
   for (const m of applied) {
-    await db.query(
-      `insert into run_migrations (run_id, version, name, path) values ($1, $2, $3, $4) on conflict do nothing`,
-      [runId, m.version, m.name, m.path],
-    );
+    await db.query(`insert into run_migrations (run_id, version, name, path) values ($1, $2, $3, $4) on conflict do nothing`, [
+      runId,
+      m.version,
+      m.name,
+      m.path,
+    ]);
   }
 }
 
 /** Recent migrate runs of an environment that applied something, newest first, with what they applied. */
-export async function recentAppliedRuns(db: pg.Pool, repo: string, environment: string, limit = 20): Promise<Array<{ runId: number; commitSha: string; backupId: string | null; migrations: RunMigration[] }>> {
+export async function recentAppliedRuns(
+  db: pg.Pool,
+  repo: string,
+  environment: string,
+  limit = 20,
+): Promise<Array<{ runId: number; commitSha: string; backupId: string | null; migrations: RunMigration[] }>> {
   const { rows } = await db.query(
     `select r.id::int as "runId", r.commit_sha as "commitSha", r.backup_id as "backupId",
             json_agg(json_build_object('version', m.version, 'name', m.name, 'path', m.path) order by m.version) as migrations

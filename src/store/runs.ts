@@ -85,15 +85,14 @@ export async function updateRun(
   );
 }
 
-export async function finishRun(
-  db: pg.Pool,
-  id: number,
-  outcome: { status: RunStatus; title: string; summary?: string; error?: string },
-): Promise<void> {
-  await db.query(
-    `update runs set status = $2, title = $3, summary = $4, error = $5, finished_at = now() where id = $1`,
-    [id, outcome.status, outcome.title, outcome.summary ?? null, outcome.error ?? null],
-  );
+export async function finishRun(db: pg.Pool, id: number, outcome: { status: RunStatus; title: string; summary?: string; error?: string }): Promise<void> {
+  await db.query(`update runs set status = $2, title = $3, summary = $4, error = $5, finished_at = now() where id = $1`, [
+    id,
+    outcome.status,
+    outcome.title,
+    outcome.summary ?? null,
+    outcome.error ?? null,
+  ]);
 }
 
 export async function recordStep(
@@ -101,10 +100,14 @@ export async function recordStep(
   runId: number,
   step: { name: string; status: "success" | "failure" | "skipped"; detail?: string; startedAt: Date; durationMs: number },
 ): Promise<void> {
-  await db.query(
-    `insert into run_steps (run_id, step, status, detail, started_at, duration_ms) values ($1, $2, $3, $4, $5, $6)`,
-    [runId, step.name, step.status, step.detail ?? null, step.startedAt, Math.round(step.durationMs)],
-  );
+  await db.query(`insert into run_steps (run_id, step, status, detail, started_at, duration_ms) values ($1, $2, $3, $4, $5, $6)`, [
+    runId,
+    step.name,
+    step.status,
+    step.detail ?? null,
+    step.startedAt,
+    Math.round(step.durationMs),
+  ]);
 }
 
 export async function unfinishedRuns(db: pg.Pool): Promise<Run[]> {

@@ -40,9 +40,18 @@ async function page(db: pg.Pool): Promise<string> {
 <style>body{font:14px system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse;margin-bottom:2rem}td,th{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:left}
 .success,.healthy{color:#1a7f37}.failure,.unhealthy{color:#cf222e}.action_required,.degraded,.neutral{color:#9a6700}</style></head><body>
 <h1>Autopilot</h1>
-<h2>Checks</h2>${table(["Repository", "Check", "Status", "Down since", "Updated"], checks.rows.map((c) => [c.repo, c.check_name, cls(c.status), c.down_since, c.updated_at]))}
-<h2>Locks</h2>${table(["Repository", "Environment", "By", "Reason", "Since"], locks.rows.map((l) => [l.repo, l.environment, l.locked_by, l.reason, l.locked_at]))}
-<h2>Recent runs</h2>${table(["#", "Repository", "Kind", "Trigger", "Environment", "Status", "Result", "Created"], runs.rows.map((r) => [r.id, r.repo, r.kind, r.trigger, r.environment, cls(r.status), r.title, r.created_at]))}
+<h2>Checks</h2>${table(
+    ["Repository", "Check", "Status", "Down since", "Updated"],
+    checks.rows.map((c) => [c.repo, c.check_name, cls(c.status), c.down_since, c.updated_at]),
+  )}
+<h2>Locks</h2>${table(
+    ["Repository", "Environment", "By", "Reason", "Since"],
+    locks.rows.map((l) => [l.repo, l.environment, l.locked_by, l.reason, l.locked_at]),
+  )}
+<h2>Recent runs</h2>${table(
+    ["#", "Repository", "Kind", "Trigger", "Environment", "Status", "Result", "Created"],
+    runs.rows.map((r) => [r.id, r.repo, r.kind, r.trigger, r.environment, cls(r.status), r.title, r.created_at]),
+  )}
 <p><a href="/metrics">Prometheus metrics</a></p></body></html>`;
 }
 

@@ -12,8 +12,15 @@ export function eventSink(app: Probot, deps: RunbookDeps): EventSink {
       const installation = await appClient.rest.apps.getRepoInstallation({ owner, repo: name }).catch(() => undefined);
       if (!installation) return undefined;
       const run = await deps.enqueue({
-        kind: "heal", trigger: "event", repo, installationId: installation.data.id, ref: null, commitSha: null,
-        requestedBy: "external event", deliveryId: null, params: {},
+        kind: "heal",
+        trigger: "event",
+        repo,
+        installationId: installation.data.id,
+        ref: null,
+        commitSha: null,
+        requestedBy: "external event",
+        deliveryId: null,
+        params: {},
       });
       return run?.id;
     },

@@ -8,8 +8,14 @@ import { z } from "zod";
 export const eventSchema = z.strictObject({
   repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, "must be owner/name"),
   action: z.enum(["heal", "deployed"]),
-  environment: z.string().regex(/^[\w.-]+$/).optional(),
-  commit: z.string().regex(/^[0-9a-f]{7,40}$/i).optional(),
+  environment: z
+    .string()
+    .regex(/^[\w.-]+$/)
+    .optional(),
+  commit: z
+    .string()
+    .regex(/^[0-9a-f]{7,40}$/i)
+    .optional(),
 });
 
 export type ExternalEvent = z.infer<typeof eventSchema>;
@@ -36,7 +42,8 @@ export function eventsHandler(secret: string | undefined, sink: EventSink) {
     if (raw === undefined) return answer(413, { error: `body over ${MAX_BODY} bytes` });
     if (!signatureMatches(secret, raw, req.headers["x-autopilot-signature-256"])) return answer(401, { error: "bad or missing X-Autopilot-Signature-256" });
     const parsed = eventSchema.safeParse(safeJson(raw));
-    if (!parsed.success) return answer(422, { error: "invalid event", problems: parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`) });
+    if (!parsed.success)
+      return answer(422, { error: "invalid event", problems: parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`) });
     if (parsed.data.action === "deployed") {
       await sink.deployed(parsed.data);
       return answer(202, { recorded: "deployment" });

@@ -56,19 +56,42 @@ export async function buildRegistry(db: Queryable, options: MetricsOptions = {})
 // ---- health ------------------------------------------------------------------------------------
 
 async function healthChecks(db: Queryable, registry: Registry): Promise<void> {
-  const total = new Counter({ name: "autopilot_health_checks_total", help: "Health-check results recorded, by status (healthy, degraded, unhealthy, maintenance).", labelNames: ["repo", "check", "status"], registers: [registry] });
+  const total = new Counter({
+    name: "autopilot_health_checks_total",
+    help: "Health-check results recorded, by status (healthy, degraded, unhealthy, maintenance).",
+    labelNames: ["repo", "check", "status"],
+    registers: [registry],
+  });
   const { rows } = await db.query("select repo, check_name, status, count(*)::float8 as n from health_log group by 1, 2, 3 order by 1, 2, 3");
   for (const r of rows) total.inc({ repo: r.repo, check: r.check_name, status: r.status }, r.n);
 }
 
 async function responseTimes(db: Queryable, registry: Registry): Promise<void> {
-  const histogram = new StoreHistogram({ name: "autopilot_check_response_seconds", help: "Response time of answered health checks (healthy or degraded).", labelNames: ["repo", "check"], buckets: RESPONSE_BUCKETS_SECONDS, registers: [registry] });
-  const rows = await bucketCounts(db, "health_log", "latency_ms / 1000.0", ["repo", "check_name"], "latency_ms is not null and status in ('healthy', 'degraded')", RESPONSE_BUCKETS_SECONDS);
+  const histogram = new StoreHistogram({
+    name: "autopilot_check_response_seconds",
+    help: "Response time of answered health checks (healthy or degraded).",
+    labelNames: ["repo", "check"],
+    buckets: RESPONSE_BUCKETS_SECONDS,
+    registers: [registry],
+  });
+  const rows = await bucketCounts(
+    db,
+    "health_log",
+    "latency_ms / 1000.0",
+    ["repo", "check_name"],
+    "latency_ms is not null and status in ('healthy', 'degraded')",
+    RESPONSE_BUCKETS_SECONDS,
+  );
   for (const r of rows) histogram.setSeries({ repo: r.keys.repo, check: r.keys.check_name }, r);
 }
 
 async function uptime(db: Queryable, registry: Registry, now: Date): Promise<void> {
-  const ratio = new Gauge({ name: "autopilot_uptime_ratio", help: "Share of health checks that answered (healthy or degraded), maintenance excluded, over the window.", labelNames: ["repo", "check", "window"], registers: [registry] });
+  const ratio = new Gauge({
+    name: "autopilot_uptime_ratio",
+    help: "Share of health checks that answered (healthy or degraded), maintenance excluded, over the window.",
+    labelNames: ["repo", "check", "window"],
+    registers: [registry],
+  });
   for (const u of await uptimeByWindow(db, now)) ratio.set({ repo: u.repo, check: u.check, window: u.window }, u.ratio);
 }
 
@@ -78,8 +101,19 @@ async function uptime(db: Queryable, registry: Registry, now: Date): Promise<voi
 const FINISHED = "('success', 'failure', 'neutral', 'skipped')";
 
 async function migrations(db: Queryable, registry: Registry): Promise<void> {
-  const total = new Counter({ name: "autopilot_migrations_total", help: "Finished migrate runs, by outcome (success, failure, neutral, skipped).", labelNames: ["repo", "environment", "outcome"], registers: [registry] });
-  const duration = new StoreHistogram({ name: "autopilot_migration_duration_seconds", help: "Duration of migrate runs that succeeded or failed, from start to finish.", labelNames: ["repo", "environment"], buckets: MIGRATION_BUCKETS_SECONDS, registers: [registry] });
+  const total = new Counter({
+    name: "autopilot_migrations_total",
+    help: "Finished migrate runs, by outcome (success, failure, neutral, skipped).",
+    labelNames: ["repo", "environment", "outcome"],
+    registers: [registry],
+  });
+  const duration = new StoreHistogram({
+    name: "autopilot_migration_duration_seconds",
+    help: "Duration of migrate runs that succeeded or failed, from start to finish.",
+    labelNames: ["repo", "environment"],
+    buckets: MIGRATION_BUCKETS_SECONDS,
+    registers: [registry],
+  });
   await countRuns(db, "migrate", total);
   const rows = await bucketCounts(
     db,
@@ -93,7 +127,12 @@ async function migrations(db: Queryable, registry: Registry): Promise<void> {
 }
 
 async function rollbacks(db: Queryable, registry: Registry): Promise<void> {
-  const total = new Counter({ name: "autopilot_rollbacks_total", help: "Finished rollback runs, by outcome.", labelNames: ["repo", "environment", "outcome"], registers: [registry] });
+  const total = new Counter({
+    name: "autopilot_rollbacks_total",
+    help: "Finished rollback runs, by outcome.",
+    labelNames: ["repo", "environment", "outcome"],
+    registers: [registry],
+  });
   await countRuns(db, "rollback", total);
 }
 
@@ -107,19 +146,42 @@ async function countRuns(db: Queryable, kind: string, counter: Counter<"repo" | 
 }
 
 async function backups(db: Queryable, registry: Registry): Promise<void> {
-  const total = new Counter({ name: "autopilot_backups_total", help: "Backups taken, by outcome (success, failure); pruned backups count as taken.", labelNames: ["repo", "environment", "outcome"], registers: [registry] });
-  const duration = new StoreHistogram({ name: "autopilot_backup_duration_seconds", help: "Duration of successful backups.", labelNames: ["repo", "environment"], buckets: BACKUP_BUCKETS_SECONDS, registers: [registry] });
+  const total = new Counter({
+    name: "autopilot_backups_total",
+    help: "Backups taken, by outcome (success, failure); pruned backups count as taken.",
+    labelNames: ["repo", "environment", "outcome"],
+    registers: [registry],
+  });
+  const duration = new StoreHistogram({
+    name: "autopilot_backup_duration_seconds",
+    help: "Duration of successful backups.",
+    labelNames: ["repo", "environment"],
+    buckets: BACKUP_BUCKETS_SECONDS,
+    registers: [registry],
+  });
   const { rows } = await db.query(
     `select repo, environment, case when status = 'failed' then 'failure' else 'success' end as outcome, count(*)::float8 as n
        from backups group by 1, 2, 3 order by 1, 2, 3`,
   );
   for (const r of rows) total.inc({ repo: r.repo, environment: r.environment, outcome: r.outcome }, r.n);
-  const buckets = await bucketCounts(db, "backups", "duration_ms / 1000.0", ["repo", "environment"], "status <> 'failed' and duration_ms is not null", BACKUP_BUCKETS_SECONDS);
+  const buckets = await bucketCounts(
+    db,
+    "backups",
+    "duration_ms / 1000.0",
+    ["repo", "environment"],
+    "status <> 'failed' and duration_ms is not null",
+    BACKUP_BUCKETS_SECONDS,
+  );
   for (const r of buckets) duration.setSeries({ repo: r.keys.repo, environment: r.keys.environment }, r);
 }
 
 async function deployments(db: Queryable, registry: Registry): Promise<void> {
-  const total = new Counter({ name: "autopilot_deployments_total", help: "Deploy hooks called, by outcome (success, failure).", labelNames: ["repo", "environment", "outcome"], registers: [registry] });
+  const total = new Counter({
+    name: "autopilot_deployments_total",
+    help: "Deploy hooks called, by outcome (success, failure).",
+    labelNames: ["repo", "environment", "outcome"],
+    registers: [registry],
+  });
   const { rows } = await db.query(
     `select repo, environment, case when ok then 'success' else 'failure' end as outcome, count(*)::float8 as n from deployments group by 1, 2, 3 order by 1, 2, 3`,
   );
@@ -129,7 +191,12 @@ async function deployments(db: Queryable, registry: Registry): Promise<void> {
 // ---- incidents, alerts, anomalies ----------------------------------------------------------------
 
 async function incidents(db: Queryable, registry: Registry, known: Map<string, number> | undefined): Promise<void> {
-  const open = new Gauge({ name: "autopilot_incidents_open", help: "Open incidents: failing checks (or open incident issues, when the app knows them).", labelNames: ["repo"], registers: [registry] });
+  const open = new Gauge({
+    name: "autopilot_incidents_open",
+    help: "Open incidents: failing checks (or open incident issues, when the app knows them).",
+    labelNames: ["repo"],
+    registers: [registry],
+  });
   if (known) {
     for (const [repo, count] of known) open.set({ repo }, count);
     return;
@@ -140,7 +207,12 @@ async function incidents(db: Queryable, registry: Registry, known: Map<string, n
 }
 
 async function alerts(db: Queryable, registry: Registry): Promise<void> {
-  const firing = new Gauge({ name: "autopilot_alerts_firing", help: "Alerts firing, by rule and severity (0 for a rule that has been evaluated and is not firing).", labelNames: ["repo", "rule", "severity"], registers: [registry] });
+  const firing = new Gauge({
+    name: "autopilot_alerts_firing",
+    help: "Alerts firing, by rule and severity (0 for a rule that has been evaluated and is not firing).",
+    labelNames: ["repo", "rule", "severity"],
+    registers: [registry],
+  });
   const { rows } = await db.query(
     "select repo, rule, severity, count(*) filter (where state = 'firing')::int as n from alert_state group by 1, 2, 3 order by 1, 2, 3",
   );
@@ -148,13 +220,23 @@ async function alerts(db: Queryable, registry: Registry): Promise<void> {
 }
 
 async function anomalies(db: Queryable, registry: Registry): Promise<void> {
-  const open = new Gauge({ name: "autopilot_anomalies_open", help: "Open anomaly-scan findings, by kind.", labelNames: ["repo", "kind"], registers: [registry] });
+  const open = new Gauge({
+    name: "autopilot_anomalies_open",
+    help: "Open anomaly-scan findings, by kind.",
+    labelNames: ["repo", "kind"],
+    registers: [registry],
+  });
   const { rows } = await db.query("select repo, kind, count(*)::int as n from anomaly_findings where resolved_at is null group by 1, 2 order by 1, 2");
   for (const r of rows) open.set({ repo: r.repo, kind: r.kind }, r.n);
 }
 
 async function jobs(db: Queryable, registry: Registry): Promise<void> {
-  const gauge = new Gauge({ name: "autopilot_jobs", help: "Jobs in the durable queue (pg-boss), by queue and state.", labelNames: ["queue", "state"], registers: [registry] });
+  const gauge = new Gauge({
+    name: "autopilot_jobs",
+    help: "Jobs in the durable queue (pg-boss), by queue and state.",
+    labelNames: ["queue", "state"],
+    registers: [registry],
+  });
   // The queue creates its schema when it first starts; a store it never ran on has none.
   if (!(await tableExists(db, "pgboss.job"))) return;
   const { rows } = await db.query("select name, state::text as state, count(*)::int as n from pgboss.job group by 1, 2 order by 1, 2");
@@ -202,7 +284,12 @@ export function latencyFactor(p95Seconds: number): number {
 }
 
 async function healthScores(db: Queryable, registry: Registry, now: Date): Promise<void> {
-  const score = new Gauge({ name: "autopilot_health_score", help: "0-100: weighted uptime (24h 50, 7d 20), p95 latency (15) and migration success (15); see docs/metrics.md.", labelNames: ["repo"], registers: [registry] });
+  const score = new Gauge({
+    name: "autopilot_health_score",
+    help: "0-100: weighted uptime (24h 50, 7d 20), p95 latency (15) and migration success (15); see docs/metrics.md.",
+    labelNames: ["repo"],
+    registers: [registry],
+  });
   for (const [repo, inputs] of await healthScoreInputs(db, now)) {
     const value = healthScore(inputs);
     if (value !== null) score.set({ repo }, value);
@@ -223,7 +310,10 @@ export async function healthScoreInputs(db: Queryable, now: Date): Promise<Map<s
       [now],
     ),
   ]);
-  for (const [window, key] of [["24h", "uptime24h"], ["7d", "uptime7d"]] as const) {
+  for (const [window, key] of [
+    ["24h", "uptime24h"],
+    ["7d", "uptime7d"],
+  ] as const) {
     for (const [repo, ratios] of groupValues(windows.filter((w) => w.window === window).map((w) => [w.repo, w.ratio]))) {
       of(repo)[key] = ratios.reduce((a, b) => a + b, 0) / ratios.length;
     }
@@ -255,7 +345,12 @@ interface BucketRow {
  * module, never user input.
  */
 async function bucketCounts(db: Queryable, table: string, valueExpr: string, keys: string[], where: string, buckets: number[]): Promise<BucketRow[]> {
-  const keyNames = keys.map((k) => k.split(/\s+as\s+/i).pop()!.trim());
+  const keyNames = keys.map((k) =>
+    k
+      .split(/\s+as\s+/i)
+      .pop()!
+      .trim(),
+  );
   const cumulative = buckets.map((b, i) => `count(*) filter (where ${valueExpr} <= ${b})::float8 as le_${i}`).join(", ");
   const { rows } = await db.query(
     `select ${keys.join(", ")}, ${cumulative}, coalesce(sum(${valueExpr}), 0)::float8 as sum, count(*)::float8 as count

@@ -3,15 +3,15 @@
 // check runs, issues, comments, pulls, deployments) to answer like GitHub,
 // checks every JSON request body against GitHub's OpenAPI description, and
 // only accepts the credentials GitHub would (an App JWT, or tokens it issued).
-import { createHash, createPublicKey, createVerify, randomBytes } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { validateRequest } from './openapi-validator.js';
+import { createHash, createPublicKey, createVerify, randomBytes } from "node:crypto";
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { validateRequest } from "./openapi-validator.js";
 
 // ---------------------------------------------------------------------------
 // Public types
 
-export type Permission = 'admin' | 'maintain' | 'write' | 'triage' | 'read' | 'none';
+export type Permission = "admin" | "maintain" | "write" | "triage" | "read" | "none";
 
 export interface RecordedRequest {
   method: string;
@@ -32,7 +32,7 @@ export interface Annotation {
   end_line: number;
   start_column?: number;
   end_column?: number;
-  annotation_level: 'notice' | 'warning' | 'failure';
+  annotation_level: "notice" | "warning" | "failure";
   message: string;
   title?: string;
   raw_details?: string;
@@ -65,7 +65,7 @@ export interface PullSpec {
   merged_at?: string | null;
   title?: string;
   user?: string;
-  state?: 'open' | 'closed';
+  state?: "open" | "closed";
   headRef?: string;
   baseRef?: string;
   body?: string;
@@ -86,7 +86,7 @@ export interface IssueState {
   id: number;
   title: string;
   body: string | null;
-  state: 'open' | 'closed';
+  state: "open" | "closed";
   state_reason: string | null;
   labels: string[];
   assignees: string[];
@@ -121,8 +121,8 @@ export interface FakeGitHubOptions {
 
 interface TreeEntry {
   name: string;
-  type: 'blob' | 'tree';
-  mode: '100644' | '040000';
+  type: "blob" | "tree";
+  mode: "100644" | "040000";
   sha: string;
 }
 
@@ -192,7 +192,7 @@ interface Route {
   regex: RegExp;
   keys: string[];
   handler: Handler;
-  auth: 'jwt' | 'token';
+  auth: "jwt" | "token";
 }
 
 class HttpError extends Error {
@@ -205,40 +205,38 @@ class HttpError extends Error {
   }
 }
 
-const API_PREFIX = '/api/v3';
-const EPOCH = Date.parse('2025-01-01T00:00:00Z');
+const API_PREFIX = "/api/v3";
+const EPOCH = Date.parse("2025-01-01T00:00:00Z");
 const MAX_COMMENT = 65536;
 const MAX_CONTENT_INLINE = 1024 * 1024;
 
-const notFound = (): HttpError => new HttpError(404, 'Not Found');
+const notFound = (): HttpError => new HttpError(404, "Not Found");
 const invalid = (message: string): HttpError => new HttpError(422, message);
 
 // ---------------------------------------------------------------------------
 // Git object hashing: real SHAs, so callers can compare with `git hash-object`.
 
 function gitHash(type: string, content: Buffer): string {
-  return createHash('sha1').update(`${type} ${content.length}\0`).update(content).digest('hex');
+  return createHash("sha1").update(`${type} ${content.length}\0`).update(content).digest("hex");
 }
 
 export function gitBlobSha(content: string | Buffer): string {
-  return gitHash('blob', typeof content === 'string' ? Buffer.from(content) : content);
+  return gitHash("blob", typeof content === "string" ? Buffer.from(content) : content);
 }
 
 /** Git sorts tree entries by name, comparing a subtree's name as if it ended in "/". */
 function sortTreeEntries(entries: TreeEntry[]): TreeEntry[] {
-  const key = (e: TreeEntry) => (e.type === 'tree' ? `${e.name}/` : e.name);
+  const key = (e: TreeEntry) => (e.type === "tree" ? `${e.name}/` : e.name);
   return entries.sort((a, b) => Buffer.compare(Buffer.from(key(a)), Buffer.from(key(b))));
 }
 
 function treeObject(entries: TreeEntry[]): Buffer {
-  return Buffer.concat(
-    entries.flatMap((e) => [Buffer.from(`${e.mode === '040000' ? '40000' : e.mode} ${e.name}\0`), Buffer.from(e.sha, 'hex')]),
-  );
+  return Buffer.concat(entries.flatMap((e) => [Buffer.from(`${e.mode === "040000" ? "40000" : e.mode} ${e.name}\0`), Buffer.from(e.sha, "hex")]));
 }
 
 function base64Lines(data: Buffer): string {
   // GitHub wraps base64 at 60 columns; clients must tolerate the newlines.
-  return (data.toString('base64').match(/.{1,60}/g) ?? []).join('\n') + (data.length ? '\n' : '');
+  return (data.toString("base64").match(/.{1,60}/g) ?? []).join("\n") + (data.length ? "\n" : "");
 }
 
 // ---------------------------------------------------------------------------
@@ -270,7 +268,7 @@ export class FakeGitHub {
     const { port } = server.address() as AddressInfo;
     this.host = `127.0.0.1:${port}`;
     this.url = `http://${this.host}`;
-    this.appSlug = opts.appSlug ?? 'autopilot';
+    this.appSlug = opts.appSlug ?? "autopilot";
     this.appId = opts.appId ?? 1;
     this.checkIssuer = opts.appId !== undefined;
     if (opts.privateKey) this.publicKey = createPublicKey(opts.privateKey);
@@ -279,9 +277,9 @@ export class FakeGitHub {
 
   static async start(opts: FakeGitHubOptions = {}): Promise<FakeGitHub> {
     const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const fake = new FakeGitHub(server, opts);
-    server.on('request', (req, res) => void fake.handle(req, res));
+    server.on("request", (req, res) => void fake.handle(req, res));
     return fake;
   }
 
@@ -304,7 +302,7 @@ export class FakeGitHub {
   // Test-facing state API
 
   addRepo(fullName: string, opts: { installationId?: number; defaultBranch?: string; private?: boolean; id?: number } = {}): void {
-    const [owner, name] = fullName.split('/');
+    const [owner, name] = fullName.split("/");
     if (!owner || !name) throw new Error(`repository must be "owner/name", got "${fullName}"`);
     this.repos.set(fullName.toLowerCase(), {
       id: opts.id ?? this.nextId(),
@@ -312,7 +310,7 @@ export class FakeGitHub {
       name,
       fullName,
       private: opts.private ?? false,
-      defaultBranch: opts.defaultBranch ?? 'main',
+      defaultBranch: opts.defaultBranch ?? "main",
       installationId: opts.installationId,
       createdAt: this.now(),
       commits: new Map(),
@@ -340,10 +338,10 @@ export class FakeGitHub {
     const seconds = Math.floor(Date.parse(date) / 1000);
     const text =
       `tree ${tree}\n` +
-      parents.map((p) => `parent ${p}\n`).join('') +
+      parents.map((p) => `parent ${p}\n`).join("") +
       `author Octo Cat <octocat@example.com> ${seconds} +0000\n` +
       `committer Octo Cat <octocat@example.com> ${seconds} +0000\n\n${message}\n`;
-    const sha = gitHash('commit', Buffer.from(text));
+    const sha = gitHash("commit", Buffer.from(text));
     repo.commits.set(sha, { sha, tree, parents, message, date });
     repo.branches.set(branch, sha);
     return sha;
@@ -356,16 +354,23 @@ export class FakeGitHub {
   /** The pull requests GitHub associates with a commit; also creates/updates those pulls. */
   setPullsForCommit(fullName: string, sha: string, pulls: PullSpec[]): void {
     const repo = this.repoOrThrow(fullName);
-    repo.pullsForCommit.set(sha, pulls.map((p) => p.number));
+    repo.pullsForCommit.set(
+      sha,
+      pulls.map((p) => p.number),
+    );
     for (const spec of pulls) {
       const existing = repo.pulls.get(spec.number);
       repo.pulls.set(spec.number, { ...existing, ...spec, headSha: existing?.headSha ?? sha });
     }
   }
 
-  setReviews(fullName: string, pullNumber: number, reviews: Array<{ user: string; state: 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED' | 'DISMISSED'; commit_id?: string }>): void {
+  setReviews(
+    fullName: string,
+    pullNumber: number,
+    reviews: Array<{ user: string; state: "APPROVED" | "CHANGES_REQUESTED" | "COMMENTED" | "DISMISSED"; commit_id?: string }>,
+  ): void {
     const repo = this.repoOrThrow(fullName);
-    const headSha = repo.pulls.get(pullNumber)?.headSha ?? '';
+    const headSha = repo.pulls.get(pullNumber)?.headSha ?? "";
     repo.reviews.set(
       pullNumber,
       reviews.map((r) => ({ id: this.nextId(), user: r.user, state: r.state, commit_id: r.commit_id ?? headSha, submitted_at: this.now() })),
@@ -373,16 +378,19 @@ export class FakeGitHub {
   }
 
   /** Seeds an issue (e.g. the one a slash-command comment is posted on). Returns its number. */
-  addIssue(fullName: string, opts: { number?: number; title?: string; body?: string; labels?: string[]; state?: 'open' | 'closed'; user?: string } = {}): number {
+  addIssue(
+    fullName: string,
+    opts: { number?: number; title?: string; body?: string; labels?: string[]; state?: "open" | "closed"; user?: string } = {},
+  ): number {
     const repo = this.repoOrThrow(fullName);
     const issue = this.newIssue(repo, {
       number: opts.number,
-      title: opts.title ?? 'Seeded issue',
+      title: opts.title ?? "Seeded issue",
       body: opts.body ?? null,
       labels: opts.labels ?? [],
-      user: opts.user ?? 'octocat',
+      user: opts.user ?? "octocat",
     });
-    if (opts.state === 'closed') Object.assign(issue, { state: 'closed', state_reason: 'completed', closed_at: this.now() });
+    if (opts.state === "closed") Object.assign(issue, { state: "closed", state_reason: "completed", closed_at: this.now() });
     return issue.number;
   }
 
@@ -390,7 +398,7 @@ export class FakeGitHub {
   addComment(fullName: string, issueNumber: number, opts: { body: string; user?: string; id?: number }): number {
     const repo = this.repoOrThrow(fullName);
     if (!this.issueExists(repo, issueNumber)) this.addIssue(fullName, { number: issueNumber });
-    return this.newComment(repo, issueNumber, opts.body, opts.user ?? 'octocat', opts.id).id;
+    return this.newComment(repo, issueNumber, opts.body, opts.user ?? "octocat", opts.id).id;
   }
 
   checkRuns(fullName: string): CheckRunState[] {
@@ -426,9 +434,9 @@ export class FakeGitHub {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readBody(req);
-    const url = new URL(req.url ?? '/', this.url);
-    const method = (req.method ?? 'GET').toUpperCase();
-    const path = url.pathname.startsWith(API_PREFIX) ? url.pathname.slice(API_PREFIX.length) || '/' : url.pathname;
+    const url = new URL(req.url ?? "/", this.url);
+    const method = (req.method ?? "GET").toUpperCase();
+    const path = url.pathname.startsWith(API_PREFIX) ? url.pathname.slice(API_PREFIX.length) || "/" : url.pathname;
     const query = Object.fromEntries(url.searchParams);
     const record: RecordedRequest = { method, path, query, headers: req.headers, body: undefined, status: 0 };
     let reply: Reply;
@@ -448,7 +456,7 @@ export class FakeGitHub {
     const failure = this.takeFailure(ctx.method, ctx.path);
     if (failure) return { status: failure, body: { message: `Injected failure (${failure})` } };
     const match = this.matchRoute(ctx.method, ctx.path);
-    this.authenticate(ctx, match?.route.auth ?? (/^\/app(\/|$)/.test(ctx.path) ? 'jwt' : 'token'), record);
+    this.authenticate(ctx, match?.route.auth ?? (/^\/app(\/|$)/.test(ctx.path) ? "jwt" : "token"), record);
     this.validateBody(ctx);
     if (!match) throw notFound();
     return match.route.handler({ ...ctx, params: match.params });
@@ -465,7 +473,7 @@ export class FakeGitHub {
     const errors = validateRequest(ctx.method, ctx.path, ctx.body);
     if (errors.length === 0) return;
     this.violations.push(...errors);
-    throw new HttpError(422, 'Invalid request.', errors);
+    throw new HttpError(422, "Invalid request.", errors);
   }
 
   /** A semantic rule GitHub enforces beyond the schema: a 422, recorded like a schema violation. */
@@ -477,15 +485,15 @@ export class FakeGitHub {
 
   private send(res: ServerResponse, reply: Reply): void {
     const headers: Record<string, string> = {
-      'x-github-request-id': randomBytes(8).toString('hex').toUpperCase(),
-      'x-github-media-type': 'github.v3; format=json',
-      'x-ratelimit-limit': '5000',
-      'x-ratelimit-remaining': '4999',
-      'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 3600),
+      "x-github-request-id": randomBytes(8).toString("hex").toUpperCase(),
+      "x-github-media-type": "github.v3; format=json",
+      "x-ratelimit-limit": "5000",
+      "x-ratelimit-remaining": "4999",
+      "x-ratelimit-reset": String(Math.floor(Date.now() / 1000) + 3600),
       ...reply.headers,
     };
     if (reply.raw) {
-      res.writeHead(reply.status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
+      res.writeHead(reply.status, { "content-type": "text/plain; charset=utf-8", ...headers });
       res.end(reply.raw);
       return;
     }
@@ -494,53 +502,55 @@ export class FakeGitHub {
       res.end();
       return;
     }
-    res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+    res.writeHead(reply.status, { "content-type": "application/json; charset=utf-8", ...headers });
     res.end(JSON.stringify(reply.body));
   }
 
   // -------------------------------------------------------------------------
   // Authentication
 
-  private authenticate(ctx: Ctx, kind: 'jwt' | 'token', record: RecordedRequest): void {
-    const header = ctx.req.headers.authorization ?? '';
+  private authenticate(ctx: Ctx, kind: "jwt" | "token", record: RecordedRequest): void {
+    const header = ctx.req.headers.authorization ?? "";
     const [scheme, credential] = header.split(/\s+/, 2);
-    if (!scheme || !credential) throw new HttpError(401, 'Requires authentication');
-    if (kind === 'jwt') {
-      if (scheme.toLowerCase() !== 'bearer') throw new HttpError(401, 'A JSON web token could not be decoded');
+    if (!scheme || !credential) throw new HttpError(401, "Requires authentication");
+    if (kind === "jwt") {
+      if (scheme.toLowerCase() !== "bearer") throw new HttpError(401, "A JSON web token could not be decoded");
       this.verifyJwt(credential);
-      record.token = 'jwt';
+      record.token = "jwt";
       return;
     }
-    if (!['token', 'bearer'].includes(scheme.toLowerCase())) throw new HttpError(401, 'Bad credentials');
+    if (!["token", "bearer"].includes(scheme.toLowerCase())) throw new HttpError(401, "Bad credentials");
     const token = this.tokens.get(credential);
-    if (!token || token.expiresAt < Date.now()) throw new HttpError(401, 'Bad credentials');
+    if (!token || token.expiresAt < Date.now()) throw new HttpError(401, "Bad credentials");
     record.token = credential;
     record.installationId = ctx.installationId = token.installationId;
   }
 
   private verifyJwt(jwt: string): void {
-    const parts = jwt.split('.');
+    const parts = jwt.split(".");
     const decode = (s: string | undefined): Record<string, unknown> => {
       try {
-        return JSON.parse(Buffer.from(s ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+        return JSON.parse(Buffer.from(s ?? "", "base64url").toString("utf8")) as Record<string, unknown>;
       } catch {
-        throw new HttpError(401, 'A JSON web token could not be decoded');
+        throw new HttpError(401, "A JSON web token could not be decoded");
       }
     };
-    if (parts.length !== 3) throw new HttpError(401, 'A JSON web token could not be decoded');
+    if (parts.length !== 3) throw new HttpError(401, "A JSON web token could not be decoded");
     const header = decode(parts[0]);
     const claims = decode(parts[1]);
-    if (header.alg !== 'RS256') throw new HttpError(401, "'alg' must be RS256");
+    if (header.alg !== "RS256") throw new HttpError(401, "'alg' must be RS256");
     const now = Math.floor(Date.now() / 1000);
     const { iat, exp, iss } = claims as { iat?: number; exp?: number; iss?: unknown };
-    if (typeof iat !== 'number' || iat > now + 60) throw new HttpError(401, "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued");
-    if (typeof exp !== 'number' || exp < now) throw new HttpError(401, "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires");
+    if (typeof iat !== "number" || iat > now + 60)
+      throw new HttpError(401, "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued");
+    if (typeof exp !== "number" || exp < now)
+      throw new HttpError(401, "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires");
     if (exp - iat > 660) throw new HttpError(401, "'Expiration time' claim ('exp') is too far in the future");
     if (this.checkIssuer && String(iss) !== String(this.appId)) throw new HttpError(401, `'Issuer' claim ('iss') must be ${this.appId}`);
     if (!this.publicKey) return;
-    const verifier = createVerify('RSA-SHA256').update(`${parts[0]}.${parts[1]}`);
-    if (!verifier.verify(this.publicKey, Buffer.from(parts[2] ?? '', 'base64url'))) {
-      throw new HttpError(401, 'A JSON web token could not be decoded');
+    const verifier = createVerify("RSA-SHA256").update(`${parts[0]}.${parts[1]}`);
+    if (!verifier.verify(this.publicKey, Buffer.from(parts[2] ?? "", "base64url"))) {
+      throw new HttpError(401, "A JSON web token could not be decoded");
     }
   }
 
@@ -548,11 +558,11 @@ export class FakeGitHub {
   // Routing
 
   /** `:name` matches one segment, `*name` the rest of the path (maybe empty). */
-  private on(method: string, pattern: string, handler: Handler, auth: 'jwt' | 'token' = 'token'): void {
+  private on(method: string, pattern: string, handler: Handler, auth: "jwt" | "token" = "token"): void {
     const keys: string[] = [];
     const source = pattern.replace(/[:*](\w+)/g, (m, key: string) => {
       keys.push(key);
-      return m.startsWith('*') ? '(.*)' : '([^/]+)';
+      return m.startsWith("*") ? "(.*)" : "([^/]+)";
     });
     this.routes.push({ method, regex: new RegExp(`^${source}/?$`), keys, handler, auth });
   }
@@ -562,7 +572,7 @@ export class FakeGitHub {
       if (route.method !== method) continue;
       const m = route.regex.exec(path);
       if (!m) continue;
-      const params = Object.fromEntries(route.keys.map((k, i) => [k, decodeURIComponent(m[i + 1] ?? '')]));
+      const params = Object.fromEntries(route.keys.map((k, i) => [k, decodeURIComponent(m[i + 1] ?? "")]));
       return { route, params };
     }
     return undefined;
@@ -570,45 +580,57 @@ export class FakeGitHub {
 
   private registerRoutes(): void {
     // App (JWT)
-    this.on('GET', '/app', () => ({ status: 200, body: this.appJson() }), 'jwt');
-    this.on('GET', '/app/installations', (c) => this.paginate(c, this.installationIds().map((id) => this.installationJson(id))), 'jwt');
-    this.on('POST', '/app/installations/:id/access_tokens', (c) => this.createToken(c), 'jwt');
-    this.on('GET', '/repos/:owner/:repo/installation', (c) => this.repoInstallation(c), 'jwt');
+    this.on("GET", "/app", () => ({ status: 200, body: this.appJson() }), "jwt");
+    this.on(
+      "GET",
+      "/app/installations",
+      (c) =>
+        this.paginate(
+          c,
+          this.installationIds().map((id) => this.installationJson(id)),
+        ),
+      "jwt",
+    );
+    this.on("POST", "/app/installations/:id/access_tokens", (c) => this.createToken(c), "jwt");
+    this.on("GET", "/repos/:owner/:repo/installation", (c) => this.repoInstallation(c), "jwt");
     // Installation (token)
-    this.on('GET', '/installation/repositories', (c) => this.installationRepositories(c));
-    this.on('GET', '/repos/:owner/:repo', (c) => ({ status: 200, body: this.repoJson(this.repoFor(c)) }));
+    this.on("GET", "/installation/repositories", (c) => this.installationRepositories(c));
+    this.on("GET", "/repos/:owner/:repo", (c) => ({ status: 200, body: this.repoJson(this.repoFor(c)) }));
     // Git data
-    this.on('GET', '/repos/:owner/:repo/contents/*path', (c) => this.getContents(c));
-    this.on('GET', '/repos/:owner/:repo/git/trees/*sha', (c) => this.getTree(c));
-    this.on('GET', '/repos/:owner/:repo/git/blobs/:sha', (c) => this.getBlob(c));
-    this.on('GET', '/repos/:owner/:repo/git/ref/*ref', (c) => this.getRef(c));
-    this.on('GET', '/repos/:owner/:repo/branches/*branch', (c) => this.getBranch(c));
-    this.on('GET', '/repos/:owner/:repo/compare/*basehead', (c) => this.compare(c));
+    this.on("GET", "/repos/:owner/:repo/contents/*path", (c) => this.getContents(c));
+    this.on("GET", "/repos/:owner/:repo/git/trees/*sha", (c) => this.getTree(c));
+    this.on("GET", "/repos/:owner/:repo/git/blobs/:sha", (c) => this.getBlob(c));
+    this.on("GET", "/repos/:owner/:repo/git/ref/*ref", (c) => this.getRef(c));
+    this.on("GET", "/repos/:owner/:repo/branches/*branch", (c) => this.getBranch(c));
+    this.on("GET", "/repos/:owner/:repo/compare/*basehead", (c) => this.compare(c));
     // Check runs (the /check-runs and /pulls suffixes must win over GET /commits/*ref)
-    this.on('POST', '/repos/:owner/:repo/check-runs', (c) => this.createCheckRun(c));
-    this.on('PATCH', '/repos/:owner/:repo/check-runs/:id', (c) => this.updateCheckRun(c));
-    this.on('GET', '/repos/:owner/:repo/check-runs/:id', (c) => ({ status: 200, body: this.checkRunJson(this.repoFor(c), this.checkRunFor(c)) }));
-    this.on('GET', '/repos/:owner/:repo/commits/*ref/check-runs', (c) => this.listCheckRuns(c));
-    this.on('GET', '/repos/:owner/:repo/commits/*sha/pulls', (c) => this.pullsForCommit(c));
-    this.on('GET', '/repos/:owner/:repo/commits/*ref', (c) => this.getCommit(c));
+    this.on("POST", "/repos/:owner/:repo/check-runs", (c) => this.createCheckRun(c));
+    this.on("PATCH", "/repos/:owner/:repo/check-runs/:id", (c) => this.updateCheckRun(c));
+    this.on("GET", "/repos/:owner/:repo/check-runs/:id", (c) => ({ status: 200, body: this.checkRunJson(this.repoFor(c), this.checkRunFor(c)) }));
+    this.on("GET", "/repos/:owner/:repo/commits/*ref/check-runs", (c) => this.listCheckRuns(c));
+    this.on("GET", "/repos/:owner/:repo/commits/*sha/pulls", (c) => this.pullsForCommit(c));
+    this.on("GET", "/repos/:owner/:repo/commits/*ref", (c) => this.getCommit(c));
     // Pulls
-    this.on('GET', '/repos/:owner/:repo/pulls/:n/reviews', (c) => this.listReviews(c));
-    this.on('GET', '/repos/:owner/:repo/pulls/:n', (c) => ({ status: 200, body: this.pullJson(this.repoFor(c), this.pullFor(c)) }));
+    this.on("GET", "/repos/:owner/:repo/pulls/:n/reviews", (c) => this.listReviews(c));
+    this.on("GET", "/repos/:owner/:repo/pulls/:n", (c) => ({ status: 200, body: this.pullJson(this.repoFor(c), this.pullFor(c)) }));
     // Issues and comments (literal /issues/comments before /issues/:n)
-    this.on('GET', '/repos/:owner/:repo/issues/comments/:id', (c) => ({ status: 200, body: this.commentJson(this.repoFor(c), this.commentFor(c, this.repoFor(c))) }));
-    this.on('PATCH', '/repos/:owner/:repo/issues/comments/:id', (c) => this.updateComment(c));
-    this.on('POST', '/repos/:owner/:repo/issues/comments/:id/reactions', (c) => this.addReaction(c));
-    this.on('GET', '/repos/:owner/:repo/issues', (c) => this.listIssues(c));
-    this.on('POST', '/repos/:owner/:repo/issues', (c) => this.createIssue(c));
-    this.on('GET', '/repos/:owner/:repo/issues/:n', (c) => this.getIssue(c));
-    this.on('PATCH', '/repos/:owner/:repo/issues/:n', (c) => this.updateIssue(c));
-    this.on('GET', '/repos/:owner/:repo/issues/:n/comments', (c) => this.listComments(c));
-    this.on('POST', '/repos/:owner/:repo/issues/:n/comments', (c) => this.createComment(c));
-    this.on('POST', '/repos/:owner/:repo/issues/:n/labels', (c) => this.addLabels(c));
+    this.on("GET", "/repos/:owner/:repo/issues/comments/:id", (c) => ({
+      status: 200,
+      body: this.commentJson(this.repoFor(c), this.commentFor(c, this.repoFor(c))),
+    }));
+    this.on("PATCH", "/repos/:owner/:repo/issues/comments/:id", (c) => this.updateComment(c));
+    this.on("POST", "/repos/:owner/:repo/issues/comments/:id/reactions", (c) => this.addReaction(c));
+    this.on("GET", "/repos/:owner/:repo/issues", (c) => this.listIssues(c));
+    this.on("POST", "/repos/:owner/:repo/issues", (c) => this.createIssue(c));
+    this.on("GET", "/repos/:owner/:repo/issues/:n", (c) => this.getIssue(c));
+    this.on("PATCH", "/repos/:owner/:repo/issues/:n", (c) => this.updateIssue(c));
+    this.on("GET", "/repos/:owner/:repo/issues/:n/comments", (c) => this.listComments(c));
+    this.on("POST", "/repos/:owner/:repo/issues/:n/comments", (c) => this.createComment(c));
+    this.on("POST", "/repos/:owner/:repo/issues/:n/labels", (c) => this.addLabels(c));
     // Collaborators, deployments
-    this.on('GET', '/repos/:owner/:repo/collaborators/:user/permission', (c) => this.permission(c));
-    this.on('POST', '/repos/:owner/:repo/deployments', (c) => this.createDeployment(c));
-    this.on('POST', '/repos/:owner/:repo/deployments/:id/statuses', (c) => this.createDeploymentStatus(c));
+    this.on("GET", "/repos/:owner/:repo/collaborators/:user/permission", (c) => this.permission(c));
+    this.on("POST", "/repos/:owner/:repo/deployments", (c) => this.createDeployment(c));
+    this.on("POST", "/repos/:owner/:repo/deployments/:id/statuses", (c) => this.createDeploymentStatus(c));
   }
 
   // -------------------------------------------------------------------------
@@ -638,7 +660,7 @@ export class FakeGitHub {
     const repo = this.repos.get(`${ctx.params.owner}/${ctx.params.repo}`.toLowerCase());
     if (!repo) throw notFound();
     if (ctx.installationId !== undefined && repo.installationId !== ctx.installationId) {
-      if (repo.private || ctx.method !== 'GET') throw notFound();
+      if (repo.private || ctx.method !== "GET") throw notFound();
     }
     return repo;
   }
@@ -653,19 +675,19 @@ export class FakeGitHub {
       return `<${this.apiUrl}${ctx.path}?${q}>; rel="${rel}"`;
     };
     const links: string[] = [];
-    if (page > 1) links.push(link(page - 1, 'prev'));
-    if (page < last) links.push(link(page + 1, 'next'), link(last, 'last'));
-    if (page > 1) links.push(link(1, 'first'));
-    return { status: 200, body: wrap ? wrap(slice) : slice, headers: links.length ? { link: links.join(', ') } : {} };
+    if (page > 1) links.push(link(page - 1, "prev"));
+    if (page < last) links.push(link(page + 1, "next"), link(last, "last"));
+    if (page > 1) links.push(link(1, "first"));
+    return { status: 200, body: wrap ? wrap(slice) : slice, headers: links.length ? { link: links.join(", ") } : {} };
   }
 
   private userJson(login: string): Record<string, unknown> {
-    const isBot = login.endsWith('[bot]');
+    const isBot = login.endsWith("[bot]");
     return {
       login,
       id: idFromString(login),
       node_id: `U_${login}`,
-      type: isBot ? 'Bot' : 'User',
+      type: isBot ? "Bot" : "User",
       site_admin: false,
       html_url: `https://github.com/${isBot ? `apps/${login.slice(0, -5)}` : login}`,
       url: `${this.apiUrl}/users/${encodeURIComponent(login)}`,
@@ -682,14 +704,14 @@ export class FakeGitHub {
       slug: this.appSlug,
       node_id: `A_${this.appId}`,
       name: this.appSlug,
-      description: 'Fake app',
-      owner: this.userJson('octocat'),
-      external_url: 'https://example.org',
+      description: "Fake app",
+      owner: this.userJson("octocat"),
+      external_url: "https://example.org",
       html_url: `https://github.com/apps/${this.appSlug}`,
       created_at: new Date(EPOCH).toISOString(),
       updated_at: new Date(EPOCH).toISOString(),
-      permissions: { checks: 'write', contents: 'read', issues: 'write', pull_requests: 'read', deployments: 'write', metadata: 'read' },
-      events: ['push', 'pull_request', 'check_run', 'check_suite', 'issue_comment'],
+      permissions: { checks: "write", contents: "read", issues: "write", pull_requests: "read", deployments: "write", metadata: "read" },
+      events: ["push", "pull_request", "check_run", "check_suite", "issue_comment"],
       installations_count: this.installationIds().length,
     };
   }
@@ -700,15 +722,15 @@ export class FakeGitHub {
   }
 
   private installationJson(id: number): Record<string, unknown> {
-    const owner = [...this.repos.values()].find((r) => r.installationId === id)?.owner ?? 'octocat';
+    const owner = [...this.repos.values()].find((r) => r.installationId === id)?.owner ?? "octocat";
     return {
       id,
-      account: { ...this.userJson(owner), type: 'Organization' },
+      account: { ...this.userJson(owner), type: "Organization" },
       app_id: this.appId,
       app_slug: this.appSlug,
       target_id: idFromString(owner),
-      target_type: 'Organization',
-      repository_selection: 'selected',
+      target_type: "Organization",
+      repository_selection: "selected",
       access_tokens_url: `${this.apiUrl}/app/installations/${id}/access_tokens`,
       repositories_url: `${this.apiUrl}/installation/repositories`,
       html_url: `https://github.com/organizations/${owner}/settings/installations/${id}`,
@@ -725,16 +747,16 @@ export class FakeGitHub {
   private createToken(ctx: Ctx): Reply {
     const id = Number(ctx.params.id);
     if (!this.installationIds().includes(id)) throw notFound();
-    const token = `ghs_${randomBytes(18).toString('base64url').replace(/[-_]/g, 'x')}`;
+    const token = `ghs_${randomBytes(18).toString("base64url").replace(/[-_]/g, "x")}`;
     const expiresAt = Date.now() + 3600_000;
     this.tokens.set(token, { installationId: id, expiresAt });
     return {
       status: 201,
       body: {
         token,
-        expires_at: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        expires_at: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, "Z"),
         permissions: this.appJson().permissions,
-        repository_selection: 'selected',
+        repository_selection: "selected",
       },
     };
   }
@@ -747,11 +769,15 @@ export class FakeGitHub {
 
   private installationRepositories(ctx: Ctx): Reply {
     const repos = [...this.repos.values()].filter((r) => r.installationId === ctx.installationId);
-    return this.paginate(ctx, repos.map((r) => this.repoJson(r)), (page) => ({
-      total_count: repos.length,
-      repository_selection: 'selected',
-      repositories: page,
-    }));
+    return this.paginate(
+      ctx,
+      repos.map((r) => this.repoJson(r)),
+      (page) => ({
+        total_count: repos.length,
+        repository_selection: "selected",
+        repositories: page,
+      }),
+    );
   }
 
   private repoJson(repo: Repo): Record<string, unknown> {
@@ -762,8 +788,8 @@ export class FakeGitHub {
       name: repo.name,
       full_name: repo.fullName,
       private: repo.private,
-      visibility: repo.private ? 'private' : 'public',
-      owner: { ...this.userJson(repo.owner), type: 'Organization' },
+      visibility: repo.private ? "private" : "public",
+      owner: { ...this.userJson(repo.owner), type: "Organization" },
       html_url: `https://github.com/${repo.fullName}`,
       url: api,
       description: null,
@@ -785,36 +811,37 @@ export class FakeGitHub {
   private writeTree(files: Record<string, string | Buffer>): string {
     const root: DirNode = new Map();
     for (const [rawPath, content] of Object.entries(files)) {
-      const parts = rawPath.replace(/^\.?\//, '').split('/').filter(Boolean);
+      const parts = rawPath
+        .replace(/^\.?\//, "")
+        .split("/")
+        .filter(Boolean);
       let dir = root;
       for (const part of parts.slice(0, -1)) {
         let child = dir.get(part);
         if (!(child instanceof Map)) dir.set(part, (child = new Map()));
         dir = child;
       }
-      const data = typeof content === 'string' ? Buffer.from(content) : content;
+      const data = typeof content === "string" ? Buffer.from(content) : content;
       const sha = gitBlobSha(data);
       this.blobs.set(sha, data);
-      dir.set(parts[parts.length - 1] ?? '', sha);
+      dir.set(parts[parts.length - 1] ?? "", sha);
     }
     return this.writeDir(root);
   }
 
   private writeDir(dir: DirNode): string {
     const entries: TreeEntry[] = [...dir].map(([name, child]) =>
-      child instanceof Map
-        ? { name, type: 'tree', mode: '040000', sha: this.writeDir(child) }
-        : { name, type: 'blob', mode: '100644', sha: child },
+      child instanceof Map ? { name, type: "tree", mode: "040000", sha: this.writeDir(child) } : { name, type: "blob", mode: "100644", sha: child },
     );
     sortTreeEntries(entries);
-    const sha = gitHash('tree', treeObject(entries));
+    const sha = gitHash("tree", treeObject(entries));
     this.trees.set(sha, entries);
     return sha;
   }
 
   /** Branch name, `refs/heads/x`, `heads/x`, full SHA or a unique prefix of ≥ 7 characters. */
   private resolveCommit(repo: Repo, ref: string | undefined): Commit | undefined {
-    const name = (ref ?? repo.defaultBranch).replace(/^refs\//, '').replace(/^heads\//, '');
+    const name = (ref ?? repo.defaultBranch).replace(/^refs\//, "").replace(/^heads\//, "");
     const branchSha = repo.branches.get(name);
     if (branchSha) return repo.commits.get(branchSha);
     if (!/^[0-9a-f]{7,40}$/i.test(name)) return undefined;
@@ -831,31 +858,35 @@ export class FakeGitHub {
   }
 
   /** Every path under a tree: blobs and subtrees, depth first as GitHub lists them. */
-  private flatten(treeSha: string, prefix = ''): Array<TreeEntry & { path: string }> {
+  private flatten(treeSha: string, prefix = ""): Array<TreeEntry & { path: string }> {
     const out: Array<TreeEntry & { path: string }> = [];
     for (const entry of this.trees.get(treeSha) ?? []) {
       const path = prefix + entry.name;
       out.push({ ...entry, path });
-      if (entry.type === 'tree') out.push(...this.flatten(entry.sha, `${path}/`));
+      if (entry.type === "tree") out.push(...this.flatten(entry.sha, `${path}/`));
     }
     return out;
   }
 
   private fileMap(treeSha: string): Map<string, string> {
-    return new Map(this.flatten(treeSha).filter((e) => e.type === 'blob').map((e) => [e.path, e.sha]));
+    return new Map(
+      this.flatten(treeSha)
+        .filter((e) => e.type === "blob")
+        .map((e) => [e.path, e.sha]),
+    );
   }
 
   private getContents(ctx: Ctx): Reply {
     const repo = this.repoFor(ctx);
     const commit = this.commitOr404(repo, ctx.query.ref);
-    const path = ctx.params.path?.replace(/\/+$/, '') ?? '';
+    const path = ctx.params.path?.replace(/\/+$/, "") ?? "";
     const entries = this.flatten(commit.tree);
     const ref = ctx.query.ref ?? repo.defaultBranch;
-    if (path === '' || entries.some((e) => e.path === path && e.type === 'tree')) {
-      const children = entries.filter((e) => e.path.startsWith(path ? `${path}/` : '') && !e.path.slice(path ? path.length + 1 : 0).includes('/'));
+    if (path === "" || entries.some((e) => e.path === path && e.type === "tree")) {
+      const children = entries.filter((e) => e.path.startsWith(path ? `${path}/` : "") && !e.path.slice(path ? path.length + 1 : 0).includes("/"));
       return { status: 200, body: children.map((e) => this.contentEntryJson(repo, e, ref)) };
     }
-    const file = entries.find((e) => e.path === path && e.type === 'blob');
+    const file = entries.find((e) => e.path === path && e.type === "blob");
     if (!file) throw notFound();
     const data = this.blobs.get(file.sha) ?? Buffer.alloc(0);
     if (wantsRaw(ctx)) return { status: 200, raw: data };
@@ -864,20 +895,20 @@ export class FakeGitHub {
       status: 200,
       body: {
         ...this.contentEntryJson(repo, file, ref),
-        content: inline ? base64Lines(data) : '',
-        encoding: inline ? 'base64' : 'none',
+        content: inline ? base64Lines(data) : "",
+        encoding: inline ? "base64" : "none",
       },
     };
   }
 
   private contentEntryJson(repo: Repo, e: TreeEntry & { path: string }, ref: string): Record<string, unknown> {
     const api = `${this.apiUrl}/repos/${repo.fullName}`;
-    const isFile = e.type === 'blob';
+    const isFile = e.type === "blob";
     const self = `${api}/contents/${e.path}?ref=${encodeURIComponent(ref)}`;
-    const git = `${api}/git/${isFile ? 'blobs' : 'trees'}/${e.sha}`;
-    const html = `https://github.com/${repo.fullName}/${isFile ? 'blob' : 'tree'}/${ref}/${e.path}`;
+    const git = `${api}/git/${isFile ? "blobs" : "trees"}/${e.sha}`;
+    const html = `https://github.com/${repo.fullName}/${isFile ? "blob" : "tree"}/${ref}/${e.path}`;
     return {
-      type: isFile ? 'file' : 'dir',
+      type: isFile ? "file" : "dir",
       name: e.name,
       path: e.path,
       sha: e.sha,
@@ -892,10 +923,10 @@ export class FakeGitHub {
 
   private getTree(ctx: Ctx): Reply {
     const repo = this.repoFor(ctx);
-    const ref = ctx.params.sha ?? '';
+    const ref = ctx.params.sha ?? "";
     const treeSha = this.trees.has(ref) ? ref : this.resolveCommit(repo, ref)?.tree;
     if (!treeSha) throw notFound();
-    const recursive = ctx.query.recursive !== undefined && ctx.query.recursive !== '0' && ctx.query.recursive !== 'false';
+    const recursive = ctx.query.recursive !== undefined && ctx.query.recursive !== "0" && ctx.query.recursive !== "false";
     const entries = recursive ? this.flatten(treeSha) : (this.trees.get(treeSha) ?? []).map((e) => ({ ...e, path: e.name }));
     const api = `${this.apiUrl}/repos/${repo.fullName}/git`;
     return {
@@ -909,8 +940,8 @@ export class FakeGitHub {
           mode: e.mode,
           type: e.type,
           sha: e.sha,
-          ...(e.type === 'blob' ? { size: this.blobs.get(e.sha)?.length ?? 0 } : {}),
-          url: `${api}/${e.type === 'blob' ? 'blobs' : 'trees'}/${e.sha}`,
+          ...(e.type === "blob" ? { size: this.blobs.get(e.sha)?.length ?? 0 } : {}),
+          url: `${api}/${e.type === "blob" ? "blobs" : "trees"}/${e.sha}`,
         })),
       },
     };
@@ -918,7 +949,7 @@ export class FakeGitHub {
 
   private getBlob(ctx: Ctx): Reply {
     const repo = this.repoFor(ctx);
-    const sha = ctx.params.sha?.toLowerCase() ?? '';
+    const sha = ctx.params.sha?.toLowerCase() ?? "";
     // Blobs are stored once per fake; a repo only sees those its own commits reach.
     const reachable = [...repo.commits.values()].some((c) => this.flatten(c.tree).some((e) => e.sha === sha));
     const data = this.blobs.get(sha);
@@ -932,15 +963,15 @@ export class FakeGitHub {
         size: data.length,
         url: `${this.apiUrl}/repos/${repo.fullName}/git/blobs/${sha}`,
         content: base64Lines(data),
-        encoding: 'base64',
+        encoding: "base64",
       },
     };
   }
 
   private getRef(ctx: Ctx): Reply {
     const repo = this.repoFor(ctx);
-    const ref = ctx.params.ref ?? '';
-    const branch = ref.startsWith('heads/') ? ref.slice('heads/'.length) : undefined;
+    const ref = ctx.params.ref ?? "";
+    const branch = ref.startsWith("heads/") ? ref.slice("heads/".length) : undefined;
     const sha = branch ? repo.branches.get(branch) : undefined;
     if (!sha) throw notFound();
     return {
@@ -949,16 +980,16 @@ export class FakeGitHub {
         ref: `refs/${ref}`,
         node_id: `REF_${sha}`,
         url: `${this.apiUrl}/repos/${repo.fullName}/git/refs/${ref}`,
-        object: { sha, type: 'commit', url: `${this.apiUrl}/repos/${repo.fullName}/git/commits/${sha}` },
+        object: { sha, type: "commit", url: `${this.apiUrl}/repos/${repo.fullName}/git/commits/${sha}` },
       },
     };
   }
 
   private getBranch(ctx: Ctx): Reply {
     const repo = this.repoFor(ctx);
-    const name = ctx.params.branch ?? '';
+    const name = ctx.params.branch ?? "";
     const sha = repo.branches.get(name);
-    if (!sha) throw new HttpError(404, 'Branch not found');
+    if (!sha) throw new HttpError(404, "Branch not found");
     return {
       status: 200,
       body: {
@@ -978,7 +1009,7 @@ export class FakeGitHub {
   }
 
   private commitJson(repo: Repo, commit: Commit, withFiles: boolean): Record<string, unknown> {
-    const person = { name: 'Octo Cat', email: 'octocat@example.com', date: commit.date };
+    const person = { name: "Octo Cat", email: "octocat@example.com", date: commit.date };
     const api = `${this.apiUrl}/repos/${repo.fullName}`;
     const files = withFiles ? this.diffFiles(commit.parents[0] && repo.commits.get(commit.parents[0])?.tree, commit.tree) : undefined;
     return {
@@ -994,8 +1025,8 @@ export class FakeGitHub {
         url: `${api}/git/commits/${commit.sha}`,
         comment_count: 0,
       },
-      author: this.userJson('octocat'),
-      committer: this.userJson('octocat'),
+      author: this.userJson("octocat"),
+      committer: this.userJson("octocat"),
       parents: commit.parents.map((sha) => ({ sha, url: `${api}/commits/${sha}` })),
       ...(files ? { files, stats: { total: files.length, additions: 0, deletions: 0 } } : {}),
     };
@@ -1009,16 +1040,16 @@ export class FakeGitHub {
     const entry = (filename: string, status: string, sha: string) => ({ sha, filename, status, additions: 0, deletions: 0, changes: 0 });
     for (const [path, sha] of after) {
       const old = before.get(path);
-      if (old === undefined) files.push(entry(path, 'added', sha));
-      else if (old !== sha) files.push(entry(path, 'modified', sha));
+      if (old === undefined) files.push(entry(path, "added", sha));
+      else if (old !== sha) files.push(entry(path, "modified", sha));
     }
-    for (const [path, sha] of before) if (!after.has(path)) files.push(entry(path, 'removed', sha));
+    for (const [path, sha] of before) if (!after.has(path)) files.push(entry(path, "removed", sha));
     return files.sort((a, b) => String(a.filename).localeCompare(String(b.filename)));
   }
 
   private compare(ctx: Ctx): Reply {
     const repo = this.repoFor(ctx);
-    const [baseRef, headRef] = (ctx.params.basehead ?? '').split('...');
+    const [baseRef, headRef] = (ctx.params.basehead ?? "").split("...");
     const base = this.commitOr404(repo, baseRef);
     const head = this.commitOr404(repo, headRef);
     const ahead: Commit[] = [];
@@ -1027,7 +1058,7 @@ export class FakeGitHub {
     return {
       status: 200,
       body: {
-        status: head.sha === base.sha ? 'identical' : reached ? 'ahead' : 'diverged',
+        status: head.sha === base.sha ? "identical" : reached ? "ahead" : "diverged",
         ahead_by: ahead.length,
         behind_by: reached ? 0 : 1,
         total_commits: ahead.length,
@@ -1050,7 +1081,7 @@ export class FakeGitHub {
       id: this.nextId(),
       name: String(body.name),
       head_sha: String(body.head_sha),
-      status: 'queued',
+      status: "queued",
       conclusion: null,
       started_at: this.now(),
       completed_at: null,
@@ -1084,17 +1115,21 @@ export class FakeGitHub {
   /** Merges a create/update body into the run, enforcing the rules GitHub applies beyond the schema. */
   private applyCheckRunChanges(ctx: Ctx, run: CheckRunState, body: Record<string, unknown>): void {
     const conclusion = body.conclusion as string | undefined;
-    const status = conclusion ? 'completed' : ((body.status as string | undefined) ?? run.status);
-    this.rule(status !== 'completed' || Boolean(conclusion ?? run.conclusion), ctx, 'conclusion is required when status is completed');
-    this.rule(!body.completed_at || Boolean(conclusion ?? run.conclusion), ctx, 'conclusion is required when completed_at is provided');
+    const status = conclusion ? "completed" : ((body.status as string | undefined) ?? run.status);
+    this.rule(status !== "completed" || Boolean(conclusion ?? run.conclusion), ctx, "conclusion is required when status is completed");
+    this.rule(!body.completed_at || Boolean(conclusion ?? run.conclusion), ctx, "conclusion is required when completed_at is provided");
     const output = body.output as { title?: string; summary?: string; text?: string; annotations?: Annotation[] } | undefined;
     for (const a of output?.annotations ?? []) {
       const hasColumns = a.start_column !== undefined || a.end_column !== undefined;
-      this.rule(!hasColumns || a.start_line === a.end_line, ctx, `annotation ${a.path}:${a.start_line}: columns are only allowed when start_line equals end_line`);
+      this.rule(
+        !hasColumns || a.start_line === a.end_line,
+        ctx,
+        `annotation ${a.path}:${a.start_line}: columns are only allowed when start_line equals end_line`,
+      );
       this.rule(a.end_line >= a.start_line, ctx, `annotation ${a.path}:${a.start_line}: end_line is before start_line`);
     }
     for (const action of (body.actions as CheckRunAction[] | undefined) ?? []) {
-      this.rule((action.description ?? '').length <= 40, ctx, `action "${action.label}": description is longer than 40 characters`);
+      this.rule((action.description ?? "").length <= 40, ctx, `action "${action.label}": description is longer than 40 characters`);
     }
     if (body.name !== undefined) run.name = String(body.name);
     if (body.details_url !== undefined) run.details_url = String(body.details_url);
@@ -1102,7 +1137,7 @@ export class FakeGitHub {
     if (body.started_at !== undefined) run.started_at = String(body.started_at);
     run.status = status;
     if (conclusion) run.conclusion = conclusion;
-    if (status === 'completed') run.completed_at = (body.completed_at as string | undefined) ?? run.completed_at ?? this.now();
+    if (status === "completed") run.completed_at = (body.completed_at as string | undefined) ?? run.completed_at ?? this.now();
     if (output) {
       if (output.title !== undefined) run.output.title = output.title;
       if (output.summary !== undefined) run.output.summary = output.summary;
@@ -1119,7 +1154,7 @@ export class FakeGitHub {
       node_id: `CR_${run.id}`,
       name: run.name,
       head_sha: run.head_sha,
-      external_id: run.external_id ?? '',
+      external_id: run.external_id ?? "",
       url: `${api}/check-runs/${run.id}`,
       html_url: `https://github.com/${repo.fullName}/runs/${run.id}`,
       details_url: run.details_url ?? `https://github.com/apps/${this.appSlug}`,
@@ -1135,7 +1170,7 @@ export class FakeGitHub {
         annotations_url: `${api}/check-runs/${run.id}/annotations`,
       },
       check_suite: { id: idFromString(`${repo.fullName}@${run.head_sha}`) },
-      app: { id: this.appId, slug: this.appSlug, name: this.appSlug, owner: this.userJson('octocat') },
+      app: { id: this.appId, slug: this.appSlug, name: this.appSlug, owner: this.userJson("octocat") },
       pull_requests: [],
     };
   }
@@ -1149,7 +1184,11 @@ export class FakeGitHub {
       .filter((r) => !ctx.query.check_name || r.name === ctx.query.check_name)
       .filter((r) => !ctx.query.status || r.status === ctx.query.status)
       .sort((a, b) => b.id - a.id);
-    return this.paginate(ctx, runs.map((r) => this.checkRunJson(repo, r)), (page) => ({ total_count: runs.length, check_runs: page }));
+    return this.paginate(
+      ctx,
+      runs.map((r) => this.checkRunJson(repo, r)),
+      (page) => ({ total_count: runs.length, check_runs: page }),
+    );
   }
 
   // -------------------------------------------------------------------------
@@ -1160,7 +1199,10 @@ export class FakeGitHub {
     const commit = this.resolveCommit(repo, ctx.params.sha);
     if (!commit) throw invalid(`No commit found for SHA: ${ctx.params.sha}`);
     const numbers = repo.pullsForCommit.get(commit.sha) ?? [];
-    return this.paginate(ctx, numbers.map((n) => this.pullJson(repo, repo.pulls.get(n) as Pull)));
+    return this.paginate(
+      ctx,
+      numbers.map((n) => this.pullJson(repo, repo.pulls.get(n) as Pull)),
+    );
   }
 
   private pullFor(ctx: Ctx): Pull {
@@ -1178,12 +1220,12 @@ export class FakeGitHub {
       id: idFromString(`${repo.fullName}#${pull.number}`),
       node_id: `PR_${pull.number}`,
       number: pull.number,
-      state: pull.state ?? (merged ? 'closed' : 'open'),
+      state: pull.state ?? (merged ? "closed" : "open"),
       locked: false,
       draft: false,
       title: pull.title ?? `Pull request #${pull.number}`,
       body: pull.body ?? null,
-      user: this.userJson(pull.user ?? 'octocat'),
+      user: this.userJson(pull.user ?? "octocat"),
       labels: [],
       merged,
       merged_at: pull.merged_at ?? null,
@@ -1194,7 +1236,7 @@ export class FakeGitHub {
       issue_url: `${this.apiUrl}/repos/${repo.fullName}/issues/${pull.number}`,
       head: { label: `${repo.owner}:${headRef}`, ref: headRef, sha: pull.headSha, repo: repoJson, user: repoJson.owner },
       base: { label: `${repo.owner}:${baseRef}`, ref: baseRef, sha: repo.branches.get(baseRef) ?? null, repo: repoJson, user: repoJson.owner },
-      author_association: 'MEMBER',
+      author_association: "MEMBER",
     };
   }
 
@@ -1204,7 +1246,16 @@ export class FakeGitHub {
     const reviews = repo.reviews.get(pull.number) ?? [];
     return this.paginate(
       ctx,
-      reviews.map((r) => ({ id: r.id, node_id: `PRR_${r.id}`, user: this.userJson(r.user), state: r.state, commit_id: r.commit_id, submitted_at: r.submitted_at, body: '', author_association: 'MEMBER' })),
+      reviews.map((r) => ({
+        id: r.id,
+        node_id: `PRR_${r.id}`,
+        user: this.userJson(r.user),
+        state: r.state,
+        commit_id: r.commit_id,
+        submitted_at: r.submitted_at,
+        body: "",
+        author_association: "MEMBER",
+      })),
     );
   }
 
@@ -1224,7 +1275,7 @@ export class FakeGitHub {
       id: this.nextId(),
       title: fields.title,
       body: fields.body,
-      state: 'open',
+      state: "open",
       state_reason: null,
       labels: [...new Set(fields.labels)],
       assignees: [],
@@ -1254,10 +1305,10 @@ export class FakeGitHub {
       node_id: `I_${n}`,
       number: n,
       url: `${api}/issues/${n}`,
-      html_url: `https://github.com/${repo.fullName}/${pull ? 'pull' : 'issues'}/${n}`,
+      html_url: `https://github.com/${repo.fullName}/${pull ? "pull" : "issues"}/${n}`,
       comments: repo.comments.filter((c) => c.issueNumber === n).length,
       locked: false,
-      author_association: 'NONE',
+      author_association: "NONE",
       assignee: null,
       milestone: null,
     };
@@ -1298,20 +1349,26 @@ export class FakeGitHub {
 
   private listIssues(ctx: Ctx): Reply {
     const repo = this.repoFor(ctx);
-    const state = ctx.query.state ?? 'open';
-    const labels = (ctx.query.labels ?? '').split(',').map((l) => l.trim().toLowerCase()).filter(Boolean);
+    const state = ctx.query.state ?? "open";
+    const labels = (ctx.query.labels ?? "")
+      .split(",")
+      .map((l) => l.trim().toLowerCase())
+      .filter(Boolean);
     const issues = [...repo.issues.values()]
-      .filter((i) => state === 'all' || i.state === state)
+      .filter((i) => state === "all" || i.state === state)
       .filter((i) => labels.every((l) => i.labels.some((x) => x.toLowerCase() === l)))
       .filter((i) => !ctx.query.creator || i.user.toLowerCase() === ctx.query.creator.toLowerCase())
-      .sort((a, b) => (ctx.query.direction === 'asc' ? a.number - b.number : b.number - a.number));
-    return this.paginate(ctx, issues.map((i) => this.issueJson(repo, i.number)));
+      .sort((a, b) => (ctx.query.direction === "asc" ? a.number - b.number : b.number - a.number));
+    return this.paginate(
+      ctx,
+      issues.map((i) => this.issueJson(repo, i.number)),
+    );
   }
 
   private createIssue(ctx: Ctx): Reply {
     const repo = this.repoFor(ctx);
     const body = ctx.body as { title: string | number; body?: string; labels?: Array<string | { name?: string }>; assignees?: string[] };
-    this.rule((body.body ?? '').length <= MAX_COMMENT, ctx, `body is too long (maximum is ${MAX_COMMENT} characters)`);
+    this.rule((body.body ?? "").length <= MAX_COMMENT, ctx, `body is too long (maximum is ${MAX_COMMENT} characters)`);
     const issue = this.newIssue(repo, { title: String(body.title), body: body.body ?? null, labels: labelNames(body.labels), user: this.botLogin });
     issue.assignees = body.assignees ?? [];
     return { status: 201, body: this.issueJson(repo, issue.number) };
@@ -1325,17 +1382,24 @@ export class FakeGitHub {
   private updateIssue(ctx: Ctx): Reply {
     const repo = this.repoFor(ctx);
     const issue = repo.issues.get(this.issueNumber(ctx, repo));
-    if (!issue) throw invalid('Pull requests are not editable through this fake issues endpoint');
-    const body = ctx.body as { title?: string; body?: string | null; state?: 'open' | 'closed'; state_reason?: string | null; labels?: Array<string | { name?: string }>; assignees?: string[] };
-    this.rule((body.body ?? '').length <= MAX_COMMENT, ctx, `body is too long (maximum is ${MAX_COMMENT} characters)`);
+    if (!issue) throw invalid("Pull requests are not editable through this fake issues endpoint");
+    const body = ctx.body as {
+      title?: string;
+      body?: string | null;
+      state?: "open" | "closed";
+      state_reason?: string | null;
+      labels?: Array<string | { name?: string }>;
+      assignees?: string[];
+    };
+    this.rule((body.body ?? "").length <= MAX_COMMENT, ctx, `body is too long (maximum is ${MAX_COMMENT} characters)`);
     if (body.title !== undefined) issue.title = String(body.title);
     if (body.body !== undefined) issue.body = body.body;
     if (body.labels !== undefined) issue.labels = labelNames(body.labels);
     if (body.assignees !== undefined) issue.assignees = body.assignees;
     if (body.state && body.state !== issue.state) {
       issue.state = body.state;
-      issue.closed_at = body.state === 'closed' ? this.now() : null;
-      issue.state_reason = body.state === 'closed' ? (body.state_reason ?? 'completed') : 'reopened';
+      issue.closed_at = body.state === "closed" ? this.now() : null;
+      issue.state_reason = body.state === "closed" ? (body.state_reason ?? "completed") : "reopened";
     } else if (body.state_reason !== undefined) {
       issue.state_reason = body.state_reason;
     }
@@ -1367,7 +1431,7 @@ export class FakeGitHub {
       user: this.userJson(c.user),
       created_at: c.created_at,
       updated_at: c.updated_at,
-      author_association: c.user === this.botLogin ? 'NONE' : 'MEMBER',
+      author_association: c.user === this.botLogin ? "NONE" : "MEMBER",
       reactions: { url: `${api}/issues/comments/${c.id}/reactions`, total_count: c.reactions.length, ...counts },
     };
   }
@@ -1376,10 +1440,11 @@ export class FakeGitHub {
     const repo = this.repoFor(ctx);
     const n = this.issueNumber(ctx, repo);
     const since = ctx.query.since ? Date.parse(ctx.query.since) : undefined;
-    const comments = repo.comments
-      .filter((c) => c.issueNumber === n)
-      .filter((c) => since === undefined || Date.parse(c.updated_at) >= since);
-    return this.paginate(ctx, comments.map((c) => this.commentJson(repo, c)));
+    const comments = repo.comments.filter((c) => c.issueNumber === n).filter((c) => since === undefined || Date.parse(c.updated_at) >= since);
+    return this.paginate(
+      ctx,
+      comments.map((c) => this.commentJson(repo, c)),
+    );
   }
 
   private createComment(ctx: Ctx): Reply {
@@ -1426,17 +1491,17 @@ export class FakeGitHub {
 
   private permission(ctx: Ctx): Reply {
     const repo = this.repoFor(ctx);
-    const login = ctx.params.user ?? '';
+    const login = ctx.params.user ?? "";
     // Unset users: a public repo is readable by anyone, a private one by no one.
-    const role = repo.permissions.get(login.toLowerCase()) ?? (repo.private ? 'none' : 'read');
+    const role = repo.permissions.get(login.toLowerCase()) ?? (repo.private ? "none" : "read");
     // The legacy `permission` field only knows admin/write/read/none; role_name keeps the detail.
-    const legacy: Record<Permission, string> = { admin: 'admin', maintain: 'write', write: 'write', triage: 'read', read: 'read', none: 'none' };
-    const rank = ['none', 'read', 'triage', 'write', 'maintain', 'admin'].indexOf(role);
+    const legacy: Record<Permission, string> = { admin: "admin", maintain: "write", write: "write", triage: "read", read: "read", none: "none" };
+    const rank = ["none", "read", "triage", "write", "maintain", "admin"].indexOf(role);
     return {
       status: 200,
       body: {
         permission: legacy[role],
-        role_name: role === 'none' ? 'none' : role,
+        role_name: role === "none" ? "none" : role,
         user: {
           ...this.userJson(login),
           permissions: { pull: rank >= 1, triage: rank >= 2, push: rank >= 3, maintain: rank >= 4, admin: rank >= 5 },
@@ -1455,8 +1520,8 @@ export class FakeGitHub {
       id: this.nextId(),
       sha: (commit as Commit).sha,
       ref: body.ref,
-      environment: body.environment ?? 'production',
-      task: body.task ?? 'deploy',
+      environment: body.environment ?? "production",
+      task: body.task ?? "deploy",
       description: body.description ?? null,
       payload: parsePayload(body.payload),
       statuses: [],
@@ -1485,7 +1550,7 @@ export class FakeGitHub {
       statuses_url: `${api}/deployments/${d.id}/statuses`,
       repository_url: api,
       transient_environment: false,
-      production_environment: d.environment === 'production',
+      production_environment: d.environment === "production",
     };
   }
 
@@ -1504,7 +1569,7 @@ export class FakeGitHub {
         node_id: `DES_${status.id}`,
         url: `${api}/deployments/${deployment.id}/statuses/${status.id}`,
         environment: body.environment ?? deployment.environment,
-        target_url: body.log_url ?? '',
+        target_url: body.log_url ?? "",
         creator: this.userJson(this.botLogin),
         created_at: this.now(),
         updated_at: this.now(),
@@ -1523,29 +1588,29 @@ type DirNode = Map<string, DirNode | string>;
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
   });
 }
 
 function parseJsonBody(req: IncomingMessage, raw: Buffer): unknown {
   if (raw.length === 0) return undefined;
-  const text = raw.toString('utf8');
+  const text = raw.toString("utf8");
   try {
     return JSON.parse(text);
   } catch {
-    if (/json/.test(req.headers['content-type'] ?? '')) throw new HttpError(400, 'Problems parsing JSON');
+    if (/json/.test(req.headers["content-type"] ?? "")) throw new HttpError(400, "Problems parsing JSON");
     return text;
   }
 }
 
 function wantsRaw(ctx: Ctx): boolean {
-  return /application\/vnd\.github(\.v3)?\.raw/.test(String(ctx.req.headers.accept ?? ''));
+  return /application\/vnd\.github(\.v3)?\.raw/.test(String(ctx.req.headers.accept ?? ""));
 }
 
 function errorReply(error: unknown): Reply {
-  const docs = 'https://docs.github.com/rest';
+  const docs = "https://docs.github.com/rest";
   if (error instanceof HttpError) {
     return {
       status: error.status,
@@ -1553,25 +1618,25 @@ function errorReply(error: unknown): Reply {
     };
   }
   const message = error instanceof Error ? error.message : String(error);
-  return { status: 500, body: { message: `FakeGitHub internal error: ${message}`, documentation_url: docs, status: '500' } };
+  return { status: 500, body: { message: `FakeGitHub internal error: ${message}`, documentation_url: docs, status: "500" } };
 }
 
 /** Stable positive integer ids for users, pulls, suites derived from their names. */
 function idFromString(s: string): number {
-  return createHash('sha1').update(s).digest().readUInt32BE(0) % 100_000_000;
+  return createHash("sha1").update(s).digest().readUInt32BE(0) % 100_000_000;
 }
 
 function labelNames(labels: Array<string | { name?: string }> | undefined): string[] {
-  return [...new Set((labels ?? []).map((l) => (typeof l === 'string' ? l : (l.name ?? ''))).filter(Boolean))];
+  return [...new Set((labels ?? []).map((l) => (typeof l === "string" ? l : (l.name ?? ""))).filter(Boolean))];
 }
 
 function labelJson(repo: Repo, name: string): Record<string, unknown> {
   const id = idFromString(`${repo.fullName}:${name}`);
-  return { id, node_id: `LA_${id}`, name, color: 'ededed', default: false, description: null };
+  return { id, node_id: `LA_${id}`, name, color: "ededed", default: false, description: null };
 }
 
 function parsePayload(payload: unknown): unknown {
-  if (typeof payload !== 'string') return payload ?? {};
+  if (typeof payload !== "string") return payload ?? {};
   try {
     return JSON.parse(payload);
   } catch {

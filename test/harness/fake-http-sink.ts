@@ -1,6 +1,6 @@
 // A recording HTTP endpoint standing in for Slack incoming webhooks and deploy hooks.
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 
 export interface SinkRequest {
   method: string;
@@ -36,22 +36,22 @@ export class FakeHttpSink {
   static async start(opts: { status?: number; delayMs?: number } = {}): Promise<FakeHttpSink> {
     const server = createServer();
     const sink = new FakeHttpSink(server, opts);
-    server.on('request', (req, res) => {
+    server.on("request", (req, res) => {
       const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const rawBody = Buffer.concat(chunks).toString('utf8');
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const rawBody = Buffer.concat(chunks).toString("utf8");
         const body = parseJson(rawBody) ?? rawBody;
-        sink.requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body, rawBody });
+        sink.requests.push({ method: req.method ?? "GET", path: req.url ?? "/", headers: req.headers, body, rawBody });
         // Respond after the delay so callers' timeouts are exercised; status read late so setStatus applies.
         setTimeout(() => {
           const status = sink.status;
-          res.writeHead(status, { 'content-type': 'text/plain' });
-          res.end(status < 400 ? 'ok' : 'error'); // Slack answers "ok" in plain text
+          res.writeHead(status, { "content-type": "text/plain" });
+          res.end(status < 400 ? "ok" : "error"); // Slack answers "ok" in plain text
         }, sink.delayMs);
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     return sink;
   }
 
@@ -70,12 +70,12 @@ export class FakeHttpSink {
     const messages: SlackMessage[] = [];
     for (const req of this.requests) {
       const body = req.body;
-      if (!body || typeof body !== 'object' || Array.isArray(body)) {
+      if (!body || typeof body !== "object" || Array.isArray(body)) {
         this.violations.push(`${req.method} ${req.path}: body is not a JSON object: ${req.rawBody.slice(0, 200)}`);
         continue;
       }
       const msg = body as SlackMessage;
-      const hasText = typeof msg.text === 'string' && msg.text.length > 0;
+      const hasText = typeof msg.text === "string" && msg.text.length > 0;
       const hasBlocks = Array.isArray(msg.blocks) && msg.blocks.length > 0;
       if (!hasText && !hasBlocks) {
         this.violations.push(`${req.method} ${req.path}: Slack message lacks both "text" and "blocks"`);

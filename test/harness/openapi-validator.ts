@@ -3,17 +3,16 @@
 //
 // The spec is 13 MB: it is parsed once per process, on first use, and each
 // operation's validator is compiled lazily and cached.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import addFormatsModule from "ajv-formats";
 
 // ajv-formats is CommonJS; under NodeNext its default import is the module object.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
-  addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
 
-const SPEC_ID = 'github-openapi';
-const METHODS = ['get', 'put', 'post', 'patch', 'delete'] as const;
+const SPEC_ID = "github-openapi";
+const METHODS = ["get", "put", "post", "patch", "delete"] as const;
 
 interface Operation {
   method: string;
@@ -35,8 +34,8 @@ let loaded: Loaded | undefined;
 
 function specPath(): string {
   const require = createRequire(import.meta.url);
-  const pkgJson = require.resolve('@octokit/openapi/package.json');
-  return pkgJson.replace(/package\.json$/, 'generated/api.github.com.json');
+  const pkgJson = require.resolve("@octokit/openapi/package.json");
+  return pkgJson.replace(/package\.json$/, "generated/api.github.com.json");
 }
 
 /**
@@ -49,7 +48,7 @@ function fixNullable(node: unknown): void {
     for (const item of node) fixNullable(item);
     return;
   }
-  if (!node || typeof node !== 'object') return;
+  if (!node || typeof node !== "object") return;
   const obj = node as Record<string, unknown>;
   for (const value of Object.values(obj)) fixNullable(value);
   if (obj.nullable !== true) return;
@@ -58,29 +57,29 @@ function fixNullable(node: unknown): void {
     // e.g. { nullable: true, allOf: [{ $ref }] }: move everything into an anyOf branch.
     const rest: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(obj)) {
-      if (key !== 'nullable') rest[key] = value;
+      if (key !== "nullable") rest[key] = value;
       delete obj[key];
     }
-    obj.anyOf = [{ type: 'null' }, rest];
+    obj.anyOf = [{ type: "null" }, rest];
   }
 }
 
 function escapePointer(segment: string): string {
-  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
+  return segment.replace(/~/g, "~0").replace(/\//g, "~1");
 }
 
 /** `/repos/{owner}/{repo}/contents/{path}` → regex; the last parameter may contain slashes. */
 function templateRegex(template: string): RegExp {
-  const parts = template.split('/').map((segment, index, all) => {
-    if (/^\{[^}]+\}$/.test(segment)) return index === all.length - 1 ? '.+' : '[^/]+';
-    return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const parts = template.split("/").map((segment, index, all) => {
+    if (/^\{[^}]+\}$/.test(segment)) return index === all.length - 1 ? ".+" : "[^/]+";
+    return segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   });
-  return new RegExp(`^${parts.join('/')}$`);
+  return new RegExp(`^${parts.join("/")}$`);
 }
 
 function load(): Loaded {
   if (loaded) return loaded;
-  const spec = JSON.parse(readFileSync(specPath(), 'utf8')) as {
+  const spec = JSON.parse(readFileSync(specPath(), "utf8")) as {
     paths: Record<string, Record<string, { requestBody?: { required?: boolean; content?: Record<string, unknown> } }>>;
   };
   fixNullable(spec);
@@ -93,12 +92,12 @@ function load(): Loaded {
     for (const method of METHODS) {
       const op = item[method];
       if (!op) continue;
-      const hasJsonBody = Boolean(op.requestBody?.content?.['application/json']);
+      const hasJsonBody = Boolean(op.requestBody?.content?.["application/json"]);
       operations.push({
         method: method.toUpperCase(),
         template,
         regex: templateRegex(template),
-        literalSegments: template.split('/').filter((s) => s && !s.startsWith('{')).length,
+        literalSegments: template.split("/").filter((s) => s && !s.startsWith("{")).length,
         hasJsonBody,
         bodyRequired: Boolean(op.requestBody?.required) && hasJsonBody,
         pointer: `${SPEC_ID}#/paths/${escapePointer(template)}/${method}/requestBody/content/application~1json/schema`,
@@ -129,8 +128,8 @@ function validatorFor(op: Operation): ValidateFunction {
 }
 
 function describe(error: ErrorObject): string {
-  const where = error.instancePath || '(body)';
-  const extra = error.keyword === 'enum' ? ` ${JSON.stringify(error.params.allowedValues)}` : '';
+  const where = error.instancePath || "(body)";
+  const extra = error.keyword === "enum" ? ` ${JSON.stringify(error.params.allowedValues)}` : "";
   return `${where} ${error.message ?? error.keyword}${extra}`;
 }
 

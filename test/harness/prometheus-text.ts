@@ -121,9 +121,7 @@ function checkHistogram(family: Family): void {
 /** The value of the one sample of `name` whose labels include `labels`. */
 export function valueOf(families: Map<string, Family>, name: string, labels: Record<string, string> = {}): number | undefined {
   const family = families.get(familyOf(name, families));
-  const matches = (family?.samples ?? []).filter(
-    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
-  );
+  const matches = (family?.samples ?? []).filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
   if (matches.length > 1) throw new Error(`${name} ${JSON.stringify(labels)} matches ${matches.length} samples`);
   return matches[0]?.value;
 }

@@ -121,8 +121,14 @@ export class Scenario {
     const branch = `pr-${number}`;
     const sha = this.commit(changes, branch);
     const payload = pullRequestPayload({
-      action: opts.action ?? "opened", repo: REPO, number, headSha: sha, baseRef: "main", headRef: branch,
-      installationId: INSTALLATION_ID, fork: opts.fork,
+      action: opts.action ?? "opened",
+      repo: REPO,
+      number,
+      headSha: sha,
+      baseRef: "main",
+      headRef: branch,
+      installationId: INSTALLATION_ID,
+      fork: opts.fork,
     });
     const response = await sendWebhook(this.app.url, { event: "pull_request", payload, secret: WEBHOOK_SECRET });
     if (response.status >= 300) throw new Error(`webhook rejected: ${response.status} ${response.body}`);
@@ -132,11 +138,18 @@ export class Scenario {
   /** Posts a comment as `login` (seeded in the fake, then delivered as issue_comment.created); returns its id. */
   async comment(body: string, opts: { login: string; issueNumber?: number; isPullRequest?: boolean; userType?: "User" | "Bot" }): Promise<number> {
     const issueNumber = opts.issueNumber ?? 1;
-    if (!this.github.issues(REPO).some((i) => i.number === issueNumber) && !opts.isPullRequest) this.github.addIssue(REPO, { number: issueNumber, title: "ops" });
+    if (!this.github.issues(REPO).some((i) => i.number === issueNumber) && !opts.isPullRequest)
+      this.github.addIssue(REPO, { number: issueNumber, title: "ops" });
     const commentId = this.github.addComment(REPO, issueNumber, { body, user: opts.login });
     const payload = issueCommentPayload({
-      repo: REPO, issueNumber, isPullRequest: Boolean(opts.isPullRequest), body, login: opts.login,
-      installationId: INSTALLATION_ID, commentId, userType: opts.userType,
+      repo: REPO,
+      issueNumber,
+      isPullRequest: Boolean(opts.isPullRequest),
+      body,
+      login: opts.login,
+      installationId: INSTALLATION_ID,
+      commentId,
+      userType: opts.userType,
     });
     const response = await sendWebhook(this.app.url, { event: "issue_comment", payload, secret: WEBHOOK_SECRET });
     if (response.status >= 300) throw new Error(`webhook rejected: ${response.status} ${response.body}`);
@@ -145,13 +158,17 @@ export class Scenario {
 
   /** The reply Autopilot posted to a comment, once it has reacted with a final 🚀 or 😕. */
   async answered(issueNumber: number, commentId: number, timeoutMs = 30_000): Promise<{ reply: string; reactions: string[] }> {
-    return waitFor(() => `an answer to comment ${commentId}; comments: ${JSON.stringify(this.github.comments(REPO, issueNumber).filter((c) => c.id >= commentId))}`, () => {
-      const comments = this.github.comments(REPO, issueNumber);
-      const own = comments.find((c) => c.id === commentId);
-      const done = own?.reactions.some((r) => r === "rocket" || r === "confused");
-      const reply = comments.find((c) => c.id > commentId && c.user === this.github.botLogin);
-      return done && reply ? { reply: reply.body, reactions: own!.reactions } : undefined;
-    }, timeoutMs);
+    return waitFor(
+      () => `an answer to comment ${commentId}; comments: ${JSON.stringify(this.github.comments(REPO, issueNumber).filter((c) => c.id >= commentId))}`,
+      () => {
+        const comments = this.github.comments(REPO, issueNumber);
+        const own = comments.find((c) => c.id === commentId);
+        const done = own?.reactions.some((r) => r === "rocket" || r === "confused");
+        const reply = comments.find((c) => c.id > commentId && c.user === this.github.botLogin);
+        return done && reply ? { reply: reply.body, reactions: own!.reactions } : undefined;
+      },
+      timeoutMs,
+    );
   }
 
   /** Restores the snapshot to `files` (e.g. main's content after working on a pull request branch). */
@@ -160,10 +177,14 @@ export class Scenario {
   }
 
   completedPlan(sha: string, timeoutMs = 30_000): Promise<CheckRunState> {
-    return waitFor(`completed plan on ${sha.slice(0, 7)}`, () => {
-      const run = this.checkRun(sha, "autopilot/plan");
-      return run?.status === "completed" ? run : undefined;
-    }, timeoutMs);
+    return waitFor(
+      `completed plan on ${sha.slice(0, 7)}`,
+      () => {
+        const run = this.checkRun(sha, "autopilot/plan");
+        return run?.status === "completed" ? run : undefined;
+      },
+      timeoutMs,
+    );
   }
 
   checkRun(sha: string, name = "autopilot/migrate"): CheckRunState | undefined {
@@ -171,10 +192,14 @@ export class Scenario {
   }
 
   completedCheckRun(sha: string, timeoutMs = 30_000): Promise<CheckRunState> {
-    return waitFor(`completed check run on ${sha.slice(0, 7)}`, () => {
-      const run = this.checkRun(sha);
-      return run?.status === "completed" ? run : undefined;
-    }, timeoutMs);
+    return waitFor(
+      `completed check run on ${sha.slice(0, 7)}`,
+      () => {
+        const run = this.checkRun(sha);
+        return run?.status === "completed" ? run : undefined;
+      },
+      timeoutMs,
+    );
   }
 
   targetQuery<T extends Record<string, any> = any>(sql: string): Promise<T[]> {
@@ -203,7 +228,9 @@ export class Scenario {
 let roleReady: Promise<void> | undefined;
 function ensureShopRole(): Promise<void> {
   roleReady ??= testServerUrl().then((url) =>
-    query(url, `do $$ begin create role shop login superuser password '${TARGET_PASSWORD}'; exception when duplicate_object then null; end $$`).then(() => undefined),
+    query(url, `do $$ begin create role shop login superuser password '${TARGET_PASSWORD}'; exception when duplicate_object then null; end $$`).then(
+      () => undefined,
+    ),
   );
   return roleReady;
 }

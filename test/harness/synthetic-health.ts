@@ -89,11 +89,7 @@ export async function insertMigrationRun(
   );
   const id = Number(rows[0].id);
   for (const version of run.versions ?? []) {
-    await db.query(`insert into run_migrations (run_id, version, name, path) values ($1, $2, 'change', $3)`, [
-      id,
-      version,
-      `migrations/${version}_change.sql`,
-    ]);
+    await db.query(`insert into run_migrations (run_id, version, name, path) values ($1, $2, 'change', $3)`, [id, version, `migrations/${version}_change.sql`]);
   }
   return id;
 }

@@ -1,15 +1,9 @@
 // Webhook deliveries for end-to-end tests: signed like GitHub signs them, with
 // payloads that start from GitHub's own examples (@octokit/webhooks-examples) so
 // every field the app does not expect to be overridden still has a real shape.
-import { createHmac, randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
-import type {
-  CheckRunEvent,
-  CheckSuiteEvent,
-  IssueCommentEvent,
-  PullRequestEvent,
-  PushEvent,
-} from '@octokit/webhooks-types';
+import { createHmac, randomUUID } from "node:crypto";
+import { createRequire } from "node:module";
+import type { CheckRunEvent, CheckSuiteEvent, IssueCommentEvent, PullRequestEvent, PushEvent } from "@octokit/webhooks-types";
 
 // Example payloads are deeply nested JSON we override field by field.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -20,11 +14,11 @@ interface ExampleSet {
   examples: Json[];
 }
 
-const ZERO_SHA = '0'.repeat(40);
+const ZERO_SHA = "0".repeat(40);
 let exampleSets: ExampleSet[] | undefined;
 
 function allExamples(): ExampleSet[] {
-  exampleSets ??= createRequire(import.meta.url)('@octokit/webhooks-examples') as ExampleSet[];
+  exampleSets ??= createRequire(import.meta.url)("@octokit/webhooks-examples") as ExampleSet[];
   return exampleSets;
 }
 
@@ -49,7 +43,7 @@ export function exampleFor(event: string, action?: string, filter: (e: Json) => 
 }
 
 export function signPayload(secret: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+  return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
 }
 
 export async function sendWebhook(
@@ -57,14 +51,14 @@ export async function sendWebhook(
   opts: { event: string; payload: object; secret: string; deliveryId?: string; signature?: string },
 ): Promise<{ status: number; body: string }> {
   const body = JSON.stringify(opts.payload);
-  const response = await fetch(`${appUrl.replace(/\/$/, '')}/api/github/webhooks`, {
-    method: 'POST',
+  const response = await fetch(`${appUrl.replace(/\/$/, "")}/api/github/webhooks`, {
+    method: "POST",
     headers: {
-      'content-type': 'application/json',
-      'user-agent': 'GitHub-Hookshot/fake',
-      'x-github-event': opts.event,
-      'x-github-delivery': opts.deliveryId ?? randomUUID(),
-      'x-hub-signature-256': opts.signature ?? signPayload(opts.secret, body),
+      "content-type": "application/json",
+      "user-agent": "GitHub-Hookshot/fake",
+      "x-github-event": opts.event,
+      "x-github-delivery": opts.deliveryId ?? randomUUID(),
+      "x-hub-signature-256": opts.signature ?? signPayload(opts.secret, body),
     },
     body,
   });
@@ -75,7 +69,7 @@ export async function sendWebhook(
 // Shared overrides
 
 function splitRepo(fullName: string): { owner: string; name: string } {
-  const [owner, name] = fullName.split('/');
+  const [owner, name] = fullName.split("/");
   if (!owner || !name) throw new Error(`repository must be "owner/name", got "${fullName}"`);
   return { owner, name };
 }
@@ -90,13 +84,13 @@ function setRepository(repo: Json, fullName: string, opts: { defaultBranch?: str
   if (opts.id !== undefined) repo.id = opts.id;
   if (opts.defaultBranch) {
     repo.default_branch = opts.defaultBranch;
-    if ('master_branch' in repo) repo.master_branch = opts.defaultBranch;
+    if ("master_branch" in repo) repo.master_branch = opts.defaultBranch;
   }
   repo.owner = { ...repo.owner, login: owner, name: owner, html_url: `https://github.com/${owner}` };
   return repo;
 }
 
-function setUser(user: Json | undefined, login: string, type = 'User'): Json {
+function setUser(user: Json | undefined, login: string, type = "User"): Json {
   return { ...(user ?? {}), login, type, html_url: `https://github.com/${login}` };
 }
 
@@ -129,10 +123,10 @@ export interface PushOptions {
 }
 
 export function pushPayload(o: PushOptions): PushEvent {
-  const p = exampleFor('push', undefined, (e) => String(e.ref).startsWith('refs/heads/') && Boolean(e.head_commit));
-  const ref = o.ref ?? `refs/heads/${o.defaultBranch ?? 'main'}`;
-  const sender = o.sender ?? 'octocat';
-  setRepository(p.repository, o.repo, { defaultBranch: o.defaultBranch ?? 'main', id: o.repoId });
+  const p = exampleFor("push", undefined, (e) => String(e.ref).startsWith("refs/heads/") && Boolean(e.head_commit));
+  const ref = o.ref ?? `refs/heads/${o.defaultBranch ?? "main"}`;
+  const sender = o.sender ?? "octocat";
+  setRepository(p.repository, o.repo, { defaultBranch: o.defaultBranch ?? "main", id: o.repoId });
   Object.assign(p, {
     ref,
     before: o.before,
@@ -186,20 +180,20 @@ export interface PullRequestOptions {
 }
 
 export function pullRequestPayload(o: PullRequestOptions): PullRequestEvent {
-  const p = exampleFor('pull_request', o.action);
-  const login = o.login ?? 'octocat';
-  const baseRef = o.baseRef ?? o.defaultBranch ?? 'main';
-  const headRef = o.headRef ?? 'feature';
+  const p = exampleFor("pull_request", o.action);
+  const login = o.login ?? "octocat";
+  const baseRef = o.baseRef ?? o.defaultBranch ?? "main";
+  const headRef = o.headRef ?? "feature";
   const { name } = splitRepo(o.repo);
-  setRepository(p.repository, o.repo, { defaultBranch: o.defaultBranch ?? 'main' });
+  setRepository(p.repository, o.repo, { defaultBranch: o.defaultBranch ?? "main" });
   const pr = p.pull_request;
-  const closed = o.action === 'closed';
+  const closed = o.action === "closed";
   const merged = o.merged ?? false;
   Object.assign(pr, {
     number: o.number,
     title: o.title ?? pr.title,
     body: o.body ?? pr.body,
-    state: closed ? 'closed' : 'open',
+    state: closed ? "closed" : "open",
     merged,
     merged_at: merged ? new Date().toISOString() : null,
     closed_at: closed ? new Date().toISOString() : null,
@@ -235,22 +229,22 @@ export interface IssueCommentOptions {
   body: string;
   login: string;
   installationId: number;
-  userType?: 'User' | 'Bot';
+  userType?: "User" | "Bot";
   /** Match a comment seeded with FakeGitHub.addComment so reactions/replies find it. */
   commentId?: number;
   authorAssociation?: string;
 }
 
 export function issueCommentPayload(o: IssueCommentOptions): IssueCommentEvent {
-  const action = o.action ?? 'created';
-  const p = exampleFor('issue_comment', action);
+  const action = o.action ?? "created";
+  const p = exampleFor("issue_comment", action);
   setRepository(p.repository, o.repo);
-  const user = setUser(p.comment.user, o.login, o.userType ?? 'User');
+  const user = setUser(p.comment.user, o.login, o.userType ?? "User");
   const issueUrl = `https://api.github.com/repos/${o.repo}/issues/${o.issueNumber}`;
   Object.assign(p.issue, {
     number: o.issueNumber,
     url: issueUrl,
-    html_url: `https://github.com/${o.repo}/${o.isPullRequest ? 'pull' : 'issues'}/${o.issueNumber}`,
+    html_url: `https://github.com/${o.repo}/${o.isPullRequest ? "pull" : "issues"}/${o.issueNumber}`,
   });
   if (o.isPullRequest) {
     p.issue.pull_request = {
@@ -296,7 +290,7 @@ export interface CheckRunOptions {
 }
 
 export function checkRunPayload(o: CheckRunOptions): CheckRunEvent {
-  const p = exampleFor('check_run', o.action);
+  const p = exampleFor("check_run", o.action);
   setRepository(p.repository, o.repo);
   const run = p.check_run;
   Object.assign(run, {
@@ -316,9 +310,9 @@ export function checkRunPayload(o: CheckRunOptions): CheckRunEvent {
     head_branch: o.headBranch ?? run.check_suite?.head_branch,
     pull_requests: run.pull_requests,
   };
-  if (o.action === 'requested_action') p.requested_action = { identifier: o.requestedAction ?? 'rollback' };
+  if (o.action === "requested_action") p.requested_action = { identifier: o.requestedAction ?? "rollback" };
   else delete p.requested_action;
-  p.sender = setUser(p.sender, o.login ?? 'octocat');
+  p.sender = setUser(p.sender, o.login ?? "octocat");
   setInstallation(p, o.installationId);
   dropForeignOrganization(p);
   return p as CheckRunEvent;
@@ -337,7 +331,7 @@ export interface CheckSuiteOptions {
 }
 
 export function checkSuitePayload(o: CheckSuiteOptions): CheckSuiteEvent {
-  const p = exampleFor('check_suite', o.action);
+  const p = exampleFor("check_suite", o.action);
   setRepository(p.repository, o.repo);
   Object.assign(p.check_suite, {
     head_sha: o.headSha,
@@ -348,19 +342,19 @@ export function checkSuitePayload(o: CheckSuiteOptions): CheckSuiteEvent {
   });
   if (p.check_suite.head_commit) p.check_suite.head_commit = { ...p.check_suite.head_commit, id: o.headSha };
   if (o.appId !== undefined) p.check_suite.app = { ...p.check_suite.app, id: o.appId };
-  p.sender = setUser(p.sender, o.login ?? 'octocat');
+  p.sender = setUser(p.sender, o.login ?? "octocat");
   setInstallation(p, o.installationId);
   dropForeignOrganization(p);
   return p as CheckSuiteEvent;
 }
 
 /** The minimal pull-request references GitHub embeds in check runs and suites. */
-function pullRefs(repo: string, headSha: string, pulls: CheckRunOptions['pullRequests'] = []): Json[] {
+function pullRefs(repo: string, headSha: string, pulls: CheckRunOptions["pullRequests"] = []): Json[] {
   return pulls.map((pr) => ({
     url: `https://api.github.com/repos/${repo}/pulls/${pr.number}`,
     id: pr.number,
     number: pr.number,
-    head: { ref: pr.headRef ?? 'feature', sha: headSha, repo: { id: 1, url: `https://api.github.com/repos/${repo}`, name: repo.split('/')[1] } },
-    base: { ref: pr.baseRef ?? 'main', sha: ZERO_SHA, repo: { id: 1, url: `https://api.github.com/repos/${repo}`, name: repo.split('/')[1] } },
+    head: { ref: pr.headRef ?? "feature", sha: headSha, repo: { id: 1, url: `https://api.github.com/repos/${repo}`, name: repo.split("/")[1] } },
+    base: { ref: pr.baseRef ?? "main", sha: ZERO_SHA, repo: { id: 1, url: `https://api.github.com/repos/${repo}`, name: repo.split("/")[1] } },
   }));
 }

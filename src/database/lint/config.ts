@@ -23,7 +23,8 @@ export function validateLintConfig(raw: unknown): { rules: Record<string, RuleSe
     problems.push({ key: `lint.${key}`, message: `unknown key "${key}" under lint (known: rules)` });
   }
   if (raw.rules === undefined || raw.rules === null) return { rules, problems };
-  if (!isPlainObject(raw.rules)) return { rules, problems: [...problems, { key: "lint.rules", message: "lint.rules must map rule ids to error, warning or off" }] };
+  if (!isPlainObject(raw.rules))
+    return { rules, problems: [...problems, { key: "lint.rules", message: "lint.rules must map rule ids to error, warning or off" }] };
 
   for (const [name, given] of Object.entries(raw.rules)) {
     // YAML 1.1 readers turn a bare `off` into false.
@@ -43,7 +44,7 @@ function isSeverity(value: unknown): value is RuleSeverity {
 }
 
 function badSeverityMessage(value: unknown): string {
-  const shown = typeof value === "string" ? `"${value}"` : JSON.stringify(value) ?? String(value);
+  const shown = typeof value === "string" ? `"${value}"` : (JSON.stringify(value) ?? String(value));
   const guess = typeof value === "string" ? closest(value.toLowerCase(), SEVERITIES, 3) : undefined;
   return `severity must be error, warning or off (got ${shown})${guess ? ` (did you mean ${guess}?)` : ""}`;
 }

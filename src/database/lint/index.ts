@@ -75,7 +75,8 @@ export function lintMigration(input: LintInput, options: LintOptions = {}): Lint
 function analyze(source: SourceText, noTransaction: boolean): { located: Located[]; firstStatement?: Statement } {
   const text = source.text;
   const nul = text.indexOf("\0");
-  if (nul !== -1) return { located: [{ rule: "syntax-error", hit: { message: "the file contains a NUL character (byte 0x00), which PostgreSQL refuses" }, index: nul }] };
+  if (nul !== -1)
+    return { located: [{ rule: "syntax-error", hit: { message: "the file contains a NUL character (byte 0x00), which PostgreSQL refuses" }, index: nul }] };
   if (text.trim() === "") return { located: [emptyMigration()] };
 
   let parsed: { stmts?: Array<{ stmt: Node; stmt_location?: number; stmt_len?: number }> };

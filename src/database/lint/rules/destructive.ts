@@ -53,5 +53,9 @@ export const banTruncateCascade = rule("ban-truncate-cascade", ["TruncateStmt"],
   const truncate = statement.as("TruncateStmt");
   if (truncate?.behavior !== "DROP_CASCADE") return undefined;
   const tables = (truncate.relations ?? []).map((r) => displayName(tableOf("RangeVar" in r ? r.RangeVar : undefined)));
-  return { message: `truncates ${tables.join(", ")} with CASCADE, emptying every table that references ${tables.length > 1 ? "them" : "it"}`, table: tables[0], lock: EXCLUSIVE };
+  return {
+    message: `truncates ${tables.join(", ")} with CASCADE, emptying every table that references ${tables.length > 1 ? "them" : "it"}`,
+    table: tables[0],
+    lock: EXCLUSIVE,
+  };
 });

@@ -44,9 +44,14 @@ export const banUncommittedTransaction: Rule = {
 /** What the statement does CONCURRENTLY, if anything; PostgreSQL refuses all of these in a transaction block. */
 function concurrentOperation(statement: Statement): Hit | undefined {
   const index = statement.as("IndexStmt");
-  if (index?.concurrent) return { message: `creates ${index.idxname ? `index ${index.idxname}` : "an index"} CONCURRENTLY inside a transaction`, table: displayName(tableOf(index.relation)) };
+  if (index?.concurrent)
+    return {
+      message: `creates ${index.idxname ? `index ${index.idxname}` : "an index"} CONCURRENTLY inside a transaction`,
+      table: displayName(tableOf(index.relation)),
+    };
   const drop = statement.as("DropStmt");
-  if (drop?.concurrent) return { message: `drops index ${(drop.objects ?? []).map((o) => displayName(droppedName(o))).join(", ")} CONCURRENTLY inside a transaction` };
+  if (drop?.concurrent)
+    return { message: `drops index ${(drop.objects ?? []).map((o) => displayName(droppedName(o))).join(", ")} CONCURRENTLY inside a transaction` };
   const reindex = statement.as("ReindexStmt");
   if (reindex?.params?.some((p) => as(p, "DefElem")?.defname === "concurrently")) return { message: "reindexes CONCURRENTLY inside a transaction" };
   const alter = statement.as("AlterTableStmt");
@@ -55,10 +60,14 @@ function concurrentOperation(statement: Statement): Hit | undefined {
   return undefined;
 }
 
-export const banConcurrentIndexCreationInTransaction = rule("ban-concurrent-index-creation-in-transaction", ["IndexStmt", "DropStmt", "ReindexStmt", "AlterTableStmt"], (statement) => {
-  if (statement.file.noTransaction && !statement.inTransactionBlock) return undefined;
-  return concurrentOperation(statement);
-});
+export const banConcurrentIndexCreationInTransaction = rule(
+  "ban-concurrent-index-creation-in-transaction",
+  ["IndexStmt", "DropStmt", "ReindexStmt", "AlterTableStmt"],
+  (statement) => {
+    if (statement.file.noTransaction && !statement.inTransactionBlock) return undefined;
+    return concurrentOperation(statement);
+  },
+);
 
 // Only no-transaction files: a transactional file that fails leaves nothing behind to trip over.
 export const preferRobustStmts = rule("prefer-robust-stmts", ["CreateStmt", "IndexStmt", "DropStmt", "AlterTableStmt"], (statement) => {
@@ -66,7 +75,10 @@ export const preferRobustStmts = rule("prefer-robust-stmts", ["CreateStmt", "Ind
   const create = statement.as("CreateStmt");
   if (create && !create.if_not_exists) return { message: `creates table ${displayName(tableOf(create.relation))} without IF NOT EXISTS` };
   const index = statement.as("IndexStmt");
-  if (index && !index.if_not_exists) return { message: `creates ${index.idxname ? `index ${index.idxname}` : "an unnamed index"} without IF NOT EXISTS${index.idxname ? "" : " (which needs a name)"}` };
+  if (index && !index.if_not_exists)
+    return {
+      message: `creates ${index.idxname ? `index ${index.idxname}` : "an unnamed index"} without IF NOT EXISTS${index.idxname ? "" : " (which needs a name)"}`,
+    };
   const drop = statement.as("DropStmt");
   if (drop && !drop.missing_ok) return { message: `drops ${(drop.objects ?? []).map((o) => displayName(droppedName(o))).join(", ")} without IF EXISTS` };
   return robustAlterColumns(statement);
