@@ -2,7 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { INSTALLATION_ID, REPO, Scenario } from "./harness/scenario.js";
 import { shopRepo } from "./harness/fixtures.js";
-import { sleep, waitFor, WEBHOOK_SECRET } from "./harness/app-process.js";
+import { waitFor, WEBHOOK_SECRET } from "./harness/app-process.js";
 import { checkRunPayload, sendWebhook } from "./harness/webhooks.js";
 
 const ADMIN = "ada";
@@ -65,7 +65,7 @@ describe("slash commands", () => {
   test("comments by bots, and commands inside code blocks or quotes, are ignored", async () => {
     const bot = await s.comment("/autopilot status", { login: "dependabot[bot]", userType: "Bot" });
     const quoted = await s.comment("> /autopilot migrate\n```\n/autopilot rollback\n```", { login: ADMIN });
-    await sleep(2500);
+    await s.settled();
     assert.deepEqual(s.github.comments(REPO, 1).find((c) => c.id === bot)?.reactions, []);
     assert.deepEqual(s.github.comments(REPO, 1).find((c) => c.id === quoted)?.reactions, []);
   });
@@ -184,7 +184,7 @@ describe("slash commands", () => {
         }),
       });
     await press(WRITER);
-    await sleep(2500);
+    await s.settled();
     assert.equal(
       (await s.targetQuery("select count(*)::int as n from pg_tables where tablename = 'pressed'"))[0].n,
       1,

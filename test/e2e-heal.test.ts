@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { REPO, Scenario } from "./harness/scenario.js";
 import { shopRepo } from "./harness/fixtures.js";
 import { FakeHttpSink } from "./harness/fake-http-sink.js";
-import { sleep, waitFor, type RunningApp } from "./harness/app-process.js";
+import { waitFor, type RunningApp } from "./harness/app-process.js";
 
 const SERVER_HEALTH = "health:\n  allow_hosts: ['127.0.0.1']\n  discovery_seconds: 1";
 
@@ -104,7 +104,7 @@ describe("self-heal monitor and incident issues", () => {
       async () => (await s.storeQuery("select count(*)::int as n from health_log where status = 'maintenance'"))[0].n >= 2,
       30_000,
     );
-    await sleep(3000);
+    await s.moreRunsFinished("heal", 2);
     assert.equal(incidents(s)[0].state, "closed");
     assert.equal(incidents(s).length, 1);
     site.setStatus(200);
@@ -137,7 +137,7 @@ describe("self-heal monitor and incident issues", () => {
     const sha = await s.push({ ".github/autopilot.yml": `${healthConfig(site.url)}\nnotify:\n  hourly_summary: true\n` });
     await s.completedCheckRun(sha);
     await waitFor("an hourly summary", () => s.slack.slackMessages().some((m) => /all 1 check\(s\) healthy/.test(m.text ?? "")), 30_000);
-    await sleep(4000);
+    await s.moreRunsFinished("heal", 2);
     assert.equal(s.slack.slackMessages().filter((m) => /all 1 check\(s\) healthy/.test(m.text ?? "")).length, 1);
   });
 
@@ -165,7 +165,7 @@ describe("two app instances on one store", () => {
     const sha = await s.push({ ...shopRepo(["0001_init.sql"]), ".github/autopilot.yml": healthConfig(site.url) });
     await s.completedCheckRun(sha);
     await waitFor("an incident issue", () => incidents(s)[0], 40_000);
-    await sleep(5000);
+    await s.moreRunsFinished("heal", 3);
     assert.equal(incidents(s).length, 1);
     const slots = await s.storeQuery(
       "select slot, count(*)::int as n from runs r join heal_slots h on h.repo = lower(r.repo) and r.params->>'slot' = to_char(h.slot at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') where r.kind = 'heal' group by slot having count(*) > 1",
@@ -194,7 +194,7 @@ describe("GitHub answering 5xx when an incident should open", () => {
     await waitFor("an incident issue", () => incidents(s)[0], 60_000);
     const failed = s.github.requests.filter((r) => r.method === "POST" && /\/issues$/.test(r.path) && r.status === 502);
     assert.ok(failed.length >= 1, "GitHub refused at least once");
-    await sleep(4000);
+    await s.moreRunsFinished("heal", 2);
     assert.equal(incidents(s).length, 1);
   });
 });

@@ -2,7 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { INSTALLATION_ID, REPO, Scenario, TARGET_PASSWORD } from "./harness/scenario.js";
 import { shopMigration, shopRepo } from "./harness/fixtures.js";
-import { sleep, waitFor, WEBHOOK_SECRET } from "./harness/app-process.js";
+import { waitFor, WEBHOOK_SECRET } from "./harness/app-process.js";
 import { checkRunPayload, sendWebhook } from "./harness/webhooks.js";
 
 describe("push → backup → migrate → check run", () => {
@@ -55,7 +55,7 @@ describe("push → backup → migrate → check run", () => {
 
   test("a push to an unmapped branch does nothing at all on GitHub", async () => {
     const sha = await s.push({ "migrations/0004_x.sql": "create table x (id int);" }, "feature/x");
-    await sleep(2500);
+    await s.settled();
     assert.equal(s.checkRun(sha), undefined);
     const tables = await s.targetQuery("select count(*)::int as n from pg_tables where tablename = 'x'");
     assert.equal(tables[0].n, 0);

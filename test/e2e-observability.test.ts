@@ -4,7 +4,7 @@ import pg from "pg";
 import { REPO, Scenario } from "./harness/scenario.js";
 import { shopRepo } from "./harness/fixtures.js";
 import { FakeHttpSink } from "./harness/fake-http-sink.js";
-import { sleep, waitFor } from "./harness/app-process.js";
+import { waitFor } from "./harness/app-process.js";
 import { signEvent } from "../src/web/events.js";
 import { history, insertSamples } from "./harness/synthetic-health.js";
 import { parsePrometheusText, valueOf } from "./harness/prometheus-text.js";
@@ -76,7 +76,7 @@ describe("metrics, alert rules and anomaly scans", () => {
     const weekly = await waitFor("the weekly issue", () => s.github.issues(REPO).find((i) => i.title === "Autopilot weekly"), 30_000);
     const comment = await waitFor("its insights comment", () => s.github.comments(REPO, weekly.number).find((c) => /Autopilot insights/.test(c.body)), 30_000);
     assert.match(comment.body, /Nothing is applied automatically/);
-    await sleep(4000);
+    await s.moreRunsFinished("scan", 1);
     assert.equal(s.github.comments(REPO, weekly.number).filter((c) => /Autopilot insights/.test(c.body)).length, 1, "once a week, not every scan");
   });
 

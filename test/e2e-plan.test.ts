@@ -2,7 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { INSTALLATION_ID, REPO, Scenario } from "./harness/scenario.js";
 import { shopRepo } from "./harness/fixtures.js";
-import { sleep, waitFor, WEBHOOK_SECRET } from "./harness/app-process.js";
+import { waitFor, WEBHOOK_SECRET } from "./harness/app-process.js";
 import { checkSuitePayload, sendWebhook } from "./harness/webhooks.js";
 
 const MARKER = "<!-- autopilot:plan -->";
@@ -61,7 +61,7 @@ describe("plan on pull requests", () => {
       pullRequests: [{ number: 11, headRef: "pr-11", baseRef: "main" }],
     });
     await sendWebhook(s.app.url, { event: "check_suite", payload, secret: WEBHOOK_SECRET });
-    await sleep(2000);
+    await s.settled();
     assert.equal(s.github.checkRuns(REPO).filter((c) => c.head_sha === sha && c.name === "autopilot/plan").length, 1);
   });
 
@@ -108,7 +108,7 @@ describe("plan on pull requests", () => {
   test("a pull request that touches no migration gets no plan", async () => {
     s.resetFiles(main);
     const sha = await s.pullRequest(16, { "README.md": "hello" });
-    await sleep(2500);
+    await s.settled();
     assert.equal(s.checkRun(sha, "autopilot/plan"), undefined);
   });
 

@@ -2,7 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Scenario, REPO, INSTALLATION_ID } from "./harness/scenario.js";
 import { shopRepo } from "./harness/fixtures.js";
-import { sleep, waitFor, WEBHOOK_SECRET } from "./harness/app-process.js";
+import { waitFor, WEBHOOK_SECRET } from "./harness/app-process.js";
 import { createTestDatabase, query, startDisposableCluster } from "./harness/postgres.js";
 import { pushPayload, sendWebhook } from "./harness/webhooks.js";
 import { freePort } from "../src/store/local-cluster.js";
@@ -17,7 +17,7 @@ describe("deliveries", () => {
     const payload = pushPayload({ repo: REPO, before: "0".repeat(40), after: sha, installationId: INSTALLATION_ID });
     const response = await sendWebhook(s.app.url, { event: "push", payload, secret: "wrong-secret" });
     assert.equal(response.status, 400);
-    await sleep(1500);
+    await s.settled();
     assert.equal((await s.storeQuery("select count(*)::int as n from runs"))[0].n, 0);
     assert.equal((await s.storeQuery("select count(*)::int as n from pgboss.job"))[0].n, 0);
     assert.equal(s.checkRun(sha), undefined);
@@ -28,7 +28,7 @@ describe("deliveries", () => {
     await Promise.all([s.deliverPush(sha), s.deliverPush(sha), s.deliverPush(sha, "main", "same-delivery"), s.deliverPush(sha, "main", "same-delivery")]);
     const run = await s.completedCheckRun(sha);
     assert.equal(run.conclusion, "success", run.output.summary ?? "");
-    await sleep(2000);
+    await s.settled();
     assert.equal(s.github.checkRuns(REPO).filter((c) => c.head_sha === sha).length, 1);
     const customers = await s.targetQuery("select count(*)::int as n from customers");
     assert.equal(customers[0].n, 2, "0001's inserts ran once");

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import pg from "pg";
 import { createTestDatabase, query } from "./harness/postgres.js";
+import { waitFor } from "./harness/app-process.js";
 import { gitBlobSha, readMigration, type MigrationFile } from "../src/database/migration-files.js";
 import { readHistoryFromUrl } from "../src/database/history.js";
 import type { AppliedMigration } from "../src/database/planner.js";
@@ -225,7 +226,14 @@ test("a rollback waits for the migration lock, then proceeds; past its deadline 
     assert.equal(await tableExists(db.url, "orders"), true);
 
     const waiting = revert(db.url, [down(orders)]);
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    // Not a fixed sleep: wait until the reverter has asked for the lock and been refused at least once.
+    await waitFor("the reverter to try the lock", async () => {
+      const rows = await query(
+        db.url,
+        "select 1 from pg_stat_activity where pid <> pg_backend_pid() and application_name <> 'other-deployer' and query like '%pg_try_advisory_lock%'",
+      );
+      return rows.length > 0;
+    });
     assert.equal(await tableExists(db.url, "orders"), true, "nothing ran while the lock was held");
     await holder.query("select pg_advisory_unlock($1::bigint)", [MIGRATION_LOCK_KEY]);
     const result = await waiting;

@@ -70,7 +70,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
 }
 
 async function waitUntilHealthy(url: string, child: ChildProcess, output: () => string): Promise<void> {
-  const deadline = Date.now() + 30_000;
+  // Generous: on a loaded 2-core machine tsx alone can take half a minute to compile the app.
+  const deadline = Date.now() + 90_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`app exited with ${child.exitCode}:\n${output()}`);
     const ok = await fetch(`${url}/healthz`).then(

@@ -6,6 +6,9 @@ import { FakeHttpSink } from "./fake-http-sink.js";
 import { APP_PRIVATE_KEY, startApp, waitFor, WEBHOOK_SECRET, type RunningApp } from "./app-process.js";
 import { createTestDatabase, query, testServerUrl, type TestDatabase } from "./postgres.js";
 import { issueCommentPayload, pullRequestPayload, pushPayload, sendWebhook } from "./webhooks.js";
+import { RUN_QUEUES } from "../../src/jobs/queue.js";
+
+const RUN_KINDS = Object.keys(RUN_QUEUES);
 
 export const REPO = "acme/shop";
 export const INSTALLATION_ID = 42;
@@ -200,6 +203,36 @@ export class Scenario {
       },
       timeoutMs,
     );
+  }
+
+  /**
+   * Waits until the app has nothing left to do: no run job queued, retrying or running and no run
+   * unfinished, seen on two polls in a row (a job may enqueue another as it ends). Tests that assert
+   * "nothing happened" wait for this instead of a fixed sleep, which a slow machine passes vacuously.
+   */
+  async settled(timeoutMs = 60_000): Promise<void> {
+    let quietPolls = 0;
+    await waitFor(
+      "the queue to drain",
+      async () => {
+        const [{ busy }] = await this.storeQuery<{ busy: number }>(
+          `select (select count(*) from pgboss.job where name = any($1) and state in ('created', 'retry', 'active'))::int
+                + (select count(*) from runs where status in ('queued', 'in_progress'))::int as busy`,
+          [RUN_KINDS],
+        );
+        quietPolls = busy === 0 ? quietPolls + 1 : 0;
+        return quietPolls >= 2;
+      },
+      timeoutMs,
+    );
+  }
+
+  /** Waits until `count` more runs of `kind` have finished than have now (e.g. scheduler cycles). */
+  async moreRunsFinished(kind: string, count: number, timeoutMs = 60_000): Promise<void> {
+    const finished = async () =>
+      (await this.storeQuery<{ n: number }>("select count(*)::int as n from runs where kind = $1 and finished_at is not null", [kind]))[0].n;
+    const goal = (await finished()) + count;
+    await waitFor(`${count} more finished ${kind} run(s)`, async () => (await finished()) >= goal, timeoutMs);
   }
 
   targetQuery<T extends Record<string, any> = any>(sql: string): Promise<T[]> {
