@@ -7,7 +7,7 @@ import { parseHealthConfig } from "../config/health-config.js";
 import { indexMigrations, type MigrationFile } from "../database/migration-files.js";
 import { readHistoryFromUrl } from "../database/history.js";
 import { plan } from "../database/planner.js";
-import { migrate, type MigrateResult, type MigrationFailure } from "../database/migrator.js";
+import { migrate, type MigrateResult } from "../database/migrator.js";
 import { holdMigrationLock, type HeldMigrationLock } from "../database/target-session.js";
 import { restoreDatabase } from "../database/restore.js";
 import { isUnavailable } from "../database/connection-errors.js";
@@ -156,7 +156,7 @@ class MigrateRun extends RunContext {
       if (!result.failure) return { kind: "applied", environment, applied, backup, appliedCount: appliedCount + applied.length };
       const { file, committedBefore: _committed, ...failure } = result.failure;
       const report: RestoreReport = { applied, failure: { ...failure, file: { path: file.path, version: file.version, name: file.name } } };
-      const recovery = await this.recover(config, target, backup, result.failure, report, lock);
+      const recovery = await this.recover(config, target, backup, report, lock);
       return { kind: "failed", environment, backup, recovery, ...report };
     });
   }
@@ -184,15 +184,8 @@ class MigrateRun extends RunContext {
   }
 
   /** After a failed file: restore the pre-run backup when something of this run committed. */
-  private async recover(
-    config: RepoConfig,
-    target: ResolvedTarget,
-    backup: BackupRecord,
-    failure: MigrationFailure,
-    report: RestoreReport,
-    lock: HeldMigrationLock,
-  ): Promise<Recovery> {
-    const committed = committedBy(failure);
+  private async recover(config: RepoConfig, target: ResolvedTarget, backup: BackupRecord, report: RestoreReport, lock: HeldMigrationLock): Promise<Recovery> {
+    const committed = committedOf(report);
     if (committed.length === 0) return { action: "nothing-committed" };
     if (config.migrations.on_failure === "stop") return { action: "kept", committed };
     const intent = { backupId: backup.id, environment: target.environment, report };
@@ -258,8 +251,7 @@ class MigrateRun extends RunContext {
     this.target = target;
     const config = await this.step("config", () => this.loadRepoConfig());
     const lockWaitSeconds = config instanceof ConfigError ? DEFAULT_LOCK_WAIT_SECONDS : config.migrations.lock_wait_seconds;
-    const committed = report.applied.map((a) => `${a.version}_${a.name}`);
-    return failed(await this.underMigrationLock(target, lockWaitSeconds, (lock) => this.restore(target, intent, committed, lock)));
+    return failed(await this.underMigrationLock(target, lockWaitSeconds, (lock) => this.restore(target, intent, committedOf(report), lock)));
   }
 
   async conclude(concluded: MigrateOutcome): Promise<void> {
@@ -367,8 +359,8 @@ function committedFiles(outcome: MigrateOutcome): AppliedFile[] {
  * What of this run committed before its failure: the files before the failing one and, for a
  * no-transaction file, the statements that ran before the failing one (its first failing commits nothing).
  */
-function committedBy(failure: MigrationFailure): string[] {
-  const committed = failure.committedBefore.map((f) => `${f.version}_${f.name}`);
+function committedOf({ applied, failure }: RestoreReport): string[] {
+  const committed = applied.map((f) => `${f.version}_${f.name}`);
   const statements = failure.statementsCommitted ?? 0;
   if (statements > 0) committed.push(`${failure.file.version}_${failure.file.name} (its first ${statements} statement${statements === 1 ? "" : "s"})`);
   return committed;

@@ -10,6 +10,7 @@ import { indexMigrations } from "../database/migration-files.js";
 import type { AppliedMigration } from "../database/planner.js";
 import { restoreDatabase } from "../database/restore.js";
 import { holdMigrationLock } from "../database/target-session.js";
+import { LockTimeoutError } from "../database/errors.js";
 import { applyDownMigrations, planRevertOf, planRevertTo, type DownFile } from "../database/rollback.js";
 import { downloadBlobs, listDirectory } from "../github/repo-files.js";
 import { CheckRunReporter } from "../report/check-run.js";
@@ -103,10 +104,15 @@ class RollbackRun extends RunContext {
       lockWaitSeconds: config.migrations.lock_wait_seconds,
       onWaiting: waiting,
     };
-    return holdMigrationLock(session, async () => {
-      const safetyBackup = await this.safetyBackup(target);
-      return typeof safetyBackup === "string" ? refuse(safetyBackup) : this.restore(target, strategy.backup, safetyBackup);
-    });
+    try {
+      return await holdMigrationLock(session, async () => {
+        const safetyBackup = await this.safetyBackup(target);
+        return typeof safetyBackup === "string" ? refuse(safetyBackup) : this.restore(target, strategy.backup, safetyBackup);
+      });
+    } catch (error) {
+      if (error instanceof LockTimeoutError) return refuse(`${error.message}; nothing was changed, try again once it is done`);
+      throw error;
+    }
   }
 
   /** A backup of the current state, so the rollback can be undone; a string says why there is none. */
