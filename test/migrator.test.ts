@@ -238,7 +238,9 @@ test("a held advisory lock makes the run give up at the deadline with LockTimeou
 test("progress events and reverted rows", async () => {
   const db = await createTestDatabase();
   const events: string[] = [];
-  await run(db.url, [users, items], { onProgress: (e) => events.push(`${e.kind} ${e.index}/${e.total}${e.durationMs !== undefined ? " timed" : ""}`) });
+  await run(db.url, [users, items], {
+    onProgress: (e) => events.push(e.kind === "waiting-for-lock" ? e.kind : `${e.kind} ${e.position}/${e.total}${"durationMs" in e ? " timed" : ""}`),
+  });
   assert.deepEqual(events, ["applying 1/2", "applied 1/2 timed", "applying 2/2", "applied 2/2 timed"]);
   // a reverted file is applied again and its row revived
   await query(db.url, "drop table items; update autopilot.schema_migrations set reverted_at = now() where version = '0003'");

@@ -126,7 +126,7 @@ test("down files run newest first, restore the schema and data, and mark the row
 
   const plan = planOf(planRevertTo("0001", await readHistoryFromUrl(db.url), downs, "migrations"));
   const events: string[] = [];
-  const result = await revert(db.url, plan.downs, { onProgress: (e) => events.push(`${e.index}/${e.total} ${e.file.version}`) });
+  const result = await revert(db.url, plan.downs, { onProgress: (e) => events.push(`${e.position}/${e.total} ${e.file.version}`) });
 
   assert.equal(result.failure, undefined);
   assert.deepEqual(

@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import { backupDatabase, type BackupResult } from "../database/backup.js";
 import { databaseName } from "../database/pg-tools.js";
 import { restoreDatabase } from "../database/restore.js";
+import { holdMigrationLock } from "../database/target-session.js";
 import { connectionOptions, resolveDatabaseUrl, runCommand, type ConnectionFlags } from "./common.js";
 
 const DEFAULT_DIRECTORY = "./.autopilot/backups";
@@ -22,8 +23,9 @@ export function registerBackupCommands(program: Command): void {
     .requiredOption("--file <file>", "backup file written by `autopilot backup`")
     .option("--sha256 <hex>", "refuse unless the file has this sha256")
     .option("--lock-timeout <seconds>", "give up when another session holds a lock this long", "10")
+    .option("--lock-wait <seconds>", "how long to wait for a migration or rollback of the database to finish", "60")
     .option("--yes", "confirm: every schema of the database is replaced by the backup")
-    .action((flags: ConnectionFlags & { file: string; sha256?: string; lockTimeout: string; yes?: boolean }) => runCommand(() => restoreCommand(flags)));
+    .action((flags: RestoreFlags) => runCommand(() => restoreCommand(flags)));
 }
 
 async function backupCommand(flags: ConnectionFlags & { out?: string; dir?: string }): Promise<void> {
@@ -34,7 +36,9 @@ async function backupCommand(flags: ConnectionFlags & { out?: string; dir?: stri
   console.log(`backup written: ${result.file} (${describe(result)})`);
 }
 
-async function restoreCommand(flags: ConnectionFlags & { file: string; sha256?: string; lockTimeout: string; yes?: boolean }): Promise<void> {
+type RestoreFlags = ConnectionFlags & { file: string; sha256?: string; lockTimeout: string; lockWait: string; yes?: boolean };
+
+async function restoreCommand(flags: RestoreFlags): Promise<void> {
   const databaseUrl = resolveDatabaseUrl(flags);
   const database = databaseName(databaseUrl);
   if (!flags.yes) {
@@ -42,13 +46,19 @@ async function restoreCommand(flags: ConnectionFlags & { file: string; sha256?: 
   }
   const lockTimeoutSeconds = Number(flags.lockTimeout);
   if (!Number.isFinite(lockTimeoutSeconds) || lockTimeoutSeconds <= 0) throw new Error("--lock-timeout must be a positive number of seconds");
-  const { durationMs } = await restoreDatabase({
+  const lockWaitSeconds = Number(flags.lockWait);
+  if (!Number.isFinite(lockWaitSeconds) || lockWaitSeconds < 0) throw new Error("--lock-wait must be a number of seconds (0 or more)");
+  // The migration lock: a restore never interleaves with Autopilot migrating or rolling back the database.
+  const session = {
     databaseUrl,
-    file: flags.file,
-    expectedSha256: flags.sha256,
-    lockTimeoutMs: lockTimeoutSeconds * 1000,
-    onProgress: progress,
-  });
+    applicationName: "autopilot-restore",
+    lockWaitSeconds,
+    onWaiting: () => progress("waiting for a migration of this database to finish"),
+  };
+  const { durationMs, ownersNotKept } = await holdMigrationLock(session, () =>
+    restoreDatabase({ databaseUrl, file: flags.file, expectedSha256: flags.sha256, lockTimeoutMs: lockTimeoutSeconds * 1000, onProgress: progress }),
+  );
+  if (ownersNotKept.length) progress(`warning: this role cannot become ${ownersNotKept.join(", ")}; it now owns what they owned`);
   console.log(`restore complete: database "${database}" restored from ${flags.file} (${formatDuration(durationMs)})`);
 }
 

@@ -153,9 +153,8 @@ function printProblems(problems: Problem[]): void {
 }
 
 function printProgress(event: ProgressEvent): void {
-  const label = event.file ? `${event.file.version}_${event.file.name}` : "";
   if (event.kind === "waiting-for-lock") process.stderr.write("Waiting for another migration run to release the lock…\n");
-  if (event.kind === "applying") process.stderr.write(`Applying ${event.index} of ${event.total}: ${label}… `);
+  if (event.kind === "applying") process.stderr.write(`Applying ${event.position} of ${event.total}: ${event.file.version}_${event.file.name}… `);
   if (event.kind === "applied") process.stderr.write(`done in ${event.durationMs} ms\n`);
 }
 

@@ -15,6 +15,7 @@ import {
   TRANSACTION_ELAPSED_MS,
   validTimeouts,
   withMigrationLock,
+  type HeldMigrationLock,
   type SqlErrorLocation,
   type Timeouts,
 } from "./target-session.js";
@@ -22,13 +23,11 @@ import {
 export { LockTimeoutError, TargetUnavailableError } from "./errors.js";
 export { MIGRATION_LOCK_KEY } from "./target-session.js";
 
-export interface ProgressEvent {
-  kind: "waiting-for-lock" | "applying" | "applied";
-  index: number;
-  total: number;
-  file?: MigrationFile;
-  durationMs?: number;
-}
+/** `position` is the file's 1-based place among the `total` files of the run. */
+export type ProgressEvent =
+  | { kind: "waiting-for-lock"; total: number }
+  | { kind: "applying"; position: number; total: number; file: MigrationFile }
+  | { kind: "applied"; position: number; total: number; file: MigrationFile; durationMs: number };
 
 export interface MigrateOptions {
   databaseUrl: string;
@@ -43,6 +42,8 @@ export interface MigrateOptions {
   appliedBy: string;
   commitSha?: string | null;
   onProgress?: (event: ProgressEvent) => void;
+  /** The caller holds the migration lock already (holdMigrationLock), e.g. to restore under it afterwards. */
+  heldLock?: HeldMigrationLock;
 }
 
 export interface MigrationFailure extends SqlErrorLocation {
@@ -68,7 +69,8 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
     databaseUrl: opts.databaseUrl,
     applicationName: "autopilot-migrate",
     lockWaitSeconds: opts.lockWaitSeconds ?? 60,
-    onWaiting: () => opts.onProgress?.({ kind: "waiting-for-lock", index: 0, total: opts.migrations.length }),
+    onWaiting: () => opts.onProgress?.({ kind: "waiting-for-lock", total: opts.migrations.length }),
+    heldBy: opts.heldLock,
   };
   return withMigrationLock(session, (client) => applyPending(client, opts, defaults));
 }
@@ -82,7 +84,8 @@ async function applyPending(client: pg.Client, opts: MigrateOptions, defaults: T
   const result: MigrateResult = { applied: [], skipped: [] };
   const total = opts.migrations.length;
 
-  for (const [position, file] of opts.migrations.entries()) {
+  for (const [index, file] of opts.migrations.entries()) {
+    const position = index + 1;
     const previous = history.get(versionKey(file.version));
     if (previous?.checksum === file.checksum) {
       result.skipped.push(file);
@@ -93,14 +96,14 @@ async function applyPending(client: pg.Client, opts: MigrateOptions, defaults: T
       result.failure = { ...changedSinceApplied(file, previous), committedBefore };
       break;
     }
-    opts.onProgress?.({ kind: "applying", index: position + 1, total, file });
+    opts.onProgress?.({ kind: "applying", position, total, file });
     const outcome = await applyFile(client, file, opts, defaults);
     if ("failure" in outcome) {
       result.failure = { ...outcome.failure, committedBefore };
       break;
     }
     result.applied.push({ file, durationMs: outcome.durationMs });
-    opts.onProgress?.({ kind: "applied", index: position + 1, total, file, durationMs: outcome.durationMs });
+    opts.onProgress?.({ kind: "applied", position, total, file, durationMs: outcome.durationMs });
   }
   return result;
 }

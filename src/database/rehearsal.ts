@@ -202,12 +202,13 @@ async function applyBaseline(input: RehearsalInput, scratchUrl: string): Promise
 async function rehearsePending(input: RehearsalInput, scratchUrl: string, files: RehearsedFile[], say: (m: string) => void): Promise<void> {
   const startedAt = new Map<number, number>();
   const onProgress = (event: ProgressEvent) => {
-    const entry = files[event.index - 1];
+    if (event.kind === "waiting-for-lock") return;
+    const entry = files[event.position - 1];
     if (event.kind === "applying" && entry) {
-      startedAt.set(event.index, performance.now());
-      say(`rehearsing ${event.index}/${event.total} ${entry.path}`);
+      startedAt.set(event.position, performance.now());
+      say(`rehearsing ${event.position}/${event.total} ${entry.path}`);
     } else if (event.kind === "applied" && entry) {
-      Object.assign(entry, { status: "applied", durationMs: event.durationMs ?? 0 });
+      Object.assign(entry, { status: "applied", durationMs: event.durationMs });
     }
   };
   const outcome = await stage("the rehearsal could not run to the end", () => migrateScratch(input, scratchUrl, input.pending, onProgress));

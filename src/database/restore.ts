@@ -8,6 +8,7 @@
 import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import pg from "pg";
 import { sha256File } from "./backup.js";
 import { connectionEnv, runTool, ToolError } from "./pg-tools.js";
 import { redact } from "../redact.js";
@@ -32,26 +33,90 @@ export interface RestoreOptions {
   onProgress?: (line: string) => void;
   /** How long to wait for each lock other sessions hold before giving up (default 10 s). */
   lockTimeoutMs?: number;
-  /** Restore object ownership as dumped. Off by default: the restoring role may not be able to
-   *  SET ROLE to every original owner, and then the whole restore would fail. */
-  keepOwners?: boolean;
+  /**
+   * Who owns the restored objects. "as-dumped" restores the backup's owners (the restoring role must
+   * be able to become each one, or the restore fails and changes nothing); "restoring-role" makes the
+   * restoring role own everything; "when-possible" (default) keeps the backup's owners when the
+   * restoring role can become every one of them, and otherwise falls back to the restoring role and
+   * says so in the result (`ownersNotKept`). Owners matter: an application role that owned its tables
+   * gets "permission denied" once another role owns them.
+   */
+  owners?: "as-dumped" | "restoring-role" | "when-possible";
   /** Restore GRANTs as dumped (default true): applications depend on them. */
   keepPrivileges?: boolean;
 }
 
-export async function restoreDatabase(opts: RestoreOptions): Promise<{ durationMs: number }> {
+export interface RestoreResult {
+  durationMs: number;
+  /** Owners of the backup the restoring role cannot become, so the restoring role owns their objects; empty when owners were kept. */
+  ownersNotKept: string[];
+}
+
+/**
+ * Restores `file` over the database. It does not take the migration lock: callers that share the
+ * database with migrations hold it around the restore (holdMigrationLock).
+ */
+export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
   await checkFile(opts);
+  const ownersNotKept = await ownersTheRoleCannotBecome(opts);
   const workDir = await mkdtemp(path.join(tmpdir(), "autopilot-restore-")); // mode 0700: the SQL holds data
   try {
-    const sqlFile = await convertToSql(opts, workDir);
+    const sqlFile = await convertToSql(opts, workDir, ownersNotKept.length === 0 && opts.owners !== "restoring-role");
     const preludeFile = path.join(workDir, "prelude.sql");
     await writeFile(preludeFile, resetPrelude(opts.lockTimeoutMs ?? 10_000), { mode: 0o600 });
     await apply(opts, preludeFile, sqlFile);
-    return { durationMs: Date.now() - started };
+    return { durationMs: Date.now() - started, ownersNotKept };
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** With owners "when-possible": the backup's owners that the restoring role cannot become (ALTER … OWNER TO would fail). */
+async function ownersTheRoleCannotBecome(opts: RestoreOptions): Promise<string[]> {
+  if ((opts.owners ?? "when-possible") !== "when-possible") return [];
+  const owners = await ownersInArchive(opts.file);
+  if (owners.length === 0) return [];
+  const client = new pg.Client({ connectionString: opts.databaseUrl, application_name: "autopilot-restore" });
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+    // CASE, not AND: pg_has_role raises an error for a role that does not exist.
+    const { rows } = await client.query<{ owner: string }>(
+      `select owner from unnest($1::text[]) as o(owner)
+        where not case
+          when not exists (select 1 from pg_catalog.pg_roles where rolname = owner) then false
+          when (select rolsuper from pg_catalog.pg_roles where rolname = current_user) then true
+          else pg_catalog.pg_has_role(current_user, owner, 'MEMBER') end
+        order by owner`,
+      [owners],
+    );
+    return rows.map((r) => r.owner);
+  } catch (error) {
+    throw new RestoreError("verify", message("could not check which owners the restoring role can become; the database was not touched", error));
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * The distinct owners the archive's table of contents names. Each entry line ends with
+ * `<type> <schema> <name> <owner>`, the owner after the last space (empty for entries without one).
+ */
+async function ownersInArchive(file: string): Promise<string[]> {
+  let listing: string;
+  try {
+    listing = (await runTool("pg_restore", ["--list", file])).stdout;
+  } catch (error) {
+    throw new RestoreError("convert", message("the backup file could not be read (corrupt or truncated?); the database was not touched", error));
+  }
+  const owners = new Set<string>();
+  for (const line of listing.split("\n")) {
+    if (!/^\d+; /.test(line)) continue;
+    const owner = line.slice(line.lastIndexOf(" ") + 1);
+    if (owner) owners.add(owner);
+  }
+  return [...owners].sort();
 }
 
 async function checkFile(opts: RestoreOptions): Promise<void> {
@@ -69,10 +134,10 @@ async function checkFile(opts: RestoreOptions): Promise<void> {
 }
 
 /** pg_restore reads the whole archive here; a truncated or corrupt dump fails before the database is touched. */
-async function convertToSql(opts: RestoreOptions, workDir: string): Promise<string> {
+async function convertToSql(opts: RestoreOptions, workDir: string, keepOwners: boolean): Promise<string> {
   const sqlFile = path.join(workDir, "restore.sql");
   const args = ["--verbose", `--file=${sqlFile}`];
-  if (!opts.keepOwners) args.push("--no-owner");
+  if (!keepOwners) args.push("--no-owner");
   if (opts.keepPrivileges === false) args.push("--no-privileges");
   try {
     await runTool("pg_restore", [...args, opts.file], { onStderr: opts.onProgress });

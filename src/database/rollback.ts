@@ -111,7 +111,8 @@ export interface RevertOptions {
   lockWaitSeconds?: number;
   /** Recorded in the history rows' reverted_by. */
   revertedBy: string;
-  onProgress?: (event: { index: number; total: number; file: DownFile }) => void;
+  /** `position` is the down file's 1-based place among the `total` being reverted. */
+  onProgress?: (event: { position: number; total: number; file: DownFile }) => void;
 }
 
 export interface RevertFailure extends SqlErrorLocation {
@@ -147,8 +148,8 @@ async function revertUnderLock(client: pg.Client, opts: RevertOptions, timeouts:
   await ensureHistory(client); // a history table from before rollbacks gets its reverted_by column
 
   const result: RevertResult = { reverted: [] };
-  for (const [position, { file, row }] of checked.rows.entries()) {
-    opts.onProgress?.({ index: position + 1, total: checked.rows.length, file });
+  for (const [index, { file, row }] of checked.rows.entries()) {
+    opts.onProgress?.({ position: index + 1, total: checked.rows.length, file });
     const outcome = await revertFile(client, file, row.version, opts.revertedBy, timeouts);
     if ("failure" in outcome) {
       result.failure = { ...outcome.failure, revertedBefore: result.reverted.map((r) => r.file) };

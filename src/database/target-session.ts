@@ -31,16 +31,21 @@ export interface LockedSessionOptions {
   lockWaitSeconds: number;
   /** Called once, when the lock is found taken and the session starts waiting for it. */
   onWaiting?: () => void;
+  /** The caller already holds the lock in a session of its own (holdMigrationLock): do not take it again. */
+  heldBy?: HeldMigrationLock;
 }
 
 /**
- * Connects, takes the migration lock, runs `work`, and always releases the lock and the connection.
- * Anything thrown other than our own errors is re-thrown as a (redacted) TargetUnavailableError:
- * SQL errors a file causes are the caller's to turn into results before they get here.
+ * Connects, takes the migration lock (unless `heldBy` says the caller holds it), runs `work`, and
+ * always releases the lock and the connection. Anything thrown other than our own errors is
+ * re-thrown as a (redacted) TargetUnavailableError: SQL errors a file causes are the caller's to
+ * turn into results before they get here.
  */
 export async function withMigrationLock<T>(opts: LockedSessionOptions, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  opts.heldBy?.assertHolds(opts.databaseUrl);
   const client = await connect(opts.databaseUrl, opts.applicationName);
   try {
+    if (opts.heldBy) return await work(client);
     await acquireLock(client, opts);
     try {
       return await work(client);
@@ -51,6 +56,46 @@ export async function withMigrationLock<T>(opts: LockedSessionOptions, work: (cl
   } catch (error) {
     throw asConnectionError(error);
   } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Proof, handed to `work` by holdMigrationLock, that this process holds a database's migration lock. */
+export class HeldMigrationLock {
+  private held = true;
+
+  constructor(readonly databaseUrl: string) {}
+
+  release(): void {
+    this.held = false;
+  }
+
+  assertHolds(databaseUrl: string): void {
+    if (!this.held) throw new Error("the migration lock was already released");
+    if (databaseUrl !== this.databaseUrl) throw new Error("the migration lock held is another database's");
+  }
+}
+
+/**
+ * Takes the migration lock in a session of its own and keeps it while `work` runs, so that steps
+ * which do not run through one session (a migration, then a pg_dump and a psql restore) form one
+ * critical section that no other migration, rollback or restore of the database can interleave with.
+ * Errors of `work` pass through unchanged; failing to connect or to get the lock throws
+ * TargetUnavailableError or LockTimeoutError.
+ */
+export async function holdMigrationLock<T>(opts: Omit<LockedSessionOptions, "heldBy">, work: (lock: HeldMigrationLock) => Promise<T>): Promise<T> {
+  const client = await connect(opts.databaseUrl, opts.applicationName);
+  const lock = new HeldMigrationLock(opts.databaseUrl);
+  try {
+    try {
+      await acquireLock(client, opts);
+    } catch (error) {
+      throw asConnectionError(error);
+    }
+    return await work(lock);
+  } finally {
+    lock.release();
+    // Ending the session releases the advisory lock.
     await client.end().catch(() => undefined);
   }
 }

@@ -121,12 +121,36 @@ export function describeRecovery(recovery: Recovery): string {
     case "nothing-committed":
       return "the failing file ran in a transaction that was rolled back; nothing of this run was committed, the database is as it was.";
     case "restored":
-      return `the database was restored from backup \`${recovery.backupId}\`; its history matches the database again (${recovery.historyCount} applied).`;
+      return (
+        `the database was restored from backup \`${recovery.backupId}\`; its history matches the database again (${recovery.historyCount} applied). ` +
+        safetyBackups(recovery.backupId, recovery.safetyBackupIds) +
+        ownersNotKept(recovery.ownersNotKept)
+      );
     case "kept":
       return `\`on_failure: stop\` is set, so what committed before the failure was kept: ${recovery.committed.map((c) => `\`${c}\``).join(", ")}.`;
+    case "not-restored":
+      return (
+        `⚠️ the database was NOT restored: the backup of its current state, taken first so that no write made since \`${recovery.backupId}\` is lost, failed: ${recovery.error}. ` +
+        `What committed stays: ${recovery.committed.map((c) => `\`${c}\``).join(", ")}. To restore anyway: \`/autopilot rollback ${recovery.backupId}\`.`
+      );
     case "restore-failed":
-      return `⚠️ restoring backup \`${recovery.backupId}\` FAILED: ${recovery.error}. The database may hold part of this run; restore it by hand with \`autopilot restore\`.`;
+      return (
+        `⚠️ restoring backup \`${recovery.backupId}\` FAILED: ${recovery.error}. The database may hold part of this run; restore it by hand with \`autopilot restore\`. ` +
+        safetyBackups(recovery.backupId, recovery.safetyBackupIds)
+      );
   }
+}
+
+function safetyBackups(backupId: string, ids: string[]): string {
+  if (ids.length === 0) return "";
+  const [latest, ...earlier] = [...ids].reverse();
+  const others = earlier.length ? ` (and ${earlier.map((id) => `\`${id}\``).join(", ")}, by an earlier attempt that was interrupted)` : "";
+  return `The state just before the restore was backed up first: \`${latest}\`${others}; writes made since \`${backupId}\` can be recovered from it.`;
+}
+
+function ownersNotKept(owners: string[]): string {
+  if (owners.length === 0) return "";
+  return ` ⚠️ The restoring role cannot become ${owners.map((o) => `\`${o}\``).join(", ")}, so it now owns what they owned: grant your application's role access again, or restore through a role that is a member of them.`;
 }
 
 /** One-paragraph text for Slack and the pull-request comment. */

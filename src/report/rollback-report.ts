@@ -24,7 +24,7 @@ export function renderRollback(outcome: RollbackOutcome): CheckRunOutcome {
       return {
         conclusion: "success",
         title: `Restored ${outcome.environment} from backup ${outcome.restoredBackupId}`,
-        summary: `The database is back to backup \`${outcome.restoredBackupId}\`; its history shows ${outcome.historyCount} applied migration(s).\n\n${undoHint(outcome.safetyBackup.id)}`,
+        summary: `The database is back to backup \`${outcome.restoredBackupId}\`; its history shows ${outcome.historyCount} applied migration(s).${ownersWarning(outcome.ownersNotKept)}\n\n${undoHint(outcome.safetyBackup.id)}`,
       };
     case "failed":
       return {
@@ -45,6 +45,11 @@ export function renderRollback(outcome: RollbackOutcome): CheckRunOutcome {
     case "crashed":
       return { conclusion: "failure", title: `Rollback failed after ${outcome.attempts} attempt(s)`, summary: "```\n" + outcome.error + "\n```" };
   }
+}
+
+function ownersWarning(owners: string[]): string {
+  if (owners.length === 0) return "";
+  return `\n\n⚠️ The restoring role cannot become ${owners.map((o) => `\`${o}\``).join(", ")}, so it now owns what they owned: grant your application's role access again, or restore through a role that is a member of them.`;
 }
 
 function undoHint(backupId: string): string {

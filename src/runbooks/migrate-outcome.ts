@@ -14,9 +14,17 @@ export interface AppliedFile {
 
 export type Recovery =
   | { action: "nothing-committed" }
-  | { action: "restored"; backupId: string; historyCount: number }
+  /** `safetyBackupIds`: backups of the state right before the restore (one per attempt), newest last. */
+  | { action: "restored"; backupId: string; safetyBackupIds: string[]; historyCount: number; ownersNotKept: string[] }
   | { action: "kept"; committed: string[] }
-  | { action: "restore-failed"; backupId: string; error: string };
+  /** The safety backup failed, so the restore did not start: what committed stays. */
+  | { action: "not-restored"; backupId: string; committed: string[]; error: string }
+  | { action: "restore-failed"; backupId: string; safetyBackupIds: string[]; error: string };
+
+export type FailedOutcome = Extract<MigrateOutcome, { kind: "failed" }>;
+
+/** What a run that restores reports besides the restore itself: kept with its restore intent, so a retry can report it. */
+export type RestoreReport = Pick<FailedOutcome, "applied" | "failure">;
 
 export type MigrateOutcome =
   | { kind: "config-invalid"; problems: ConfigProblem[] }

@@ -8,6 +8,7 @@ import { indexMigrations, type MigrationFile } from "../database/migration-files
 import { readHistoryFromUrl } from "../database/history.js";
 import { plan } from "../database/planner.js";
 import { migrate, type MigrateResult } from "../database/migrator.js";
+import { holdMigrationLock, type HeldMigrationLock } from "../database/target-session.js";
 import { restoreDatabase } from "../database/restore.js";
 import { isUnavailable } from "../database/connection-errors.js";
 import { BackupFailedError } from "../backups/service.js";
@@ -26,12 +27,18 @@ import { triggerDeployHook } from "../report/deploy-hook.js";
 import type { GitHubClient } from "../report/octokit.js";
 import { redact } from "../redact.js";
 import { audit } from "../store/audit.js";
-import type { BackupRecord } from "../store/backups.js";
+import { getBackup, type BackupRecord } from "../store/backups.js";
+import { addSafetyBackup, recordRestoreIntent, recordRestoreOutcome, restoreIntentOf, type RestoreIntent } from "../store/restore-intents.js";
 import { recordDeployment } from "../store/deployments.js";
 import { finishRun, updateRun, type Run, type RunStatus } from "../store/runs.js";
 import { retryOrGiveUp, type Attempt, type RunbookDeps } from "./deps.js";
 import { beginRun, RunContext } from "./run-context.js";
-import { isSuccess, type AppliedFile, type MigrateOutcome, type Recovery } from "./migrate-outcome.js";
+import { isSuccess, type AppliedFile, type MigrateOutcome, type Recovery, type RestoreReport } from "./migrate-outcome.js";
+
+type MigrateRestoreIntent = RestoreIntent<RestoreReport, Recovery>;
+
+/** The repository config's default `migrations.lock_wait_seconds`, for a resumed restore whose config no longer parses. */
+const DEFAULT_LOCK_WAIT_SECONDS = 60;
 
 export async function runMigrate(deps: RunbookDeps, runId: number, attempt: Attempt): Promise<void> {
   const begun = await beginRun(deps, runId);
@@ -77,6 +84,8 @@ class MigrateRun extends RunContext {
 
   /** Runs the steps; undefined means "nothing to do for this push" (an unmapped branch). */
   private async decide(): Promise<MigrateOutcome | undefined> {
+    const intent = await restoreIntentOf<RestoreReport, Recovery>(this.deps.db, this.run.id);
+    if (intent) return this.resumeRestore(intent);
     const config = await this.step("config", () => this.loadRepoConfig());
     if (config instanceof ConfigError) {
       return this.branch() === (await this.defaultBranch()) ? { kind: "config-invalid", problems: config.problems } : undefined;
@@ -139,60 +148,114 @@ class MigrateRun extends RunContext {
     }
     await updateRun(this.deps.db, this.run.id, { backupId: backup.id });
 
-    const result = await this.step("migrate", () => this.apply(config, target, files));
-    const applied = result.applied.map((a): AppliedFile => ({ version: a.file.version, name: a.file.name, path: a.file.path, durationMs: a.durationMs }));
-    if (!result.failure) return { kind: "applied", environment, applied, backup, appliedCount: appliedCount + applied.length };
-    const recovery = await this.recover(config, target, backup, result);
-    const { file, committedBefore: _committed, ...failure } = result.failure;
-    return {
-      kind: "failed",
-      environment,
-      applied,
-      backup,
-      recovery,
-      failure: { ...failure, file: { path: file.path, version: file.version, name: file.name } },
-    };
+    // One hold of the migration lock covers the files and the restore after a failure, so no other
+    // migration can commit in between and then be silently undone by the restore.
+    return this.underMigrationLock(target, config.migrations.lock_wait_seconds, async (lock) => {
+      const result = await this.step("migrate", () => this.apply(config, target, files, lock));
+      const applied = result.applied.map((a): AppliedFile => ({ version: a.file.version, name: a.file.name, path: a.file.path, durationMs: a.durationMs }));
+      if (!result.failure) return { kind: "applied", environment, applied, backup, appliedCount: appliedCount + applied.length };
+      const { file, committedBefore: _committed, ...failure } = result.failure;
+      const report: RestoreReport = { applied, failure: { ...failure, file: { path: file.path, version: file.version, name: file.name } } };
+      const recovery = await this.recover(config, target, backup, report, lock);
+      return { kind: "failed", environment, backup, recovery, ...report };
+    });
   }
 
-  private apply(config: RepoConfig, target: ResolvedTarget, files: MigrationFile[]): Promise<MigrateResult> {
+  private underMigrationLock<T>(target: ResolvedTarget, lockWaitSeconds: number, work: (lock: HeldMigrationLock) => Promise<T>): Promise<T> {
+    const waiting = () => void this.check.progress("Waiting for another migration of this database to finish…", undefined, true).catch(() => undefined);
+    return holdMigrationLock({ databaseUrl: target.databaseUrl, applicationName: "autopilot-migrate", lockWaitSeconds, onWaiting: waiting }, work);
+  }
+
+  private apply(config: RepoConfig, target: ResolvedTarget, files: MigrationFile[], lock: HeldMigrationLock): Promise<MigrateResult> {
     return migrate({
       databaseUrl: target.databaseUrl,
       migrations: files,
       lockTimeout: config.migrations.lock_timeout,
       statementTimeout: config.migrations.statement_timeout,
-      lockWaitSeconds: config.migrations.lock_wait_seconds,
+      heldLock: lock,
       appliedBy: this.run.requestedBy ?? "autopilot",
       commitSha: this.run.commitSha,
       onProgress: (e) => {
-        if (e.kind === "applying" && e.file) {
-          void this.check.progress(`Applying ${e.index + 1} of ${e.total}: ${e.file.version}_${e.file.name}…`).catch(() => undefined);
-        } else if (e.kind === "waiting-for-lock") {
-          void this.check.progress("Waiting for another migration of this database to finish…").catch(() => undefined);
+        if (e.kind === "applying") {
+          void this.check.progress(`Applying ${e.position} of ${e.total}: ${e.file.version}_${e.file.name}…`).catch(() => undefined);
         }
       },
     });
   }
 
   /** After a failed file: restore the pre-run backup when something of this run committed. */
-  private async recover(config: RepoConfig, target: ResolvedTarget, backup: BackupRecord, result: MigrateResult): Promise<Recovery> {
-    const failure = result.failure!;
-    // A no-transaction file may have run some of its statements before failing.
-    const changed = failure.committedBefore.length > 0 || failure.file.directives.noTransaction;
-    if (!changed) return { action: "nothing-committed" };
-    if (config.migrations.on_failure === "stop") {
-      return { action: "kept", committed: failure.committedBefore.map((f) => `${f.version}_${f.name}`) };
-    }
-    await this.check.progress(`Restoring from backup ${backup.id}…`, "A migration failed after others committed; restoring the backup.", true);
+  private async recover(config: RepoConfig, target: ResolvedTarget, backup: BackupRecord, report: RestoreReport, lock: HeldMigrationLock): Promise<Recovery> {
+    const committed = committedOf(report);
+    if (committed.length === 0) return { action: "nothing-committed" };
+    if (config.migrations.on_failure === "stop") return { action: "kept", committed };
+    const intent = { backupId: backup.id, environment: target.environment, report };
+    await recordRestoreIntent(this.deps.db, this.run.id, intent);
+    return this.restore(target, { ...intent, safetyBackupIds: [] }, committed, lock);
+  }
+
+  /**
+   * Backs up the current state (writes made since the pre-run backup stay recoverable), then restores
+   * the pre-run backup, under the migration lock the caller holds. Records how it ended on the intent.
+   */
+  private async restore(target: ResolvedTarget, intent: MigrateRestoreIntent, committed: string[], lock: HeldMigrationLock): Promise<Recovery> {
+    const { backupId } = intent;
+    await this.check.progress(
+      "Backing up the current state before restoring…",
+      `A migration failed after changes committed; backing up before restoring \`${backupId}\`.`,
+      true,
+    );
+    let safety: BackupRecord;
     try {
-      await this.step("restore", () => restoreDatabase({ databaseUrl: target.databaseUrl, file: backup.path!, expectedSha256: backup.sha256 ?? undefined }));
-      const history = await readHistoryFromUrl(target.databaseUrl);
-      return { action: "restored", backupId: backup.id, historyCount: history.filter((h) => !h.revertedAt).length };
+      safety = await this.step("safety-backup", () => this.takeBackup(target));
     } catch (error) {
-      return { action: "restore-failed", backupId: backup.id, error: redact((error as Error).message) };
+      if (!(error instanceof BackupFailedError)) throw error;
+      return this.restoreEnded({ action: "not-restored", backupId, committed, error: error.message });
+    }
+    await addSafetyBackup(this.deps.db, this.run.id, safety.id);
+    const safetyBackupIds = [...intent.safetyBackupIds, safety.id];
+    await this.check.progress(`Restoring from backup ${backupId}…`, `A migration failed after changes committed; restoring \`${backupId}\`.`, true);
+    try {
+      const backup = await getBackup(this.deps.db, backupId);
+      if (!backup?.path || backup.status !== "ok") throw new Error(`backup ${backupId} is not usable (${backup?.status ?? "not recorded"})`);
+      lock.assertHolds(target.databaseUrl);
+      const restored = await this.step("restore", () =>
+        restoreDatabase({ databaseUrl: target.databaseUrl, file: backup.path!, expectedSha256: backup.sha256 ?? undefined }),
+      );
+      const history = await readHistoryFromUrl(target.databaseUrl);
+      const historyCount = history.filter((h) => !h.revertedAt).length;
+      return this.restoreEnded({ action: "restored", backupId, safetyBackupIds, historyCount, ownersNotKept: restored.ownersNotKept });
+    } catch (error) {
+      return this.restoreEnded({ action: "restore-failed", backupId, safetyBackupIds, error: redact((error as Error).message) });
     }
   }
 
-  async conclude(outcome: MigrateOutcome): Promise<void> {
+  private async restoreEnded(recovery: Recovery): Promise<Recovery> {
+    await recordRestoreOutcome(this.deps.db, this.run.id, recovery);
+    return recovery;
+  }
+
+  /**
+   * A retry of a run that had started restoring (its worker crashed): finish the restore, or report
+   * how it ended, without planning the migration again — the database may still hold what committed.
+   */
+  private async resumeRestore(intent: MigrateRestoreIntent): Promise<MigrateOutcome> {
+    const { environment, backupId, report } = intent;
+    this.environment = environment;
+    await this.startCheck(`Resuming the restore of ${environment} from backup ${backupId}…`);
+    const backup = (await getBackup(this.deps.db, backupId)) ?? missingBackup(backupId, this.run, environment);
+    const failed = (recovery: Recovery): MigrateOutcome => ({ kind: "failed", environment, backup, recovery, ...report });
+    if (intent.recovery) return failed(intent.recovery);
+    const target = this.resolveTarget(environment);
+    if (typeof target === "string")
+      return failed(await this.restoreEnded({ action: "restore-failed", backupId, safetyBackupIds: intent.safetyBackupIds, error: target }));
+    this.target = target;
+    const config = await this.step("config", () => this.loadRepoConfig());
+    const lockWaitSeconds = config instanceof ConfigError ? DEFAULT_LOCK_WAIT_SECONDS : config.migrations.lock_wait_seconds;
+    return failed(await this.underMigrationLock(target, lockWaitSeconds, (lock) => this.restore(target, intent, committedOf(report), lock)));
+  }
+
+  async conclude(concluded: MigrateOutcome): Promise<void> {
+    const outcome = await this.withUnfinishedRestore(concluded);
     const rendered = withHealthWarnings(renderCheckRun(outcome), parseHealthConfig(this.repoConfigText ?? null).problems);
     await this.check.complete(rendered);
     if (this.check.id) await updateRun(this.deps.db, this.run.id, { checkRunId: this.check.id });
@@ -217,6 +280,21 @@ class MigrateRun extends RunContext {
       rendered.conclusion === "success",
       `**migrate ${this.environment ?? ""}**: ${rendered.title} (Check Run \`${MIGRATE_CHECK_NAME}\` on ${this.run.commitSha.slice(0, 7)})`,
     );
+  }
+
+  /** A run that gives up while a restore it started is unfinished says so, instead of only "crashed". */
+  private async withUnfinishedRestore(outcome: MigrateOutcome): Promise<MigrateOutcome> {
+    if (outcome.kind !== "crashed" && outcome.kind !== "unreachable") return outcome;
+    const intent = await restoreIntentOf<RestoreReport, Recovery>(this.deps.db, this.run.id).catch(() => undefined);
+    if (!intent) return outcome;
+    const backup = (await getBackup(this.deps.db, intent.backupId)) ?? missingBackup(intent.backupId, this.run, intent.environment);
+    const recovery: Recovery = intent.recovery ?? {
+      action: "restore-failed",
+      backupId: intent.backupId,
+      safetyBackupIds: intent.safetyBackupIds,
+      error: `the restore did not finish: ${outcome.error}`,
+    };
+    return { kind: "failed", environment: intent.environment, backup, recovery, ...intent.report };
   }
 
   /** Deploy hook, Slack and the merged PR's comment. None of them can fail the run. */
@@ -273,8 +351,37 @@ class MigrateRun extends RunContext {
 /** What stays applied after this run: recorded so `/autopilot rollback last` knows what to revert. */
 function committedFiles(outcome: MigrateOutcome): AppliedFile[] {
   if (outcome.kind === "applied") return outcome.applied;
-  if (outcome.kind === "failed" && outcome.recovery.action === "kept") return outcome.applied;
+  if (outcome.kind === "failed" && (outcome.recovery.action === "kept" || outcome.recovery.action === "not-restored")) return outcome.applied;
   return [];
+}
+
+/**
+ * What of this run committed before its failure: the files before the failing one and, for a
+ * no-transaction file, the statements that ran before the failing one (its first failing commits nothing).
+ */
+function committedOf({ applied, failure }: RestoreReport): string[] {
+  const committed = applied.map((f) => `${f.version}_${f.name}`);
+  const statements = failure.statementsCommitted ?? 0;
+  if (statements > 0) committed.push(`${failure.file.version}_${failure.file.name} (its first ${statements} statement${statements === 1 ? "" : "s"})`);
+  return committed;
+}
+
+/** Stands in for a backup record that is gone from the store, so the report can still name it. */
+function missingBackup(id: string, run: Run, environment: string): BackupRecord {
+  return {
+    id,
+    repo: run.repo,
+    environment,
+    runId: run.id,
+    commitSha: run.commitSha,
+    status: "failed",
+    path: null,
+    sizeBytes: null,
+    sha256: null,
+    durationMs: null,
+    error: "not recorded",
+    createdAt: new Date(),
+  };
 }
 
 /** A broken `health` section never stops a migration, but every push says what is wrong with it. */

@@ -6,7 +6,8 @@ export type { RollbackTarget } from "../commands/parse.js";
 export type RollbackOutcome =
   | { kind: "refused"; environment: string; reason: string }
   | { kind: "reverted"; environment: string; reverted: Array<{ version: string; name: string; durationMs: number }>; safetyBackup: BackupRecord }
-  | { kind: "restored"; environment: string; restoredBackupId: string; safetyBackup: BackupRecord; historyCount: number }
+  /** `ownersNotKept`: owners of the backup the restoring role cannot become (it owns their objects now). */
+  | { kind: "restored"; environment: string; restoredBackupId: string; safetyBackup: BackupRecord; historyCount: number; ownersNotKept: string[] }
   | {
       kind: "failed";
       environment: string;

@@ -9,6 +9,8 @@ import { readHistoryFromUrl } from "../database/history.js";
 import { indexMigrations } from "../database/migration-files.js";
 import type { AppliedMigration } from "../database/planner.js";
 import { restoreDatabase } from "../database/restore.js";
+import { holdMigrationLock } from "../database/target-session.js";
+import { LockTimeoutError } from "../database/errors.js";
 import { applyDownMigrations, planRevertOf, planRevertTo, type DownFile } from "../database/rollback.js";
 import { downloadBlobs, listDirectory } from "../github/repo-files.js";
 import { CheckRunReporter } from "../report/check-run.js";
@@ -88,15 +90,40 @@ class RollbackRun extends RunContext {
     const history = await this.step("history", () => readHistoryFromUrl(target.databaseUrl));
     const strategy = await this.step("choose", () => this.strategy(config, history));
     if (typeof strategy === "string") return refuse(strategy);
-    await this.check.progress("Taking a safety backup of the current state…", undefined, true);
-    let safetyBackup: BackupRecord;
+    if (strategy.kind === "down") {
+      // Down files re-check the history under the migration lock themselves (applyDownMigrations).
+      const safetyBackup = await this.safetyBackup(target);
+      return typeof safetyBackup === "string" ? refuse(safetyBackup) : this.revert(config, target, strategy.downs, safetyBackup);
+    }
+    // The safety backup and the restore under one hold of the migration lock: no migration can commit
+    // between them, or during the restore, and be lost without a backup.
+    const waiting = () => void this.check.progress("Waiting for another migration of this database to finish…", undefined, true).catch(() => undefined);
+    const session = {
+      databaseUrl: target.databaseUrl,
+      applicationName: "autopilot-rollback",
+      lockWaitSeconds: config.migrations.lock_wait_seconds,
+      onWaiting: waiting,
+    };
     try {
-      safetyBackup = await this.step("backup", () => this.takeBackup(target));
+      return await holdMigrationLock(session, async () => {
+        const safetyBackup = await this.safetyBackup(target);
+        return typeof safetyBackup === "string" ? refuse(safetyBackup) : this.restore(target, strategy.backup, safetyBackup);
+      });
     } catch (error) {
-      if (error instanceof BackupFailedError) return refuse(`the safety backup failed, so nothing was changed: ${error.message}`);
+      if (error instanceof LockTimeoutError) return refuse(`${error.message}; nothing was changed, try again once it is done`);
       throw error;
     }
-    return strategy.kind === "down" ? this.revert(config, target, strategy.downs, safetyBackup) : this.restore(target, strategy.backup, safetyBackup);
+  }
+
+  /** A backup of the current state, so the rollback can be undone; a string says why there is none. */
+  private async safetyBackup(target: ResolvedTarget): Promise<BackupRecord | string> {
+    await this.check.progress("Taking a safety backup of the current state…", undefined, true);
+    try {
+      return await this.step("backup", () => this.takeBackup(target));
+    } catch (error) {
+      if (error instanceof BackupFailedError) return `the safety backup failed, so nothing was changed: ${error.message}`;
+      throw error;
+    }
   }
 
   /** Chooses down files or a restore; a string says why the rollback cannot happen. */
@@ -160,7 +187,7 @@ class RollbackRun extends RunContext {
         statementTimeout: config.migrations.statement_timeout,
         lockWaitSeconds: config.migrations.lock_wait_seconds,
         revertedBy: this.run.requestedBy ?? "autopilot",
-        onProgress: (e) => void this.check.progress(`Reverting ${e.index + 1} of ${e.total}: ${e.file.version}_${e.file.name}…`).catch(() => undefined),
+        onProgress: (e) => void this.check.progress(`Reverting ${e.position} of ${e.total}: ${e.file.version}_${e.file.name}…`).catch(() => undefined),
       }),
     );
     const reverted = result.reverted.map((r) => ({ version: r.file.version, name: r.file.name, durationMs: r.durationMs }));
@@ -178,8 +205,12 @@ class RollbackRun extends RunContext {
 
   private async restore(target: ResolvedTarget, backup: BackupRecord, safetyBackup: BackupRecord): Promise<RollbackOutcome> {
     await this.check.progress(`Restoring backup ${backup.id}…`, undefined, true);
+    let ownersNotKept: string[];
     try {
-      await this.step("restore", () => restoreDatabase({ databaseUrl: target.databaseUrl, file: backup.path!, expectedSha256: backup.sha256 ?? undefined }));
+      const restored = await this.step("restore", () =>
+        restoreDatabase({ databaseUrl: target.databaseUrl, file: backup.path!, expectedSha256: backup.sha256 ?? undefined }),
+      );
+      ownersNotKept = restored.ownersNotKept;
     } catch (error) {
       return { kind: "failed", environment: target.environment, error: redact((error as Error).message), reverted: [], safetyBackup };
     }
@@ -190,6 +221,7 @@ class RollbackRun extends RunContext {
       restoredBackupId: backup.id,
       safetyBackup,
       historyCount: history.filter((h) => !h.revertedAt).length,
+      ownersNotKept,
     };
   }
 
