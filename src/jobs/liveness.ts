@@ -182,11 +182,23 @@ export class RunLocks {
 
 /** True when no live worker holds the run's lock. Runs on the shared pool: another session than the holder's. */
 export async function isOrphaned(db: pg.Pool, runId: number): Promise<boolean> {
+  return (await whileOrphaned(db, runId, async () => true)) ?? false;
+}
+
+/**
+ * Runs `work` holding the lock of a run no live worker holds, so no worker can start it meanwhile;
+ * undefined (and `work` not run) when a worker holds it.
+ */
+export async function whileOrphaned<T>(db: pg.Pool, runId: number, work: () => Promise<T>): Promise<T | undefined> {
   const client = await db.connect();
   try {
     const { rows } = await client.query<{ got: boolean }>("select pg_try_advisory_lock($1, $2) as got", [RUN_LOCK_CLASS, runId]);
-    if (rows[0].got) await client.query("select pg_advisory_unlock($1, $2)", [RUN_LOCK_CLASS, runId]);
-    return rows[0].got;
+    if (!rows[0].got) return undefined;
+    try {
+      return await work();
+    } finally {
+      await client.query("select pg_advisory_unlock($1, $2)", [RUN_LOCK_CLASS, runId]);
+    }
   } finally {
     client.release();
   }
