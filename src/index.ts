@@ -7,6 +7,7 @@ import { handleIssueComment } from "./github/issue-comment.js";
 import { handleRequestedAction } from "./github/requested-action.js";
 import { recordAndEnqueue, requeueRun, startQueue } from "./jobs/queue.js";
 import { startWorkers } from "./jobs/workers.js";
+import { RunLocks } from "./jobs/liveness.js";
 import { startReaper } from "./jobs/reaper.js";
 import { healthzHandler } from "./web/healthz.js";
 import { metricsHandler } from "./web/metrics-route.js";
@@ -54,12 +55,13 @@ export function autopilotApp(services: AppServices) {
     app.on(["check_suite.requested", "check_suite.rerequested"], handleCheckSuite(store.pool, queue));
     app.on("issue_comment.created", handleIssueComment(store.pool, queue));
     app.on("check_run.requested_action", handleRequestedAction(store.pool, queue, Number(process.env.APP_ID)));
-    addHandler(healthzHandler(store.pool));
+    addHandler(healthzHandler(store.healthzPool));
     addHandler(metricsHandler(store.pool, process.env.AUTOPILOT_METRICS_TOKEN));
     addHandler(eventsHandler(env.AUTOPILOT_SECRET, eventSink(app, deps)));
     addHandler(dashboardHandler(store.pool, process.env.AUTOPILOT_METRICS_TOKEN));
 
-    await startWorkers(queue, deps);
+    const runLocks = new RunLocks(store.url, log);
+    await startWorkers(queue, deps, runLocks);
     void dropLeftoverRehearsals(services.serverConfig, log);
     const stopReaper = startReaper(queue, deps, env.AUTOPILOT_REAPER_SECONDS);
     const scheduler = new HealthScheduler(app, deps);
@@ -68,6 +70,7 @@ export function autopilotApp(services: AppServices) {
       stopReaper();
       await scheduler.stop();
       await queue.stop();
+      await runLocks.close();
     });
   };
 }

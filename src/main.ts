@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   registerSecrets(serverConfig);
   const { url, stop: stopCluster } = await resolveStoreUrl(env.DATABASE_URL, env.AUTOPILOT_DATA_DIR);
   registerSecret(url);
-  const store = await openStore(url);
+  const store = await openStore(url, { poolSize: env.AUTOPILOT_STORE_POOL_SIZE });
   log.info({ targets: serverConfig.targets.length }, "store ready");
 
   const stops: Array<() => Promise<void>> = [];

@@ -10,6 +10,8 @@ const envSchema = z.object({
   AUTOPILOT_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).default(15),
   AUTOPILOT_JOB_POLL_SECONDS: z.coerce.number().min(0.5).default(1),
   AUTOPILOT_REAPER_SECONDS: z.coerce.number().int().min(1).default(30),
+  // Connections of the store pool that jobs, webhooks and the reaper share (run locks and /healthz have their own).
+  AUTOPILOT_STORE_POOL_SIZE: z.coerce.number().int().min(2).max(1000).default(10),
 });
 
 export type AutopilotEnv = z.infer<typeof envSchema>;

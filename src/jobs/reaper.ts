@@ -3,8 +3,8 @@
 // No Check Run is ever left "in progress".
 import { RUNBOOKS } from "../runbooks/registry.js";
 import type { RunbookDeps } from "../runbooks/deps.js";
-import { unfinishedRuns } from "../store/runs.js";
-import { isOrphaned } from "./liveness.js";
+import { getRun, unfinishedRuns, type Run } from "../store/runs.js";
+import { whileOrphaned } from "./liveness.js";
 import { RUN_QUEUES, type Queue, type RunKind } from "./queue.js";
 
 export async function reapOrphanedRuns(queue: Queue, deps: RunbookDeps): Promise<number> {
@@ -14,14 +14,23 @@ export async function reapOrphanedRuns(queue: Queue, deps: RunbookDeps): Promise
     const kind = run.kind as RunKind;
     const job = await queue.boss.getJobById(kind, run.jobId);
     if (job && job.state !== "active" && job.state !== "failed") continue; // waiting for its retry
-    if (!(await isOrphaned(deps.db, run.id))) continue;
-    reaped++;
-    deps.log.warn({ run: run.id, job: run.jobId }, "worker of this run is gone; handing it back");
-    if (job?.state === "active") await queue.boss.fail(kind, run.jobId, { message: "worker stopped during the job" });
-    const after = await queue.boss.getJobById(kind, run.jobId);
-    if (!after || after.state === "failed") await RUNBOOKS[kind].concludeInterrupted(deps, run, run.attempts);
+    if (await whileOrphaned(deps.db, run.id, () => handBack(queue, deps, kind, run))) reaped++;
   }
   return reaped;
+}
+
+/** Under the run's lock, so its state cannot change meanwhile; false when the run turns out to be settled. */
+async function handBack(queue: Queue, deps: RunbookDeps, kind: RunKind, listed: Run): Promise<boolean> {
+  // The list is read before the locks are tried: a worker may have concluded the run and let its lock go since.
+  const run = await getRun(deps.db, listed.id);
+  if (!run?.jobId || run.status !== "in_progress" || run.jobId !== listed.jobId) return false;
+  const job = await queue.boss.getJobById(kind, run.jobId);
+  if (job && job.state !== "active" && job.state !== "failed") return false;
+  deps.log.warn({ run: run.id, job: run.jobId }, "worker of this run is gone; handing it back");
+  if (job?.state === "active") await queue.boss.fail(kind, run.jobId, { message: "worker stopped during the job" });
+  const after = await queue.boss.getJobById(kind, run.jobId);
+  if (!after || after.state === "failed") await RUNBOOKS[kind].concludeInterrupted(deps, run, run.attempts);
+  return true;
 }
 
 export function startReaper(queue: Queue, deps: RunbookDeps, everySeconds: number): () => void {

@@ -1,5 +1,7 @@
 // The app's own PostgreSQL: opened once, brought up to date by Autopilot's own migrator (the same
-// engine users' migrations run on), and shared by every module through one pool.
+// engine users' migrations run on), and shared by every module through one pool. /healthz has a
+// pool of its own and run locks a connection of their own (jobs/liveness.ts), so neither ever waits
+// for a slot behind jobs.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
@@ -13,15 +15,47 @@ export const STORE_MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(impo
 
 export interface Store {
   pool: pg.Pool;
+  /** Only for GET /healthz: its one connection is never taken by a job. */
+  healthzPool: pg.Pool;
   url: string;
   close(): Promise<void>;
 }
 
-export async function openStore(url: string): Promise<Store> {
+export interface StoreOptions {
+  /** Connections of the shared pool (AUTOPILOT_STORE_POOL_SIZE). */
+  poolSize?: number;
+  /** How long a query may wait for a free connection (or for connecting) before it fails. */
+  connectionTimeoutMillis?: number;
+}
+
+export const DEFAULT_POOL_SIZE = 10;
+const POOL_WAIT_MS = 10_000;
+// A liveness probe must answer promptly even when the store does not: 503 beats hanging.
+const HEALTHZ_TIMEOUT_MS = 2_000;
+
+export async function openStore(url: string, options: StoreOptions = {}): Promise<Store> {
   await migrateStore(url);
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
-  pool.on("error", () => undefined); // a dropped idle connection is replaced on next use
-  return { pool, url, close: () => pool.end() };
+  const pool = new pg.Pool({
+    connectionString: url,
+    application_name: "autopilot",
+    max: options.poolSize ?? DEFAULT_POOL_SIZE,
+    // Nothing waits forever for a connection: a query that cannot get one in time fails (and its job is retried).
+    connectionTimeoutMillis: options.connectionTimeoutMillis ?? POOL_WAIT_MS,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+  });
+  const healthzPool = new pg.Pool({
+    connectionString: url,
+    application_name: "autopilot-healthz",
+    max: 1,
+    connectionTimeoutMillis: HEALTHZ_TIMEOUT_MS,
+    query_timeout: HEALTHZ_TIMEOUT_MS,
+    idleTimeoutMillis: 0, // kept open: a probe then costs one round trip, not a new backend
+    keepAlive: true,
+  });
+  // A dropped idle connection is replaced on next use.
+  for (const p of [pool, healthzPool]) p.on("error", () => undefined);
+  return { pool, healthzPool, url, close: () => Promise.all([pool.end(), healthzPool.end()]).then(() => undefined) };
 }
 
 async function migrateStore(url: string): Promise<void> {

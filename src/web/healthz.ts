@@ -1,4 +1,5 @@
-// GET /healthz: the process is up and its store answers.
+// GET /healthz: the process is up and its store answers. It is handed a pool of its own (Store's
+// healthzPool), so the answer never waits for a slot behind busy jobs.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type pg from "pg";
 
