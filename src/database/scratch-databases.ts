@@ -57,7 +57,7 @@ export async function dropScratchDatabase(shadowUrl: string, name: string): Prom
 export async function createSandbox(shadowUrl: string, name: string, password: string, statementTimeout: string): Promise<string> {
   await withShadowServer(shadowUrl, async (client) => {
     const role = client.escapeIdentifier(name);
-    await client.query(`create role ${role} nologin nosuperuser nocreatedb nocreaterole noreplication nobypassrls noinherit`);
+    await client.query(`create role ${role} nologin nosuperuser nocreatedb nocreaterole noreplication nobypassrls`);
     // Membership lets the admin create the database for the role, end its sessions and drop both.
     await client.query(`grant ${role} to current_user`);
     await client.query(`create database ${role} owner ${role} template template0`);
