@@ -91,7 +91,7 @@ function lintSection(report: PlanReport): string {
 function rehearsalSection(report: PlanReport): string {
   if (!report.rehearsal) return report.rehearsalNote ? `### Rehearsal\n\n${report.rehearsalNote}` : "";
   const r = report.rehearsal;
-  if (r.setupError) return `### Rehearsal\n\n❌ The shadow database could not be prepared: ${r.setupError}`;
+  if (r.setupError) return `### Rehearsal\n\n❌ The rehearsal did not run to the end: ${r.setupError}`;
   const from = { target: "the target's schema", migrations: "the migrations already in the repository", empty: "an empty database" }[r.schemaFrom];
   const rows = r.files.map((f) => {
     const result =
