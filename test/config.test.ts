@@ -69,3 +69,25 @@ test("the server config refuses connection strings in place of variable names, a
     /bound twice/,
   );
 });
+
+test("forks: nothing of a fork's runs by default; each forks key refuses a bad value at its line", () => {
+  assert.deepEqual(parseServerConfig("s.yml", "targets: []\n").forks, {
+    read_targets: false,
+    rehearse: false,
+    statement_timeout: "30s",
+    rehearsal_timeout_seconds: 300,
+  });
+  const chosen = parseServerConfig("s.yml", "forks:\n  rehearse: true\n  statement_timeout: 2min\n  rehearsal_timeout_seconds: 60\n").forks;
+  assert.deepEqual(chosen, { read_targets: false, rehearse: true, statement_timeout: "2min", rehearsal_timeout_seconds: 60 });
+
+  const problems = problemsOf(() =>
+    parseServerConfig("s.yml", 'forks:\n  rehearse: "yes please"\n  statement_timeout: "0"\n  rehearsal_timeout_seconds: 1.5\n  rehearsl: true\n'),
+  );
+  assert.deepEqual(problems.sort(), [
+    "2:forks.rehearse:must be true or false",
+    '3:forks.statement_timeout:must be a duration like "30s" or "2min", and not 0',
+    "4:forks.rehearsal_timeout_seconds:must be a whole number of seconds",
+    "5:forks.rehearsl:unknown key (check the spelling)",
+  ]);
+  assert.match(problemsOf(() => parseServerConfig("s.yml", "forks:\n  statement_timeout: soon\n"))[0], /^2:forks\.statement_timeout:must be a duration/);
+});

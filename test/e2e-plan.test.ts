@@ -112,12 +112,25 @@ describe("plan on pull requests", () => {
     assert.equal(s.checkRun(sha, "autopilot/plan"), undefined);
   });
 
-  test("a fork's pull request is linted and rehearsed without reading the target", async () => {
+  test("a fork's pull request is linted but, by default, neither rehearsed nor reading the target", async () => {
     s.resetFiles(main);
-    const sha = await s.pullRequest(17, { "migrations/0003_fork.sql": "create table from_fork (id bigint primary key);\n" }, { fork: true });
+    s.github.addIssue(REPO, { number: 17, title: "from a fork" });
+    const sha = await s.pullRequest(
+      17,
+      { "migrations/0003_fork.sql": "create table from_fork (id bigint primary key);\nalter table orders drop column total_cents;\n" },
+      { fork: true },
+    );
     const run = await s.completedPlan(sha);
-    assert.equal(run.conclusion, "success", run.output.summary ?? "");
+    assert.equal(run.conclusion, "failure", "the lint error alone fails it");
+    assert.ok(
+      run.output.annotations.some((a) => a.title === "ban-drop-column"),
+      "linted",
+    );
     assert.match(run.output.summary!, /comes from a fork: the target database is not consulted/);
-    assert.match(run.output.summary!, /built from the migrations already in the repository/);
+    assert.match(run.output.summary!, /### Rehearsal\n\nSkipped: this pull request comes from a fork.*set `forks\.rehearse: true` in the server config/s);
+    assert.doesNotMatch(run.output.summary!, /On a scratch database/);
+    await waitFor("the plan comment", () =>
+      s.github.comments(REPO, 17).find((c) => c.body.includes(MARKER) && c.body.includes("Skipped: this pull request comes from a fork")),
+    );
   });
 });

@@ -2,9 +2,17 @@
 // A repository's own config names environments; it can never reach a target this file does not give it.
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
+import { isValidDuration } from "../database/directives.js";
 import { ConfigError, parseYamlConfig } from "./yaml-errors.js";
 
 const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
+
+/** A timeout a fork cannot lift: PostgreSQL duration syntax, never 0 (which would mean none). */
+const forcedTimeout = z
+  .string({ error: 'must be a duration like "30s" or "2min"' })
+  .refine((value) => isValidDuration(value) && Number.parseFloat(value) > 0, 'must be a duration like "30s" or "2min", and not 0');
+
+const FORK_DEFAULTS = { read_targets: false, rehearse: false, statement_timeout: "30s", rehearsal_timeout_seconds: 300 };
 
 export const targetSchema = z.strictObject({
   repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, "must be owner/name"),
@@ -43,9 +51,20 @@ export const serverConfigSchema = z.strictObject({
       discovery_seconds: z.number().int().min(1).default(60),
     })
     .default({ allow_hosts: [], maintenance: [], discovery_seconds: 60 }),
-  // A fork's pull request is linted and rehearsed on the shadow server; reading a target's history
-  // and schema for it is the operator's decision.
-  forks: z.strictObject({ read_targets: z.boolean().default(false) }).default({ read_targets: false }),
+  // A fork's pull request is linted; running its SQL on the shadow server (sandboxed, under these
+  // limits) and reading a target's history and schema for it are the operator's decisions.
+  forks: z
+    .strictObject({
+      read_targets: z.boolean({ error: "must be true or false" }).default(false),
+      rehearse: z.boolean({ error: "must be true or false" }).default(false),
+      statement_timeout: forcedTimeout.default(FORK_DEFAULTS.statement_timeout),
+      rehearsal_timeout_seconds: z
+        .number({ error: "must be a number of seconds" })
+        .int("must be a whole number of seconds")
+        .positive("must be at least 1")
+        .default(FORK_DEFAULTS.rehearsal_timeout_seconds),
+    })
+    .default(FORK_DEFAULTS),
   // A floor for every repository: `commands.permissions.migrate: admin` and so on.
   commands: z.strictObject({ permissions: z.record(z.string(), z.unknown()).optional() }).default({}),
 });

@@ -4,6 +4,13 @@
 // error positions are exactly those of a real run. The target is only read (pg_dump --schema-only).
 // The scratch database is dropped whatever happens; one a crash leaves behind is dropped at the next
 // start (dropLeftoverScratchDatabases).
+//
+// A fork's files are someone else's SQL on a shared server, so with `fork` limits they run in a
+// sandbox (see createSandbox): as a throw-away unprivileged role that owns only its scratch
+// database, no `-- autopilot:no-transaction`, a statement timeout the files cannot lower or lift, a
+// ceiling on the whole rehearsal enforced from outside their session, and errors reduced to SQLSTATE
+// and line (a file could RAISE whatever it reads from the catalogs into a public comment).
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -13,7 +20,15 @@ import { migrate, type MigrateResult, type ProgressEvent } from "./migrator.js";
 import { isUnavailable } from "./connection-errors.js";
 import { isValidDuration } from "./directives.js";
 import { connectionEnv, runTool, ToolError } from "./pg-tools.js";
-import { createScratchDatabase, dropScratchDatabase, scratchDatabaseName, scratchDatabaseUrl } from "./scratch-databases.js";
+import {
+  createSandbox,
+  createScratchDatabase,
+  dropSandbox,
+  dropScratchDatabase,
+  endSandboxSessions,
+  scratchDatabaseName,
+  scratchDatabaseUrl,
+} from "./scratch-databases.js";
 
 export { dropLeftoverScratchDatabases } from "./scratch-databases.js";
 
@@ -28,7 +43,17 @@ export interface RehearsalInput {
   pending: MigrationFile[];
   lockTimeout?: string;
   statementTimeout?: string;
+  /** The files come from a fork: run them sandboxed, under these server-chosen limits. */
+  fork?: ForkLimits;
   onProgress?: (message: string) => void;
+}
+
+/** Chosen by the server's operator; nothing in the pull request or the repository's config changes them. */
+export interface ForkLimits {
+  /** Forced on every file, over its directives and the repository's config. Not 0. */
+  statementTimeout: string;
+  /** The whole rehearsal's ceiling: a file may SET its own statement_timeout, so past this its sessions are ended. */
+  rehearsalTimeoutSeconds: number;
 }
 
 export interface RehearsedFile {
@@ -50,8 +75,12 @@ export interface RehearsalResult {
   setupError?: string;
   /** The scratch database could not be dropped; the next start's leftover cleanup will. Does not affect `ok`. */
   cleanupError?: string;
+  /** Set when the files ran sandboxed as a fork's: the limits they ran under. */
+  fork?: ForkLimits;
   durationMs: number;
 }
+
+export const NO_TRANSACTION_REFUSED = "-- autopilot:no-transaction is refused in a fork's rehearsal";
 
 /** pg_dump waits at most this long for each table's ACCESS SHARE lock on the target. */
 const SCHEMA_DUMP_LOCK_WAIT = "30s";
@@ -75,12 +104,30 @@ export async function rehearse(input: RehearsalInput): Promise<RehearsalResult> 
     ok: false,
     durationMs: 0,
   };
+  if (input.fork) result.fork = input.fork;
   // Refused before anything is created: the migrator would refuse it too, but only after the schema copy.
-  const badTimeout = [input.lockTimeout, input.statementTimeout].find((value) => value !== undefined && !isValidDuration(value));
+  const badTimeout = [input.lockTimeout, input.statementTimeout, input.fork?.statementTimeout].find((value) => value !== undefined && !isValidDuration(value));
   if (badTimeout !== undefined) result.setupError = `invalid timeout "${badTimeout}": use a duration like 5s, 500ms, 10min or 0`;
+  else if (input.fork && refusesNoTransaction(input, result)) return finish(result, started);
   else await rehearseInScratchDatabase(input, result, scrub, say);
+  return finish(result, started);
+}
+
+function finish(result: RehearsalResult, started: number): RehearsalResult {
   result.durationMs = Math.round(performance.now() - started);
   return result;
+}
+
+/**
+ * A fork's no-transaction file would run statement by statement, where CREATE/DROP DATABASE and the
+ * like are allowed: refused before anything is created. True when something was refused.
+ */
+function refusesNoTransaction(input: RehearsalInput, result: RehearsalResult): boolean {
+  const baseline = input.baseline?.find((f) => f.directives.noTransaction);
+  if (baseline) result.setupError = `earlier migration ${baseline.path}:1 uses ${NO_TRANSACTION_REFUSED.slice(3)}; nothing was run`;
+  const refused = result.files.filter((entry, i) => input.pending[i].directives.noTransaction);
+  for (const entry of refused) Object.assign(entry, { status: "failed", error: { line: 1, message: NO_TRANSACTION_REFUSED } });
+  return baseline !== undefined || refused.length > 0;
 }
 
 async function rehearseInScratchDatabase(
@@ -89,31 +136,64 @@ async function rehearseInScratchDatabase(
   scrub: (text: string) => string,
   say: (m: string) => void,
 ): Promise<void> {
+  const name = result.scratchDatabase;
+  const sandboxPassword = input.fork ? randomBytes(24).toString("hex") : undefined;
+  const scrubAll = sandboxPassword ? (text: string) => scrub(text.split(sandboxPassword).join("***")) : scrub;
   // Whether a drop is worth trying: after a failed CREATE the database may still exist (the reply
   // was lost), unless we never reached the server at all.
   let mayExist = true;
   let created = false;
+  let watchdog: Watchdog | undefined;
   try {
-    say(`creating scratch database ${result.scratchDatabase}`);
-    await createScratchDatabase(input.shadowUrl, result.scratchDatabase).catch((error) => {
+    say(`creating scratch database ${name}${input.fork ? " and its sandbox role" : ""}`);
+    const create = input.fork
+      ? createSandbox(input.shadowUrl, name, sandboxPassword!, input.fork.statementTimeout)
+      : createScratchDatabase(input.shadowUrl, name);
+    const createdUrl = await create.catch((error) => {
       mayExist = !isUnavailable(error);
-      throw new Error(`could not create the scratch database: ${messageOf(error)}`);
+      const needs = input.fork ? " (a fork's rehearsal needs CREATEDB and CREATEROLE for the shadow URL's role)" : "";
+      throw new Error(`could not create the scratch database${needs}: ${messageOf(error)}`);
     });
     created = true;
-    const scratchUrl = scratchDatabaseUrl(input.shadowUrl, result.scratchDatabase);
+    const scratchUrl = typeof createdUrl === "string" ? createdUrl : scratchDatabaseUrl(input.shadowUrl, name);
+    if (input.fork) watchdog = startWatchdog(input.shadowUrl, name, input.fork.rehearsalTimeoutSeconds);
     await prepareSchema(input, result.schemaFrom, scratchUrl, say);
     await rehearsePending(input, scratchUrl, result.files, say);
     result.ok = result.files.every((f) => f.status === "applied");
   } catch (error) {
-    result.setupError = scrub(messageOf(error));
+    result.setupError = scrubAll(messageOf(error));
   } finally {
+    if (await watchdog?.stop()) {
+      result.ok = false;
+      result.setupError = `the fork's files ran longer than the ${input.fork!.rehearsalTimeoutSeconds} s a fork's rehearsal may take (server config \`forks.rehearsal_timeout_seconds\`); their session was ended`;
+    }
     if (mayExist) {
-      say(`dropping scratch database ${result.scratchDatabase}`);
-      await dropScratchDatabase(input.shadowUrl, result.scratchDatabase).catch((error) => {
-        if (created) result.cleanupError = scrub(`could not drop scratch database ${result.scratchDatabase}: ${messageOf(error)}`);
+      say(`dropping scratch database ${name}`);
+      await (input.fork ? dropSandbox : dropScratchDatabase)(input.shadowUrl, name).catch((error) => {
+        if (created) result.cleanupError = scrubAll(`could not drop scratch database ${name}: ${messageOf(error)}`);
       });
     }
   }
+}
+
+interface Watchdog {
+  /** Disarms it (waiting for an ending it started); true if it fired. */
+  stop(): Promise<boolean>;
+}
+
+/** Ends the sandbox role's sessions from the admin connection once `seconds` have passed. */
+function startWatchdog(shadowUrl: string, name: string, seconds: number): Watchdog {
+  let ending: Promise<void> | undefined;
+  const timer = setTimeout(() => {
+    ending = endSandboxSessions(shadowUrl, name).catch(() => undefined); // the drop that follows uses FORCE anyway
+  }, seconds * 1000);
+  return {
+    async stop() {
+      clearTimeout(timer);
+      await ending;
+      return ending !== undefined;
+    },
+  };
 }
 
 // ---- the schema ------------------------------------------------------------------------------
@@ -186,10 +266,11 @@ function explainLoadFailure(error: unknown, file: string): string {
 async function applyBaseline(input: RehearsalInput, scratchUrl: string): Promise<void> {
   const pendingVersions = new Set(input.pending.map((f) => versionKey(f.version)));
   const baseline = input.baseline!.filter((f) => !pendingVersions.has(versionKey(f.version)));
-  const outcome = await stage("could not build the schema from the earlier migrations", () => migrateScratch(input, scratchUrl, baseline));
+  const outcome = await stage("could not build the schema from the earlier migrations", () => migrateScratch(input, scratchUrl, baseline), input.fork);
   const failure = outcome.failure;
   if (failure) {
-    throw new Error(`earlier migration ${failure.file.path}:${failure.line} failed, so the schema could not be built: ${failure.message}`);
+    const why = input.fork ? forkErrorText(failure.code) : failure.message;
+    throw new Error(`earlier migration ${failure.file.path}:${failure.line} failed, so the schema could not be built: ${why}`);
   }
 }
 
@@ -211,18 +292,29 @@ async function rehearsePending(input: RehearsalInput, scratchUrl: string, files:
       Object.assign(entry, { status: "applied", durationMs: event.durationMs });
     }
   };
-  const outcome = await stage("the rehearsal could not run to the end", () => migrateScratch(input, scratchUrl, input.pending, onProgress));
-  if (outcome.failure) recordFailure(files, input.pending.indexOf(outcome.failure.file), outcome.failure, startedAt);
+  const outcome = await stage("the rehearsal could not run to the end", () => migrateScratch(input, scratchUrl, input.pending, onProgress), input.fork);
+  if (outcome.failure) recordFailure(files, input.pending.findIndex((f) => f.path === outcome.failure!.file.path), outcome.failure, startedAt, Boolean(input.fork));
 }
 
-function recordFailure(files: RehearsedFile[], index: number, failure: NonNullable<MigrateResult["failure"]>, startedAt: Map<number, number>): void {
+function recordFailure(
+  files: RehearsedFile[],
+  index: number,
+  failure: NonNullable<MigrateResult["failure"]>,
+  startedAt: Map<number, number>,
+  fromFork: boolean,
+): void {
   const entry = files[index];
   if (!entry) return;
   const began = startedAt.get(index + 1);
   entry.status = "failed";
   if (began !== undefined) entry.durationMs = Math.round(performance.now() - began);
   const { message, code, line, column, detail, hint } = failure;
-  entry.error = withoutUndefined({ message, code, line, column, detail, hint });
+  entry.error = fromFork ? withoutUndefined({ message: forkErrorText(code), code, line }) : withoutUndefined({ message, code, line, column, detail, hint });
+}
+
+/** All a fork's rehearsal tells of an error: its text may be anything the file chose to RAISE. */
+function forkErrorText(code: string | undefined): string {
+  return `failed with SQLSTATE ${code ?? "unknown"} (a fork's rehearsal shows no error text)`;
 }
 
 function migrateScratch(
@@ -231,11 +323,12 @@ function migrateScratch(
   migrations: MigrationFile[],
   onProgress?: (e: ProgressEvent) => void,
 ): Promise<MigrateResult> {
+  const forced = input.fork?.statementTimeout;
   return migrate({
     databaseUrl: scratchUrl,
-    migrations,
+    migrations: forced ? migrations.map((file) => ({ ...file, directives: { ...file.directives, statementTimeout: forced } })) : migrations,
     lockTimeout: input.lockTimeout,
-    statementTimeout: input.statementTimeout,
+    statementTimeout: forced ?? input.statementTimeout,
     appliedBy: "autopilot-rehearsal",
     commitSha: null,
     onProgress,
@@ -244,12 +337,15 @@ function migrateScratch(
 
 // ---- helpers ---------------------------------------------------------------------------------
 
-/** Runs one step; a failure becomes an Error whose message says which step failed. */
-async function stage<T>(what: string, step: () => Promise<T>): Promise<T> {
+/**
+ * Runs one step; a failure becomes an Error whose message says which step failed. A step running a
+ * fork's SQL tells only the SQLSTATE: a file can RAISE any text with a connection-class code.
+ */
+async function stage<T>(what: string, step: () => Promise<T>, fork?: ForkLimits): Promise<T> {
   try {
     return await step();
   } catch (error) {
-    throw new Error(`${what}: ${messageOf(error)}`);
+    throw new Error(`${what}: ${fork ? forkErrorText((error as { code?: string }).code) : messageOf(error)}`);
   }
 }
 

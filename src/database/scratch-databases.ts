@@ -1,6 +1,7 @@
 // Scratch databases on a shadow server: created for one plan rehearsal and dropped right after.
 // The name carries its creation time (UTC), so databases a crash left behind can be recognized
-// and dropped at the next start without any bookkeeping table.
+// and dropped at the next start without any bookkeeping table. A fork's rehearsal also gets a role
+// of the same name (see createSandbox), dropped with its database and recognized the same way.
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { redact } from "../redact.js";
@@ -47,10 +48,52 @@ export async function dropScratchDatabase(shadowUrl: string, name: string): Prom
 }
 
 /**
- * Drops scratch databases created more than `olderThanMinutes` ago (a crash left them behind).
- * Called at start-up; the age limit spares rehearsals that other replicas are running right now.
- * Returns the names dropped. A database that cannot be dropped (another role owns it) is left for
- * its owner; an unreachable shadow server throws, with credentials redacted.
+ * A sandbox for SQL we do not trust (a fork's files): a fresh role `name` that can do nothing but
+ * own the scratch database `name`, which no other role may connect to. Everything here runs over
+ * the shadow URL's own (admin) connection, which needs CREATEDB and CREATEROLE. The role gets LOGIN
+ * (with `password`) only once its database is ready. Returns the URL the untrusted SQL runs with.
+ * On failure, half-made parts are left for dropSandbox, which the caller runs whatever happens.
+ */
+export async function createSandbox(shadowUrl: string, name: string, password: string, statementTimeout: string): Promise<string> {
+  await withShadowServer(shadowUrl, async (client) => {
+    const role = client.escapeIdentifier(name);
+    await client.query(`create role ${role} nologin nosuperuser nocreatedb nocreaterole noreplication nobypassrls`);
+    // Membership lets the admin create the database for the role, end its sessions and drop both.
+    await client.query(`grant ${role} to current_user`);
+    await client.query(`create database ${role} owner ${role} template template0`);
+    // Every sandbox revokes PUBLIC, so no sandbox role can connect to another one's database.
+    await client.query(`revoke all on database ${role} from public`);
+    await client.query(`alter role ${role} set statement_timeout = ${client.escapeLiteral(statementTimeout)}`);
+    await client.query(`alter role ${role} login password ${client.escapeLiteral(password)}`);
+  });
+  const url = new URL(scratchDatabaseUrl(shadowUrl, name));
+  url.username = encodeURIComponent(name);
+  url.password = encodeURIComponent(password);
+  url.searchParams.delete("user");
+  url.searchParams.delete("password");
+  return url.toString();
+}
+
+/** Stops the sandbox's role from connecting again and ends its sessions (a rehearsal past its time). */
+export async function endSandboxSessions(shadowUrl: string, name: string): Promise<void> {
+  await withShadowServer(shadowUrl, async (client) => {
+    await client.query(`alter role ${client.escapeIdentifier(name)} nologin`);
+    await client.query(`select pg_terminate_backend(pid) from pg_stat_activity where usename = $1`, [name]);
+  });
+}
+
+/** The database first (FORCE ends the role's sessions), then the role, which then owns nothing. */
+export async function dropSandbox(shadowUrl: string, name: string): Promise<void> {
+  await dropScratchDatabase(shadowUrl, name);
+  await withShadowServer(shadowUrl, (client) => client.query(`drop role if exists ${client.escapeIdentifier(name)}`));
+}
+
+/**
+ * Drops scratch databases created more than `olderThanMinutes` ago (a crash left them behind), then
+ * sandbox roles as old. Called at start-up; the age limit spares rehearsals that other replicas are
+ * running right now. Returns the names of the databases dropped. A database or role that cannot be
+ * dropped (another role owns it, or the shadow role lacks CREATEROLE) is left alone; an unreachable
+ * shadow server throws, with credentials redacted.
  */
 export async function dropLeftoverScratchDatabases(shadowUrl: string, olderThanMinutes = 60): Promise<string[]> {
   const cutoff = Date.now() - olderThanMinutes * 60_000;
@@ -68,8 +111,20 @@ export async function dropLeftoverScratchDatabases(shadowUrl: string, olderThanM
       );
       if (ok) dropped.push(datname);
     }
+    await dropLeftoverSandboxRoles(client, cutoff);
     return dropped;
   });
+}
+
+async function dropLeftoverSandboxRoles(client: pg.Client, cutoff: number): Promise<void> {
+  const { rows } = await client.query<{ rolname: string }>(`select rolname from pg_roles where rolname like $1 order by rolname`, [
+    `${SCRATCH_PREFIX.replace(/_/g, "\\_")}%`,
+  ]);
+  for (const { rolname } of rows) {
+    const createdAt = scratchDatabaseCreatedAt(rolname);
+    if (!createdAt || createdAt.getTime() > cutoff) continue;
+    await client.query(`drop role if exists ${client.escapeIdentifier(rolname)}`).catch(() => undefined);
+  }
 }
 
 /** One short session on the shadow server's maintenance database (the one its URL names). */

@@ -91,14 +91,17 @@ function lintSection(report: PlanReport): string {
 function rehearsalSection(report: PlanReport): string {
   if (!report.rehearsal) return report.rehearsalNote ? `### Rehearsal\n\n${report.rehearsalNote}` : "";
   const r = report.rehearsal;
-  if (r.setupError) return `### Rehearsal\n\n❌ The shadow database could not be prepared: ${r.setupError}`;
+  if (r.setupError) return `### Rehearsal\n\n❌ The rehearsal did not run to the end: ${r.setupError}`;
   const from = { target: "the target's schema", migrations: "the migrations already in the repository", empty: "an empty database" }[r.schemaFrom];
   const rows = r.files.map((f) => {
     const result =
       f.status === "applied" ? "✅ applied" : f.status === "failed" ? `❌ \`${f.path}:${f.error?.line}\` ${escapeCell(f.error?.message ?? "")}` : "not run";
     return `| \`${f.path}\` | ${result} | ${f.durationMs !== undefined ? `${Math.round(f.durationMs)} ms` : ""} |`;
   });
-  return `### Rehearsal\n\nOn a scratch database built from ${from} (dropped afterwards):\n\n| File | Result | Duration |\n|---|---|---|\n${rows.join("\n")}`;
+  const sandbox = r.fork
+    ? ` As this pull request comes from a fork, its files ran as a throw-away unprivileged role, each statement limited to ${r.fork.statementTimeout} and the whole rehearsal to ${r.fork.rehearsalTimeoutSeconds} s, and errors show only their SQLSTATE and line.`
+    : "";
+  return `### Rehearsal\n\nOn a scratch database built from ${from} (dropped afterwards):${sandbox}\n\n| File | Result | Duration |\n|---|---|---|\n${rows.join("\n")}`;
 }
 
 function annotationsOf(report: PlanReport): Annotation[] {
@@ -125,7 +128,7 @@ function annotationsOf(report: PlanReport): Annotation[] {
       line: f.error!.line,
       level: "failure",
       title: "rehearsal failed",
-      message: `${f.error!.message}${f.error!.code ? ` (SQLSTATE ${f.error!.code})` : ""}`,
+      message: `${f.error!.message}${f.error!.code && !f.error!.message.includes(f.error!.code) ? ` (SQLSTATE ${f.error!.code})` : ""}`,
     }));
   return [...problems, ...findings, ...rehearsal];
 }

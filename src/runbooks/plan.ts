@@ -181,6 +181,8 @@ class PlanRun extends RunContext {
       return { ...report, rehearsalNote: "No shadow server is configured for this target (`shadow_database_url_env`), so the files were not rehearsed." };
     }
     if (files.length === 0) return report;
+    const forks = this.deps.serverConfig.forks;
+    if (this.params.fork && !forks.rehearse) return { ...report, rehearsalNote: FORK_NOT_REHEARSED };
     await this.check.progress("Rehearsing on a scratch database…", undefined, true);
     const useTarget = "applied" in history;
     const baseline = useTarget ? undefined : await this.downloadMigrations(refs.filter((r) => !files.some((f) => f.path === r.path))).then((d) => d.files);
@@ -192,6 +194,7 @@ class PlanRun extends RunContext {
         pending: files,
         lockTimeout: config.migrations.lock_timeout,
         statementTimeout: config.migrations.statement_timeout,
+        fork: this.params.fork ? { statementTimeout: forks.statement_timeout, rehearsalTimeoutSeconds: forks.rehearsal_timeout_seconds } : undefined,
       }),
     );
     return { ...report, rehearsal };
@@ -216,6 +219,11 @@ class PlanRun extends RunContext {
     );
   }
 }
+
+const FORK_NOT_REHEARSED =
+  "Skipped: this pull request comes from a fork, and a fork's SQL does not run on the shared shadow server unless the operator allows it, " +
+  "so its files were linted but not rehearsed. To rehearse forks' pull requests (as a throw-away unprivileged role, under a forced statement timeout), " +
+  "set `forks.rehearse: true` in the server config (`autopilot.server.yml`).";
 
 /** Paths under the migrations directory that differ between the base and the head. */
 function changedPaths(base: TreeEntry[], head: TreeEntry[]): Set<string> {
