@@ -18,8 +18,22 @@ describe("row values in migration errors", () => {
     await s.targetQuery(
       `create table users (id int primary key, email text not null unique); insert into users values (1, '${EMAIL}'), (2, 'bob.private@example.com')`,
     );
+    s.commit(shopRepo([]));
   });
   after(() => s.stop());
+
+  test("a sticky-marker comment someone else wrote is left alone; the app writes its own", async () => {
+    const bait = "I planted the plan marker here <!-- autopilot:plan -->";
+    s.github.addComment(REPO, 31, { body: bait, user: "mallory" });
+    const sha = await s.pullRequest(31, { "migrations/0002_more.sql": "create table more (id int);\n" });
+    await s.completedPlan(sha);
+    const own = await waitFor("the app's plan comment", () =>
+      s.github.comments(REPO, 31).find((c) => c.user === s.github.botLogin && c.body.includes("<!-- autopilot:plan -->")),
+    );
+    assert.match(own.body, /Autopilot plan/);
+    const planted = s.github.comments(REPO, 31).find((c) => c.user === "mallory")!;
+    assert.equal(planted.body, bait, "the attacker's comment is not edited");
+  });
 
   test("a unique violation on a production row is reported without the row's values", async () => {
     const sha = s.commit({ ...shopRepo([]), "migrations/0001_dedupe.sql": COPY_ALICE_TO_BOB });
@@ -46,19 +60,6 @@ describe("row values in migration errors", () => {
     assert.ok(run.output.summary!.includes(`Key (email)=(${EMAIL}) already exists`), run.output.summary!);
     const slack = await waitFor("Slack's failure message", () => s.slack.requests.slice(slackBefore).find((r) => r.rawBody.includes("0001_dedupe failed")));
     assert.ok(slack.rawBody.includes(EMAIL));
-  });
-
-  test("a sticky-marker comment someone else wrote is left alone; the app writes its own", async () => {
-    const bait = "I planted the plan marker here <!-- autopilot:plan -->";
-    s.github.addComment(REPO, 31, { body: bait, user: "mallory" });
-    const sha = await s.pullRequest(31, { "migrations/0002_more.sql": "create table more (id int);\n" });
-    await s.completedPlan(sha);
-    const own = await waitFor("the app's plan comment", () =>
-      s.github.comments(REPO, 31).find((c) => c.user === s.github.botLogin && c.body.includes("<!-- autopilot:plan -->")),
-    );
-    assert.match(own.body, /Autopilot plan/);
-    const planted = s.github.comments(REPO, 31).find((c) => c.user === "mallory")!;
-    assert.equal(planted.body, bait, "the attacker's comment is not edited");
   });
 });
 
