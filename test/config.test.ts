@@ -58,6 +58,22 @@ test("the server config binds targets and reads secrets from the environment onl
   assert.throws(() => resolveTarget(config, "acme/shop", "production", {}), UnboundTargetError);
 });
 
+test("a target may name its repository id and allow row values; a bad repo_id is refused at its key", () => {
+  const config = parseServerConfig(
+    "s.yml",
+    "targets:\n  - { repo: acme/shop, environment: production, database_url_env: SHOP_DB, repo_id: 42, show_row_values: true }\n",
+  );
+  const target = resolveTarget(config, "acme/shop", "production", { SHOP_DB: "postgres://x@h/db" });
+  assert.equal(target?.repoId, 42);
+  assert.equal(target?.showRowValues, true);
+  const defaults = resolveTarget(parseServerConfig("s.yml", "targets:\n  - { repo: a/b, environment: p, database_url_env: X }\n"), "a/b", "p", { X: "y" });
+  assert.equal(defaults?.showRowValues, false, "row values are hidden by default");
+  const problems = problemsOf(() =>
+    parseServerConfig("s.yml", "targets:\n  - repo: acme/shop\n    environment: production\n    database_url_env: SHOP_DB\n    repo_id: shop\n"),
+  );
+  assert.match(problems[0], /^5:targets\[0\]\.repo_id:/);
+});
+
 test("the server config refuses connection strings in place of variable names, and twin bindings", () => {
   const problems = problemsOf(() =>
     parseServerConfig("s.yml", "targets:\n  - repo: acme/shop\n    environment: production\n    database_url_env: postgres://u:p@h/db\n"),

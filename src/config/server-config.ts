@@ -21,6 +21,12 @@ export const targetSchema = z.strictObject({
   shadow_database_url_env: envVarName.optional(),
   deploy_hook_env: envVarName.optional(),
   slack_webhook_env: envVarName.optional(),
+  // GitHub's id of the repository: a repository renamed, or deleted and re-created under this name,
+  // has another id and is refused. Unset: the id Autopilot first acts for is recorded and kept.
+  repo_id: z.number().int().positive().optional(),
+  // PostgreSQL error details quote row values (`Key (email)=(…)`); they are production data, shown
+  // in Check Runs, comments and Slack only when the operator allows it.
+  show_row_values: z.boolean().default(false),
 });
 
 export const serverConfigSchema = z.strictObject({
@@ -80,6 +86,9 @@ export interface ResolvedTarget {
   shadowDatabaseUrl?: string;
   deployHookUrl?: string;
   slackWebhookUrl?: string;
+  /** The repository id the operator bound (targets[].repo_id), if any. */
+  repoId?: number;
+  showRowValues: boolean;
 }
 
 export function parseServerConfig(file: string, text: string): ServerConfig {
@@ -123,5 +132,7 @@ export function resolveTarget(config: ServerConfig, repo: string, environment: s
     shadowDatabaseUrl: target.shadow_database_url_env ? env[target.shadow_database_url_env] : undefined,
     deployHookUrl: target.deploy_hook_env ? env[target.deploy_hook_env] : undefined,
     slackWebhookUrl: target.slack_webhook_env ? env[target.slack_webhook_env] : undefined,
+    repoId: target.repo_id,
+    showRowValues: target.show_row_values,
   };
 }

@@ -39,3 +39,24 @@ export class TargetUnavailableError extends Error {
     super(message);
   }
 }
+
+// PostgreSQL quotes the offending row's values in some errors (`Key (email)=(ada@example.org)
+// already exists.`, `Failing row contains (…)`). Those values are production data: each pattern
+// keeps the text around them, so the message still says which key or row is wrong.
+const ROW_VALUE_PATTERNS: Array<[RegExp, string]> = [
+  // unique, exclusion and foreign-key details: `Key (cols)=(values) already exists|is duplicated|…`
+  [/(\bkey \((?:[^()]|\([^()]*\))+\)=)\((.*?)\)(?=\s+(?:already exists|is duplicated|is not present|is still referenced|conflicts with)|\.?$)/gim, "$1(…)"],
+  // check and not-null violations
+  [/(\bFailing row contains )\(.*\)/g, "$1(…)"],
+  // partitioning: `Partition key of the failing row contains (region) = (eu).`
+  [/(\bfailing row contains \((?:[^()]|\([^()]*\))+\) = )\(.*\)/gi, "$1(…)"],
+  // a row's value that does not convert (e.g. ALTER COLUMN … TYPE over existing data)
+  [/(\binvalid input (?:syntax|value) for [^:\n]+: )"(?:[^"\n]|"")*"/g, '$1"…"'],
+];
+
+/** Replaces the row values PostgreSQL quotes in error text with `…`, keeping the message's shape. */
+export function hideRowValues(text: string): string {
+  let out = text;
+  for (const [pattern, replacement] of ROW_VALUE_PATTERNS) out = out.replace(pattern, replacement);
+  return out;
+}

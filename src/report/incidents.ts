@@ -1,6 +1,7 @@
 // Incident issues on GitHub. One per failing check, found again by its hidden marker (never by its
 // title), labelled `autopilot` plus the configured labels; updates are comments.
 import { redact } from "../redact.js";
+import { appIdentity, writtenByApp } from "./app-identity.js";
 import type { IncidentIssue } from "../health/incident-policy.js";
 import { COMMENT_LIMIT, truncate } from "./limits.js";
 import type { GitHubClient, RepoRef } from "./octokit.js";
@@ -13,7 +14,7 @@ export function incidentMarker(repo: string, check: string): string {
 
 const MARKER = /<!-- autopilot:incident (\S+) (\S+) -->/;
 
-/** Autopilot's incident issues of the repository, open and closed, newest first. */
+/** Autopilot's incident issues of the repository, open and closed, newest first; only issues the app filed count. */
 export async function listIncidents(github: GitHubClient, repo: RepoRef): Promise<IncidentIssue[]> {
   const issues = await github.paginate(github.rest.issues.listForRepo, {
     ...repo,
@@ -24,9 +25,10 @@ export async function listIncidents(github: GitHubClient, repo: RepoRef): Promis
     direction: "desc",
   });
   const own = `${repo.owner}/${repo.repo}`.toLowerCase();
+  const app = await appIdentity(github);
   return issues.flatMap((issue) => {
     const match = MARKER.exec(issue.body ?? "");
-    if (!match || match[1] !== own || issue.pull_request) return [];
+    if (!match || match[1] !== own || issue.pull_request || !writtenByApp(issue, app)) return [];
     return [{ number: issue.number, check: match[2], open: issue.state === "open", closedAt: issue.closed_at ? new Date(issue.closed_at) : null }];
   });
 }

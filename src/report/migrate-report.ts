@@ -24,6 +24,12 @@ export function renderCheckRun(outcome: MigrateOutcome): CheckRunOutcome {
         title: `No database bound for ${outcome.environment}`,
         summary: `Nothing was applied: ${outcome.reason}.\n\nAn operator binds a database to **${outcome.repo}** / **${outcome.environment}** in the server config (\`autopilot.server.yml\`, \`targets:\`).`,
       };
+    case "wrong-repository":
+      return {
+        conclusion: "failure",
+        title: `Refused: ${outcome.repo} is not the repository ${outcome.environment} is bound to`,
+        summary: `Nothing was applied to **${outcome.environment}**: ${outcome.reason}`,
+      };
     case "refused":
       return {
         conclusion: "failure",

@@ -1,6 +1,7 @@
 // The "Autopilot weekly" issue: one per repository, found by its marker, pinned when GitHub allows,
 // with a comment of insights each week.
 import { redact } from "../redact.js";
+import { appIdentity, writtenByApp } from "./app-identity.js";
 import { COMMENT_LIMIT, truncate } from "./limits.js";
 import type { GitHubClient, RepoRef } from "./octokit.js";
 
@@ -15,7 +16,8 @@ export async function postWeeklyInsights(github: GitHubClient, repo: RepoRef, ma
 
 async function findWeeklyIssue(github: GitHubClient, repo: RepoRef): Promise<number | undefined> {
   const issues = await github.paginate(github.rest.issues.listForRepo, { ...repo, labels: WEEKLY_LABEL, state: "open", per_page: 100 });
-  return issues.find((i) => i.body?.includes(MARKER))?.number;
+  const app = await appIdentity(github);
+  return issues.find((i) => i.body?.includes(MARKER) && writtenByApp(i, app))?.number;
 }
 
 async function createWeeklyIssue(github: GitHubClient, repo: RepoRef): Promise<number> {

@@ -29,7 +29,7 @@ export async function concludeInterrupted(deps: RunbookDeps, run: Run): Promise<
 }
 
 async function backUp(context: RunContext, environment: string): Promise<string> {
-  const target = context.resolveTarget(environment);
+  const target = await context.resolveTarget(environment);
   if (typeof target === "string") return `❌ **backup ${environment}**: ${target}`;
   const backup = await context.step("backup", () => context.takeBackup(target, null));
   const mb = ((backup.sizeBytes ?? 0) / (1 << 20)).toFixed(2);

@@ -2,7 +2,7 @@
 // are queued as runs of their own, which answer in the command's reply when they finish.
 import type { Command } from "../commands/parse.js";
 import { branchForEnvironment, type RepoConfig } from "../config/repo-config.js";
-import { readHistoryFromUrl } from "../database/history.js";
+import { readHistoryFromUrl, type HistoryRow } from "../database/history.js";
 import { indexMigrations } from "../database/migration-files.js";
 import { plan } from "../database/planner.js";
 import { listDirectory } from "../github/repo-files.js";
@@ -11,7 +11,6 @@ import { renderStatus, type CheckHealth, type EnvironmentStatus } from "../repor
 import { listIncidents } from "../report/incidents.js";
 import { listOpenFindings } from "../analytics/finding-store.js";
 import { checkStates, uptimeOf } from "../store/health.js";
-import { redact } from "../redact.js";
 import { recordApproval } from "../store/approvals.js";
 import { listBackups } from "../store/backups.js";
 import { describeLock, findLock, lockEnvironment, unlockEnvironment } from "../store/locks.js";
@@ -102,23 +101,31 @@ export class CommandActions {
       listBackups(db, this.ctx.run.repo, environment),
     ]);
     const row: EnvironmentStatus = { environment, lock, lastRun, lastBackup: backups.find((b) => b.status === "ok") };
-    const target = this.ctx.resolveTarget(environment);
+    const target = await this.ctx.resolveTarget(environment);
     if (typeof target === "string") return { ...row, problem: target };
+    let history: HistoryRow[];
     try {
-      const history = await readHistoryFromUrl(target.databaseUrl);
-      const applied = history.filter((h) => !h.revertedAt);
-      const branch = this.branchOf(environment);
-      const refs = branch
-        ? indexMigrations(await listDirectory(this.ctx.github, this.ctx.repo, branch, this.config.migrations.directory), this.config.migrations.directory).refs
-        : [];
-      return {
-        ...row,
-        appliedVersion: applied.at(-1)?.version ?? "none",
-        appliedCount: applied.length,
-        pending: branch ? plan(refs, history, { outOfOrder: true }).pending.length : undefined,
-      };
+      history = await readHistoryFromUrl(target.databaseUrl);
     } catch (error) {
-      return { ...row, problem: `unreachable: ${redact((error as Error).message)}` };
+      // Readers see that it is down, never why: connection errors name hosts, ports and roles.
+      this.ctx.deps.log.warn({ repo: this.ctx.run.repo, environment, err: error }, "status: the target's history could not be read");
+      return { ...row, problem: "unreachable" };
+    }
+    const applied = history.filter((h) => !h.revertedAt);
+    return { ...row, appliedVersion: applied.at(-1)?.version ?? "none", appliedCount: applied.length, pending: await this.pendingCount(environment, history) };
+  }
+
+  /** Files of the environment's branch that its target has not applied; undefined when unknown. */
+  private async pendingCount(environment: string, history: HistoryRow[]): Promise<number | undefined> {
+    const branch = this.branchOf(environment);
+    if (!branch) return undefined;
+    const directory = this.config.migrations.directory;
+    try {
+      const refs = indexMigrations(await listDirectory(this.ctx.github, this.ctx.repo, branch, directory), directory).refs;
+      return plan(refs, history, { outOfOrder: true }).pending.length;
+    } catch (error) {
+      this.ctx.deps.log.warn({ repo: this.ctx.run.repo, environment, err: error }, "status: the pending migrations could not be listed");
+      return undefined;
     }
   }
 

@@ -69,14 +69,14 @@ class HealCycle extends RunContext {
       return `health config invalid (${problems.length} problem(s))`;
     }
     if (!health) return "no health section";
-    const probes = this.probes(config, health);
+    const probes = await this.probes(config, health);
     const first = await this.probeAll(probes, health);
     const final = await this.healIfNeeded(config, probes, first, health);
     await this.reconcile(config, health, final, probes);
     return final.map((r) => `${r.check} ${r.status} (${Math.round(r.latencyMs)} ms)`).join(", ") || "no checks configured";
   }
 
-  private probes(config: RepoConfig, health: HealthConfig): Probe[] {
+  private async probes(config: RepoConfig, health: HealthConfig): Promise<Probe[]> {
     const policy = { allowHosts: this.deps.serverConfig.health.allow_hosts };
     const http: Probe[] = health.checks.map((check) => ({
       name: check.name,
@@ -98,13 +98,13 @@ class HealCycle extends RunContext {
         );
       },
     }));
-    return health.database ? [...http, ...this.databaseProbes(config, health)] : http;
+    return health.database ? [...http, ...(await this.databaseProbes(config, health))] : http;
   }
 
   /** One probe per target database of an environment the repo config names. */
-  private databaseProbes(config: RepoConfig, health: HealthConfig): Probe[] {
+  private async databaseProbes(config: RepoConfig, health: HealthConfig): Promise<Probe[]> {
     const environments = new Set(config.environments.map((e) => e.environment));
-    return this.boundTargets()
+    return (await this.boundTargets())
       .filter((target) => environments.has(target.environment))
       .map((target) => {
         const name = `database-${target.environment}`;
@@ -158,7 +158,7 @@ class HealCycle extends RunContext {
   }
 
   private async heal(config: RepoConfig, checks: string[]): Promise<void> {
-    for (const target of this.boundTargets()) {
+    for (const target of await this.boundTargets()) {
       if (target.deployHookUrl) {
         const result = await triggerDeployHook(target.deployHookUrl, { repo: this.run.repo, environment: target.environment, reason: "heal", checks });
         for (const check of checks) await this.action(check, "deploy hook", result.ok, result.ok ? `HTTP ${result.httpStatus}` : `failed: ${result.error}`);
@@ -220,7 +220,7 @@ class HealCycle extends RunContext {
     const windows = [...health.maintenance, ...this.deps.serverConfig.health.maintenance];
     await evaluateAlerts(this, config, issues, {
       now: this.now,
-      slackUrl: this.slackUrl(),
+      slackUrl: await this.slackUrl(),
       silenced: (subject) => inMaintenance(windows, this.run.repo, subject, this.now),
     });
   }
@@ -230,7 +230,7 @@ class HealCycle extends RunContext {
     if (!results.length || results.some((r) => r.status === "unhealthy")) return;
     const last = await lastHealAction(this.deps.db, this.run.repo, "hourly summary");
     if (last && this.now.getTime() - new Date(last).getTime() < 3_600_000) return;
-    const slack = this.slackUrl();
+    const slack = await this.slackUrl();
     if (!slack) return;
     const lines = results.map((r) => `• ${r.check}: ${r.status}, ${Math.round(r.latencyMs)} ms`).join("\n");
     const error = await notifySlack(slack, "success", `${this.run.repo}: all ${results.length} check(s) healthy`, lines);
@@ -284,7 +284,7 @@ class HealCycle extends RunContext {
 
   /** Slack: degraded → warning, healed → success, heal failed → error. */
   private async notify(results: HealthResult[], before: Map<string, { status: CheckStatus }>, actions: IncidentAction[]): Promise<void> {
-    const slack = this.slackUrl();
+    const slack = await this.slackUrl();
     if (!slack) return;
     for (const r of results) {
       const healedNow = r.status !== "unhealthy" && this.healActions.has(r.check);

@@ -29,6 +29,7 @@ export type RestoreReport = Pick<FailedOutcome, "applied" | "failure">;
 export type MigrateOutcome =
   | { kind: "config-invalid"; problems: ConfigProblem[] }
   | { kind: "unbound"; repo: string; environment: string; reason: string }
+  | { kind: "wrong-repository"; repo: string; environment: string; reason: string }
   | { kind: "refused"; environment: string; problems: Problem[] }
   | { kind: "up-to-date"; environment: string; appliedCount: number }
   | { kind: "backup-failed"; environment: string; error: string; pending: number }

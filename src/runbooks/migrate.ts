@@ -23,6 +23,7 @@ import { CheckRunReporter, type CheckRunOutcome } from "../report/check-run.js";
 import { MIGRATE_CHECK_NAME, renderCheckRun, renderShort } from "../report/migrate-report.js";
 import { mergedPullForCommit, upsertMarkedComment } from "../report/pull-comment.js";
 import { notifySlack } from "../report/slack.js";
+import { shownOutcome, shownText } from "../report/row-values.js";
 import { triggerDeployHook } from "../report/deploy-hook.js";
 import type { GitHubClient } from "../report/octokit.js";
 import { redact } from "../redact.js";
@@ -96,8 +97,10 @@ class MigrateRun extends RunContext {
     await updateRun(this.deps.db, this.run.id, { environment: rule.environment });
     await this.startCheck(`Preparing ${rule.environment}…`);
 
-    const target = this.resolveTarget(rule.environment);
-    if (typeof target === "string") return { kind: "unbound", repo: this.run.repo, environment: rule.environment, reason: target };
+    const found = await this.targetFor(rule.environment);
+    if ("unbound" in found) return { kind: "unbound", repo: this.run.repo, environment: rule.environment, reason: found.unbound };
+    if ("refused" in found) return { kind: "wrong-repository", repo: this.run.repo, environment: rule.environment, reason: found.refused };
+    const { target } = found;
     this.target = target;
     return (await this.gate(rule)) ?? this.migrateTarget(config, target);
   }
@@ -245,7 +248,7 @@ class MigrateRun extends RunContext {
     const backup = (await getBackup(this.deps.db, backupId)) ?? missingBackup(backupId, this.run, environment);
     const failed = (recovery: Recovery): MigrateOutcome => ({ kind: "failed", environment, backup, recovery, ...report });
     if (intent.recovery) return failed(intent.recovery);
-    const target = this.resolveTarget(environment);
+    const target = await this.resolveTarget(environment);
     if (typeof target === "string")
       return failed(await this.restoreEnded({ action: "restore-failed", backupId, safetyBackupIds: intent.safetyBackupIds, error: target }));
     this.target = target;
@@ -256,7 +259,8 @@ class MigrateRun extends RunContext {
 
   async conclude(concluded: MigrateOutcome): Promise<void> {
     const outcome = await this.withUnfinishedRestore(concluded);
-    const rendered = withHealthWarnings(renderCheckRun(outcome), parseHealthConfig(this.repoConfigText ?? null).problems);
+    const checkRun = withHealthWarnings(renderCheckRun(outcome), parseHealthConfig(this.repoConfigText ?? null).problems);
+    const rendered = shownOutcome(checkRun, this.showRowValues());
     await this.check.complete(rendered);
     if (this.check.id) await updateRun(this.deps.db, this.run.id, { checkRunId: this.check.id });
     await finishRun(this.deps.db, this.run.id, {
@@ -308,9 +312,10 @@ class MigrateRun extends RunContext {
     const changedSomething = outcome.kind === "applied" || outcome.kind === "failed" || outcome.kind === "backup-failed" || outcome.kind === "unreachable";
     if (!changedSomething) return;
     const short = renderShort(outcome, this.run.repo, this.run.commitSha);
-    const slackError = await notifySlack(this.target?.slackWebhookUrl, short.tone, short.headline, short.body);
+    const [headline, body] = [shownText(short.headline, this.showRowValues()), shownText(short.body, this.showRowValues())];
+    const slackError = await notifySlack(this.target?.slackWebhookUrl, short.tone, headline, body);
     if (slackError) this.deps.log.warn({ run: this.run.id }, slackError);
-    await this.commentOnPull(short.headline, short.body).catch((error) =>
+    await this.commentOnPull(headline, body).catch((error) =>
       this.deps.log.warn({ run: this.run.id, err: error }, "could not comment on the merged pull request"),
     );
   }
@@ -341,6 +346,11 @@ class MigrateRun extends RunContext {
     const suffix = this.attempt.number > 1 ? ` (attempt ${this.attempt.number} of ${this.attempt.limit})` : "";
     const id = await this.check.start(title + suffix);
     await updateRun(this.deps.db, this.run.id, { checkRunId: id });
+  }
+
+  /** Row values in the target's errors are production data, shown only where the operator allows it. */
+  private showRowValues(): boolean {
+    return this.target?.showRowValues ?? false;
   }
 
   private branch(): string {

@@ -83,7 +83,7 @@ class PlanRun extends RunContext {
 
   private async plan(config: RepoConfig, head: TreeEntry[], base: TreeEntry[], changed: Set<string>): Promise<PlanReport> {
     const environment = environmentForBranch(config, this.params.baseRef)?.environment;
-    const target = environment ? this.resolveTarget(environment) : `${this.params.baseRef} maps to no environment in .github/autopilot.yml`;
+    const target = environment ? await this.resolveTarget(environment) : `${this.params.baseRef} maps to no environment in .github/autopilot.yml`;
     const history = await this.step("history", () => this.readHistory(target));
     const index = indexMigrations(head, config.migrations.directory);
     const { pending, problems } = this.pendingAndProblems(index.refs, history, base, changed, config);

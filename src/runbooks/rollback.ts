@@ -18,6 +18,7 @@ import { createDeployment } from "../report/deployment.js";
 import type { GitHubClient } from "../report/octokit.js";
 import { renderRollback, ROLLBACK_CHECK_NAME } from "../report/rollback-report.js";
 import { notifySlack } from "../report/slack.js";
+import { shownOutcome } from "../report/row-values.js";
 import { redact } from "../redact.js";
 import { audit } from "../store/audit.js";
 import { getBackup, type BackupRecord } from "../store/backups.js";
@@ -81,7 +82,7 @@ class RollbackRun extends RunContext {
     await updateRun(this.deps.db, this.run.id, { checkRunId: id, environment });
     const config = await this.step("config", () => this.loadRepoConfig());
     if (config instanceof ConfigError) return refuse(`.github/autopilot.yml is invalid: ${config.problems.map((p) => p.message).join("; ")}`);
-    const target = this.resolveTarget(environment);
+    const target = await this.resolveTarget(environment);
     if (typeof target === "string") return refuse(target);
     this.target = target;
     const lock = await findLock(this.deps.db, this.run.repo, environment);
@@ -226,7 +227,8 @@ class RollbackRun extends RunContext {
   }
 
   async conclude(outcome: RollbackOutcome): Promise<void> {
-    const rendered = renderRollback(outcome);
+    // Row values in the target's errors are production data, shown only where the operator allows it.
+    const rendered = shownOutcome(renderRollback(outcome), this.target?.showRowValues ?? false);
     await this.check.complete(rendered);
     const ok = rendered.conclusion === "success";
     await finishRun(this.deps.db, this.run.id, {

@@ -10,6 +10,7 @@ import type { BackupRecord } from "../store/backups.js";
 import { finishCommand, type ReplyRef } from "../report/command-reply.js";
 import { splitRepo, type GitHubClient, type RepoRef } from "../report/octokit.js";
 import { redact } from "../redact.js";
+import { recordedRepositoryId, recordOperatorBinding } from "../store/repository-bindings.js";
 import { getRun, recordStep, startAttempt, type Run } from "../store/runs.js";
 import type { RunbookDeps } from "./deps.js";
 
@@ -25,7 +26,7 @@ export class RunContext {
   readonly repo: RepoRef;
   /** The raw text of `.github/autopilot.yml` last read, for sections parsed on their own (health). */
   repoConfigText?: string | null;
-  private defaultBranchName?: string;
+  private repository?: { id: number; default_branch: string };
 
   constructor(
     readonly deps: RunbookDeps,
@@ -48,34 +49,68 @@ export class RunContext {
   }
 
   async defaultBranch(): Promise<string> {
-    this.defaultBranchName ??= (await this.github.rest.repos.get({ ...this.repo })).data.default_branch;
-    return this.defaultBranchName;
+    return (await this.repositoryData()).default_branch;
   }
 
-  /** The target bound to this repository's environment, or why there is none. */
-  resolveTarget(environment: string): ResolvedTarget | string {
+  private async repositoryData(): Promise<{ id: number; default_branch: string }> {
+    this.repository ??= (await this.github.rest.repos.get({ ...this.repo })).data;
+    return this.repository;
+  }
+
+  /**
+   * The target bound to this repository's environment; `unbound` says why there is none, `refused`
+   * why this repository may not use it (the target serves another repository id).
+   */
+  async targetFor(environment: string): Promise<{ target: ResolvedTarget } | { unbound: string } | { refused: string }> {
+    let target: ResolvedTarget | undefined;
     try {
-      const target = resolveTarget(this.deps.serverConfig, this.run.repo, environment, this.deps.env);
-      return target ?? `the server config has no target for ${this.run.repo} / ${environment}`;
+      target = resolveTarget(this.deps.serverConfig, this.run.repo, environment, this.deps.env);
     } catch (error) {
-      if (error instanceof UnboundTargetError) return error.message;
+      if (error instanceof UnboundTargetError) return { unbound: error.message };
       throw error;
     }
+    if (!target) return { unbound: `the server config has no target for ${this.run.repo} / ${environment}` };
+    const refused = await this.checkRepositoryId(target);
+    return refused ? { refused } : { target };
   }
 
-  /** Every target the server config binds to this repository whose secrets are set. */
-  boundTargets(): ResolvedTarget[] {
-    return this.deps.serverConfig.targets
-      .filter((t) => t.repo.toLowerCase() === this.run.repo.toLowerCase())
-      .flatMap((t) => {
-        const target = this.resolveTarget(t.environment);
-        return typeof target === "string" ? [] : [target];
-      });
+  /** The target bound to this repository's environment, or why this repository gets none. */
+  async resolveTarget(environment: string): Promise<ResolvedTarget | string> {
+    const found = await this.targetFor(environment);
+    return "target" in found ? found.target : "unbound" in found ? found.unbound : found.refused;
+  }
+
+  /** Every target the server config binds to this repository whose secrets are set and which serves this repository. */
+  async boundTargets(): Promise<ResolvedTarget[]> {
+    const targets: ResolvedTarget[] = [];
+    for (const t of this.deps.serverConfig.targets.filter((t) => t.repo.toLowerCase() === this.run.repo.toLowerCase())) {
+      const found = await this.targetFor(t.environment);
+      if ("target" in found) targets.push(found.target);
+      if ("refused" in found) this.deps.log.warn({ repo: this.run.repo, environment: t.environment }, found.refused);
+    }
+    return targets;
   }
 
   /** The repository's Slack webhook: the first of its targets that has one. */
-  slackUrl(): string | undefined {
-    return this.boundTargets().find((t) => t.slackWebhookUrl)?.slackWebhookUrl;
+  async slackUrl(): Promise<string | undefined> {
+    return (await this.boundTargets()).find((t) => t.slackWebhookUrl)?.slackWebhookUrl;
+  }
+
+  /** Why this repository may not use `target`, when GitHub's id of it is not the one the target serves. */
+  private async checkRepositoryId(target: ResolvedTarget): Promise<string | undefined> {
+    const actual = (await this.repositoryData()).id;
+    const { repo, environment } = target;
+    const accept = `If repository ${actual} should reach ${environment}, an operator sets \`repo_id: ${actual}\` on the ${repo} / ${environment} target in the server config (autopilot.server.yml) and restarts Autopilot.`;
+    if (target.repoId !== undefined) {
+      if (target.repoId !== actual) {
+        return `the server config binds ${repo} / ${environment} to repository id ${target.repoId} (\`repo_id\`), but ${this.run.repo} is repository id ${actual}: a repository renamed, or deleted and re-created under this name, does not inherit its target. Nothing was done. ${accept}`;
+      }
+      await recordOperatorBinding(this.deps.db, repo, environment, actual);
+      return undefined;
+    }
+    const recorded = await recordedRepositoryId(this.deps.db, repo, environment, actual);
+    if (recorded === actual) return undefined;
+    return `Autopilot first acted on ${repo} / ${environment} for repository id ${recorded}, but ${this.run.repo} is now repository id ${actual} (renamed, or deleted and re-created under this name?). Nothing was done: a new repository does not inherit another's database. ${accept}`;
   }
 
   /** A verified backup of the target, recorded for this run (old ones pruned). */

@@ -67,7 +67,7 @@ class Scan extends RunContext {
     if (last && Date.now() - new Date(last).getTime() < WEEK_MS) return;
     const insights = await gatherInsights(this.deps.db, {
       repo: this.run.repo.toLowerCase(),
-      databaseUrl: this.boundTargets()[0]?.databaseUrl,
+      databaseUrl: (await this.boundTargets())[0]?.databaseUrl,
       env: this.deps.env,
     });
     const number = await postWeeklyInsights(this.github, this.repo, renderInsights(insights));
@@ -75,6 +75,6 @@ class Scan extends RunContext {
   }
 
   private async tellSlack(summary: string, lines: string[]): Promise<void> {
-    await notifySlack(this.slackUrl(), "warning", `${this.run.repo}: anomaly scan — ${summary}`, lines.join("\n") || "no open findings");
+    await notifySlack(await this.slackUrl(), "warning", `${this.run.repo}: anomaly scan — ${summary}`, lines.join("\n") || "no open findings");
   }
 }

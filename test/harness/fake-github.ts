@@ -695,6 +695,11 @@ export class FakeGitHub {
     };
   }
 
+  /** GitHub names the app behind what an app's token wrote; a person's own writing has none. */
+  private performedVia(login: string): Record<string, unknown> | null {
+    return login === this.botLogin ? this.appJson() : null;
+  }
+
   // -------------------------------------------------------------------------
   // App and installations
 
@@ -1322,6 +1327,7 @@ export class FakeGitHub {
         labels: issue.labels.map((name) => labelJson(repo, name)),
         assignees: issue.assignees.map((a) => this.userJson(a)),
         user: this.userJson(issue.user),
+        performed_via_github_app: this.performedVia(issue.user),
         created_at: issue.created_at,
         updated_at: issue.updated_at,
         closed_at: issue.closed_at,
@@ -1429,6 +1435,7 @@ export class FakeGitHub {
       issue_url: `${api}/issues/${c.issueNumber}`,
       body: c.body,
       user: this.userJson(c.user),
+      performed_via_github_app: this.performedVia(c.user),
       created_at: c.created_at,
       updated_at: c.updated_at,
       author_association: c.user === this.botLogin ? "NONE" : "MEMBER",
