@@ -46,8 +46,15 @@ export const serverConfigSchema = z.strictObject({
   // A fork's pull request is linted and rehearsed on the shadow server; reading a target's history
   // and schema for it is the operator's decision.
   forks: z.strictObject({ read_targets: z.boolean().default(false) }).default({ read_targets: false }),
-  // A floor for every repository: `commands.permissions.migrate: admin` and so on.
-  commands: z.strictObject({ permissions: z.record(z.string(), z.unknown()).optional() }).default({}),
+  // A floor for every repository: `commands.permissions.migrate: admin` and so on; and the
+  // environments whose lock/unlock/rollback need admin. A repository config may add production
+  // environments, never remove these.
+  commands: z
+    .strictObject({
+      permissions: z.record(z.string(), z.unknown()).optional(),
+      production_environments: z.array(z.string().regex(/^[\w.-]+$/, "must be a plain environment name")).default(["production"]),
+    })
+    .default({ production_environments: ["production"] }),
 });
 
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
