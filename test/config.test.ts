@@ -69,3 +69,15 @@ test("the server config refuses connection strings in place of variable names, a
     /bound twice/,
   );
 });
+
+test("the server config names the production environments; default: production; a bad name is refused with its line", () => {
+  assert.deepEqual(parseServerConfig("s.yml", "targets: []\n").commands.production_environments, ["production"]);
+  assert.deepEqual(parseServerConfig("s.yml", "commands:\n  production_environments: [production, live]\n").commands.production_environments, [
+    "production",
+    "live",
+  ]);
+  assert.deepEqual(
+    problemsOf(() => parseServerConfig("s.yml", "commands:\n  production_environments: [prod uction]\n")),
+    ["2:commands.production_environments[0]:must be a plain environment name"],
+  );
+});
