@@ -168,7 +168,8 @@ class CommandRun extends RunContext {
   /** An approving review submitted after the merge: the waiting migration counts its approvals again. */
   async reviewed(params: ReviewParams): Promise<void> {
     const waiting = await waitingRunForCommit(this.deps.db, this.run.repo, this.run.commitSha);
-    const requeued = waiting?.waitingFor !== "lock" && waiting ? await this.deps.requeue(waiting) : false;
+    // A run stopped by a lock stays stopped; requeue refuses it too (store/runs.ts reopenRun).
+    const requeued = waiting && waiting.waitingFor !== "lock" ? await this.deps.requeue(waiting) : false;
     await finishRun(this.deps.db, this.run.id, {
       status: requeued ? "success" : "skipped",
       title: requeued
