@@ -5,6 +5,7 @@ import { handleCheckRunRerequested } from "./github/check-run.js";
 import { handleCheckSuite, handlePullRequest } from "./github/plan-trigger.js";
 import { handleIssueComment } from "./github/issue-comment.js";
 import { handleRequestedAction } from "./github/requested-action.js";
+import { handlePullRequestReview } from "./github/pull-request-review.js";
 import { recordAndEnqueue, requeueRun, startQueue } from "./jobs/queue.js";
 import { startWorkers } from "./jobs/workers.js";
 import { RunLocks } from "./jobs/liveness.js";
@@ -55,6 +56,7 @@ export function autopilotApp(services: AppServices) {
     app.on(["check_suite.requested", "check_suite.rerequested"], handleCheckSuite(store.pool, queue));
     app.on("issue_comment.created", handleIssueComment(store.pool, queue));
     app.on("check_run.requested_action", handleRequestedAction(store.pool, queue, Number(process.env.APP_ID)));
+    app.on("pull_request_review.submitted", handlePullRequestReview(store.pool, queue));
     addHandler(healthzHandler(store.healthzPool));
     addHandler(metricsHandler(store.pool, process.env.AUTOPILOT_METRICS_TOKEN));
     addHandler(eventsHandler(env.AUTOPILOT_SECRET, eventSink(app, deps)));

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { authorize, requiredPermission, validateCommandPolicy, type CommandPolicy, type Permission } from "../src/commands/authorize.js";
+import { authorize, commandPolicyFor, requiredPermission, validateCommandPolicy, type CommandPolicy, type Permission } from "../src/commands/authorize.js";
 import { VERBS, type Command, type Verb } from "../src/commands/parse.js";
 
 const defaults: CommandPolicy = { productionEnvironments: ["production"] };
@@ -154,4 +154,35 @@ test("validation ignores prototype tricks", () => {
     ["__proto__", "constructor"],
   );
   assert.equal(Object.getPrototypeOf(policy), Object.prototype);
+});
+
+test("a repository may add production environments, never remove the server's; the removal is reported", () => {
+  const { policy, problems } = commandPolicyFor({ production_environments: ["production", "live"] }, { production: ["staging", "LIVE"] });
+  assert.deepEqual(policy.productionEnvironments, ["production", "live", "staging"]);
+  assert.equal(requiredPermission(command("rollback", "production"), policy, "production"), "admin");
+  assert.equal(requiredPermission(command("unlock", "staging"), policy, "production"), "admin");
+  assert.deepEqual(problems, [
+    {
+      key: "commands.production",
+      message:
+        "leaves out production, which the server config names a production environment: it stays production (a repository config may only add environments)",
+    },
+  ]);
+  assert.deepEqual(commandPolicyFor({ production_environments: ["production"] }, undefined).problems, []);
+});
+
+test("a repo value that would lower rollback/lock on production is kept outside production only, and reported", () => {
+  const { policy, problems } = commandPolicyFor(
+    { production_environments: ["production"] },
+    { permissions: { rollback: "write", lock: "admin", plan: "none" } },
+  );
+  assert.equal(authorize(command("rollback", "production"), "write", policy, "production").allowed, false);
+  assert.equal(authorize(command("rollback", "staging"), "write", policy, "production").allowed, true);
+  assert.deepEqual(
+    problems.map((p) => `${p.key}: ${p.message}`),
+    [
+      "commands.permissions.plan: none is below the current minimum (read) and is ignored: the repository config may only raise the requirement",
+      "commands.permissions.rollback: write holds outside production only: rollback on production needs admin, which a repository config cannot lower",
+    ],
+  );
 });

@@ -107,3 +107,15 @@ test("forks: nothing of a fork's runs by default; each forks key refuses a bad v
   ]);
   assert.match(problemsOf(() => parseServerConfig("s.yml", "forks:\n  statement_timeout: soon\n"))[0], /^2:forks\.statement_timeout:must be a duration/);
 });
+
+test("the server config names the production environments; default: production; a bad name is refused with its line", () => {
+  assert.deepEqual(parseServerConfig("s.yml", "targets: []\n").commands.production_environments, ["production"]);
+  assert.deepEqual(parseServerConfig("s.yml", "commands:\n  production_environments: [production, live]\n").commands.production_environments, [
+    "production",
+    "live",
+  ]);
+  assert.deepEqual(
+    problemsOf(() => parseServerConfig("s.yml", "commands:\n  production_environments: [prod uction]\n")),
+    ["2:commands.production_environments[0]:must be a plain environment name"],
+  );
+});

@@ -157,15 +157,16 @@ describe("slash commands", () => {
     assert.match(reply, /\*\*backup production\*\*: `bk_\d{14}_[0-9a-f]{6}`/);
   });
 
-  test("the Roll back button is /autopilot rollback last by whoever pressed it", async () => {
+  test("the Roll back button reverts its own run, by whoever pressed it, with their authorization", async () => {
     const sha = await s.push({
       "migrations/0007_button.sql": "create table pressed (id bigint);\n",
       "migrations/0007_button.down.sql": "drop table pressed;\n",
     });
     const run = await s.completedCheckRun(sha);
+    const [migrateRun] = await s.storeQuery("select id::int from runs where kind = 'migrate' and commit_sha = $1", [sha]);
     assert.deepEqual(
       run.actions.map((a) => a.identifier),
-      ["rollback"],
+      [`rollback:${migrateRun.id}`],
     );
     const press = (login: string) =>
       sendWebhook(s.app.url, {
@@ -179,12 +180,15 @@ describe("slash commands", () => {
           checkRunId: run.id,
           name: "autopilot/migrate",
           appId: 1,
-          requestedAction: "rollback",
+          requestedAction: `rollback:${migrateRun.id}`,
           login,
         }),
       });
     await press(WRITER);
-    await s.settled();
+    await waitFor(
+      "the writer's press refused",
+      async () => (await s.storeQuery("select 1 from runs where trigger = 'button' and requested_by = $1 and status = 'failure'", [WRITER])).length === 1,
+    );
     assert.equal(
       (await s.targetQuery("select count(*)::int as n from pg_tables where tablename = 'pressed'"))[0].n,
       1,

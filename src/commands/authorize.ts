@@ -149,3 +149,70 @@ function checkEntry(verb: Verb, value: unknown, source: "repo" | "server", floor
   }
   return permission as Permission;
 }
+
+// ── One repository's policy: the server's rules, and what its config may add ────────────────────
+
+/** The server config's `commands` section. */
+export interface ServerCommandRules {
+  permissions?: unknown;
+  /** Environments whose lock/unlock/rollback need admin in every repository. */
+  production_environments: string[];
+}
+
+/** The repository config's `commands` section. */
+export interface RepoCommandRules {
+  permissions?: unknown;
+  production?: string[];
+}
+
+/**
+ * The policy of one repository: the server's floor and production environments, made stricter by
+ * the repository config. What the repository config would loosen — a lower permission, a
+ * production environment left out — is ignored and reported with its key.
+ */
+export function commandPolicyFor(server: ServerCommandRules, repo: RepoCommandRules | undefined): { policy: CommandPolicy; problems: PolicyProblem[] } {
+  const floor = validateCommandPolicy(server.permissions, "server").policy;
+  const repoPermissions = validateCommandPolicy(repo?.permissions, "repo", floor);
+  const production = productionEnvironments(server.production_environments, repo?.production);
+  const policy: CommandPolicy = { floor, repo: repoPermissions.policy, productionEnvironments: production.environments };
+  const problems = [
+    ...repoPermissions.problems.map((p) => ({ key: p.key ? `commands.permissions.${p.key}` : "commands.permissions", message: p.message })),
+    ...production.problems,
+    ...productionLowerings(policy),
+  ];
+  return { policy, problems };
+}
+
+/** The server's production environments plus those the repository adds: a repository can never remove one. */
+export function productionEnvironments(server: string[], repo: string[] | undefined): { environments: string[]; problems: PolicyProblem[] } {
+  const environments = [...server];
+  const problems: PolicyProblem[] = [];
+  for (const name of repo ?? []) {
+    if (!environments.some((e) => e.toLowerCase() === name.toLowerCase())) environments.push(name);
+  }
+  if (repo) {
+    for (const name of server.filter((s) => !repo.some((r) => r.toLowerCase() === s.toLowerCase()))) {
+      problems.push({
+        key: "commands.production",
+        message: `leaves out ${name}, which the server config names a production environment: it stays production (a repository config may only add environments)`,
+      });
+    }
+  }
+  return { environments, problems };
+}
+
+/** `rollback: write` in a repository config holds outside production; on production admin stays, and the repository is told. */
+function productionLowerings(policy: CommandPolicy): PolicyProblem[] {
+  if (policy.productionEnvironments.length === 0) return [];
+  const problems: PolicyProblem[] = [];
+  for (const [verb, permission] of Object.entries(policy.repo ?? {}) as Array<[Verb, Permission]>) {
+    const onProduction = requirement(verb, true, policy);
+    if (rank(permission) < rank(onProduction)) {
+      problems.push({
+        key: `commands.permissions.${verb}`,
+        message: `${permission} holds outside production only: ${verb} on ${policy.productionEnvironments.join(", ")} needs ${onProduction}, which a repository config cannot lower`,
+      });
+    }
+  }
+  return problems;
+}

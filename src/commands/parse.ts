@@ -7,7 +7,12 @@ export type Verb = "help" | "status" | "plan" | "migrate" | "rollback" | "backup
 
 export const VERBS: readonly Verb[] = ["help", "status", "plan", "migrate", "rollback", "backup", "lock", "unlock", "approve", "heal"];
 
-export type RollbackTarget = { kind: "last" } | { kind: "version"; version: string } | { kind: "backup"; id: string };
+export type RollbackTarget =
+  | { kind: "last" }
+  | { kind: "version"; version: string }
+  | { kind: "backup"; id: string }
+  // Only from a Roll back button: that migrate run, refused unless it is still the latest applied.
+  | { kind: "run"; runId: number };
 
 export interface Command {
   verb: Verb;

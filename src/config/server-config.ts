@@ -71,8 +71,15 @@ export const serverConfigSchema = z.strictObject({
         .default(FORK_DEFAULTS.rehearsal_timeout_seconds),
     })
     .default(FORK_DEFAULTS),
-  // A floor for every repository: `commands.permissions.migrate: admin` and so on.
-  commands: z.strictObject({ permissions: z.record(z.string(), z.unknown()).optional() }).default({}),
+  // A floor for every repository: `commands.permissions.migrate: admin` and so on; and the
+  // environments whose lock/unlock/rollback need admin. A repository config may add production
+  // environments, never remove these.
+  commands: z
+    .strictObject({
+      permissions: z.record(z.string(), z.unknown()).optional(),
+      production_environments: z.array(z.string().regex(/^[\w.-]+$/, "must be a plain environment name")).default(["production"]),
+    })
+    .default({ production_environments: ["production"] }),
 });
 
 export type ServerConfig = z.infer<typeof serverConfigSchema>;

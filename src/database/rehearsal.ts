@@ -293,7 +293,14 @@ async function rehearsePending(input: RehearsalInput, scratchUrl: string, files:
     }
   };
   const outcome = await stage("the rehearsal could not run to the end", () => migrateScratch(input, scratchUrl, input.pending, onProgress), input.fork);
-  if (outcome.failure) recordFailure(files, input.pending.findIndex((f) => f.path === outcome.failure!.file.path), outcome.failure, startedAt, Boolean(input.fork));
+  if (outcome.failure)
+    recordFailure(
+      files,
+      input.pending.findIndex((f) => f.path === outcome.failure!.file.path),
+      outcome.failure,
+      startedAt,
+      Boolean(input.fork),
+    );
 }
 
 function recordFailure(

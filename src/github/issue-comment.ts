@@ -1,9 +1,10 @@
 // issue_comment.created: a comment that may hold `/autopilot …` commands. Recorded and queued; the
 // command runbook parses, authorizes, reacts and answers. Edits never re-run a comment, and bots
-// (Autopilot included) are never obeyed.
+// (Autopilot included) are never obeyed. A comment runs once: its run claims the delivery id and the
+// comment id, so a redelivery (same X-GitHub-Delivery) or the same comment delivered again is dropped.
 import type { Context } from "probot";
 import type pg from "pg";
-import { recordAndEnqueue, type Queue } from "../jobs/queue.js";
+import { deliveryKey, recordAndEnqueue, type Queue } from "../jobs/queue.js";
 
 const MENTION = /^[ \t]*[/@]autopilot\b/im;
 
@@ -21,6 +22,7 @@ export function handleIssueComment(db: pg.Pool, queue: Queue) {
       requestedBy: sender.login,
       deliveryId: context.id,
       params: { commentId: comment.id, issueNumber: issue.number, isPullRequest: Boolean(issue.pull_request), body: comment.body.slice(0, 20_000) },
+      dedupKeys: [deliveryKey(context.id), `comment:${repository.full_name.toLowerCase()}#${comment.id}`],
     });
   };
 }

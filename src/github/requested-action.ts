@@ -1,16 +1,18 @@
 // check_run.requested_action: the Approve and Roll back buttons on autopilot/migrate runs. Handled
-// by the command runbook exactly as `/autopilot approve` and `/autopilot rollback last` would be,
-// with the same authorization of the user who pressed it.
+// by the command runbook with the same authorization of the user who pressed it. A Roll back
+// button names its migrate run (`rollback:<run id>`), so pressing it reverts that run only.
 import type { Context } from "probot";
 import type pg from "pg";
-import { recordAndEnqueue, type Queue } from "../jobs/queue.js";
+import { deliveryKey, recordAndEnqueue, type Queue } from "../jobs/queue.js";
 
-const BUTTONS = new Set(["approve", "rollback"]);
+/** `approve`, `rollback`, or either with `:<run id>`; GitHub caps identifiers at 20 characters. */
+const BUTTON = /^(approve|rollback)(?::(\d{1,11}))?$/;
 
 export function handleRequestedAction(db: pg.Pool, queue: Queue, appId: number) {
   return async (context: Context<"check_run.requested_action">): Promise<void> => {
     const { check_run: checkRun, requested_action: action, repository, installation, sender } = context.payload;
-    if (checkRun.app?.id !== appId || !installation || !action || !BUTTONS.has(action.identifier ?? "")) return;
+    const button = BUTTON.exec(action?.identifier ?? "");
+    if (checkRun.app?.id !== appId || !installation || !button) return;
     await recordAndEnqueue(db, queue, {
       kind: "command",
       trigger: "button",
@@ -20,7 +22,8 @@ export function handleRequestedAction(db: pg.Pool, queue: Queue, appId: number) 
       commitSha: checkRun.head_sha,
       requestedBy: sender.login,
       deliveryId: context.id,
-      params: { button: action.identifier, checkRunId: checkRun.id },
+      params: { button: button[1], checkRunId: checkRun.id, ...(button[2] ? { runId: Number(button[2]) } : {}) },
+      dedupKeys: [deliveryKey(context.id)],
     });
   };
 }

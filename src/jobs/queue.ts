@@ -74,6 +74,11 @@ export async function recordAndEnqueue(db: pg.Pool, queue: Queue, run: NewRun & 
   return created;
 }
 
+/** The dedup key of a webhook delivery: a command it started is not started again by a redelivery. */
+export function deliveryKey(deliveryId: string): string {
+  return `delivery:${deliveryId}`;
+}
+
 /** Migrations and rollbacks queue per repository; plans per pull request. */
 function serialKey(run: Run): string {
   return run.kind === "plan" && run.params.pull ? `${run.repo}#${run.params.pull}` : run.repo;

@@ -9,7 +9,8 @@ export const MIGRATE_CHECK_NAME = "autopilot/migrate";
 const ms = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`);
 const size = (bytes: number | null) => (bytes === null ? "?" : bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} kB`);
 
-export function renderCheckRun(outcome: MigrateOutcome): CheckRunOutcome {
+/** `runId`: the migrate run, named by its Roll back button so that pressing it reverts this run only. */
+export function renderCheckRun(outcome: MigrateOutcome, runId?: number): CheckRunOutcome {
   switch (outcome.kind) {
     case "config-invalid":
       return {
@@ -60,7 +61,7 @@ export function renderCheckRun(outcome: MigrateOutcome): CheckRunOutcome {
         conclusion: "success",
         title: `Applied ${outcome.applied.length} migration${outcome.applied.length === 1 ? "" : "s"} to ${outcome.environment}`,
         summary: `${appliedTable(outcome.applied)}\n\nBackup taken before applying: \`${outcome.backup.id}\` (${size(outcome.backup.sizeBytes)}). ${outcome.appliedCount} migrations applied in all.`,
-        actions: [{ label: "Roll back", description: "Revert what this run applied", identifier: "rollback" }],
+        actions: [{ label: "Roll back", description: "Revert what this run applied", identifier: rollbackIdentifier(runId) }],
       };
     case "failed":
       return renderFailure(outcome);
@@ -93,6 +94,11 @@ export function renderCheckRun(outcome: MigrateOutcome): CheckRunOutcome {
         summary: `The run stopped with an internal error:\n\n\`\`\`\n${outcome.error}\n\`\`\``,
       };
   }
+}
+
+/** GitHub caps an action's identifier at 20 characters: `rollback:` leaves room for 11 digits. */
+export function rollbackIdentifier(runId: number | undefined): string {
+  return runId === undefined ? "rollback" : `rollback:${runId}`;
 }
 
 function appliedTable(applied: Array<{ version: string; name: string; durationMs: number }>): string {

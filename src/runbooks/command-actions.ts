@@ -12,6 +12,7 @@ import { listIncidents } from "../report/incidents.js";
 import { listOpenFindings } from "../analytics/finding-store.js";
 import { checkStates, uptimeOf } from "../store/health.js";
 import { recordApproval } from "../store/approvals.js";
+import { ineligibleApprovers, mergedPullOf } from "../github/permissions.js";
 import { listBackups } from "../store/backups.js";
 import { describeLock, findLock, lockEnvironment, unlockEnvironment } from "../store/locks.js";
 import { latestRun, waitingRunForCommit, type Run } from "../store/runs.js";
@@ -151,12 +152,30 @@ export class CommandActions {
     if (!waiting || waiting.status !== "action_required") {
       return { ok: false, text: "❌ **approve**: no migration waits for approval here (approve on the merged pull request whose migration waits)." };
     }
+    if (waiting.waitingFor === "lock") return this.refuseLocked(waiting);
     const login = this.ctx.run.requestedBy!;
+    const pull = await mergedPullOf(this.ctx.github, this.ctx.repo, waiting.commitSha);
+    const ineligible = ineligibleApprovers(waiting.requestedBy, pull).get(login.toLowerCase());
+    if (ineligible) {
+      return { ok: false, text: `❌ **approve**: @${login} ${ineligible}, so their approval does not count; someone else with write permission must approve.` };
+    }
     const added = await recordApproval(this.ctx.deps.db, waiting.id, login, this.origin.waitingRun ? "button" : "command");
     await this.ctx.deps.requeue(waiting);
     return {
       ok: true,
       text: `✅ **approve**: ${added ? "approval" : "your earlier approval"} of the ${waiting.environment} migration of ${waiting.commitSha?.slice(0, 7)} by @${login} recorded; it migrates once every approval is in.`,
+    };
+  }
+
+  /** A run stopped by a lock waits for the lock, not for approvals: approving it would change nothing. */
+  private async refuseLocked(waiting: Run): Promise<ActionResult> {
+    const environment = waiting.environment ?? "?";
+    const lock = await findLock(this.ctx.deps.db, this.ctx.run.repo, environment);
+    const why = lock ? describeLock(lock) : `${environment} was locked when it ran (the lock is lifted now)`;
+    const next = lock ? `\`/autopilot unlock ${environment}\`, then \`/autopilot migrate ${environment}\`` : `\`/autopilot migrate ${environment}\``;
+    return {
+      ok: false,
+      text: `❌ **approve**: the ${environment} migration of ${waiting.commitSha.slice(0, 7)} waits for a lock, not for approval: ${why}. To migrate: ${next}.`,
     };
   }
 

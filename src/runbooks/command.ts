@@ -2,7 +2,7 @@
 // parsed, authorized by the commenter's permission, and answered with one reply. Quick commands are
 // answered at once; work that takes time runs as its own job and fills in its section later.
 import { helpText, unknownCommandReply } from "../commands/help.js";
-import { authorize, DEFAULT_PRODUCTION_ENVIRONMENTS, validateCommandPolicy, type CommandPolicy, type Permission } from "../commands/authorize.js";
+import { authorize, commandPolicyFor, type CommandPolicy, type Permission, type PolicyProblem } from "../commands/authorize.js";
 import { parseCommands, type Command } from "../commands/parse.js";
 import { environmentForBranch, type RepoConfig } from "../config/repo-config.js";
 import { ConfigError, formatProblem } from "../config/yaml-errors.js";
@@ -11,7 +11,7 @@ import { postReply, react, type ReplyRef } from "../report/command-reply.js";
 import type { GitHubClient } from "../report/octokit.js";
 import { redact } from "../redact.js";
 import { audit } from "../store/audit.js";
-import { finishRun, findRunByCheckRun, type Run } from "../store/runs.js";
+import { finishRun, findRunByCheckRun, getRun, waitingRunForCommit, type Run } from "../store/runs.js";
 import type { Attempt, RunbookDeps } from "./deps.js";
 import { CommandActions, type ActionResult } from "./command-actions.js";
 import { beginRun, RunContext } from "./run-context.js";
@@ -26,6 +26,12 @@ interface CommentParams {
 interface ButtonParams {
   button: "approve" | "rollback";
   checkRunId: number;
+  /** The migrate run the button names (`rollback:<run id>`); older buttons name none. */
+  runId?: number;
+}
+
+interface ReviewParams {
+  review: { pull: number; reviewId: number };
 }
 
 export async function runCommand(deps: RunbookDeps, runId: number, _attempt: Attempt): Promise<void> {
@@ -33,7 +39,9 @@ export async function runCommand(deps: RunbookDeps, runId: number, _attempt: Att
   if (!begun) return;
   const { run, github } = begun;
   const session = new CommandRun(deps, run, github);
-  await ("button" in run.params ? session.pressButton(run.params as unknown as ButtonParams) : session.answer(run.params as unknown as CommentParams));
+  if ("button" in run.params) await session.pressButton(run.params as unknown as ButtonParams);
+  else if ("review" in run.params) await session.reviewed(run.params as unknown as ReviewParams);
+  else await session.answer(run.params as unknown as CommentParams);
 }
 
 export async function concludeInterrupted(deps: RunbookDeps, run: Run): Promise<void> {
@@ -66,6 +74,7 @@ class CommandRun extends RunContext {
     const actions = new CommandActions(this, config, { issueNumber: params.issueNumber, isPullRequest: params.isPullRequest });
 
     const results: ActionResult[] = errors.map((error) => ({ ok: false, text: unknownCommandReply(error, help) }));
+    if (scope.problems.length) results.push({ ok: true, text: ignoredSettings(scope.problems) });
     for (const command of commands) results.push(await this.run1(command, permission, scope, actions, help));
     const replyId = await postReply(
       this.github,
@@ -123,23 +132,50 @@ class CommandRun extends RunContext {
     }
   }
 
-  /** The Approve and Roll back buttons on a migrate run: the same commands, by whoever pressed. */
+  /**
+   * The Approve and Roll back buttons on a migrate run: the same commands, by whoever pressed. Roll
+   * back reverts the run the button names and nothing else (the rollback refuses when that run was
+   * rolled back already or a newer one is applied on top of it).
+   */
   async pressButton(params: ButtonParams): Promise<void> {
-    const migrateRun = await findRunByCheckRun(this.deps.db, params.checkRunId);
+    const migrateRun = await this.runOfButton(params);
     const config = await this.loadRepoConfig();
     if (!migrateRun?.environment || config instanceof ConfigError) {
-      return void (await finishRun(this.deps.db, this.run.id, { status: "failure", title: "button of an unknown run" }));
+      const why = migrateRun?.environment
+        ? "the repository config is invalid"
+        : `no migrate run of ${this.run.repo} ${params.runId ?? `for check run ${params.checkRunId}`}`;
+      return void (await finishRun(this.deps.db, this.run.id, { status: "failure", title: `${params.button} button: ${why}` }));
     }
     const scope = await this.scope(config);
     const command: Command =
       params.button === "approve"
         ? { verb: "approve", environment: migrateRun.environment, line: 0, text: "Approve button" }
-        : { verb: "rollback", environment: migrateRun.environment, rollback: { kind: "last" }, line: 0, text: "Roll back button" };
+        : { verb: "rollback", environment: migrateRun.environment, rollback: { kind: "run", runId: migrateRun.id }, line: 0, text: "Roll back button" };
     const permission = await permissionOf(this.github, this.repo, this.run.requestedBy!);
     const actions = new CommandActions(this, config, { waitingRun: migrateRun });
     const result = await this.run1(command, permission, scope, actions, "");
     if (result.later) await result.later(undefined);
     await finishRun(this.deps.db, this.run.id, { status: result.ok ? "success" : "failure", title: result.text.slice(0, 200) });
+  }
+
+  /** The migrate run a button belongs to: the one it names, else the one that owns the Check Run. */
+  private async runOfButton(params: ButtonParams): Promise<Run | undefined> {
+    const run = params.runId ? await getRun(this.deps.db, params.runId) : await findRunByCheckRun(this.deps.db, params.checkRunId);
+    // A button only ever acts on a migrate run of its own repository.
+    return run?.kind === "migrate" && run.repo.toLowerCase() === this.run.repo.toLowerCase() ? run : undefined;
+  }
+
+  /** An approving review submitted after the merge: the waiting migration counts its approvals again. */
+  async reviewed(params: ReviewParams): Promise<void> {
+    const waiting = await waitingRunForCommit(this.deps.db, this.run.repo, this.run.commitSha);
+    // A run stopped by a lock stays stopped; requeue refuses it too (store/runs.ts reopenRun).
+    const requeued = waiting && waiting.waitingFor !== "lock" ? await this.deps.requeue(waiting) : false;
+    await finishRun(this.deps.db, this.run.id, {
+      status: requeued ? "success" : "skipped",
+      title: requeued
+        ? `review of #${params.review.pull}: the waiting ${waiting!.environment} migration counts its approvals again`
+        : `review of #${params.review.pull}: no migration of ${this.run.commitSha.slice(0, 7)} waits for approval`,
+    });
   }
 
   private async finish(commentId: number, ok: boolean, title: string): Promise<void> {
@@ -151,13 +187,8 @@ class CommandRun extends RunContext {
   private async scope(config: RepoConfig): Promise<Scope> {
     const environments = [...new Set(config.environments.map((e) => e.environment))];
     const defaultEnvironment = environmentForBranch(config, await this.defaultBranch())?.environment ?? environments[0];
-    const floor = validateCommandPolicy(this.deps.serverConfig.commands.permissions, "server").policy;
-    const policy: CommandPolicy = {
-      floor,
-      repo: validateCommandPolicy(config.commands?.permissions, "repo", floor).policy,
-      productionEnvironments: config.commands?.production ?? DEFAULT_PRODUCTION_ENVIRONMENTS,
-    };
-    return { environments, defaultEnvironment, policy };
+    const { policy, problems } = commandPolicyFor(this.deps.serverConfig.commands, config.commands);
+    return { environments, defaultEnvironment, policy, problems };
   }
 }
 
@@ -165,6 +196,13 @@ interface Scope {
   environments: string[];
   defaultEnvironment: string;
   policy: CommandPolicy;
+  /** Repository settings that would loosen the rules, ignored. */
+  problems: PolicyProblem[];
+}
+
+function ignoredSettings(problems: PolicyProblem[]): string {
+  const list = problems.map((p) => `- \`${p.key}\`: ${p.message}`).join("\n");
+  return `⚠️ **.github/autopilot.yml**: these settings would loosen the rules and are ignored:\n\n${list}`;
 }
 
 export type { ReplyRef };

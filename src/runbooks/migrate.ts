@@ -13,7 +13,7 @@ import { restoreDatabase } from "../database/restore.js";
 import { isUnavailable } from "../database/connection-errors.js";
 import { BackupFailedError } from "../backups/service.js";
 import { listDirectory } from "../github/repo-files.js";
-import { approvingReviewers, permissionOf } from "../github/permissions.js";
+import { approvingReviewers, ineligibleApprovers, mergedPullOf, permissionOf } from "../github/permissions.js";
 import { atLeast } from "../commands/authorize.js";
 import { approversOf } from "../store/approvals.js";
 import { findLock } from "../store/locks.js";
@@ -115,13 +115,18 @@ class MigrateRun extends RunContext {
     return { kind: "awaiting-approval", environment: rule.environment, needed: rule.approvals, approvers };
   }
 
-  /** Distinct users with write permission who approved: on the merged pull request, or by command or button. */
+  /**
+   * Distinct users with write permission who approved: by command or button, or by an approving
+   * review of the merged head of the pull request. The pusher, the pull request's author and its
+   * merger never count.
+   */
   private async approvers(): Promise<string[]> {
-    const recorded = await approversOf(this.deps.db, this.run.id);
-    const pull = await mergedPullForCommit(this.github, this.repo, this.run.commitSha);
-    const reviewers = pull ? await approvingReviewers(this.github, this.repo, pull) : [];
+    const pull = await mergedPullOf(this.github, this.repo, this.run.commitSha);
+    const ineligible = ineligibleApprovers(this.run.requestedBy, pull);
+    const recorded = (await approversOf(this.deps.db, this.run.id)).filter((login) => !ineligible.has(login));
+    const reviewers = pull ? await approvingReviewers(this.github, this.repo, pull.number, pull.headSha) : [];
     const writers: string[] = [];
-    for (const login of reviewers.filter((r) => !recorded.includes(r))) {
+    for (const login of reviewers.filter((r) => !recorded.includes(r) && !ineligible.has(r))) {
       if (atLeast(await permissionOf(this.github, this.repo, login), "write")) writers.push(login);
     }
     return [...recorded, ...writers];
@@ -259,7 +264,7 @@ class MigrateRun extends RunContext {
 
   async conclude(concluded: MigrateOutcome): Promise<void> {
     const outcome = await this.withUnfinishedRestore(concluded);
-    const checkRun = withHealthWarnings(renderCheckRun(outcome), parseHealthConfig(this.repoConfigText ?? null).problems);
+    const checkRun = withHealthWarnings(renderCheckRun(outcome, this.run.id), parseHealthConfig(this.repoConfigText ?? null).problems);
     const rendered = shownOutcome(checkRun, this.showRowValues());
     await this.check.complete(rendered);
     if (this.check.id) await updateRun(this.deps.db, this.run.id, { checkRunId: this.check.id });
@@ -268,6 +273,8 @@ class MigrateRun extends RunContext {
       title: rendered.title,
       summary: rendered.summary,
       error: rendered.conclusion === "failure" ? rendered.title : undefined,
+      // Both conclude action_required; only a run waiting for approvals may be approved.
+      waitingFor: outcome.kind === "locked" ? "lock" : outcome.kind === "awaiting-approval" ? "approval" : undefined,
     });
     const committed = committedFiles(outcome);
     if (committed.length) await recordRunMigrations(this.deps.db, this.run.id, committed);

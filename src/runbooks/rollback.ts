@@ -23,7 +23,7 @@ import { redact } from "../redact.js";
 import { audit } from "../store/audit.js";
 import { getBackup, type BackupRecord } from "../store/backups.js";
 import { describeLock, findLock } from "../store/locks.js";
-import { recentAppliedRuns } from "../store/run-migrations.js";
+import { appliedRun, recentAppliedRuns, type AppliedRun } from "../store/run-migrations.js";
 import { finishRun, updateRun, type Run, type RunStatus } from "../store/runs.js";
 import { retryOrGiveUp, type Attempt, type RunbookDeps } from "./deps.js";
 import type { RollbackOutcome, RollbackTarget } from "./rollback-outcome.js";
@@ -139,6 +139,10 @@ class RollbackRun extends RunContext {
       return { kind: "down", downs: plan.downs };
     }
     const last = await this.lastRunStillApplied(history);
+    if (target.kind === "run") {
+      const refusal = await this.pressedRunRefusal(target.runId, last, history);
+      if (refusal) return refusal;
+    }
     if (!last) return `nothing to roll back: no migration run's changes are still applied to ${environment}`;
     const versions = last.migrations.map((m) => m.version);
     const plan = planRevertOf(versions, history, await this.downFiles(last.commitSha, directory), directory);
@@ -153,6 +157,24 @@ class RollbackRun extends RunContext {
     const applied = new Set(history.filter((h) => !h.revertedAt).map((h) => h.version));
     const runs = await recentAppliedRuns(this.deps.db, this.run.repo, this.params.environment);
     return runs.find((r) => r.migrations.some((m) => applied.has(m.version)));
+  }
+
+  /**
+   * Why the run whose Roll back button was pressed cannot be reverted, if it cannot: a second press
+   * (or a second admin) finds it rolled back already, and an older release's button would revert
+   * the newer one instead.
+   */
+  private async pressedRunRefusal(runId: number, last: AppliedRun | undefined, history: AppliedMigration[]): Promise<string | undefined> {
+    if (last?.runId === runId) return undefined;
+    const { environment } = this.params;
+    const pressed = await appliedRun(this.deps.db, runId);
+    if (!pressed || pressed.repo.toLowerCase() !== this.run.repo.toLowerCase() || pressed.environment !== environment) {
+      return `migrate run ${runId} applied nothing to ${environment} that Autopilot recorded`;
+    }
+    const release = `migrate run ${runId} (${pressed.commitSha.slice(0, 7)}: ${pressed.migrations.map((m) => m.version).join(", ")})`;
+    const applied = new Set(history.filter((h) => !h.revertedAt).map((h) => h.version));
+    if (!last || !pressed.migrations.some((m) => applied.has(m.version))) return `${release} was already rolled back: none of its migrations is applied`;
+    return `${release} is no longer the latest applied on ${environment}: migrate run ${last.runId} (${last.commitSha.slice(0, 7)}) applied ${last.migrations.map((m) => m.version).join(", ")} after it; roll that back first`;
   }
 
   private async backupStrategy(id: string): Promise<Strategy | string> {

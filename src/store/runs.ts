@@ -3,6 +3,9 @@ import type pg from "pg";
 
 export type RunStatus = "queued" | "in_progress" | "success" | "failure" | "neutral" | "action_required" | "skipped" | "cancelled";
 
+/** What an action_required migrate run waits for: people lifting a lock, or approvals. */
+export type WaitingFor = "lock" | "approval";
+
 export interface Run {
   id: number;
   kind: string;
@@ -17,6 +20,7 @@ export interface Run {
   jobId: string | null;
   checkRunId: number | null;
   status: RunStatus;
+  waitingFor: WaitingFor | null;
   title: string | null;
   error: string | null;
   backupId: string | null;
@@ -28,7 +32,7 @@ export interface Run {
 
 const columns = `id::int, kind, trigger, repo, installation_id::int as "installationId", environment, ref,
   commit_sha as "commitSha", requested_by as "requestedBy", delivery_id as "deliveryId", job_id as "jobId",
-  check_run_id::int as "checkRunId", status, title, error, backup_id as "backupId", attempts, params,
+  check_run_id::int as "checkRunId", status, waiting_for as "waitingFor", title, error, backup_id as "backupId", attempts, params,
   created_at as "createdAt", finished_at as "finishedAt"`;
 
 export interface NewRun {
@@ -42,10 +46,40 @@ export interface NewRun {
   requestedBy: string | null;
   deliveryId: string | null;
   params?: Record<string, unknown>;
+  /**
+   * Keys this run claims (`delivery:<id>`, `comment:<repo>#<id>`): when another run holds any of
+   * them, this one is the same work delivered again and is not recorded.
+   */
+  dedupKeys?: string[];
 }
 
 /** Inserts a run; returns undefined when the same work was already recorded (a redelivery, a twin event). */
 export async function createRun(db: pg.Pool, run: NewRun): Promise<Run | undefined> {
+  const keys = [...new Set(run.dedupKeys ?? [])];
+  if (keys.length === 0) return insertRun(db, run);
+  const client = await db.connect();
+  try {
+    await client.query("begin");
+    const created = await insertRun(client, run);
+    // A concurrent twin blocks on the same key until this commits, then finds it taken.
+    const claimed = created
+      ? await client.query(`insert into run_dedup_keys (key, run_id) select unnest($1::text[]), $2 on conflict do nothing`, [keys, created.id])
+      : undefined;
+    if (!created || claimed?.rowCount !== keys.length) {
+      await client.query("rollback");
+      return undefined;
+    }
+    await client.query("commit");
+    return created;
+  } catch (error) {
+    await client.query("rollback").catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+async function insertRun(db: pg.Pool | pg.PoolClient, run: NewRun): Promise<Run | undefined> {
   const { rows } = await db.query<Run>(
     `insert into runs (kind, trigger, repo, installation_id, ref, commit_sha, requested_by, delivery_id, params)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -85,13 +119,18 @@ export async function updateRun(
   );
 }
 
-export async function finishRun(db: pg.Pool, id: number, outcome: { status: RunStatus; title: string; summary?: string; error?: string }): Promise<void> {
-  await db.query(`update runs set status = $2, title = $3, summary = $4, error = $5, finished_at = now() where id = $1`, [
+export async function finishRun(
+  db: pg.Pool,
+  id: number,
+  outcome: { status: RunStatus; title: string; summary?: string; error?: string; waitingFor?: WaitingFor },
+): Promise<void> {
+  await db.query(`update runs set status = $2, title = $3, summary = $4, error = $5, waiting_for = $6, finished_at = now() where id = $1`, [
     id,
     outcome.status,
     outcome.title,
     outcome.summary ?? null,
     outcome.error ?? null,
+    outcome.waitingFor ?? null,
   ]);
 }
 
@@ -115,9 +154,13 @@ export async function unfinishedRuns(db: pg.Pool): Promise<Run[]> {
   return rows;
 }
 
-/** Puts a run that waited for people (approvals) back in line; false when it no longer waits. */
+/** Puts a run that waited for approvals back in line; false when it no longer waits, or waits for a lock. */
 export async function reopenRun(db: pg.Pool, id: number): Promise<boolean> {
-  const { rowCount } = await db.query(`update runs set status = 'queued', finished_at = null where id = $1 and status = 'action_required'`, [id]);
+  const { rowCount } = await db.query(
+    `update runs set status = 'queued', waiting_for = null, finished_at = null
+      where id = $1 and status = 'action_required' and waiting_for is distinct from 'lock'`,
+    [id],
+  );
   return rowCount === 1;
 }
 
@@ -136,6 +179,7 @@ export async function latestRun(db: pg.Pool, repo: string, environment: string, 
   return rows[0];
 }
 
+/** The newest migrate run of a commit that waits for people (a lock or approvals); see its waitingFor. */
 export async function waitingRunForCommit(db: pg.Pool, repo: string, commitSha: string): Promise<Run | undefined> {
   const { rows } = await db.query<Run>(
     `select ${columns} from runs where lower(repo) = lower($1) and commit_sha = $2 and kind = 'migrate' and status = 'action_required' order by id desc limit 1`,

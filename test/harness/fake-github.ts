@@ -65,6 +65,8 @@ export interface PullSpec {
   merged_at?: string | null;
   title?: string;
   user?: string;
+  /** Who merged it (`merged_by`); none when unset. */
+  mergedBy?: string;
   state?: "open" | "closed";
   headRef?: string;
   baseRef?: string;
@@ -1234,6 +1236,7 @@ export class FakeGitHub {
       labels: [],
       merged,
       merged_at: pull.merged_at ?? null,
+      merged_by: merged && pull.mergedBy ? this.userJson(pull.mergedBy) : null,
       closed_at: pull.merged_at ?? null,
       merge_commit_sha: merged ? pull.headSha : null,
       html_url: `https://github.com/${repo.fullName}/pull/${pull.number}`,

@@ -3,7 +3,7 @@
 // every field the app does not expect to be overridden still has a real shape.
 import { createHmac, randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
-import type { CheckRunEvent, CheckSuiteEvent, IssueCommentEvent, PullRequestEvent, PushEvent } from "@octokit/webhooks-types";
+import type { CheckRunEvent, CheckSuiteEvent, IssueCommentEvent, PullRequestEvent, PullRequestReviewSubmittedEvent, PushEvent } from "@octokit/webhooks-types";
 
 // Example payloads are deeply nested JSON we override field by field.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -268,6 +268,40 @@ export function issueCommentPayload(o: IssueCommentOptions): IssueCommentEvent {
   setInstallation(p, o.installationId);
   dropForeignOrganization(p);
   return p as IssueCommentEvent;
+}
+
+export interface PullRequestReviewOptions {
+  repo: string;
+  installationId: number;
+  number: number;
+  /** The reviewer. */
+  login: string;
+  state: "approved" | "changes_requested" | "commented";
+  /** The head the review looked at. */
+  commitId: string;
+  /** Set when the pull request is already merged: its merge commit. */
+  mergeCommitSha?: string;
+}
+
+export function pullRequestReviewPayload(o: PullRequestReviewOptions): PullRequestReviewSubmittedEvent {
+  const p = exampleFor("pull_request_review", "submitted");
+  setRepository(p.repository, o.repo);
+  const reviewer = setUser(p.review.user, o.login);
+  Object.assign(p.review, { user: reviewer, state: o.state, commit_id: o.commitId, submitted_at: new Date().toISOString() });
+  Object.assign(p.pull_request, {
+    number: o.number,
+    url: `https://api.github.com/repos/${o.repo}/pulls/${o.number}`,
+    html_url: `https://github.com/${o.repo}/pull/${o.number}`,
+    state: o.mergeCommitSha ? "closed" : "open",
+    merged_at: o.mergeCommitSha ? new Date().toISOString() : null,
+    closed_at: o.mergeCommitSha ? new Date().toISOString() : null,
+    merge_commit_sha: o.mergeCommitSha ?? null,
+  });
+  p.action = "submitted";
+  p.sender = { ...reviewer };
+  setInstallation(p, o.installationId);
+  dropForeignOrganization(p);
+  return p as PullRequestReviewSubmittedEvent;
 }
 
 export interface CheckRunOptions {
