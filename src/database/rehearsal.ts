@@ -156,8 +156,11 @@ async function rehearseInScratchDatabase(
     });
     created = true;
     const scratchUrl = typeof createdUrl === "string" ? createdUrl : scratchDatabaseUrl(input.shadowUrl, name);
+    // The ceiling is for the fork's SQL (baseline and pending files), not for copying the target's own schema.
+    const targetSchema = result.schemaFrom === "target";
+    if (targetSchema) await prepareSchema(input, result.schemaFrom, scratchUrl, say);
     if (input.fork) watchdog = startWatchdog(input.shadowUrl, name, input.fork.rehearsalTimeoutSeconds);
-    await prepareSchema(input, result.schemaFrom, scratchUrl, say);
+    if (!targetSchema) await prepareSchema(input, result.schemaFrom, scratchUrl, say);
     await rehearsePending(input, scratchUrl, result.files, say);
     result.ok = result.files.every((f) => f.status === "applied");
   } catch (error) {
@@ -292,7 +295,14 @@ async function rehearsePending(input: RehearsalInput, scratchUrl: string, files:
     }
   };
   const outcome = await stage("the rehearsal could not run to the end", () => migrateScratch(input, scratchUrl, input.pending, onProgress), input.fork);
-  if (outcome.failure) recordFailure(files, input.pending.findIndex((f) => f.path === outcome.failure!.file.path), outcome.failure, startedAt, Boolean(input.fork));
+  if (outcome.failure)
+    recordFailure(
+      files,
+      input.pending.findIndex((f) => f.path === outcome.failure!.file.path),
+      outcome.failure,
+      startedAt,
+      Boolean(input.fork),
+    );
 }
 
 function recordFailure(
