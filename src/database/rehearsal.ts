@@ -108,12 +108,7 @@ export async function rehearse(input: RehearsalInput): Promise<RehearsalResult> 
   // Refused before anything is created: the migrator would refuse it too, but only after the schema copy.
   const badTimeout = [input.lockTimeout, input.statementTimeout, input.fork?.statementTimeout].find((value) => value !== undefined && !isValidDuration(value));
   if (badTimeout !== undefined) result.setupError = `invalid timeout "${badTimeout}": use a duration like 5s, 500ms, 10min or 0`;
-  else if (input.fork && refusesNoTransaction(input, result)) return finish(result, started);
-  else await rehearseInScratchDatabase(input, result, scrub, say);
-  return finish(result, started);
-}
-
-function finish(result: RehearsalResult, started: number): RehearsalResult {
+  else if (!(input.fork && refusesNoTransaction(input, result))) await rehearseInScratchDatabase(input, result, scrub, say);
   result.durationMs = Math.round(performance.now() - started);
   return result;
 }
@@ -124,7 +119,7 @@ function finish(result: RehearsalResult, started: number): RehearsalResult {
  */
 function refusesNoTransaction(input: RehearsalInput, result: RehearsalResult): boolean {
   const baseline = input.baseline?.find((f) => f.directives.noTransaction);
-  if (baseline) result.setupError = `earlier migration ${baseline.path}:1 uses ${NO_TRANSACTION_REFUSED.slice(3)}; nothing was run`;
+  if (baseline) result.setupError = `earlier migration ${baseline.path}:1: ${NO_TRANSACTION_REFUSED}; nothing was run`;
   const refused = result.files.filter((entry, i) => input.pending[i].directives.noTransaction);
   for (const entry of refused) Object.assign(entry, { status: "failed", error: { line: 1, message: NO_TRANSACTION_REFUSED } });
   return baseline !== undefined || refused.length > 0;
@@ -156,8 +151,11 @@ async function rehearseInScratchDatabase(
     });
     created = true;
     const scratchUrl = typeof createdUrl === "string" ? createdUrl : scratchDatabaseUrl(input.shadowUrl, name);
+    // The ceiling is for the fork's SQL (baseline and pending files), not for copying the target's own schema.
+    const targetSchema = result.schemaFrom === "target";
+    if (targetSchema) await prepareSchema(input, result.schemaFrom, scratchUrl, say);
     if (input.fork) watchdog = startWatchdog(input.shadowUrl, name, input.fork.rehearsalTimeoutSeconds);
-    await prepareSchema(input, result.schemaFrom, scratchUrl, say);
+    if (!targetSchema) await prepareSchema(input, result.schemaFrom, scratchUrl, say);
     await rehearsePending(input, scratchUrl, result.files, say);
     result.ok = result.files.every((f) => f.status === "applied");
   } catch (error) {
