@@ -3,7 +3,7 @@
 // and on each tick claims the slot in the store: however many replicas tick, one heal job runs.
 import cron, { type ScheduledTask } from "node-cron";
 import type { Probot } from "probot";
-import { parseHealthConfig } from "../config/health-config.js";
+import { healthLimitsOf, parseHealthConfig } from "../config/health-config.js";
 import { readRepoConfigText } from "../github/repo-files.js";
 import type { RunbookDeps } from "../runbooks/deps.js";
 import { claimSlot } from "../store/health.js";
@@ -49,7 +49,7 @@ export class HealthScheduler {
       const repos = await github.paginate(github.rest.apps.listReposAccessibleToInstallation, { per_page: 100 });
       for (const repo of repos) {
         const text = await readRepoConfigText(github, { owner: repo.owner.login, repo: repo.name }, repo.default_branch);
-        const { health, problems } = parseHealthConfig(text);
+        const { health, problems } = parseHealthConfig(text, healthLimitsOf(this.deps.serverConfig));
         if (problems.length) this.deps.log.warn({ repo: repo.full_name, problems }, "health config invalid; not scheduled until fixed");
         if (!health) continue;
         for (const [kind, expression] of [

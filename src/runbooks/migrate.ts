@@ -3,7 +3,7 @@
 import type { ResolvedTarget } from "../config/server-config.js";
 import { environmentForBranch, type EnvironmentRule, type RepoConfig } from "../config/repo-config.js";
 import { ConfigError, formatProblem, type ConfigProblem } from "../config/yaml-errors.js";
-import { parseHealthConfig } from "../config/health-config.js";
+import { healthLimitsOf, parseHealthConfig } from "../config/health-config.js";
 import { indexMigrations, type MigrationFile } from "../database/migration-files.js";
 import { readHistoryFromUrl } from "../database/history.js";
 import { plan } from "../database/planner.js";
@@ -193,7 +193,10 @@ class MigrateRun extends RunContext {
   }
 
   async conclude(outcome: MigrateOutcome): Promise<void> {
-    const rendered = withHealthWarnings(renderCheckRun(outcome), parseHealthConfig(this.repoConfigText ?? null).problems);
+    const rendered = withHealthWarnings(
+      renderCheckRun(outcome),
+      parseHealthConfig(this.repoConfigText ?? null, healthLimitsOf(this.deps.serverConfig)).problems,
+    );
     await this.check.complete(rendered);
     if (this.check.id) await updateRun(this.deps.db, this.run.id, { checkRunId: this.check.id });
     await finishRun(this.deps.db, this.run.id, {
