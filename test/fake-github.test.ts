@@ -322,6 +322,25 @@ describe("issues and comments", () => {
     assert.deepEqual(fake.issues(REPO).find((i) => i.number === issue.number)?.labels, ["autopilot", "urgent", "resolved"]);
   });
 
+  it("lists only issues updated since a time, newest update first", async () => {
+    const octokit = appOctokit();
+    const longAgo = fake.addIssue(REPO, { title: "old", labels: ["since-test"], state: "closed", closedAt: "2025-01-01T00:00:00Z" });
+    const recent = fake.addIssue(REPO, { title: "recent", labels: ["since-test"], state: "closed" });
+    const query = { owner: "acme", repo: "shop", labels: "since-test", state: "closed", sort: "updated", direction: "desc" } as const;
+    const all = await octokit.paginate(octokit.rest.issues.listForRepo, query);
+    assert.deepEqual(
+      all.map((i) => i.number),
+      [recent, longAgo],
+    );
+    assert.equal(all[1]?.closed_at, "2025-01-01T00:00:00Z");
+    const since = await octokit.paginate(octokit.rest.issues.listForRepo, { ...query, since: new Date(Date.now() - 3_600_000).toISOString() });
+    assert.deepEqual(
+      since.map((i) => i.number),
+      [recent],
+    );
+    await assert.rejects(octokit.rest.issues.listForRepo({ ...query, since: "yesterday" }), (e) => statusOf(e) === 422);
+  });
+
   it("reacts to seeded comments and 404s on unknown ones", async () => {
     const octokit = appOctokit();
     const id = fake.addComment(REPO, 500, { body: "/autopilot status", user: "alice" });

@@ -380,7 +380,7 @@ export class FakeGitHub {
   /** Seeds an issue (e.g. the one a slash-command comment is posted on). Returns its number. */
   addIssue(
     fullName: string,
-    opts: { number?: number; title?: string; body?: string; labels?: string[]; state?: "open" | "closed"; user?: string } = {},
+    opts: { number?: number; title?: string; body?: string; labels?: string[]; state?: "open" | "closed"; user?: string; closedAt?: string } = {},
   ): number {
     const repo = this.repoOrThrow(fullName);
     const issue = this.newIssue(repo, {
@@ -390,7 +390,11 @@ export class FakeGitHub {
       labels: opts.labels ?? [],
       user: opts.user ?? "octocat",
     });
-    if (opts.state === "closed") Object.assign(issue, { state: "closed", state_reason: "completed", closed_at: this.now() });
+    // `closedAt` backdates the closing (and the last update), e.g. an incident resolved long ago.
+    if (opts.state === "closed") {
+      const closedAt = opts.closedAt ?? this.now();
+      Object.assign(issue, { state: "closed", state_reason: "completed", closed_at: closedAt, updated_at: closedAt });
+    }
     return issue.number;
   }
 
@@ -1354,11 +1358,16 @@ export class FakeGitHub {
       .split(",")
       .map((l) => l.trim().toLowerCase())
       .filter(Boolean);
+    // `since`: only issues updated at or after the given time, as GitHub filters it.
+    const since = ctx.query.since === undefined ? undefined : Date.parse(ctx.query.since);
+    if (since !== undefined && Number.isNaN(since)) throw invalid(`since must be an ISO 8601 timestamp, got ${ctx.query.since}`);
+    const sortKey = (i: IssueState) => (ctx.query.sort === "updated" ? Date.parse(i.updated_at) : i.number);
     const issues = [...repo.issues.values()]
       .filter((i) => state === "all" || i.state === state)
       .filter((i) => labels.every((l) => i.labels.some((x) => x.toLowerCase() === l)))
       .filter((i) => !ctx.query.creator || i.user.toLowerCase() === ctx.query.creator.toLowerCase())
-      .sort((a, b) => (ctx.query.direction === "asc" ? a.number - b.number : b.number - a.number));
+      .filter((i) => since === undefined || Date.parse(i.updated_at) >= since)
+      .sort((a, b) => (ctx.query.direction === "asc" ? sortKey(a) - sortKey(b) : sortKey(b) - sortKey(a)));
     return this.paginate(
       ctx,
       issues.map((i) => this.issueJson(repo, i.number)),
