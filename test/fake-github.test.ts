@@ -11,6 +11,7 @@ import { verify } from "@octokit/webhooks-methods";
 import { createNodeMiddleware, Probot, ProbotOctokit } from "probot";
 import { generateAppKey } from "./harness/app-key.js";
 import { FakeGitHub, gitBlobSha } from "./harness/fake-github.js";
+import { RepoConfigReader } from "../src/github/repo-files.js";
 import { FakeHttpSink } from "./harness/fake-http-sink.js";
 import { validateRequest } from "./harness/openapi-validator.js";
 import { checkRunPayload, issueCommentPayload, pullRequestPayload, pushPayload, sendWebhook, signPayload } from "./harness/webhooks.js";
@@ -183,6 +184,30 @@ describe("git data", () => {
       commit.files?.map((f) => [f.filename, f.status]),
       [["db/migrations/0003_x.sql", "added"]],
     );
+  });
+});
+
+describe("conditional reads of the repo config (ETag)", () => {
+  const ETAG_REPO = "acme/etag";
+  before(() => fake.addRepo(ETAG_REPO, { installationId: INSTALLATION }));
+
+  it("re-reads an unchanged config by a 304 and picks up a change in full", async () => {
+    const octokit = appOctokit();
+    const reader = new RepoConfigReader();
+    const repo = { owner: "acme", repo: "etag" };
+    fake.commit(ETAG_REPO, { ".github/autopilot.yml": "health:\n  schedule: '*/5 * * * *'\n" });
+    assert.match((await reader.read(octokit, repo, "main")) ?? "", /\*\/5/);
+    assert.match((await reader.read(octokit, repo, "main")) ?? "", /\*\/5/, "the cached text, from a 304");
+    assert.match((await reader.read(octokit, repo, "main")) ?? "", /\*\/5/);
+    assert.deepEqual(fake.contentReads(ETAG_REPO, ".github/autopilot.yml"), { full: 1, notModified: 2, conditionalFull: 0 });
+
+    fake.commit(ETAG_REPO, { ".github/autopilot.yml": "health:\n  schedule: '*/7 * * * *'\n" });
+    assert.match((await reader.read(octokit, repo, "main")) ?? "", /\*\/7/);
+    assert.match((await reader.read(octokit, repo, "main")) ?? "", /\*\/7/);
+    assert.deepEqual(fake.contentReads(ETAG_REPO, ".github/autopilot.yml"), { full: 2, notModified: 3, conditionalFull: 1 });
+
+    fake.commit(ETAG_REPO, { "README.md": "no config any more\n" });
+    assert.equal(await reader.read(octokit, repo, "main"), null);
   });
 });
 

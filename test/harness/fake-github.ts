@@ -423,6 +423,21 @@ export class FakeGitHub {
     return this.repoOrThrow(fullName).deployments.map((d) => structuredClone(d));
   }
 
+  /**
+   * How the contents endpoint served `path` of a repository: `full` reads (200, counted against the
+   * rate limit) and `notModified` (304 to an If-None-Match that still matched, free on GitHub).
+   */
+  contentReads(fullName: string, path: string): { full: number; notModified: number; conditionalFull: number } {
+    const wanted = `/repos/${fullName}/contents/${path}`.toLowerCase();
+    const reads = this.requests.filter((r) => r.method === "GET" && decodeURIComponent(r.path).toLowerCase() === wanted);
+    return {
+      full: reads.filter((r) => r.status === 200).length,
+      notModified: reads.filter((r) => r.status === 304).length,
+      // Full reads that carried an ETag which no longer matched: the file had changed.
+      conditionalFull: reads.filter((r) => r.status === 200 && r.headers["if-none-match"]).length,
+    };
+  }
+
   /** Answer the next `times` requests matching method + path (without /api/v3) with `status`. */
   failNext(method: string, pathPattern: RegExp, status: number, times = 1): void {
     this.failures.push({ method: method.toUpperCase(), pattern: pathPattern, status, remaining: times });
@@ -601,7 +616,7 @@ export class FakeGitHub {
     this.on("GET", "/installation/repositories", (c) => this.installationRepositories(c));
     this.on("GET", "/repos/:owner/:repo", (c) => ({ status: 200, body: this.repoJson(this.repoFor(c)) }));
     // Git data
-    this.on("GET", "/repos/:owner/:repo/contents/*path", (c) => this.getContents(c));
+    this.on("GET", "/repos/:owner/:repo/contents/*path", (c) => conditional(c, this.getContents(c)));
     this.on("GET", "/repos/:owner/:repo/git/trees/*sha", (c) => this.getTree(c));
     this.on("GET", "/repos/:owner/:repo/git/blobs/:sha", (c) => this.getBlob(c));
     this.on("GET", "/repos/:owner/:repo/git/ref/*ref", (c) => this.getRef(c));
@@ -1616,6 +1631,22 @@ function parseJsonBody(req: IncomingMessage, raw: Buffer): unknown {
 
 function wantsRaw(ctx: Ctx): boolean {
   return /application\/vnd\.github(\.v3)?\.raw/.test(String(ctx.req.headers.accept ?? ""));
+}
+
+/**
+ * GitHub's conditional requests: a 200 carries an ETag of its content, and a request whose
+ * If-None-Match names the current ETag gets an empty 304 instead (which GitHub does not count
+ * against the rate limit).
+ */
+function conditional(ctx: Ctx, reply: Reply): Reply {
+  if (reply.status !== 200) return reply;
+  const content = reply.raw ?? Buffer.from(JSON.stringify(reply.body));
+  const etag = `W/"${createHash("sha1").update(content).digest("hex")}"`;
+  const sent = String(ctx.req.headers["if-none-match"] ?? "")
+    .split(",")
+    .map((t) => t.trim());
+  if (sent.includes(etag) || sent.includes("*")) return { status: 304, headers: { etag } };
+  return { ...reply, headers: { ...reply.headers, etag } };
 }
 
 function errorReply(error: unknown): Reply {
