@@ -64,6 +64,8 @@ export class RepoConfigReader {
 export interface TreeEntry {
   path: string;
   sha: string;
+  /** Bytes, as the listing tells them: a file can be judged before it is downloaded. */
+  size?: number;
 }
 
 /**
@@ -82,7 +84,7 @@ export async function listDirectory(github: GitHubClient, repo: RepoRef, commitS
   const prefix = directory.replace(/\/+$/, "");
   return data.tree
     .filter((entry) => entry.type === "blob" && entry.path && entry.sha)
-    .map((entry) => ({ path: prefix ? `${prefix}/${entry.path}` : entry.path!, sha: entry.sha! }));
+    .map((entry) => ({ path: prefix ? `${prefix}/${entry.path}` : entry.path!, sha: entry.sha!, size: entry.size }));
 }
 
 /** Downloads blobs by SHA, a few at a time. */

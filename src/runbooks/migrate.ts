@@ -7,6 +7,7 @@ import { healthLimitsOf, parseHealthConfig } from "../config/health-config.js";
 import { indexMigrations, type MigrationFile } from "../database/migration-files.js";
 import { readHistoryFromUrl } from "../database/history.js";
 import { plan } from "../database/planner.js";
+import { batchTooLarge } from "../database/plan-bounds.js";
 import { migrate, type MigrateResult } from "../database/migrator.js";
 import { restoreDatabase } from "../database/restore.js";
 import { isUnavailable } from "../database/connection-errors.js";
@@ -125,6 +126,9 @@ class MigrateRun extends RunContext {
     if (problems.some((p) => p.severity === "error")) return { kind: "refused", environment, problems };
     const appliedCount = history.filter((h) => !h.revertedAt).length;
     if (planned.pending.length === 0) return { kind: "up-to-date", environment, appliedCount };
+    const sizes = new Map(entries.map((e) => [e.path, e.size]));
+    const tooLarge = batchTooLarge(planned.pending, (path) => sizes.get(path));
+    if (tooLarge.length) return { kind: "refused", environment, problems: tooLarge };
 
     const { files, problems: unreadable } = await this.step("download", () => this.downloadMigrations(planned.pending));
     if (unreadable.some((p) => p.severity === "error")) return { kind: "refused", environment, problems: unreadable };
