@@ -14,6 +14,7 @@ export interface HealthLimits {
 }
 
 export const DEFAULT_HEALTH_LIMITS: HealthLimits = { minScheduleSeconds: 10 };
+
 /** The bounds the operator's server config sets for every repository. */
 export function healthLimitsOf(serverConfig: ServerConfig): HealthLimits {
   return { minScheduleSeconds: serverConfig.health.min_schedule_seconds };
