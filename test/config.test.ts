@@ -3,6 +3,9 @@ import assert from "node:assert/strict";
 import { environmentForBranch, parseRepoConfig } from "../src/config/repo-config.js";
 import { parseServerConfig, resolveTarget, UnboundTargetError } from "../src/config/server-config.js";
 import { ConfigError } from "../src/config/yaml-errors.js";
+import { parseHealthConfig, type HealthLimits } from "../src/config/health-config.js";
+import { shortestCronIntervalSeconds } from "../src/config/cron-interval.js";
+import { readEnvironment } from "../src/config/environment.js";
 
 function problemsOf(fn: () => unknown) {
   try {
@@ -118,4 +121,52 @@ test("the server config names the production environments; default: production; 
     problemsOf(() => parseServerConfig("s.yml", "commands:\n  production_environments: [prod uction]\n")),
     ["2:commands.production_environments[0]:must be a plain environment name"],
   );
+});
+
+const healthProblems = (yaml: string, limits?: HealthLimits) => parseHealthConfig(yaml, limits).problems.map((p) => `${p.line}:${p.key}:${p.message}`);
+
+test("the shortest gap between two firings of a cron expression, not its average rate", () => {
+  assert.equal(shortestCronIntervalSeconds("* * * * * *"), 1);
+  assert.equal(shortestCronIntervalSeconds("*/5 * * * * *"), 5);
+  assert.equal(shortestCronIntervalSeconds("0,5 * * * * *"), 5, "twice a minute, but 5 s apart");
+  assert.equal(shortestCronIntervalSeconds("0,59 * * * * *"), 1, ":59 then the next minute's :00");
+  assert.equal(shortestCronIntervalSeconds("*/30 * * * * *"), 30);
+  assert.equal(shortestCronIntervalSeconds("*/5 * * * *"), 300);
+  assert.equal(shortestCronIntervalSeconds("0 0 * * *"), 86_400);
+});
+
+test("health schedules firing more often than every 10 s are refused with key and line", () => {
+  const yaml = (schedule: string, scan = "0 */6 * * *") => `migrations: {}\nhealth:\n  schedule: "${schedule}"\n  scan_schedule: "${scan}"\n`;
+  assert.deepEqual(healthProblems(yaml("* * * * * *")), ['3:health.schedule:"* * * * * *" fires as often as every 1 s; schedules may fire at most every 10 s']);
+  assert.match(healthProblems(yaml("0,5 * * * * *"))[0], /^3:health\.schedule:.*every 5 s/);
+  assert.match(healthProblems(yaml("*/10 * * * * *", "*/3 * * * * *"))[0], /^4:health\.scan_schedule:.*every 3 s; schedules may fire at most every 10 s/);
+  assert.deepEqual(healthProblems(yaml("*/10 * * * * *")), []);
+  assert.deepEqual(healthProblems(yaml("*/30 * * * * *")), []);
+  assert.match(healthProblems(yaml("every five minutes"))[0], /^3:health\.schedule:is not a valid cron expression/);
+  // The operator may lower the floor for every repository (server config health.min_schedule_seconds).
+  assert.deepEqual(healthProblems(yaml("*/2 * * * * *"), { minScheduleSeconds: 1 }), []);
+});
+
+test("recovery_wait_seconds over 15 min and retry delays over 5 min are refused with key and line", () => {
+  const problems = healthProblems("health:\n  recovery_wait_seconds: 901\n  retry_delays_ms:\n    - 2000\n    - 300001\n");
+  assert.deepEqual(problems.sort(), [
+    "2:health.recovery_wait_seconds:must be at most 900 s (15 min)",
+    "5:health.retry_delays_ms[1]:must be at most 300000 ms (5 min)",
+  ]);
+  assert.deepEqual(healthProblems("health:\n  recovery_wait_seconds: 900\n  retry_delays_ms: [300000]\n"), []);
+});
+
+test("the server config's health.min_schedule_seconds defaults to 10 and must be a whole number of seconds", () => {
+  assert.equal(parseServerConfig("s.yml", "targets: []\n").health.min_schedule_seconds, 10);
+  const problems = problemsOf(() => parseServerConfig("s.yml", "health:\n  min_schedule_seconds: 0\n"));
+  assert.match(problems[0], /^2:health\.min_schedule_seconds:/);
+});
+
+test("a job retry backoff longer than 5 min is refused at start-up, naming the variables", () => {
+  assert.equal(readEnvironment({}).AUTOPILOT_RETRY_DELAY_SECONDS, 15, "the defaults back off at most 240 s");
+  assert.throws(
+    () => readEnvironment({ AUTOPILOT_RETRY_DELAY_SECONDS: "60", AUTOPILOT_RETRY_LIMIT: "4" }),
+    /AUTOPILOT_RETRY_DELAY_SECONDS: 60 s with AUTOPILOT_RETRY_LIMIT=4 backs off up to 960 s before the last retry; retry delays may be at most 300 s/,
+  );
+  assert.equal(readEnvironment({ AUTOPILOT_RETRY_DELAY_SECONDS: "600", AUTOPILOT_RETRY_LIMIT: "0" }).AUTOPILOT_RETRY_LIMIT, 0, "no retries, no delay");
 });

@@ -5,7 +5,8 @@ import { shopRepo } from "./harness/fixtures.js";
 import { FakeHttpSink } from "./harness/fake-http-sink.js";
 import { waitFor, type RunningApp } from "./harness/app-process.js";
 
-const SERVER_HEALTH = "health:\n  allow_hosts: ['127.0.0.1']\n  discovery_seconds: 1";
+// Cycles every 2 s keep these tests short; the operator's floor (default 10 s) is lowered to allow them.
+const SERVER_HEALTH = "health:\n  allow_hosts: ['127.0.0.1']\n  discovery_seconds: 1\n  min_schedule_seconds: 1";
 
 function healthConfig(siteUrl: string, extra = ""): string {
   return [

@@ -40,7 +40,7 @@ describe("metrics, alert rules and anomaly scans", () => {
   before(async () => {
     site = await FakeHttpSink.start();
     s = await Scenario.start({
-      serverExtra: "health:\n  allow_hosts: ['127.0.0.1']\n  discovery_seconds: 1",
+      serverExtra: "health:\n  allow_hosts: ['127.0.0.1']\n  discovery_seconds: 1\n  min_schedule_seconds: 1",
       env: { AUTOPILOT_METRICS_TOKEN: TOKEN, AUTOPILOT_SECRET: SECRET },
     });
     // A week of history for another check, with the last three hours much slower than usual.

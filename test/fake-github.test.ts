@@ -11,6 +11,7 @@ import { verify } from "@octokit/webhooks-methods";
 import { createNodeMiddleware, Probot, ProbotOctokit } from "probot";
 import { generateAppKey } from "./harness/app-key.js";
 import { FakeGitHub, gitBlobSha } from "./harness/fake-github.js";
+import { RepoConfigReader } from "../src/github/repo-files.js";
 import { FakeHttpSink } from "./harness/fake-http-sink.js";
 import { validateRequest } from "./harness/openapi-validator.js";
 import { checkRunPayload, issueCommentPayload, pullRequestPayload, pushPayload, sendWebhook, signPayload } from "./harness/webhooks.js";
@@ -186,6 +187,30 @@ describe("git data", () => {
   });
 });
 
+describe("conditional reads of the repo config (ETag)", () => {
+  const ETAG_REPO = "acme/etag";
+  before(() => fake.addRepo(ETAG_REPO, { installationId: INSTALLATION }));
+
+  it("re-reads an unchanged config by a 304 and picks up a change in full", async () => {
+    const octokit = appOctokit();
+    const reader = new RepoConfigReader();
+    const repo = { owner: "acme", repo: "etag" };
+    fake.commit(ETAG_REPO, { ".github/autopilot.yml": "health:\n  schedule: '*/5 * * * *'\n" });
+    assert.match((await reader.read(octokit, repo, "main")) ?? "", /\*\/5/);
+    assert.match((await reader.read(octokit, repo, "main")) ?? "", /\*\/5/, "the cached text, from a 304");
+    assert.match((await reader.read(octokit, repo, "main")) ?? "", /\*\/5/);
+    assert.deepEqual(fake.contentReads(ETAG_REPO, ".github/autopilot.yml"), { full: 1, notModified: 2, conditionalFull: 0 });
+
+    fake.commit(ETAG_REPO, { ".github/autopilot.yml": "health:\n  schedule: '*/7 * * * *'\n" });
+    assert.match((await reader.read(octokit, repo, "main")) ?? "", /\*\/7/);
+    assert.match((await reader.read(octokit, repo, "main")) ?? "", /\*\/7/);
+    assert.deepEqual(fake.contentReads(ETAG_REPO, ".github/autopilot.yml"), { full: 2, notModified: 3, conditionalFull: 1 });
+
+    fake.commit(ETAG_REPO, { "README.md": "no config any more\n" });
+    assert.equal(await reader.read(octokit, repo, "main"), null);
+  });
+});
+
 describe("check runs", () => {
   let head: string;
   before(() => {
@@ -320,6 +345,25 @@ describe("issues and comments", () => {
     assert.equal(closed[0]?.state_reason, "completed");
     await octokit.rest.issues.addLabels({ owner: "acme", repo: "shop", issue_number: issue.number, labels: ["resolved"] });
     assert.deepEqual(fake.issues(REPO).find((i) => i.number === issue.number)?.labels, ["autopilot", "urgent", "resolved"]);
+  });
+
+  it("lists only issues updated since a time, newest update first", async () => {
+    const octokit = appOctokit();
+    const longAgo = fake.addIssue(REPO, { title: "old", labels: ["since-test"], state: "closed", closedAt: "2025-01-01T00:00:00Z" });
+    const recent = fake.addIssue(REPO, { title: "recent", labels: ["since-test"], state: "closed" });
+    const query = { owner: "acme", repo: "shop", labels: "since-test", state: "closed", sort: "updated", direction: "desc" } as const;
+    const all = await octokit.paginate(octokit.rest.issues.listForRepo, query);
+    assert.deepEqual(
+      all.map((i) => i.number),
+      [recent, longAgo],
+    );
+    assert.equal(all[1]?.closed_at, "2025-01-01T00:00:00Z");
+    const since = await octokit.paginate(octokit.rest.issues.listForRepo, { ...query, since: new Date(Date.now() - 3_600_000).toISOString() });
+    assert.deepEqual(
+      since.map((i) => i.number),
+      [recent],
+    );
+    await assert.rejects(octokit.rest.issues.listForRepo({ ...query, since: "yesterday" }), (e) => statusOf(e) === 422);
   });
 
   it("reacts to seeded comments and 404s on unknown ones", async () => {

@@ -16,11 +16,26 @@ const envSchema = z.object({
 
 export type AutopilotEnv = z.infer<typeof envSchema>;
 
+/** The longest wait between two attempts of a job (5 min): past that, a retry is no longer a retry. */
+export const MAX_RETRY_DELAY_SECONDS = 300;
+
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env): AutopilotEnv {
   const result = envSchema.safeParse(env);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
     throw new Error(`Invalid environment:\n${lines.join("\n")}`);
   }
+  const tooLong = retryDelayProblem(result.data);
+  if (tooLong) throw new Error(`Invalid environment:\n${tooLong}`);
   return result.data;
+}
+
+/** pg-boss backs off exponentially: retry n (from 0) waits up to delay × 2^(n+1), so the last one the longest. */
+function retryDelayProblem(env: AutopilotEnv): string | undefined {
+  const longest = env.AUTOPILOT_RETRY_DELAY_SECONDS * 2 ** env.AUTOPILOT_RETRY_LIMIT;
+  if (env.AUTOPILOT_RETRY_LIMIT === 0 || longest <= MAX_RETRY_DELAY_SECONDS) return undefined;
+  return (
+    `AUTOPILOT_RETRY_DELAY_SECONDS: ${env.AUTOPILOT_RETRY_DELAY_SECONDS} s with AUTOPILOT_RETRY_LIMIT=${env.AUTOPILOT_RETRY_LIMIT} backs off up to ${longest} s ` +
+    `before the last retry; retry delays may be at most ${MAX_RETRY_DELAY_SECONDS} s (lower the delay or the limit)`
+  );
 }

@@ -4,6 +4,25 @@ import cron from "node-cron";
 import { z } from "zod";
 import { ConfigError, parseYamlConfig, type ConfigProblem } from "./yaml-errors.js";
 import { REPO_CONFIG_PATH } from "./repo-config.js";
+import { shortestCronIntervalSeconds } from "./cron-interval.js";
+import type { ServerConfig } from "./server-config.js";
+
+/** Bounds that keep one repository's config from costing the app (and GitHub, and its targets) without limit. */
+export interface HealthLimits {
+  /** A schedule may not fire more often than this (the operator's `health.min_schedule_seconds`). */
+  minScheduleSeconds: number;
+}
+
+export const DEFAULT_HEALTH_LIMITS: HealthLimits = { minScheduleSeconds: 10 };
+
+/** The bounds the operator's server config sets for every repository. */
+export function healthLimitsOf(serverConfig: ServerConfig): HealthLimits {
+  return { minScheduleSeconds: serverConfig.health.min_schedule_seconds };
+}
+
+/** A heal cycle holds its repository's singleton queue slot while it waits to verify. */
+export const MAX_RECOVERY_WAIT_SECONDS = 900;
+export const MAX_RETRY_DELAY_MS = 300_000;
 
 const statusRange = z.union([z.number().int().min(100).max(599), z.string().regex(/^\d{3}-\d{3}$/, 'must be a status like 200 or a range like "200-299"')]);
 
@@ -16,7 +35,22 @@ const httpCheck = z.strictObject({
   timeout_ms: z.number().int().positive().max(60_000).default(5000),
 });
 
-const cronExpression = z.string().refine((e) => cron.validate(e), "is not a valid cron expression (node-cron syntax; a seconds field is allowed)");
+/** A valid node-cron expression whose tightest gap between two firings is at least `minSeconds`. */
+function cronExpression(minSeconds: number) {
+  return z.string().superRefine((expression, ctx) => {
+    if (!cron.validate(expression)) {
+      ctx.addIssue({ code: "custom", message: "is not a valid cron expression (node-cron syntax; a seconds field is allowed)" });
+      return;
+    }
+    const interval = shortestCronIntervalSeconds(expression);
+    if (interval < minSeconds) {
+      ctx.addIssue({
+        code: "custom",
+        message: `"${expression}" fires as often as every ${interval} s; schedules may fire at most every ${minSeconds} s`,
+      });
+    }
+  });
+}
 
 const maintenanceWindow = z.strictObject({
   start: z.iso.datetime({ offset: true }),
@@ -24,31 +58,34 @@ const maintenanceWindow = z.strictObject({
   checks: z.array(z.string()).optional(),
 });
 
-export const healthSchema = z.strictObject({
-  schedule: cronExpression.default("*/5 * * * *"),
-  // Anomaly and trend scans over the health log.
-  scan_schedule: cronExpression.default("0 */6 * * *"),
-  retries: z.number().int().min(0).max(10).default(3),
-  retry_delays_ms: z.array(z.number().int().min(0)).optional(),
-  recovery_wait_seconds: z.number().min(0).default(90),
-  recovery_successes: z.number().int().min(1).default(2),
-  reminder_minutes: z.number().positive().default(60),
-  degraded_ms: z.number().int().positive().default(2000),
-  checks: z.array(httpCheck).default([]),
-  database: z.boolean().default(false),
-  table_counts: z.array(z.string()).default([]),
-  maintenance: z.array(maintenanceWindow).default([]),
-});
+export function healthSchemaWithin(limits: HealthLimits) {
+  return z.strictObject({
+    schedule: cronExpression(limits.minScheduleSeconds).default("*/5 * * * *"),
+    // Anomaly and trend scans over the health log.
+    scan_schedule: cronExpression(limits.minScheduleSeconds).default("0 */6 * * *"),
+    retries: z.number().int().min(0).max(10).default(3),
+    retry_delays_ms: z.array(z.number().int().min(0).max(MAX_RETRY_DELAY_MS, `must be at most ${MAX_RETRY_DELAY_MS} ms (5 min)`)).optional(),
+    recovery_wait_seconds: z.number().min(0).max(MAX_RECOVERY_WAIT_SECONDS, `must be at most ${MAX_RECOVERY_WAIT_SECONDS} s (15 min)`).default(90),
+    recovery_successes: z.number().int().min(1).default(2),
+    reminder_minutes: z.number().positive().default(60),
+    degraded_ms: z.number().int().positive().default(2000),
+    checks: z.array(httpCheck).default([]),
+    database: z.boolean().default(false),
+    table_counts: z.array(z.string()).default([]),
+    maintenance: z.array(maintenanceWindow).default([]),
+  });
+}
+
+export const healthSchema = healthSchemaWithin(DEFAULT_HEALTH_LIMITS);
 
 export type HealthConfig = z.infer<typeof healthSchema>;
 export type HealthCheckConfig = z.infer<typeof httpCheck>;
 export type MaintenanceWindow = z.infer<typeof maintenanceWindow>;
 
-const documentSchema = z.looseObject({ health: healthSchema.optional() });
-
 /** The health section of the config text; undefined when there is none. Problems carry key and line. */
-export function parseHealthConfig(text: string | null): { health?: HealthConfig; problems: ConfigProblem[] } {
+export function parseHealthConfig(text: string | null, limits: HealthLimits = DEFAULT_HEALTH_LIMITS): { health?: HealthConfig; problems: ConfigProblem[] } {
   if (!text) return { problems: [] };
+  const documentSchema = z.looseObject({ health: healthSchemaWithin(limits).optional() });
   try {
     return { health: parseYamlConfig(REPO_CONFIG_PATH, text, documentSchema).health, problems: [] };
   } catch (error) {

@@ -55,8 +55,10 @@ export const serverConfigSchema = z.strictObject({
         .default([]),
       // How often the scheduler re-reads installations and their configs.
       discovery_seconds: z.number().int().min(1).default(60),
+      // The tightest a repository's health schedules may fire (10 s unless the operator says otherwise).
+      min_schedule_seconds: z.number().int().min(1).default(10),
     })
-    .default({ allow_hosts: [], maintenance: [], discovery_seconds: 60 }),
+    .default({ allow_hosts: [], maintenance: [], discovery_seconds: 60, min_schedule_seconds: 10 }),
   // A fork's pull request is linted; running its SQL on the shadow server (sandboxed, under these
   // limits) and reading a target's history and schema for it are the operator's decisions.
   forks: z

@@ -8,17 +8,64 @@ import type { GitHubClient, RepoRef } from "../report/octokit.js";
 export async function readRepoConfigText(github: GitHubClient, repo: RepoRef, ref: string): Promise<string | null> {
   try {
     const { data } = await github.rest.repos.getContent({ ...repo, path: REPO_CONFIG_PATH, ref });
-    if (Array.isArray(data) || data.type !== "file" || !("content" in data)) return null;
-    return Buffer.from(data.content, "base64").toString("utf8");
+    return configText(data);
   } catch (error) {
-    if ((error as { status?: number }).status === 404) return null;
+    if (statusOf(error) === 404) return null;
     throw error;
+  }
+}
+
+type ContentData = Awaited<ReturnType<GitHubClient["rest"]["repos"]["getContent"]>>["data"];
+
+function configText(data: ContentData): string | null {
+  if (Array.isArray(data) || data.type !== "file" || !("content" in data)) return null;
+  return Buffer.from(data.content, "base64").toString("utf8");
+}
+
+const statusOf = (error: unknown) => (error as { status?: number }).status;
+
+/**
+ * `.github/autopilot.yml` read again and again (the scheduler, every discovery interval): each read
+ * is conditional on the ETag of the last one, and GitHub answers an unchanged file with a 304 that
+ * costs nothing against the rate limit. A changed file comes back in full, with its new ETag.
+ */
+export class RepoConfigReader {
+  private readonly cache = new Map<string, { etag: string; text: string | null }>();
+
+  async read(github: GitHubClient, repo: RepoRef, ref: string): Promise<string | null> {
+    const key = `${repo.owner}/${repo.repo}@${ref}`.toLowerCase();
+    const cached = this.cache.get(key);
+    try {
+      const response = await github.rest.repos.getContent({
+        ...repo,
+        path: REPO_CONFIG_PATH,
+        ref,
+        headers: cached ? { "if-none-match": cached.etag } : {},
+      });
+      const text = configText(response.data);
+      if (response.headers.etag) this.cache.set(key, { etag: response.headers.etag, text });
+      else this.cache.delete(key);
+      return text;
+    } catch (error) {
+      if (statusOf(error) === 304 && cached) return cached.text;
+      this.cache.delete(key);
+      if (statusOf(error) === 404) return null;
+      throw error;
+    }
+  }
+
+  /** Drops what is cached for repositories other than these (uninstalled, renamed). */
+  keepOnly(repos: Array<{ repo: RepoRef; ref: string }>): void {
+    const keep = new Set(repos.map(({ repo, ref }) => `${repo.owner}/${repo.repo}@${ref}`.toLowerCase()));
+    for (const key of this.cache.keys()) if (!keep.has(key)) this.cache.delete(key);
   }
 }
 
 export interface TreeEntry {
   path: string;
   sha: string;
+  /** Bytes, as the listing tells them: a file can be judged before it is downloaded. */
+  size?: number;
 }
 
 /**
@@ -37,7 +84,7 @@ export async function listDirectory(github: GitHubClient, repo: RepoRef, commitS
   const prefix = directory.replace(/\/+$/, "");
   return data.tree
     .filter((entry) => entry.type === "blob" && entry.path && entry.sha)
-    .map((entry) => ({ path: prefix ? `${prefix}/${entry.path}` : entry.path!, sha: entry.sha! }));
+    .map((entry) => ({ path: prefix ? `${prefix}/${entry.path}` : entry.path!, sha: entry.sha!, size: entry.size }));
 }
 
 /** Downloads blobs by SHA, a few at a time. */

@@ -3,8 +3,9 @@
 // and on each tick claims the slot in the store: however many replicas tick, one heal job runs.
 import cron, { type ScheduledTask } from "node-cron";
 import type { Probot } from "probot";
-import { parseHealthConfig } from "../config/health-config.js";
-import { readRepoConfigText } from "../github/repo-files.js";
+import { healthLimitsOf, parseHealthConfig } from "../config/health-config.js";
+import { RepoConfigReader } from "../github/repo-files.js";
+import type { RepoRef } from "../report/octokit.js";
 import type { RunbookDeps } from "../runbooks/deps.js";
 import { claimSlot } from "../store/health.js";
 
@@ -19,6 +20,8 @@ type ScheduledKind = "heal" | "scan";
 
 export class HealthScheduler {
   private readonly tasks = new Map<string, Scheduled>();
+  // Discovery re-reads every config each interval; conditional reads make an unchanged one free.
+  private readonly configs = new RepoConfigReader();
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -42,14 +45,17 @@ export class HealthScheduler {
   /** Every installed repository with a valid health section gets (or keeps) its task; others lose theirs. */
   async discover(): Promise<void> {
     const seen = new Set<string>();
+    const read: Array<{ repo: RepoRef; ref: string }> = [];
     const appClient = await this.app.auth();
     const installations = await appClient.paginate(appClient.rest.apps.listInstallations, { per_page: 100 });
     for (const installation of installations) {
       const github = await this.app.auth(installation.id);
       const repos = await github.paginate(github.rest.apps.listReposAccessibleToInstallation, { per_page: 100 });
       for (const repo of repos) {
-        const text = await readRepoConfigText(github, { owner: repo.owner.login, repo: repo.name }, repo.default_branch);
-        const { health, problems } = parseHealthConfig(text);
+        const ref = { repo: { owner: repo.owner.login, repo: repo.name }, ref: repo.default_branch };
+        read.push(ref);
+        const text = await this.configs.read(github, ref.repo, ref.ref);
+        const { health, problems } = parseHealthConfig(text, healthLimitsOf(this.deps.serverConfig));
         if (problems.length) this.deps.log.warn({ repo: repo.full_name, problems }, "health config invalid; not scheduled until fixed");
         if (!health) continue;
         for (const [kind, expression] of [
@@ -61,6 +67,7 @@ export class HealthScheduler {
         }
       }
     }
+    this.configs.keepOnly(read);
     for (const [key, scheduled] of this.tasks) {
       if (!seen.has(key)) {
         await scheduled.task.stop();

@@ -49,6 +49,7 @@ function conclusionOf(counts: Counts): Conclusion {
 }
 
 function titleOf(report: PlanReport, counts: Counts): string {
+  if (report.notLinted) return `Refused: ${report.notLinted}`.slice(0, 200);
   const where = report.environment ? ` for ${report.environment}` : "";
   const parts = [`${plural(report.pending.length, "migration")} to apply${where}`];
   if (counts.errors) parts.push(plural(counts.errors, "error"));
@@ -78,6 +79,7 @@ function integritySection(report: PlanReport): string {
 }
 
 function lintSection(report: PlanReport): string {
+  if (report.notLinted) return `### Lint\n\n❌ Nothing was downloaded, linted or rehearsed: ${report.notLinted}.`;
   if (report.findings.length === 0) return "### Lint\n\n✅ No findings.";
   const rows = report.findings.map((f) => {
     const mark = f.ignored ? "🙈" : f.severity === "error" ? "❌" : "⚠️";

@@ -3,6 +3,7 @@
 import { BackupFailedError } from "../backups/service.js";
 import { redact } from "../redact.js";
 import { audit } from "../store/audit.js";
+import { releaseBackupCommand } from "../store/backup-claims.js";
 import { finishRun, type Run } from "../store/runs.js";
 import { isLastAttempt, RetryLater, type Attempt, type RunbookDeps } from "./deps.js";
 import { beginRun, RunContext } from "./run-context.js";
@@ -38,6 +39,9 @@ async function backUp(context: RunContext, environment: string): Promise<string>
 
 async function conclude(context: RunContext, environment: string, ok: boolean, text: string): Promise<void> {
   const success = ok && text.startsWith("✅");
+  // Only a backup taken counts against the command's rate limit: a failed one may be asked again at once.
+  const claimedAt = context.run.params.claimedAt;
+  if (!success && typeof claimedAt === "string") await releaseBackupCommand(context.deps.db, context.run.repo, environment, new Date(claimedAt));
   await finishRun(context.deps.db, context.run.id, { status: success ? "success" : "failure", title: text.slice(0, 200) });
   await audit(context.deps.db, {
     actor: context.run.requestedBy,

@@ -14,6 +14,7 @@ import { checkStates, uptimeOf } from "../store/health.js";
 import { recordApproval } from "../store/approvals.js";
 import { ineligibleApprovers, mergedPullOf } from "../github/permissions.js";
 import { listBackups } from "../store/backups.js";
+import { BACKUP_COMMAND_INTERVAL_MINUTES, claimBackupCommand } from "../store/backup-claims.js";
 import { describeLock, findLock, lockEnvironment, unlockEnvironment } from "../store/locks.js";
 import { latestRun, waitingRunForCommit, type Run } from "../store/runs.js";
 import type { RunContext } from "./run-context.js";
@@ -54,7 +55,7 @@ export class CommandActions {
       case "rollback":
         return this.queue("rollback", environment, { environment, target: command.rollback ?? { kind: "last" } }, `rollback ${environment}`);
       case "backup":
-        return this.queue("backup", environment, { environment }, `backup ${environment}`);
+        return this.backup(environment);
       case "plan":
         return this.plan(environment);
       case "heal":
@@ -194,6 +195,22 @@ export class CommandActions {
       };
     const sha = await this.headOf(branch);
     return this.queue("migrate", environment, {}, `migrate ${environment}`, { ref: `refs/heads/${branch}`, commitSha: sha });
+  }
+
+  /** A backup per environment at most every 10 minutes: pg_dump loads the target and fills the disk. */
+  private async backup(environment: string): Promise<ActionResult> {
+    const { db } = this.ctx.deps;
+    const claim = await claimBackupCommand(db, this.ctx.run.repo, environment);
+    if (claim.claimed) return this.queue("backup", environment, { environment, claimedAt: claim.claimedAt.toISOString() }, `backup ${environment}`);
+    const last = (await listBackups(db, this.ctx.run.repo, environment)).find((b) => b.status === "ok");
+    const wait = Math.max(1, Math.ceil((claim.nextAllowedAt.getTime() - Date.now()) / 60_000));
+    return {
+      ok: false,
+      text:
+        `❌ **backup ${environment}**: at most one backup per environment every ${BACKUP_COMMAND_INTERVAL_MINUTES} minutes; ` +
+        `the next is allowed at ${claim.nextAllowedAt.toISOString()} (in about ${wait} min). ` +
+        (last ? `Last backup: \`${last.id}\` (${last.createdAt.toISOString()}).` : "The one already requested has not finished yet."),
+    };
   }
 
   private async plan(environment: string): Promise<ActionResult> {

@@ -3,10 +3,11 @@
 import type { ResolvedTarget } from "../config/server-config.js";
 import { environmentForBranch, type EnvironmentRule, type RepoConfig } from "../config/repo-config.js";
 import { ConfigError, formatProblem, type ConfigProblem } from "../config/yaml-errors.js";
-import { parseHealthConfig } from "../config/health-config.js";
+import { healthLimitsOf, parseHealthConfig } from "../config/health-config.js";
 import { indexMigrations, type MigrationFile } from "../database/migration-files.js";
 import { readHistoryFromUrl } from "../database/history.js";
 import { plan } from "../database/planner.js";
+import { batchTooLarge } from "../database/plan-bounds.js";
 import { migrate, type MigrateResult } from "../database/migrator.js";
 import { holdMigrationLock, type HeldMigrationLock } from "../database/target-session.js";
 import { restoreDatabase } from "../database/restore.js";
@@ -142,6 +143,9 @@ class MigrateRun extends RunContext {
     if (problems.some((p) => p.severity === "error")) return { kind: "refused", environment, problems };
     const appliedCount = history.filter((h) => !h.revertedAt).length;
     if (planned.pending.length === 0) return { kind: "up-to-date", environment, appliedCount };
+    const sizes = new Map(entries.map((e) => [e.path, e.size]));
+    const tooLarge = batchTooLarge(planned.pending, (path) => sizes.get(path));
+    if (tooLarge.length) return { kind: "refused", environment, problems: tooLarge };
 
     const { files, problems: unreadable } = await this.step("download", () => this.downloadMigrations(planned.pending));
     if (unreadable.some((p) => p.severity === "error")) return { kind: "refused", environment, problems: unreadable };
@@ -264,7 +268,10 @@ class MigrateRun extends RunContext {
 
   async conclude(concluded: MigrateOutcome): Promise<void> {
     const outcome = await this.withUnfinishedRestore(concluded);
-    const checkRun = withHealthWarnings(renderCheckRun(outcome, this.run.id), parseHealthConfig(this.repoConfigText ?? null).problems);
+    const checkRun = withHealthWarnings(
+      renderCheckRun(outcome, this.run.id),
+      parseHealthConfig(this.repoConfigText ?? null, healthLimitsOf(this.deps.serverConfig)).problems,
+    );
     const rendered = shownOutcome(checkRun, this.showRowValues());
     await this.check.complete(rendered);
     if (this.check.id) await updateRun(this.deps.db, this.run.id, { checkRunId: this.check.id });

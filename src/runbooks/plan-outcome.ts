@@ -20,6 +20,8 @@ export interface PlanReport {
   findings: Array<LintFinding & { cost?: string }>;
   rehearsal?: RehearsalResult;
   rehearsalNote?: string;
+  /** Why nothing was downloaded, linted or rehearsed (a batch over the run's bounds). */
+  notLinted?: string;
 }
 
 export type PlanOutcome =

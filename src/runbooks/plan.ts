@@ -9,6 +9,7 @@ import { readHistoryFromUrl } from "../database/history.js";
 import { ensureLintReady, lintMigration, validateLintConfig, type LintFinding } from "../database/lint/index.js";
 import { indexMigrations, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
 import { plan, type AppliedMigration } from "../database/planner.js";
+import { batchTooLarge } from "../database/plan-bounds.js";
 import { rehearse } from "../database/rehearsal.js";
 import { describeCost, tableCosts } from "../database/table-costs.js";
 import { listDirectory, type TreeEntry } from "../github/repo-files.js";
@@ -87,6 +88,19 @@ class PlanRun extends RunContext {
     const history = await this.step("history", () => this.readHistory(target));
     const index = indexMigrations(head, config.migrations.directory);
     const { pending, problems } = this.pendingAndProblems(index.refs, history, base, changed, config);
+    const sizes = new Map(head.map((e) => [e.path, e.size]));
+    const tooLarge = batchTooLarge(pending, (path) => sizes.get(path));
+    if (tooLarge.length) {
+      return {
+        environment,
+        targetNote: "note" in history ? history.note : undefined,
+        appliedCount: "applied" in history ? history.applied.filter((h) => !h.revertedAt).length : undefined,
+        pending: pending.map((p) => ({ path: p.path, version: p.version, name: p.name })),
+        problems: [...index.problems, ...problems, ...tooLarge],
+        findings: [],
+        notLinted: tooLarge[0].message,
+      };
+    }
     const files = await this.step("download", () => this.downloadMigrations(pending));
     problems.unshift(...index.problems, ...files.problems);
 

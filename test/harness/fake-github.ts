@@ -382,7 +382,7 @@ export class FakeGitHub {
   /** Seeds an issue (e.g. the one a slash-command comment is posted on). Returns its number. */
   addIssue(
     fullName: string,
-    opts: { number?: number; title?: string; body?: string; labels?: string[]; state?: "open" | "closed"; user?: string } = {},
+    opts: { number?: number; title?: string; body?: string; labels?: string[]; state?: "open" | "closed"; user?: string; closedAt?: string } = {},
   ): number {
     const repo = this.repoOrThrow(fullName);
     const issue = this.newIssue(repo, {
@@ -392,7 +392,11 @@ export class FakeGitHub {
       labels: opts.labels ?? [],
       user: opts.user ?? "octocat",
     });
-    if (opts.state === "closed") Object.assign(issue, { state: "closed", state_reason: "completed", closed_at: this.now() });
+    // `closedAt` backdates the closing (and the last update), e.g. an incident resolved long ago.
+    if (opts.state === "closed") {
+      const closedAt = opts.closedAt ?? this.now();
+      Object.assign(issue, { state: "closed", state_reason: "completed", closed_at: closedAt, updated_at: closedAt });
+    }
     return issue.number;
   }
 
@@ -419,6 +423,21 @@ export class FakeGitHub {
 
   deployments(fullName: string): DeploymentState[] {
     return this.repoOrThrow(fullName).deployments.map((d) => structuredClone(d));
+  }
+
+  /**
+   * How the contents endpoint served `path` of a repository: `full` reads (200, counted against the
+   * rate limit) and `notModified` (304 to an If-None-Match that still matched, free on GitHub).
+   */
+  contentReads(fullName: string, path: string): { full: number; notModified: number; conditionalFull: number } {
+    const wanted = `/repos/${fullName}/contents/${path}`.toLowerCase();
+    const reads = this.requests.filter((r) => r.method === "GET" && decodeURIComponent(r.path).toLowerCase() === wanted);
+    return {
+      full: reads.filter((r) => r.status === 200).length,
+      notModified: reads.filter((r) => r.status === 304).length,
+      // Full reads that carried an ETag which no longer matched: the file had changed.
+      conditionalFull: reads.filter((r) => r.status === 200 && r.headers["if-none-match"]).length,
+    };
   }
 
   /** Answer the next `times` requests matching method + path (without /api/v3) with `status`. */
@@ -599,7 +618,7 @@ export class FakeGitHub {
     this.on("GET", "/installation/repositories", (c) => this.installationRepositories(c));
     this.on("GET", "/repos/:owner/:repo", (c) => ({ status: 200, body: this.repoJson(this.repoFor(c)) }));
     // Git data
-    this.on("GET", "/repos/:owner/:repo/contents/*path", (c) => this.getContents(c));
+    this.on("GET", "/repos/:owner/:repo/contents/*path", (c) => conditional(c, this.getContents(c)));
     this.on("GET", "/repos/:owner/:repo/git/trees/*sha", (c) => this.getTree(c));
     this.on("GET", "/repos/:owner/:repo/git/blobs/:sha", (c) => this.getBlob(c));
     this.on("GET", "/repos/:owner/:repo/git/ref/*ref", (c) => this.getRef(c));
@@ -1363,11 +1382,16 @@ export class FakeGitHub {
       .split(",")
       .map((l) => l.trim().toLowerCase())
       .filter(Boolean);
+    // `since`: only issues updated at or after the given time, as GitHub filters it.
+    const since = ctx.query.since === undefined ? undefined : Date.parse(ctx.query.since);
+    if (since !== undefined && Number.isNaN(since)) throw invalid(`since must be an ISO 8601 timestamp, got ${ctx.query.since}`);
+    const sortKey = (i: IssueState) => (ctx.query.sort === "updated" ? Date.parse(i.updated_at) : i.number);
     const issues = [...repo.issues.values()]
       .filter((i) => state === "all" || i.state === state)
       .filter((i) => labels.every((l) => i.labels.some((x) => x.toLowerCase() === l)))
       .filter((i) => !ctx.query.creator || i.user.toLowerCase() === ctx.query.creator.toLowerCase())
-      .sort((a, b) => (ctx.query.direction === "asc" ? a.number - b.number : b.number - a.number));
+      .filter((i) => since === undefined || Date.parse(i.updated_at) >= since)
+      .sort((a, b) => (ctx.query.direction === "asc" ? sortKey(a) - sortKey(b) : sortKey(b) - sortKey(a)));
     return this.paginate(
       ctx,
       issues.map((i) => this.issueJson(repo, i.number)),
@@ -1617,6 +1641,22 @@ function parseJsonBody(req: IncomingMessage, raw: Buffer): unknown {
 
 function wantsRaw(ctx: Ctx): boolean {
   return /application\/vnd\.github(\.v3)?\.raw/.test(String(ctx.req.headers.accept ?? ""));
+}
+
+/**
+ * GitHub's conditional requests: a 200 carries an ETag of its content, and a request whose
+ * If-None-Match names the current ETag gets an empty 304 instead (which GitHub does not count
+ * against the rate limit).
+ */
+function conditional(ctx: Ctx, reply: Reply): Reply {
+  if (reply.status !== 200) return reply;
+  const content = reply.raw ?? Buffer.from(JSON.stringify(reply.body));
+  const etag = `W/"${createHash("sha1").update(content).digest("hex")}"`;
+  const sent = String(ctx.req.headers["if-none-match"] ?? "")
+    .split(",")
+    .map((t) => t.trim());
+  if (sent.includes(etag) || sent.includes("*")) return { status: 304, headers: { etag } };
+  return { ...reply, headers: { ...reply.headers, etag } };
 }
 
 function errorReply(error: unknown): Reply {
