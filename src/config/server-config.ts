@@ -13,6 +13,8 @@ export const targetSchema = z.strictObject({
   shadow_database_url_env: envVarName.optional(),
   deploy_hook_env: envVarName.optional(),
   slack_webhook_env: envVarName.optional(),
+  // HMAC key of POST /autopilot/events for this repository (AUTOPILOT_SECRET also works for it).
+  events_secret_env: envVarName.optional(),
 });
 
 export const serverConfigSchema = z.strictObject({
