@@ -159,7 +159,6 @@ describe("metrics, alert rules and anomaly scans", () => {
     const queued = await postEvent(s, heal, { secret: SHOP_SECRET });
     assert.equal(queued.status, 202);
     const { run } = (await queued.json()) as { run: number };
-    await waitFor("the heal run", async () => (await s.storeQuery("select status from runs where id = $1", [run]))[0]?.status === "success", 30_000);
     const replay = await postEvent(s, heal, { secret: SHOP_SECRET, deliveryId: queued.deliveryId });
     assert.equal(replay.status, 409);
     assert.match(JSON.stringify(await replay.json()), /already received: a replay is refused/);
@@ -168,6 +167,7 @@ describe("metrics, alert rules and anomaly scans", () => {
     const deployed = JSON.stringify({ repo: REPO, action: "deployed", environment: "production", commit: "abc1234" });
     assert.equal((await postEvent(s, deployed, { secret: SECRET })).status, 202, "AUTOPILOT_SECRET still signs for a listed repository");
     assert.equal((await s.storeQuery("select count(*)::int as n from deployments where hook = 'external' and commit_sha = 'abc1234'"))[0].n, 1);
+    await waitFor("the heal run", async () => (await s.storeQuery("select status from runs where id = $1", [run]))[0]?.status === "success", 30_000);
   });
 
   test("GET /autopilot shows runs, locks and checks behind the token", async () => {
