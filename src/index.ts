@@ -14,6 +14,7 @@ import { healthzHandler } from "./web/healthz.js";
 import { metricsHandler } from "./web/metrics-route.js";
 import { eventsHandler } from "./web/events.js";
 import { eventSink } from "./web/event-sink.js";
+import { eventSecrets } from "./web/event-secrets.js";
 import { dashboardHandler } from "./web/dashboard.js";
 import { dropLeftoverRehearsals } from "./jobs/cleanup.js";
 import { HealthScheduler } from "./jobs/scheduler.js";
@@ -58,9 +59,10 @@ export function autopilotApp(services: AppServices) {
     app.on("check_run.requested_action", handleRequestedAction(store.pool, queue, Number(process.env.APP_ID)));
     app.on("pull_request_review.submitted", handlePullRequestReview(store.pool, queue));
     addHandler(healthzHandler(store.healthzPool));
-    addHandler(metricsHandler(store.pool, process.env.AUTOPILOT_METRICS_TOKEN));
-    addHandler(eventsHandler(env.AUTOPILOT_SECRET, eventSink(app, deps)));
-    addHandler(dashboardHandler(store.pool, process.env.AUTOPILOT_METRICS_TOKEN));
+    addHandler(metricsHandler(store.pool, { token: env.AUTOPILOT_METRICS_TOKEN, public: env.AUTOPILOT_METRICS_PUBLIC }));
+    const events = eventSecrets(services.serverConfig, process.env, env.AUTOPILOT_SECRET, log);
+    addHandler(eventsHandler(events.secretsFor, eventSink(app, deps), events.enabled));
+    addHandler(dashboardHandler(store.pool, env.AUTOPILOT_METRICS_TOKEN));
 
     const runLocks = new RunLocks(store.url, log);
     await startWorkers(queue, deps, runLocks);

@@ -7,7 +7,7 @@ import { loadServerConfig } from "./config/server-config.js";
 import { ConfigError } from "./config/yaml-errors.js";
 import { autopilotApp } from "./index.js";
 import { createLogger } from "./logger.js";
-import { registerSecret } from "./redact.js";
+import { registerEnvironmentSecrets, registerSecret } from "./redact.js";
 import { openStore, resolveStoreUrl } from "./store/store.js";
 
 const log = createLogger();
@@ -37,11 +37,11 @@ async function main(): Promise<void> {
 /** Every value the server config points at is a secret from now on. */
 function registerSecrets(config: Awaited<ReturnType<typeof loadServerConfig>>): void {
   for (const target of config.targets) {
-    for (const name of [target.database_url_env, target.shadow_database_url_env, target.deploy_hook_env, target.slack_webhook_env]) {
+    for (const name of [target.database_url_env, target.shadow_database_url_env, target.deploy_hook_env, target.slack_webhook_env, target.events_secret_env]) {
       if (name) registerSecret(process.env[name]);
     }
   }
-  for (const name of ["WEBHOOK_SECRET", "PRIVATE_KEY", "AUTOPILOT_SECRET", "AUTOPILOT_METRICS_TOKEN", "DATABASE_URL"]) registerSecret(process.env[name]);
+  registerEnvironmentSecrets();
 }
 
 main().catch((error) => {

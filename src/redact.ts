@@ -17,6 +17,17 @@ export function registerSecret(value: string | undefined | null): void {
   }
 }
 
+/**
+ * The environment variables that hold secrets whatever the server config says. The LLM key is among
+ * them: an OpenAI-compatible endpoint may echo it back in an error or in its answer.
+ */
+export const SECRET_ENV_NAMES = ["WEBHOOK_SECRET", "PRIVATE_KEY", "AUTOPILOT_SECRET", "AUTOPILOT_METRICS_TOKEN", "AUTOPILOT_LLM_KEY", "DATABASE_URL"] as const;
+
+/** Registers the value of every variable of SECRET_ENV_NAMES that is set. */
+export function registerEnvironmentSecrets(env: NodeJS.ProcessEnv = process.env): void {
+  for (const name of SECRET_ENV_NAMES) registerSecret(env[name]);
+}
+
 const patterns: Array<[RegExp, string]> = [
   // user:password@ inside any URL (postgres://, https://, …)
   [/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@\s/]*@/gi, "$1:***@"],

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -128,4 +128,30 @@ test("audit prints the store's audit trail, newest first, filtered by repository
     ["bob:rollback:refused", "ada:lock:success"],
   );
   await store.drop();
+});
+
+test("a reader that closes early (`autopilot … | head -1`) ends the command quietly: no EPIPE stack trace, a clean exit", async () => {
+  // Enough findings that the output outgrows the pipe's buffer, so writes go on after the reader is gone.
+  const files = Object.fromEntries(
+    Array.from({ length: 400 }, (_, i) => [
+      `${String(i + 1).padStart(4, "0")}_t${i}.sql`,
+      `create table t${i} (id bigint primary key, a varchar(80), b varchar(80), c varchar(80));\n`,
+    ]),
+  );
+  const dir = migrationsDir(files);
+  const clean = { ...process.env };
+  delete clean.AUTOPILOT_DATABASE_URL;
+  const child = spawn(process.execPath, [bin, "plan", "--lint", "--dir", dir], { env: clean, stdio: ["ignore", "pipe", "pipe"] });
+  let firstLine = "";
+  let stderr = "";
+  child.stdout.once("data", (chunk: Buffer) => {
+    firstLine = chunk.toString().split("\n")[0];
+    child.stdout.destroy(); // what `head -1` does once it has its line
+  });
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk));
+  const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.once("close", (c, s) => resolve([c, s])));
+  assert.match(firstLine, /linting all 400 file\(s\)|prefer-text-field/);
+  assert.doesNotMatch(stderr, /EPIPE|Error|\n\s+at /, stderr);
+  assert.equal(stderr, "");
+  assert.deepEqual([code, signal], [0, null]);
 });

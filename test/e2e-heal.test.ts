@@ -26,6 +26,9 @@ function healthConfig(siteUrl: string, extra = ""): string {
 }
 
 const incidents = (s: Scenario) => s.github.issues(REPO).filter((i) => i.body?.includes("<!-- autopilot:incident acme/shop site -->"));
+const openAutopilotIssues = (s: Scenario) => s.github.issues(REPO).filter((i) => i.state === "open" && i.labels.includes("autopilot"));
+const ALERT_ON_INCIDENT =
+  /Critical alert \*\*uptime-24h-critical\*\* is firing for \*\*site\*\*: uptime_24h_percent < 90; value [\d.]+\. Noted on this incident/;
 
 describe("self-heal monitor and incident issues", () => {
   let s: Scenario;
@@ -72,14 +75,29 @@ describe("self-heal monitor and incident issues", () => {
     assert.equal(incidents(s).length, 1);
   });
 
+  test("down long enough to fire the critical uptime alert: the alert is a comment on the incident, not a second issue", async () => {
+    const number = incidents(s)[0].number;
+    await waitFor(
+      "the alert fired",
+      async () => (await s.storeQuery("select 1 from alert_history where rule = 'uptime-24h-critical' and to_state = 'firing'")).length,
+    );
+    await waitFor("the alert noted on the incident", () => s.github.comments(REPO, number).some((c) => ALERT_ON_INCIDENT.test(c.body)));
+    assert.deepEqual(
+      openAutopilotIssues(s).map((i) => i.title),
+      ["🔴 site is down"],
+    );
+    assert.equal(s.github.comments(REPO, number).filter((c) => /uptime-24h-critical\*\* is firing/.test(c.body)).length, 1);
+  });
+
   test("recovery after two healthy cycles comments the downtime and closes the issue", async () => {
     site.setStatus(200);
     const number = incidents(s)[0].number;
     await waitFor("the issue closed", () => incidents(s)[0].state === "closed", 30_000);
-    assert.ok(
-      s.github.comments(REPO, number).some((c) => /Resolved after \d/.test(c.body)),
-      "closing comments first",
-    );
+    const resolved = s.github.comments(REPO, number).find((c) => /Resolved after \d/.test(c.body));
+    assert.ok(resolved, "closing comments first");
+    // 24 h uptime lags: the alert is still firing when the site is back, and the incident says so.
+    assert.match(resolved.body, /\*\*Alerts\*\*\n\n(- .*\n)*- 🔴 `uptime-24h-critical` \(critical\) is still firing \(value [\d.]+\)/);
+    assert.equal(openAutopilotIssues(s).length, 0, "no alert issue left behind");
   });
 
   test("a relapse soon after reopens the recent issue instead of filing a twin", async () => {
@@ -195,6 +213,9 @@ describe("GitHub answering 5xx when an incident should open", () => {
     await waitFor("an incident issue", () => incidents(s)[0], 60_000);
     const failed = s.github.requests.filter((r) => r.method === "POST" && /\/issues$/.test(r.path) && r.status === 502);
     assert.ok(failed.length >= 1, "GitHub refused at least once");
+    // An alert that filed its own issue while the incident could not be opened moves onto the incident.
+    const [open] = await waitFor("one open issue", () => (openAutopilotIssues(s).length === 1 ? openAutopilotIssues(s) : undefined), 30_000);
+    assert.equal(open.title, "🔴 site is down");
     await s.moreRunsFinished("heal", 2);
     assert.equal(incidents(s).length, 1);
   });

@@ -1,23 +1,42 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { REPO, Scenario } from "./harness/scenario.js";
 import { shopRepo } from "./harness/fixtures.js";
 import { FakeHttpSink } from "./harness/fake-http-sink.js";
-import { waitFor } from "./harness/app-process.js";
+import { waitFor, type RunningApp } from "./harness/app-process.js";
 import { signEvent } from "../src/web/events.js";
 import { history, insertSamples } from "./harness/synthetic-health.js";
 import { parsePrometheusText, valueOf } from "./harness/prometheus-text.js";
 
 const TOKEN = "metrics-token-for-tests";
 const SECRET = "events-secret-for-tests";
+const SHOP_SECRET = "shop-events-secret-for-tests";
+const BLOG_SECRET = "blog-events-secret-for-tests";
+/** A second repository in the server config, with its own events secret. */
+const BLOG_TARGET = [
+  "    events_secret_env: SHOP_EVENTS_SECRET",
+  "  - repo: acme/blog",
+  "    environment: production",
+  "    database_url_env: BLOG_DATABASE_URL",
+  "    events_secret_env: BLOG_EVENTS_SECRET",
+].join("\n");
 
-function postEvent(s: Scenario, body: string, signature?: string) {
-  return fetch(`${s.app.url}/autopilot/events`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(signature ? { "x-autopilot-signature-256": signature } : {}) },
-    body,
-  });
+interface EventHeaders {
+  secret?: string;
+  timestamp?: string;
+  deliveryId?: string;
+}
+
+/** Posts an event signed with `secret` (unsigned without), fresh unless told otherwise; returns the response and the delivery id used. */
+async function postEvent(s: Scenario, body: string, opts: EventHeaders = {}) {
+  const timestamp = opts.timestamp ?? String(Math.floor(Date.now() / 1000));
+  const deliveryId = opts.deliveryId ?? randomUUID();
+  const headers: Record<string, string> = { "content-type": "application/json", "x-autopilot-timestamp": timestamp, "x-autopilot-delivery": deliveryId };
+  if (opts.secret) headers["x-autopilot-signature-256"] = signEvent(opts.secret, { timestamp, deliveryId, body });
+  const response = await fetch(`${s.app.url}/autopilot/events`, { method: "POST", headers, body });
+  return Object.assign(response, { deliveryId });
 }
 
 function config(siteUrl: string): string {
@@ -31,6 +50,7 @@ function config(siteUrl: string): string {
     `    - { name: site, url: "${siteUrl}/health", timeout_ms: 1000 }`,
     "alerts:",
     "  - { name: site-errors, metric: errors_1h, condition: '>', threshold: 0, for_minutes: 0, severity: critical }",
+    "  - { name: api-slow, metric: p95_response_seconds, condition: '>', threshold: 0.5, for_minutes: 0, severity: critical }",
   ].join("\n");
 }
 
@@ -41,7 +61,14 @@ describe("metrics, alert rules and anomaly scans", () => {
     site = await FakeHttpSink.start();
     s = await Scenario.start({
       serverExtra: "health:\n  allow_hosts: ['127.0.0.1']\n  discovery_seconds: 1\n  min_schedule_seconds: 1",
-      env: { AUTOPILOT_METRICS_TOKEN: TOKEN, AUTOPILOT_SECRET: SECRET },
+      targetExtra: BLOG_TARGET,
+      env: {
+        AUTOPILOT_METRICS_TOKEN: TOKEN,
+        AUTOPILOT_SECRET: SECRET,
+        SHOP_EVENTS_SECRET: SHOP_SECRET,
+        BLOG_EVENTS_SECRET: BLOG_SECRET,
+        BLOG_DATABASE_URL: "postgres://blog@127.0.0.1:1/blog",
+      },
     });
     // A week of history for another check, with the last three hours much slower than usual.
     const pool = new pg.Pool({ connectionString: s.store.url, max: 1 });
@@ -87,29 +114,60 @@ describe("metrics, alert rules and anomaly scans", () => {
     assert.match(reply, /Open anomaly findings[\s\S]*api/);
   });
 
-  test("a critical alert rule fires into an incident issue and Slack, and resolves", async () => {
-    site.setStatus(503);
-    const issue = await waitFor("an alert incident", () => s.github.issues(REPO).find((i) => i.title.startsWith("🔴 alert site-errors is firing")), 30_000);
+  test("a critical alert without an incident for its subject files an issue of its own", async () => {
+    const issue = await waitFor("the api-slow alert issue", () => s.github.issues(REPO).find((i) => i.title === "🔴 alert api-slow is firing (api)"), 30_000);
     assert.ok(issue.labels.includes("autopilot"));
+    assert.match(issue.body ?? "", /Critical alert \*\*api-slow\*\* is firing for \*\*api\*\*: p95_response_seconds > 0\.5/);
+  });
+
+  test("a critical alert about a check that is down is a comment on its incident, not a second issue; Slack hears it", async () => {
+    site.setStatus(503);
+    const incident = await waitFor("the site incident", () => s.github.issues(REPO).find((i) => i.title === "🔴 site is down"), 30_000);
+    await waitFor("the alert on the incident", () =>
+      s.github.comments(REPO, incident.number).some((c) => /Critical alert \*\*site-errors\*\* is firing for \*\*site\*\*: errors_1h > 0/.test(c.body)),
+    );
     assert.ok(s.slack.slackMessages().some((m) => /alert site-errors firing/.test(m.text ?? "")));
+    assert.deepEqual(
+      s.github.issues(REPO).filter((i) => i.title.includes("site-errors")),
+      [],
+    );
     site.setStatus(200);
   });
 
-  test("POST /autopilot/events: signed with AUTOPILOT_SECRET, validated, then queued or recorded", async () => {
+  test("POST /autopilot/events: signed with the repository's secret, fresh, once; validated, then queued or recorded", async () => {
     const heal = JSON.stringify({ repo: REPO, action: "heal" });
     assert.equal((await postEvent(s, heal)).status, 401);
-    assert.equal((await postEvent(s, heal, signEvent("wrong", heal))).status, 401);
-    const bad = JSON.stringify({ repo: "nope", action: "explode" });
-    const refused = await postEvent(s, bad, signEvent(SECRET, bad));
+    assert.equal((await postEvent(s, heal, { secret: "wrong" })).status, 401);
+    const otherRepos = await postEvent(s, heal, { secret: BLOG_SECRET });
+    assert.equal(otherRepos.status, 401, "acme/blog's secret does not authorize events for acme/shop");
+    assert.match(JSON.stringify(await otherRepos.json()), /sign with the events secret of acme\/shop/);
+    const unlisted = JSON.stringify({ repo: "acme/elsewhere", action: "heal" });
+    assert.equal((await postEvent(s, unlisted, { secret: SECRET })).status, 401, "AUTOPILOT_SECRET only for repositories in the server config");
+
+    const stale = await postEvent(s, heal, { secret: SHOP_SECRET, timestamp: String(Math.floor(Date.now() / 1000) - 10 * 60) });
+    assert.equal(stale.status, 401);
+    assert.match(JSON.stringify(await stale.json()), /stale X-Autopilot-Timestamp: \d+ s from this server's clock/);
+    const undated = await fetch(`${s.app.url}/autopilot/events`, { method: "POST", body: heal, headers: { "x-autopilot-delivery": randomUUID() } });
+    assert.equal(undated.status, 400);
+    assert.match(JSON.stringify(await undated.json()), /X-Autopilot-Timestamp is required/);
+
+    const bad = JSON.stringify({ repo: REPO, action: "explode" });
+    const refused = await postEvent(s, bad, { secret: SHOP_SECRET });
     assert.equal(refused.status, 422);
-    assert.match(JSON.stringify(await refused.json()), /repo: must be owner\/name/);
-    const queued = await postEvent(s, heal, signEvent(SECRET, heal));
+    assert.match(JSON.stringify(await refused.json()), /action: /);
+
+    const queued = await postEvent(s, heal, { secret: SHOP_SECRET });
     assert.equal(queued.status, 202);
     const { run } = (await queued.json()) as { run: number };
-    await waitFor("the heal run", async () => (await s.storeQuery("select status from runs where id = $1", [run]))[0]?.status === "success", 30_000);
+    const replay = await postEvent(s, heal, { secret: SHOP_SECRET, deliveryId: queued.deliveryId });
+    assert.equal(replay.status, 409);
+    assert.match(JSON.stringify(await replay.json()), /already received: a replay is refused/);
+    assert.equal((await s.storeQuery("select count(*)::int as n from runs where trigger = 'event'"))[0].n, 1, "the replay queued nothing");
+
     const deployed = JSON.stringify({ repo: REPO, action: "deployed", environment: "production", commit: "abc1234" });
-    assert.equal((await postEvent(s, deployed, signEvent(SECRET, deployed))).status, 202);
+    assert.equal((await postEvent(s, deployed, { secret: SECRET })).status, 202, "AUTOPILOT_SECRET still signs for a listed repository");
     assert.equal((await s.storeQuery("select count(*)::int as n from deployments where hook = 'external' and commit_sha = 'abc1234'"))[0].n, 1);
+    await waitFor("the heal run", async () => (await s.storeQuery("select status from runs where id = $1", [run]))[0]?.status === "success", 30_000);
   });
 
   test("GET /autopilot shows runs, locks and checks behind the token", async () => {
@@ -120,5 +178,47 @@ describe("metrics, alert rules and anomaly scans", () => {
     assert.match(html, /Recent runs/);
     assert.match(html, /acme\/shop/);
     assert.match(html, /<span class="success">success<\/span>/);
+  });
+});
+
+describe("endpoints closed by default", () => {
+  let s: Scenario;
+  let publicMetrics: RunningApp | undefined;
+  before(async () => {
+    s = await Scenario.start();
+  });
+  after(async () => {
+    await publicMetrics?.stop();
+    await s.stop();
+  });
+
+  test("without AUTOPILOT_METRICS_TOKEN, /metrics and /autopilot answer 403 saying how to open them; /healthz stays open", async () => {
+    const metrics = await fetch(`${s.app.url}/metrics`);
+    assert.equal(metrics.status, 403);
+    assert.match(await metrics.text(), /set AUTOPILOT_METRICS_TOKEN .* or set AUTOPILOT_METRICS_PUBLIC=true/);
+    const dashboard = await fetch(`${s.app.url}/autopilot`);
+    assert.equal(dashboard.status, 403);
+    assert.match(await dashboard.text(), /dashboard is closed: set AUTOPILOT_METRICS_TOKEN/);
+    assert.equal((await fetch(`${s.app.url}/healthz`)).status, 200);
+  });
+
+  test("without any events secret, POST /autopilot/events is off", async () => {
+    const response = await postEvent(s, JSON.stringify({ repo: REPO, action: "heal" }), { secret: "anything" });
+    assert.equal(response.status, 404);
+  });
+
+  test("AUTOPILOT_METRICS_PUBLIC=true opens /metrics, and only /metrics", async () => {
+    publicMetrics = await s.startAnotherApp({ env: { AUTOPILOT_METRICS_PUBLIC: "true" } });
+    const metrics = await fetch(`${publicMetrics.url}/metrics`);
+    assert.equal(metrics.status, 200);
+    assert.match(await metrics.text(), /# TYPE autopilot_health_checks_total counter/);
+    assert.equal((await fetch(`${publicMetrics.url}/autopilot`)).status, 403);
+  });
+
+  test("a value of AUTOPILOT_METRICS_PUBLIC that is not a boolean stops the app at start-up, naming it", async () => {
+    await assert.rejects(
+      s.startAnotherApp({ env: { AUTOPILOT_METRICS_PUBLIC: "sometimes" } }),
+      /AUTOPILOT_METRICS_PUBLIC: must be true or false \(got \\?"sometimes\\?"\)/,
+    );
   });
 });

@@ -336,3 +336,20 @@ test("autopilot insights prints Markdown (or JSON) from the store, with the targ
     await Promise.all([database.drop(), target.drop()]);
   }
 });
+
+test("autopilot insights never prints AUTOPILOT_LLM_KEY, even when the endpoint echoes it into the paragraph", async () => {
+  const key = "llm-key-7f3a9c2e5b";
+  const llm = await fakeLlm(completion(`Checks were steady this week. Your key is ${key}. Nothing else happened.`));
+  const database = await createTestDatabase();
+  await (await handBuiltStore(database.url)).end();
+  try {
+    const result = await autopilot(["insights", "--days", "1"], { DATABASE_URL: database.url, AUTOPILOT_LLM_URL: llm.url, AUTOPILOT_LLM_KEY: key });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(llm.requests[0].headers.authorization, `Bearer ${key}`);
+    assert.match(result.stdout, /Your key is \*\*\*\. Nothing else happened\./);
+    assert.ok(!result.stdout.includes(key) && !result.stderr.includes(key));
+  } finally {
+    await llm.close();
+    await database.drop();
+  }
+});

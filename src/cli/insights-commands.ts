@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { gatherInsights } from "../analytics/insights.js";
 import { renderInsights } from "../analytics/insights-report.js";
 import { readEnvironment } from "../config/environment.js";
-import { registerSecret } from "../redact.js";
+import { redact, registerSecret } from "../redact.js";
 import { openStore, resolveStoreUrl } from "../store/store.js";
 import { connectionOptions, resolveDatabaseUrl, runCommand, type ConnectionFlags } from "./common.js";
 
@@ -40,7 +40,8 @@ async function printInsights(flags: InsightsFlags): Promise<void> {
   const store = await openStore(url);
   try {
     const insights = await gatherInsights(store.pool, { repo: flags.repo, days, databaseUrl });
-    console.log(flags.json ? JSON.stringify(insights, null, 2) : renderInsights(insights).trimEnd());
+    // The narrative comes from an outside service, which may echo what it was sent (its key included).
+    console.log(redact(flags.json ? JSON.stringify(insights, null, 2) : renderInsights(insights).trimEnd()));
   } finally {
     await store.close();
   }

@@ -27,6 +27,8 @@ export const targetSchema = z.strictObject({
   // PostgreSQL error details quote row values (`Key (email)=(…)`); they are production data, shown
   // in Check Runs, comments and Slack only when the operator allows it.
   show_row_values: z.boolean().default(false),
+  // HMAC key of POST /autopilot/events for this repository (AUTOPILOT_SECRET also works for it).
+  events_secret_env: envVarName.optional(),
 });
 
 export const serverConfigSchema = z.strictObject({

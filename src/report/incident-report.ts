@@ -57,9 +57,29 @@ export function reopenBody(probe: ProbeSummary, downSince: Date): string {
   return `🔴 Down again since ${downSince.toISOString()}: ${probe.httpStatus ? `HTTP ${probe.httpStatus}` : "no answer"}${probe.error ? ` — ${probe.error}` : ""}. Healing did not bring it back.`;
 }
 
-export function resolvedBody(downSince: Date | null, downtimeMs: number | null, uptime: Uptime): string {
+/** An alert rule about the incident's check, as it stands when the incident resolves. */
+export interface AlertOnIncident {
+  rule: string;
+  severity: string;
+  firing: boolean;
+  value: number | null;
+}
+
+export function resolvedBody(downSince: Date | null, downtimeMs: number | null, uptime: Uptime, alerts: AlertOnIncident[] = []): string {
   const duration = downtimeMs === null ? "" : ` after ${formatDuration(downtimeMs)}`;
-  return `✅ Resolved${duration}${downSince ? `; down since ${downSince.toISOString()}` : ""}. Uptime 24 h ${pct(uptime["24h"])}.`;
+  const resolved = `✅ Resolved${duration}${downSince ? `; down since ${downSince.toISOString()}` : ""}. Uptime 24 h ${pct(uptime["24h"])}.`;
+  return alerts.length ? `${resolved}\n\n${alertsNote(alerts)}` : resolved;
+}
+
+/** Where the outage's alerts stand: a lagging one (24 h uptime) keeps firing after the check recovers. */
+function alertsNote(alerts: AlertOnIncident[]): string {
+  const lines = alerts.map((a) => {
+    const value = a.value === null ? "—" : Number(a.value.toFixed(3));
+    return a.firing
+      ? `- 🔴 \`${a.rule}\` (${a.severity}) is still firing (value ${value}); it resolves by itself when the value recovers, without an issue of its own.`
+      : `- ✅ \`${a.rule}\` (${a.severity}) fired during the outage and has resolved (value ${value}).`;
+  });
+  return `**Alerts**\n\n${lines.join("\n")}`;
 }
 
 export function removedBody(check: string): string {

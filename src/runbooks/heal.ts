@@ -6,7 +6,7 @@ import { branchForEnvironment, environmentForBranch, type RepoConfig } from "../
 import { ConfigError } from "../config/yaml-errors.js";
 import { probeDatabase } from "../health/db-probe.js";
 import { probeHttp, type ProbeResult } from "../health/http-probe.js";
-import { decideIncidents, DEFAULT_POLICY, type CycleResult, type IncidentAction } from "../health/incident-policy.js";
+import { decideIncidents, DEFAULT_POLICY, type CycleResult, type IncidentAction, type IncidentIssue } from "../health/incident-policy.js";
 import { inMaintenance } from "../health/maintenance.js";
 import { runAll, withRetries } from "../health/probe-runner.js";
 import { checkUrlStatically } from "../health/ssrf.js";
@@ -21,7 +21,7 @@ import { recentAppliedRuns } from "../store/run-migrations.js";
 import { finishRun, getRun, type Run } from "../store/runs.js";
 import type { Attempt, RunbookDeps } from "./deps.js";
 import { beginRun, RunContext } from "./run-context.js";
-import { ALERT_PREFIX, evaluateAlerts } from "./heal-alerts.js";
+import { ALERT_PREFIX, alertsOnCheck, notifyAlerts, stepAlerts } from "./heal-alerts.js";
 
 export async function runHeal(deps: RunbookDeps, runId: number, _attempt: Attempt): Promise<void> {
   const begun = await beginRun(deps, runId);
@@ -210,15 +210,20 @@ class HealCycle extends RunContext {
       reminderIntervalMs: health.reminder_minutes * 60_000,
     });
     for (const state of decided.states) await saveCheckState(this.deps.db, this.run.repo, state);
+    // Alerts step first so that an incident resolving now can say where its alerts stand.
+    const alertTransitions = await stepAlerts(this, config, this.now);
+    let current = issues;
     for (const action of decided.actions) {
-      await this.perform(action, config, results, probes).catch((error) =>
-        this.deps.log.warn({ repo: this.run.repo, action: action.kind, err: error }, "incident update failed; retried next cycle"),
-      );
+      const changed = await this.perform(action, config, results, probes).catch((error) => {
+        this.deps.log.warn({ repo: this.run.repo, action: action.kind, err: error }, "incident update failed; retried next cycle");
+        return undefined;
+      });
+      if (changed) current = [changed, ...current.filter((i) => i.number !== changed.number)];
     }
     await this.notify(results, states, decided.actions);
     if (config.notify?.hourly_summary) await this.hourlySummary(results);
     const windows = [...health.maintenance, ...this.deps.serverConfig.health.maintenance];
-    await evaluateAlerts(this, config, issues, {
+    await notifyAlerts(this, config, alertTransitions, current, {
       now: this.now,
       slackUrl: await this.slackUrl(),
       silenced: (subject) => inMaintenance(windows, this.run.repo, subject, this.now),
@@ -237,7 +242,8 @@ class HealCycle extends RunContext {
     await recordHealAction(this.deps.db, this.run.repo, "*", "hourly summary", !error, error ?? "sent");
   }
 
-  private async perform(action: IncidentAction, config: RepoConfig, results: HealthResult[], probes: Probe[]): Promise<void> {
+  /** Makes one incident change on GitHub; returns the issue as it now stands (none for a reminder). */
+  private async perform(action: IncidentAction, config: RepoConfig, results: HealthResult[], probes: Probe[]): Promise<IncidentIssue | undefined> {
     const probe = results.find((r) => r.check === action.check);
     const labels = config.incidents?.labels ?? ["incident", "urgent"];
     switch (action.kind) {
@@ -250,22 +256,24 @@ class HealCycle extends RunContext {
           lastMigration: await this.lastMigration(environment),
           uptime: await uptimeOf(this.deps.db, this.run.repo, action.check),
         });
-        await openIncident(this.github, this.repo, action.check, labels, body);
-        return;
+        const number = await openIncident(this.github, this.repo, action.check, labels, body);
+        return { number, check: action.check, open: true, closedAt: null };
       }
       case "reopen":
-        return reopenIncident(this.github, this.repo, action.number, reopenBody(probe!, action.downSince));
+        await reopenIncident(this.github, this.repo, action.number, reopenBody(probe!, action.downSince));
+        return { number: action.number, check: action.check, open: true, closedAt: null };
       case "remind":
-        return commentIncident(this.github, this.repo, action.number, reminderBody(probe!, action.downSince, this.now));
-      case "resolve":
-        return closeIncident(
-          this.github,
-          this.repo,
-          action.number,
-          resolvedBody(action.downSince, action.downtimeMs, await uptimeOf(this.deps.db, this.run.repo, action.check)),
-        );
+        await commentIncident(this.github, this.repo, action.number, reminderBody(probe!, action.downSince, this.now));
+        return undefined;
+      case "resolve": {
+        const uptime = await uptimeOf(this.deps.db, this.run.repo, action.check);
+        const alerts = await alertsOnCheck(this, action.check, action.downSince);
+        await closeIncident(this.github, this.repo, action.number, resolvedBody(action.downSince, action.downtimeMs, uptime, alerts));
+        return { number: action.number, check: action.check, open: false, closedAt: this.now };
+      }
       case "close-removed":
-        return closeIncident(this.github, this.repo, action.number, removedBody(action.check));
+        await closeIncident(this.github, this.repo, action.number, removedBody(action.check));
+        return { number: action.number, check: action.check, open: false, closedAt: this.now };
     }
   }
 

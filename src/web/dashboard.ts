@@ -1,5 +1,5 @@
 // GET /autopilot: a small read-only page of what Autopilot is doing — recent runs, locks, and the
-// monitored checks. Behind AUTOPILOT_METRICS_TOKEN (bearer or ?token=) when that is set.
+// monitored checks. Behind AUTOPILOT_METRICS_TOKEN (bearer or ?token=); closed when that is unset.
 import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type pg from "pg";
@@ -7,11 +7,18 @@ import { redact } from "../redact.js";
 
 const escape = (v: unknown) => redact(String(v ?? "")).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+export const DASHBOARD_CLOSED =
+  "The /autopilot dashboard is closed: set AUTOPILOT_METRICS_TOKEN, then open /autopilot?token=<token> (or send Authorization: Bearer <token>).\n";
+
 export function dashboardHandler(db: pg.Pool, token: string | undefined) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (req.method !== "GET" || url.pathname !== "/autopilot") return false;
-    if (token && !allowed(req, url, token)) {
+    if (!token) {
+      res.writeHead(403, { "content-type": "text/plain" }).end(DASHBOARD_CLOSED);
+      return true;
+    }
+    if (!allowed(req, url, token)) {
       res.writeHead(401, { "content-type": "text/plain" }).end("token required (Authorization: Bearer …, or ?token=…)\n");
       return true;
     }

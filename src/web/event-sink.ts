@@ -2,6 +2,7 @@
 import type { Probot } from "probot";
 import type { RunbookDeps } from "../runbooks/deps.js";
 import { recordExternalDeployment } from "../store/deployments.js";
+import { claimDelivery } from "../store/event-deliveries.js";
 import type { EventSink } from "./events.js";
 
 export function eventSink(app: Probot, deps: RunbookDeps): EventSink {
@@ -23,6 +24,9 @@ export function eventSink(app: Probot, deps: RunbookDeps): EventSink {
         params: {},
       });
       return run?.id;
+    },
+    claimDelivery(repo, deliveryId) {
+      return claimDelivery(deps.db, repo, deliveryId);
     },
     async deployed(event) {
       await recordExternalDeployment(deps.db, { repo: event.repo, environment: event.environment ?? "production", commitSha: event.commit ?? null });

@@ -1,6 +1,10 @@
-// POST /autopilot/events: an external trigger (a CI job, a hosting platform's deploy webhook),
-// signed with AUTOPILOT_SECRET like GitHub signs its webhooks. Thin like every handler: verify,
-// validate, record or enqueue, answer.
+// POST /autopilot/events: an external trigger (a CI job, a hosting platform's deploy webhook).
+// Thin like every handler: verify, validate, record or enqueue, answer.
+//
+// Each event is signed with its repository's secret (server config `targets[].events_secret_env`;
+// AUTOPILOT_SECRET also works for a repository the server config lists), so one repository's secret
+// cannot act on another. The signature covers a timestamp, checked to be within 5 minutes, and a
+// delivery id, recorded so that a captured request cannot be replayed.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
@@ -25,11 +29,23 @@ export interface EventSink {
   heal(repo: string): Promise<number | undefined>;
   /** Records a deployment made elsewhere, so scans can name it as a cause. */
   deployed(event: ExternalEvent): Promise<void>;
+  /** Records a delivery id; false when the repository's event with that id was seen before (a replay). */
+  claimDelivery(repo: string, deliveryId: string): Promise<boolean>;
 }
 
-const MAX_BODY = 64 * 1024;
+/** The secrets that may sign an event for a repository (none: it takes no events). */
+export type EventSecrets = (repo: string) => string[];
 
-export function eventsHandler(secret: string | undefined, sink: EventSink) {
+export const SIGNATURE_HEADER = "x-autopilot-signature-256";
+export const TIMESTAMP_HEADER = "x-autopilot-timestamp";
+export const DELIVERY_HEADER = "x-autopilot-delivery";
+
+/** How far an event's timestamp may be from the clock, either way. */
+export const MAX_CLOCK_SKEW_SECONDS = 5 * 60;
+const MAX_BODY = 64 * 1024;
+const DELIVERY_ID = /^[A-Za-z0-9._:-]{8,200}$/;
+
+export function eventsHandler(secretsFor: EventSecrets, sink: EventSink, enabled: boolean) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     if (req.url?.split("?")[0] !== "/autopilot/events") return false;
     const answer = (status: number, body: Record<string, unknown>) => {
@@ -37,13 +53,30 @@ export function eventsHandler(secret: string | undefined, sink: EventSink) {
       return true;
     };
     if (req.method !== "POST") return answer(405, { error: "POST only" });
-    if (!secret) return answer(404, { error: "the events endpoint is off: set AUTOPILOT_SECRET" });
+    if (!enabled) return answer(404, { error: "the events endpoint is off: set targets[].events_secret_env in the server config, or AUTOPILOT_SECRET" });
     const raw = await readBody(req);
     if (raw === undefined) return answer(413, { error: `body over ${MAX_BODY} bytes` });
-    if (!signatureMatches(secret, raw, req.headers["x-autopilot-signature-256"])) return answer(401, { error: "bad or missing X-Autopilot-Signature-256" });
-    const parsed = eventSchema.safeParse(safeJson(raw));
+    const timestamp = header(req, TIMESTAMP_HEADER);
+    const deliveryId = header(req, DELIVERY_HEADER);
+    if (!timestamp || !/^\d{1,12}$/.test(timestamp))
+      return answer(400, { error: "X-Autopilot-Timestamp is required: the Unix time in seconds when the event was signed" });
+    if (!deliveryId || !DELIVERY_ID.test(deliveryId))
+      return answer(400, { error: "X-Autopilot-Delivery is required: a unique id per event (8–200 of A-Z a-z 0-9 . _ : -), e.g. a UUID" });
+    const json = safeJson(raw);
+    const repo = typeof (json as { repo?: unknown })?.repo === "string" ? (json as { repo: string }).repo : "";
+    const signed = { timestamp, deliveryId, body: raw };
+    if (!secretsFor(repo).some((secret) => signatureMatches(secret, signed, header(req, SIGNATURE_HEADER)))) {
+      return answer(401, { error: `bad or missing X-Autopilot-Signature-256: sign with the events secret of ${repo || "the event's repo"}` });
+    }
+    const skew = Math.abs(Date.now() / 1000 - Number(timestamp));
+    if (skew > MAX_CLOCK_SKEW_SECONDS) {
+      return answer(401, { error: `stale X-Autopilot-Timestamp: ${Math.round(skew)} s from this server's clock (at most ${MAX_CLOCK_SKEW_SECONDS} s)` });
+    }
+    const parsed = eventSchema.safeParse(json);
     if (!parsed.success)
       return answer(422, { error: "invalid event", problems: parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`) });
+    if (!(await sink.claimDelivery(parsed.data.repo, deliveryId)))
+      return answer(409, { error: `delivery ${deliveryId} was already received: a replay is refused` });
     if (parsed.data.action === "deployed") {
       await sink.deployed(parsed.data);
       return answer(202, { recorded: "deployment" });
@@ -53,15 +86,29 @@ export function eventsHandler(secret: string | undefined, sink: EventSink) {
   };
 }
 
-export function signEvent(secret: string, body: string): string {
-  return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+export interface SignedEvent {
+  /** Unix time in seconds, as sent in X-Autopilot-Timestamp. */
+  timestamp: string;
+  /** As sent in X-Autopilot-Delivery. */
+  deliveryId: string;
+  body: string;
 }
 
-function signatureMatches(secret: string, body: string, header: string | string[] | undefined): boolean {
-  if (typeof header !== "string") return false;
-  const expected = Buffer.from(signEvent(secret, body));
-  const given = Buffer.from(header);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+/** `sha256=` and the hex HMAC-SHA256 of `<timestamp>.<delivery id>.<body>`: what X-Autopilot-Signature-256 holds. */
+export function signEvent(secret: string, event: SignedEvent): string {
+  return `sha256=${createHmac("sha256", secret).update(`${event.timestamp}.${event.deliveryId}.${event.body}`).digest("hex")}`;
+}
+
+function signatureMatches(secret: string, event: SignedEvent, given: string | undefined): boolean {
+  if (!given) return false;
+  const expected = Buffer.from(signEvent(secret, event));
+  const actual = Buffer.from(given);
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return typeof value === "string" ? value.trim() : undefined;
 }
 
 async function readBody(req: IncomingMessage): Promise<string | undefined> {

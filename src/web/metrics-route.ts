@@ -1,5 +1,8 @@
 // GET /metrics for Prometheus. Values come from the store, so every replica answers the same; a
 // scrape is cached for a few seconds because building it reads the whole health log's aggregates.
+// Closed unless the operator opens it: a bearer token (AUTOPILOT_METRICS_TOKEN), or
+// AUTOPILOT_METRICS_PUBLIC=true for a scraper on a trusted network — repository names, check names
+// and failure counts are not for everyone.
 import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type pg from "pg";
@@ -7,11 +10,24 @@ import { renderMetrics, type RenderedMetrics } from "./metrics.js";
 
 const CACHE_MS = 10_000;
 
-export function metricsHandler(db: pg.Pool, token: string | undefined) {
+export interface MetricsAccess {
+  token?: string;
+  /** Served to anyone, token or not. */
+  public: boolean;
+}
+
+export const METRICS_CLOSED =
+  "GET /metrics is closed: set AUTOPILOT_METRICS_TOKEN and scrape with Authorization: Bearer <token>, or set AUTOPILOT_METRICS_PUBLIC=true to serve it without a token.\n";
+
+export function metricsHandler(db: pg.Pool, access: MetricsAccess) {
   let cached: { at: number; metrics: Promise<RenderedMetrics> } | undefined;
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") return false;
-    if (token && !bearerMatches(req.headers.authorization, token)) {
+    if (!access.public && !access.token) {
+      res.writeHead(403, { "content-type": "text/plain" }).end(METRICS_CLOSED);
+      return true;
+    }
+    if (!access.public && access.token && !bearerMatches(req.headers.authorization, access.token)) {
       res.writeHead(401, { "www-authenticate": 'Bearer realm="autopilot"', "content-type": "text/plain" }).end("bearer token required\n");
       return true;
     }

@@ -9,6 +9,7 @@
 // app answers without its store (an unknown path: 404). `npm run drill:load` (meant for an idle
 // machine) holds every answer to the bound; the test suite holds what /healthz adds over the control
 // to it, and every answer to HEALTHZ_HANG_MS.
+import { randomUUID } from "node:crypto";
 import { Worker } from "node:worker_threads";
 import pg from "pg";
 import { REPO, Scenario } from "./scenario.js";
@@ -164,9 +165,15 @@ async function sendWork(s: Scenario, mainFiles: Record<string, string>, shape: D
 
 async function postHealEvent(s: Scenario): Promise<void> {
   const body = JSON.stringify({ repo: REPO, action: "heal" });
+  const event = { timestamp: String(Math.floor(Date.now() / 1000)), deliveryId: randomUUID(), body };
   const response = await fetch(`${s.app.url}/autopilot/events`, {
     method: "POST",
-    headers: { "content-type": "application/json", "x-autopilot-signature-256": signEvent(SECRET, body) },
+    headers: {
+      "content-type": "application/json",
+      "x-autopilot-timestamp": event.timestamp,
+      "x-autopilot-delivery": event.deliveryId,
+      "x-autopilot-signature-256": signEvent(SECRET, event),
+    },
     body,
   });
   if (response.status !== 202) throw new Error(`the heal event was refused: ${response.status} ${await response.text()}`);
