@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { openStore, DEFAULT_POOL_SIZE, type Store } from "../src/store/store.js";
-import { isOrphaned, RunLocks } from "../src/jobs/liveness.js";
+import { isOrphaned, RunLocks, whileOrphaned } from "../src/jobs/liveness.js";
 import { healthzHandler } from "../src/web/healthz.js";
 import type { Logger } from "../src/logger.js";
 import { createTestDatabase, query, type TestDatabase } from "./harness/postgres.js";
@@ -164,6 +164,32 @@ describe("run locks", () => {
     } finally {
       release.open();
       await Promise.all([replicaA.close(), replicaB.close()]);
+    }
+  });
+
+  test("the reaper decides about a run under its lock: skipped while a worker holds it, and no worker starts it meanwhile", async () => {
+    const log = recordingLogger();
+    const locks = new RunLocks(store.url, log, { contendedRetryMs: 50 });
+    try {
+      const verdictWhileHeld = await locks.hold(31, () => whileOrphaned(store.pool, 31, async () => "reaped"));
+      assert.equal(verdictWhileHeld, undefined, "a run whose worker is alive is left alone");
+      const order: string[] = [];
+      const decided = gate();
+      let worker: Promise<void> | undefined;
+      const reaped = whileOrphaned(store.pool, 31, async () => {
+        order.push("reaper decides");
+        worker = locks.hold(31, async () => void order.push("worker runs"));
+        await waitFor("the worker to find the run taken", () => log.messages.includes("another worker holds this run's lock; waiting for it"));
+        order.push("reaper done");
+        decided.open();
+        return "reaped";
+      });
+      assert.equal(await reaped, "reaped");
+      await decided.wait;
+      await within(10_000, "the worker", worker!);
+      assert.deepEqual(order, ["reaper decides", "reaper done", "worker runs"]);
+    } finally {
+      await locks.close();
     }
   });
 
