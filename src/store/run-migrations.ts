@@ -1,5 +1,6 @@
 // Which migrations a run applied: what `/autopilot rollback last` reverts.
 import type pg from "pg";
+import { int8 } from "./int8.js";
 
 export interface RunMigration {
   version: string;
@@ -26,12 +27,12 @@ export async function recentAppliedRuns(
   limit = 20,
 ): Promise<Array<{ runId: number; commitSha: string; backupId: string | null; migrations: RunMigration[] }>> {
   const { rows } = await db.query(
-    `select r.id::int as "runId", r.commit_sha as "commitSha", r.backup_id as "backupId",
+    `select r.id as "runId", r.commit_sha as "commitSha", r.backup_id as "backupId",
             json_agg(json_build_object('version', m.version, 'name', m.name, 'path', m.path) order by m.version) as migrations
        from runs r join run_migrations m on m.run_id = r.id
       where lower(r.repo) = lower($1) and r.environment = $2 and r.kind = 'migrate'
       group by r.id order by r.id desc limit $3`,
     [repo, environment, limit],
   );
-  return rows;
+  return rows.map((row) => ({ ...row, runId: int8(row.runId, "runs.id") }));
 }

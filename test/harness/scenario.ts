@@ -8,7 +8,8 @@ import { createTestDatabase, query, testServerUrl, type TestDatabase } from "./p
 import { issueCommentPayload, pullRequestPayload, pushPayload, sendWebhook } from "./webhooks.js";
 
 export const REPO = "acme/shop";
-export const INSTALLATION_ID = 42;
+/** Above 2^32, as real installation ids are. */
+export const INSTALLATION_ID = 2 ** 32 + 42;
 export const TARGET_PASSWORD = "s3cret-Pa55word";
 
 export interface ScenarioOptions {
