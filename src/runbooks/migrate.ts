@@ -7,7 +7,7 @@ import { parseHealthConfig } from "../config/health-config.js";
 import { indexMigrations, type MigrationFile } from "../database/migration-files.js";
 import { readHistoryFromUrl } from "../database/history.js";
 import { plan } from "../database/planner.js";
-import { migrate, type MigrateResult } from "../database/migrator.js";
+import { migrate, transactionControlProblems, type MigrateResult } from "../database/migrator.js";
 import { restoreDatabase } from "../database/restore.js";
 import { isUnavailable } from "../database/connection-errors.js";
 import { BackupFailedError } from "../backups/service.js";
@@ -128,6 +128,9 @@ class MigrateRun extends RunContext {
 
     const { files, problems: unreadable } = await this.step("download", () => this.downloadMigrations(planned.pending));
     if (unreadable.some((p) => p.severity === "error")) return { kind: "refused", environment, problems: unreadable };
+    // Refused before the backup, like any other file problem; the migrator refuses it too (CLI, rehearsals).
+    const splitsItsTransaction = await transactionControlProblems(files);
+    if (splitsItsTransaction.length) return { kind: "refused", environment, problems: splitsItsTransaction };
 
     await this.check.progress("Backing up…", `Backing up **${environment}** before applying ${files.length} migration(s).`, true);
     let backup: BackupRecord;
