@@ -3,6 +3,7 @@
 import { loadModule, parseSync } from "libpg-query";
 import type { Node } from "libpg-query";
 import { parseDirectives, type IgnoreDirective } from "../directives.js";
+import { splitStatements } from "../sql-split.js";
 import { tableOf } from "./ast.js";
 import { resolveRuleId, ruleInfo, type RuleSeverity } from "./catalog.js";
 import { skipTrivia } from "./lexer.js";
@@ -60,8 +61,8 @@ export async function ensureLintReady(): Promise<void> {
  */
 const NEVER_OPTIONAL: ReadonlySet<string> = new Set(["syntax-error", transactionNesting.id]);
 
-/** Words a transaction-control statement starts with; a file with none of them needs no parsing. */
-const TRANSACTION_WORD = /\b(begin|start|commit|end|rollback|abort|prepare)\b/i;
+/** The words a transaction-control statement starts with. */
+const TRANSACTION_START = /^(begin|start|commit|end|rollback|abort|prepare)\b/i;
 
 /**
  * The BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK, ABORT and PREPARE TRANSACTION statements of a
@@ -70,7 +71,9 @@ const TRANSACTION_WORD = /\b(begin|start|commit|end|rollback|abort|prepare)\b/i;
  * does not parse: running it reports PostgreSQL's own syntax error. Loads the parser when needed.
  */
 export async function findTransactionControl(input: { path: string; sql: string }): Promise<LintFinding[]> {
-  if (!TRANSACTION_WORD.test(input.sql)) return [];
+  // The statement splitter (no parser) rules out nearly every file, so the migrator loads the parser
+  // only for files that may hold such a statement.
+  if (!splitStatements(input.sql).some((statement) => TRANSACTION_START.test(statement.text))) return [];
   await ensureLintReady();
   const source = new SourceText(wellFormed(input.sql));
   let parsed: { stmts?: Array<{ stmt: Node; stmt_location?: number; stmt_len?: number }> };
