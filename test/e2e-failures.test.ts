@@ -151,4 +151,28 @@ describe("on_failure: stop keeps what committed", () => {
       ["a_id", "b_id"],
     );
   });
+
+  test("a transactional file with COMMIT in it is refused before anything runs, annotated at the line", async () => {
+    const backupsBefore = (await s.storeQuery("select count(*)::int as n from backups"))[0].n;
+    const sha = await s.push({
+      "migrations/0004_fine.sql": "create table fine (id int);\n",
+      "migrations/0005_split.sql": "-- two steps\ncreate table split_a (id int);\ncommit;\ncreate table split_b (id int);\n",
+    });
+    const run = await s.completedCheckRun(sha);
+    assert.equal(run.conclusion, "failure");
+    assert.match(run.output.title!, /Refused: 0005_split\.sql line 3: COMMIT inside a file that Autopilot already runs in a transaction/);
+    assert.match(run.output.summary!, /Nothing was applied/);
+    assert.deepEqual(
+      run.output.annotations.map((a) => [a.path, a.start_line, a.annotation_level]),
+      [["migrations/0005_split.sql", 3, "failure"]],
+    );
+    const tables = await s.targetQuery("select tablename from pg_tables where tablename in ('fine', 'split_a', 'split_b')");
+    assert.deepEqual(tables, [], "not even the file before it ran");
+    const history = await s.targetQuery("select version from autopilot.schema_migrations order by version");
+    assert.deepEqual(
+      history.map((h) => h.version),
+      ["0001", "0002", "0003"],
+    );
+    assert.equal((await s.storeQuery("select count(*)::int as n from backups"))[0].n, backupsBefore, "refused before the backup");
+  });
 });

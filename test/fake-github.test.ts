@@ -17,7 +17,7 @@ import { validateRequest } from "./harness/openapi-validator.js";
 import { checkRunPayload, issueCommentPayload, pullRequestPayload, pushPayload, sendWebhook, signPayload } from "./harness/webhooks.js";
 
 const APP_ID = 4242;
-const INSTALLATION = 77;
+const INSTALLATION = 2 ** 32 + 77;
 const REPO = "acme/shop";
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -215,6 +215,21 @@ describe("check runs", () => {
   let head: string;
   before(() => {
     head = fake.commit(REPO, { "a.sql": "select 1;" }, { branch: "checks" });
+  });
+
+  it("hands out check run and comment ids above 2^32, as GitHub does", async () => {
+    const octokit = appOctokit();
+    const head = fake.commit(REPO, { "big.sql": "select 1;" }, { branch: "big-ids" });
+    const { data: run } = await octokit.rest.checks.create({ owner: "acme", repo: "shop", name: "big", head_sha: head });
+    assert.ok(run.id > 2 ** 32, `check run id ${run.id}`);
+    const { data: again } = await octokit.rest.checks.get({ owner: "acme", repo: "shop", check_run_id: run.id });
+    assert.equal(again.id, run.id);
+    fake.addIssue(REPO, { number: 900, title: "ids" });
+    const { data: comment } = await octokit.rest.issues.createComment({ owner: "acme", repo: "shop", issue_number: 900, body: "hello" });
+    assert.ok(comment.id > 2 ** 32, `comment id ${comment.id}`);
+    const { data: read } = await octokit.rest.issues.getComment({ owner: "acme", repo: "shop", comment_id: comment.id });
+    assert.equal(read.body, "hello");
+    assert.ok(read.user!.id > 2 ** 32, `user id ${read.user!.id}`);
   });
 
   it("applies create and every PATCH into one merged state", async () => {
@@ -477,6 +492,37 @@ describe("webhooks", () => {
     const run = checkRunPayload({ action: "requested_action", repo: REPO, installationId: 5, headSha: "e".repeat(40), requestedAction: "rollback" });
     assert.equal(run.action, "requested_action");
     assert.equal("requested_action" in run ? run.requested_action?.identifier : undefined, "rollback");
+  });
+
+  it("carries ids above 2^32 by default, as GitHub's are", () => {
+    const aboveUint32 = (id: number | undefined, what: string) => assert.ok(id !== undefined && id > 2 ** 32 && Number.isSafeInteger(id), `${what}: ${id}`);
+    const push = pushPayload({ repo: REPO, before: "0".repeat(40), after: "a".repeat(40), installationId: INSTALLATION });
+    aboveUint32(push.installation?.id, "installation");
+    aboveUint32(push.repository.id, "repository");
+    aboveUint32(push.sender?.id, "sender");
+    const comment = issueCommentPayload({
+      repo: REPO,
+      issueNumber: 3,
+      isPullRequest: false,
+      body: "/autopilot status",
+      login: "alice",
+      installationId: INSTALLATION,
+    });
+    aboveUint32(comment.comment.id, "comment");
+    aboveUint32(comment.comment.user.id, "comment user");
+    aboveUint32(comment.issue.id, "issue");
+    const run = checkRunPayload({
+      action: "requested_action",
+      repo: REPO,
+      installationId: INSTALLATION,
+      headSha: "e".repeat(40),
+      pullRequests: [{ number: 3 }],
+    });
+    aboveUint32(run.check_run.id, "check run");
+    aboveUint32(run.check_run.pull_requests[0]?.base.repo.id, "pull request base repository");
+    const pr = pullRequestPayload({ action: "opened", repo: REPO, number: 3, headSha: "d".repeat(40), installationId: INSTALLATION });
+    aboveUint32(pr.pull_request.id, "pull request");
+    assert.equal(pr.pull_request.head.repo?.id, pr.pull_request.base.repo.id, "a same-repository pull request's head and base are one repository");
   });
 
   it("delivers to a Probot app whose handler writes back to the fake", async () => {

@@ -1,7 +1,15 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { parseDirectives } from "../src/database/directives.js";
-import { ensureLintReady, LINT_RULES, lintMigration, validateLintConfig, type LintFinding, type LintOptions } from "../src/database/lint/index.js";
+import {
+  ensureLintReady,
+  findTransactionControl,
+  LINT_RULES,
+  lintMigration,
+  validateLintConfig,
+  type LintFinding,
+  type LintOptions,
+} from "../src/database/lint/index.js";
 
 before(() => ensureLintReady());
 
@@ -188,6 +196,27 @@ test("severity overrides: raise, lower, switch off; syntax errors stay errors", 
   assert.equal(only(findings, "ban-drop-column")[0].severity, "warning");
   assert.deepEqual(only(lint(sql, { rules: { "ban-drop-column": "off" } }), "ban-drop-column"), []);
   assert.equal(lint("selec 1;", { rules: { "syntax-error": "off" } })[0].severity, "error");
+});
+
+test("transaction-nesting cannot be switched off or ignored: the migrator refuses such a file anyway", () => {
+  const sql = "create table t (id bigint);\n-- autopilot:ignore transaction-nesting we know\ncommit;";
+  const [finding] = only(lint(sql, { rules: { "transaction-nesting": "off" } }), "transaction-nesting");
+  assert.equal(finding.severity, "error");
+  assert.equal(finding.line, 3);
+  assert.equal(finding.ignored, undefined);
+});
+
+test("findTransactionControl: the statements that would end the migrator's transaction, none for a file that does not parse", async () => {
+  const found = await findTransactionControl({
+    path: "migrations/0003_t.sql",
+    sql: "select 1;\n-- autopilot:ignore transaction-nesting no\nabort;\nsavepoint s;",
+  });
+  assert.deepEqual(
+    found.map((f) => [f.rule, f.line, f.path, f.message]),
+    [["transaction-nesting", 3, "migrations/0003_t.sql", "ROLLBACK inside a file that Autopilot already runs in a transaction"]],
+  );
+  assert.deepEqual(await findTransactionControl({ path: "x.sql", sql: "select 'commit';" }), []);
+  assert.deepEqual(await findTransactionControl({ path: "x.sql", sql: "commit; selec 1;" }), [], "PostgreSQL reports the syntax error when the file runs");
 });
 
 test("ignore directly above a statement silences that rule for that statement only, with its reason", () => {

@@ -273,3 +273,68 @@ test("a syntax error maps PostgreSQL's character position to the file's line and
   assert.equal((await query(db.url, "select to_regclass('a') as t"))[0].t, null, "nothing ran");
   await db.drop();
 });
+
+test("a transactional file with COMMIT in the middle is refused before anything runs: nothing of it committed, no history row", async () => {
+  const db = await createTestDatabase();
+  const splits = migration(
+    "0002_splits.sql",
+    "create table split_first (id int);\ncommit;\ncreate table split_second (id int);\n-- the history row would have been written here\n",
+  );
+  const result = await run(db.url, [users, splits, items]);
+  assert.deepEqual(result.applied, [], "no file of the run is applied, not even the ones before the refused file");
+  assert.equal(result.failure?.file.filename, "0002_splits.sql");
+  assert.equal(result.failure?.line, 2);
+  assert.equal(result.failure?.code, "transaction-nesting");
+  assert.match(result.failure!.message, /^0002_splits\.sql line 2: COMMIT inside a file that Autopilot already runs in a transaction/);
+  assert.match(result.failure!.hint!, /autopilot:no-transaction/);
+  assert.deepEqual(result.failure?.committedBefore, []);
+  const tables = await query(db.url, "select tablename from pg_tables where tablename in ('users', 'split_first', 'split_second', 'items')");
+  assert.deepEqual(tables, []);
+  const recorded = await query(db.url, "select count(*)::int as n from pg_tables where schemaname = 'autopilot'");
+  assert.equal(recorded[0].n, 0, "not even the history table: the target was not touched");
+  await db.drop();
+});
+
+test("BEGIN, END, ROLLBACK and START TRANSACTION are refused at their line; savepoints and words in strings are not", async () => {
+  const db = await createTestDatabase();
+  const cases: Array<[string, number, string]> = [
+    ["begin;\ncreate table b1 (id int);\n", 1, "BEGIN"],
+    ["create table b2 (id int);\n\nend;\n", 3, "COMMIT"],
+    ["create table b3 (id int);\nrollback;\n", 2, "ROLLBACK"],
+    ["select 1;\n  start transaction isolation level serializable;\nselect 2;\n", 2, "START TRANSACTION"],
+  ];
+  for (const [index, [sql, line, keyword]] of cases.entries()) {
+    const result = await run(db.url, [migration(`000${index + 1}_case.sql`, sql)]);
+    assert.equal(result.failure?.line, line, sql);
+    assert.match(result.failure!.message, new RegExp(`line ${line}: ${keyword} inside`), sql);
+  }
+  const fine = migration(
+    "0009_fine.sql",
+    "create table fine (note text default 'begin; commit;');\nsavepoint s;\ninsert into fine values ('x');\nrollback to savepoint s;\nrelease savepoint s;\n" +
+      "create function end_of(x int) returns int language plpgsql as $$ begin return x; end $$;\n",
+  );
+  const result = await run(db.url, [fine]);
+  assert.equal(result.failure, undefined, JSON.stringify(result.failure));
+  assert.equal((await query(db.url, "select count(*)::int as n from fine"))[0].n, 0, "the savepoint rolled the insert back");
+  await db.drop();
+});
+
+test("a no-transaction file may use BEGIN and COMMIT, and runs", async () => {
+  const db = await createTestDatabase();
+  const own = migration(
+    "0001_own.sql",
+    "-- autopilot:no-transaction\nbegin;\ncreate table own_a (id int);\ncommit;\nbegin;\ncreate table own_b (id int);\nend;\n",
+  );
+  const result = await run(db.url, [own]);
+  assert.equal(result.failure, undefined, JSON.stringify(result.failure));
+  assert.deepEqual(
+    result.applied.map((a) => a.file.version),
+    ["0001"],
+  );
+  assert.equal((await query(db.url, "select count(*)::int as n from pg_tables where tablename in ('own_a', 'own_b')"))[0].n, 2);
+  assert.deepEqual(
+    (await history(db.url)).map((r) => r.version),
+    ["0001"],
+  );
+  await db.drop();
+});

@@ -181,6 +181,22 @@ test("a failing down file rolls back alone, stops the rest, keeps earlier revert
   await db.drop();
 });
 
+test("a down file with COMMIT in it is refused before anything is reverted, at its line", async () => {
+  const db = await createTestDatabase();
+  await migrateAll(db.url);
+  const splits: DownFile = { ...down(nicknames), sql: "alter table users drop column nickname;\ncommit;\n" };
+  const result = await revert(db.url, [down(orders), splits]);
+  assert.deepEqual(result.reverted, []);
+  assert.equal(result.failure?.file, splits);
+  assert.equal(result.failure?.line, 2);
+  assert.equal(result.failure?.code, "transaction-nesting");
+  assert.match(result.failure!.message, /0002_nicknames\.down\.sql line 2: COMMIT inside a file that Autopilot already runs in a transaction/);
+  assert.equal(await tableExists(db.url, "orders"), true, "not even the down file before it ran");
+  assert.deepEqual(await columns(db.url, "users"), ["id", "email", "nickname"]);
+  assert.deepEqual(await revertedVersions(db.url), []);
+  await db.drop();
+});
+
 test("a run-time error without a position is located by replaying the down file", async () => {
   const db = await createTestDatabase();
   await migrateAll(db.url, [users, nicknames]);

@@ -1,8 +1,11 @@
 // Applies pending migration files to a target database, one at a time, under a session-level
 // advisory lock, each file in its own transaction (or statement by statement for no-transaction
 // files), recording each in autopilot.schema_migrations. A failing file stops the run and is
-// reported at its file and line; the files committed before it stay committed.
+// reported at its file and line; the files committed before it stay committed. A transactional file
+// that would end its own transaction (COMMIT, ROLLBACK, BEGIN…) is refused before anything runs.
 import pg from "pg";
+import type { Problem } from "./errors.js";
+import { findTransactionControl } from "./lint/index.js";
 import { ensureHistory, readHistory, recordAppliedSql, type HistoryEntry } from "./history.js";
 import { versionKey, type MigrationFile } from "./migration-files.js";
 import { checksumChangedMessage, type AppliedMigration } from "./planner.js";
@@ -65,6 +68,8 @@ type FileOutcome = { durationMs: number } | { failure: Omit<MigrationFailure, "c
 
 export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
   const defaults = validTimeouts(opts.lockTimeout ?? "10s", opts.statementTimeout ?? "0");
+  const [refused] = await transactionControlFailures(opts.migrations);
+  if (refused) return { applied: [], skipped: [], failure: { ...refused, committedBefore: [] } };
   const session = {
     databaseUrl: opts.databaseUrl,
     applicationName: "autopilot-migrate",
@@ -106,6 +111,35 @@ async function applyPending(client: pg.Client, opts: MigrateOptions, defaults: T
     opts.onProgress?.({ kind: "applied", position, total, file, durationMs: outcome.durationMs });
   }
   return result;
+}
+
+/**
+ * Transactional files that contain BEGIN, COMMIT, ROLLBACK, END… (found by the lint's parser): run
+ * inside the migrator's transaction, such a statement ends it early, so the rest of the file runs
+ * without the SET LOCAL timeouts and commits apart from its history row. `-- autopilot:no-transaction`
+ * files manage their own transactions and may use them.
+ */
+export async function transactionControlFailures(files: MigrationFile[]): Promise<Array<Omit<MigrationFailure, "committedBefore">>> {
+  const failures: Array<Omit<MigrationFailure, "committedBefore">> = [];
+  for (const file of files.filter((f) => !f.directives.noTransaction)) {
+    const [finding] = await findTransactionControl({ path: file.path, sql: file.sql });
+    if (finding) {
+      const message = `${file.filename} line ${finding.line}: ${finding.message}; it would end that transaction early, so the file is refused and nothing of this run is applied`;
+      failures.push({ file, line: finding.line, column: finding.column, code: finding.rule, message, hint: finding.instead });
+    }
+  }
+  return failures;
+}
+
+/** transactionControlFailures as plan problems, to refuse a run before it backs up or takes a lock. */
+export async function transactionControlProblems(files: MigrationFile[]): Promise<Problem[]> {
+  return (await transactionControlFailures(files)).map((f) => ({
+    code: f.code!,
+    path: f.file.path,
+    line: f.line,
+    message: `${f.message}. ${f.hint}`,
+    severity: "error",
+  }));
 }
 
 function changedSinceApplied(file: MigrationFile, previous: AppliedMigration): Omit<MigrationFailure, "committedBefore"> {

@@ -5,6 +5,7 @@
 // each down file commits together with its history row marked reverted, or not at all.
 import path from "node:path";
 import pg from "pg";
+import { findTransactionControl } from "./lint/index.js";
 import { ensureHistory, markRevertedSql, readHistory, type HistoryRow } from "./history.js";
 import { compareVersions, versionKey, type MigrationFile } from "./migration-files.js";
 import type { AppliedMigration } from "./planner.js";
@@ -135,6 +136,8 @@ type FileOutcome = { durationMs: number } | { failure: Omit<RevertFailure, "reve
  */
 export async function applyDownMigrations(opts: RevertOptions): Promise<RevertResult> {
   const timeouts = validTimeouts(opts.lockTimeout ?? "10s", opts.statementTimeout ?? "0");
+  const refused = await splitsItsTransaction(opts.downs);
+  if (refused) return { reverted: [], failure: { ...refused, revertedBefore: [] } };
   const session = { databaseUrl: opts.databaseUrl, applicationName: "autopilot-rollback", lockWaitSeconds: opts.lockWaitSeconds ?? 60 };
   return withMigrationLock(session, (client) => revertUnderLock(client, opts, timeouts));
 }
@@ -158,6 +161,18 @@ async function revertUnderLock(client: pg.Client, opts: RevertOptions, timeouts:
     result.reverted.push({ file, durationMs: outcome.durationMs });
   }
   return result;
+}
+
+/** A down file runs in one transaction with its history update; a COMMIT, ROLLBACK, BEGIN… in it would split them. */
+async function splitsItsTransaction(downs: DownFile[]): Promise<Omit<RevertFailure, "revertedBefore"> | undefined> {
+  for (const file of downs) {
+    const [finding] = await findTransactionControl({ path: file.path, sql: file.sql });
+    if (finding) {
+      const message = `${path.posix.basename(file.path)} line ${finding.line}: ${finding.message}; it would end that transaction early, so nothing was reverted`;
+      return { file, line: finding.line, column: finding.column, code: finding.rule, message, hint: "Remove BEGIN/COMMIT/ROLLBACK from the down file." };
+    }
+  }
+  return undefined;
 }
 
 type Matched = { rows: Array<{ file: DownFile; row: HistoryRow }> } | { failure: Omit<RevertFailure, "revertedBefore"> };

@@ -8,7 +8,7 @@ import { indexMigrations, type MigrationFile } from "../database/migration-files
 import { readHistoryFromUrl } from "../database/history.js";
 import { plan } from "../database/planner.js";
 import { batchTooLarge } from "../database/plan-bounds.js";
-import { migrate, type MigrateResult } from "../database/migrator.js";
+import { migrate, transactionControlProblems, type MigrateResult } from "../database/migrator.js";
 import { holdMigrationLock, type HeldMigrationLock } from "../database/target-session.js";
 import { restoreDatabase } from "../database/restore.js";
 import { isUnavailable } from "../database/connection-errors.js";
@@ -149,6 +149,9 @@ class MigrateRun extends RunContext {
 
     const { files, problems: unreadable } = await this.step("download", () => this.downloadMigrations(planned.pending));
     if (unreadable.some((p) => p.severity === "error")) return { kind: "refused", environment, problems: unreadable };
+    // Refused before the backup, like any other file problem; the migrator refuses it too (CLI, rehearsals).
+    const splitsItsTransaction = await transactionControlProblems(files);
+    if (splitsItsTransaction.length) return { kind: "refused", environment, problems: splitsItsTransaction };
 
     await this.check.progress("Backing up…", `Backing up **${environment}** before applying ${files.length} migration(s).`, true);
     let backup: BackupRecord;

@@ -1,5 +1,6 @@
 // Backup records: what was dumped, where, and whether it is still there.
 import type pg from "pg";
+import { nullableInt8 } from "./int8.js";
 
 export interface BackupRecord {
   id: string;
@@ -16,8 +17,10 @@ export interface BackupRecord {
   createdAt: Date;
 }
 
-const columns = `id, repo, environment, run_id::int as "runId", commit_sha as "commitSha", status, path,
+const columns = `id, repo, environment, run_id as "runId", commit_sha as "commitSha", status, path,
   size_bytes::float8 as "sizeBytes", sha256, duration_ms as "durationMs", error, created_at as "createdAt"`;
+
+const toBackup = (row: Record<string, unknown>): BackupRecord => ({ ...(row as unknown as BackupRecord), runId: nullableInt8(row.runId, "backups.run_id") });
 
 export async function insertBackup(db: pg.Pool, b: Omit<BackupRecord, "createdAt"> & { createdAt?: Date }): Promise<void> {
   await db.query(
@@ -28,16 +31,16 @@ export async function insertBackup(db: pg.Pool, b: Omit<BackupRecord, "createdAt
 }
 
 export async function getBackup(db: pg.Pool, id: string): Promise<BackupRecord | undefined> {
-  const { rows } = await db.query<BackupRecord>(`select ${columns} from backups where id = $1`, [id]);
-  return rows[0];
+  const { rows } = await db.query(`select ${columns} from backups where id = $1`, [id]);
+  return rows.map(toBackup)[0];
 }
 
 export async function listBackups(db: pg.Pool, repo: string, environment: string): Promise<BackupRecord[]> {
-  const { rows } = await db.query<BackupRecord>(
-    `select ${columns} from backups where repo = $1 and environment = $2 and status <> 'pruned' order by created_at desc`,
-    [repo, environment],
-  );
-  return rows;
+  const { rows } = await db.query(`select ${columns} from backups where repo = $1 and environment = $2 and status <> 'pruned' order by created_at desc`, [
+    repo,
+    environment,
+  ]);
+  return rows.map(toBackup);
 }
 
 export async function markPruned(db: pg.Pool, id: string): Promise<void> {

@@ -1,5 +1,6 @@
 // Run history: one row per piece of work a user asked for, with its steps and outcome.
 import type pg from "pg";
+import { int8, nullableInt8 } from "./int8.js";
 
 export type RunStatus = "queued" | "in_progress" | "success" | "failure" | "neutral" | "action_required" | "skipped" | "cancelled";
 
@@ -30,10 +31,26 @@ export interface Run {
   finishedAt: Date | null;
 }
 
-const columns = `id::int, kind, trigger, repo, installation_id::int as "installationId", environment, ref,
+// The bigint ids come back as strings; toRun turns them into exact numbers (see int8.ts).
+const columns = `id, kind, trigger, repo, installation_id as "installationId", environment, ref,
   commit_sha as "commitSha", requested_by as "requestedBy", delivery_id as "deliveryId", job_id as "jobId",
-  check_run_id::int as "checkRunId", status, waiting_for as "waitingFor", title, error, backup_id as "backupId", attempts, params,
+  check_run_id as "checkRunId", status, waiting_for as "waitingFor", title, error, backup_id as "backupId", attempts, params,
   created_at as "createdAt", finished_at as "finishedAt"`;
+
+function toRun(row: Record<string, unknown>): Run {
+  return {
+    ...(row as unknown as Run),
+    id: int8(row.id, "runs.id"),
+    installationId: int8(row.installationId, "runs.installation_id"),
+    checkRunId: nullableInt8(row.checkRunId, "runs.check_run_id"),
+  };
+}
+
+/** Runs a query that selects `columns` from runs. */
+async function selectRuns(db: pg.Pool | pg.PoolClient, sql: string, params: unknown[]): Promise<Run[]> {
+  const { rows } = await db.query(sql, params);
+  return rows.map(toRun);
+}
 
 export interface NewRun {
   kind: string;
@@ -80,18 +97,19 @@ export async function createRun(db: pg.Pool, run: NewRun): Promise<Run | undefin
 }
 
 async function insertRun(db: pg.Pool | pg.PoolClient, run: NewRun): Promise<Run | undefined> {
-  const { rows } = await db.query<Run>(
+  const [created] = await selectRuns(
+    db,
     `insert into runs (kind, trigger, repo, installation_id, ref, commit_sha, requested_by, delivery_id, params)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
      on conflict do nothing returning ${columns}`,
     [run.kind, run.trigger, run.repo, run.installationId, run.ref, run.commitSha, run.requestedBy, run.deliveryId, JSON.stringify(run.params ?? {})],
   );
-  return rows[0];
+  return created;
 }
 
 export async function getRun(db: pg.Pool, id: number): Promise<Run | undefined> {
-  const { rows } = await db.query<Run>(`select ${columns} from runs where id = $1`, [id]);
-  return rows[0];
+  const [run] = await selectRuns(db, `select ${columns} from runs where id = $1`, [id]);
+  return run;
 }
 
 export async function setRunJob(db: pg.Pool, id: number, jobId: string): Promise<void> {
@@ -99,12 +117,13 @@ export async function setRunJob(db: pg.Pool, id: number, jobId: string): Promise
 }
 
 export async function startAttempt(db: pg.Pool, id: number): Promise<Run> {
-  const { rows } = await db.query<Run>(
+  const [run] = await selectRuns(
+    db,
     `update runs set status = 'in_progress', attempts = attempts + 1, started_at = coalesce(started_at, now())
      where id = $1 returning ${columns}`,
     [id],
   );
-  return rows[0];
+  return run;
 }
 
 export async function updateRun(
@@ -150,8 +169,7 @@ export async function recordStep(
 }
 
 export async function unfinishedRuns(db: pg.Pool): Promise<Run[]> {
-  const { rows } = await db.query<Run>(`select ${columns} from runs where status in ('queued', 'in_progress') order by id`);
-  return rows;
+  return selectRuns(db, `select ${columns} from runs where status in ('queued', 'in_progress') order by id`, []);
 }
 
 /** Puts a run that waited for approvals back in line; false when it no longer waits, or waits for a lock. */
@@ -165,25 +183,27 @@ export async function reopenRun(db: pg.Pool, id: number): Promise<boolean> {
 }
 
 export async function findRunByCheckRun(db: pg.Pool, checkRunId: number): Promise<Run | undefined> {
-  const { rows } = await db.query<Run>(`select ${columns} from runs where check_run_id = $1 order by id desc limit 1`, [checkRunId]);
-  return rows[0];
+  const [run] = await selectRuns(db, `select ${columns} from runs where check_run_id = $1 order by id desc limit 1`, [checkRunId]);
+  return run;
 }
 
 /** The newest run of a kind on an environment, optionally with a given status. */
 export async function latestRun(db: pg.Pool, repo: string, environment: string, kind: string, statuses?: RunStatus[]): Promise<Run | undefined> {
-  const { rows } = await db.query<Run>(
+  const [run] = await selectRuns(
+    db,
     `select ${columns} from runs where lower(repo) = lower($1) and environment = $2 and kind = $3
        and ($4::text[] is null or status = any($4)) order by id desc limit 1`,
     [repo, environment, kind, statuses ?? null],
   );
-  return rows[0];
+  return run;
 }
 
 /** The newest migrate run of a commit that waits for people (a lock or approvals); see its waitingFor. */
 export async function waitingRunForCommit(db: pg.Pool, repo: string, commitSha: string): Promise<Run | undefined> {
-  const { rows } = await db.query<Run>(
+  const [run] = await selectRuns(
+    db,
     `select ${columns} from runs where lower(repo) = lower($1) and commit_sha = $2 and kind = 'migrate' and status = 'action_required' order by id desc limit 1`,
     [repo, commitSha],
   );
-  return rows[0];
+  return run;
 }

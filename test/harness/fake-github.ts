@@ -6,6 +6,7 @@
 import { createHash, createPublicKey, createVerify, randomBytes } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { bigIdFor, FIRST_BIG_ID } from "./big-ids.js";
 import { validateRequest } from "./openapi-validator.js";
 
 // ---------------------------------------------------------------------------
@@ -260,7 +261,7 @@ export class FakeGitHub {
   /** Only an explicitly configured App id is checked against the JWT's `iss`. */
   private readonly checkIssuer: boolean;
   private readonly publicKey?: ReturnType<typeof createPublicKey>;
-  private nextIdValue = 1000;
+  private nextIdValue = FIRST_BIG_ID;
   private clock = 0;
 
   private constructor(
@@ -1671,9 +1672,9 @@ function errorReply(error: unknown): Reply {
   return { status: 500, body: { message: `FakeGitHub internal error: ${message}`, documentation_url: docs, status: "500" } };
 }
 
-/** Stable positive integer ids for users, pulls, suites derived from their names. */
+/** Stable ids (above 2^32, like GitHub's) for users, pulls, suites derived from their names. */
 function idFromString(s: string): number {
-  return createHash("sha1").update(s).digest().readUInt32BE(0) % 100_000_000;
+  return bigIdFor(s);
 }
 
 function labelNames(labels: Array<string | { name?: string }> | undefined): string[] {

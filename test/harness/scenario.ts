@@ -11,7 +11,8 @@ import { RUN_QUEUES } from "../../src/jobs/queue.js";
 const RUN_KINDS = Object.keys(RUN_QUEUES);
 
 export const REPO = "acme/shop";
-export const INSTALLATION_ID = 42;
+/** Above 2^32, as real installation ids are. */
+export const INSTALLATION_ID = 2 ** 32 + 42;
 export const TARGET_PASSWORD = "s3cret-Pa55word";
 
 export interface ScenarioOptions {

@@ -3,6 +3,7 @@
 // every field the app does not expect to be overridden still has a real shape.
 import { createHmac, randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
+import { bigIdFor } from "./big-ids.js";
 import type { CheckRunEvent, CheckSuiteEvent, IssueCommentEvent, PullRequestEvent, PullRequestReviewSubmittedEvent, PushEvent } from "@octokit/webhooks-types";
 
 // Example payloads are deeply nested JSON we override field by field.
@@ -74,24 +75,24 @@ function splitRepo(fullName: string): { owner: string; name: string } {
   return { owner, name };
 }
 
-/** Rewrites a repository object (as found in any payload) to be `fullName`. */
+/** Rewrites a repository object (as found in any payload) to be `fullName`, with an id above 2^32 unless given one. */
 function setRepository(repo: Json, fullName: string, opts: { defaultBranch?: string; id?: number } = {}): Json {
   const { owner, name } = splitRepo(fullName);
   repo.name = name;
   repo.full_name = fullName;
   repo.html_url = `https://github.com/${fullName}`;
   repo.url = `https://api.github.com/repos/${fullName}`;
-  if (opts.id !== undefined) repo.id = opts.id;
+  repo.id = opts.id ?? bigIdFor(`repository ${fullName.toLowerCase()}`);
   if (opts.defaultBranch) {
     repo.default_branch = opts.defaultBranch;
     if ("master_branch" in repo) repo.master_branch = opts.defaultBranch;
   }
-  repo.owner = { ...repo.owner, login: owner, name: owner, html_url: `https://github.com/${owner}` };
+  repo.owner = { ...repo.owner, login: owner, id: bigIdFor(`user ${owner}`), name: owner, html_url: `https://github.com/${owner}` };
   return repo;
 }
 
 function setUser(user: Json | undefined, login: string, type = "User"): Json {
-  return { ...(user ?? {}), login, type, html_url: `https://github.com/${login}` };
+  return { ...(user ?? {}), login, id: bigIdFor(`user ${login}`), type, html_url: `https://github.com/${login}` };
 }
 
 function setInstallation(payload: Json, installationId: number): void {
@@ -190,6 +191,7 @@ export function pullRequestPayload(o: PullRequestOptions): PullRequestEvent {
   const closed = o.action === "closed";
   const merged = o.merged ?? false;
   Object.assign(pr, {
+    id: bigIdFor(`pull ${o.repo}#${o.number}`),
     number: o.number,
     title: o.title ?? pr.title,
     body: o.body ?? pr.body,
@@ -230,7 +232,7 @@ export interface IssueCommentOptions {
   login: string;
   installationId: number;
   userType?: "User" | "Bot";
-  /** Match a comment seeded with FakeGitHub.addComment so reactions/replies find it. */
+  /** Match a comment seeded with FakeGitHub.addComment so reactions/replies find it (default: an id above 2^32). */
   commentId?: number;
   authorAssociation?: string;
 }
@@ -242,6 +244,7 @@ export function issueCommentPayload(o: IssueCommentOptions): IssueCommentEvent {
   const user = setUser(p.comment.user, o.login, o.userType ?? "User");
   const issueUrl = `https://api.github.com/repos/${o.repo}/issues/${o.issueNumber}`;
   Object.assign(p.issue, {
+    id: bigIdFor(`issue ${o.repo}#${o.issueNumber}`),
     number: o.issueNumber,
     url: issueUrl,
     html_url: `https://github.com/${o.repo}/${o.isPullRequest ? "pull" : "issues"}/${o.issueNumber}`,
@@ -257,7 +260,7 @@ export function issueCommentPayload(o: IssueCommentOptions): IssueCommentEvent {
     delete p.issue.pull_request;
   }
   Object.assign(p.comment, {
-    id: o.commentId ?? p.comment.id,
+    id: o.commentId ?? bigIdFor(`comment ${o.repo}#${o.issueNumber} ${o.body}`),
     body: o.body,
     user,
     issue_url: issueUrl,
@@ -327,19 +330,21 @@ export function checkRunPayload(o: CheckRunOptions): CheckRunEvent {
   const p = exampleFor("check_run", o.action);
   setRepository(p.repository, o.repo);
   const run = p.check_run;
+  const checkRunId = o.checkRunId ?? bigIdFor(`check run ${o.repo}@${o.headSha} ${o.name ?? run.name}`);
   Object.assign(run, {
-    id: o.checkRunId ?? run.id,
+    id: checkRunId,
     name: o.name ?? run.name,
     head_sha: o.headSha,
     status: o.status ?? run.status,
     conclusion: o.conclusion === undefined ? run.conclusion : o.conclusion,
     external_id: o.externalId ?? run.external_id,
-    url: `https://api.github.com/repos/${o.repo}/check-runs/${o.checkRunId ?? run.id}`,
+    url: `https://api.github.com/repos/${o.repo}/check-runs/${checkRunId}`,
     pull_requests: pullRefs(o.repo, o.headSha, o.pullRequests),
   });
   if (o.appId !== undefined) run.app = { ...run.app, id: o.appId };
   run.check_suite = {
     ...run.check_suite,
+    id: bigIdFor(`check suite ${o.repo}@${o.headSha}`),
     head_sha: o.headSha,
     head_branch: o.headBranch ?? run.check_suite?.head_branch,
     pull_requests: run.pull_requests,
@@ -368,6 +373,7 @@ export function checkSuitePayload(o: CheckSuiteOptions): CheckSuiteEvent {
   const p = exampleFor("check_suite", o.action);
   setRepository(p.repository, o.repo);
   Object.assign(p.check_suite, {
+    id: bigIdFor(`check suite ${o.repo}@${o.headSha}`),
     head_sha: o.headSha,
     after: o.headSha,
     before: o.before ?? p.check_suite.before,
@@ -386,9 +392,13 @@ export function checkSuitePayload(o: CheckSuiteOptions): CheckSuiteEvent {
 function pullRefs(repo: string, headSha: string, pulls: CheckRunOptions["pullRequests"] = []): Json[] {
   return pulls.map((pr) => ({
     url: `https://api.github.com/repos/${repo}/pulls/${pr.number}`,
-    id: pr.number,
+    id: bigIdFor(`pull ${repo}#${pr.number}`),
     number: pr.number,
-    head: { ref: pr.headRef ?? "feature", sha: headSha, repo: { id: 1, url: `https://api.github.com/repos/${repo}`, name: repo.split("/")[1] } },
-    base: { ref: pr.baseRef ?? "main", sha: ZERO_SHA, repo: { id: 1, url: `https://api.github.com/repos/${repo}`, name: repo.split("/")[1] } },
+    head: { ref: pr.headRef ?? "feature", sha: headSha, repo: repoRef(repo) },
+    base: { ref: pr.baseRef ?? "main", sha: ZERO_SHA, repo: repoRef(repo) },
   }));
+}
+
+function repoRef(fullName: string): Json {
+  return { id: bigIdFor(`repository ${fullName.toLowerCase()}`), url: `https://api.github.com/repos/${fullName}`, name: splitRepo(fullName).name };
 }

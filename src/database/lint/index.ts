@@ -3,12 +3,13 @@
 import { loadModule, parseSync } from "libpg-query";
 import type { Node } from "libpg-query";
 import { parseDirectives, type IgnoreDirective } from "../directives.js";
+import { splitStatements } from "../sql-split.js";
 import { tableOf } from "./ast.js";
 import { resolveRuleId, ruleInfo, type RuleSeverity } from "./catalog.js";
 import { skipTrivia } from "./lexer.js";
 import { SourceText } from "./locations.js";
 import { RULES } from "./rules/index.js";
-import { closesTransaction, opensTransaction } from "./rules/transactions.js";
+import { closesTransaction, opensTransaction, transactionNesting } from "./rules/transactions.js";
 import { Statement, type FileFacts, type Hit, type Rule } from "./statement.js";
 
 export { LINT_RULES, type LintRuleInfo, type RuleSeverity } from "./catalog.js";
@@ -51,6 +52,41 @@ export async function ensureLintReady(): Promise<void> {
   if (parserLoaded) return;
   await loadModule();
   parserLoaded = true;
+}
+
+/**
+ * Rules whose findings no config or `-- autopilot:ignore` can silence: PostgreSQL would refuse a
+ * syntax error whatever the config says, and the migrator refuses a transactional file that ends its
+ * own transaction (see findTransactionControl), so the plan must not call either fine.
+ */
+const NEVER_OPTIONAL: ReadonlySet<string> = new Set(["syntax-error", transactionNesting.id]);
+
+/** The words a transaction-control statement starts with. */
+const TRANSACTION_START = /^(begin|start|commit|end|rollback|abort|prepare)\b/i;
+
+/**
+ * The BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK, ABORT and PREPARE TRANSACTION statements of a
+ * file the migrator runs in one transaction, where each would split it (savepoints are fine): the
+ * transaction-nesting rule's findings, by the same parser, never silenced. Empty for a file that
+ * does not parse: running it reports PostgreSQL's own syntax error. Loads the parser when needed.
+ */
+export async function findTransactionControl(input: { path: string; sql: string }): Promise<LintFinding[]> {
+  // The statement splitter (no parser) rules out nearly every file, so the migrator loads the parser
+  // only for files that may hold such a statement.
+  if (!splitStatements(input.sql).some((statement) => TRANSACTION_START.test(statement.text))) return [];
+  await ensureLintReady();
+  const source = new SourceText(wellFormed(input.sql));
+  let parsed: { stmts?: Array<{ stmt: Node; stmt_location?: number; stmt_len?: number }> };
+  try {
+    parsed = parseSync(source.text);
+  } catch {
+    return [];
+  }
+  return toStatements(parsed.stmts ?? [], source, false).flatMap((statement) =>
+    transactionNesting.check!(statement).flatMap(
+      (hit) => toFinding({ rule: transactionNesting.id, hit, statement, index: statement.start }, input.path, source, new Map()) ?? [],
+    ),
+  );
 }
 
 /** A rule's hit at a place in the file, before severity and ignores are applied. */
@@ -158,7 +194,7 @@ function runRules(statements: Statement[]): Located[] {
   return located;
 }
 
-function toFinding(found: Located, path: string, source: SourceText, severities: Map<string, RuleSeverity>, ignores: IgnoreIndex): LintFinding | undefined {
+function toFinding(found: Located, path: string, source: SourceText, severities: Map<string, RuleSeverity>, ignores?: IgnoreIndex): LintFinding | undefined {
   const info = ruleInfo(found.rule);
   const severity = severities.get(found.rule) ?? info.defaultSeverity;
   if (severity === "off") return undefined;
@@ -168,7 +204,7 @@ function toFinding(found: Located, path: string, source: SourceText, severities:
   if (found.hit.table !== undefined) finding.table = found.hit.table;
   if (found.hit.lock !== undefined) finding.lock = found.hit.lock;
   if (found.hit.rewrites) finding.rewrites = true;
-  const ignore = ignores.find(found, line);
+  const ignore = ignores?.find(found, line);
   if (ignore) finding.ignored = { reason: ignore.reason, line: ignore.line };
   return finding;
 }
@@ -186,8 +222,7 @@ function severityOverrides(rules: Record<string, RuleSeverity> | undefined): Map
   const overrides = new Map<string, RuleSeverity>();
   for (const [name, severity] of Object.entries(rules ?? {})) {
     const id = resolveRuleId(name);
-    // A syntax error is never optional: PostgreSQL would refuse the file whatever the config says.
-    if (id && id !== "syntax-error") overrides.set(id, severity);
+    if (id && !NEVER_OPTIONAL.has(id)) overrides.set(id, severity);
   }
   return overrides;
 }
@@ -195,7 +230,7 @@ function severityOverrides(rules: Record<string, RuleSeverity> | undefined): Map
 /**
  * Which `-- autopilot:ignore` applies to a finding: one in the comment lines directly above its
  * statement (or directly above the offending line inside the statement), or one in the file's
- * leading comment block, which covers the whole file. Syntax errors cannot be ignored.
+ * leading comment block, which covers the whole file. NEVER_OPTIONAL rules cannot be ignored.
  */
 class IgnoreIndex {
   private readonly byLine = new Map<number, IgnoreDirective[]>();
@@ -215,7 +250,7 @@ class IgnoreIndex {
   }
 
   find(found: Located, line: number): IgnoreDirective | undefined {
-    if (found.rule === "syntax-error") return undefined;
+    if (NEVER_OPTIONAL.has(found.rule)) return undefined;
     const matches = (ignore: IgnoreDirective) => resolveRuleId(ignore.rule) === found.rule;
     const statementLine = found.statement ? this.source.position(found.statement.start).line : line;
     return this.above(statementLine, matches) ?? this.above(line, matches) ?? this.fileWide.find(matches);
