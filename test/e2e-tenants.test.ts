@@ -99,7 +99,7 @@ describe("targets are bound to the repository's id", () => {
   test("a repository re-created under the old name is refused, and nothing is migrated", async () => {
     const first = await s.push(shopRepo(["0001_init.sql"]));
     assert.equal((await s.completedCheckRun(first)).conclusion, "success");
-    const [bound] = await s.storeQuery("select repository_id::int as id from repository_bindings where repo = 'acme/shop' and environment = 'production'");
+    const [bound] = await s.storeQuery("select repository_id::text as id from repository_bindings where repo = 'acme/shop' and environment = 'production'");
     assert.ok(bound, "the first run recorded the repository id");
 
     s.github.addRepo(REPO, { installationId: INSTALLATION_ID, defaultBranch: "main", id: 987654 });
