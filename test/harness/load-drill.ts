@@ -106,7 +106,7 @@ export async function runLoadDrill(s: Scenario, mainFiles: Record<string, string
   const blocker = await holdTargetBusy(s.target.url);
   let samples: HealthzSample[] = [];
   try {
-    const comments = await sendWork(s, mainFiles, shape, first);
+    const comments = await sendWork(s, mainFiles, shape, first, timeoutMs / 2);
     let held = 0;
     await waitFor(
       () => `more than ${DEFAULT_POOL_SIZE} jobs holding run locks at once (last seen: ${held})`,
@@ -137,7 +137,13 @@ export async function runLoadDrill(s: Scenario, mainFiles: Record<string, string
 }
 
 /** Pull requests, pushes, comments and events, as fast as they can be delivered; the comments' issue and id. */
-async function sendWork(s: Scenario, mainFiles: Record<string, string>, shape: DrillShape, first: number): Promise<Array<{ issue: number; id: number }>> {
+async function sendWork(
+  s: Scenario,
+  mainFiles: Record<string, string>,
+  shape: DrillShape,
+  first: number,
+  timeoutMs: number,
+): Promise<Array<{ issue: number; id: number }>> {
   for (let i = 0; i < shape.pulls; i++) {
     s.resetFiles(mainFiles);
     await s.pullRequest(101 + i, { [`migrations/0010_pr_${101 + i}.sql`]: `create table pr_${101 + i} (id bigint primary key);\n` });
@@ -154,11 +160,19 @@ async function sendWork(s: Scenario, mainFiles: Record<string, string>, shape: D
   for (let i = 0; i < shape.planComments; i++) await comment(20 + i, "/autopilot plan");
   for (let i = 0; i < shape.eventHeals; i++) await postHealEvent(s);
   // Status waits on the target's history: sent last, so those commands cannot keep the others from queueing their work.
+  // A command queues its work only once its reply is posted, and the app paces its GitHub writes per
+  // installation as GitHub asks (Probot's throttle: one a second, three seconds between comments):
+  // eight replies alone take 24 s, and they queue behind the plans', migrations' and heals' writes —
+  // past waitFor's 30 s default (the product is right to pace: GitHub's secondary rate limits).
   const queued = shape.backupComments + shape.planComments;
-  await waitFor(`the commands' ${queued} backups and plans queued`, async () => {
-    const [{ n }] = await s.storeQuery("select count(*)::int as n from runs where id >= $1 and kind in ('backup', 'plan') and trigger = 'command'", [first]);
-    return n === queued;
-  });
+  await waitFor(
+    `the commands' ${queued} backups and plans queued`,
+    async () => {
+      const [{ n }] = await s.storeQuery("select count(*)::int as n from runs where id >= $1 and kind in ('backup', 'plan') and trigger = 'command'", [first]);
+      return n === queued;
+    },
+    timeoutMs,
+  );
   for (let i = 0; i < shape.statusComments; i++) await comment(30 + i, "/autopilot status");
   return comments;
 }
