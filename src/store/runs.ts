@@ -1,6 +1,7 @@
 // Run history: one row per piece of work a user asked for, with its steps and outcome.
 import type pg from "pg";
 import { int8, nullableInt8 } from "./int8.js";
+import { inTransaction } from "./transaction.js";
 
 export type RunStatus = "queued" | "in_progress" | "success" | "failure" | "neutral" | "action_required" | "skipped" | "cancelled";
 
@@ -74,26 +75,16 @@ export interface NewRun {
 export async function createRun(db: pg.Pool, run: NewRun): Promise<Run | undefined> {
   const keys = [...new Set(run.dedupKeys ?? [])];
   if (keys.length === 0) return insertRun(db, run);
-  const client = await db.connect();
-  try {
-    await client.query("begin");
+  return inTransaction(db, async (client) => {
     const created = await insertRun(client, run);
+    if (!created) return undefined;
     // A concurrent twin blocks on the same key until this commits, then finds it taken.
-    const claimed = created
-      ? await client.query(`insert into run_dedup_keys (key, run_id) select unnest($1::text[]), $2 on conflict do nothing`, [keys, created.id])
-      : undefined;
-    if (!created || claimed?.rowCount !== keys.length) {
-      await client.query("rollback");
-      return undefined;
-    }
-    await client.query("commit");
-    return created;
-  } catch (error) {
-    await client.query("rollback").catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+    const claimed = await client.query(`insert into run_dedup_keys (key, run_id) select unnest($1::text[]), $2 on conflict do nothing`, [keys, created.id]);
+    if (claimed.rowCount === keys.length) return created;
+    // Another run holds a key: this is the same work again, so it is not recorded (its claimed keys go with it).
+    await client.query("delete from runs where id = $1", [created.id]);
+    return undefined;
+  });
 }
 
 async function insertRun(db: pg.Pool | pg.PoolClient, run: NewRun): Promise<Run | undefined> {
