@@ -2,11 +2,12 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { openStore, DEFAULT_POOL_SIZE, type Store } from "../src/store/store.js";
+import { DEFAULT_POOL_SIZE, type Store } from "../src/store/store.js";
 import { isOrphaned, RunLocks, whileOrphaned } from "../src/jobs/liveness.js";
 import { healthzHandler } from "../src/web/healthz.js";
 import type { Logger } from "../src/logger.js";
-import { createTestDatabase, query, type TestDatabase } from "./harness/postgres.js";
+import { query, type TestDatabase } from "./harness/postgres.js";
+import { useTestStore } from "./harness/test-store.js";
 import { waitFor } from "./harness/app-process.js";
 
 /** A logger that keeps what it was told, to wait for a message instead of sleeping. */
@@ -34,16 +35,10 @@ function gate(): { wait: Promise<void>; open: () => void } {
 }
 
 describe("run locks", () => {
+  const t = useTestStore("liveness");
   let db: TestDatabase;
   let store: Store;
-  before(async () => {
-    db = await createTestDatabase("liveness");
-    store = await openStore(db.url);
-  });
-  after(async () => {
-    await store.close();
-    await db.drop();
-  });
+  before(() => ({ db, store } = t));
 
   test("three times more concurrent jobs than the pool has connections all complete, each holding its lock", async () => {
     const locks = new RunLocks(store.url, recordingLogger());
@@ -205,24 +200,19 @@ describe("run locks", () => {
 });
 
 describe("the store pool under load", () => {
-  let db: TestDatabase;
+  const t = useTestStore("pool", { poolSize: 2, connectionTimeoutMillis: 500 });
   let store: Store;
   let server: Server;
   let url: string;
   before(async () => {
-    db = await createTestDatabase("pool");
-    store = await openStore(db.url, { poolSize: 2, connectionTimeoutMillis: 500 });
+    store = t.store;
     server = createServer((req, res) => {
       void healthzHandler(store.healthzPool)(req, res).then((handled) => handled || res.writeHead(404).end());
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  after(async () => {
-    server.close();
-    await store.close();
-    await db.drop();
-  });
+  after(() => void server.close());
 
   test("/healthz answers within a second while every pool connection is taken, and a query waiting for one fails instead of hanging", async () => {
     const taken = await Promise.all([store.pool.connect(), store.pool.connect()]);

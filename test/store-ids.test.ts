@@ -1,13 +1,13 @@
 // GitHub's ids are 64-bit (check-run ids passed 2^31 long ago): the store keeps and returns them
 // exactly, on a real PostgreSQL through the app's own store functions.
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { openStore, type Store } from "../src/store/store.js";
+import type { Store } from "../src/store/store.js";
 import { insertBackup, getBackup, listBackups } from "../src/store/backups.js";
 import { int8 } from "../src/store/int8.js";
 import { recentAppliedRuns, recordRunMigrations } from "../src/store/run-migrations.js";
 import { createRun, findRunByCheckRun, finishRun, getRun, latestRun, startAttempt, unfinishedRuns, updateRun, type Run } from "../src/store/runs.js";
-import { createTestDatabase, type TestDatabase } from "./harness/postgres.js";
+import { useTestStore } from "./harness/test-store.js";
 
 // Past 2^32 (where `::int` has long overflowed) and past 2^40; still exact in JavaScript.
 const CHECK_RUN_ID = 2 ** 40 + 12_345;
@@ -15,13 +15,12 @@ const INSTALLATION_ID = 2 ** 32 + 7;
 const REPO = "acme/shop";
 
 describe("store with 64-bit GitHub ids", () => {
-  let db: TestDatabase;
+  const t = useTestStore("store_ids");
   let store: Store;
   let run: Run;
 
   before(async () => {
-    db = await createTestDatabase("store_ids");
-    store = await openStore(db.url);
+    store = t.store;
     // A store that has been running for a while: its own run ids are past 2^31 as well.
     await store.pool.query("select setval('runs_id_seq', $1)", [2 ** 31 + 100]);
     run = (await createRun(store.pool, {
@@ -35,10 +34,6 @@ describe("store with 64-bit GitHub ids", () => {
       deliveryId: "d1",
     }))!;
     await updateRun(store.pool, run.id, { environment: "production", checkRunId: CHECK_RUN_ID });
-  });
-  after(async () => {
-    await store?.close();
-    await db?.drop();
   });
 
   const assertIds = (found: Run | undefined, where: string) => {
