@@ -180,14 +180,10 @@ export class RunLocks {
   }
 }
 
-/** True when no live worker holds the run's lock. Runs on the shared pool: another session than the holder's. */
-export async function isOrphaned(db: pg.Pool, runId: number): Promise<boolean> {
-  return (await whileOrphaned(db, runId, async () => true)) ?? false;
-}
-
 /**
  * Runs `work` holding the lock of a run no live worker holds, so no worker can start it meanwhile;
- * undefined (and `work` not run) when a worker holds it.
+ * undefined (and `work` not run) when a worker holds it. Runs on the shared pool: another session
+ * than the holder's.
  */
 export async function whileOrphaned<T>(db: pg.Pool, runId: number, work: () => Promise<T>): Promise<T | undefined> {
   const client = await db.connect();
