@@ -13,3 +13,8 @@ export async function claimDelivery(db: pg.Pool, repo: string, deliveryId: strin
   ]);
   return rowCount === 1;
 }
+
+/** Forgets a delivery whose work did not happen, so the sender's retry of it is not taken for a replay. */
+export async function releaseDelivery(db: pg.Pool, repo: string, deliveryId: string): Promise<void> {
+  await db.query(`delete from event_deliveries where repo = $1 and delivery_id = $2`, [repo.toLowerCase(), deliveryId]);
+}

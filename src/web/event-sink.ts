@@ -2,7 +2,7 @@
 import type { Probot } from "probot";
 import type { RunbookDeps } from "../runbooks/deps.js";
 import { recordExternalDeployment } from "../store/deployments.js";
-import { claimDelivery } from "../store/event-deliveries.js";
+import { claimDelivery, releaseDelivery } from "../store/event-deliveries.js";
 import type { EventSink } from "./events.js";
 
 export function eventSink(app: Probot, deps: RunbookDeps): EventSink {
@@ -10,7 +10,10 @@ export function eventSink(app: Probot, deps: RunbookDeps): EventSink {
     async heal(repo) {
       const [owner, name] = repo.split("/");
       const appClient = await app.auth();
-      const installation = await appClient.rest.apps.getRepoInstallation({ owner, repo: name }).catch(() => undefined);
+      // Only GitHub's 404 means "not installed"; any other failure is an error the sender may retry on.
+      const installation = await appClient.rest.apps
+        .getRepoInstallation({ owner, repo: name })
+        .catch((error: { status?: number }) => (error.status === 404 ? undefined : Promise.reject(error)));
       if (!installation) return undefined;
       const run = await deps.enqueue({
         kind: "heal",
@@ -27,6 +30,9 @@ export function eventSink(app: Probot, deps: RunbookDeps): EventSink {
     },
     claimDelivery(repo, deliveryId) {
       return claimDelivery(deps.db, repo, deliveryId);
+    },
+    releaseDelivery(repo, deliveryId) {
+      return releaseDelivery(deps.db, repo, deliveryId);
     },
     async deployed(event) {
       await recordExternalDeployment(deps.db, { repo: event.repo, environment: event.environment ?? "production", commitSha: event.commit ?? null });

@@ -31,6 +31,8 @@ export interface EventSink {
   deployed(event: ExternalEvent): Promise<void>;
   /** Records a delivery id; false when the repository's event with that id was seen before (a replay). */
   claimDelivery(repo: string, deliveryId: string): Promise<boolean>;
+  /** Forgets a claimed delivery id whose event did nothing, so that its sender may retry it. */
+  releaseDelivery(repo: string, deliveryId: string): Promise<void>;
 }
 
 /** The secrets that may sign an event for a repository (none: it takes no events). */
@@ -75,15 +77,28 @@ export function eventsHandler(secretsFor: EventSecrets, sink: EventSink, enabled
     const parsed = eventSchema.safeParse(json);
     if (!parsed.success)
       return answer(422, { error: "invalid event", problems: parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`) });
-    if (!(await sink.claimDelivery(parsed.data.repo, deliveryId)))
-      return answer(409, { error: `delivery ${deliveryId} was already received: a replay is refused` });
-    if (parsed.data.action === "deployed") {
-      await sink.deployed(parsed.data);
-      return answer(202, { recorded: "deployment" });
+    const event = parsed.data;
+    if (!(await sink.claimDelivery(event.repo, deliveryId))) return answer(409, { error: `delivery ${deliveryId} was already received: a replay is refused` });
+    // An event that did nothing (an error, a repository not installed) gives its delivery id back: the sender may retry it.
+    try {
+      const accepted = await act(event, sink);
+      if (!accepted) await sink.releaseDelivery(event.repo, deliveryId);
+      return accepted ? answer(202, accepted) : answer(404, { error: `Autopilot is not installed on ${event.repo}` });
+    } catch (error) {
+      await sink.releaseDelivery(event.repo, deliveryId).catch(() => undefined);
+      throw error;
     }
-    const runId = await sink.heal(parsed.data.repo);
-    return runId ? answer(202, { queued: "heal", run: runId }) : answer(404, { error: `Autopilot is not installed on ${parsed.data.repo}` });
   };
+}
+
+/** What the event did; undefined when it could do nothing (the repository is not installed). */
+async function act(event: ExternalEvent, sink: EventSink): Promise<Record<string, unknown> | undefined> {
+  if (event.action === "deployed") {
+    await sink.deployed(event);
+    return { recorded: "deployment" };
+  }
+  const runId = await sink.heal(event.repo);
+  return runId ? { queued: "heal", run: runId } : undefined;
 }
 
 export interface SignedEvent {
