@@ -1,7 +1,7 @@
 // The migrate runbook: config → environment → target → plan → backup → migrate → (restore) →
 // deploy → report. The only place that sequences these steps for a push.
 import type { ResolvedTarget } from "../config/server-config.js";
-import { environmentForBranch, type EnvironmentRule, type RepoConfig } from "../config/repo-config.js";
+import { environmentForBranch, parseRepoConfig, type EnvironmentRule, type RepoConfig } from "../config/repo-config.js";
 import { ConfigError, formatProblem, type ConfigProblem } from "../config/yaml-errors.js";
 import { healthLimitsOf, parseHealthConfig } from "../config/health-config.js";
 import { indexMigrations, type MigrationFile } from "../database/migration-files.js";
@@ -38,9 +38,6 @@ import { beginRun, RunContext } from "./run-context.js";
 import { isSuccess, type AppliedFile, type MigrateOutcome, type Recovery, type RestoreReport } from "./migrate-outcome.js";
 
 type MigrateRestoreIntent = RestoreIntent<RestoreReport, Recovery>;
-
-/** The repository config's default `migrations.lock_wait_seconds`, for a resumed restore whose config no longer parses. */
-const DEFAULT_LOCK_WAIT_SECONDS = 60;
 
 export async function runMigrate(deps: RunbookDeps, runId: number, attempt: Attempt): Promise<void> {
   const begun = await beginRun(deps, runId);
@@ -257,15 +254,16 @@ class MigrateRun extends RunContext {
     const { environment, backupId, report } = intent;
     this.environment = environment;
     await this.startCheck(`Resuming the restore of ${environment} from backup ${backupId}…`);
-    const backup = (await getBackup(this.deps.db, backupId)) ?? missingBackup(backupId, this.run, environment);
-    const failed = (recovery: Recovery): MigrateOutcome => ({ kind: "failed", environment, backup, recovery, ...report });
+    const failed = (recovery: Recovery) => this.failedWith(intent, recovery);
     if (intent.recovery) return failed(intent.recovery);
     const target = await this.resolveTarget(environment);
-    if (typeof target === "string")
+    if (typeof target === "string") {
       return failed(await this.restoreEnded({ action: "restore-failed", backupId, safetyBackupIds: intent.safetyBackupIds, error: target }));
+    }
     this.target = target;
     const config = await this.step("config", () => this.loadRepoConfig());
-    const lockWaitSeconds = config instanceof ConfigError ? DEFAULT_LOCK_WAIT_SECONDS : config.migrations.lock_wait_seconds;
+    // A config broken since the run started still lets the restore finish, with the default wait.
+    const lockWaitSeconds = (config instanceof ConfigError ? parseRepoConfig(null) : config).migrations.lock_wait_seconds;
     return failed(await this.underMigrationLock(target, lockWaitSeconds, (lock) => this.restore(target, intent, committedOf(report), lock)));
   }
 
@@ -308,13 +306,18 @@ class MigrateRun extends RunContext {
     if (outcome.kind !== "crashed" && outcome.kind !== "unreachable") return outcome;
     const intent = await restoreIntentOf<RestoreReport, Recovery>(this.deps.db, this.run.id).catch(() => undefined);
     if (!intent) return outcome;
-    const backup = (await getBackup(this.deps.db, intent.backupId)) ?? missingBackup(intent.backupId, this.run, intent.environment);
-    const recovery: Recovery = intent.recovery ?? {
+    const unfinished: Recovery = {
       action: "restore-failed",
       backupId: intent.backupId,
       safetyBackupIds: intent.safetyBackupIds,
       error: `the restore did not finish: ${outcome.error}`,
     };
+    return this.failedWith(intent, intent.recovery ?? unfinished);
+  }
+
+  /** The failed outcome a run that restores reports, rebuilt from its stored intent. */
+  private async failedWith(intent: MigrateRestoreIntent, recovery: Recovery): Promise<MigrateOutcome> {
+    const backup = (await getBackup(this.deps.db, intent.backupId)) ?? missingBackup(intent.backupId, this.run, intent.environment);
     return { kind: "failed", environment: intent.environment, backup, recovery, ...intent.report };
   }
 
