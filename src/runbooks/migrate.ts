@@ -24,7 +24,7 @@ import { CheckRunReporter, type CheckRunOutcome } from "../report/check-run.js";
 import { MIGRATE_CHECK_NAME, renderCheckRun, renderShort } from "../report/migrate-report.js";
 import { mergedPullForCommit, upsertMarkedComment } from "../report/pull-comment.js";
 import { notifySlack } from "../report/slack.js";
-import { shownOutcome, shownText } from "../report/row-values.js";
+import { shownOutcome } from "../report/row-values.js";
 import { triggerDeployHook } from "../report/deploy-hook.js";
 import type { GitHubClient } from "../report/octokit.js";
 import { redact } from "../redact.js";
@@ -269,11 +269,9 @@ class MigrateRun extends RunContext {
 
   async conclude(concluded: MigrateOutcome): Promise<void> {
     const outcome = await this.withUnfinishedRestore(concluded);
-    const checkRun = withHealthWarnings(
-      renderCheckRun(outcome, this.run.id),
-      parseHealthConfig(this.repoConfigText ?? null, healthLimitsOf(this.deps.serverConfig)).problems,
-    );
-    const rendered = shownOutcome(checkRun, this.showRowValues());
+    // Row values in the target's errors are production data, shown only where the operator allows it.
+    const shown = shownOutcome(renderCheckRun(outcome, this.run.id), this.target?.showRowValues ?? false);
+    const rendered = withHealthWarnings(shown, parseHealthConfig(this.repoConfigText ?? null, healthLimitsOf(this.deps.serverConfig)).problems);
     await this.check.complete(rendered);
     if (this.check.id) await updateRun(this.deps.db, this.run.id, { checkRunId: this.check.id });
     await finishRun(this.deps.db, this.run.id, {
@@ -294,7 +292,7 @@ class MigrateRun extends RunContext {
       outcome: rendered.conclusion,
       detail: { runId: this.run.id, commit: this.run.commitSha, result: outcome.kind },
     });
-    await this.announce(outcome);
+    await this.announce(outcome, shown);
     await this.answerCommand(
       rendered.conclusion === "success",
       `**migrate ${this.environment ?? ""}**: ${rendered.title} (Check Run \`${MIGRATE_CHECK_NAME}\` on ${this.run.commitSha.slice(0, 7)})`,
@@ -321,8 +319,8 @@ class MigrateRun extends RunContext {
     return { kind: "failed", environment: intent.environment, backup, recovery, ...intent.report };
   }
 
-  /** Deploy hook, Slack and the merged PR's comment. None of them can fail the run. */
-  private async announce(outcome: MigrateOutcome): Promise<void> {
+  /** Deploy hook, Slack and the merged PR's comment (`shown`: the Check Run's text). None of them can fail the run. */
+  private async announce(outcome: MigrateOutcome, shown: CheckRunOutcome): Promise<void> {
     if (isSuccess(outcome) && this.target?.deployHookUrl) await this.deploy(this.target);
     if (outcome.kind === "applied") {
       await createDeployment(this.github, this.repo, this.run.commitSha, outcome.environment, `Migrated to ${outcome.applied.at(-1)?.version}`).catch((error) =>
@@ -331,9 +329,8 @@ class MigrateRun extends RunContext {
     }
     const changedSomething = outcome.kind === "applied" || outcome.kind === "failed" || outcome.kind === "backup-failed" || outcome.kind === "unreachable";
     if (!changedSomething) return;
-    const short = renderShort(outcome, this.run.repo, this.run.commitSha);
-    const [headline, body] = [shownText(short.headline, this.showRowValues()), shownText(short.body, this.showRowValues())];
-    const slackError = await notifySlack(this.target?.slackWebhookUrl, short.tone, headline, body);
+    const { tone, headline, body } = renderShort(shown, this.run.repo, this.run.commitSha);
+    const slackError = await notifySlack(this.target?.slackWebhookUrl, tone, headline, body);
     if (slackError) this.deps.log.warn({ run: this.run.id }, slackError);
     await this.commentOnPull(headline, body).catch((error) =>
       this.deps.log.warn({ run: this.run.id, err: error }, "could not comment on the merged pull request"),
@@ -366,11 +363,6 @@ class MigrateRun extends RunContext {
     const suffix = this.attempt.number > 1 ? ` (attempt ${this.attempt.number} of ${this.attempt.limit})` : "";
     const id = await this.check.start(title + suffix);
     await updateRun(this.deps.db, this.run.id, { checkRunId: id });
-  }
-
-  /** Row values in the target's errors are production data, shown only where the operator allows it. */
-  private showRowValues(): boolean {
-    return this.target?.showRowValues ?? false;
   }
 
   private branch(): string {
