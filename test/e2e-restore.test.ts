@@ -29,6 +29,18 @@ function positions(list: string[], verb: string): Array<[number, number]> {
   });
 }
 
+/** Progress over three files: at least two "<verb> N of 3" titles, N within 1..3, the last "3 of 3" naming `last`. */
+function assertCountsToThree(list: string[], verb: string, last: RegExp): void {
+  const counted = positions(list, verb);
+  assert.ok(counted.length >= 2, JSON.stringify(list));
+  for (const [position, total] of counted) {
+    assert.equal(total, 3);
+    assert.ok(position >= 1 && position <= 3, `position ${position}`);
+  }
+  assert.deepEqual(counted.at(-1), [3, 3]);
+  assert.match(list.filter((t) => t.startsWith(verb)).at(-1)!, last);
+}
+
 const runOf = async (s: Scenario, sha: string) =>
   (await s.storeQuery("select id::int from runs where commit_sha = $1 order by id desc limit 1", [sha]))[0].id as number;
 const stepsOf = async (s: Scenario, runId: number) =>
@@ -112,19 +124,7 @@ describe("the restore after a failed migration", () => {
     });
     const run = await s.completedCheckRun(sha);
     assert.equal(run.conclusion, "success", run.output.summary ?? "");
-    const applying = positions(titles(s, run.id), "Applying");
-    assert.ok(applying.length >= 2, JSON.stringify(titles(s, run.id)));
-    for (const [position, total] of applying) {
-      assert.equal(total, 3);
-      assert.ok(position >= 1 && position <= 3, `position ${position}`);
-    }
-    assert.deepEqual(applying.at(-1), [3, 3]);
-    assert.match(
-      titles(s, run.id)
-        .filter((t) => t.startsWith("Applying"))
-        .at(-1)!,
-      /^Applying 3 of 3: 0004_c…$/,
-    );
+    assertCountsToThree(titles(s, run.id), "Applying", /^Applying 3 of 3: 0004_c…$/);
   });
 
   test("a rollback with down files counts from 1 to 3 as well", async () => {
@@ -135,19 +135,7 @@ describe("the restore after a failed migration", () => {
       .checkRuns(REPO)
       .filter((c) => c.name === "autopilot/rollback")
       .at(-1)!;
-    const reverting = positions(titles(s, check.id), "Reverting");
-    assert.ok(reverting.length >= 2, JSON.stringify(titles(s, check.id)));
-    for (const [position, total] of reverting) {
-      assert.equal(total, 3);
-      assert.ok(position >= 1 && position <= 3, `position ${position}`);
-    }
-    assert.deepEqual(reverting.at(-1), [3, 3]);
-    assert.match(
-      titles(s, check.id)
-        .filter((t) => t.startsWith("Reverting"))
-        .at(-1)!,
-      /^Reverting 3 of 3: 0002_a…$/,
-    );
+    assertCountsToThree(titles(s, check.id), "Reverting", /^Reverting 3 of 3: 0002_a…$/);
   });
 
   test("a rollback to a backup waits while another session holds the migration lock", async () => {

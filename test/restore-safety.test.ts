@@ -144,3 +144,28 @@ test("a migration run under a lock the caller holds, then a restore under the sa
   );
   await db.drop();
 });
+
+test("a hold whose session is terminated stops vouching for the lock: the migrator and the restore step refuse to go on under it", async () => {
+  const db = await createTestDatabase("lost");
+  const sql = "create table t (id int);\n";
+  const { file: migration } = readMigration(
+    { version: "0001", name: "t", filename: "0001_t.sql", path: "migrations/0001_t.sql", checksum: gitBlobSha(sql) },
+    sql,
+  );
+  await holdMigrationLock({ databaseUrl: db.url, applicationName: "test-lost-hold", lockWaitSeconds: 5 }, async (lock) => {
+    lock.assertHolds(db.url);
+    await query(db.url, "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'test-lost-hold'");
+    await assert.rejects(
+      (async () => {
+        for (let i = 0; i < 50; i++) {
+          lock.assertHolds(db.url);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      })(),
+      /the migration lock was lost: the session holding it ended/,
+    );
+    await assert.rejects(migrate({ databaseUrl: db.url, migrations: [migration!], appliedBy: "test", heldLock: lock }), /the migration lock was lost/);
+  });
+  assert.equal((await query(db.url, "select to_regclass('t') is not null as present"))[0].present, false, "nothing ran under the lost hold");
+  await db.drop();
+});

@@ -23,3 +23,23 @@ test("messages without row values are unchanged", () => {
   const text = 'ERROR: duplicate key value violates unique constraint "users_email_key"\nSQLSTATE: 23505';
   assert.equal(hideRowValues(text), text);
 });
+
+test("a value spanning lines is hidden whole, up to the end of its field; what follows the field stays", () => {
+  const cases: Array<[string, string]> = [
+    [
+      "ERROR: duplicate key value\nDETAIL: Key (note)=(line one\nline two) already exists.\nHINT: dedupe first",
+      "ERROR: duplicate key value\nDETAIL: Key (note)=(…) already exists.\nHINT: dedupe first",
+    ],
+    [
+      "DETAIL: Failing row contains (1, 12 Main St\nSpringfield, null).\n\nStatement:\ninsert into t values (1)",
+      "DETAIL: Failing row contains (…).\n\nStatement:\ninsert into t values (1)",
+    ],
+    ['ERROR: invalid input syntax for type integer: "two\nlines"\nSQLSTATE: 22P02', 'ERROR: invalid input syntax for type integer: "…"\nSQLSTATE: 22P02'],
+  ];
+  for (const [raw, shown] of cases) assert.equal(hideRowValues(raw), shown);
+});
+
+test("a title cut to its length limit before the value's closing quote still hides the value", () => {
+  const title = `0003_retype failed: invalid input syntax for type integer: "${"ada@example.org ".repeat(20)}`.slice(0, 200);
+  assert.equal(hideRowValues(title), '0003_retype failed: invalid input syntax for type integer: "…"');
+});

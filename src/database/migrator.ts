@@ -101,6 +101,8 @@ async function applyPending(client: pg.Client, opts: MigrateOptions, defaults: T
       result.failure = { ...changedSinceApplied(file, previous), committedBefore };
       break;
     }
+    // A hold whose session ended (held by the caller, see holdMigrationLock) no longer keeps others out.
+    opts.heldLock?.assertHolds(opts.databaseUrl);
     opts.onProgress?.({ kind: "applying", position, total, file });
     const outcome = await applyFile(client, file, opts, defaults);
     if ("failure" in outcome) {

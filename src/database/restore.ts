@@ -33,15 +33,6 @@ export interface RestoreOptions {
   onProgress?: (line: string) => void;
   /** How long to wait for each lock other sessions hold before giving up (default 10 s). */
   lockTimeoutMs?: number;
-  /**
-   * Who owns the restored objects. "as-dumped" restores the backup's owners (the restoring role must
-   * be able to become each one, or the restore fails and changes nothing); "restoring-role" makes the
-   * restoring role own everything; "when-possible" (default) keeps the backup's owners when the
-   * restoring role can become every one of them, and otherwise falls back to the restoring role and
-   * says so in the result (`ownersNotKept`). Owners matter: an application role that owned its tables
-   * gets "permission denied" once another role owns them.
-   */
-  owners?: "as-dumped" | "restoring-role" | "when-possible";
   /** Restore GRANTs as dumped (default true): applications depend on them. */
   keepPrivileges?: boolean;
 }
@@ -53,7 +44,10 @@ export interface RestoreResult {
 }
 
 /**
- * Restores `file` over the database. It does not take the migration lock: callers that share the
+ * Restores `file` over the database. The backup's owners are kept when the restoring role can become
+ * every one of them (an application role that owned its tables gets "permission denied" once another
+ * role owns them); otherwise the restoring role owns everything, rather than the restore failing, and
+ * the result names the owners not kept. It does not take the migration lock: callers that share the
  * database with migrations hold it around the restore (holdMigrationLock).
  */
 export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResult> {
@@ -62,7 +56,7 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
   const ownersNotKept = await ownersTheRoleCannotBecome(opts);
   const workDir = await mkdtemp(path.join(tmpdir(), "autopilot-restore-")); // mode 0700: the SQL holds data
   try {
-    const sqlFile = await convertToSql(opts, workDir, ownersNotKept.length === 0 && opts.owners !== "restoring-role");
+    const sqlFile = await convertToSql(opts, workDir, ownersNotKept.length === 0);
     const preludeFile = path.join(workDir, "prelude.sql");
     await writeFile(preludeFile, resetPrelude(opts.lockTimeoutMs ?? 10_000), { mode: 0o600 });
     await apply(opts, preludeFile, sqlFile);
@@ -72,9 +66,8 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
   }
 }
 
-/** With owners "when-possible": the backup's owners that the restoring role cannot become (ALTER … OWNER TO would fail). */
+/** The backup's owners that the restoring role cannot become (ALTER … OWNER TO would fail). */
 async function ownersTheRoleCannotBecome(opts: RestoreOptions): Promise<string[]> {
-  if ((opts.owners ?? "when-possible") !== "when-possible") return [];
   const owners = await ownersInArchive(opts.file);
   if (owners.length === 0) return [];
   const client = new pg.Client({ connectionString: opts.databaseUrl, application_name: "autopilot-restore" });

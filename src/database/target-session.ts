@@ -43,35 +43,28 @@ export interface LockedSessionOptions {
  */
 export async function withMigrationLock<T>(opts: LockedSessionOptions, work: (client: pg.Client) => Promise<T>): Promise<T> {
   opts.heldBy?.assertHolds(opts.databaseUrl);
-  const client = await connect(opts.databaseUrl, opts.applicationName);
+  const client = opts.heldBy ? await connect(opts.databaseUrl, opts.applicationName) : await lockedSession(opts);
   try {
-    if (opts.heldBy) return await work(client);
-    await acquireLock(client, opts);
-    try {
-      return await work(client);
-    } finally {
-      // Ending the session releases the lock anyway; an unlock failure must not hide the real outcome.
-      await client.query("select pg_advisory_unlock($1::bigint)", [MIGRATION_LOCK_KEY]).catch(() => undefined);
-    }
+    return await work(client);
   } catch (error) {
     throw asConnectionError(error);
   } finally {
-    await client.end().catch(() => undefined);
+    await endSession(client, !opts.heldBy);
   }
 }
 
 /** Proof, handed to `work` by holdMigrationLock, that this process holds a database's migration lock. */
 export class HeldMigrationLock {
-  private held = true;
+  private releasedBecause?: string;
 
   constructor(readonly databaseUrl: string) {}
 
-  release(): void {
-    this.held = false;
+  release(because = "the migration lock was already released"): void {
+    this.releasedBecause ??= because;
   }
 
   assertHolds(databaseUrl: string): void {
-    if (!this.held) throw new Error("the migration lock was already released");
+    if (this.releasedBecause) throw new Error(this.releasedBecause);
     if (databaseUrl !== this.databaseUrl) throw new Error("the migration lock held is another database's");
   }
 }
@@ -81,22 +74,39 @@ export class HeldMigrationLock {
  * which do not run through one session (a migration, then a pg_dump and a psql restore) form one
  * critical section that no other migration, rollback or restore of the database can interleave with.
  * Errors of `work` pass through unchanged; failing to connect or to get the lock throws
- * TargetUnavailableError or LockTimeoutError.
+ * TargetUnavailableError or LockTimeoutError. A session that ends under `work` (server restart,
+ * terminated backend) has lost the lock: the token then refuses to vouch for it.
  */
 export async function holdMigrationLock<T>(opts: Omit<LockedSessionOptions, "heldBy">, work: (lock: HeldMigrationLock) => Promise<T>): Promise<T> {
-  const client = await connect(opts.databaseUrl, opts.applicationName);
+  const client = await lockedSession(opts);
   const lock = new HeldMigrationLock(opts.databaseUrl);
+  client.once("end", () => lock.release("the migration lock was lost: the session holding it ended"));
   try {
-    try {
-      await acquireLock(client, opts);
-    } catch (error) {
-      throw asConnectionError(error);
-    }
     return await work(lock);
   } finally {
     lock.release();
-    // Ending the session releases the advisory lock.
+    await endSession(client, true);
+  }
+}
+
+/**
+ * Ending the session releases the lock anyway; unlocking first frees it before `end` returns, for the
+ * next run. An unlock failure must not hide the real outcome.
+ */
+async function endSession(client: pg.Client, unlock: boolean): Promise<void> {
+  if (unlock) await client.query("select pg_advisory_unlock($1::bigint)", [MIGRATION_LOCK_KEY]).catch(() => undefined);
+  await client.end().catch(() => undefined);
+}
+
+/** A new session holding the migration lock; nothing is left open when it cannot be had. */
+async function lockedSession(opts: LockedSessionOptions): Promise<pg.Client> {
+  const client = await connect(opts.databaseUrl, opts.applicationName);
+  try {
+    await acquireLock(client, opts);
+    return client;
+  } catch (error) {
     await client.end().catch(() => undefined);
+    throw asConnectionError(error);
   }
 }
 

@@ -165,9 +165,8 @@ function ownersNotKept(owners: string[]): string {
   return ` ⚠️ The restoring role cannot become ${owners.map((o) => `\`${o}\``).join(", ")}, so it now owns what they owned: grant your application's role access again, or restore through a role that is a member of them.`;
 }
 
-/** One-paragraph text for Slack and the pull-request comment. */
-export function renderShort(outcome: MigrateOutcome, repo: string, sha: string): { tone: "success" | "failure" | "warning"; headline: string; body: string } {
-  const check = renderCheckRun(outcome);
+/** One-paragraph text for Slack and the pull-request comment, from the Check Run as rendered (and shown). */
+export function renderShort(check: CheckRunOutcome, repo: string, sha: string): { tone: "success" | "failure" | "warning"; headline: string; body: string } {
   const tone = check.conclusion === "success" ? "success" : check.conclusion === "failure" ? "failure" : "warning";
   return { tone, headline: `${repo}@${sha.slice(0, 7)}: ${check.title}`, body: check.summary };
 }

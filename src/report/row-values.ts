@@ -4,12 +4,7 @@
 import { hideRowValues } from "../database/errors.js";
 import type { CheckRunOutcome } from "./check-run.js";
 
-/** `text` as it may be shown: row values replaced by `…` unless `showRowValues`. */
-export function shownText(text: string, showRowValues: boolean): string {
-  return showRowValues ? text : hideRowValues(text);
-}
-
-/** A Check Run outcome with every text passed through `shownText`. */
+/** A Check Run outcome as it may be shown: row values replaced by `…` unless `showRowValues`. */
 export function shownOutcome(outcome: CheckRunOutcome, showRowValues: boolean): CheckRunOutcome {
   if (showRowValues) return outcome;
   return {

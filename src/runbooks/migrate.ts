@@ -1,7 +1,7 @@
 // The migrate runbook: config → environment → target → plan → backup → migrate → (restore) →
 // deploy → report. The only place that sequences these steps for a push.
 import type { ResolvedTarget } from "../config/server-config.js";
-import { environmentForBranch, type EnvironmentRule, type RepoConfig } from "../config/repo-config.js";
+import { environmentForBranch, parseRepoConfig, type EnvironmentRule, type RepoConfig } from "../config/repo-config.js";
 import { ConfigError, formatProblem, type ConfigProblem } from "../config/yaml-errors.js";
 import { healthLimitsOf, parseHealthConfig } from "../config/health-config.js";
 import { indexMigrations, type MigrationFile } from "../database/migration-files.js";
@@ -24,7 +24,7 @@ import { CheckRunReporter, type CheckRunOutcome } from "../report/check-run.js";
 import { MIGRATE_CHECK_NAME, renderCheckRun, renderShort } from "../report/migrate-report.js";
 import { mergedPullForCommit, upsertMarkedComment } from "../report/pull-comment.js";
 import { notifySlack } from "../report/slack.js";
-import { shownOutcome, shownText } from "../report/row-values.js";
+import { shownOutcome } from "../report/row-values.js";
 import { triggerDeployHook } from "../report/deploy-hook.js";
 import type { GitHubClient } from "../report/octokit.js";
 import { redact } from "../redact.js";
@@ -38,9 +38,6 @@ import { beginRun, RunContext } from "./run-context.js";
 import { isSuccess, type AppliedFile, type MigrateOutcome, type Recovery, type RestoreReport } from "./migrate-outcome.js";
 
 type MigrateRestoreIntent = RestoreIntent<RestoreReport, Recovery>;
-
-/** The repository config's default `migrations.lock_wait_seconds`, for a resumed restore whose config no longer parses. */
-const DEFAULT_LOCK_WAIT_SECONDS = 60;
 
 export async function runMigrate(deps: RunbookDeps, runId: number, attempt: Attempt): Promise<void> {
   const begun = await beginRun(deps, runId);
@@ -257,25 +254,24 @@ class MigrateRun extends RunContext {
     const { environment, backupId, report } = intent;
     this.environment = environment;
     await this.startCheck(`Resuming the restore of ${environment} from backup ${backupId}…`);
-    const backup = (await getBackup(this.deps.db, backupId)) ?? missingBackup(backupId, this.run, environment);
-    const failed = (recovery: Recovery): MigrateOutcome => ({ kind: "failed", environment, backup, recovery, ...report });
+    const failed = (recovery: Recovery) => this.failedWith(intent, recovery);
     if (intent.recovery) return failed(intent.recovery);
     const target = await this.resolveTarget(environment);
-    if (typeof target === "string")
+    if (typeof target === "string") {
       return failed(await this.restoreEnded({ action: "restore-failed", backupId, safetyBackupIds: intent.safetyBackupIds, error: target }));
+    }
     this.target = target;
     const config = await this.step("config", () => this.loadRepoConfig());
-    const lockWaitSeconds = config instanceof ConfigError ? DEFAULT_LOCK_WAIT_SECONDS : config.migrations.lock_wait_seconds;
+    // A config broken since the run started still lets the restore finish, with the default wait.
+    const lockWaitSeconds = (config instanceof ConfigError ? parseRepoConfig(null) : config).migrations.lock_wait_seconds;
     return failed(await this.underMigrationLock(target, lockWaitSeconds, (lock) => this.restore(target, intent, committedOf(report), lock)));
   }
 
   async conclude(concluded: MigrateOutcome): Promise<void> {
     const outcome = await this.withUnfinishedRestore(concluded);
-    const checkRun = withHealthWarnings(
-      renderCheckRun(outcome, this.run.id),
-      parseHealthConfig(this.repoConfigText ?? null, healthLimitsOf(this.deps.serverConfig)).problems,
-    );
-    const rendered = shownOutcome(checkRun, this.showRowValues());
+    // Row values in the target's errors are production data, shown only where the operator allows it.
+    const shown = shownOutcome(renderCheckRun(outcome, this.run.id), this.target?.showRowValues ?? false);
+    const rendered = withHealthWarnings(shown, parseHealthConfig(this.repoConfigText ?? null, healthLimitsOf(this.deps.serverConfig)).problems);
     await this.check.complete(rendered);
     if (this.check.id) await updateRun(this.deps.db, this.run.id, { checkRunId: this.check.id });
     await finishRun(this.deps.db, this.run.id, {
@@ -296,7 +292,7 @@ class MigrateRun extends RunContext {
       outcome: rendered.conclusion,
       detail: { runId: this.run.id, commit: this.run.commitSha, result: outcome.kind },
     });
-    await this.announce(outcome);
+    await this.announce(outcome, shown);
     await this.answerCommand(
       rendered.conclusion === "success",
       `**migrate ${this.environment ?? ""}**: ${rendered.title} (Check Run \`${MIGRATE_CHECK_NAME}\` on ${this.run.commitSha.slice(0, 7)})`,
@@ -308,18 +304,23 @@ class MigrateRun extends RunContext {
     if (outcome.kind !== "crashed" && outcome.kind !== "unreachable") return outcome;
     const intent = await restoreIntentOf<RestoreReport, Recovery>(this.deps.db, this.run.id).catch(() => undefined);
     if (!intent) return outcome;
-    const backup = (await getBackup(this.deps.db, intent.backupId)) ?? missingBackup(intent.backupId, this.run, intent.environment);
-    const recovery: Recovery = intent.recovery ?? {
+    const unfinished: Recovery = {
       action: "restore-failed",
       backupId: intent.backupId,
       safetyBackupIds: intent.safetyBackupIds,
       error: `the restore did not finish: ${outcome.error}`,
     };
+    return this.failedWith(intent, intent.recovery ?? unfinished);
+  }
+
+  /** The failed outcome a run that restores reports, rebuilt from its stored intent. */
+  private async failedWith(intent: MigrateRestoreIntent, recovery: Recovery): Promise<MigrateOutcome> {
+    const backup = (await getBackup(this.deps.db, intent.backupId)) ?? missingBackup(intent.backupId, this.run, intent.environment);
     return { kind: "failed", environment: intent.environment, backup, recovery, ...intent.report };
   }
 
-  /** Deploy hook, Slack and the merged PR's comment. None of them can fail the run. */
-  private async announce(outcome: MigrateOutcome): Promise<void> {
+  /** Deploy hook, Slack and the merged PR's comment (`shown`: the Check Run's text). None of them can fail the run. */
+  private async announce(outcome: MigrateOutcome, shown: CheckRunOutcome): Promise<void> {
     if (isSuccess(outcome) && this.target?.deployHookUrl) await this.deploy(this.target);
     if (outcome.kind === "applied") {
       await createDeployment(this.github, this.repo, this.run.commitSha, outcome.environment, `Migrated to ${outcome.applied.at(-1)?.version}`).catch((error) =>
@@ -328,9 +329,8 @@ class MigrateRun extends RunContext {
     }
     const changedSomething = outcome.kind === "applied" || outcome.kind === "failed" || outcome.kind === "backup-failed" || outcome.kind === "unreachable";
     if (!changedSomething) return;
-    const short = renderShort(outcome, this.run.repo, this.run.commitSha);
-    const [headline, body] = [shownText(short.headline, this.showRowValues()), shownText(short.body, this.showRowValues())];
-    const slackError = await notifySlack(this.target?.slackWebhookUrl, short.tone, headline, body);
+    const { tone, headline, body } = renderShort(shown, this.run.repo, this.run.commitSha);
+    const slackError = await notifySlack(this.target?.slackWebhookUrl, tone, headline, body);
     if (slackError) this.deps.log.warn({ run: this.run.id }, slackError);
     await this.commentOnPull(headline, body).catch((error) =>
       this.deps.log.warn({ run: this.run.id, err: error }, "could not comment on the merged pull request"),
@@ -363,11 +363,6 @@ class MigrateRun extends RunContext {
     const suffix = this.attempt.number > 1 ? ` (attempt ${this.attempt.number} of ${this.attempt.limit})` : "";
     const id = await this.check.start(title + suffix);
     await updateRun(this.deps.db, this.run.id, { checkRunId: id });
-  }
-
-  /** Row values in the target's errors are production data, shown only where the operator allows it. */
-  private showRowValues(): boolean {
-    return this.target?.showRowValues ?? false;
   }
 
   private branch(): string {
