@@ -1,7 +1,7 @@
 // The result comment on the merged pull request that brought a commit in. One comment per
 // (commit, environment): a retried job edits it instead of posting a twin.
 import { redact } from "../redact.js";
-import { appIdentity, writtenByApp } from "./app-identity.js";
+import { appIdentity, writtenByApp } from "../github/app-identity.js";
 import { COMMENT_LIMIT, truncate } from "./limits.js";
 import type { GitHubClient, RepoRef } from "./octokit.js";
 
