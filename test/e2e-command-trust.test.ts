@@ -15,9 +15,18 @@ const WRITER2 = "wes";
 const AUTHOR = "aria";
 const MERGER = "max";
 
+const GRANTS = {
+  [ADMIN]: "admin",
+  [ADMIN2]: "admin",
+  [WRITER]: "write",
+  [WRITER2]: "write",
+  [AUTHOR]: "write",
+  [MERGER]: "write",
+  octocat: "write",
+} as const;
+
 function permissions(s: Scenario) {
-  for (const login of [ADMIN, ADMIN2]) s.github.setPermission(REPO, login, "admin");
-  for (const login of [WRITER, WRITER2, AUTHOR, MERGER, "octocat"]) s.github.setPermission(REPO, login, "write");
+  for (const [login, permission] of Object.entries(GRANTS)) s.github.setPermission(REPO, login, permission);
 }
 
 async function deliver(s: Scenario, event: string, payload: object, deliveryId?: string): Promise<void> {
@@ -36,10 +45,7 @@ async function migrateRunOf(s: Scenario, sha: string): Promise<number> {
 describe("commands and buttons act once, on what was pressed", () => {
   let s: Scenario;
   before(async () => {
-    s = await Scenario.start();
-    permissions(s);
-    const sha = await s.push(shopRepo(["0001_init.sql"]));
-    assert.equal((await s.completedCheckRun(sha)).conclusion, "success");
+    s = await Scenario.released(GRANTS);
   });
   after(() => s.stop());
 
@@ -204,7 +210,7 @@ describe("approvals come from someone else, on the merged head", () => {
   }
 
   test("the author's, the merger's, the pusher's and a stale head's approvals do not count; a review after the merge starts the migration", async () => {
-    const sha = await mergedPush(31, { ".github/autopilot.yml": config, ...withoutConfig(shopRepo(["0001_init.sql"])) });
+    const sha = await mergedPush(31, { ...shopRepo(["0001_init.sql"]), ".github/autopilot.yml": config });
     s.github.setReviews(REPO, 31, [
       { user: AUTHOR, state: "APPROVED" },
       { user: MERGER, state: "APPROVED" },
@@ -265,8 +271,3 @@ describe("approvals come from someone else, on the merged head", () => {
     assert.equal(await tableExists(s, "orders"), false);
   });
 });
-
-function withoutConfig(files: Record<string, string>): Record<string, string> {
-  const { [".github/autopilot.yml"]: _config, ...rest } = files;
-  return rest;
-}

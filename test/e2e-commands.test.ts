@@ -10,20 +10,16 @@ const WRITER = "bob";
 const READER = "rita";
 const WRITER2 = "wes";
 
+const GRANTS = { [ADMIN]: "admin", [WRITER]: "write", [WRITER2]: "write", [READER]: "read" } as const;
+
 function permissions(s: Scenario) {
-  s.github.setPermission(REPO, ADMIN, "admin");
-  s.github.setPermission(REPO, WRITER, "write");
-  s.github.setPermission(REPO, WRITER2, "write");
-  s.github.setPermission(REPO, READER, "read");
+  for (const [login, permission] of Object.entries(GRANTS)) s.github.setPermission(REPO, login, permission);
 }
 
 describe("slash commands", () => {
   let s: Scenario;
   before(async () => {
-    s = await Scenario.start();
-    permissions(s);
-    const sha = await s.push(shopRepo(["0001_init.sql"]));
-    assert.equal((await s.completedCheckRun(sha)).conclusion, "success");
+    s = await Scenario.released(GRANTS);
   });
   after(() => s.stop());
 
@@ -221,7 +217,7 @@ describe("approvals", () => {
 
   test("an environment with approvals: 2 waits for two writers, then migrates by itself", async () => {
     const config = "environments:\n  - { branch: main, environment: production, approvals: 2 }\n";
-    const sha = s.commit({ ".github/autopilot.yml": config, ...withoutConfig(shopRepo(["0001_init.sql"])) });
+    const sha = s.commit({ ...shopRepo(["0001_init.sql"]), ".github/autopilot.yml": config });
     s.github.setPullsForCommit(REPO, sha, [{ number: 21, merged_at: new Date().toISOString() }]);
     s.github.setReviews(REPO, 21, [{ user: READER, state: "APPROVED" }]);
     await s.deliverPush(sha);
@@ -260,8 +256,3 @@ describe("approvals", () => {
     assert.equal((await s.targetQuery("select count(*)::int as n from customers"))[0].n, 2);
   });
 });
-
-function withoutConfig(files: Record<string, string>): Record<string, string> {
-  const { [".github/autopilot.yml"]: _config, ...rest } = files;
-  return rest;
-}

@@ -184,7 +184,7 @@ export function commandPolicyFor(server: ServerCommandRules, repo: RepoCommandRu
 }
 
 /** The server's production environments plus those the repository adds: a repository can never remove one. */
-export function productionEnvironments(server: string[], repo: string[] | undefined): { environments: string[]; problems: PolicyProblem[] } {
+function productionEnvironments(server: string[], repo: string[] | undefined): { environments: string[]; problems: PolicyProblem[] } {
   const environments = [...server];
   const problems: PolicyProblem[] = [];
   for (const name of repo ?? []) {

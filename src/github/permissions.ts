@@ -23,12 +23,17 @@ export interface MergedPull {
   headSha: string;
 }
 
-export async function mergedPullOf(github: GitHubClient, repo: RepoRef, commitSha: string): Promise<MergedPull | undefined> {
+/** The number of the merged pull request that brought a commit in (the one lookup of it). */
+export async function mergedPullNumber(github: GitHubClient, repo: RepoRef, commitSha: string): Promise<number | undefined> {
   const { data: pulls } = await github.rest.repos.listPullRequestsAssociatedWithCommit({ ...repo, commit_sha: commitSha });
-  const merged = pulls.find((pr) => pr.merged_at);
-  if (!merged) return undefined;
+  return pulls.find((pr) => pr.merged_at)?.number;
+}
+
+export async function mergedPullOf(github: GitHubClient, repo: RepoRef, commitSha: string): Promise<MergedPull | undefined> {
+  const number = await mergedPullNumber(github, repo, commitSha);
+  if (number === undefined) return undefined;
   // Only the full pull request names its merger.
-  const { data: pull } = await github.rest.pulls.get({ ...repo, pull_number: merged.number });
+  const { data: pull } = await github.rest.pulls.get({ ...repo, pull_number: number });
   return { number: pull.number, author: pull.user?.login?.toLowerCase(), mergedBy: pull.merged_by?.login?.toLowerCase(), headSha: pull.head.sha };
 }
 

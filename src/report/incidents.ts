@@ -1,7 +1,7 @@
 // Incident issues on GitHub. One per failing check, found again by its hidden marker (never by its
 // title), labelled `autopilot` plus the configured labels; updates are comments.
 import { redact } from "../redact.js";
-import { appIdentity, writtenByApp } from "./app-identity.js";
+import { appIdentity, writtenByApp } from "../github/app-identity.js";
 import { DEFAULT_POLICY, type IncidentIssue } from "../health/incident-policy.js";
 import { COMMENT_LIMIT, truncate } from "./limits.js";
 import type { GitHubClient, RepoRef } from "./octokit.js";

@@ -1,14 +1,9 @@
 // The result comment on the merged pull request that brought a commit in. One comment per
 // (commit, environment): a retried job edits it instead of posting a twin.
 import { redact } from "../redact.js";
-import { appIdentity, writtenByApp } from "./app-identity.js";
+import { appIdentity, writtenByApp } from "../github/app-identity.js";
 import { COMMENT_LIMIT, truncate } from "./limits.js";
 import type { GitHubClient, RepoRef } from "./octokit.js";
-
-export async function mergedPullForCommit(github: GitHubClient, repo: RepoRef, sha: string): Promise<number | undefined> {
-  const { data } = await github.rest.repos.listPullRequestsAssociatedWithCommit({ ...repo, commit_sha: sha });
-  return data.find((pr) => pr.merged_at)?.number;
-}
 
 /** Creates or updates the app's own comment carrying `marker` on issue/PR `number` (a marker pasted by someone else is ignored). */
 export async function upsertMarkedComment(github: GitHubClient, repo: RepoRef, number: number, marker: string, body: string): Promise<void> {

@@ -14,7 +14,7 @@ import { restoreDatabase } from "../database/restore.js";
 import { isUnavailable } from "../database/connection-errors.js";
 import { BackupFailedError } from "../backups/service.js";
 import { listDirectory } from "../github/repo-files.js";
-import { approvingReviewers, ineligibleApprovers, mergedPullOf, permissionOf } from "../github/permissions.js";
+import { approvingReviewers, ineligibleApprovers, mergedPullNumber, mergedPullOf, permissionOf } from "../github/permissions.js";
 import { atLeast } from "../commands/authorize.js";
 import { approversOf } from "../store/approvals.js";
 import { findLock } from "../store/locks.js";
@@ -22,7 +22,7 @@ import { recordRunMigrations } from "../store/run-migrations.js";
 import { createDeployment } from "../report/deployment.js";
 import { CheckRunReporter, type CheckRunOutcome } from "../report/check-run.js";
 import { MIGRATE_CHECK_NAME, renderCheckRun, renderShort } from "../report/migrate-report.js";
-import { mergedPullForCommit, upsertMarkedComment } from "../report/pull-comment.js";
+import { upsertMarkedComment } from "../report/pull-comment.js";
 import { notifySlack } from "../report/slack.js";
 import { shownOutcome } from "../report/row-values.js";
 import { triggerDeployHook } from "../report/deploy-hook.js";
@@ -345,7 +345,7 @@ class MigrateRun extends RunContext {
   }
 
   private async commentOnPull(headline: string, body: string): Promise<void> {
-    const number = await mergedPullForCommit(this.github, this.repo, this.run.commitSha);
+    const number = await mergedPullNumber(this.github, this.repo, this.run.commitSha);
     if (!number) return;
     const marker = `<!-- autopilot:migrate ${this.run.commitSha} ${this.environment} -->`;
     await upsertMarkedComment(this.github, this.repo, number, marker, `### Autopilot: ${headline}\n\n${body}`);

@@ -1,10 +1,12 @@
 // A whole installation for end-to-end tests: fake GitHub with `acme/shop`, the app's store, a target
 // database bound to production (its URL carries a password, to prove it never leaks), and the app.
+import assert from "node:assert/strict";
 import { appendFileSync } from "node:fs";
-import { FakeGitHub, type CheckRunState } from "./fake-github.js";
+import { FakeGitHub, type CheckRunState, type Permission } from "./fake-github.js";
 import { FakeHttpSink } from "./fake-http-sink.js";
 import { APP_PRIVATE_KEY, startApp, waitFor, WEBHOOK_SECRET, type RunningApp } from "./app-process.js";
 import { createTestDatabase, query, testServerUrl, type TestDatabase } from "./postgres.js";
+import { shopRepo } from "./fixtures.js";
 import { issueCommentPayload, pullRequestPayload, pushPayload, sendWebhook } from "./webhooks.js";
 import { RUN_QUEUES } from "../../src/jobs/queue.js";
 
@@ -57,6 +59,16 @@ export class Scenario {
     const [slack, deployHook] = [await FakeHttpSink.start(), await FakeHttpSink.start()];
     const scenario = new Scenario(github, store, target, options.targetUrl ?? url.toString(), slack, deployHook, await testServerUrl(), options);
     await scenario.boot(options);
+    return scenario;
+  }
+
+  /** A scenario whose first release (`0001_init.sql`) is applied to production, with these users' permissions. */
+  static async released(grants: Record<string, Permission>, options: ScenarioOptions = {}): Promise<Scenario> {
+    const scenario = await Scenario.start(options);
+    for (const [login, permission] of Object.entries(grants)) scenario.github.setPermission(REPO, login, permission);
+    const sha = await scenario.push(shopRepo(["0001_init.sql"]));
+    const { conclusion } = await scenario.completedCheckRun(sha);
+    assert.equal(conclusion, "success", "the first release is applied");
     return scenario;
   }
 
