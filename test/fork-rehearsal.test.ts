@@ -4,19 +4,13 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createTestDatabase, query, testServerUrl, withDatabase } from "./harness/postgres.js";
-import { gitBlobSha, readMigration, type MigrationFile } from "../src/database/migration-files.js";
+import { migration } from "./harness/migration-file.js";
+import type { MigrationFile } from "../src/database/migration-files.js";
 import { migrate } from "../src/database/migrator.js";
 import { dropLeftoverScratchDatabases, NO_TRANSACTION_REFUSED, rehearse, type ForkLimits, type RehearsalInput } from "../src/database/rehearsal.js";
 import { createSandbox, createScratchDatabase, dropScratchDatabase, scratchDatabaseName } from "../src/database/scratch-databases.js";
 import { planMarkdown, renderPlan } from "../src/report/plan-report.js";
 import type { PlanReport } from "../src/runbooks/plan-outcome.js";
-
-function migration(filename: string, sql: string): MigrationFile {
-  const [, version, name] = /^(\d+)_(.+)\.sql$/.exec(filename)!;
-  const { file, problems } = readMigration({ version, name, filename, path: `migrations/${filename}`, checksum: gitBlobSha(sql) }, sql);
-  assert.deepEqual(problems, []);
-  return file!;
-}
 
 const SHADOW_ROLE = "fork_shadow";
 const SHADOW_PASSWORD = "fork-shadow-S3cret";
