@@ -1,14 +1,16 @@
 // What a heal cycle tells GitHub about critical alerts, against the fake GitHub over HTTP and a real
-// store: an alert issue filed before its check's incident folds into the incident.
+// store: an alert issue filed before its check's incident folds into the incident, and a transition
+// GitHub did not hear about is made again on the next cycle.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { ProbotOctokit } from "probot";
 import { FakeGitHub } from "./harness/fake-github.js";
 import { generateAppKey } from "./harness/app-key.js";
 import { createTestDatabase, type TestDatabase } from "./harness/postgres.js";
+import { insertMigrationRun } from "./harness/synthetic-health.js";
 import { openStore, type Store } from "../src/store/store.js";
 import { listIncidents, openIncident } from "../src/report/incidents.js";
-import { ALERT_PREFIX, notifyAlerts } from "../src/runbooks/heal-alerts.js";
+import { ALERT_PREFIX, notifyAlerts, stepAlerts } from "../src/runbooks/heal-alerts.js";
 import type { RunContext } from "../src/runbooks/run-context.js";
 import type { RepoConfig } from "../src/config/repo-config.js";
 
@@ -75,4 +77,47 @@ test("an alert issue filed before its check's incident is closed into the incide
   await notifyAlerts(ctx, {} as RepoConfig, [], await listIncidents(github, repo), silent);
   assert.equal(fake.comments(REPO, alertIssue).length, 1);
   assert.equal(fake.comments(REPO, incident).length, 1);
+});
+
+test("a critical alert whose issue GitHub refused is filed on the next cycle, not lost", async () => {
+  const ctx = cycleContext();
+  const other = "acme/other";
+  fake.addRepo(other, { installationId: 7 });
+  const otherCtx = { ...ctx, run: { repo: other }, repo: { owner: "acme", repo: "other" } } as unknown as RunContext;
+  const config = {
+    alerts: [{ name: "deploy-broken", metric: "migration_failures_1h", condition: ">", threshold: 0, for_minutes: 0, severity: "critical" }],
+  } as unknown as RepoConfig;
+  const now = new Date();
+  await insertMigrationRun(store.pool, { repo: other, commitSha: "bad", finishedAt: new Date(now.getTime() - 60_000), status: "failure" });
+  const alertIssues = () => fake.issues(other).filter((i) => i.title.includes("deploy-broken"));
+
+  fake.failNext("POST", /\/repos\/acme\/other\/issues$/, 422);
+  const first = await stepAlerts(otherCtx, config, now);
+  assert.deepEqual(
+    first.filter((t) => t.ruleName === "deploy-broken").map((t) => t.to),
+    ["firing"],
+  );
+  await notifyAlerts(otherCtx, config, first, await listIncidents(github, otherCtx.repo), { silenced: () => false, now });
+  assert.deepEqual(alertIssues(), [], "GitHub refused the issue");
+  assert.ok(warnings.includes("alert incident update failed; retried next cycle"));
+
+  const later = new Date(now.getTime() + 10_000);
+  const second = await stepAlerts(otherCtx, config, later);
+  assert.deepEqual(
+    second.filter((t) => t.ruleName === "deploy-broken").map((t) => `${t.from} → ${t.to}`),
+    ["inactive → firing"],
+    "the undelivered transition is made again",
+  );
+  await notifyAlerts(otherCtx, config, second, await listIncidents(github, otherCtx.repo), { silenced: () => false, now: later });
+  assert.deepEqual(
+    alertIssues().map((i) => i.title),
+    ["🔴 alert deploy-broken is firing ()"],
+  );
+
+  const third = await stepAlerts(otherCtx, config, new Date(later.getTime() + 10_000));
+  assert.deepEqual(
+    third.filter((t) => t.ruleName === "deploy-broken"),
+    [],
+    "a delivered transition is not made again",
+  );
 });
