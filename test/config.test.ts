@@ -162,6 +162,13 @@ test("the server config's health.min_schedule_seconds defaults to 10 and must be
   assert.match(problems[0], /^2:health\.min_schedule_seconds:/);
 });
 
+test("health.min_schedule_seconds above the default schedule's 5 min is refused: a repository without a schedule would still fire every 5 min", () => {
+  assert.deepEqual(parseHealthConfig("health:\n  checks: []\n", { minScheduleSeconds: 300 }).health?.schedule, "*/5 * * * *");
+  assert.equal(parseServerConfig("s.yml", "health:\n  min_schedule_seconds: 300\n").health.min_schedule_seconds, 300);
+  const problems = problemsOf(() => parseServerConfig("s.yml", "health:\n  min_schedule_seconds: 600\n"));
+  assert.deepEqual(problems, ["2:health.min_schedule_seconds:must be at most 300 (the default schedule fires every 5 min)"]);
+});
+
 test("a job retry backoff longer than 5 min is refused at start-up, naming the variables", () => {
   assert.equal(readEnvironment({}).AUTOPILOT_RETRY_DELAY_SECONDS, 15, "the defaults back off at most 240 s");
   assert.throws(

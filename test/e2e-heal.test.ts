@@ -213,7 +213,8 @@ describe("GitHub answering 5xx when an incident should open", () => {
     await waitFor("an incident issue", () => incidents(s)[0], 60_000);
     const failed = s.github.requests.filter((r) => r.method === "POST" && /\/issues$/.test(r.path) && r.status === 502);
     assert.ok(failed.length >= 1, "GitHub refused at least once");
-    // An alert that filed its own issue while the incident could not be opened moves onto the incident.
+    // Whether the uptime alert fired before the incident opened depends on timing, so this does not prove
+    // the folding of an alert's own issue into the incident (test/heal-alerts.test.ts does): one issue stays open.
     const [open] = await waitFor("one open issue", () => (openAutopilotIssues(s).length === 1 ? openAutopilotIssues(s) : undefined), 30_000);
     assert.equal(open.title, "🔴 site is down");
     await s.moreRunsFinished("heal", 2);

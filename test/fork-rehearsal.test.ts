@@ -4,19 +4,20 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createTestDatabase, query, testServerUrl, withDatabase } from "./harness/postgres.js";
-import { gitBlobSha, readMigration, type MigrationFile } from "../src/database/migration-files.js";
+import { migration } from "./harness/migration-file.js";
+import type { MigrationFile } from "../src/database/migration-files.js";
 import { migrate } from "../src/database/migrator.js";
 import { dropLeftoverScratchDatabases, NO_TRANSACTION_REFUSED, rehearse, type ForkLimits, type RehearsalInput } from "../src/database/rehearsal.js";
-import { createSandbox, createScratchDatabase, dropScratchDatabase, scratchDatabaseName } from "../src/database/scratch-databases.js";
+import {
+  createSandbox,
+  createScratchDatabase,
+  dropSandbox,
+  dropScratchDatabase,
+  scramVerifier,
+  scratchDatabaseName,
+} from "../src/database/scratch-databases.js";
 import { planMarkdown, renderPlan } from "../src/report/plan-report.js";
 import type { PlanReport } from "../src/runbooks/plan-outcome.js";
-
-function migration(filename: string, sql: string): MigrationFile {
-  const [, version, name] = /^(\d+)_(.+)\.sql$/.exec(filename)!;
-  const { file, problems } = readMigration({ version, name, filename, path: `migrations/${filename}`, checksum: gitBlobSha(sql) }, sql);
-  assert.deepEqual(problems, []);
-  return file!;
-}
 
 const SHADOW_ROLE = "fork_shadow";
 const SHADOW_PASSWORD = "fork-shadow-S3cret";
@@ -256,4 +257,22 @@ test("a shadow role without CREATEROLE gets a setup error saying what a fork's r
   );
   assert.deepEqual(await scratchDatabases(), [victim]);
   assert.deepEqual(await sandboxRoles(), []);
+});
+
+test("the sandbox role's password reaches the server only as the SCRAM verifier the server itself would store", async () => {
+  // The verifier is right: recomputed with the salt and iterations PostgreSQL chose, it is PostgreSQL's own.
+  await query(admin, "set password_encryption = 'scram-sha-256'; create role scram_reference password 'reference-password'");
+  const [reference] = await query(admin, "select rolpassword from pg_authid where rolname = 'scram_reference'");
+  const [, iterations, salt] = /^SCRAM-SHA-256\$(\d+):([^$]+)\$/.exec(reference.rolpassword)!;
+  assert.equal(scramVerifier("reference-password", Buffer.from(salt, "base64"), Number(iterations)), reference.rolpassword);
+  await query(admin, "drop role scram_reference");
+
+  const name = scratchDatabaseName();
+  const password = "sandbox-password-0123456789abcdef";
+  await createSandbox(shadowUrl, name, password, "1s");
+  const [stored] = await query(admin, "select rolpassword from pg_authid where rolname = $1", [name]);
+  assert.ok(!stored.rolpassword.includes(password));
+  const [, storedIterations, storedSalt] = /^SCRAM-SHA-256\$(\d+):([^$]+)\$/.exec(stored.rolpassword)!;
+  assert.equal(scramVerifier(password, Buffer.from(storedSalt, "base64"), Number(storedIterations)), stored.rolpassword, "a verifier of this password");
+  await dropSandbox(shadowUrl, name);
 });

@@ -1,17 +1,10 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createTestDatabase, query, testServerUrl, withDatabase, type TestDatabase } from "./harness/postgres.js";
-import { gitBlobSha, readMigration, type MigrationFile } from "../src/database/migration-files.js";
+import { migration } from "./harness/migration-file.js";
 import { migrate } from "../src/database/migrator.js";
 import { dropLeftoverScratchDatabases, rehearse, type RehearsalInput, type RehearsalResult } from "../src/database/rehearsal.js";
 import { scratchDatabaseCreatedAt, scratchDatabaseName } from "../src/database/scratch-databases.js";
-
-function migration(filename: string, sql: string): MigrationFile {
-  const [, version, name] = /^(\d+)_(.+)\.sql$/.exec(filename)!;
-  const { file, problems } = readMigration({ version, name, filename, path: `migrations/${filename}`, checksum: gitBlobSha(sql) }, sql);
-  assert.deepEqual(problems, []);
-  return file!;
-}
 
 // The cluster trusts every local connection, so any password works; what matters is that these
 // never show up in a result or a progress message.

@@ -183,6 +183,8 @@ export interface AlertTransition {
   to: AlertStateName;
   value: number | null;
   at: Date;
+  /** The state it stepped from, for restoreAlertState. */
+  previous: AlertState;
 }
 
 /** Whether a transition is one people are told about (Slack; an incident for a critical rule). */
@@ -217,7 +219,7 @@ export async function runAlertCycle(pool: pg.Pool, repo: string, rules: readonly
       await saveAlertState(client, repo, step, after, now);
       if (after.state !== before.state) {
         const { ruleName, severity, rule, subject, value } = step;
-        const transition: AlertTransition = { repo, ruleName, severity, rule, subject, from: before.state, to: after.state, value, at: now };
+        const transition: AlertTransition = { repo, ruleName, severity, rule, subject, from: before.state, to: after.state, value, at: now, previous: before };
         await recordTransition(client, transition);
         transitions.push(transition);
       }
@@ -295,6 +297,20 @@ async function recordTransition(db: Queryable, t: AlertTransition): Promise<void
     `insert into alert_history (repo, rule, subject, severity, from_state, to_state, value, threshold, at)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
     [t.repo, t.ruleName, t.subject, t.severity, t.from, t.to, finiteOrNull(t.value), t.rule?.threshold ?? null, t.at],
+  );
+}
+
+/**
+ * Puts an alert back in the state `transition` stepped it from, so that the next cycle makes the
+ * same transition again: for a transition whose notification did not get through. Only while no
+ * later cycle has stepped the alert (its evaluation time is still the transition's).
+ */
+export async function restoreAlertState(db: Queryable, transition: AlertTransition): Promise<void> {
+  const { previous: p } = transition;
+  await db.query(
+    `update alert_state set state = $4, value = $5, active_since = $6, fired_at = $7, resolved_at = $8
+      where repo = $1 and rule = $2 and subject = $3 and evaluated_at = $9`,
+    [transition.repo, transition.ruleName, transition.subject, p.state, finiteOrNull(p.value), p.activeSince, p.firedAt, p.resolvedAt, transition.at],
   );
 }
 

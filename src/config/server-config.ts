@@ -58,7 +58,8 @@ export const serverConfigSchema = z.strictObject({
       // How often the scheduler re-reads installations and their configs.
       discovery_seconds: z.number().int().min(1).default(60),
       // The tightest a repository's health schedules may fire (10 s unless the operator says otherwise).
-      min_schedule_seconds: z.number().int().min(1).default(10),
+      // At most the default schedule's 5 min: a repository that sets no schedule gets the default unchecked.
+      min_schedule_seconds: z.number().int().min(1).max(300, "must be at most 300 (the default schedule fires every 5 min)").default(10),
     })
     .default({ allow_hosts: [], maintenance: [], discovery_seconds: 60, min_schedule_seconds: 10 }),
   // A fork's pull request is linted; running its SQL on the shadow server (sandboxed, under these

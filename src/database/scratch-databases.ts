@@ -2,7 +2,7 @@
 // The name carries its creation time (UTC), so databases a crash left behind can be recognized
 // and dropped at the next start without any bookkeeping table. A fork's rehearsal also gets a role
 // of the same name (see createSandbox), dropped with its database and recognized the same way.
-import { randomBytes } from "node:crypto";
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
 import pg from "pg";
 import { redact } from "../redact.js";
 
@@ -52,6 +52,7 @@ export async function dropScratchDatabase(shadowUrl: string, name: string): Prom
  * own the scratch database `name`, which no other role may connect to. Everything here runs over
  * the shadow URL's own (admin) connection, which needs CREATEDB and CREATEROLE. The role gets LOGIN
  * (with `password`) only once its database is ready. Returns the URL the untrusted SQL runs with.
+ * A login of its own, not SET ROLE on an admin session: the files could RESET ROLE back to the admin.
  * On failure, half-made parts are left for dropSandbox, which the caller runs whatever happens.
  */
 export async function createSandbox(shadowUrl: string, name: string, password: string, statementTimeout: string): Promise<string> {
@@ -64,7 +65,8 @@ export async function createSandbox(shadowUrl: string, name: string, password: s
     // Every sandbox revokes PUBLIC, so no sandbox role can connect to another one's database.
     await client.query(`revoke all on database ${role} from public`);
     await client.query(`alter role ${role} set statement_timeout = ${client.escapeLiteral(statementTimeout)}`);
-    await client.query(`alter role ${role} login password ${client.escapeLiteral(password)}`);
+    // The verifier, not the password: ALTER ROLE is DDL, which log_statement = ddl writes to the server log.
+    await client.query(`alter role ${role} login password ${client.escapeLiteral(scramVerifier(password))}`);
   });
   const url = new URL(scratchDatabaseUrl(shadowUrl, name));
   url.username = encodeURIComponent(name);
@@ -72,6 +74,19 @@ export async function createSandbox(shadowUrl: string, name: string, password: s
   url.searchParams.delete("user");
   url.searchParams.delete("password");
   return url.toString();
+}
+
+/**
+ * PostgreSQL's SCRAM-SHA-256 verifier of `password` (RFC 5802/7677), as the server would store it.
+ * A role given a verifier keeps it as is, so the server, its logs and pg_stat_statements never see
+ * the password; what they do see lets nobody log in. `password` must be ASCII (no SASLprep here).
+ */
+export function scramVerifier(password: string, salt = randomBytes(16), iterations = 4096): string {
+  const salted = pbkdf2Sync(password, salt, iterations, 32, "sha256");
+  const clientKey = createHmac("sha256", salted).update("Client Key").digest();
+  const storedKey = createHash("sha256").update(clientKey).digest("base64");
+  const serverKey = createHmac("sha256", salted).update("Server Key").digest("base64");
+  return `SCRAM-SHA-256$${iterations}:${salt.toString("base64")}$${storedKey}:${serverKey}`;
 }
 
 /** Stops the sandbox's role from connecting again and ends its sessions (a rehearsal past its time). */

@@ -3,7 +3,15 @@
 // alert about a check whose incident is open is a comment on that incident; only an alert without
 // one (no open incident for its check, or a repository-wide rule) files an issue of its own.
 // Maintenance windows silence the notifications; evaluation goes on.
-import { effectiveRules, isNotifiable, loadAlertStates, runAlertCycle, type AlertTransition, type StoredAlertState } from "../analytics/alerts.js";
+import {
+  effectiveRules,
+  isNotifiable,
+  loadAlertStates,
+  restoreAlertState,
+  runAlertCycle,
+  type AlertTransition,
+  type StoredAlertState,
+} from "../analytics/alerts.js";
 import type { RepoConfig } from "../config/repo-config.js";
 import { DEFAULT_POLICY, type IncidentIssue } from "../health/incident-policy.js";
 import type { AlertOnIncident } from "../report/incident-report.js";
@@ -62,9 +70,13 @@ export async function notifyAlerts(
       describe(transition),
     );
     if (transition.severity === "critical") {
-      await criticalIncident(ctx, config, issues, transition, opts.now).catch((error) =>
-        ctx.deps.log.warn({ repo: ctx.run.repo, err: error }, "alert incident update failed; retried next cycle"),
-      );
+      // The transition is already saved: undone, the next cycle makes it (and tells GitHub) again.
+      await criticalIncident(ctx, config, issues, transition, opts.now).catch(async (error) => {
+        ctx.deps.log.warn({ repo: ctx.run.repo, err: error }, "alert incident update failed; retried next cycle");
+        await restoreAlertState(ctx.deps.db, transition).catch((err) =>
+          ctx.deps.log.warn({ repo: ctx.run.repo, err }, "could not undo the alert's transition"),
+        );
+      });
     }
   }
 }
