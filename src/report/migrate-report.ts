@@ -1,6 +1,6 @@
 // Turns a migrate outcome into what users read: the Check Run, the PR comment and Slack.
-import { formatProblem } from "../config/yaml-errors.js";
-import type { MigrateOutcome, Recovery } from "../runbooks/migrate-outcome.js";
+import { formatProblem, type ConfigProblem } from "../config/yaml-errors.js";
+import { statusOf, type MigrateOutcome, type Recovery } from "../runbooks/migrate-outcome.js";
 import type { Annotation, CheckRunOutcome } from "./check-run.js";
 import { describeLock } from "../store/locks.js";
 
@@ -9,31 +9,34 @@ export const MIGRATE_CHECK_NAME = "autopilot/migrate";
 const ms = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`);
 const size = (bytes: number | null) => (bytes === null ? "?" : bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} kB`);
 
+/** The Check Run's text, before its conclusion (which is the run's status) is added. */
+type CheckRunText = Omit<CheckRunOutcome, "conclusion">;
+
 /** `runId`: the migrate run, named by its Roll back button so that pressing it reverts this run only. */
 export function renderCheckRun(outcome: MigrateOutcome, runId?: number): CheckRunOutcome {
+  return { conclusion: statusOf(outcome), ...describeOutcome(outcome, runId) };
+}
+
+function describeOutcome(outcome: MigrateOutcome, runId: number | undefined): CheckRunText {
   switch (outcome.kind) {
     case "config-invalid":
       return {
-        conclusion: "failure",
         title: `Invalid .github/autopilot.yml (${outcome.problems.length} problem${outcome.problems.length === 1 ? "" : "s"})`,
         summary: `Nothing was applied. Fix these and push again:\n\n${outcome.problems.map((p) => `- \`${formatProblem(p)}\``).join("\n")}`,
         annotations: outcome.problems.map((p) => ({ path: p.file, line: p.line ?? 1, level: "failure", message: `${p.key ? `${p.key}: ` : ""}${p.message}` })),
       };
     case "unbound":
       return {
-        conclusion: "neutral",
         title: `No database bound for ${outcome.environment}`,
         summary: `Nothing was applied: ${outcome.reason}.\n\nAn operator binds a database to **${outcome.repo}** / **${outcome.environment}** in the server config (\`autopilot.server.yml\`, \`targets:\`).`,
       };
     case "wrong-repository":
       return {
-        conclusion: "failure",
         title: `Refused: ${outcome.repo} is not the repository ${outcome.environment} is bound to`,
         summary: `Nothing was applied to **${outcome.environment}**: ${outcome.reason}`,
       };
     case "refused":
       return {
-        conclusion: "failure",
         title: `Refused: ${outcome.problems[0]?.message ?? "migration files are inconsistent"}`.slice(0, 200),
         summary: `Nothing was applied to **${outcome.environment}**.\n\n${outcome.problems.map((p) => `- ${p.severity === "error" ? "❌" : "⚠️"} \`${p.path}${p.line ? `:${p.line}` : ""}\` ${p.message}`).join("\n")}`,
         annotations: outcome.problems.map((p) => ({
@@ -46,19 +49,16 @@ export function renderCheckRun(outcome: MigrateOutcome, runId?: number): CheckRu
       };
     case "up-to-date":
       return {
-        conclusion: "success",
         title: `Up to date (${outcome.appliedCount} applied)`,
         summary: `**${outcome.environment}** already has every migration of this commit.`,
       };
     case "backup-failed":
       return {
-        conclusion: "failure",
         title: "Backup failed; nothing applied",
         summary: `Autopilot backs up **${outcome.environment}** before applying anything. The backup failed, so none of the ${outcome.pending} pending migration(s) ran.\n\n\`\`\`\n${outcome.error}\n\`\`\``,
       };
     case "applied":
       return {
-        conclusion: "success",
         title: `Applied ${outcome.applied.length} migration${outcome.applied.length === 1 ? "" : "s"} to ${outcome.environment}`,
         summary: `${appliedTable(outcome.applied)}\n\nBackup taken before applying: \`${outcome.backup.id}\` (${size(outcome.backup.sizeBytes)}). ${outcome.appliedCount} migrations applied in all.`,
         actions: [{ label: "Roll back", description: "Revert what this run applied", identifier: rollbackIdentifier(runId) }],
@@ -67,13 +67,11 @@ export function renderCheckRun(outcome: MigrateOutcome, runId?: number): CheckRu
       return renderFailure(outcome);
     case "locked":
       return {
-        conclusion: "action_required",
         title: `Locked: ${outcome.environment} is locked by @${outcome.lock.lockedBy}`,
         summary: `Nothing was applied: ${describeLock(outcome.lock)}.\n\nWhen it is unlocked (\`/autopilot unlock ${outcome.environment}\`), run \`/autopilot migrate ${outcome.environment}\`.`,
       };
     case "awaiting-approval":
       return {
-        conclusion: "action_required",
         title: `Waiting for approval (${outcome.approvers.length} of ${outcome.needed})`,
         summary:
           `**${outcome.environment}** needs ${outcome.needed} approval(s) from users with write permission before it migrates.\n\n` +
@@ -83,13 +81,11 @@ export function renderCheckRun(outcome: MigrateOutcome, runId?: number): CheckRu
       };
     case "unreachable":
       return {
-        conclusion: "failure",
         title: `Database unreachable after ${outcome.attempts} attempt${outcome.attempts === 1 ? "" : "s"}`,
         summary: `Nothing was applied to **${outcome.environment}**: the database could not be reached.\n\n\`\`\`\n${outcome.error}\n\`\`\`\n\nPush again or run \`/autopilot migrate\` once it is back.`,
       };
     case "crashed":
       return {
-        conclusion: "failure",
         title: `Autopilot failed after ${outcome.attempts} attempt${outcome.attempts === 1 ? "" : "s"}`,
         summary: `The run stopped with an internal error:\n\n\`\`\`\n${outcome.error}\n\`\`\``,
       };
@@ -107,7 +103,7 @@ function appliedTable(applied: Array<{ version: string; name: string; durationMs
   return ["| Version | Name | Duration |", "|---|---|---|", ...rows].join("\n");
 }
 
-function renderFailure(outcome: Extract<MigrateOutcome, { kind: "failed" }>): CheckRunOutcome {
+function renderFailure(outcome: Extract<MigrateOutcome, { kind: "failed" }>): CheckRunText {
   const f = outcome.failure;
   const where = `${f.file.path}:${f.line}${f.column ? `:${f.column}` : ""}`;
   const pgError = [`ERROR: ${f.message}`, f.code && `SQLSTATE: ${f.code}`, f.detail && `DETAIL: ${f.detail}`, f.hint && `HINT: ${f.hint}`]
@@ -115,7 +111,6 @@ function renderFailure(outcome: Extract<MigrateOutcome, { kind: "failed" }>): Ch
     .join("\n");
   const annotation: Annotation = { path: f.file.path, line: f.line, level: "failure", title: `Migration ${f.file.version} failed`, message: pgError };
   return {
-    conclusion: "failure",
     title: `${f.file.version}_${f.file.name} failed: ${f.message}`.slice(0, 200),
     summary: [
       `Migration \`${where}\` failed on **${outcome.environment}**:`,
@@ -169,4 +164,18 @@ function ownersNotKept(owners: string[]): string {
 export function renderShort(check: CheckRunOutcome, repo: string, sha: string): { tone: "success" | "failure" | "warning"; headline: string; body: string } {
   const tone = check.conclusion === "success" ? "success" : check.conclusion === "failure" ? "failure" : "warning";
   return { tone, headline: `${repo}@${sha.slice(0, 7)}: ${check.title}`, body: check.summary };
+}
+
+/** A broken `health` section never stops a migration, but every push says what is wrong with it. */
+export function withHealthWarnings(rendered: CheckRunOutcome, problems: ConfigProblem[]): CheckRunOutcome {
+  if (problems.length === 0) return rendered;
+  const list = problems.map((p) => `- \`${formatProblem(p)}\``).join("\n");
+  return {
+    ...rendered,
+    summary: `${rendered.summary}\n\n⚠️ **The health section of .github/autopilot.yml is invalid; health checks are paused until it is fixed:**\n\n${list}`,
+    annotations: [
+      ...(rendered.annotations ?? []),
+      ...problems.map((p) => ({ path: p.file, line: p.line ?? 1, level: "warning" as const, title: "health config", message: `${p.key}: ${p.message}` })),
+    ],
+  };
 }

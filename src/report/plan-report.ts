@@ -1,7 +1,7 @@
 // Renders a plan for the Check Run on the pull request's head and for its sticky comment.
 import { formatProblem } from "../config/yaml-errors.js";
-import type { PlanOutcome, PlanReport } from "../runbooks/plan-outcome.js";
-import type { Annotation, CheckRunOutcome, Conclusion } from "./check-run.js";
+import { severityCounts, statusOf, type PlanOutcome, type PlanReport } from "../runbooks/plan-outcome.js";
+import type { Annotation, CheckRunOutcome } from "./check-run.js";
 
 export const PLAN_CHECK_NAME = "autopilot/plan";
 export const PLAN_COMMENT_MARKER = "<!-- autopilot:plan -->";
@@ -9,48 +9,28 @@ export const PLAN_COMMENT_MARKER = "<!-- autopilot:plan -->";
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 export function renderPlan(outcome: PlanOutcome): CheckRunOutcome {
-  if (outcome.kind === "config-invalid") {
-    return {
-      conclusion: "failure",
-      title: `Invalid .github/autopilot.yml (${plural(outcome.problems.length, "problem")})`,
-      summary: outcome.problems.map((p) => `- \`${formatProblem(p)}\``).join("\n"),
-      annotations: outcome.problems.map((p) => ({ path: p.file, line: p.line ?? 1, level: "failure", message: `${p.key ? `${p.key}: ` : ""}${p.message}` })),
-    };
+  return { conclusion: statusOf(outcome), ...describeOutcome(outcome) };
+}
+
+function describeOutcome(outcome: PlanOutcome): Omit<CheckRunOutcome, "conclusion"> {
+  switch (outcome.kind) {
+    case "config-invalid":
+      return {
+        title: `Invalid .github/autopilot.yml (${plural(outcome.problems.length, "problem")})`,
+        summary: outcome.problems.map((p) => `- \`${formatProblem(p)}\``).join("\n"),
+        annotations: outcome.problems.map((p) => ({ path: p.file, line: p.line ?? 1, level: "failure", message: `${p.key ? `${p.key}: ` : ""}${p.message}` })),
+      };
+    case "crashed":
+      return { title: `Plan failed after ${plural(outcome.attempts, "attempt")}`, summary: "```\n" + outcome.error + "\n```" };
+    case "planned":
+      return { title: titleOf(outcome.report), summary: planMarkdown(outcome.report), annotations: annotationsOf(outcome.report) };
   }
-  if (outcome.kind === "crashed") {
-    return { conclusion: "failure", title: `Plan failed after ${plural(outcome.attempts, "attempt")}`, summary: "```\n" + outcome.error + "\n```" };
-  }
-  const report = outcome.report;
-  const counts = countSeverities(report);
-  return {
-    conclusion: conclusionOf(counts),
-    title: titleOf(report, counts),
-    summary: planMarkdown(report),
-    annotations: annotationsOf(report),
-  };
 }
 
-interface Counts {
-  errors: number;
-  warnings: number;
-}
-
-function countSeverities(report: PlanReport): Counts {
-  const active = report.findings.filter((f) => !f.ignored);
-  const rehearsalFailed = report.rehearsal && !report.rehearsal.ok ? 1 : 0;
-  return {
-    errors: report.problems.filter((p) => p.severity === "error").length + active.filter((f) => f.severity === "error").length + rehearsalFailed,
-    warnings: report.problems.filter((p) => p.severity === "warning").length + active.filter((f) => f.severity === "warning").length,
-  };
-}
-
-function conclusionOf(counts: Counts): Conclusion {
-  return counts.errors > 0 ? "failure" : counts.warnings > 0 ? "neutral" : "success";
-}
-
-function titleOf(report: PlanReport, counts: Counts): string {
+function titleOf(report: PlanReport): string {
   if (report.notLinted) return `Refused: ${report.notLinted}`.slice(0, 200);
   const where = report.environment ? ` for ${report.environment}` : "";
+  const counts = severityCounts(report);
   const parts = [`${plural(report.pending.length, "migration")} to apply${where}`];
   if (counts.errors) parts.push(plural(counts.errors, "error"));
   if (counts.warnings) parts.push(plural(counts.warnings, "warning"));

@@ -1,34 +1,34 @@
 // Renders a rollback for the autopilot/rollback Check Run, the command reply and Slack.
-import type { RollbackOutcome } from "../runbooks/rollback-outcome.js";
+import { statusOf, type RollbackOutcome } from "../runbooks/rollback-outcome.js";
 import type { CheckRunOutcome } from "./check-run.js";
 
 export const ROLLBACK_CHECK_NAME = "autopilot/rollback";
 
 export function renderRollback(outcome: RollbackOutcome): CheckRunOutcome {
+  return { conclusion: statusOf(outcome), ...describeOutcome(outcome) };
+}
+
+function describeOutcome(outcome: RollbackOutcome): Omit<CheckRunOutcome, "conclusion"> {
   switch (outcome.kind) {
     case "refused":
       return {
-        conclusion: "failure",
         title: `Rollback refused: ${outcome.reason}`.slice(0, 200),
         summary: `Nothing was changed on **${outcome.environment}**: ${outcome.reason}.`,
       };
     case "reverted": {
       const rows = outcome.reverted.map((r) => `| ${r.version} | ${r.name} | ${Math.round(r.durationMs)} ms |`).join("\n");
       return {
-        conclusion: "success",
         title: `Reverted ${outcome.reverted.length} migration${outcome.reverted.length === 1 ? "" : "s"} on ${outcome.environment}`,
         summary: `Down files applied, newest first, each in its own transaction; the history rows are marked reverted.\n\n| Version | Name | Duration |\n|---|---|---|\n${rows}\n\n${undoHint(outcome.safetyBackup.id)}`,
       };
     }
     case "restored":
       return {
-        conclusion: "success",
         title: `Restored ${outcome.environment} from backup ${outcome.restoredBackupId}`,
         summary: `The database is back to backup \`${outcome.restoredBackupId}\`; its history shows ${outcome.historyCount} applied migration(s).${ownersWarning(outcome.ownersNotKept)}\n\n${undoHint(outcome.safetyBackup.id)}`,
       };
     case "failed":
       return {
-        conclusion: "failure",
         title: `Rollback failed${outcome.where ? ` at ${outcome.where.path}:${outcome.where.line}` : ""}`,
         summary: [
           `The rollback of **${outcome.environment}** stopped:`,
@@ -43,7 +43,7 @@ export function renderRollback(outcome: RollbackOutcome): CheckRunOutcome {
           : [],
       };
     case "crashed":
-      return { conclusion: "failure", title: `Rollback failed after ${outcome.attempts} attempt(s)`, summary: "```\n" + outcome.error + "\n```" };
+      return { title: `Rollback failed after ${outcome.attempts} attempt(s)`, summary: "```\n" + outcome.error + "\n```" };
   }
 }
 

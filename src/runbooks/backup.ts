@@ -15,40 +15,45 @@ export async function runBackup(deps: RunbookDeps, runId: number, attempt: Attem
   const context = new RunContext(deps, run, github);
   const environment = String(run.params.environment);
   try {
-    const text = await backUp(context, environment);
-    await conclude(context, environment, true, text);
+    await conclude(context, environment, await backUp(context, environment));
   } catch (error) {
     const message = redact((error as Error)?.message ?? String(error));
     if (!(error instanceof BackupFailedError) && !isLastAttempt(attempt)) throw new RetryLater(message);
-    await conclude(context, environment, false, `❌ **backup ${environment}** failed: ${message}`);
+    await conclude(context, environment, { ok: false, text: `❌ **backup ${environment}** failed: ${message}` });
   }
 }
 
 export async function concludeInterrupted(deps: RunbookDeps, run: Run): Promise<void> {
   const context = new RunContext(deps, run, await deps.github(run.installationId));
-  await conclude(context, String(run.params.environment), false, "❌ **backup** was interrupted (the worker stopped); run it again.");
+  await conclude(context, String(run.params.environment), { ok: false, text: "❌ **backup** was interrupted (the worker stopped); run it again." });
 }
 
-async function backUp(context: RunContext, environment: string): Promise<string> {
+/** How a backup ended, and the reply that says so. */
+interface BackupResult {
+  ok: boolean;
+  text: string;
+}
+
+async function backUp(context: RunContext, environment: string): Promise<BackupResult> {
   const target = await context.resolveTarget(environment);
-  if (typeof target === "string") return `❌ **backup ${environment}**: ${target}`;
+  if (typeof target === "string") return { ok: false, text: `❌ **backup ${environment}**: ${target}` };
   const backup = await context.step("backup", () => context.takeBackup(target, null));
   const mb = ((backup.sizeBytes ?? 0) / (1 << 20)).toFixed(2);
-  return `✅ **backup ${environment}**: \`${backup.id}\` (${mb} MB, sha256 \`${backup.sha256?.slice(0, 12)}…\`, ${backup.durationMs} ms). Restore it with \`/autopilot rollback ${environment} ${backup.id}\`.`;
+  const text = `✅ **backup ${environment}**: \`${backup.id}\` (${mb} MB, sha256 \`${backup.sha256?.slice(0, 12)}…\`, ${backup.durationMs} ms). Restore it with \`/autopilot rollback ${environment} ${backup.id}\`.`;
+  return { ok: true, text };
 }
 
-async function conclude(context: RunContext, environment: string, ok: boolean, text: string): Promise<void> {
-  const success = ok && text.startsWith("✅");
+async function conclude(context: RunContext, environment: string, { ok, text }: BackupResult): Promise<void> {
   // Only a backup taken counts against the command's rate limit: a failed one may be asked again at once.
   const claimedAt = context.run.params.claimedAt;
-  if (!success && typeof claimedAt === "string") await releaseBackupCommand(context.deps.db, context.run.repo, environment, new Date(claimedAt));
-  await finishRun(context.deps.db, context.run.id, { status: success ? "success" : "failure", title: text.slice(0, 200) });
+  if (!ok && typeof claimedAt === "string") await releaseBackupCommand(context.deps.db, context.run.repo, environment, new Date(claimedAt));
+  await finishRun(context.deps.db, context.run.id, { status: ok ? "success" : "failure", title: text.slice(0, 200) });
   await audit(context.deps.db, {
     actor: context.run.requestedBy,
     repo: context.run.repo,
     environment,
     action: "backup",
-    outcome: success ? "success" : "failure",
+    outcome: ok ? "success" : "failure",
   });
-  await context.answerCommand(success, text);
+  await context.answerCommand(ok, text);
 }

@@ -4,6 +4,7 @@ import type { MigrationFailure } from "../database/migrator.js";
 import type { MigrationFile, Problem } from "../database/migration-files.js";
 import type { BackupRecord } from "../store/backups.js";
 import type { EnvironmentLock } from "../store/locks.js";
+import type { RunStatus, WaitingFor } from "../store/runs.js";
 
 export interface AppliedFile {
   version: string;
@@ -47,6 +48,38 @@ export type MigrateOutcome =
   | { kind: "unreachable"; environment: string; error: string; attempts: number }
   | { kind: "crashed"; error: string; attempts: number };
 
+/** The states a migrate run can end in; its Check Run concludes with the same. */
+export type MigrateStatus = Extract<RunStatus, "success" | "failure" | "neutral" | "action_required">;
+
+/** The run's stored state, decided from what happened (never from the text rendered for it). */
+export function statusOf(outcome: MigrateOutcome): MigrateStatus {
+  switch (outcome.kind) {
+    case "applied":
+    case "up-to-date":
+      return "success";
+    case "unbound":
+      return "neutral";
+    case "locked":
+    case "awaiting-approval":
+      return "action_required";
+    case "config-invalid":
+    case "wrong-repository":
+    case "refused":
+    case "backup-failed":
+    case "failed":
+    case "unreachable":
+    case "crashed":
+      return "failure";
+  }
+}
+
+/** What an action_required run waits for: a locked run stays stopped, while approvals restart one that awaits them. */
+export function waitingForOf(outcome: MigrateOutcome): WaitingFor | undefined {
+  if (outcome.kind === "locked") return "lock";
+  if (outcome.kind === "awaiting-approval") return "approval";
+  return undefined;
+}
+
 export function isSuccess(outcome: MigrateOutcome): boolean {
-  return outcome.kind === "applied" || outcome.kind === "up-to-date";
+  return statusOf(outcome) === "success";
 }

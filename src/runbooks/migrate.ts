@@ -2,7 +2,7 @@
 // deploy → report. The only place that sequences these steps for a push.
 import type { ResolvedTarget } from "../config/server-config.js";
 import { environmentForBranch, parseRepoConfig, type EnvironmentRule, type RepoConfig } from "../config/repo-config.js";
-import { ConfigError, formatProblem, type ConfigProblem } from "../config/yaml-errors.js";
+import { ConfigError } from "../config/yaml-errors.js";
 import { healthLimitsOf, parseHealthConfig } from "../config/health-config.js";
 import { indexMigrations, type MigrationFile } from "../database/migration-files.js";
 import { readHistoryFromUrl } from "../database/history.js";
@@ -21,7 +21,7 @@ import { findLock } from "../store/locks.js";
 import { recordRunMigrations } from "../store/run-migrations.js";
 import { createDeployment } from "../report/deployment.js";
 import { CheckRunReporter, type CheckRunOutcome } from "../report/check-run.js";
-import { MIGRATE_CHECK_NAME, renderCheckRun, renderShort } from "../report/migrate-report.js";
+import { MIGRATE_CHECK_NAME, renderCheckRun, renderShort, withHealthWarnings } from "../report/migrate-report.js";
 import { upsertMarkedComment } from "../report/pull-comment.js";
 import { notifySlack } from "../report/slack.js";
 import { shownOutcome } from "../report/row-values.js";
@@ -32,10 +32,10 @@ import { audit } from "../store/audit.js";
 import { getBackup, type BackupRecord } from "../store/backups.js";
 import { addSafetyBackup, recordRestoreIntent, recordRestoreOutcome, restoreIntentOf, type RestoreIntent } from "../store/restore-intents.js";
 import { recordDeployment } from "../store/deployments.js";
-import { finishRun, updateRun, type Run, type RunStatus } from "../store/runs.js";
+import { finishRun, updateRun, type Run } from "../store/runs.js";
 import { retryOrGiveUp, type Attempt, type RunbookDeps } from "./deps.js";
 import { beginRun, RunContext } from "./run-context.js";
-import { isSuccess, type AppliedFile, type MigrateOutcome, type Recovery, type RestoreReport } from "./migrate-outcome.js";
+import { isSuccess, statusOf, waitingForOf, type AppliedFile, type MigrateOutcome, type Recovery, type RestoreReport } from "./migrate-outcome.js";
 
 type MigrateRestoreIntent = RestoreIntent<RestoreReport, Recovery>;
 
@@ -274,13 +274,13 @@ class MigrateRun extends RunContext {
     const rendered = withHealthWarnings(shown, parseHealthConfig(this.repoConfigText ?? null, healthLimitsOf(this.deps.serverConfig)).problems);
     await this.check.complete(rendered);
     if (this.check.id) await updateRun(this.deps.db, this.run.id, { checkRunId: this.check.id });
+    const status = statusOf(outcome);
     await finishRun(this.deps.db, this.run.id, {
-      status: rendered.conclusion as RunStatus,
+      status,
       title: rendered.title,
       summary: rendered.summary,
-      error: rendered.conclusion === "failure" ? rendered.title : undefined,
-      // Both conclude action_required; only a run waiting for approvals may be approved.
-      waitingFor: outcome.kind === "locked" ? "lock" : outcome.kind === "awaiting-approval" ? "approval" : undefined,
+      error: status === "failure" ? rendered.title : undefined,
+      waitingFor: waitingForOf(outcome),
     });
     const committed = committedFiles(outcome);
     if (committed.length) await recordRunMigrations(this.deps.db, this.run.id, committed);
@@ -289,12 +289,12 @@ class MigrateRun extends RunContext {
       repo: this.run.repo,
       environment: this.environment,
       action: "migrate",
-      outcome: rendered.conclusion,
+      outcome: status,
       detail: { runId: this.run.id, commit: this.run.commitSha, result: outcome.kind },
     });
     await this.announce(outcome, shown);
     await this.answerCommand(
-      rendered.conclusion === "success",
+      status === "success",
       `**migrate ${this.environment ?? ""}**: ${rendered.title} (Check Run \`${MIGRATE_CHECK_NAME}\` on ${this.run.commitSha.slice(0, 7)})`,
     );
   }
@@ -403,19 +403,5 @@ function missingBackup(id: string, run: Run, environment: string): BackupRecord 
     durationMs: null,
     error: "not recorded",
     createdAt: new Date(),
-  };
-}
-
-/** A broken `health` section never stops a migration, but every push says what is wrong with it. */
-function withHealthWarnings(rendered: CheckRunOutcome, problems: ConfigProblem[]): CheckRunOutcome {
-  if (problems.length === 0) return rendered;
-  const list = problems.map((p) => `- \`${formatProblem(p)}\``).join("\n");
-  return {
-    ...rendered,
-    summary: `${rendered.summary}\n\n⚠️ **The health section of .github/autopilot.yml is invalid; health checks are paused until it is fixed:**\n\n${list}`,
-    annotations: [
-      ...(rendered.annotations ?? []),
-      ...problems.map((p) => ({ path: p.file, line: p.line ?? 1, level: "warning" as const, title: "health config", message: `${p.key}: ${p.message}` })),
-    ],
   };
 }

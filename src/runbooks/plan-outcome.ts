@@ -3,6 +3,7 @@ import type { ConfigProblem } from "../config/yaml-errors.js";
 import type { Problem } from "../database/migration-files.js";
 import type { LintFinding } from "../database/lint/index.js";
 import type { RehearsalResult } from "../database/rehearsal.js";
+import type { RunStatus } from "../store/runs.js";
 
 export interface PlannedFile {
   path: string;
@@ -26,3 +27,34 @@ export interface PlanReport {
 
 export type PlanOutcome =
   { kind: "config-invalid"; problems: ConfigProblem[] } | { kind: "planned"; report: PlanReport } | { kind: "crashed"; error: string; attempts: number };
+
+/** The states a plan run can end in; its Check Run concludes with the same. */
+export type PlanStatus = Extract<RunStatus, "success" | "failure" | "neutral">;
+
+export interface SeverityCounts {
+  errors: number;
+  warnings: number;
+}
+
+/** Errors and warnings a plan found: integrity problems, active lint findings, and a failed rehearsal (an error). */
+export function severityCounts(report: PlanReport): SeverityCounts {
+  const active = report.findings.filter((f) => !f.ignored);
+  const rehearsalFailed = report.rehearsal && !report.rehearsal.ok ? 1 : 0;
+  return {
+    errors: report.problems.filter((p) => p.severity === "error").length + active.filter((f) => f.severity === "error").length + rehearsalFailed,
+    warnings: report.problems.filter((p) => p.severity === "warning").length + active.filter((f) => f.severity === "warning").length,
+  };
+}
+
+/** The run's stored state, decided from what the plan found (never from the text rendered for it). */
+export function statusOf(outcome: PlanOutcome): PlanStatus {
+  switch (outcome.kind) {
+    case "planned": {
+      const counts = severityCounts(outcome.report);
+      return counts.errors > 0 ? "failure" : counts.warnings > 0 ? "neutral" : "success";
+    }
+    case "config-invalid":
+    case "crashed":
+      return "failure";
+  }
+}

@@ -18,9 +18,9 @@ import type { GitHubClient } from "../report/octokit.js";
 import { PLAN_CHECK_NAME, PLAN_COMMENT_MARKER, planMarkdown, renderPlan } from "../report/plan-report.js";
 import { upsertMarkedComment } from "../report/pull-comment.js";
 import { redact } from "../redact.js";
-import { finishRun, updateRun, type Run, type RunStatus } from "../store/runs.js";
+import { finishRun, updateRun, type Run } from "../store/runs.js";
 import { retryOrGiveUp, type Attempt, type RunbookDeps } from "./deps.js";
-import type { PlanOutcome, PlanReport } from "./plan-outcome.js";
+import { statusOf, type PlanOutcome, type PlanReport } from "./plan-outcome.js";
 import { beginRun, RunContext } from "./run-context.js";
 
 interface PlanParams {
@@ -222,15 +222,13 @@ class PlanRun extends RunContext {
   async conclude(outcome: PlanOutcome): Promise<void> {
     const rendered = renderPlan(outcome);
     await this.check.complete(rendered);
-    await finishRun(this.deps.db, this.run.id, { status: rendered.conclusion as RunStatus, title: rendered.title, summary: rendered.summary });
+    const status = statusOf(outcome);
+    await finishRun(this.deps.db, this.run.id, { status, title: rendered.title, summary: rendered.summary });
     if (outcome.kind === "planned" && this.params.pull) {
       const body = `## Autopilot plan · ${rendered.title}\n\nFor ${this.run.commitSha.slice(0, 7)}.\n\n${planMarkdown(outcome.report)}`;
       await upsertMarkedComment(this.github, this.repo, this.params.pull, PLAN_COMMENT_MARKER, body);
     }
-    await this.answerCommand(
-      rendered.conclusion !== "failure",
-      `**plan**: ${rendered.title} (Check Run \`${PLAN_CHECK_NAME}\` on ${this.run.commitSha.slice(0, 7)})`,
-    );
+    await this.answerCommand(status !== "failure", `**plan**: ${rendered.title} (Check Run \`${PLAN_CHECK_NAME}\` on ${this.run.commitSha.slice(0, 7)})`);
   }
 }
 

@@ -1,5 +1,6 @@
 // What a rollback ended with, as plain data.
 import type { BackupRecord } from "../store/backups.js";
+import type { RunStatus } from "../store/runs.js";
 
 export type { RollbackTarget } from "../commands/parse.js";
 
@@ -17,3 +18,19 @@ export type RollbackOutcome =
       safetyBackup: BackupRecord;
     }
   | { kind: "crashed"; error: string; attempts: number };
+
+/** The states a rollback run can end in; its Check Run concludes with the same. */
+export type RollbackStatus = Extract<RunStatus, "success" | "failure">;
+
+/** The run's stored state, decided from what happened (never from the text rendered for it). */
+export function statusOf(outcome: RollbackOutcome): RollbackStatus {
+  switch (outcome.kind) {
+    case "reverted":
+    case "restored":
+      return "success";
+    case "refused":
+    case "failed":
+    case "crashed":
+      return "failure";
+  }
+}

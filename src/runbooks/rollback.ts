@@ -24,9 +24,9 @@ import { audit } from "../store/audit.js";
 import { getBackup, type BackupRecord } from "../store/backups.js";
 import { describeLock, findLock } from "../store/locks.js";
 import { appliedRun, recentAppliedRuns, type AppliedRun } from "../store/run-migrations.js";
-import { finishRun, updateRun, type Run, type RunStatus } from "../store/runs.js";
+import { finishRun, updateRun, type Run } from "../store/runs.js";
 import { retryOrGiveUp, type Attempt, type RunbookDeps } from "./deps.js";
-import type { RollbackOutcome, RollbackTarget } from "./rollback-outcome.js";
+import { statusOf, type RollbackOutcome, type RollbackTarget } from "./rollback-outcome.js";
 import { beginRun, RunContext } from "./run-context.js";
 
 interface RollbackParams {
@@ -252,9 +252,10 @@ class RollbackRun extends RunContext {
     // Row values in the target's errors are production data, shown only where the operator allows it.
     const rendered = shownOutcome(renderRollback(outcome), this.target?.showRowValues ?? false);
     await this.check.complete(rendered);
-    const ok = rendered.conclusion === "success";
+    const status = statusOf(outcome);
+    const ok = status === "success";
     await finishRun(this.deps.db, this.run.id, {
-      status: rendered.conclusion as RunStatus,
+      status,
       title: rendered.title,
       summary: rendered.summary,
       error: ok ? undefined : rendered.title,
@@ -264,7 +265,7 @@ class RollbackRun extends RunContext {
       repo: this.run.repo,
       environment: this.params.environment,
       action: "rollback",
-      outcome: rendered.conclusion,
+      outcome: status,
       detail: { runId: this.run.id, target: this.params.target, result: outcome.kind },
     });
     if (outcome.kind !== "refused") {
