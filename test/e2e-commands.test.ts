@@ -74,6 +74,7 @@ describe("slash commands", () => {
     assert.equal(run.conclusion, "action_required");
     assert.match(run.output.title!, /locked by @ada/);
     assert.match(run.output.summary!, /release freeze/);
+    assert.deepEqual(await storedMigrateRun(s, sha), { status: "action_required", waiting_for: "lock" });
     assert.equal((await s.targetQuery("select count(*)::int as n from pg_tables where tablename = 'orders'"))[0].n, 0);
 
     const unlock = await s.comment("/autopilot unlock production", { login: ADMIN });
@@ -224,6 +225,7 @@ describe("approvals", () => {
     let run = await s.completedCheckRun(sha);
     assert.equal(run.conclusion, "action_required");
     assert.equal(run.output.title, "Waiting for approval (0 of 2)", "a reader's review does not count");
+    assert.deepEqual(await storedMigrateRun(s, sha), { status: "action_required", waiting_for: "approval" });
     assert.ok(run.id > 2 ** 32, `a 64-bit check run id: ${run.id}`);
     assert.deepEqual(
       run.actions.map((a) => a.identifier),
@@ -254,5 +256,14 @@ describe("approvals", () => {
     });
     await waitFor("the migration", () => s.checkRun(sha)?.conclusion === "success", 40_000);
     assert.equal((await s.targetQuery("select count(*)::int as n from customers"))[0].n, 2);
+    assert.deepEqual(await storedMigrateRun(s, sha), { status: "success", waiting_for: null }, "the approved run waits for nothing any more");
   });
 });
+
+/** The stored state of the newest migrate run of a commit, once it is finished (it is stored just after its Check Run completes). */
+function storedMigrateRun(s: Scenario, sha: string) {
+  return waitFor(`the stored migrate run of ${sha.slice(0, 7)}`, async () => {
+    const [run] = await s.storeQuery("select status, waiting_for from runs where kind = 'migrate' and commit_sha = $1 order by id desc limit 1", [sha]);
+    return run && !["queued", "in_progress"].includes(run.status) ? run : undefined;
+  });
+}
