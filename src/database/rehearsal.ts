@@ -279,38 +279,26 @@ async function applyBaseline(input: RehearsalInput, scratchUrl: string): Promise
  * connection are still reported as applied when migrate() throws.
  */
 async function rehearsePending(input: RehearsalInput, scratchUrl: string, files: RehearsedFile[], say: (m: string) => void): Promise<void> {
-  const startedAt = new Map<number, number>();
+  /** When each file (by path) started, so a failing file reports how long it ran. */
+  const startedAt = new Map<string, number>();
   const onProgress = (event: ProgressEvent) => {
     if (event.kind === "waiting-for-lock") return;
     const entry = files[event.position - 1];
     if (event.kind === "applying" && entry) {
-      startedAt.set(event.position, performance.now());
+      startedAt.set(entry.path, performance.now());
       say(`rehearsing ${event.position}/${event.total} ${entry.path}`);
     } else if (event.kind === "applied" && entry) {
       Object.assign(entry, { status: "applied", durationMs: event.durationMs });
     }
   };
   const outcome = await stage("the rehearsal could not run to the end", () => migrateScratch(input, scratchUrl, input.pending, onProgress), input.fork);
-  if (outcome.failure)
-    recordFailure(
-      files,
-      input.pending.findIndex((f) => f.path === outcome.failure!.file.path),
-      outcome.failure,
-      startedAt,
-      Boolean(input.fork),
-    );
+  if (outcome.failure) recordFailure(files, outcome.failure, startedAt, Boolean(input.fork));
 }
 
-function recordFailure(
-  files: RehearsedFile[],
-  index: number,
-  failure: NonNullable<MigrateResult["failure"]>,
-  startedAt: Map<number, number>,
-  fromFork: boolean,
-): void {
-  const entry = files[index];
+function recordFailure(files: RehearsedFile[], failure: NonNullable<MigrateResult["failure"]>, startedAt: Map<string, number>, fromFork: boolean): void {
+  const entry = files.find((f) => f.path === failure.file.path);
   if (!entry) return;
-  const began = startedAt.get(index + 1);
+  const began = startedAt.get(entry.path);
   entry.status = "failed";
   if (began !== undefined) entry.durationMs = Math.round(performance.now() - began);
   const { message, code, line, column, detail, hint } = failure;
