@@ -4,16 +4,16 @@ import { BackupFailedError } from "../backups/service.js";
 import { redact } from "../redact.js";
 import { audit } from "../store/audit.js";
 import { releaseBackupCommand } from "../store/backup-claims.js";
-import { finishRun, type Run } from "../store/runs.js";
+import { finishRun, type RunOf } from "../store/runs.js";
 import { isLastAttempt, RetryLater, type Attempt, type RunbookDeps } from "./deps.js";
 import { beginRun, RunContext } from "./run-context.js";
 
 export async function runBackup(deps: RunbookDeps, runId: number, attempt: Attempt): Promise<void> {
-  const begun = await beginRun(deps, runId);
+  const begun = await beginRun(deps, runId, "backup");
   if (!begun) return;
   const { run, github } = begun;
   const context = new RunContext(deps, run, github);
-  const environment = String(run.params.environment);
+  const { environment } = run.params;
   try {
     const text = await backUp(context, environment);
     await conclude(context, environment, true, text);
@@ -24,12 +24,12 @@ export async function runBackup(deps: RunbookDeps, runId: number, attempt: Attem
   }
 }
 
-export async function concludeInterrupted(deps: RunbookDeps, run: Run): Promise<void> {
+export async function concludeInterrupted(deps: RunbookDeps, run: RunOf<"backup">): Promise<void> {
   const context = new RunContext(deps, run, await deps.github(run.installationId));
-  await conclude(context, String(run.params.environment), false, "❌ **backup** was interrupted (the worker stopped); run it again.");
+  await conclude(context, run.params.environment, false, "❌ **backup** was interrupted (the worker stopped); run it again.");
 }
 
-async function backUp(context: RunContext, environment: string): Promise<string> {
+async function backUp(context: RunContext<RunOf<"backup">>, environment: string): Promise<string> {
   const target = await context.resolveTarget(environment);
   if (typeof target === "string") return `❌ **backup ${environment}**: ${target}`;
   const backup = await context.step("backup", () => context.takeBackup(target, null));
@@ -37,11 +37,10 @@ async function backUp(context: RunContext, environment: string): Promise<string>
   return `✅ **backup ${environment}**: \`${backup.id}\` (${mb} MB, sha256 \`${backup.sha256?.slice(0, 12)}…\`, ${backup.durationMs} ms). Restore it with \`/autopilot rollback ${environment} ${backup.id}\`.`;
 }
 
-async function conclude(context: RunContext, environment: string, ok: boolean, text: string): Promise<void> {
+async function conclude(context: RunContext<RunOf<"backup">>, environment: string, ok: boolean, text: string): Promise<void> {
   const success = ok && text.startsWith("✅");
   // Only a backup taken counts against the command's rate limit: a failed one may be asked again at once.
-  const claimedAt = context.run.params.claimedAt;
-  if (!success && typeof claimedAt === "string") await releaseBackupCommand(context.deps.db, context.run.repo, environment, new Date(claimedAt));
+  if (!success) await releaseBackupCommand(context.deps.db, context.run.repo, environment, new Date(context.run.params.claimedAt));
   await finishRun(context.deps.db, context.run.id, { status: success ? "success" : "failure", title: text.slice(0, 200) });
   await audit(context.deps.db, {
     actor: context.run.requestedBy,
