@@ -15,7 +15,7 @@ const commentRun = (deliveryId: string, commentId: number): NewRun => ({
   commitSha: null,
   requestedBy: "olga",
   deliveryId,
-  params: { commentId },
+  params: { commentId, issueNumber: 1, isPullRequest: false, body: "/autopilot status" },
   dedupKeys: [`delivery:${deliveryId}`, `comment:acme/shop#${commentId}`],
 });
 

@@ -32,6 +32,7 @@ describe("store with 64-bit GitHub ids", () => {
       commitSha: "a".repeat(40),
       requestedBy: "alice",
       deliveryId: "d1",
+      params: {},
     }))!;
     await updateRun(store.pool, run.id, { environment: "production", checkRunId: CHECK_RUN_ID });
   });

@@ -4,14 +4,14 @@ import type pg from "pg";
 import { recordAndEnqueue, type Queue } from "../jobs/queue.js";
 import { MIGRATE_CHECK_NAME } from "../report/migrate-report.js";
 import { PLAN_CHECK_NAME } from "../report/plan-report.js";
-import { planParams } from "./plan-trigger.js";
+import { planParamsOfPull } from "../store/run-requests.js";
 
 export function handleCheckRunRerequested(db: pg.Pool, queue: Queue, appId: number) {
   return async (context: Context<"check_run.rerequested">): Promise<void> => {
     const { check_run: checkRun, repository, installation, sender } = context.payload;
     if (checkRun.app?.id !== appId || !installation) return;
     const base = {
-      trigger: "rerun",
+      trigger: "rerun" as const,
       repo: repository.full_name,
       installationId: installation.id,
       commitSha: checkRun.head_sha,
@@ -20,11 +20,11 @@ export function handleCheckRunRerequested(db: pg.Pool, queue: Queue, appId: numb
     };
     const branch = checkRun.check_suite.head_branch;
     if (checkRun.name === MIGRATE_CHECK_NAME && branch) {
-      await recordAndEnqueue(db, queue, { ...base, kind: "migrate", ref: `refs/heads/${branch}` });
+      await recordAndEnqueue(db, queue, { ...base, kind: "migrate", ref: `refs/heads/${branch}`, params: {} });
     }
     const pull = checkRun.pull_requests[0];
     if (checkRun.name === PLAN_CHECK_NAME && pull) {
-      await recordAndEnqueue(db, queue, { ...base, kind: "plan", ref: pull.head.ref, params: planParams(pull) });
+      await recordAndEnqueue(db, queue, { ...base, kind: "plan", ref: pull.head.ref, params: planParamsOfPull(pull) });
     }
   };
 }

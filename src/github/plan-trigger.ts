@@ -2,23 +2,7 @@
 import type { Context } from "probot";
 import type pg from "pg";
 import { recordAndEnqueue, type Queue } from "../jobs/queue.js";
-
-interface PullRef {
-  number: number;
-  head: { ref: string; repo: { id: number } | null };
-  base: { ref: string; repo: { id: number } };
-}
-
-/** What the plan runbook needs to know of the pull request. */
-export function planParams(pull: PullRef): Record<string, unknown> {
-  return {
-    pull: pull.number,
-    baseRef: pull.base.ref,
-    headRef: pull.head.ref,
-    // A pull request whose head lives in another repository is a fork's: never trusted with targets.
-    fork: pull.head.repo?.id !== pull.base.repo.id,
-  };
-}
+import { planParamsOfPull } from "../store/run-requests.js";
 
 export function handlePullRequest(db: pg.Pool, queue: Queue) {
   return async (context: Context<"pull_request.opened" | "pull_request.synchronize" | "pull_request.reopened">): Promise<void> => {
@@ -33,7 +17,7 @@ export function handlePullRequest(db: pg.Pool, queue: Queue) {
       commitSha: pull.head.sha,
       requestedBy: sender.login,
       deliveryId: context.id,
-      params: planParams(pull),
+      params: planParamsOfPull(pull),
     });
   };
 }
@@ -53,7 +37,7 @@ export function handleCheckSuite(db: pg.Pool, queue: Queue) {
         commitSha: suite.head_sha,
         requestedBy: sender.login,
         deliveryId: context.id,
-        params: planParams(pull),
+        params: planParamsOfPull(pull),
       });
     }
   };

@@ -16,6 +16,7 @@ export function handlePush(db: pg.Pool, queue: Queue) {
       commitSha: payload.after,
       requestedBy: payload.sender?.login ?? payload.pusher.name,
       deliveryId: context.id,
+      params: {},
     });
     if (!run) context.log.info({ commit: payload.after }, "push already recorded (redelivery); not enqueued again");
   };

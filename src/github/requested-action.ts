@@ -22,7 +22,7 @@ export function handleRequestedAction(db: pg.Pool, queue: Queue, appId: number) 
       commitSha: checkRun.head_sha,
       requestedBy: sender.login,
       deliveryId: context.id,
-      params: { button: button[1], checkRunId: checkRun.id, ...(button[2] ? { runId: Number(button[2]) } : {}) },
+      params: { button: button[1] === "approve" ? "approve" : "rollback", checkRunId: checkRun.id, ...(button[2] ? { runId: Number(button[2]) } : {}) },
       dedupKeys: [deliveryKey(context.id)],
     });
   };

@@ -3,6 +3,7 @@
 import PgBoss from "pg-boss";
 import type pg from "pg";
 import type { Logger } from "../logger.js";
+import type { RunKind } from "../store/run-requests.js";
 import { createRun, reopenRun, setRunJob, type NewRun, type Run } from "../store/runs.js";
 
 /** One queue per kind of run. */
@@ -18,9 +19,7 @@ export const RUN_QUEUES = {
   // One heal cycle per repository at a time; a cycle may wait out `recovery_wait_seconds`.
   heal: "singleton",
   scan: "singleton",
-} as const satisfies Record<string, PgBoss.QueuePolicy>;
-
-export type RunKind = keyof typeof RUN_QUEUES;
+} as const satisfies Record<RunKind, PgBoss.QueuePolicy>;
 
 export interface RunJobData {
   runId: number;
@@ -67,10 +66,10 @@ export async function startQueue(connectionString: string, options: QueueOptions
 }
 
 /** Records a run and enqueues it; undefined when the same work was already recorded. */
-export async function recordAndEnqueue(db: pg.Pool, queue: Queue, run: NewRun & { kind: RunKind }): Promise<Run | undefined> {
+export async function recordAndEnqueue(db: pg.Pool, queue: Queue, run: NewRun): Promise<Run | undefined> {
   const created = await createRun(db, run);
   if (!created) return undefined;
-  await setRunJob(db, created.id, await queue.enqueue(run.kind, created.id, serialKey(created)));
+  await setRunJob(db, created.id, await queue.enqueue(created.kind, created.id, serialKey(created)));
   return created;
 }
 
@@ -87,7 +86,7 @@ function serialKey(run: Run): string {
 /** Queues a run that waited for people (approvals) again; false when it no longer waits. */
 export async function requeueRun(db: pg.Pool, queue: Queue, run: Run): Promise<boolean> {
   if (!(await reopenRun(db, run.id))) return false;
-  await setRunJob(db, run.id, await queue.enqueue(run.kind as RunKind, run.id, serialKey(run)));
+  await setRunJob(db, run.id, await queue.enqueue(run.kind, run.id, serialKey(run)));
   return true;
 }
 

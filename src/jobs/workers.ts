@@ -5,7 +5,8 @@ import type PgBoss from "pg-boss";
 import { RUNBOOKS } from "../runbooks/registry.js";
 import type { RunbookDeps } from "../runbooks/deps.js";
 import type { RunLocks } from "./liveness.js";
-import { RUN_QUEUES, type Queue, type RunJobData, type RunKind } from "./queue.js";
+import type { RunKind } from "../store/run-requests.js";
+import { RUN_QUEUES, type Queue, type RunJobData } from "./queue.js";
 
 /** Jobs of one kind a replica runs at once. */
 export const WORKERS_PER_QUEUE = 4;

@@ -4,16 +4,16 @@ import { BackupFailedError } from "../backups/service.js";
 import { redact } from "../redact.js";
 import { audit } from "../store/audit.js";
 import { releaseBackupCommand } from "../store/backup-claims.js";
-import { finishRun, type Run } from "../store/runs.js";
+import { finishRun, type RunOf } from "../store/runs.js";
 import { isLastAttempt, RetryLater, type Attempt, type RunbookDeps } from "./deps.js";
 import { beginRun, RunContext } from "./run-context.js";
 
 export async function runBackup(deps: RunbookDeps, runId: number, attempt: Attempt): Promise<void> {
-  const begun = await beginRun(deps, runId);
+  const begun = await beginRun(deps, runId, "backup");
   if (!begun) return;
   const { run, github } = begun;
   const context = new RunContext(deps, run, github);
-  const environment = String(run.params.environment);
+  const { environment } = run.params;
   try {
     await conclude(context, environment, await backUp(context, environment));
   } catch (error) {
@@ -23,9 +23,9 @@ export async function runBackup(deps: RunbookDeps, runId: number, attempt: Attem
   }
 }
 
-export async function concludeInterrupted(deps: RunbookDeps, run: Run): Promise<void> {
+export async function concludeInterrupted(deps: RunbookDeps, run: RunOf<"backup">): Promise<void> {
   const context = new RunContext(deps, run, await deps.github(run.installationId));
-  await conclude(context, String(run.params.environment), { ok: false, text: "❌ **backup** was interrupted (the worker stopped); run it again." });
+  await conclude(context, run.params.environment, { ok: false, text: "❌ **backup** was interrupted (the worker stopped); run it again." });
 }
 
 /** How a backup ended, and the reply that says so. */
@@ -34,7 +34,7 @@ interface BackupResult {
   text: string;
 }
 
-async function backUp(context: RunContext, environment: string): Promise<BackupResult> {
+async function backUp(context: RunContext<RunOf<"backup">>, environment: string): Promise<BackupResult> {
   const target = await context.resolveTarget(environment);
   if (typeof target === "string") return { ok: false, text: `❌ **backup ${environment}**: ${target}` };
   const backup = await context.step("backup", () => context.takeBackup(target, null));
@@ -43,10 +43,9 @@ async function backUp(context: RunContext, environment: string): Promise<BackupR
   return { ok: true, text };
 }
 
-async function conclude(context: RunContext, environment: string, { ok, text }: BackupResult): Promise<void> {
+async function conclude(context: RunContext<RunOf<"backup">>, environment: string, { ok, text }: BackupResult): Promise<void> {
   // Only a backup taken counts against the command's rate limit: a failed one may be asked again at once.
-  const claimedAt = context.run.params.claimedAt;
-  if (!ok && typeof claimedAt === "string") await releaseBackupCommand(context.deps.db, context.run.repo, environment, new Date(claimedAt));
+  if (!ok) await releaseBackupCommand(context.deps.db, context.run.repo, environment, new Date(context.run.params.claimedAt));
   await finishRun(context.deps.db, context.run.id, { status: ok ? "success" : "failure", title: text.slice(0, 200) });
   await audit(context.deps.db, {
     actor: context.run.requestedBy,

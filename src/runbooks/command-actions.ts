@@ -16,7 +16,8 @@ import { ineligibleApprovers, mergedPullOf } from "../github/permissions.js";
 import { listBackups } from "../store/backups.js";
 import { BACKUP_COMMAND_INTERVAL_MINUTES, claimBackupCommand } from "../store/backup-claims.js";
 import { describeLock, findLock, lockEnvironment, unlockEnvironment } from "../store/locks.js";
-import { latestRun, waitingRunForCommit, type Run } from "../store/runs.js";
+import { planParamsOfPull, type RequestOf } from "../store/run-requests.js";
+import { latestRun, waitingRunForCommit, type RunOf } from "../store/runs.js";
 import type { RunContext } from "./run-context.js";
 
 export interface ActionResult {
@@ -30,8 +31,13 @@ export interface Origin {
   issueNumber?: number;
   isPullRequest?: boolean;
   /** The migrate run whose button was pressed. */
-  waitingRun?: Run;
+  waitingRun?: RunOf<"migrate">;
 }
+
+type QueuedKind = "migrate" | "rollback" | "backup" | "plan" | "heal";
+
+/** A run a command queues: its kind and params (the command's reply is added when it is queued). */
+type QueuedRequest = { [K in QueuedKind]: Pick<RequestOf<K>, "kind" | "params"> }[QueuedKind];
 
 export class CommandActions {
   constructor(
@@ -53,13 +59,16 @@ export class CommandActions {
       case "migrate":
         return this.migrate(environment);
       case "rollback":
-        return this.queue("rollback", environment, { environment, target: command.rollback ?? { kind: "last" } }, `rollback ${environment}`);
+        return this.queue(`rollback ${environment}`, (reply) => ({
+          kind: "rollback",
+          params: { environment, target: command.rollback ?? { kind: "last" }, reply },
+        }));
       case "backup":
         return this.backup(environment);
       case "plan":
         return this.plan(environment);
       case "heal":
-        return this.queue("heal", environment, {}, `heal`);
+        return this.queue("heal", (reply) => ({ kind: "heal", params: { reply } }));
       case "help":
         return { ok: true, text: "" };
     }
@@ -169,7 +178,7 @@ export class CommandActions {
   }
 
   /** A run stopped by a lock waits for the lock, not for approvals: approving it would change nothing. */
-  private async refuseLocked(waiting: Run): Promise<ActionResult> {
+  private async refuseLocked(waiting: RunOf<"migrate">): Promise<ActionResult> {
     const environment = waiting.environment ?? "?";
     const lock = await findLock(this.ctx.deps.db, this.ctx.run.repo, environment);
     const why = lock ? describeLock(lock) : `${environment} was locked when it ran (the lock is lifted now)`;
@@ -180,7 +189,7 @@ export class CommandActions {
     };
   }
 
-  private async waitingRunOfPull(): Promise<Run | undefined> {
+  private async waitingRunOfPull(): Promise<RunOf<"migrate"> | undefined> {
     if (!this.origin.isPullRequest || !this.origin.issueNumber) return undefined;
     const { data } = await this.ctx.github.rest.pulls.get({ ...this.ctx.repo, pull_number: this.origin.issueNumber });
     return data.merged && data.merge_commit_sha ? waitingRunForCommit(this.ctx.deps.db, this.ctx.run.repo, data.merge_commit_sha) : undefined;
@@ -194,14 +203,17 @@ export class CommandActions {
         text: `❌ **migrate ${environment}**: no single branch maps to ${environment} in .github/autopilot.yml, so there is no head to migrate to.`,
       };
     const sha = await this.headOf(branch);
-    return this.queue("migrate", environment, {}, `migrate ${environment}`, { ref: `refs/heads/${branch}`, commitSha: sha });
+    return this.queue(`migrate ${environment}`, (reply) => ({ kind: "migrate", params: { reply } }), { ref: `refs/heads/${branch}`, commitSha: sha });
   }
 
   /** A backup per environment at most every 10 minutes: pg_dump loads the target and fills the disk. */
   private async backup(environment: string): Promise<ActionResult> {
     const { db } = this.ctx.deps;
     const claim = await claimBackupCommand(db, this.ctx.run.repo, environment);
-    if (claim.claimed) return this.queue("backup", environment, { environment, claimedAt: claim.claimedAt.toISOString() }, `backup ${environment}`);
+    if (claim.claimed) {
+      const claimedAt = claim.claimedAt.toISOString();
+      return this.queue(`backup ${environment}`, (reply) => ({ kind: "backup", params: { environment, claimedAt, reply } }));
+    }
     const last = (await listBackups(db, this.ctx.run.repo, environment)).find((b) => b.status === "ok");
     const wait = Math.max(1, Math.ceil((claim.nextAllowedAt.getTime() - Date.now()) / 60_000));
     return {
@@ -216,35 +228,31 @@ export class CommandActions {
   private async plan(environment: string): Promise<ActionResult> {
     if (this.origin.isPullRequest && this.origin.issueNumber) {
       const { data: pull } = await this.ctx.github.rest.pulls.get({ ...this.ctx.repo, pull_number: this.origin.issueNumber });
-      const params = { pull: pull.number, baseRef: pull.base.ref, headRef: pull.head.ref, fork: pull.head.repo?.id !== pull.base.repo.id };
-      return this.queue("plan", environment, params, "plan", { ref: pull.head.ref, commitSha: pull.head.sha });
+      const params = planParamsOfPull(pull);
+      return this.queue("plan", (reply) => ({ kind: "plan", params: { ...params, reply } }), { ref: pull.head.ref, commitSha: pull.head.sha });
     }
     const branch = this.branchOf(environment);
     if (!branch) return { ok: false, text: `❌ **plan ${environment}**: no single branch maps to ${environment}.` };
     const params = { baseRef: branch, headRef: branch, fork: false };
-    return this.queue("plan", environment, params, `plan ${environment}`, { ref: branch, commitSha: await this.headOf(branch) });
+    return this.queue(`plan ${environment}`, (reply) => ({ kind: "plan", params: { ...params, reply } }), {
+      ref: branch,
+      commitSha: await this.headOf(branch),
+    });
   }
 
   /** Queues the work as a run of its own, which answers in this command's section when done. */
-  private async queue(
-    kind: "migrate" | "rollback" | "backup" | "plan" | "heal",
-    environment: string,
-    params: Record<string, unknown>,
-    label: string,
-    at?: { ref: string; commitSha: string },
-  ): Promise<ActionResult> {
+  private async queue(label: string, request: (reply: ReplyRef | undefined) => QueuedRequest, at?: { ref: string; commitSha: string }): Promise<ActionResult> {
     const defaultBranch = await this.ctx.defaultBranch();
     const where = at ?? { ref: `refs/heads/${defaultBranch}`, commitSha: await this.headOf(defaultBranch) };
     const start = async (reply: ReplyRef | undefined) => {
       await this.ctx.deps.enqueue({
-        kind,
+        ...request(reply),
         trigger: reply ? "command" : "button",
         repo: this.ctx.run.repo,
         installationId: this.ctx.run.installationId,
         ...where,
         requestedBy: this.ctx.run.requestedBy,
         deliveryId: this.ctx.run.deliveryId,
-        params: { ...params, environment, reply },
       });
     };
     return { ok: true, text: `⏳ **${label}**: queued…`, later: start };

@@ -11,45 +11,37 @@ import { postReply, react, type ReplyRef } from "../report/command-reply.js";
 import type { GitHubClient } from "../report/octokit.js";
 import { redact } from "../redact.js";
 import { audit } from "../store/audit.js";
-import { finishRun, findRunByCheckRun, getRun, waitingRunForCommit, type Run } from "../store/runs.js";
+import type { CommandOf } from "../store/run-requests.js";
+import { finishRun, findRunByCheckRun, getRun, waitingRunForCommit, type Run, type RunOf } from "../store/runs.js";
 import type { Attempt, RunbookDeps } from "./deps.js";
 import { CommandActions, type ActionResult } from "./command-actions.js";
 import { beginRun, RunContext } from "./run-context.js";
 
-interface CommentParams {
-  commentId: number;
-  issueNumber: number;
-  isPullRequest: boolean;
-  body: string;
-}
-
-interface ButtonParams {
-  button: "approve" | "rollback";
-  checkRunId: number;
-  /** The migrate run the button names (`rollback:<run id>`); older buttons name none. */
-  runId?: number;
-}
-
-interface ReviewParams {
-  review: { pull: number; reviewId: number };
-}
+type CommentParams = CommandOf<"comment">["params"];
+type ButtonParams = CommandOf<"button">["params"];
+type ReviewParams = CommandOf<"review">["params"];
 
 export async function runCommand(deps: RunbookDeps, runId: number, _attempt: Attempt): Promise<void> {
-  const begun = await beginRun(deps, runId);
+  const begun = await beginRun(deps, runId, "command");
   if (!begun) return;
   const { run, github } = begun;
   const session = new CommandRun(deps, run, github);
-  if ("button" in run.params) await session.pressButton(run.params as unknown as ButtonParams);
-  else if ("review" in run.params) await session.reviewed(run.params as unknown as ReviewParams);
-  else await session.answer(run.params as unknown as CommentParams);
+  switch (run.trigger) {
+    case "comment":
+      return session.answer(run.params);
+    case "button":
+      return session.pressButton(run.params);
+    case "review":
+      return session.reviewed(run.params, run.commitSha);
+  }
 }
 
 export async function concludeInterrupted(deps: RunbookDeps, run: Run): Promise<void> {
   await finishRun(deps.db, run.id, { status: "failure", title: "interrupted: the worker stopped", error: "interrupted" });
 }
 
-class CommandRun extends RunContext {
-  constructor(deps: RunbookDeps, run: Run, github: GitHubClient) {
+class CommandRun extends RunContext<RunOf<"command">> {
+  constructor(deps: RunbookDeps, run: RunOf<"command">, github: GitHubClient) {
     super(deps, run, github);
   }
 
@@ -159,22 +151,22 @@ class CommandRun extends RunContext {
   }
 
   /** The migrate run a button belongs to: the one it names, else the one that owns the Check Run. */
-  private async runOfButton(params: ButtonParams): Promise<Run | undefined> {
+  private async runOfButton(params: ButtonParams): Promise<RunOf<"migrate"> | undefined> {
     const run = params.runId ? await getRun(this.deps.db, params.runId) : await findRunByCheckRun(this.deps.db, params.checkRunId);
     // A button only ever acts on a migrate run of its own repository.
     return run?.kind === "migrate" && run.repo.toLowerCase() === this.run.repo.toLowerCase() ? run : undefined;
   }
 
   /** An approving review submitted after the merge: the waiting migration counts its approvals again. */
-  async reviewed(params: ReviewParams): Promise<void> {
-    const waiting = await waitingRunForCommit(this.deps.db, this.run.repo, this.run.commitSha);
+  async reviewed(params: ReviewParams, mergeCommitSha: string): Promise<void> {
+    const waiting = await waitingRunForCommit(this.deps.db, this.run.repo, mergeCommitSha);
     // A run stopped by a lock stays stopped; requeue refuses it too (store/runs.ts reopenRun).
     const requeued = waiting && waiting.waitingFor !== "lock" ? await this.deps.requeue(waiting) : false;
     await finishRun(this.deps.db, this.run.id, {
       status: requeued ? "success" : "skipped",
       title: requeued
         ? `review of #${params.review.pull}: the waiting ${waiting!.environment} migration counts its approvals again`
-        : `review of #${params.review.pull}: no migration of ${this.run.commitSha.slice(0, 7)} waits for approval`,
+        : `review of #${params.review.pull}: no migration of ${mergeCommitSha.slice(0, 7)} waits for approval`,
     });
   }
 

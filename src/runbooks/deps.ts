@@ -3,7 +3,6 @@ import type pg from "pg";
 import type { ServerConfig } from "../config/server-config.js";
 import type { Logger } from "../logger.js";
 import type { GitHubClient } from "../report/octokit.js";
-import type { RunKind } from "../jobs/queue.js";
 import type { NewRun, Run } from "../store/runs.js";
 import type { CheckRunReporter } from "../report/check-run.js";
 import { isUnavailable } from "../database/connection-errors.js";
@@ -16,7 +15,7 @@ export interface RunbookDeps {
   log: Logger;
   env: NodeJS.ProcessEnv;
   /** Records and queues another run (a command's migrate, rollback, …); undefined if it already exists. */
-  enqueue(run: NewRun & { kind: RunKind }): Promise<Run | undefined>;
+  enqueue(run: NewRun): Promise<Run | undefined>;
   /** Puts a run that waited for approvals back in line. */
   requeue(run: Run): Promise<boolean>;
 }

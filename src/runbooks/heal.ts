@@ -24,7 +24,7 @@ import { beginRun, RunContext } from "./run-context.js";
 import { ALERT_PREFIX, alertsOnCheck, notifyAlerts, stepAlerts } from "./heal-alerts.js";
 
 export async function runHeal(deps: RunbookDeps, runId: number, _attempt: Attempt): Promise<void> {
-  const begun = await beginRun(deps, runId);
+  const begun = await beginRun(deps, runId, "heal");
   if (!begun) return;
   const { run, github } = begun;
   const cycle = new HealCycle(deps, run, github);
@@ -181,6 +181,7 @@ class HealCycle extends RunContext {
       commitSha: data.commit.sha,
       requestedBy: "autopilot",
       deliveryId: null,
+      params: {},
     });
     for (const check of checks) await this.action(check, "database repair", true, `migrate job queued for ${environment} at ${data.commit.sha.slice(0, 7)}`);
   }

@@ -32,7 +32,7 @@ import { audit } from "../store/audit.js";
 import { getBackup, type BackupRecord } from "../store/backups.js";
 import { addSafetyBackup, recordRestoreIntent, recordRestoreOutcome, restoreIntentOf, type RestoreIntent } from "../store/restore-intents.js";
 import { recordDeployment } from "../store/deployments.js";
-import { finishRun, updateRun, type Run } from "../store/runs.js";
+import { finishRun, updateRun, type RunOf } from "../store/runs.js";
 import { retryOrGiveUp, type Attempt, type RunbookDeps } from "./deps.js";
 import { beginRun, RunContext } from "./run-context.js";
 import { isSuccess, statusOf, waitingForOf, type AppliedFile, type MigrateOutcome, type Recovery, type RestoreReport } from "./migrate-outcome.js";
@@ -40,13 +40,13 @@ import { isSuccess, statusOf, waitingForOf, type AppliedFile, type MigrateOutcom
 type MigrateRestoreIntent = RestoreIntent<RestoreReport, Recovery>;
 
 export async function runMigrate(deps: RunbookDeps, runId: number, attempt: Attempt): Promise<void> {
-  const begun = await beginRun(deps, runId);
+  const begun = await beginRun(deps, runId, "migrate");
   if (!begun) return;
   await new MigrateRun(deps, begun.run, begun.github, attempt).execute();
 }
 
 /** Concludes a run whose worker died on its last attempt, so no Check Run stays in progress. */
-export async function concludeInterrupted(deps: RunbookDeps, run: Run, attempts: number): Promise<void> {
+export async function concludeInterrupted(deps: RunbookDeps, run: RunOf<"migrate">, attempts: number): Promise<void> {
   const github = await deps.github(run.installationId);
   const session = new MigrateRun(deps, run, github, { number: attempts, limit: attempts });
   await session.conclude({
@@ -56,14 +56,14 @@ export async function concludeInterrupted(deps: RunbookDeps, run: Run, attempts:
   });
 }
 
-class MigrateRun extends RunContext {
+class MigrateRun extends RunContext<RunOf<"migrate">> {
   private readonly check: CheckRunReporter;
   private environment?: string;
   private target?: ResolvedTarget;
 
   constructor(
     deps: RunbookDeps,
-    run: Run,
+    run: RunOf<"migrate">,
     github: GitHubClient,
     private readonly attempt: Attempt,
   ) {
@@ -389,7 +389,7 @@ function committedOf({ applied, failure }: RestoreReport): string[] {
 }
 
 /** Stands in for a backup record that is gone from the store, so the report can still name it. */
-function missingBackup(id: string, run: Run, environment: string): BackupRecord {
+function missingBackup(id: string, run: RunOf<"migrate">, environment: string): BackupRecord {
   return {
     id,
     repo: run.repo,

@@ -18,26 +18,20 @@ import type { GitHubClient } from "../report/octokit.js";
 import { PLAN_CHECK_NAME, PLAN_COMMENT_MARKER, planMarkdown, renderPlan } from "../report/plan-report.js";
 import { upsertMarkedComment } from "../report/pull-comment.js";
 import { redact } from "../redact.js";
-import { finishRun, updateRun, type Run } from "../store/runs.js";
+import type { ParamsOf } from "../store/run-requests.js";
+import { finishRun, updateRun, type RunOf } from "../store/runs.js";
 import { retryOrGiveUp, type Attempt, type RunbookDeps } from "./deps.js";
 import { statusOf, type PlanOutcome, type PlanReport } from "./plan-outcome.js";
 import { beginRun, RunContext } from "./run-context.js";
 
-interface PlanParams {
-  pull: number;
-  baseRef: string;
-  headRef: string;
-  fork: boolean;
-}
-
 export async function runPlan(deps: RunbookDeps, runId: number, attempt: Attempt): Promise<void> {
-  const begun = await beginRun(deps, runId);
+  const begun = await beginRun(deps, runId, "plan");
   if (!begun) return;
   const { run, github } = begun;
   await new PlanRun(deps, run, github, attempt).execute();
 }
 
-export async function concludeInterrupted(deps: RunbookDeps, run: Run, attempts: number): Promise<void> {
+export async function concludeInterrupted(deps: RunbookDeps, run: RunOf<"plan">, attempts: number): Promise<void> {
   const session = new PlanRun(deps, run, await deps.github(run.installationId), { number: attempts, limit: attempts });
   await session.conclude({ kind: "crashed", error: "the worker running this plan stopped and no attempts are left", attempts });
 }
@@ -45,18 +39,18 @@ export async function concludeInterrupted(deps: RunbookDeps, run: Run, attempts:
 /** The history of the target, or why it was not read. */
 type History = { applied: AppliedMigration[] } | { note: string };
 
-class PlanRun extends RunContext {
+class PlanRun extends RunContext<RunOf<"plan">> {
   private readonly check: CheckRunReporter;
-  private readonly params: PlanParams;
+  private readonly params: ParamsOf<"plan">;
 
   constructor(
     deps: RunbookDeps,
-    run: Run,
+    run: RunOf<"plan">,
     github: GitHubClient,
     private readonly attempt: Attempt,
   ) {
     super(deps, run, github);
-    this.params = run.params as unknown as PlanParams;
+    this.params = run.params;
     this.check = new CheckRunReporter(github, this.repo, PLAN_CHECK_NAME, run.commitSha, run.checkRunId ?? undefined);
   }
 

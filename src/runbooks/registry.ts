@@ -1,6 +1,6 @@
 // Which runbook runs which kind of queued run.
-import type { RunKind } from "../jobs/queue.js";
-import type { Run } from "../store/runs.js";
+import type { RunKind } from "../store/run-requests.js";
+import type { RunOf } from "../store/runs.js";
 import type { Attempt, RunbookDeps } from "./deps.js";
 import * as migrate from "./migrate.js";
 import * as plan from "./plan.js";
@@ -10,13 +10,13 @@ import * as command from "./command.js";
 import * as heal from "./heal.js";
 import * as scan from "./scan.js";
 
-export interface Runbook {
+export interface Runbook<K extends RunKind> {
   run(deps: RunbookDeps, runId: number, attempt: Attempt): Promise<void>;
   /** Concludes a run whose worker died on its last attempt. */
-  concludeInterrupted(deps: RunbookDeps, run: Run, attempts: number): Promise<void>;
+  concludeInterrupted(deps: RunbookDeps, run: RunOf<K>, attempts: number): Promise<void>;
 }
 
-export const RUNBOOKS: Record<RunKind, Runbook> = {
+export const RUNBOOKS: { [K in RunKind]: Runbook<K> } = {
   migrate: { run: migrate.runMigrate, concludeInterrupted: migrate.concludeInterrupted },
   plan: { run: plan.runPlan, concludeInterrupted: plan.concludeInterrupted },
   rollback: { run: rollback.runRollback, concludeInterrupted: rollback.concludeInterrupted },
@@ -25,3 +25,9 @@ export const RUNBOOKS: Record<RunKind, Runbook> = {
   heal: { run: heal.runHeal, concludeInterrupted: heal.concludeInterrupted },
   scan: { run: scan.runScan, concludeInterrupted: scan.concludeInterrupted },
 };
+
+/** Concludes a run whose worker died on its last attempt, by the runbook of its kind. */
+export function concludeInterrupted<K extends RunKind>(deps: RunbookDeps, run: RunOf<K>): Promise<void> {
+  const runbook: Runbook<K> = RUNBOOKS[run.kind];
+  return runbook.concludeInterrupted(deps, run, run.attempts);
+}

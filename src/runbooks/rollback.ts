@@ -24,24 +24,20 @@ import { audit } from "../store/audit.js";
 import { getBackup, type BackupRecord } from "../store/backups.js";
 import { describeLock, findLock } from "../store/locks.js";
 import { appliedRun, recentAppliedRuns, type AppliedRun } from "../store/run-migrations.js";
-import { finishRun, updateRun, type Run } from "../store/runs.js";
+import type { ParamsOf } from "../store/run-requests.js";
+import { finishRun, updateRun, type RunOf } from "../store/runs.js";
 import { retryOrGiveUp, type Attempt, type RunbookDeps } from "./deps.js";
 import { statusOf, type RollbackOutcome, type RollbackTarget } from "./rollback-outcome.js";
 import { beginRun, RunContext } from "./run-context.js";
 
-interface RollbackParams {
-  environment: string;
-  target: RollbackTarget;
-}
-
 export async function runRollback(deps: RunbookDeps, runId: number, attempt: Attempt): Promise<void> {
-  const begun = await beginRun(deps, runId);
+  const begun = await beginRun(deps, runId, "rollback");
   if (!begun) return;
   const { run, github } = begun;
   await new RollbackRun(deps, run, github, attempt).execute();
 }
 
-export async function concludeInterrupted(deps: RunbookDeps, run: Run, attempts: number): Promise<void> {
+export async function concludeInterrupted(deps: RunbookDeps, run: RunOf<"rollback">, attempts: number): Promise<void> {
   const session = new RollbackRun(deps, run, await deps.github(run.installationId), { number: attempts, limit: attempts });
   await session.conclude({ kind: "crashed", error: "the worker running this rollback stopped and no attempts are left", attempts });
 }
@@ -49,19 +45,19 @@ export async function concludeInterrupted(deps: RunbookDeps, run: Run, attempts:
 /** How to get back: down files (newest first) or a backup to restore. */
 type Strategy = { kind: "down"; downs: DownFile[] } | { kind: "restore"; backup: BackupRecord };
 
-class RollbackRun extends RunContext {
+class RollbackRun extends RunContext<RunOf<"rollback">> {
   private readonly check: CheckRunReporter;
-  private readonly params: RollbackParams;
+  private readonly params: ParamsOf<"rollback">;
   private target?: ResolvedTarget;
 
   constructor(
     deps: RunbookDeps,
-    run: Run,
+    run: RunOf<"rollback">,
     github: GitHubClient,
     private readonly attempt: Attempt,
   ) {
     super(deps, run, github);
-    this.params = run.params as unknown as RollbackParams;
+    this.params = run.params;
     this.check = new CheckRunReporter(github, this.repo, ROLLBACK_CHECK_NAME, run.commitSha, run.checkRunId ?? undefined);
   }
 

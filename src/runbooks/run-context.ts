@@ -7,22 +7,28 @@ import { downloadBlobs, readRepoConfigText } from "../github/repo-files.js";
 import { takeBackup } from "../backups/service.js";
 import { readMigration, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
 import type { BackupRecord } from "../store/backups.js";
-import { finishCommand, type ReplyRef } from "../report/command-reply.js";
+import { finishCommand } from "../report/command-reply.js";
 import { splitRepo, type GitHubClient, type RepoRef } from "../report/octokit.js";
 import { redact } from "../redact.js";
 import { recordedRepositoryId, recordOperatorBinding } from "../store/repository-bindings.js";
-import { getRun, recordStep, startAttempt, type Run } from "../store/runs.js";
+import { commandReplyOf, type RunKind } from "../store/run-requests.js";
+import { getRun, isRunOf, recordStep, startAttempt, type Run, type RunOf } from "../store/runs.js";
 import type { RunbookDeps } from "./deps.js";
 
-/** Marks a queued run started and reaches its repository; undefined when it was concluded already (a duplicate job). */
-export async function beginRun(deps: RunbookDeps, runId: number): Promise<{ run: Run; github: GitHubClient } | undefined> {
+/**
+ * Marks a queued run of `kind` started and reaches its repository; undefined when it was concluded
+ * already (a duplicate job).
+ */
+export async function beginRun<K extends RunKind>(deps: RunbookDeps, runId: number, kind: K): Promise<{ run: RunOf<K>; github: GitHubClient } | undefined> {
   const existing = await getRun(deps.db, runId);
   if (!existing || !["queued", "in_progress"].includes(existing.status)) return undefined;
   const run = await startAttempt(deps.db, runId);
+  if (!isRunOf(run, kind)) throw new Error(`run ${runId} is a ${run.kind} run, queued as a ${kind} job`);
   return { run, github: await deps.github(run.installationId) };
 }
 
-export class RunContext {
+/** `R`: the kind of run, so a runbook reads its own request (params, commit) typed. */
+export class RunContext<R extends Run = Run> {
   readonly repo: RepoRef;
   /** The raw text of `.github/autopilot.yml` last read, for sections parsed on their own (health). */
   repoConfigText?: string | null;
@@ -30,7 +36,7 @@ export class RunContext {
 
   constructor(
     readonly deps: RunbookDeps,
-    readonly run: Run,
+    readonly run: R,
     readonly github: GitHubClient,
   ) {
     this.repo = splitRepo(run.repo);
@@ -163,7 +169,7 @@ export class RunContext {
 
   /** When a slash command started this run, its section of the reply gets the result. */
   async answerCommand(ok: boolean, text: string): Promise<void> {
-    const reply = this.run.params?.reply as ReplyRef | undefined;
+    const reply = commandReplyOf(this.run);
     if (!reply) return;
     await finishCommand(this.github, this.repo, reply, ok, text).catch((error) =>
       this.deps.log.warn({ run: this.run.id, err: error }, "could not answer the command"),

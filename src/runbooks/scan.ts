@@ -18,7 +18,7 @@ import { lastHealAction, recordHealAction } from "../store/health.js";
 const WEEK_MS = 7 * 24 * 3_600_000;
 
 export async function runScan(deps: RunbookDeps, runId: number, _attempt: Attempt): Promise<void> {
-  const begun = await beginRun(deps, runId);
+  const begun = await beginRun(deps, runId, "scan");
   if (!begun) return;
   const { run, github } = begun;
   const scan = new Scan(deps, run, github);
