@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { environmentForBranch, parseRepoConfig } from "../src/config/repo-config.js";
+import { DEFAULT_SERVER_LIMITS, environmentForBranch, loadRepoConfig, sectionWarnings } from "../src/config/repo-config.js";
 import { parseServerConfig, resolveTarget, UnboundTargetError } from "../src/config/server-config.js";
 import { ConfigError } from "../src/config/yaml-errors.js";
-import { parseHealthConfig, type HealthLimits } from "../src/config/health-config.js";
+import type { HealthLimits } from "../src/config/health-config.js";
 import { shortestCronIntervalSeconds } from "../src/config/cron-interval.js";
 import { readEnvironment } from "../src/config/environment.js";
 
@@ -16,6 +16,15 @@ function problemsOf(fn: () => unknown) {
   }
   assert.fail("expected a ConfigError");
 }
+
+/** The config of a file without errors. */
+function parseRepoConfig(text: string | null) {
+  const { config, errors } = loadRepoConfig(text);
+  assert.deepEqual(errors, []);
+  return config;
+}
+
+const repoConfigErrors = (text: string) => loadRepoConfig(text).errors.map((p) => `${p.line}:${p.key}:${p.message}`);
 
 test("an empty or missing repo config gives the documented defaults", () => {
   const config = parseRepoConfig(null);
@@ -37,8 +46,8 @@ test("branch patterns: * stays within a segment, ** crosses them, first match wi
 });
 
 test("every problem of a repo config is reported at once with key and line", () => {
-  const problems = problemsOf(() =>
-    parseRepoConfig("migrations:\n  directory: ../outside\n  lock_timeout: soon\nenvironments:\n  - { branch: main, environment: 'a b' }\nmigratoins: {}\n"),
+  const problems = repoConfigErrors(
+    "migrations:\n  directory: ../outside\n  lock_timeout: soon\nenvironments:\n  - { branch: main, environment: 'a b' }\nmigratoins: {}\n",
   );
   assert.equal(problems.length, 4);
   assert.match(problems[0], /^2:migrations\.directory:must be a path inside the repository/);
@@ -48,7 +57,7 @@ test("every problem of a repo config is reported at once with key and line", () 
 });
 
 test("YAML syntax errors carry their line", () => {
-  const problems = problemsOf(() => parseRepoConfig("environments:\n  - branch: main\n   environment: x\n"));
+  const problems = repoConfigErrors("environments:\n  - branch: main\n   environment: x\n");
   assert.match(problems[0], /^3::not valid YAML/);
 });
 
@@ -106,7 +115,7 @@ test("forks: nothing of a fork's runs by default; each forks key refuses a bad v
     "2:forks.rehearse:must be true or false",
     '3:forks.statement_timeout:must be a duration like "30s" or "2min", and not 0',
     "4:forks.rehearsal_timeout_seconds:must be a whole number of seconds",
-    "5:forks.rehearsl:unknown key (check the spelling)",
+    '5:forks.rehearsl:unknown key "rehearsl" — did you mean "rehearse"?',
   ]);
   assert.match(problemsOf(() => parseServerConfig("s.yml", "forks:\n  statement_timeout: soon\n"))[0], /^2:forks\.statement_timeout:must be a duration/);
 });
@@ -123,7 +132,10 @@ test("the server config names the production environments; default: production; 
   );
 });
 
-const healthProblems = (yaml: string, limits?: HealthLimits) => parseHealthConfig(yaml, limits).problems.map((p) => `${p.line}:${p.key}:${p.message}`);
+const loadWithHealthLimits = (yaml: string, limits?: HealthLimits) =>
+  loadRepoConfig(yaml, { ...DEFAULT_SERVER_LIMITS, health: limits ?? DEFAULT_SERVER_LIMITS.health });
+const healthProblems = (yaml: string, limits?: HealthLimits) =>
+  sectionWarnings(loadWithHealthLimits(yaml, limits).warnings, "health").map((p) => `${p.line}:${p.key}:${p.message}`);
 
 test("the shortest gap between two firings of a cron expression, not its average rate", () => {
   assert.equal(shortestCronIntervalSeconds("* * * * * *"), 1);
@@ -163,7 +175,7 @@ test("the server config's health.min_schedule_seconds defaults to 10 and must be
 });
 
 test("health.min_schedule_seconds above the default schedule's 5 min is refused: a repository without a schedule would still fire every 5 min", () => {
-  assert.deepEqual(parseHealthConfig("health:\n  checks: []\n", { minScheduleSeconds: 300 }).health?.schedule, "*/5 * * * *");
+  assert.deepEqual(loadWithHealthLimits("health:\n  checks: []\n", { minScheduleSeconds: 300 }).config.health?.schedule, "*/5 * * * *");
   assert.equal(parseServerConfig("s.yml", "health:\n  min_schedule_seconds: 300\n").health.min_schedule_seconds, 300);
   const problems = problemsOf(() => parseServerConfig("s.yml", "health:\n  min_schedule_seconds: 600\n"));
   assert.deepEqual(problems, ["2:health.min_schedule_seconds:must be at most 300 (the default schedule fires every 5 min)"]);
