@@ -45,6 +45,8 @@ function registerSecrets(config: Awaited<ReturnType<typeof loadServerConfig>>): 
 }
 
 main().catch((error) => {
-  log.fatal(error instanceof ConfigError ? error.message : { err: error }, "Autopilot could not start");
+  // A bad config is the operator's to fix: its problems, one a line, not a stack trace.
+  if (error instanceof ConfigError) log.fatal(`Autopilot could not start: ${error.message}`);
+  else log.fatal({ err: error }, "Autopilot could not start");
   process.exit(1);
 });

@@ -1,5 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { DEFAULT_SERVER_LIMITS, environmentForBranch, loadRepoConfig, sectionWarnings } from "../src/config/repo-config.js";
 import { parseServerConfig, resolveTarget, UnboundTargetError } from "../src/config/server-config.js";
 import { ConfigError } from "../src/config/yaml-errors.js";
@@ -188,4 +192,87 @@ test("a job retry backoff longer than 5 min is refused at start-up, naming the v
     /AUTOPILOT_RETRY_DELAY_SECONDS: 60 s with AUTOPILOT_RETRY_LIMIT=4 backs off up to 960 s before the last retry; retry delays may be at most 300 s/,
   );
   assert.equal(readEnvironment({ AUTOPILOT_RETRY_DELAY_SECONDS: "600", AUTOPILOT_RETRY_LIMIT: "0" }).AUTOPILOT_RETRY_LIMIT, 0, "no retries, no delay");
+});
+
+const lined = (problems: Array<{ line?: number; key: string; message: string }>) => problems.map((p) => `${p.line}:${p.key}:${p.message}`);
+
+test("a misspelt command under commands.permissions is an error of the file, at its line, with the command it meant", () => {
+  const { errors, config } = loadRepoConfig("commands:\n  permissions:\n    rolback: admin\n    migrate: admin\n");
+  assert.deepEqual(lined(errors), ['3:commands.permissions.rolback:unknown key "rolback" — did you mean "rollback"? ("rolback" is not a command)']);
+  assert.equal(config.commands.repo?.rollback, undefined, "the stricter rule it meant does not hold");
+  assert.deepEqual(lined(loadRepoConfig("commands:\n  permissions: { migrate: ownr }\n").errors), [
+    "2:commands.permissions.migrate:must be one of none, read, triage, write, maintain, admin",
+  ]);
+});
+
+test("an unknown key is reported at the line of the key, with the closest known key or the known keys", () => {
+  const errors = repoConfigErrors("migrations:\n  directroy: db\n\nhelth:\n  checks: []\nnotify: { hourly: true }\n");
+  assert.deepEqual(errors, [
+    '2:migrations.directroy:unknown key "directroy" — did you mean "directory"?',
+    '4:helth:unknown key "helth" — did you mean "health"?',
+    '6:notify.hourly:unknown key "hourly" (known keys: hourly_summary)',
+  ]);
+  assert.deepEqual(lined(loadRepoConfig("lint:\n  rulse: {}\n").warnings), ['2:lint.rulse:unknown key "rulse" — did you mean "rules"?']);
+});
+
+test("every problem of every section at once: errors stop the file, warnings stay in their section", () => {
+  const yaml = [
+    "migrations:",
+    "  on_failure: rollback",
+    "health:",
+    "  schedule: every minute",
+    "lint:",
+    "  rules:",
+    "    ban-drop-colum: warning",
+    "commands:",
+    "  permissions:",
+    "    rolback: admin",
+    "    plan: none",
+    "  productoin: [live]",
+  ].join("\n");
+  const { errors, warnings } = loadRepoConfig(`${yaml}\n`);
+  assert.deepEqual(lined(errors), [
+    `2:migrations.on_failure:${loadRepoConfig("migrations: { on_failure: rollback }").errors[0].message}`,
+    '10:commands.permissions.rolback:unknown key "rolback" — did you mean "rollback"? ("rolback" is not a command)',
+    '12:commands.productoin:unknown key "productoin" — did you mean "production"?',
+  ]);
+  assert.deepEqual(
+    warnings.map((w) => `${w.line}:${w.key}`),
+    ["4:health.schedule", "7:lint.rules.ban-drop-colum", "11:commands.permissions.plan"],
+  );
+  assert.deepEqual(lined(sectionWarnings(warnings, "lint")), [
+    '7:lint.rules.ban-drop-colum:unknown lint rule "ban-drop-colum" (did you mean ban-drop-column?)',
+  ]);
+});
+
+test("the server's command permission floor is validated with the server config: every problem at its line", () => {
+  const floor = parseServerConfig("s.yml", "commands:\n  permissions: { migrate: admin, Rollback: Maintain }\n").commands.permissions;
+  assert.deepEqual(floor, { migrate: "admin", rollback: "maintain" });
+  const problems = problemsOf(() =>
+    parseServerConfig("s.yml", "commands:\n  permissions:\n    rolback: admin\n    plan: none\n    migrate: owner\n  production_enviroments: [live]\n"),
+  );
+  assert.deepEqual(problems, [
+    '3:commands.permissions.rolback:unknown key "rolback" — did you mean "rollback"? ("rolback" is not a command)',
+    "4:commands.permissions.plan:none is below the built-in minimum (read): the server floor may only raise the requirement",
+    "5:commands.permissions.migrate:must be one of none, read, triage, write, maintain, admin",
+    '6:commands.production_enviroments:unknown key "production_enviroments" — did you mean "production_environments"?',
+  ]);
+});
+
+test("the app does not start on a server config with a bad command floor, and lists every problem", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "autopilot-config-"));
+  const file = path.join(dir, "autopilot.server.yml");
+  writeFileSync(file, "commands:\n  permissions:\n    rolback: admin\nforks:\n  rehearsl: true\n");
+  const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      ["--import", "tsx", "src/main.ts"],
+      { cwd: path.resolve(import.meta.dirname, ".."), env: { PATH: process.env.PATH, HOME: process.env.HOME, AUTOPILOT_SERVER_CONFIG: file } },
+      (error, stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, output: stdout + stderr }),
+    );
+  });
+  assert.equal(code, 1, output);
+  assert.match(output, /Autopilot could not start/);
+  assert.match(output, /autopilot\.server\.yml:3: commands\.permissions\.rolback: unknown key \\"rolback\\" — did you mean \\"rollback\\"\?/);
+  assert.match(output, /autopilot\.server\.yml:5: forks\.rehearsl: unknown key \\"rehearsl\\" — did you mean \\"rehearse\\"\?/);
 });

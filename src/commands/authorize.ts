@@ -161,8 +161,9 @@ function checkEntry(
 ): Permission | { message: string } {
   const minimum = strictest(defaultPermission(verb, false), source === "repo" ? floor?.[verb] : undefined);
   if (rank(permission) < rank(minimum)) {
-    const by = source === "repo" ? "the repository config may only raise the requirement" : "the server floor may only raise the requirement";
-    return { message: `${permission} is below the current minimum (${minimum}) and is ignored: ${by}` };
+    // A repository is told and goes on; a server config with such a floor does not start (serverFloorSchema).
+    if (source === "server") return { message: `${permission} is below the built-in minimum (${minimum}): the server floor may only raise the requirement` };
+    return { message: `${permission} is below the current minimum (${minimum}) and is ignored: the repository config may only raise the requirement` };
   }
   return permission;
 }

@@ -1,6 +1,7 @@
 // The process environment, validated once at start-up so a typo fails loudly and early. Every
 // variable is read here; elsewhere only the variables the server config or a flag names are read,
 // by their configured name, from `processEnvironment()`.
+import path from "node:path";
 import { z } from "zod";
 
 const envSchema = z.object({
@@ -50,6 +51,11 @@ function retryDelayProblem(env: AutopilotEnv): string | undefined {
 /** The process environment, for the variables configuration names (a target's `database_url_env`, `--database-url-env`). */
 export function processEnvironment(): NodeJS.ProcessEnv {
   return process.env;
+}
+
+/** The directories of PATH, where PostgreSQL's binaries are looked for first. */
+export function executableSearchPath(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.PATH ?? "").split(path.delimiter);
 }
 
 /** Probot's LOG_LEVEL: read before anything else is validated, so even a start-up failure is logged at it. */

@@ -8,6 +8,7 @@ import {
   DEFAULT_PRODUCTION_ENVIRONMENTS,
   repoPermissionsSchema,
   type CommandPolicy,
+  type RepoCommandRules,
   type ServerCommandRules,
 } from "../commands/authorize.js";
 import { validateLintConfig, type RuleSeverity } from "../database/lint/index.js";
@@ -108,24 +109,22 @@ export interface LoadedRepoConfig {
 
 /** `.github/autopilot.yml` (null or empty: none) validated whole, against the server's limits. */
 export function loadRepoConfig(text: string | null, limits: ServerLimits = DEFAULT_SERVER_LIMITS, file = REPO_CONFIG_PATH): LoadedRepoConfig {
-  const defaults = repoConfigSchema.parse({});
-  if (text === null || text.trim() === "") return { config: withSections(defaults, {}, limits), errors: [], warnings: [] };
-  const source = readYaml(file, text);
-  if (source.syntaxProblems.length > 0) return { config: withSections(defaults, {}, limits), errors: source.syntaxProblems, warnings: [] };
-  const raw: unknown = source.doc.toJS() ?? {};
-  const sections = repoConfigSchema.safeParse(raw);
+  const source = readYaml(file, text ?? "");
+  // Content around a syntax error is not to be trusted: the defaults stand in for it.
+  const raw: unknown = source.syntaxProblems.length > 0 ? {} : (source.doc.toJS() ?? {});
   const rawSections = isPlainObject(raw) ? raw : {};
+  const sections = repoConfigSchema.safeParse(raw);
+  const errors = [...source.syntaxProblems, ...(sections.success ? [] : issueProblems(source, sections.error.issues, repoConfigSchema))];
   const health = readHealthSection(source, rawSections.health, limits.health);
   const lint = validateLintConfig(isPlainObject(rawSections.lint) ? rawSections.lint : undefined);
-  const commands = commandsSchema.optional().safeParse(rawSections.commands);
-  const policy = commandPolicyFor(limits.commands, commands.success ? commands.data : undefined);
+  const commands = commandPolicyFor(limits.commands, usableCommandRules(rawSections.commands));
+  const warnings = [...health.problems, ...dottedProblems(source, [...lint.problems, ...commands.problems])];
+  const { health: _health, lint: _lint, commands: _commands, ...rest } = sections.success ? sections.data : repoConfigSchema.parse({});
   return {
-    config: {
-      ...withSections(sections.success ? sections.data : defaults, { lint: lint.rules, policy: policy.policy }, limits),
-      health: health.health,
-    },
-    errors: sections.success ? [] : issueProblems(source, sections.error.issues, repoConfigSchema),
-    warnings: [...health.problems, ...dottedProblems(source, lint.problems), ...(commands.success ? dottedProblems(source, policy.problems) : [])],
+    config: { ...rest, health: health.health, lint: lint.rules, commands: commands.policy },
+    errors,
+    // A key that is an error already is not warned about again.
+    warnings: warnings.filter((warning) => !errors.some((error) => error.key === warning.key)),
   };
 }
 
@@ -134,13 +133,11 @@ export function sectionWarnings(warnings: ConfigProblem[], section: "health" | "
   return warnings.filter((p) => p.key === section || p.key.startsWith(`${section}.`) || p.key.startsWith(`${section}[`));
 }
 
-function withSections(
-  sections: RepoConfigSections,
-  checked: { lint?: Record<string, RuleSeverity>; policy?: CommandPolicy },
-  limits: ServerLimits,
-): RepoConfig {
-  const { health: _health, lint: _lint, commands: _commands, ...rest } = sections;
-  return { ...rest, lint: checked.lint ?? {}, commands: checked.policy ?? commandPolicyFor(limits.commands, undefined).policy };
+/** The `commands` section as far as it can be used; what cannot be is among the file's errors. */
+function usableCommandRules(raw: unknown): RepoCommandRules | undefined {
+  const parsed = commandsSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  return isPlainObject(raw) && isPlainObject(raw.permissions) ? { permissions: raw.permissions } : undefined;
 }
 
 /** Problems whose key is a dotted path (lint rule ids and command names hold no dots). */

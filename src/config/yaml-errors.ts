@@ -64,12 +64,14 @@ export function problemAt(source: YamlSource, path: PropertyKey[], message: stri
  * so an unknown key can be compared with the keys its mapping does know.
  */
 export function issueProblems(source: YamlSource, issues: z.core.$ZodIssue[], schema: z.ZodType, prefix: PropertyKey[] = []): ConfigProblem[] {
-  return issues.flatMap((issue) => {
+  const problems = issues.flatMap((issue) => {
     if (issue.code !== "unrecognized_keys") return [problemAt(source, [...prefix, ...issue.path], issue.message)];
     // zod reports unknown keys on the parent object; point at each key instead.
     const known = knownKeysAt(schema, issue.path);
     return issue.keys.map((key) => problemAt(source, [...prefix, ...issue.path, key], unknownKeyMessage(key, known)));
   });
+  // In the order of the file, as the one reading them fixes them.
+  return problems.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
 }
 
 /** Parses YAML text and validates it with a zod schema; throws ConfigError with every problem. */
