@@ -14,7 +14,7 @@ import {
 import { validateLintConfig, type RuleSeverity } from "../database/lint/index.js";
 import { DEFAULT_HEALTH_LIMITS, healthLimitsOf, readHealthSection, type HealthConfig, type HealthLimits } from "./health-config.js";
 import type { ServerConfig } from "./server-config.js";
-import { issueProblems, problemAt, readYaml, type ConfigProblem, type YamlSource } from "./yaml-errors.js";
+import { byLine, issueProblems, problemAt, readYaml, type ConfigProblem, type YamlSource } from "./yaml-errors.js";
 
 export const REPO_CONFIG_PATH = ".github/autopilot.yml";
 
@@ -124,7 +124,7 @@ export function loadRepoConfig(text: string | null, limits: ServerLimits = DEFAU
     config: { ...rest, health: health.health, lint: lint.rules, commands: commands.policy },
     errors,
     // A key that is an error already is not warned about again.
-    warnings: warnings.filter((warning) => !errors.some((error) => error.key === warning.key)),
+    warnings: warnings.filter((warning) => !errors.some((error) => error.key === warning.key)).sort(byLine),
   };
 }
 

@@ -70,8 +70,12 @@ export function issueProblems(source: YamlSource, issues: z.core.$ZodIssue[], sc
     const known = knownKeysAt(schema, issue.path);
     return issue.keys.map((key) => problemAt(source, [...prefix, ...issue.path, key], unknownKeyMessage(key, known)));
   });
-  // In the order of the file, as the one reading them fixes them.
-  return problems.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
+  return problems.sort(byLine);
+}
+
+/** In the order of the file, as the one reading them fixes them; problems without a line last. */
+export function byLine(a: ConfigProblem, b: ConfigProblem): number {
+  return (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER);
 }
 
 /** Parses YAML text and validates it with a zod schema; throws ConfigError with every problem. */
