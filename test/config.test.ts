@@ -276,3 +276,10 @@ test("the app does not start on a server config with a bad command floor, and li
   assert.match(output, /autopilot\.server\.yml:3: commands\.permissions\.rolback: unknown key \\"rolback\\" — did you mean \\"rollback\\"\?/);
   assert.match(output, /autopilot\.server\.yml:5: forks\.rehearsl: unknown key \\"rehearsl\\" — did you mean \\"rehearse\\"\?/);
 });
+
+test("APP_ID is read with the environment: a number, or unset or empty while Probot's setup wizard runs", () => {
+  assert.equal(readEnvironment({ APP_ID: "42" }).APP_ID, 42);
+  assert.equal(readEnvironment({}).APP_ID, undefined);
+  assert.equal(readEnvironment({ APP_ID: "" }).APP_ID, undefined);
+  assert.throws(() => readEnvironment({ APP_ID: "my-app" }), /APP_ID:/);
+});

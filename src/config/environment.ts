@@ -5,8 +5,8 @@ import path from "node:path";
 import { z } from "zod";
 
 const envSchema = z.object({
-  // Probot's GitHub App id; unset while its setup wizard runs.
-  APP_ID: z.coerce.number().int().positive().optional(),
+  // Probot's GitHub App id; unset (or left empty in .env) while its setup wizard runs.
+  APP_ID: z.preprocess((value) => (value === "" ? undefined : value), z.coerce.number().int().positive().optional()),
   DATABASE_URL: z.string().optional(),
   AUTOPILOT_SERVER_CONFIG: z.string().default("./autopilot.server.yml"),
   AUTOPILOT_SECRET: z.string().optional(),
