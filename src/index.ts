@@ -18,7 +18,7 @@ import { eventSecrets } from "./web/event-secrets.js";
 import { dashboardHandler } from "./web/dashboard.js";
 import { dropLeftoverRehearsals } from "./jobs/cleanup.js";
 import { HealthScheduler } from "./jobs/scheduler.js";
-import type { AutopilotEnv } from "./config/environment.js";
+import { processEnvironment, type AutopilotEnv } from "./config/environment.js";
 import type { ServerConfig } from "./config/server-config.js";
 import type { Logger } from "./logger.js";
 import type { Store } from "./store/store.js";
@@ -36,6 +36,8 @@ export interface AppServices {
 export function autopilotApp(services: AppServices) {
   return async (app: Probot, { addHandler }: ApplicationFunctionOptions): Promise<void> => {
     const { store, env, log } = services;
+    // Unset while Probot's setup wizard runs: then no check run is ours.
+    const appId = env.APP_ID ?? Number.NaN;
     const queue = await startQueue(
       store.url,
       { retryLimit: env.AUTOPILOT_RETRY_LIMIT, retryDelaySeconds: env.AUTOPILOT_RETRY_DELAY_SECONDS, pollingIntervalSeconds: env.AUTOPILOT_JOB_POLL_SECONDS },
@@ -46,21 +48,21 @@ export function autopilotApp(services: AppServices) {
       serverConfig: services.serverConfig,
       github: (installationId) => app.auth(installationId),
       log,
-      env: process.env,
+      env: processEnvironment(),
       enqueue: (run) => recordAndEnqueue(store.pool, queue, run),
       requeue: (run) => requeueRun(store.pool, queue, run),
     };
 
     app.on("push", handlePush(store.pool, queue));
-    app.on("check_run.rerequested", handleCheckRunRerequested(store.pool, queue, Number(process.env.APP_ID)));
+    app.on("check_run.rerequested", handleCheckRunRerequested(store.pool, queue, appId));
     app.on(["pull_request.opened", "pull_request.synchronize", "pull_request.reopened"], handlePullRequest(store.pool, queue));
     app.on(["check_suite.requested", "check_suite.rerequested"], handleCheckSuite(store.pool, queue));
     app.on("issue_comment.created", handleIssueComment(store.pool, queue));
-    app.on("check_run.requested_action", handleRequestedAction(store.pool, queue, Number(process.env.APP_ID)));
+    app.on("check_run.requested_action", handleRequestedAction(store.pool, queue, appId));
     app.on("pull_request_review.submitted", handlePullRequestReview(store.pool, queue));
     addHandler(healthzHandler(store.healthzPool));
     addHandler(metricsHandler(store.pool, { token: env.AUTOPILOT_METRICS_TOKEN, public: env.AUTOPILOT_METRICS_PUBLIC }));
-    const events = eventSecrets(services.serverConfig, process.env, env.AUTOPILOT_SECRET, log);
+    const events = eventSecrets(services.serverConfig, processEnvironment(), env.AUTOPILOT_SECRET, log);
     addHandler(eventsHandler(events.secretsFor, eventSink(app, deps), events.enabled));
     addHandler(dashboardHandler(store.pool, env.AUTOPILOT_METRICS_TOKEN));
 

@@ -1,11 +1,12 @@
 // The process logger: pino, with every line passed through `redact` before it is written, so a
 // connection string in an error message never reaches a log file.
 import { pino, type Logger as PinoLogger } from "pino";
+import { logLevel } from "./config/environment.js";
 import { redact } from "./redact.js";
 
 export type Logger = PinoLogger;
 
-export function createLogger(level = process.env.LOG_LEVEL ?? "info"): Logger {
+export function createLogger(level = logLevel()): Logger {
   return pino({
     level,
     name: "autopilot",

@@ -2,7 +2,7 @@
 // DATABASE_URL is unset), then hand over to Probot — which serves its setup wizard when the app
 // has no credentials yet.
 import { run } from "probot";
-import { readEnvironment } from "./config/environment.js";
+import { processEnvironment, readEnvironment } from "./config/environment.js";
 import { loadServerConfig } from "./config/server-config.js";
 import { ConfigError } from "./config/yaml-errors.js";
 import { autopilotApp } from "./index.js";
@@ -38,13 +38,15 @@ async function main(): Promise<void> {
 function registerSecrets(config: Awaited<ReturnType<typeof loadServerConfig>>): void {
   for (const target of config.targets) {
     for (const name of [target.database_url_env, target.shadow_database_url_env, target.deploy_hook_env, target.slack_webhook_env, target.events_secret_env]) {
-      if (name) registerSecret(process.env[name]);
+      if (name) registerSecret(processEnvironment()[name]);
     }
   }
   registerEnvironmentSecrets();
 }
 
 main().catch((error) => {
-  log.fatal(error instanceof ConfigError ? error.message : { err: error }, "Autopilot could not start");
+  // A bad config is the operator's to fix: its problems, one a line, not a stack trace.
+  if (error instanceof ConfigError) log.fatal(`Autopilot could not start: ${error.message}`);
+  else log.fatal({ err: error }, "Autopilot could not start");
   process.exit(1);
 });

@@ -2,6 +2,8 @@
 // here. Two layers: known secret values registered at start-up are replaced wherever they appear,
 // and anything shaped like a credential is masked even when nobody registered it.
 
+import { processEnvironment, secretValues } from "./config/environment.js";
+
 const knownSecrets = new Set<string>();
 
 /** Registers a value (a password, a token, a whole URL) that must never be shown. */
@@ -17,15 +19,9 @@ export function registerSecret(value: string | undefined | null): void {
   }
 }
 
-/**
- * The environment variables that hold secrets whatever the server config says. The LLM key is among
- * them: an OpenAI-compatible endpoint may echo it back in an error or in its answer.
- */
-export const SECRET_ENV_NAMES = ["WEBHOOK_SECRET", "PRIVATE_KEY", "AUTOPILOT_SECRET", "AUTOPILOT_METRICS_TOKEN", "AUTOPILOT_LLM_KEY", "DATABASE_URL"] as const;
-
-/** Registers the value of every variable of SECRET_ENV_NAMES that is set. */
-export function registerEnvironmentSecrets(env: NodeJS.ProcessEnv = process.env): void {
-  for (const name of SECRET_ENV_NAMES) registerSecret(env[name]);
+/** Registers the value of every variable that holds a secret whatever the server config says. */
+export function registerEnvironmentSecrets(env: NodeJS.ProcessEnv = processEnvironment()): void {
+  for (const value of secretValues(env)) registerSecret(value);
 }
 
 const patterns: Array<[RegExp, string]> = [

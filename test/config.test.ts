@@ -1,9 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { environmentForBranch, parseRepoConfig } from "../src/config/repo-config.js";
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { DEFAULT_SERVER_LIMITS, environmentForBranch, loadRepoConfig, sectionWarnings } from "../src/config/repo-config.js";
 import { parseServerConfig, resolveTarget, UnboundTargetError } from "../src/config/server-config.js";
 import { ConfigError } from "../src/config/yaml-errors.js";
-import { parseHealthConfig, type HealthLimits } from "../src/config/health-config.js";
+import type { HealthLimits } from "../src/config/health-config.js";
 import { shortestCronIntervalSeconds } from "../src/config/cron-interval.js";
 import { readEnvironment } from "../src/config/environment.js";
 
@@ -16,6 +20,15 @@ function problemsOf(fn: () => unknown) {
   }
   assert.fail("expected a ConfigError");
 }
+
+/** The config of a file without errors. */
+function parseRepoConfig(text: string | null) {
+  const { config, errors } = loadRepoConfig(text);
+  assert.deepEqual(errors, []);
+  return config;
+}
+
+const repoConfigErrors = (text: string) => loadRepoConfig(text).errors.map((p) => `${p.line}:${p.key}:${p.message}`);
 
 test("an empty or missing repo config gives the documented defaults", () => {
   const config = parseRepoConfig(null);
@@ -37,8 +50,8 @@ test("branch patterns: * stays within a segment, ** crosses them, first match wi
 });
 
 test("every problem of a repo config is reported at once with key and line", () => {
-  const problems = problemsOf(() =>
-    parseRepoConfig("migrations:\n  directory: ../outside\n  lock_timeout: soon\nenvironments:\n  - { branch: main, environment: 'a b' }\nmigratoins: {}\n"),
+  const problems = repoConfigErrors(
+    "migrations:\n  directory: ../outside\n  lock_timeout: soon\nenvironments:\n  - { branch: main, environment: 'a b' }\nmigratoins: {}\n",
   );
   assert.equal(problems.length, 4);
   assert.match(problems[0], /^2:migrations\.directory:must be a path inside the repository/);
@@ -48,7 +61,7 @@ test("every problem of a repo config is reported at once with key and line", () 
 });
 
 test("YAML syntax errors carry their line", () => {
-  const problems = problemsOf(() => parseRepoConfig("environments:\n  - branch: main\n   environment: x\n"));
+  const problems = repoConfigErrors("environments:\n  - branch: main\n   environment: x\n");
   assert.match(problems[0], /^3::not valid YAML/);
 });
 
@@ -106,7 +119,7 @@ test("forks: nothing of a fork's runs by default; each forks key refuses a bad v
     "2:forks.rehearse:must be true or false",
     '3:forks.statement_timeout:must be a duration like "30s" or "2min", and not 0',
     "4:forks.rehearsal_timeout_seconds:must be a whole number of seconds",
-    "5:forks.rehearsl:unknown key (check the spelling)",
+    '5:forks.rehearsl:unknown key "rehearsl" — did you mean "rehearse"?',
   ]);
   assert.match(problemsOf(() => parseServerConfig("s.yml", "forks:\n  statement_timeout: soon\n"))[0], /^2:forks\.statement_timeout:must be a duration/);
 });
@@ -123,7 +136,10 @@ test("the server config names the production environments; default: production; 
   );
 });
 
-const healthProblems = (yaml: string, limits?: HealthLimits) => parseHealthConfig(yaml, limits).problems.map((p) => `${p.line}:${p.key}:${p.message}`);
+const loadWithHealthLimits = (yaml: string, limits?: HealthLimits) =>
+  loadRepoConfig(yaml, { ...DEFAULT_SERVER_LIMITS, health: limits ?? DEFAULT_SERVER_LIMITS.health });
+const healthProblems = (yaml: string, limits?: HealthLimits) =>
+  sectionWarnings(loadWithHealthLimits(yaml, limits).warnings, "health").map((p) => `${p.line}:${p.key}:${p.message}`);
 
 test("the shortest gap between two firings of a cron expression, not its average rate", () => {
   assert.equal(shortestCronIntervalSeconds("* * * * * *"), 1);
@@ -163,7 +179,7 @@ test("the server config's health.min_schedule_seconds defaults to 10 and must be
 });
 
 test("health.min_schedule_seconds above the default schedule's 5 min is refused: a repository without a schedule would still fire every 5 min", () => {
-  assert.deepEqual(parseHealthConfig("health:\n  checks: []\n", { minScheduleSeconds: 300 }).health?.schedule, "*/5 * * * *");
+  assert.deepEqual(loadWithHealthLimits("health:\n  checks: []\n", { minScheduleSeconds: 300 }).config.health?.schedule, "*/5 * * * *");
   assert.equal(parseServerConfig("s.yml", "health:\n  min_schedule_seconds: 300\n").health.min_schedule_seconds, 300);
   const problems = problemsOf(() => parseServerConfig("s.yml", "health:\n  min_schedule_seconds: 600\n"));
   assert.deepEqual(problems, ["2:health.min_schedule_seconds:must be at most 300 (the default schedule fires every 5 min)"]);
@@ -176,4 +192,94 @@ test("a job retry backoff longer than 5 min is refused at start-up, naming the v
     /AUTOPILOT_RETRY_DELAY_SECONDS: 60 s with AUTOPILOT_RETRY_LIMIT=4 backs off up to 960 s before the last retry; retry delays may be at most 300 s/,
   );
   assert.equal(readEnvironment({ AUTOPILOT_RETRY_DELAY_SECONDS: "600", AUTOPILOT_RETRY_LIMIT: "0" }).AUTOPILOT_RETRY_LIMIT, 0, "no retries, no delay");
+});
+
+const lined = (problems: Array<{ line?: number; key: string; message: string }>) => problems.map((p) => `${p.line}:${p.key}:${p.message}`);
+
+test("a misspelt command under commands.permissions is an error of the file, at its line, with the command it meant", () => {
+  const { errors, config } = loadRepoConfig("commands:\n  permissions:\n    rolback: admin\n    migrate: admin\n");
+  assert.deepEqual(lined(errors), ['3:commands.permissions.rolback:unknown key "rolback" — did you mean "rollback"? ("rolback" is not a command)']);
+  assert.equal(config.commands.repo?.rollback, undefined, "the stricter rule it meant does not hold");
+  assert.deepEqual(lined(loadRepoConfig("commands:\n  permissions: { migrate: ownr }\n").errors), [
+    "2:commands.permissions.migrate:must be one of none, read, triage, write, maintain, admin",
+  ]);
+});
+
+test("an unknown key is reported at the line of the key, with the closest known key or the known keys", () => {
+  const errors = repoConfigErrors("migrations:\n  directroy: db\n\nhelth:\n  checks: []\nnotify: { hourly: true }\n");
+  assert.deepEqual(errors, [
+    '2:migrations.directroy:unknown key "directroy" — did you mean "directory"?',
+    '4:helth:unknown key "helth" — did you mean "health"?',
+    '6:notify.hourly:unknown key "hourly" (known keys: hourly_summary)',
+  ]);
+  assert.deepEqual(lined(loadRepoConfig("lint:\n  rulse: {}\n").warnings), ['2:lint.rulse:unknown key "rulse" — did you mean "rules"?']);
+});
+
+test("every problem of every section at once: errors stop the file, warnings stay in their section", () => {
+  const yaml = [
+    "migrations:",
+    "  on_failure: rollback",
+    "health:",
+    "  schedule: every minute",
+    "lint:",
+    "  rules:",
+    "    ban-drop-colum: warning",
+    "commands:",
+    "  permissions:",
+    "    rolback: admin",
+    "    plan: none",
+    "  productoin: [live]",
+  ].join("\n");
+  const { errors, warnings } = loadRepoConfig(`${yaml}\n`);
+  assert.deepEqual(lined(errors), [
+    `2:migrations.on_failure:${loadRepoConfig("migrations: { on_failure: rollback }").errors[0].message}`,
+    '10:commands.permissions.rolback:unknown key "rolback" — did you mean "rollback"? ("rolback" is not a command)',
+    '12:commands.productoin:unknown key "productoin" — did you mean "production"?',
+  ]);
+  assert.deepEqual(
+    warnings.map((w) => `${w.line}:${w.key}`),
+    ["4:health.schedule", "7:lint.rules.ban-drop-colum", "11:commands.permissions.plan"],
+  );
+  assert.deepEqual(lined(sectionWarnings(warnings, "lint")), [
+    '7:lint.rules.ban-drop-colum:unknown lint rule "ban-drop-colum" (did you mean ban-drop-column?)',
+  ]);
+});
+
+test("the server's command permission floor is validated with the server config: every problem at its line", () => {
+  const floor = parseServerConfig("s.yml", "commands:\n  permissions: { migrate: admin, Rollback: Maintain }\n").commands.permissions;
+  assert.deepEqual(floor, { migrate: "admin", rollback: "maintain" });
+  const problems = problemsOf(() =>
+    parseServerConfig("s.yml", "commands:\n  permissions:\n    rolback: admin\n    plan: none\n    migrate: owner\n  production_enviroments: [live]\n"),
+  );
+  assert.deepEqual(problems, [
+    '3:commands.permissions.rolback:unknown key "rolback" — did you mean "rollback"? ("rolback" is not a command)',
+    "4:commands.permissions.plan:none is below the built-in minimum (read): the server floor may only raise the requirement",
+    "5:commands.permissions.migrate:must be one of none, read, triage, write, maintain, admin",
+    '6:commands.production_enviroments:unknown key "production_enviroments" — did you mean "production_environments"?',
+  ]);
+});
+
+test("the app does not start on a server config with a bad command floor, and lists every problem", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "autopilot-config-"));
+  const file = path.join(dir, "autopilot.server.yml");
+  writeFileSync(file, "commands:\n  permissions:\n    rolback: admin\nforks:\n  rehearsl: true\n");
+  const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      ["--import", "tsx", "src/main.ts"],
+      { cwd: path.resolve(import.meta.dirname, ".."), env: { PATH: process.env.PATH, HOME: process.env.HOME, AUTOPILOT_SERVER_CONFIG: file } },
+      (error, stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, output: stdout + stderr }),
+    );
+  });
+  assert.equal(code, 1, output);
+  assert.match(output, /Autopilot could not start/);
+  assert.match(output, /autopilot\.server\.yml:3: commands\.permissions\.rolback: unknown key \\"rolback\\" — did you mean \\"rollback\\"\?/);
+  assert.match(output, /autopilot\.server\.yml:5: forks\.rehearsl: unknown key \\"rehearsl\\" — did you mean \\"rehearse\\"\?/);
+});
+
+test("APP_ID is read with the environment: a number, or unset or empty while Probot's setup wizard runs", () => {
+  assert.equal(readEnvironment({ APP_ID: "42" }).APP_ID, 42);
+  assert.equal(readEnvironment({}).APP_ID, undefined);
+  assert.equal(readEnvironment({ APP_ID: "" }).APP_ID, undefined);
+  assert.throws(() => readEnvironment({ APP_ID: "my-app" }), /APP_ID:/);
 });

@@ -7,6 +7,7 @@
 // probe is a blip the heal cycle retries, not an incident).
 import type pg from "pg";
 import { z } from "zod";
+import { llmEndpoint } from "../config/environment.js";
 import { DEFAULT_SCAN_OPTIONS, scanRepository, type Trend } from "./anomalies.js";
 import { queryPerformance as readQueryPerformance, type QueryPerformance } from "./query-performance.js";
 import type { Queryable } from "./queries.js";
@@ -41,7 +42,7 @@ export interface InsightsOptions {
   days?: number;
   /** A target database to read query performance from (read-only). */
   databaseUrl?: string;
-  /** Where AUTOPILOT_LLM_URL / _MODEL / _KEY are read from (default process.env). */
+  /** The environment the LLM endpoint is read from (config/environment.ts llmEndpoint; default the process's). */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -69,7 +70,7 @@ export async function gatherInsights(db: pg.Pool, opts: InsightsOptions = {}): P
     trends,
   };
   if (opts.databaseUrl) insights.queryPerformance = await readQueryPerformance(opts.databaseUrl);
-  const narrative = await writeNarrative(insights, opts.env ?? process.env);
+  const narrative = await writeNarrative(insights, opts.env);
   if (narrative) insights.narrative = narrative;
   return insights;
 }
@@ -169,18 +170,18 @@ const ChatCompletion = z.object({
  * when it is not configured no request is made, and any failure or timeout means "statistics only".
  * Only figures and table names are sent, never statement texts or connection details.
  */
-export async function writeNarrative(insights: Insights, env: NodeJS.ProcessEnv = process.env, timeoutMs = NARRATIVE_TIMEOUT_MS): Promise<string | undefined> {
-  const base = env.AUTOPILOT_LLM_URL?.trim();
-  if (!base) return undefined;
+export async function writeNarrative(insights: Insights, env?: NodeJS.ProcessEnv, timeoutMs = NARRATIVE_TIMEOUT_MS): Promise<string | undefined> {
+  const endpoint = llmEndpoint(env);
+  if (!endpoint) return undefined;
   try {
     const headers: Record<string, string> = { "content-type": "application/json" };
-    if (env.AUTOPILOT_LLM_KEY) headers.authorization = `Bearer ${env.AUTOPILOT_LLM_KEY}`;
-    const response = await fetch(`${base.replace(/\/+$/, "")}/chat/completions`, {
+    if (endpoint.key) headers.authorization = `Bearer ${endpoint.key}`;
+    const response = await fetch(`${endpoint.url.replace(/\/+$/, "")}/chat/completions`, {
       method: "POST",
       headers,
       signal: AbortSignal.timeout(timeoutMs),
       body: JSON.stringify({
-        model: env.AUTOPILOT_LLM_MODEL || "gpt-4o-mini",
+        model: endpoint.model,
         temperature: 0.2,
         messages: [
           {

@@ -7,10 +7,11 @@ import type { Command } from "commander";
 import { isValidDuration } from "../database/directives.js";
 import { hasErrors, type Problem } from "../database/errors.js";
 import { readHistoryFromUrl } from "../database/history.js";
-import { ensureLintReady, lintMigration, validateLintConfig, type RuleSeverity } from "../database/lint/index.js";
+import { ensureLintReady, lintMigration, type RuleSeverity } from "../database/lint/index.js";
 import { countFindings, formatFinding } from "../database/lint/format.js";
 import { loadMigrationDirectory, type MigrationFile } from "../database/migration-files.js";
-import { parseRepoConfig } from "../config/repo-config.js";
+import { loadRepoConfig, sectionWarnings } from "../config/repo-config.js";
+import { ConfigError, formatProblem } from "../config/yaml-errors.js";
 import { migrate, type MigrationFailure, type ProgressEvent } from "../database/migrator.js";
 import { plan, type Plan } from "../database/planner.js";
 import { redact } from "../redact.js";
@@ -98,9 +99,11 @@ async function lintFiles(files: MigrationFile[], repoConfigPath: string): Promis
 /** Severities from the repo config's `lint:` section; a bad key stops the run, as it would on GitHub. */
 function lintRulesFrom(repoConfigPath: string): Record<string, RuleSeverity> {
   if (!existsSync(repoConfigPath)) return {};
-  const { rules, problems } = validateLintConfig(parseRepoConfig(readFileSync(repoConfigPath, "utf8"), repoConfigPath).lint);
-  if (problems.length) throw new Error(problems.map((p) => `${repoConfigPath}: ${p.key}: ${p.message}`).join("\n"));
-  return rules;
+  const { config, errors, warnings } = loadRepoConfig(readFileSync(repoConfigPath, "utf8"), undefined, repoConfigPath);
+  if (errors.length) throw new ConfigError(repoConfigPath, errors);
+  const problems = sectionWarnings(warnings, "lint");
+  if (problems.length) throw new Error(problems.map(formatProblem).join("\n"));
+  return config.lint;
 }
 
 async function migrateCommand(flags: MigrateFlags): Promise<void> {

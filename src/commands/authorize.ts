@@ -2,7 +2,8 @@
 // Modelled on Atlantis's split: the server config decides what a repository may change, and a
 // repository may only make its own rules stricter, never looser, so a pull request that edits
 // `.github/autopilot.yml` cannot grant itself the right to roll back production.
-import { VERBS, type Command, type Verb } from "./parse.js";
+import { z } from "zod";
+import { closest, VERBS, type Command, type Verb } from "./parse.js";
 
 export type Permission = "none" | "read" | "triage" | "write" | "maintain" | "admin";
 
@@ -125,36 +126,77 @@ export function validateCommandPolicy(
     return { policy, problems: [{ key: "", message: "must be a mapping of command to permission, e.g. rollback: admin" }] };
   }
   for (const [key, value] of Object.entries(raw)) {
-    const verb = key.toLowerCase();
-    if (!(VERBS as readonly string[]).includes(verb)) {
-      problems.push({ key, message: `is not a command; the commands are ${VERBS.join(", ")}` });
+    const malformed = malformedEntry(key, value);
+    if (malformed) {
+      problems.push({ key, message: malformed });
       continue;
     }
-    const checked = checkEntry(verb as Verb, value, source, floor);
-    if (typeof checked === "string") policy[verb as Verb] = checked;
+    const verb = key.toLowerCase() as Verb;
+    const checked = checkEntry(verb, String(value).toLowerCase() as Permission, source, floor);
+    if (typeof checked === "string") policy[verb] = checked;
     else problems.push({ key, message: checked.message });
   }
   return { policy, problems };
 }
 
-function checkEntry(verb: Verb, value: unknown, source: "repo" | "server", floor?: Partial<Record<Verb, Permission>>): Permission | { message: string } {
+/** What makes an entry meaningless whatever the other rules say: a misspelt command or permission. */
+function malformedEntry(key: string, value: unknown): string | undefined {
+  if (!(VERBS as readonly string[]).includes(key.toLowerCase())) return unknownVerbMessage(key);
   const permission = typeof value === "string" ? value.toLowerCase() : undefined;
-  if (!permission || !(PERMISSIONS as readonly string[]).includes(permission)) {
-    return { message: `must be one of ${PERMISSIONS.join(", ")}` };
-  }
-  const minimum = strictest(defaultPermission(verb, false), source === "repo" ? floor?.[verb] : undefined);
-  if (rank(permission as Permission) < rank(minimum)) {
-    const by = source === "repo" ? "the repository config may only raise the requirement" : "the server floor may only raise the requirement";
-    return { message: `${permission} is below the current minimum (${minimum}) and is ignored: ${by}` };
-  }
-  return permission as Permission;
+  if (!permission || !(PERMISSIONS as readonly string[]).includes(permission)) return `must be one of ${PERMISSIONS.join(", ")}`;
+  return undefined;
 }
+
+function unknownVerbMessage(key: string): string {
+  const guess = closest(key, VERBS);
+  if (guess) return `unknown key "${key}" — did you mean "${guess}"? ("${key}" is not a command)`;
+  return `unknown key "${key}": it is not a command; the commands are ${VERBS.join(", ")}`;
+}
+
+function checkEntry(
+  verb: Verb,
+  permission: Permission,
+  source: "repo" | "server",
+  floor?: Partial<Record<Verb, Permission>>,
+): Permission | { message: string } {
+  const minimum = strictest(defaultPermission(verb, false), source === "repo" ? floor?.[verb] : undefined);
+  if (rank(permission) < rank(minimum)) {
+    // A repository is told and goes on; a server config with such a floor does not start (serverFloorSchema).
+    if (source === "server") return { message: `${permission} is below the built-in minimum (${minimum}): the server floor may only raise the requirement` };
+    return { message: `${permission} is below the current minimum (${minimum}) and is ignored: the repository config may only raise the requirement` };
+  }
+  return permission;
+}
+
+// ── The permissions sections as config schemas ──────────────────────────────────────────────────
+
+const permissionMapping = z.record(z.string(), z.unknown(), { error: "must be a mapping of command to permission, e.g. rollback: admin" });
+
+/**
+ * A repository's `commands.permissions`: a misspelt command or permission is an error of the file,
+ * since the stricter rule it meant would silently not hold. A value that would loosen a rule is
+ * not an error; `commandPolicyFor` ignores it and tells the repository.
+ */
+export const repoPermissionsSchema = permissionMapping.superRefine((raw, ctx) => {
+  for (const [key, value] of Object.entries(raw)) {
+    const malformed = malformedEntry(key, value);
+    if (malformed) ctx.addIssue({ code: "custom", path: [key], message: malformed });
+  }
+});
+
+/** The server config's floor: every problem, a floor that would loosen a rule included, stops the start. */
+export const serverFloorSchema = permissionMapping
+  .superRefine((raw, ctx) => {
+    for (const problem of validateCommandPolicy(raw, "server").problems) ctx.addIssue({ code: "custom", path: [problem.key], message: problem.message });
+  })
+  .transform((raw) => validateCommandPolicy(raw, "server").policy);
 
 // ── One repository's policy: the server's rules, and what its config may add ────────────────────
 
 /** The server config's `commands` section. */
 export interface ServerCommandRules {
-  permissions?: unknown;
+  /** The floor, validated with the server config (serverFloorSchema). */
+  permissions?: Partial<Record<Verb, Permission>>;
   /** Environments whose lock/unlock/rollback need admin in every repository. */
   production_environments: string[];
 }
@@ -171,7 +213,7 @@ export interface RepoCommandRules {
  * production environment left out — is ignored and reported with its key.
  */
 export function commandPolicyFor(server: ServerCommandRules, repo: RepoCommandRules | undefined): { policy: CommandPolicy; problems: PolicyProblem[] } {
-  const floor = validateCommandPolicy(server.permissions, "server").policy;
+  const floor = server.permissions ?? {};
   const repoPermissions = validateCommandPolicy(repo?.permissions, "repo", floor);
   const production = productionEnvironments(server.production_environments, repo?.production);
   const policy: CommandPolicy = { floor, repo: repoPermissions.policy, productionEnvironments: production.environments };

@@ -1,7 +1,12 @@
-// The process environment, validated once at start-up so a typo fails loudly and early.
+// The process environment, validated once at start-up so a typo fails loudly and early. Every
+// variable is read here; elsewhere only the variables the server config or a flag names are read,
+// by their configured name, from `processEnvironment()`.
+import path from "node:path";
 import { z } from "zod";
 
 const envSchema = z.object({
+  // Probot's GitHub App id; unset (or left empty in .env) while its setup wizard runs.
+  APP_ID: z.preprocess((value) => (value === "" ? undefined : value), z.coerce.number().int().positive().optional()),
   DATABASE_URL: z.string().optional(),
   AUTOPILOT_SERVER_CONFIG: z.string().default("./autopilot.server.yml"),
   AUTOPILOT_SECRET: z.string().optional(),
@@ -41,4 +46,46 @@ function retryDelayProblem(env: AutopilotEnv): string | undefined {
     `AUTOPILOT_RETRY_DELAY_SECONDS: ${env.AUTOPILOT_RETRY_DELAY_SECONDS} s with AUTOPILOT_RETRY_LIMIT=${env.AUTOPILOT_RETRY_LIMIT} backs off up to ${longest} s ` +
     `before the last retry; retry delays may be at most ${MAX_RETRY_DELAY_SECONDS} s (lower the delay or the limit)`
   );
+}
+
+/** The process environment, for the variables configuration names (a target's `database_url_env`, `--database-url-env`). */
+export function processEnvironment(): NodeJS.ProcessEnv {
+  return process.env;
+}
+
+/** The directories of PATH, where PostgreSQL's binaries are looked for first. */
+export function executableSearchPath(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.PATH ?? "").split(path.delimiter);
+}
+
+/** Probot's LOG_LEVEL: read before anything else is validated, so even a start-up failure is logged at it. */
+export function logLevel(env: NodeJS.ProcessEnv = process.env): string {
+  return env.LOG_LEVEL ?? "info";
+}
+
+/** The CLI's connection string when no flag gives one. */
+export const CLI_DATABASE_URL_VARIABLE = "AUTOPILOT_DATABASE_URL";
+
+/**
+ * The variables that hold secrets whatever the server config says. The LLM key is among them: an
+ * OpenAI-compatible endpoint may echo it back in an error or in its answer.
+ */
+const SECRET_VARIABLES = ["WEBHOOK_SECRET", "PRIVATE_KEY", "AUTOPILOT_SECRET", "AUTOPILOT_METRICS_TOKEN", "AUTOPILOT_LLM_KEY", "DATABASE_URL"] as const;
+
+/** The values of the secret variables that are set. */
+export function secretValues(env: NodeJS.ProcessEnv = process.env): string[] {
+  return SECRET_VARIABLES.map((name) => env[name]).filter((value): value is string => Boolean(value));
+}
+
+/** The OpenAI-compatible endpoint that writes the insights narrative; undefined when AUTOPILOT_LLM_URL is unset. */
+export interface LlmEndpoint {
+  url: string;
+  model: string;
+  key?: string;
+}
+
+export function llmEndpoint(env: NodeJS.ProcessEnv = process.env): LlmEndpoint | undefined {
+  const url = env.AUTOPILOT_LLM_URL?.trim();
+  if (!url) return undefined;
+  return { url, model: env.AUTOPILOT_LLM_MODEL || "gpt-4o-mini", key: env.AUTOPILOT_LLM_KEY || undefined };
 }

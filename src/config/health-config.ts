@@ -2,8 +2,7 @@
 // expression, say) is reported, but never stops migrations — the rest of the config is still served.
 import cron from "node-cron";
 import { z } from "zod";
-import { ConfigError, parseYamlConfig, type ConfigProblem } from "./yaml-errors.js";
-import { REPO_CONFIG_PATH } from "./repo-config.js";
+import { issueProblems, type ConfigProblem, type YamlSource } from "./yaml-errors.js";
 import { shortestCronIntervalSeconds } from "./cron-interval.js";
 import type { ServerConfig } from "./server-config.js";
 
@@ -76,22 +75,19 @@ export function healthSchemaWithin(limits: HealthLimits) {
   });
 }
 
-export const healthSchema = healthSchemaWithin(DEFAULT_HEALTH_LIMITS);
+const healthSchema = healthSchemaWithin(DEFAULT_HEALTH_LIMITS);
 
 export type HealthConfig = z.infer<typeof healthSchema>;
 export type HealthCheckConfig = z.infer<typeof httpCheck>;
 export type MaintenanceWindow = z.infer<typeof maintenanceWindow>;
 
-/** The health section of the config text; undefined when there is none. Problems carry key and line. */
-export function parseHealthConfig(text: string | null, limits: HealthLimits = DEFAULT_HEALTH_LIMITS): { health?: HealthConfig; problems: ConfigProblem[] } {
-  if (!text) return { problems: [] };
-  const documentSchema = z.looseObject({ health: healthSchemaWithin(limits).optional() });
-  try {
-    return { health: parseYamlConfig(REPO_CONFIG_PATH, text, documentSchema).health, problems: [] };
-  } catch (error) {
-    if (error instanceof ConfigError) return { problems: error.problems.filter((p) => p.key.startsWith("health")) };
-    throw error;
-  }
+/** The `health` value of a parsed repo config (undefined: none): the section, or its problems with key and line. */
+export function readHealthSection(source: YamlSource, raw: unknown, limits: HealthLimits): { health?: HealthConfig; problems: ConfigProblem[] } {
+  if (raw === undefined) return { problems: [] };
+  const schema = healthSchemaWithin(limits);
+  const result = schema.safeParse(raw);
+  if (result.success) return { health: result.data, problems: [] };
+  return { problems: issueProblems(source, result.error.issues, schema, ["health"]) };
 }
 
 /** Delays between probe attempts: 2 s, then 5 s, as many as `retries` asks for. */

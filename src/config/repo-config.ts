@@ -1,8 +1,20 @@
 // `.github/autopilot.yml`, owned by the repository. It names environments and tunes behaviour;
-// it never holds connection strings (those live in the server config).
+// it never holds connection strings (those live in the server config). Read whole, once, by
+// `loadRepoConfig`: every section typed, every problem with its key and line.
 import { z } from "zod";
 import { alertRulesSchema } from "../analytics/alerts.js";
-import { parseYamlConfig } from "./yaml-errors.js";
+import {
+  commandPolicyFor,
+  DEFAULT_PRODUCTION_ENVIRONMENTS,
+  repoPermissionsSchema,
+  type CommandPolicy,
+  type RepoCommandRules,
+  type ServerCommandRules,
+} from "../commands/authorize.js";
+import { validateLintConfig, type RuleSeverity } from "../database/lint/index.js";
+import { DEFAULT_HEALTH_LIMITS, healthLimitsOf, readHealthSection, type HealthConfig, type HealthLimits } from "./health-config.js";
+import type { ServerConfig } from "./server-config.js";
+import { byLine, issueProblems, problemAt, readYaml, type ConfigProblem, type YamlSource } from "./yaml-errors.js";
 
 export const REPO_CONFIG_PATH = ".github/autopilot.yml";
 
@@ -34,31 +46,107 @@ export const DEFAULT_ENVIRONMENTS = [
   { branch: "develop", environment: "development", approvals: 0 },
 ];
 
-export const repoConfigSchema = z.strictObject({
+const commandsSchema = z.strictObject({
+  // May only raise who may run a command: a looser value is ignored and reported (commandPolicyFor).
+  permissions: repoPermissionsSchema.optional(),
+  // Environments whose rollback/lock/unlock need admin, added to the server's.
+  production: z.array(z.string()).optional(),
+});
+
+const repoConfigSchema = z.strictObject({
   migrations: migrationsSchema.default(migrationsSchema.parse({})),
   environments: z.array(environmentRule).min(1).default(DEFAULT_ENVIRONMENTS),
-  // Validated on its own (config/health-config.ts): its mistakes never stop migrations.
+  // Checked on its own (readHealthSection): its mistakes never stop migrations.
   health: z.unknown().optional(),
   incidents: z.strictObject({ labels: z.array(z.string()).default(["incident", "urgent"]) }).optional(),
+  // Rule ids and severities are checked on their own (validateLintConfig): they fail plans, not migrations.
   lint: z.record(z.string(), z.unknown()).optional(),
-  // Slash commands: `permissions` may only raise who may run a command (validated where used);
-  // `production` names the environments whose rollback/lock/unlock need admin.
-  commands: z
-    .strictObject({
-      permissions: z.record(z.string(), z.unknown()).optional(),
-      production: z.array(z.string()).optional(),
-    })
-    .optional(),
+  commands: commandsSchema.optional(),
   alerts: alertRulesSchema.optional(),
   notify: z.strictObject({ hourly_summary: z.boolean().default(false) }).optional(),
 });
 
-export type RepoConfig = z.infer<typeof repoConfigSchema>;
+type RepoConfigSections = z.infer<typeof repoConfigSchema>;
+
+export type RepoConfig = Omit<RepoConfigSections, "health" | "lint" | "commands"> & {
+  /** Undefined when the file has no health section, or an invalid one. */
+  health?: HealthConfig;
+  /** Severities by canonical rule id; only the valid entries. */
+  lint: Record<string, RuleSeverity>;
+  /** The server's command rules, made stricter by the file's `commands` section. */
+  commands: CommandPolicy;
+};
+
 export type EnvironmentRule = z.infer<typeof environmentRule>;
 
-export function parseRepoConfig(text: string | null, file = REPO_CONFIG_PATH): RepoConfig {
-  if (text === null || text.trim() === "") return repoConfigSchema.parse({});
-  return parseYamlConfig(file, text, repoConfigSchema);
+/** What the operator's server config bounds for every repository's config. */
+export interface ServerLimits {
+  health: HealthLimits;
+  commands: ServerCommandRules;
+}
+
+export const DEFAULT_SERVER_LIMITS: ServerLimits = {
+  health: DEFAULT_HEALTH_LIMITS,
+  commands: { production_environments: DEFAULT_PRODUCTION_ENVIRONMENTS },
+};
+
+export function serverLimitsOf(serverConfig: ServerConfig): ServerLimits {
+  return { health: healthLimitsOf(serverConfig), commands: serverConfig.commands };
+}
+
+export interface LoadedRepoConfig {
+  /** Every section typed; defaults wherever the file is unusable. */
+  config: RepoConfig;
+  /** Mistakes that make the file unusable: nothing runs on it until they are fixed. */
+  errors: ConfigProblem[];
+  /**
+   * Mistakes confined to a section that goes on without them (keys start with the section's name):
+   * an invalid health section is not probed, a bad lint setting fails plans, a command permission
+   * that would loosen the rules is ignored.
+   */
+  warnings: ConfigProblem[];
+}
+
+/** `.github/autopilot.yml` (null or empty: none) validated whole, against the server's limits. */
+export function loadRepoConfig(text: string | null, limits: ServerLimits = DEFAULT_SERVER_LIMITS, file = REPO_CONFIG_PATH): LoadedRepoConfig {
+  const source = readYaml(file, text ?? "");
+  // Content around a syntax error is not to be trusted: the defaults stand in for it.
+  const raw: unknown = source.syntaxProblems.length > 0 ? {} : (source.doc.toJS() ?? {});
+  const rawSections = isPlainObject(raw) ? raw : {};
+  const sections = repoConfigSchema.safeParse(raw);
+  const errors = [...source.syntaxProblems, ...(sections.success ? [] : issueProblems(source, sections.error.issues, repoConfigSchema))];
+  const health = readHealthSection(source, rawSections.health, limits.health);
+  const lint = validateLintConfig(isPlainObject(rawSections.lint) ? rawSections.lint : undefined);
+  const commands = commandPolicyFor(limits.commands, usableCommandRules(rawSections.commands));
+  const warnings = [...health.problems, ...dottedProblems(source, [...lint.problems, ...commands.problems])];
+  const { health: _health, lint: _lint, commands: _commands, ...rest } = sections.success ? sections.data : repoConfigSchema.parse({});
+  return {
+    config: { ...rest, health: health.health, lint: lint.rules, commands: commands.policy },
+    errors,
+    // A key that is an error already is not warned about again.
+    warnings: warnings.filter((warning) => !errors.some((error) => error.key === warning.key)).sort(byLine),
+  };
+}
+
+/** The warnings of one section of the file: "health", "lint" or "commands". */
+export function sectionWarnings(warnings: ConfigProblem[], section: "health" | "lint" | "commands"): ConfigProblem[] {
+  return warnings.filter((p) => p.key === section || p.key.startsWith(`${section}.`) || p.key.startsWith(`${section}[`));
+}
+
+/** The `commands` section as far as it can be used; what cannot be is among the file's errors. */
+function usableCommandRules(raw: unknown): RepoCommandRules | undefined {
+  const parsed = commandsSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  return isPlainObject(raw) && isPlainObject(raw.permissions) ? { permissions: raw.permissions } : undefined;
+}
+
+/** Problems whose key is a dotted path (lint rule ids and command names hold no dots). */
+function dottedProblems(source: YamlSource, problems: Array<{ key: string; message: string }>): ConfigProblem[] {
+  return problems.map((p) => problemAt(source, p.key.split("."), p.message));
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** First rule whose branch pattern matches wins; `*` matches within one path segment, `**` across. */

@@ -3,7 +3,9 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { isValidDuration } from "../database/directives.js";
-import { ConfigError, parseYamlConfig } from "./yaml-errors.js";
+import { serverFloorSchema } from "../commands/authorize.js";
+import { processEnvironment } from "./environment.js";
+import { parseYamlConfig } from "./yaml-errors.js";
 
 const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
 
@@ -32,7 +34,7 @@ export const targetSchema = z.strictObject({
 });
 
 export const serverConfigSchema = z.strictObject({
-  targets: z.array(targetSchema).default([]),
+  targets: z.array(targetSchema).default([]).superRefine(refuseTwinBindings),
   backups: z
     .strictObject({
       store: z.enum(["local", "supabase"]).default("local"),
@@ -81,11 +83,21 @@ export const serverConfigSchema = z.strictObject({
   // environments, never remove these.
   commands: z
     .strictObject({
-      permissions: z.record(z.string(), z.unknown()).optional(),
+      permissions: serverFloorSchema.optional(),
       production_environments: z.array(z.string().regex(/^[\w.-]+$/, "must be a plain environment name")).default(["production"]),
     })
     .default({ production_environments: ["production"] }),
 });
+
+/** One repository and environment bound to two targets would leave which database is migrated to chance. */
+function refuseTwinBindings(targets: Array<{ repo: string; environment: string }>, ctx: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  targets.forEach((t, i) => {
+    const key = `${t.repo.toLowerCase()} ${t.environment}`;
+    if (seen.has(key)) ctx.addIssue({ code: "custom", path: [i], message: `${t.repo} / ${t.environment} is bound twice` });
+    seen.add(key);
+  });
+}
 
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
 export type TargetConfig = z.infer<typeof targetSchema>;
@@ -103,17 +115,9 @@ export interface ResolvedTarget {
   showRowValues: boolean;
 }
 
+/** The whole server config, every problem at once (ConfigError): the app does not start on a bad one. */
 export function parseServerConfig(file: string, text: string): ServerConfig {
-  const config = parseYamlConfig(file, text, serverConfigSchema);
-  const seen = new Set<string>();
-  config.targets.forEach((t, i) => {
-    const key = `${t.repo.toLowerCase()} ${t.environment}`;
-    if (seen.has(key)) {
-      throw new ConfigError(file, [{ file, key: `targets[${i}]`, message: `${t.repo} / ${t.environment} is bound twice` }]);
-    }
-    seen.add(key);
-  });
-  return config;
+  return parseYamlConfig(file, text, serverConfigSchema);
 }
 
 export async function loadServerConfig(file: string): Promise<ServerConfig> {
@@ -130,7 +134,12 @@ export async function loadServerConfig(file: string): Promise<ServerConfig> {
 export class UnboundTargetError extends Error {}
 
 /** Finds the target for a repository's environment and reads its secrets from `env`. */
-export function resolveTarget(config: ServerConfig, repo: string, environment: string, env: NodeJS.ProcessEnv = process.env): ResolvedTarget | undefined {
+export function resolveTarget(
+  config: ServerConfig,
+  repo: string,
+  environment: string,
+  env: NodeJS.ProcessEnv = processEnvironment(),
+): ResolvedTarget | undefined {
   const target = config.targets.find((t) => t.repo.toLowerCase() === repo.toLowerCase() && t.environment === environment);
   if (!target) return undefined;
   const databaseUrl = env[target.database_url_env];

@@ -1,9 +1,10 @@
 // Start-up housekeeping: scratch databases that a crashed rehearsal left on a shadow server.
 import { dropLeftoverScratchDatabases } from "../database/scratch-databases.js";
+import { processEnvironment } from "../config/environment.js";
 import type { ServerConfig } from "../config/server-config.js";
 import type { Logger } from "../logger.js";
 
-export async function dropLeftoverRehearsals(config: ServerConfig, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function dropLeftoverRehearsals(config: ServerConfig, log: Logger, env: NodeJS.ProcessEnv = processEnvironment()): Promise<void> {
   const shadows = new Set(config.targets.map((t) => (t.shadow_database_url_env ? env[t.shadow_database_url_env] : undefined)).filter(Boolean) as string[]);
   for (const shadow of shadows) {
     try {

@@ -3,7 +3,7 @@
 // and on each tick claims the slot in the store: however many replicas tick, one heal job runs.
 import cron, { type ScheduledTask } from "node-cron";
 import type { Probot } from "probot";
-import { healthLimitsOf, parseHealthConfig } from "../config/health-config.js";
+import { loadRepoConfig, sectionWarnings, serverLimitsOf } from "../config/repo-config.js";
 import { RepoConfigReader } from "../github/repo-files.js";
 import type { RepoRef } from "../report/octokit.js";
 import type { RunbookDeps } from "../runbooks/deps.js";
@@ -55,7 +55,9 @@ export class HealthScheduler {
         const ref = { repo: { owner: repo.owner.login, repo: repo.name }, ref: repo.default_branch };
         read.push(ref);
         const text = await this.configs.read(github, ref.repo, ref.ref);
-        const { health, problems } = parseHealthConfig(text, healthLimitsOf(this.deps.serverConfig));
+        const { config, warnings } = loadRepoConfig(text, serverLimitsOf(this.deps.serverConfig));
+        const { health } = config;
+        const problems = sectionWarnings(warnings, "health");
         if (problems.length) this.deps.log.warn({ repo: repo.full_name, problems }, "health config invalid; not scheduled until fixed");
         if (!health) continue;
         for (const [kind, expression] of [

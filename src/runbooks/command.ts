@@ -2,10 +2,10 @@
 // parsed, authorized by the commenter's permission, and answered with one reply. Quick commands are
 // answered at once; work that takes time runs as its own job and fills in its section later.
 import { helpText, unknownCommandReply } from "../commands/help.js";
-import { authorize, commandPolicyFor, type CommandPolicy, type Permission, type PolicyProblem } from "../commands/authorize.js";
+import { authorize, type CommandPolicy, type Permission } from "../commands/authorize.js";
 import { parseCommands, type Command } from "../commands/parse.js";
-import { environmentForBranch, type RepoConfig } from "../config/repo-config.js";
-import { ConfigError, formatProblem } from "../config/yaml-errors.js";
+import { environmentForBranch, sectionWarnings, type RepoConfig } from "../config/repo-config.js";
+import { ConfigError, formatProblem, type ConfigProblem } from "../config/yaml-errors.js";
 import { permissionOf } from "../github/permissions.js";
 import { postReply, react, type ReplyRef } from "../report/command-reply.js";
 import type { GitHubClient } from "../report/octokit.js";
@@ -179,8 +179,7 @@ class CommandRun extends RunContext<RunOf<"command">> {
   private async scope(config: RepoConfig): Promise<Scope> {
     const environments = [...new Set(config.environments.map((e) => e.environment))];
     const defaultEnvironment = environmentForBranch(config, await this.defaultBranch())?.environment ?? environments[0];
-    const { policy, problems } = commandPolicyFor(this.deps.serverConfig.commands, config.commands);
-    return { environments, defaultEnvironment, policy, problems };
+    return { environments, defaultEnvironment, policy: config.commands, problems: sectionWarnings(this.repoConfigWarnings, "commands") };
   }
 }
 
@@ -189,10 +188,10 @@ interface Scope {
   defaultEnvironment: string;
   policy: CommandPolicy;
   /** Repository settings that would loosen the rules, ignored. */
-  problems: PolicyProblem[];
+  problems: ConfigProblem[];
 }
 
-function ignoredSettings(problems: PolicyProblem[]): string {
+function ignoredSettings(problems: ConfigProblem[]): string {
   const list = problems.map((p) => `- \`${p.key}\`: ${p.message}`).join("\n");
   return `⚠️ **.github/autopilot.yml**: these settings would loosen the rules and are ignored:\n\n${list}`;
 }

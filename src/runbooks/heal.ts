@@ -1,8 +1,8 @@
 // The heal runbook, one cycle of the self-heal monitor for one repository: probe every check (with
 // retries), record the results, heal what is down (deploy hook, database repair, wait, verify),
 // and reconcile the incident issues with what the checks say.
-import { expectedStatus, healthLimitsOf, parseHealthConfig, retryDelays, type HealthConfig } from "../config/health-config.js";
-import { branchForEnvironment, environmentForBranch, type RepoConfig } from "../config/repo-config.js";
+import { expectedStatus, retryDelays, type HealthConfig } from "../config/health-config.js";
+import { branchForEnvironment, environmentForBranch, sectionWarnings, type RepoConfig } from "../config/repo-config.js";
 import { ConfigError } from "../config/yaml-errors.js";
 import { probeDatabase } from "../health/db-probe.js";
 import { probeHttp, type ProbeResult } from "../health/http-probe.js";
@@ -63,7 +63,8 @@ class HealCycle extends RunContext {
   async execute(): Promise<string> {
     const config = await this.loadRepoConfig();
     if (config instanceof ConfigError) return "repo config invalid: nothing probed";
-    const { health, problems } = parseHealthConfig(this.repoConfigText ?? null, healthLimitsOf(this.deps.serverConfig));
+    const { health } = config;
+    const problems = sectionWarnings(this.repoConfigWarnings, "health");
     if (problems.length) {
       this.deps.log.warn({ repo: this.run.repo, problems }, "health config invalid: nothing probed this cycle");
       return `health config invalid (${problems.length} problem(s))`;

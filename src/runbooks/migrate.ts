@@ -1,9 +1,8 @@
 // The migrate runbook: config → environment → target → plan → backup → migrate → (restore) →
 // deploy → report. The only place that sequences these steps for a push.
 import type { ResolvedTarget } from "../config/server-config.js";
-import { environmentForBranch, parseRepoConfig, type EnvironmentRule, type RepoConfig } from "../config/repo-config.js";
+import { environmentForBranch, loadRepoConfig, sectionWarnings, type EnvironmentRule, type RepoConfig } from "../config/repo-config.js";
 import { ConfigError } from "../config/yaml-errors.js";
-import { healthLimitsOf, parseHealthConfig } from "../config/health-config.js";
 import { indexMigrations, type MigrationFile } from "../database/migration-files.js";
 import { readHistoryFromUrl } from "../database/history.js";
 import { plan } from "../database/planner.js";
@@ -263,7 +262,7 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
     this.target = target;
     const config = await this.step("config", () => this.loadRepoConfig());
     // A config broken since the run started still lets the restore finish, with the default wait.
-    const lockWaitSeconds = (config instanceof ConfigError ? parseRepoConfig(null) : config).migrations.lock_wait_seconds;
+    const lockWaitSeconds = (config instanceof ConfigError ? loadRepoConfig(null).config : config).migrations.lock_wait_seconds;
     return failed(await this.underMigrationLock(target, lockWaitSeconds, (lock) => this.restore(target, intent, committedOf(report), lock)));
   }
 
@@ -271,7 +270,7 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
     const outcome = await this.withUnfinishedRestore(concluded);
     // Row values in the target's errors are production data, shown only where the operator allows it.
     const shown = shownOutcome(renderCheckRun(outcome, this.run.id), this.target?.showRowValues ?? false);
-    const rendered = withHealthWarnings(shown, parseHealthConfig(this.repoConfigText ?? null, healthLimitsOf(this.deps.serverConfig)).problems);
+    const rendered = withHealthWarnings(shown, sectionWarnings(this.repoConfigWarnings, "health"));
     await this.check.complete(rendered);
     if (this.check.id) await updateRun(this.deps.db, this.run.id, { checkRunId: this.check.id });
     const status = statusOf(outcome);

@@ -1,12 +1,12 @@
 // The plan runbook: for a pull request's head, what would run against the base branch's
 // environment, whether applied files were touched, what lint finds (with the cost of the locks it
 // takes), and a rehearsal on a scratch database. Reported as autopilot/plan and one sticky comment.
-import { environmentForBranch, type RepoConfig } from "../config/repo-config.js";
+import { environmentForBranch, sectionWarnings, type RepoConfig } from "../config/repo-config.js";
 import type { ResolvedTarget } from "../config/server-config.js";
 import { ConfigError } from "../config/yaml-errors.js";
 import { isUnavailable } from "../database/connection-errors.js";
 import { readHistoryFromUrl } from "../database/history.js";
-import { ensureLintReady, lintMigration, validateLintConfig, type LintFinding } from "../database/lint/index.js";
+import { ensureLintReady, lintMigration, type LintFinding } from "../database/lint/index.js";
 import { indexMigrations, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
 import { plan, type AppliedMigration } from "../database/planner.js";
 import { batchTooLarge } from "../database/plan-bounds.js";
@@ -98,17 +98,17 @@ class PlanRun extends RunContext<RunOf<"plan">> {
     const files = await this.step("download", () => this.downloadMigrations(pending));
     problems.unshift(...index.problems, ...files.problems);
 
-    const lintConfig = validateLintConfig(config.lint ?? {});
     problems.push(
-      ...lintConfig.problems.map((p): Problem => ({
+      ...sectionWarnings(this.repoConfigWarnings, "lint").map((p): Problem => ({
         code: "bad-config",
-        path: ".github/autopilot.yml",
-        message: `lint.${p.key}: ${p.message}`,
+        path: p.file,
+        line: p.line,
+        message: `${p.key}: ${p.message}`,
         severity: "error",
       })),
     );
     await this.check.progress("Linting…");
-    const findings = await this.step("lint", () => this.lint(files.files, lintConfig.rules));
+    const findings = await this.step("lint", () => this.lint(files.files, config.lint));
     const costed = "applied" in history && typeof target !== "string" ? await this.withCosts(findings, target) : findings;
     const report: PlanReport = {
       environment,

@@ -1,8 +1,8 @@
 // What every runbook does around its own steps: reach the repository, read its config, find the
 // target the operator bound, and time each step into the run's history.
 import { resolveTarget, UnboundTargetError, type ResolvedTarget } from "../config/server-config.js";
-import { parseRepoConfig, type RepoConfig } from "../config/repo-config.js";
-import { ConfigError } from "../config/yaml-errors.js";
+import { loadRepoConfig, REPO_CONFIG_PATH, serverLimitsOf, type RepoConfig } from "../config/repo-config.js";
+import { ConfigError, type ConfigProblem } from "../config/yaml-errors.js";
 import { downloadBlobs, readRepoConfigText } from "../github/repo-files.js";
 import { takeBackup } from "../backups/service.js";
 import { readMigration, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
@@ -30,8 +30,8 @@ export async function beginRun<K extends RunKind>(deps: RunbookDeps, runId: numb
 /** `R`: the kind of run, so a runbook reads its own request (params, commit) typed. */
 export class RunContext<R extends Run = Run> {
   readonly repo: RepoRef;
-  /** The raw text of `.github/autopilot.yml` last read, for sections parsed on their own (health). */
-  repoConfigText?: string | null;
+  /** The problems of the repo config last read that leave the rest of it usable (see LoadedRepoConfig). */
+  repoConfigWarnings: ConfigProblem[] = [];
   private repository?: { id: number; default_branch: string };
 
   constructor(
@@ -45,13 +45,9 @@ export class RunContext<R extends Run = Run> {
   /** `.github/autopilot.yml` from the default branch; a ConfigError is returned, not thrown, to be reported. */
   async loadRepoConfig(): Promise<RepoConfig | ConfigError> {
     const text = await readRepoConfigText(this.github, this.repo, await this.defaultBranch());
-    this.repoConfigText = text;
-    try {
-      return parseRepoConfig(text);
-    } catch (error) {
-      if (error instanceof ConfigError) return error;
-      throw error;
-    }
+    const { config, errors, warnings } = loadRepoConfig(text, serverLimitsOf(this.deps.serverConfig));
+    this.repoConfigWarnings = warnings;
+    return errors.length > 0 ? new ConfigError(REPO_CONFIG_PATH, errors) : config;
   }
 
   async defaultBranch(): Promise<string> {

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, chownSync, statSync, writeFileSync,
 import { createServer } from "node:net";
 import path from "node:path";
 import { promisify } from "node:util";
+import { executableSearchPath } from "../config/environment.js";
 
 const run = promisify(execFile);
 
@@ -30,7 +31,7 @@ export interface ClusterOptions {
 
 /** Directory holding initdb/pg_ctl: PATH first, else the newest /usr/lib/postgresql/<major>/bin. */
 export function findPostgresBinDir(): string {
-  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+  for (const dir of executableSearchPath()) {
     if (dir && existsSync(path.join(dir, "pg_ctl")) && existsSync(path.join(dir, "initdb"))) return dir;
   }
   const root = "/usr/lib/postgresql";

@@ -1,6 +1,7 @@
 // The `lint:` section of the repository config: `lint: { rules: { ban-drop-column: warning } }`.
 // A typo must not silently leave a rule at its default, so unknown ids and severities are problems
 // that name the key, with the closest valid spelling.
+import { unknownKeyMessage } from "../../config/yaml-errors.js";
 import { closest, resolveRuleId, unknownRuleMessage, type RuleSeverity } from "./catalog.js";
 
 const SEVERITIES: ReadonlyArray<RuleSeverity> = ["error", "warning", "off"];
@@ -20,7 +21,7 @@ export function validateLintConfig(raw: unknown): { rules: Record<string, RuleSe
   if (!isPlainObject(raw)) return { rules, problems: [{ key: "lint", message: "lint must be a mapping, e.g. lint: { rules: { ban-drop-column: warning } }" }] };
 
   for (const key of Object.keys(raw).filter((k) => k !== "rules")) {
-    problems.push({ key: `lint.${key}`, message: `unknown key "${key}" under lint (known: rules)` });
+    problems.push({ key: `lint.${key}`, message: unknownKeyMessage(key, ["rules"]) });
   }
   if (raw.rules === undefined || raw.rules === null) return { rules, problems };
   if (!isPlainObject(raw.rules))
