@@ -71,12 +71,26 @@ describe("statistics", () => {
   });
 });
 
+/** acme/latency: nine days of a site answering in 200 ms, 600 ms since the onset, which came 10 min after migration 0042. */
+const LATENCY_REPO = "acme/latency";
+const LATENCY_ONSET = minutesBefore(NOW, 170); // 2 h 50 min before the scan: mid-hour
+
+async function seedLatencyAnomaly(store: Store): Promise<void> {
+  const slowSince = (LATENCY_ONSET.getTime() - NOW.getTime()) / -HOUR;
+  await insertSamples(store.pool, history({ repo: LATENCY_REPO, check: "site", now: NOW, days: 9, seed: 1, latencyMs: (h) => (h <= slowSince ? 600 : 200) }));
+  await insertMigrationRun(store.pool, { repo: LATENCY_REPO, commitSha: "abc1234def5678", finishedAt: minutesBefore(LATENCY_ONSET, 10), versions: ["0042"] });
+  // An older migration, outside the 2-hour window, must not be named.
+  await insertMigrationRun(store.pool, { repo: LATENCY_REPO, commitSha: "0000000aaaa", finishedAt: minutesBefore(LATENCY_ONSET, 180), versions: ["0041"] });
+}
+
 describe("anomaly scan on synthetic histories", () => {
   let db: TestDatabase;
   let store: Store;
   before(async () => {
     db = await createTestDatabase("analytics");
     store = await openStore(db.url);
+    // Read by the latency test and by the test of a finding's life, each of which may run alone.
+    await seedLatencyAnomaly(store);
   });
   after(async () => {
     await store.close();
@@ -84,14 +98,7 @@ describe("anomaly scan on synthetic histories", () => {
   });
 
   test("an injected latency anomaly is found, placed to the sample, and blamed on the migration before it", async () => {
-    const repo = "acme/latency";
-    const onset = minutesBefore(NOW, 170); // 2 h 50 min before the scan: mid-hour
-    const slowSince = (onset.getTime() - NOW.getTime()) / -HOUR;
-    await insertSamples(store.pool, history({ repo, check: "site", now: NOW, days: 9, seed: 1, latencyMs: (h) => (h <= slowSince ? 600 : 200) }));
-    await insertMigrationRun(store.pool, { repo, commitSha: "abc1234def5678", finishedAt: minutesBefore(onset, 10), versions: ["0042"] });
-    // An older migration, outside the 2-hour window, must not be named.
-    await insertMigrationRun(store.pool, { repo, commitSha: "0000000aaaa", finishedAt: minutesBefore(onset, 180), versions: ["0041"] });
-
+    const [repo, onset] = [LATENCY_REPO, LATENCY_ONSET];
     const report = await scanRepository(store.pool, repo, { now: NOW });
     const anomalies = report.findings.filter((f) => f.kind === "latency_anomaly");
     assert.equal(anomalies.length, 1, JSON.stringify(report.findings, null, 2));
@@ -192,7 +199,7 @@ describe("anomaly scan on synthetic histories", () => {
   });
 
   test("a finding seen again is updated, not duplicated, and resolves when no longer seen", async () => {
-    const repo = "acme/latency";
+    const repo = LATENCY_REPO;
     const first = await recordFindings(store.pool, await scanRepository(store.pool, repo, { now: NOW }));
     assert.equal(first.opened.length, 1);
     const again = await recordFindings(store.pool, await scanRepository(store.pool, repo, { now: new Date(NOW.getTime() + 60_000) }));

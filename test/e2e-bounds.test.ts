@@ -76,7 +76,8 @@ describe("bounded by default", () => {
     }
   });
 
-  test("discovery re-reads an unchanged config by 304s (no full read) and picks up a change", async () => {
+  // One story: the changed config's site checks are what file the incident.
+  test("discovery re-reads an unchanged config by 304s (no full read) and picks up a change; its incidents are found among open and recently closed issues only, one closed long ago is not reopened", async () => {
     const reads = () => s.github.contentReads(REPO, CONFIG);
     await waitFor("a conditional re-read answered 304", () => reads().notModified >= 1);
     const { full, notModified } = reads();
@@ -87,9 +88,8 @@ describe("bounded by default", () => {
     await s.completedCheckRun(sha);
     await waitFor("the changed schedule to be scheduled", () => /"schedule":"\*\/2 \* \* \* \* \*".*"msg":"scheduled"/.test(s.app.output()), 15_000);
     assert.ok(reads().conditionalFull >= 1, "the change came back in full to a conditional read");
-  });
 
-  test("incidents are found among open and recently closed issues only; one closed long ago is not reopened", async () => {
+    // The changed config checks the site, which is down.
     const marker = "<!-- autopilot:incident acme/shop site -->";
     const longAgo = new Date(Date.now() - 2 * 3_600_000).toISOString();
     const old = s.github.addIssue(REPO, { title: "🔴 site is down", body: `old\n\n${marker}`, labels: ["autopilot"], state: "closed", closedAt: longAgo });

@@ -66,7 +66,8 @@ describe("slash commands", () => {
     assert.deepEqual(s.github.comments(REPO, 1).find((c) => c.id === quoted)?.reactions, []);
   });
 
-  test("a lock blocks pushes with action_required naming it; unlock and migrate apply", async () => {
+  // One release history: each step starts from the state the one before left.
+  test("a lock blocks pushes with action_required naming it; unlock and migrate apply; rollback last, rollback from a backup, and rollback to a version without down files", async () => {
     const lock = await s.comment("/autopilot lock production release freeze", { login: ADMIN });
     assert.match((await s.answered(1, lock)).reply, /production\*\* is locked by @ada: release freeze/);
     const sha = await s.push({ "migrations/0002_orders.sql": "create table orders (id bigint primary key, customer_id bigint);\n" });
@@ -83,60 +84,15 @@ describe("slash commands", () => {
     const { reply } = await s.answered(1, migrate, 40_000);
     assert.match(reply, /\*\*migrate production\*\*: Applied 1 migration to production/);
     assert.equal((await s.targetQuery("select count(*)::int as n from pg_tables where tablename = 'orders'"))[0].n, 1);
+
+    await rollbackLastRevertsDownFilesInReverseOrder(s);
+    await rollbackWithoutDownFilesRestoresTheBackup(s);
+    await rollbackToAVersionNamesTheMissingDownFiles(s);
   });
 
   test("a successful migration creates a GitHub deployment for the environment", () => {
     const deployments = s.github.deployments(REPO);
     assert.ok(deployments.some((d: any) => d.environment === "production" && d.statuses.some((st: any) => st.state === "success")));
-  });
-
-  test("rollback last with down files reverts in reverse order, after a safety backup", async () => {
-    const sha = await s.push({
-      "migrations/0003_loyalty.sql": "create table loyalty (id bigint primary key);\n",
-      "migrations/0003_loyalty.down.sql": "drop table loyalty;\n",
-      "migrations/0004_points.sql": "alter table loyalty add column points bigint not null default 0;\n",
-      "migrations/0004_points.down.sql": "alter table loyalty drop column points;\n",
-    });
-    assert.equal((await s.completedCheckRun(sha)).conclusion, "success");
-    const backupsBefore = (await s.storeQuery("select count(*)::int as n from backups"))[0].n;
-    const id = await s.comment("/autopilot rollback last", { login: ADMIN });
-    const { reply, reactions } = await s.answered(1, id, 40_000);
-    assert.match(reply, /\*\*rollback production\*\*: Reverted 2 migrations on production/);
-    assert.ok(reactions.includes("rocket"));
-    assert.equal((await s.targetQuery("select count(*)::int as n from pg_tables where tablename = 'loyalty'"))[0].n, 0);
-    const history = await s.targetQuery("select version, reverted_at is not null as reverted from autopilot.schema_migrations order by version");
-    assert.deepEqual(
-      history.map((h) => `${h.version}:${h.reverted}`),
-      ["0001:false", "0002:false", "0003:true", "0004:true"],
-    );
-    assert.equal((await s.storeQuery("select count(*)::int as n from backups"))[0].n, backupsBefore + 1, "a safety backup first");
-    const check = s.github.checkRuns(REPO).find((c) => c.name === "autopilot/rollback" && c.status === "completed");
-    assert.equal(check?.conclusion, "success");
-  });
-
-  test("rollback of a run without down files restores that run's backup", async () => {
-    const sha = await s.push({ "migrations/0005_rows.sql": "insert into customers (email) values ('x@example.org'), ('y@example.org');\n" });
-    assert.equal((await s.completedCheckRun(sha)).conclusion, "success");
-    assert.equal((await s.targetQuery("select count(*)::int as n from customers"))[0].n, 4);
-    const id = await s.comment("/autopilot rollback", { login: ADMIN });
-    const { reply } = await s.answered(1, id, 40_000);
-    assert.match(reply, /Restored production from backup bk_/);
-    assert.equal((await s.targetQuery("select count(*)::int as n from customers"))[0].n, 2);
-    const history = await s.targetQuery("select version from autopilot.schema_migrations where reverted_at is null order by version");
-    assert.deepEqual(
-      history.map((h) => h.version),
-      ["0001", "0002"],
-    );
-  });
-
-  test("rollback to a version refuses, naming the missing down files", async () => {
-    const sha = await s.push({ "migrations/0006_more.sql": "create table more_stuff (id bigint);\n" });
-    assert.equal((await s.completedCheckRun(sha)).conclusion, "success");
-    const id = await s.comment("/autopilot rollback production 0001", { login: ADMIN });
-    const { reply, reactions } = await s.answered(1, id, 40_000);
-    assert.match(reply, /no down file: .*migrations\/0002_orders\.down\.sql/);
-    assert.ok(reactions.includes("confused"));
-    assert.equal((await s.targetQuery("select count(*)::int as n from pg_tables where tablename = 'more_stuff'"))[0].n, 1);
   });
 
   test("a backup id of another repository is refused", async () => {
@@ -200,6 +156,16 @@ describe("slash commands", () => {
   });
 
   test("every command and refusal is in the audit trail", async () => {
+    // One of each, answered before the trail is read: a status, a refused and an allowed rollback, a lock, an unlock and a backup.
+    const commands: [string, string][] = [
+      ["/autopilot status", READER],
+      ["/autopilot rollback", WRITER],
+      ["/autopilot lock production audit", ADMIN],
+      ["/autopilot unlock production", ADMIN],
+      ["/autopilot backup", WRITER],
+      ["/autopilot rollback", ADMIN],
+    ];
+    for (const [body, login] of commands) await s.answered(1, await s.comment(body, { login }), 40_000);
     const rows = await s.storeQuery("select actor, action, outcome from audit where action not in ('migrate')");
     const seen = new Set(rows.map((r) => `${r.action}:${r.outcome}`));
     for (const expected of ["lock:success", "unlock:success", "rollback:refused", "rollback:success", "backup:success", "status:success"]) {
@@ -266,4 +232,56 @@ function storedMigrateRun(s: Scenario, sha: string) {
     const [run] = await s.storeQuery("select status, waiting_for from runs where kind = 'migrate' and commit_sha = $1 order by id desc limit 1", [sha]);
     return run && !["queued", "in_progress"].includes(run.status) ? run : undefined;
   });
+}
+
+/** Rollback last with down files reverts in reverse order, after a safety backup. */
+async function rollbackLastRevertsDownFilesInReverseOrder(s: Scenario): Promise<void> {
+  const sha = await s.push({
+    "migrations/0003_loyalty.sql": "create table loyalty (id bigint primary key);\n",
+    "migrations/0003_loyalty.down.sql": "drop table loyalty;\n",
+    "migrations/0004_points.sql": "alter table loyalty add column points bigint not null default 0;\n",
+    "migrations/0004_points.down.sql": "alter table loyalty drop column points;\n",
+  });
+  assert.equal((await s.completedCheckRun(sha)).conclusion, "success");
+  const backupsBefore = (await s.storeQuery("select count(*)::int as n from backups"))[0].n;
+  const id = await s.comment("/autopilot rollback last", { login: ADMIN });
+  const { reply, reactions } = await s.answered(1, id, 40_000);
+  assert.match(reply, /\*\*rollback production\*\*: Reverted 2 migrations on production/);
+  assert.ok(reactions.includes("rocket"));
+  assert.equal((await s.targetQuery("select count(*)::int as n from pg_tables where tablename = 'loyalty'"))[0].n, 0);
+  const history = await s.targetQuery("select version, reverted_at is not null as reverted from autopilot.schema_migrations order by version");
+  assert.deepEqual(
+    history.map((h) => `${h.version}:${h.reverted}`),
+    ["0001:false", "0002:false", "0003:true", "0004:true"],
+  );
+  assert.equal((await s.storeQuery("select count(*)::int as n from backups"))[0].n, backupsBefore + 1, "a safety backup first");
+  const check = s.github.checkRuns(REPO).find((c) => c.name === "autopilot/rollback" && c.status === "completed");
+  assert.equal(check?.conclusion, "success");
+}
+
+/** Rollback of a run without down files restores that run's backup. */
+async function rollbackWithoutDownFilesRestoresTheBackup(s: Scenario): Promise<void> {
+  const sha = await s.push({ "migrations/0005_rows.sql": "insert into customers (email) values ('x@example.org'), ('y@example.org');\n" });
+  assert.equal((await s.completedCheckRun(sha)).conclusion, "success");
+  assert.equal((await s.targetQuery("select count(*)::int as n from customers"))[0].n, 4);
+  const id = await s.comment("/autopilot rollback", { login: ADMIN });
+  const { reply } = await s.answered(1, id, 40_000);
+  assert.match(reply, /Restored production from backup bk_/);
+  assert.equal((await s.targetQuery("select count(*)::int as n from customers"))[0].n, 2);
+  const history = await s.targetQuery("select version from autopilot.schema_migrations where reverted_at is null order by version");
+  assert.deepEqual(
+    history.map((h) => h.version),
+    ["0001", "0002"],
+  );
+}
+
+/** Rollback to a version refuses, naming the missing down files. */
+async function rollbackToAVersionNamesTheMissingDownFiles(s: Scenario): Promise<void> {
+  const sha = await s.push({ "migrations/0006_more.sql": "create table more_stuff (id bigint);\n" });
+  assert.equal((await s.completedCheckRun(sha)).conclusion, "success");
+  const id = await s.comment("/autopilot rollback production 0001", { login: ADMIN });
+  const { reply, reactions } = await s.answered(1, id, 40_000);
+  assert.match(reply, /no down file: .*migrations\/0002_orders\.down\.sql/);
+  assert.ok(reactions.includes("confused"));
+  assert.equal((await s.targetQuery("select count(*)::int as n from pg_tables where tablename = 'more_stuff'"))[0].n, 1);
 }

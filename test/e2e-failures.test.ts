@@ -22,7 +22,7 @@ describe("a failing migration after others committed", () => {
   });
   after(() => s.stop());
 
-  test("the database is restored from the backup and the run says so", async () => {
+  test("the database is restored from the backup, and the run and Slack say so", async () => {
     const sha = await s.push({
       "migrations/0002_loyalty.sql": "create table loyalty (customer_id bigint primary key);\ninsert into customers (email) values ('new@example.org');\n",
       "migrations/0003_nickname.sql": badSecond,
@@ -51,9 +51,7 @@ describe("a failing migration after others committed", () => {
       ["0001"],
       "history matches the database",
     );
-  });
 
-  test("Slack hears of the failure and the restore", () => {
     const texts = s.slack.slackMessages().map((m) => JSON.stringify(m));
     assert.ok(texts.some((t) => /failed/.test(t) && /restored from backup/.test(t)));
   });
@@ -120,7 +118,8 @@ describe("on_failure: stop keeps what committed", () => {
   before(async () => (s = await Scenario.start()));
   after(() => s.stop());
 
-  test("the first file stays applied and the run says so", async () => {
+  // One repository's history: each step starts from the state the one before left.
+  test("the first file stays applied and the run says so; fixed, a no-transaction file applies; a file with COMMIT is refused before anything runs", async () => {
     const config = "migrations:\n  on_failure: stop\n";
     const sha = await s.push({
       ".github/autopilot.yml": config,
@@ -136,41 +135,39 @@ describe("on_failure: stop keeps what committed", () => {
       history.map((h) => h.version),
       ["0001"],
     );
-  });
 
-  test("a CREATE INDEX CONCURRENTLY file with the directive is applied outside a transaction", async () => {
-    const sha = await s.push({
+    // The same repository, its failing file fixed: a no-transaction file indexes both tables.
+    const fixed = await s.push({
       "migrations/0002_b.sql": "create table b (id int);\n",
       "migrations/0003_idx.sql": "-- autopilot:no-transaction\ncreate index concurrently a_id on a (id);\ncreate index concurrently b_id on b (id);\n",
     });
-    const run = await s.completedCheckRun(sha);
-    assert.equal(run.conclusion, "success", run.output.summary ?? "");
+    const fixedRun = await s.completedCheckRun(fixed);
+    assert.equal(fixedRun.conclusion, "success", fixedRun.output.summary ?? "");
     const indexes = await s.targetQuery("select indexname from pg_indexes where indexname in ('a_id', 'b_id') order by 1");
     assert.deepEqual(
       indexes.map((i) => i.indexname),
       ["a_id", "b_id"],
     );
-  });
 
-  test("a transactional file with COMMIT in it is refused before anything runs, annotated at the line", async () => {
+    // Then a transactional file with COMMIT in it is refused before anything runs, annotated at the line.
     const backupsBefore = (await s.storeQuery("select count(*)::int as n from backups"))[0].n;
-    const sha = await s.push({
+    const split = await s.push({
       "migrations/0004_fine.sql": "create table fine (id int);\n",
       "migrations/0005_split.sql": "-- two steps\ncreate table split_a (id int);\ncommit;\ncreate table split_b (id int);\n",
     });
-    const run = await s.completedCheckRun(sha);
-    assert.equal(run.conclusion, "failure");
-    assert.match(run.output.title!, /Refused: 0005_split\.sql line 3: COMMIT inside a file that Autopilot already runs in a transaction/);
-    assert.match(run.output.summary!, /Nothing was applied/);
+    const splitRun = await s.completedCheckRun(split);
+    assert.equal(splitRun.conclusion, "failure");
+    assert.match(splitRun.output.title!, /Refused: 0005_split\.sql line 3: COMMIT inside a file that Autopilot already runs in a transaction/);
+    assert.match(splitRun.output.summary!, /Nothing was applied/);
     assert.deepEqual(
-      run.output.annotations.map((a) => [a.path, a.start_line, a.annotation_level]),
+      splitRun.output.annotations.map((a) => [a.path, a.start_line, a.annotation_level]),
       [["migrations/0005_split.sql", 3, "failure"]],
     );
     const tables = await s.targetQuery("select tablename from pg_tables where tablename in ('fine', 'split_a', 'split_b')");
     assert.deepEqual(tables, [], "not even the file before it ran");
-    const history = await s.targetQuery("select version from autopilot.schema_migrations order by version");
+    const historyAfterRefusal = await s.targetQuery("select version from autopilot.schema_migrations order by version");
     assert.deepEqual(
-      history.map((h) => h.version),
+      historyAfterRefusal.map((h) => h.version),
       ["0001", "0002", "0003"],
     );
     assert.equal((await s.storeQuery("select count(*)::int as n from backups"))[0].n, backupsBefore, "refused before the backup");

@@ -36,8 +36,11 @@ describe("self-heal monitor and incident issues", () => {
   before(async () => {
     site = await FakeHttpSink.start();
     s = await Scenario.start({ serverExtra: SERVER_HEALTH });
+    s.github.setPermission(REPO, "ada", "admin");
     const sha = await s.push({ ...shopRepo(["0001_init.sql"]), ".github/autopilot.yml": healthConfig(site.url) });
     await s.completedCheckRun(sha);
+    // Every test here reads the monitor's results, so it has probed the site at least once.
+    await waitFor("a first health result", async () => (await s.storeQuery("select 1 from health_log where check_name = 'site'")).length);
   });
   after(async () => {
     await s.stop();
@@ -53,7 +56,8 @@ describe("self-heal monitor and incident issues", () => {
     assert.equal(incidents(s).length, 0);
   });
 
-  test("an outage is healed first (deploy hook), then filed as one labelled issue with what failed", async () => {
+  // One outage's story: each step starts from the state the one before left.
+  test("an outage is healed first (deploy hook), then filed as one labelled issue; reminders and the critical uptime alert go on it; recovery closes it, a relapse reopens it, a maintenance window files nothing", async () => {
     const hooksBefore = s.deployHook.requests.length;
     site.setStatus(503);
     const issue = await waitFor("an incident issue", () => incidents(s)[0], 30_000);
@@ -67,16 +71,13 @@ describe("self-heal monitor and incident issues", () => {
     await waitFor("Slack hears that healing failed", () => s.slack.slackMessages().some((m) => /site is down and healing failed/.test(m.text ?? "")));
     const actions = await s.storeQuery("select action from heal_actions where check_name = 'site'");
     assert.ok(actions.some((a) => a.action === "deploy hook") && actions.some((a) => a.action === "verify"));
-  });
 
-  test("while down: reminder comments, and still exactly one issue", async () => {
+    // While down: reminder comments, and still exactly one issue.
     const number = incidents(s)[0].number;
     await waitFor("a reminder", () => s.github.comments(REPO, number).some((c) => /Still down after/.test(c.body)), 30_000);
     assert.equal(incidents(s).length, 1);
-  });
 
-  test("down long enough to fire the critical uptime alert: the alert is a comment on the incident, not a second issue", async () => {
-    const number = incidents(s)[0].number;
+    // Down long enough to fire the critical uptime alert: the alert is a comment on the incident, not a second issue.
     await waitFor(
       "the alert fired",
       async () => (await s.storeQuery("select 1 from alert_history where rule = 'uptime-24h-critical' and to_state = 'firing'")).length,
@@ -87,21 +88,17 @@ describe("self-heal monitor and incident issues", () => {
       ["🔴 site is down"],
     );
     assert.equal(s.github.comments(REPO, number).filter((c) => /uptime-24h-critical\*\* is firing/.test(c.body)).length, 1);
-  });
 
-  test("recovery after two healthy cycles comments the downtime and closes the issue", async () => {
+    // Recovery after two healthy cycles comments the downtime and closes the issue.
     site.setStatus(200);
-    const number = incidents(s)[0].number;
     await waitFor("the issue closed", () => incidents(s)[0].state === "closed", 30_000);
     const resolved = s.github.comments(REPO, number).find((c) => /Resolved after \d/.test(c.body));
     assert.ok(resolved, "closing comments first");
     // 24 h uptime lags: the alert is still firing when the site is back, and the incident says so.
     assert.match(resolved.body, /\*\*Alerts\*\*\n\n(- .*\n)*- 🔴 `uptime-24h-critical` \(critical\) is still firing \(value [\d.]+\)/);
     assert.equal(openAutopilotIssues(s).length, 0, "no alert issue left behind");
-  });
 
-  test("a relapse soon after reopens the recent issue instead of filing a twin", async () => {
-    const number = incidents(s)[0].number;
+    // A relapse soon after reopens the recent issue instead of filing a twin.
     site.setStatus(500);
     await waitFor("the issue reopened", () => incidents(s)[0].state === "open", 30_000);
     assert.equal(incidents(s).length, 1);
@@ -109,9 +106,8 @@ describe("self-heal monitor and incident issues", () => {
     await waitFor("a relapse comment", () => s.github.comments(REPO, number).some((c) => /Down again since/.test(c.body)));
     site.setStatus(200);
     await waitFor("closed again", () => incidents(s)[0].state === "closed", 30_000);
-  });
 
-  test("during a maintenance window results are recorded as maintenance and nothing is filed", async () => {
+    // During a maintenance window results are recorded as maintenance and nothing is filed.
     const start = new Date(Date.now() - 60_000).toISOString();
     const end = new Date(Date.now() + 3_600_000).toISOString();
     const window = `  maintenance:\n    - { start: "${start}", end: "${end}", checks: [site] }`;
@@ -130,7 +126,6 @@ describe("self-heal monitor and incident issues", () => {
   });
 
   test("/autopilot heal runs a cycle now and answers with each check's state", async () => {
-    s.github.setPermission(REPO, "ada", "admin");
     const id = await s.comment("/autopilot heal", { login: "ada" });
     const { reply } = await s.answered(1, id, 30_000);
     assert.match(reply, /\*\*heal\*\*: site (healthy|maintenance|degraded) \(\d+ ms\)/);

@@ -1,18 +1,25 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { INSTALLATION_ID, REPO, Scenario, TARGET_PASSWORD } from "./harness/scenario.js";
+import type { CheckRunState } from "./harness/fake-github.js";
 import { shopMigration, shopRepo } from "./harness/fixtures.js";
 import { waitFor, WEBHOOK_SECRET } from "./harness/app-process.js";
 import { checkRunPayload, sendWebhook } from "./harness/webhooks.js";
 
 describe("push → backup → migrate → check run", () => {
   let s: Scenario;
-  before(async () => (s = await Scenario.start()));
+  let firstSha: string;
+  let firstRun: CheckRunState;
+  // The first release, which every test here builds on.
+  before(async () => {
+    s = await Scenario.start();
+    firstSha = await s.push(shopRepo(["0001_init.sql", "0002_orders.sql"]));
+    firstRun = await s.completedCheckRun(firstSha);
+  });
   after(() => s.stop());
 
-  test("a first push applies every migration and reports a table", async () => {
-    const sha = await s.push(shopRepo(["0001_init.sql", "0002_orders.sql"]));
-    const run = await s.completedCheckRun(sha);
+  test("a first push applies every migration and reports a table; the backup was taken with pg_dump, verified and recorded before applying", async () => {
+    const run = firstRun;
     assert.equal(run.conclusion, "success", run.output.summary ?? "");
     assert.match(run.output.title!, /Applied 2 migrations to production/);
     assert.match(run.output.summary!, /\| 0001 \| init \|/);
@@ -24,10 +31,8 @@ describe("push → backup → migrate → check run", () => {
       history.map((h) => h.version),
       ["0001", "0002"],
     );
-    assert.equal(history[0].commit_sha, sha);
-  });
+    assert.equal(history[0].commit_sha, firstSha);
 
-  test("the backup was taken with pg_dump, verified and recorded before applying", async () => {
     const backups = await s.storeQuery("select id, status, size_bytes, sha256, path, repo, environment, commit_sha from backups");
     assert.equal(backups.length, 1);
     assert.equal(backups[0].status, "ok");
@@ -36,7 +41,8 @@ describe("push → backup → migrate → check run", () => {
     assert.equal(backups[0].repo, "acme/shop");
   });
 
-  test("a later push applies only the new file", async () => {
+  // A story: each push starts from the state the one before left.
+  test("a later push applies only the new file, then one with nothing pending is up to date; after each success the deploy hook is POSTed and recorded, Slack hears of it", async () => {
     const sha = await s.push({ "migrations/0003_order_status.sql": shopMigration("0003_order_status.sql") });
     const run = await s.completedCheckRun(sha);
     assert.equal(run.conclusion, "success", run.output.summary ?? "");
@@ -44,13 +50,20 @@ describe("push → backup → migrate → check run", () => {
     assert.doesNotMatch(run.output.summary!, /\| 0001 \|/);
     const blobDownloads = s.github.requests.filter((r) => r.path.includes("/git/blobs/"));
     assert.equal(blobDownloads.length, 3, "each migration downloaded once, across both pushes");
-  });
 
-  test("a push with nothing pending is up to date", async () => {
-    const sha = await s.push({ "README.md": "docs only" });
-    const run = await s.completedCheckRun(sha);
-    assert.equal(run.conclusion, "success");
-    assert.equal(run.output.title, "Up to date (3 applied)");
+    const docsSha = await s.push({ "README.md": "docs only" });
+    const docsRun = await s.completedCheckRun(docsSha);
+    assert.equal(docsRun.conclusion, "success");
+    assert.equal(docsRun.output.title, "Up to date (3 applied)");
+
+    await s.settled();
+    assert.ok(s.deployHook.requests.length >= 2);
+    const body = s.deployHook.requests[0].body as { environment: string };
+    assert.equal(body.environment, "production");
+    const recorded = await s.storeQuery("select ok, http_status from deployments");
+    assert.ok(recorded.length >= 2 && recorded.every((d) => d.ok && d.http_status === 200));
+    const slack = s.slack.slackMessages();
+    assert.ok(slack.some((m) => /Applied 2 migrations/.test(m.text ?? "")));
   });
 
   test("a push to an unmapped branch does nothing at all on GitHub", async () => {
@@ -59,16 +72,6 @@ describe("push → backup → migrate → check run", () => {
     assert.equal(s.checkRun(sha), undefined);
     const tables = await s.targetQuery("select count(*)::int as n from pg_tables where tablename = 'x'");
     assert.equal(tables[0].n, 0);
-  });
-
-  test("after success the deploy hook is POSTed and recorded, Slack hears of it", async () => {
-    assert.ok(s.deployHook.requests.length >= 2);
-    const body = s.deployHook.requests[0].body as { environment: string };
-    assert.equal(body.environment, "production");
-    const recorded = await s.storeQuery("select ok, http_status from deployments");
-    assert.ok(recorded.length >= 2 && recorded.every((d) => d.ok && d.http_status === 200));
-    const slack = s.slack.slackMessages();
-    assert.ok(slack.some((m) => /Applied 2 migrations/.test(m.text ?? "")));
   });
 
   test("the password of the target never leaves the process", () => {

@@ -108,6 +108,7 @@ describe("metrics, alert rules and anomaly scans", () => {
   });
 
   test("/autopilot status lists the open anomaly findings", async () => {
+    await waitFor("a scan to find the latency anomaly", () => s.github.issues(REPO).find((i) => i.labels.includes("anomaly") && /api/.test(i.title)), 30_000);
     s.github.setPermission(REPO, "ada", "admin");
     const id = await s.comment("/autopilot status", { login: "ada" });
     const { reply } = await s.answered(1, id, 30_000);

@@ -40,7 +40,7 @@ describe("plan on pull requests", () => {
     assert.equal(tables[0].n, 0, "the target was never written");
   });
 
-  test("one sticky comment, edited in place across three pushes, among more than 30 others", async () => {
+  test("one sticky comment, edited in place across three pushes, among more than 30 others; check_suite for the same head does not plan it twice", async () => {
     for (let i = 0; i < 35; i++) s.github.addComment(REPO, 11, { body: `review chatter ${i}` });
     await s.pullRequest(11, { "migrations/0003_age.sql": "alter table customers add column age bigint;\n" }, { action: "synchronize" });
     const third = await s.pullRequest(11, { "migrations/0003_age.sql": "alter table customers add column age bigint default 0;\n" }, { action: "synchronize" });
@@ -49,10 +49,8 @@ describe("plan on pull requests", () => {
     await waitFor("the comment to show the third push", () => s.github.comments(REPO, 11).some((c) => c.body.includes(third.slice(0, 7))));
     const plans = s.github.comments(REPO, 11).filter((c) => c.body.includes(MARKER));
     assert.equal(plans.length, 1);
-  });
 
-  test("check_suite for the same head does not plan it twice", async () => {
-    const sha = s.checkRun(s.github.checkRuns(REPO).at(-1)!.head_sha, "autopilot/plan")!.head_sha;
+    const sha = third;
     const payload = checkSuitePayload({
       action: "requested",
       repo: REPO,

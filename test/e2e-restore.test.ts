@@ -111,7 +111,7 @@ describe("the restore after a failed migration", () => {
     assert.equal((await backupsOf(s, await runOf(s, sha))).length, 2, "pre-run and safety backups");
   });
 
-  test("the migrate Check Run's progress counts from 1 to 3 over three files", async () => {
+  test("the migrate Check Run's progress counts from 1 to 3 over three files, and their rollback with down files as well", async () => {
     const sha = await s.push({
       "migrations/0002_index.sql": null,
       // Each file outlasts the Check Run's update coalescing (1.5 s), so every title goes out.
@@ -125,9 +125,7 @@ describe("the restore after a failed migration", () => {
     const run = await s.completedCheckRun(sha);
     assert.equal(run.conclusion, "success", run.output.summary ?? "");
     assertCountsToThree(titles(s, run.id), "Applying", /^Applying 3 of 3: 0004_c…$/);
-  });
 
-  test("a rollback with down files counts from 1 to 3 as well", async () => {
     const id = await s.comment("/autopilot rollback last", { login: ADMIN });
     const { reply } = await s.answered(1, id, 60_000);
     assert.match(reply, /Reverted 3 migrations on production/);

@@ -35,7 +35,7 @@ describe("row values in migration errors", () => {
     assert.equal(planted.body, bait, "the attacker's comment is not edited");
   });
 
-  test("a unique violation on a production row is reported without the row's values", async () => {
+  test("a unique violation on a production row is reported without the row's values; with the target's show_row_values the values are shown", async () => {
     const sha = s.commit({ ...shopRepo([]), "migrations/0001_dedupe.sql": COPY_ALICE_TO_BOB });
     s.github.setPullsForCommit(REPO, sha, [{ number: 7, merged_at: new Date().toISOString(), title: "Dedupe" }]);
     await s.deliverPush(sha);
@@ -48,18 +48,19 @@ describe("row values in migration errors", () => {
     assert.match(slack.rawBody, /Key \(email\)=\(…\) already exists/);
     const published = JSON.stringify([run, s.github.comments(REPO, 7), s.slack.requests.map((r) => r.rawBody)]);
     assert.ok(!published.includes(EMAIL), "Alice's address is production data");
-  });
 
-  test("with the target's show_row_values the values are shown", async () => {
+    // The same failing migration again, once the operator allows row values.
     await s.app.stop();
     await s.boot({ targetExtra: "    show_row_values: true" });
     const slackBefore = s.slack.requests.length;
-    const sha = await s.push({ "README.md": "again\n" });
-    const run = await s.completedCheckRun(sha);
-    assert.equal(run.conclusion, "failure");
-    assert.ok(run.output.summary!.includes(`Key (email)=(${EMAIL}) already exists`), run.output.summary!);
-    const slack = await waitFor("Slack's failure message", () => s.slack.requests.slice(slackBefore).find((r) => r.rawBody.includes("0001_dedupe failed")));
-    assert.ok(slack.rawBody.includes(EMAIL));
+    const again = await s.push({ "README.md": "again\n" });
+    const runShowingValues = await s.completedCheckRun(again);
+    assert.equal(runShowingValues.conclusion, "failure");
+    assert.ok(runShowingValues.output.summary!.includes(`Key (email)=(${EMAIL}) already exists`), runShowingValues.output.summary!);
+    const slackShowingValues = await waitFor("Slack's failure message", () =>
+      s.slack.requests.slice(slackBefore).find((r) => r.rawBody.includes("0001_dedupe failed")),
+    );
+    assert.ok(slackShowingValues.rawBody.includes(EMAIL));
   });
 });
 
@@ -96,7 +97,8 @@ describe("targets are bound to the repository's id", () => {
   });
   after(() => s.stop());
 
-  test("a repository re-created under the old name is refused, and nothing is migrated", async () => {
+  // One repository's story: each step starts from the state the one before left.
+  test("a repository re-created under the old name is refused, and nothing is migrated; the operator accepts it with repo_id; a repo_id that does not match is refused before anything runs", async () => {
     const first = await s.push(shopRepo(["0001_init.sql"]));
     assert.equal((await s.completedCheckRun(first)).conclusion, "success");
     const [bound] = await s.storeQuery("select repository_id::text as id from repository_bindings where repo = 'acme/shop' and environment = 'production'");
@@ -111,26 +113,24 @@ describe("targets are bound to the repository's id", () => {
     assert.match(run.output.summary!, /`repo_id: 987654`/, "it tells the operator how to accept the new repository");
     const [table] = await s.targetQuery("select count(*)::int as n from pg_tables where tablename = 'impostor_orders'");
     assert.equal(table.n, 0, "nothing was migrated");
-  });
 
-  test("the operator accepts the new repository with repo_id", async () => {
+    // The operator accepts the new repository with repo_id.
     await s.app.stop();
     await s.boot({ targetExtra: "    repo_id: 987654" });
-    const sha = await s.push({ "README.md": "accepted\n" });
-    const run = await s.completedCheckRun(sha);
-    assert.equal(run.conclusion, "success", run.output.summary ?? "");
-    const [table] = await s.targetQuery("select count(*)::int as n from pg_tables where tablename = 'impostor_orders'");
-    assert.equal(table.n, 1);
-  });
+    const accepted = await s.push({ "README.md": "accepted\n" });
+    const acceptedRun = await s.completedCheckRun(accepted);
+    assert.equal(acceptedRun.conclusion, "success", acceptedRun.output.summary ?? "");
+    const [acceptedTable] = await s.targetQuery("select count(*)::int as n from pg_tables where tablename = 'impostor_orders'");
+    assert.equal(acceptedTable.n, 1);
 
-  test("a repo_id that does not match is refused before anything runs", async () => {
+    // A repo_id that does not match is refused before anything runs.
     await s.app.stop();
     await s.boot({ targetExtra: "    repo_id: 12345" });
-    const sha = await s.push({ "migrations/0003_more.sql": "create table never_there (id int);\n" });
-    const run = await s.completedCheckRun(sha);
-    assert.equal(run.conclusion, "failure");
-    assert.match(run.output.summary!, /binds acme\/shop \/ production to repository id 12345 \(`repo_id`\), but acme\/shop is repository id 987654/);
-    const [table] = await s.targetQuery("select count(*)::int as n from pg_tables where tablename = 'never_there'");
-    assert.equal(table.n, 0);
+    const mismatched = await s.push({ "migrations/0003_more.sql": "create table never_there (id int);\n" });
+    const mismatchedRun = await s.completedCheckRun(mismatched);
+    assert.equal(mismatchedRun.conclusion, "failure");
+    assert.match(mismatchedRun.output.summary!, /binds acme\/shop \/ production to repository id 12345 \(`repo_id`\), but acme\/shop is repository id 987654/);
+    const [neverThere] = await s.targetQuery("select count(*)::int as n from pg_tables where tablename = 'never_there'");
+    assert.equal(neverThere.n, 0);
   });
 });

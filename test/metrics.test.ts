@@ -4,7 +4,9 @@ import { readFileSync } from "node:fs";
 import PgBoss from "pg-boss";
 import { openStore, type Store } from "../src/store/store.js";
 import { healthScore, latencyFactor, renderMetrics } from "../src/web/metrics.js";
-import { createTestDatabase, type TestDatabase } from "./harness/postgres.js";
+import { startApp, waitFor, APP_PRIVATE_KEY, type RunningApp } from "./harness/app-process.js";
+import { FakeGitHub } from "./harness/fake-github.js";
+import { createTestDatabase, query, type TestDatabase } from "./harness/postgres.js";
 import { parsePrometheusText, valueOf, type Family } from "./harness/prometheus-text.js";
 import { insertDeployment, insertMigrationRun, insertSamples, type Sample } from "./harness/synthetic-health.js";
 
@@ -120,12 +122,53 @@ describe("/metrics from the store", () => {
     assert.ok(used.size >= 10);
     for (const name of used) assert.ok(families.has(name), `${name} is exported`);
   });
+});
 
-  test("every replica reports the same: two renders of one store are identical", async () => {
-    const [a, b] = await Promise.all([renderMetrics(store.pool, { now: NOW }), renderMetrics(store.pool, { now: NOW })]);
-    assert.equal(a.body, b.body);
+describe("/metrics from two replicas of the app on one store", () => {
+  const TOKEN = "metrics-token";
+  let db: TestDatabase;
+  let github: FakeGitHub;
+  let replicas: RunningApp[] = [];
+
+  before(async () => {
+    db = await createTestDatabase("metrics_replicas");
+    const store = await openStore(db.url);
+    await seed(store);
+    await store.close();
+    github = await FakeGitHub.start({ privateKey: APP_PRIVATE_KEY });
+    // No reaper tick while the two scrapes are taken: it is the only timer that could change the store between them.
+    const replica = () =>
+      startApp({ github, storeUrl: db.url, serverConfig: "targets: []\n", env: { AUTOPILOT_METRICS_TOKEN: TOKEN, AUTOPILOT_REAPER_SECONDS: "3600" } });
+    replicas = [await replica(), await replica()];
+    await waitUntilNoJobIsPending(db.url);
+  });
+  after(async () => {
+    await Promise.all(replicas.map((replica) => replica.stop()));
+    await github?.close();
+    await db?.drop();
+  });
+
+  test("every replica reports the same: two app processes sharing one store render identical metrics", async () => {
+    const scrape = async (replica: RunningApp) => {
+      const response = await fetch(`${replica.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      assert.equal(response.status, 200, replica.output());
+      return response.text();
+    };
+    const [a, b] = await Promise.all(replicas.map(scrape));
+    assert.match(a, /autopilot_migrations_total\{/, "the store's runs are reported");
+    assert.equal(a, b);
   });
 });
+
+/** The replicas' workers take up the seeded jobs as they start; the scrapes wait until that is over. */
+async function waitUntilNoJobIsPending(storeUrl: string): Promise<void> {
+  let quietPolls = 0;
+  await waitFor("the seeded jobs to be taken up", async () => {
+    const [{ n }] = await query<{ n: number }>(storeUrl, "select count(*)::int as n from pgboss.job where state in ('created', 'retry', 'active')");
+    quietPolls = n === 0 ? quietPolls + 1 : 0;
+    return quietPolls >= 2;
+  });
+}
 
 async function seed(store: Store): Promise<void> {
   const sample = (check: string, minutes: number, status: Sample["status"], latencyMs: number | null): Sample => ({
