@@ -4,8 +4,8 @@
 import cron, { type ScheduledTask } from "node-cron";
 import type { Probot } from "probot";
 import { loadRepoConfig, sectionWarnings, serverLimitsOf } from "../config/repo-config.js";
-import { RepoConfigReader } from "../github/repo-files.js";
-import type { RepoRef } from "../report/octokit.js";
+import { RepoConfigReader } from "../github/api/repo-files.js";
+import type { RepoRef } from "../github/api/client.js";
 import type { RunbookDeps } from "../runbooks/deps.js";
 import { claimSlot } from "../store/health.js";
 

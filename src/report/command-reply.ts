@@ -2,7 +2,7 @@
 // later (a migration, a rollback) fills in its own answer; reactions mark the comment 👀, then 🚀 or 😕.
 import { redact } from "../redact.js";
 import { COMMENT_LIMIT, truncate } from "./limits.js";
-import type { GitHubClient, RepoRef } from "./octokit.js";
+import type { GitHubClient, RepoRef } from "../github/api/client.js";
 
 export interface ReplyRef {
   issueNumber: number;

@@ -1,10 +1,10 @@
 // Incident issues on GitHub. One per failing check, found again by its hidden marker (never by its
 // title), labelled `autopilot` plus the configured labels; updates are comments.
 import { redact } from "../redact.js";
-import { appIdentity, writtenByApp } from "../github/app-identity.js";
+import { appIdentity, writtenByApp } from "../github/api/app-identity.js";
 import { DEFAULT_POLICY, type IncidentIssue } from "../health/incident-policy.js";
 import { COMMENT_LIMIT, truncate } from "./limits.js";
-import type { GitHubClient, RepoRef } from "./octokit.js";
+import type { GitHubClient, RepoRef } from "../github/api/client.js";
 
 export const INCIDENT_LABEL = "autopilot";
 

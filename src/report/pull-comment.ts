@@ -1,9 +1,9 @@
 // The result comment on the merged pull request that brought a commit in. One comment per
 // (commit, environment): a retried job edits it instead of posting a twin.
 import { redact } from "../redact.js";
-import { appIdentity, writtenByApp } from "../github/app-identity.js";
+import { appIdentity, writtenByApp } from "../github/api/app-identity.js";
 import { COMMENT_LIMIT, truncate } from "./limits.js";
-import type { GitHubClient, RepoRef } from "./octokit.js";
+import type { GitHubClient, RepoRef } from "../github/api/client.js";
 
 /** Creates or updates the app's own comment carrying `marker` on issue/PR `number` (a marker pasted by someone else is ignored). */
 export async function upsertMarkedComment(github: GitHubClient, repo: RepoRef, number: number, marker: string, body: string): Promise<void> {

@@ -1,9 +1,9 @@
 // The "Autopilot weekly" issue: one per repository, found by its marker, pinned when GitHub allows,
 // with a comment of insights each week.
 import { redact } from "../redact.js";
-import { appIdentity, writtenByApp } from "../github/app-identity.js";
+import { appIdentity, writtenByApp } from "../github/api/app-identity.js";
 import { COMMENT_LIMIT, truncate } from "./limits.js";
-import type { GitHubClient, RepoRef } from "./octokit.js";
+import type { GitHubClient, RepoRef } from "../github/api/client.js";
 
 const MARKER = "<!-- autopilot:weekly -->";
 export const WEEKLY_LABEL = "autopilot-weekly";

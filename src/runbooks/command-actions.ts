@@ -5,14 +5,14 @@ import { branchForEnvironment, type RepoConfig } from "../config/repo-config.js"
 import { readHistoryFromUrl, type HistoryRow } from "../database/history.js";
 import { indexMigrations } from "../database/migration-files.js";
 import { plan } from "../database/planner.js";
-import { listDirectory } from "../github/repo-files.js";
+import { listDirectory } from "../github/api/repo-files.js";
 import type { ReplyRef } from "../report/command-reply.js";
 import { renderStatus, type CheckHealth, type EnvironmentStatus } from "../report/status-report.js";
 import { listIncidents } from "../report/incidents.js";
 import { listOpenFindings } from "../analytics/finding-store.js";
 import { checkStates, uptimeOf } from "../store/health.js";
 import { recordApproval } from "../store/approvals.js";
-import { ineligibleApprovers, mergedPullOf } from "../github/permissions.js";
+import { ineligibleApprovers, mergedPullOf } from "../github/api/permissions.js";
 import { listBackups } from "../store/backups.js";
 import { BACKUP_COMMAND_INTERVAL_MINUTES, claimBackupCommand } from "../store/backup-claims.js";
 import { describeLock, findLock, lockEnvironment, unlockEnvironment } from "../store/locks.js";

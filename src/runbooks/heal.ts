@@ -13,7 +13,7 @@ import { checkUrlStatically } from "../health/ssrf.js";
 import { triggerDeployHook } from "../report/deploy-hook.js";
 import { incidentBody, reminderBody, removedBody, reopenBody, resolvedBody, type HealActionSummary, type LastMigration } from "../report/incident-report.js";
 import { closeIncident, commentIncident, listIncidents, openIncident, reopenIncident } from "../report/incidents.js";
-import type { GitHubClient } from "../report/octokit.js";
+import type { GitHubClient } from "../github/api/client.js";
 import { notifySlack } from "../report/slack.js";
 import { redact } from "../redact.js";
 import { checkStates, lastHealAction, recordHealAction, recordHealth, saveCheckState, uptimeOf, type CheckStatus, type HealthResult } from "../store/health.js";

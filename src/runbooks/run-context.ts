@@ -3,12 +3,12 @@
 import { resolveTarget, UnboundTargetError, type ResolvedTarget } from "../config/server-config.js";
 import { loadRepoConfig, REPO_CONFIG_PATH, serverLimitsOf, type RepoConfig } from "../config/repo-config.js";
 import { ConfigError, type ConfigProblem } from "../config/yaml-errors.js";
-import { downloadBlobs, readRepoConfigText } from "../github/repo-files.js";
+import { downloadBlobs, readRepoConfigText } from "../github/api/repo-files.js";
 import { takeBackup } from "../backups/service.js";
 import { readMigration, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
 import type { BackupRecord } from "../store/backups.js";
 import { finishCommand } from "../report/command-reply.js";
-import { splitRepo, type GitHubClient, type RepoRef } from "../report/octokit.js";
+import { splitRepo, type GitHubClient, type RepoRef } from "../github/api/client.js";
 import { redact } from "../redact.js";
 import { recordedRepositoryId, recordOperatorBinding } from "../store/repository-bindings.js";
 import { commandReplyOf, type RunKind } from "../store/run-requests.js";

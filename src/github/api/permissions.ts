@@ -1,6 +1,6 @@
 // Who may do what, as GitHub sees it: the collaborator permission endpoint.
-import type { GitHubClient, RepoRef } from "../report/octokit.js";
-import type { Permission } from "../commands/authorize.js";
+import type { GitHubClient, RepoRef } from "./client.js";
+import type { Permission } from "../../commands/authorize.js";
 
 export async function permissionOf(github: GitHubClient, repo: RepoRef, login: string): Promise<Permission> {
   try {
