@@ -12,7 +12,8 @@ import { listIncidents } from "../report/incidents.js";
 import { listOpenFindings } from "../analytics/finding-store.js";
 import { checkStates, uptimeOf } from "../store/health.js";
 import { recordApproval } from "../store/approvals.js";
-import { ineligibleApprovers, mergedPullOf } from "../github/api/permissions.js";
+import { ineligibleApprovers } from "../commands/approvers.js";
+import { mergedPullOf, pullRequest } from "../github/api/pulls.js";
 import { listBackups } from "../store/backups.js";
 import { BACKUP_COMMAND_INTERVAL_MINUTES, claimBackupCommand } from "../store/backup-claims.js";
 import { describeLock, findLock, lockEnvironment, unlockEnvironment } from "../store/locks.js";
@@ -191,8 +192,8 @@ export class CommandActions {
 
   private async waitingRunOfPull(): Promise<RunOf<"migrate"> | undefined> {
     if (!this.origin.isPullRequest || !this.origin.issueNumber) return undefined;
-    const { data } = await this.ctx.github.rest.pulls.get({ ...this.ctx.repo, pull_number: this.origin.issueNumber });
-    return data.merged && data.merge_commit_sha ? waitingRunForCommit(this.ctx.deps.db, this.ctx.run.repo, data.merge_commit_sha) : undefined;
+    const pull = await pullRequest(this.ctx.github, this.ctx.repo, this.origin.issueNumber);
+    return pull.merged && pull.merge_commit_sha ? waitingRunForCommit(this.ctx.deps.db, this.ctx.run.repo, pull.merge_commit_sha) : undefined;
   }
 
   private async migrate(environment: string): Promise<ActionResult> {
@@ -227,7 +228,7 @@ export class CommandActions {
 
   private async plan(environment: string): Promise<ActionResult> {
     if (this.origin.isPullRequest && this.origin.issueNumber) {
-      const { data: pull } = await this.ctx.github.rest.pulls.get({ ...this.ctx.repo, pull_number: this.origin.issueNumber });
+      const pull = await pullRequest(this.ctx.github, this.ctx.repo, this.origin.issueNumber);
       const params = planParamsOfPull(pull);
       return this.queue("plan", (reply) => ({ kind: "plan", params: { ...params, reply } }), { ref: pull.head.ref, commitSha: pull.head.sha });
     }
