@@ -14,6 +14,7 @@ import { checkStates, uptimeOf } from "../store/health.js";
 import { recordApproval } from "../store/approvals.js";
 import { ineligibleApprovers } from "../commands/approvers.js";
 import { mergedPullOf, pullRequest } from "../github/api/pulls.js";
+import { branchHead } from "../github/api/repositories.js";
 import { listBackups } from "../store/backups.js";
 import { BACKUP_COMMAND_INTERVAL_MINUTES, claimBackupCommand } from "../store/backup-claims.js";
 import { describeLock, findLock, lockEnvironment, unlockEnvironment } from "../store/locks.js";
@@ -203,7 +204,7 @@ export class CommandActions {
         ok: false,
         text: `❌ **migrate ${environment}**: no single branch maps to ${environment} in .github/autopilot.yml, so there is no head to migrate to.`,
       };
-    const sha = await this.headOf(branch);
+    const sha = await branchHead(this.ctx.github, this.ctx.repo, branch);
     return this.queue(`migrate ${environment}`, (reply) => ({ kind: "migrate", params: { reply } }), { ref: `refs/heads/${branch}`, commitSha: sha });
   }
 
@@ -237,14 +238,14 @@ export class CommandActions {
     const params = { baseRef: branch, headRef: branch, fork: false };
     return this.queue(`plan ${environment}`, (reply) => ({ kind: "plan", params: { ...params, reply } }), {
       ref: branch,
-      commitSha: await this.headOf(branch),
+      commitSha: await branchHead(this.ctx.github, this.ctx.repo, branch),
     });
   }
 
   /** Queues the work as a run of its own, which answers in this command's section when done. */
   private async queue(label: string, request: (reply: ReplyRef | undefined) => QueuedRequest, at?: { ref: string; commitSha: string }): Promise<ActionResult> {
     const defaultBranch = await this.ctx.defaultBranch();
-    const where = at ?? { ref: `refs/heads/${defaultBranch}`, commitSha: await this.headOf(defaultBranch) };
+    const where = at ?? { ref: `refs/heads/${defaultBranch}`, commitSha: await branchHead(this.ctx.github, this.ctx.repo, defaultBranch) };
     const start = async (reply: ReplyRef | undefined) => {
       await this.ctx.deps.enqueue({
         ...request(reply),
@@ -261,10 +262,5 @@ export class CommandActions {
 
   private branchOf(environment: string): string | undefined {
     return branchForEnvironment(this.config, environment);
-  }
-
-  private async headOf(branch: string): Promise<string> {
-    const { data } = await this.ctx.github.rest.repos.getBranch({ ...this.ctx.repo, branch });
-    return data.commit.sha;
   }
 }

@@ -9,6 +9,7 @@ import { readMigration, type MigrationFile, type MigrationRef, type Problem } fr
 import type { BackupRecord } from "../store/backups.js";
 import { finishCommand } from "../report/command-reply.js";
 import { splitRepo, type GitHubClient, type RepoRef } from "../github/api/client.js";
+import { repositoryOf, type Repository } from "../github/api/repositories.js";
 import { redact } from "../redact.js";
 import { recordedRepositoryId, recordOperatorBinding } from "../store/repository-bindings.js";
 import { commandReplyOf, type RunKind } from "../store/run-requests.js";
@@ -32,7 +33,7 @@ export class RunContext<R extends Run = Run> {
   readonly repo: RepoRef;
   /** The problems of the repo config last read that leave the rest of it usable (see LoadedRepoConfig). */
   repoConfigWarnings: ConfigProblem[] = [];
-  private repository?: { id: number; default_branch: string };
+  private repository?: Repository;
 
   constructor(
     readonly deps: RunbookDeps,
@@ -54,8 +55,8 @@ export class RunContext<R extends Run = Run> {
     return (await this.repositoryData()).default_branch;
   }
 
-  private async repositoryData(): Promise<{ id: number; default_branch: string }> {
-    this.repository ??= (await this.github.rest.repos.get({ ...this.repo })).data;
+  private async repositoryData(): Promise<Repository> {
+    this.repository ??= await repositoryOf(this.github, this.repo);
     return this.repository;
   }
 
