@@ -8,7 +8,7 @@ import { plan } from "../database/planner.js";
 import { listDirectory } from "../github/api/repo-files.js";
 import type { ReplyRef } from "../report/command-reply.js";
 import { renderStatus, type CheckHealth, type EnvironmentStatus } from "../report/status-report.js";
-import { listIncidents } from "../report/incidents.js";
+import { listIncidents } from "../github/api/issues.js";
 import { listOpenFindings } from "../analytics/finding-store.js";
 import { checkStates, uptimeOf } from "../store/health.js";
 import { recordApproval } from "../store/approvals.js";
