@@ -1,11 +1,11 @@
 // The Probot app: wires handlers, routes, the queue and its workers. Nothing else lives here.
 import type { ApplicationFunctionOptions, Probot } from "probot";
-import { handlePush } from "./github/push.js";
-import { handleCheckRunRerequested } from "./github/check-run.js";
-import { handleCheckSuite, handlePullRequest } from "./github/plan-trigger.js";
-import { handleIssueComment } from "./github/issue-comment.js";
-import { handleRequestedAction } from "./github/requested-action.js";
-import { handlePullRequestReview } from "./github/pull-request-review.js";
+import { handlePush } from "./github/webhooks/push.js";
+import { handleCheckRunRerequested } from "./github/webhooks/check-run.js";
+import { handleCheckSuite, handlePullRequest } from "./github/webhooks/plan-trigger.js";
+import { handleIssueComment } from "./github/webhooks/issue-comment.js";
+import { handleRequestedAction } from "./github/webhooks/requested-action.js";
+import { handlePullRequestReview } from "./github/webhooks/pull-request-review.js";
 import { recordAndEnqueue, requeueRun, startQueue } from "./jobs/queue.js";
 import { startWorkers } from "./jobs/workers.js";
 import { RunLocks } from "./jobs/liveness.js";

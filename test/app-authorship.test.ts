@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { ProbotOctokit } from "probot";
 import { FakeGitHub } from "./harness/fake-github.js";
 import { generateAppKey } from "./harness/app-key.js";
-import { incidentMarker, INCIDENT_LABEL, listIncidents, openIncident } from "../src/report/incidents.js";
+import { incidentMarker, INCIDENT_LABEL, listIncidents } from "../src/github/api/issues.js";
+import { openIncident } from "../src/report/incidents.js";
 import { postWeeklyInsights, WEEKLY_LABEL } from "../src/report/weekly-issue.js";
 import { upsertMarkedComment } from "../src/report/pull-comment.js";
 

@@ -11,7 +11,7 @@ import { verify } from "@octokit/webhooks-methods";
 import { createNodeMiddleware, Probot, ProbotOctokit } from "probot";
 import { generateAppKey } from "./harness/app-key.js";
 import { FakeGitHub, gitBlobSha } from "./harness/fake-github.js";
-import { RepoConfigReader } from "../src/github/repo-files.js";
+import { RepoConfigReader } from "../src/github/api/repo-files.js";
 import { FakeHttpSink } from "./harness/fake-http-sink.js";
 import { validateRequest } from "./harness/openapi-validator.js";
 import { checkRunPayload, issueCommentPayload, pullRequestPayload, pushPayload, sendWebhook, signPayload } from "./harness/webhooks.js";

@@ -4,8 +4,9 @@
 import cron, { type ScheduledTask } from "node-cron";
 import type { Probot } from "probot";
 import { loadRepoConfig, sectionWarnings, serverLimitsOf } from "../config/repo-config.js";
-import { RepoConfigReader } from "../github/repo-files.js";
-import type { RepoRef } from "../report/octokit.js";
+import { RepoConfigReader } from "../github/api/repo-files.js";
+import type { RepoRef } from "../github/api/client.js";
+import { installedRepositories, listInstallations } from "../github/api/installations.js";
 import type { RunbookDeps } from "../runbooks/deps.js";
 import { claimSlot } from "../store/health.js";
 
@@ -46,11 +47,10 @@ export class HealthScheduler {
   async discover(): Promise<void> {
     const seen = new Set<string>();
     const read: Array<{ repo: RepoRef; ref: string }> = [];
-    const appClient = await this.app.auth();
-    const installations = await appClient.paginate(appClient.rest.apps.listInstallations, { per_page: 100 });
+    const installations = await listInstallations(await this.app.auth());
     for (const installation of installations) {
       const github = await this.app.auth(installation.id);
-      const repos = await github.paginate(github.rest.apps.listReposAccessibleToInstallation, { per_page: 100 });
+      const repos = await installedRepositories(github);
       for (const repo of repos) {
         const ref = { repo: { owner: repo.owner.login, repo: repo.name }, ref: repo.default_branch };
         read.push(ref);

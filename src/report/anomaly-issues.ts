@@ -3,7 +3,7 @@
 import type { StoredFinding } from "../analytics/finding-store.js";
 import { redact } from "../redact.js";
 import { COMMENT_LIMIT, truncate } from "./limits.js";
-import type { GitHubClient, RepoRef } from "./octokit.js";
+import type { GitHubClient, RepoRef } from "../github/api/client.js";
 
 export const ANOMALY_LABEL = "anomaly";
 

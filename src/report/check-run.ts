@@ -2,7 +2,7 @@
 // limits here; annotations go out in batches of 50, as the API demands.
 import { redact } from "../redact.js";
 import { ANNOTATIONS_PER_REQUEST, CHECK_SUMMARY_LIMIT, CHECK_TEXT_LIMIT, CHECK_TITLE_LIMIT, chunk, truncate } from "./limits.js";
-import type { GitHubClient, RepoRef } from "./octokit.js";
+import type { GitHubClient, RepoRef } from "../github/api/client.js";
 
 export type Conclusion = "success" | "failure" | "neutral" | "action_required" | "cancelled" | "skipped";
 

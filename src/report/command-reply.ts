@@ -2,7 +2,8 @@
 // later (a migration, a rollback) fills in its own answer; reactions mark the comment 👀, then 🚀 or 😕.
 import { redact } from "../redact.js";
 import { COMMENT_LIMIT, truncate } from "./limits.js";
-import type { GitHubClient, RepoRef } from "./octokit.js";
+import type { GitHubClient, RepoRef } from "../github/api/client.js";
+import { commentBody } from "../github/api/issues.js";
 
 export interface ReplyRef {
   issueNumber: number;
@@ -29,8 +30,7 @@ export async function postReply(github: GitHubClient, repo: RepoRef, issueNumber
 
 /** Replaces one command's section of the reply with its final answer. */
 export async function updateReplySection(github: GitHubClient, repo: RepoRef, ref: ReplyRef, text: string): Promise<void> {
-  const { data } = await github.rest.issues.getComment({ ...repo, comment_id: ref.replyId });
-  const body = data.body ?? "";
+  const body = await commentBody(github, repo, ref.replyId);
   const start = body.indexOf(open(ref.section));
   const end = body.indexOf(close(ref.section));
   const section = `${open(ref.section)}\n${text}\n${close(ref.section)}`;

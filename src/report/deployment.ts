@@ -1,6 +1,6 @@
 // GitHub Deployments: each successful migrate or rollback shows in the repository's Environments view.
 import { redact } from "../redact.js";
-import type { GitHubClient, RepoRef } from "./octokit.js";
+import type { GitHubClient, RepoRef } from "../github/api/client.js";
 
 export async function createDeployment(github: GitHubClient, repo: RepoRef, sha: string, environment: string, description: string): Promise<void> {
   const { data } = await github.rest.repos.createDeployment({

@@ -1,23 +1,17 @@
 // The "Autopilot weekly" issue: one per repository, found by its marker, pinned when GitHub allows,
 // with a comment of insights each week.
 import { redact } from "../redact.js";
-import { appIdentity, writtenByApp } from "../github/app-identity.js";
+import { findOpenAppIssue } from "../github/api/issues.js";
 import { COMMENT_LIMIT, truncate } from "./limits.js";
-import type { GitHubClient, RepoRef } from "./octokit.js";
+import type { GitHubClient, RepoRef } from "../github/api/client.js";
 
 const MARKER = "<!-- autopilot:weekly -->";
 export const WEEKLY_LABEL = "autopilot-weekly";
 
 export async function postWeeklyInsights(github: GitHubClient, repo: RepoRef, markdown: string): Promise<number> {
-  const number = (await findWeeklyIssue(github, repo)) ?? (await createWeeklyIssue(github, repo));
+  const number = (await findOpenAppIssue(github, repo, WEEKLY_LABEL, MARKER)) ?? (await createWeeklyIssue(github, repo));
   await github.rest.issues.createComment({ ...repo, issue_number: number, body: truncate(redact(markdown), COMMENT_LIMIT) });
   return number;
-}
-
-async function findWeeklyIssue(github: GitHubClient, repo: RepoRef): Promise<number | undefined> {
-  const issues = await github.paginate(github.rest.issues.listForRepo, { ...repo, labels: WEEKLY_LABEL, state: "open", per_page: 100 });
-  const app = await appIdentity(github);
-  return issues.find((i) => i.body?.includes(MARKER) && writtenByApp(i, app))?.number;
 }
 
 async function createWeeklyIssue(github: GitHubClient, repo: RepoRef): Promise<number> {

@@ -5,14 +5,16 @@ import { branchForEnvironment, type RepoConfig } from "../config/repo-config.js"
 import { readHistoryFromUrl, type HistoryRow } from "../database/history.js";
 import { indexMigrations } from "../database/migration-files.js";
 import { plan } from "../database/planner.js";
-import { listDirectory } from "../github/repo-files.js";
+import { listDirectory } from "../github/api/repo-files.js";
 import type { ReplyRef } from "../report/command-reply.js";
 import { renderStatus, type CheckHealth, type EnvironmentStatus } from "../report/status-report.js";
-import { listIncidents } from "../report/incidents.js";
+import { listIncidents } from "../github/api/issues.js";
 import { listOpenFindings } from "../analytics/finding-store.js";
 import { checkStates, uptimeOf } from "../store/health.js";
 import { recordApproval } from "../store/approvals.js";
-import { ineligibleApprovers, mergedPullOf } from "../github/permissions.js";
+import { ineligibleApprovers } from "../commands/approvers.js";
+import { mergedPullOf, pullRequest } from "../github/api/pulls.js";
+import { branchHead } from "../github/api/repositories.js";
 import { listBackups } from "../store/backups.js";
 import { BACKUP_COMMAND_INTERVAL_MINUTES, claimBackupCommand } from "../store/backup-claims.js";
 import { describeLock, findLock, lockEnvironment, unlockEnvironment } from "../store/locks.js";
@@ -191,8 +193,8 @@ export class CommandActions {
 
   private async waitingRunOfPull(): Promise<RunOf<"migrate"> | undefined> {
     if (!this.origin.isPullRequest || !this.origin.issueNumber) return undefined;
-    const { data } = await this.ctx.github.rest.pulls.get({ ...this.ctx.repo, pull_number: this.origin.issueNumber });
-    return data.merged && data.merge_commit_sha ? waitingRunForCommit(this.ctx.deps.db, this.ctx.run.repo, data.merge_commit_sha) : undefined;
+    const pull = await pullRequest(this.ctx.github, this.ctx.repo, this.origin.issueNumber);
+    return pull.merged && pull.merge_commit_sha ? waitingRunForCommit(this.ctx.deps.db, this.ctx.run.repo, pull.merge_commit_sha) : undefined;
   }
 
   private async migrate(environment: string): Promise<ActionResult> {
@@ -202,7 +204,7 @@ export class CommandActions {
         ok: false,
         text: `❌ **migrate ${environment}**: no single branch maps to ${environment} in .github/autopilot.yml, so there is no head to migrate to.`,
       };
-    const sha = await this.headOf(branch);
+    const sha = await branchHead(this.ctx.github, this.ctx.repo, branch);
     return this.queue(`migrate ${environment}`, (reply) => ({ kind: "migrate", params: { reply } }), { ref: `refs/heads/${branch}`, commitSha: sha });
   }
 
@@ -227,7 +229,7 @@ export class CommandActions {
 
   private async plan(environment: string): Promise<ActionResult> {
     if (this.origin.isPullRequest && this.origin.issueNumber) {
-      const { data: pull } = await this.ctx.github.rest.pulls.get({ ...this.ctx.repo, pull_number: this.origin.issueNumber });
+      const pull = await pullRequest(this.ctx.github, this.ctx.repo, this.origin.issueNumber);
       const params = planParamsOfPull(pull);
       return this.queue("plan", (reply) => ({ kind: "plan", params: { ...params, reply } }), { ref: pull.head.ref, commitSha: pull.head.sha });
     }
@@ -236,14 +238,14 @@ export class CommandActions {
     const params = { baseRef: branch, headRef: branch, fork: false };
     return this.queue(`plan ${environment}`, (reply) => ({ kind: "plan", params: { ...params, reply } }), {
       ref: branch,
-      commitSha: await this.headOf(branch),
+      commitSha: await branchHead(this.ctx.github, this.ctx.repo, branch),
     });
   }
 
   /** Queues the work as a run of its own, which answers in this command's section when done. */
   private async queue(label: string, request: (reply: ReplyRef | undefined) => QueuedRequest, at?: { ref: string; commitSha: string }): Promise<ActionResult> {
     const defaultBranch = await this.ctx.defaultBranch();
-    const where = at ?? { ref: `refs/heads/${defaultBranch}`, commitSha: await this.headOf(defaultBranch) };
+    const where = at ?? { ref: `refs/heads/${defaultBranch}`, commitSha: await branchHead(this.ctx.github, this.ctx.repo, defaultBranch) };
     const start = async (reply: ReplyRef | undefined) => {
       await this.ctx.deps.enqueue({
         ...request(reply),
@@ -260,10 +262,5 @@ export class CommandActions {
 
   private branchOf(environment: string): string | undefined {
     return branchForEnvironment(this.config, environment);
-  }
-
-  private async headOf(branch: string): Promise<string> {
-    const { data } = await this.ctx.github.rest.repos.getBranch({ ...this.ctx.repo, branch });
-    return data.commit.sha;
   }
 }

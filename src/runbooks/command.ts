@@ -6,9 +6,9 @@ import { authorize, type CommandPolicy, type Permission } from "../commands/auth
 import { parseCommands, type Command } from "../commands/parse.js";
 import { environmentForBranch, sectionWarnings, type RepoConfig } from "../config/repo-config.js";
 import { ConfigError, formatProblem, type ConfigProblem } from "../config/yaml-errors.js";
-import { permissionOf } from "../github/permissions.js";
+import { permissionOf } from "../github/api/permissions.js";
 import { postReply, react, type ReplyRef } from "../report/command-reply.js";
-import type { GitHubClient } from "../report/octokit.js";
+import type { GitHubClient } from "../github/api/client.js";
 import { redact } from "../redact.js";
 import { audit } from "../store/audit.js";
 import type { CommandOf } from "../store/run-requests.js";

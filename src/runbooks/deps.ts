@@ -2,7 +2,7 @@
 import type pg from "pg";
 import type { ServerConfig } from "../config/server-config.js";
 import type { Logger } from "../logger.js";
-import type { GitHubClient } from "../report/octokit.js";
+import type { GitHubClient } from "../github/api/client.js";
 import type { NewRun, Run } from "../store/runs.js";
 import type { CheckRunReporter } from "../report/check-run.js";
 import { isUnavailable } from "../database/connection-errors.js";

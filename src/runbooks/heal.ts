@@ -12,8 +12,10 @@ import { runAll, withRetries } from "../health/probe-runner.js";
 import { checkUrlStatically } from "../health/ssrf.js";
 import { triggerDeployHook } from "../report/deploy-hook.js";
 import { incidentBody, reminderBody, removedBody, reopenBody, resolvedBody, type HealActionSummary, type LastMigration } from "../report/incident-report.js";
-import { closeIncident, commentIncident, listIncidents, openIncident, reopenIncident } from "../report/incidents.js";
-import type { GitHubClient } from "../report/octokit.js";
+import { closeIncident, commentIncident, openIncident, reopenIncident } from "../report/incidents.js";
+import { listIncidents } from "../github/api/issues.js";
+import type { GitHubClient } from "../github/api/client.js";
+import { branchHead } from "../github/api/repositories.js";
 import { notifySlack } from "../report/slack.js";
 import { redact } from "../redact.js";
 import { checkStates, lastHealAction, recordHealAction, recordHealth, saveCheckState, uptimeOf, type CheckStatus, type HealthResult } from "../store/health.js";
@@ -172,19 +174,19 @@ class HealCycle extends RunContext {
   private async repair(config: RepoConfig, environment: string, checks: string[]): Promise<void> {
     const branch = branchForEnvironment(config, environment);
     if (!branch) return;
-    const { data } = await this.github.rest.repos.getBranch({ ...this.repo, branch });
+    const head = await branchHead(this.github, this.repo, branch);
     await this.deps.enqueue({
       kind: "migrate",
       trigger: "heal",
       repo: this.run.repo,
       installationId: this.run.installationId,
       ref: `refs/heads/${branch}`,
-      commitSha: data.commit.sha,
+      commitSha: head,
       requestedBy: "autopilot",
       deliveryId: null,
       params: {},
     });
-    for (const check of checks) await this.action(check, "database repair", true, `migrate job queued for ${environment} at ${data.commit.sha.slice(0, 7)}`);
+    for (const check of checks) await this.action(check, "database repair", true, `migrate job queued for ${environment} at ${head.slice(0, 7)}`);
   }
 
   private async action(check: string, action: string, ok: boolean, detail: string): Promise<void> {

@@ -3,12 +3,13 @@
 import { resolveTarget, UnboundTargetError, type ResolvedTarget } from "../config/server-config.js";
 import { loadRepoConfig, REPO_CONFIG_PATH, serverLimitsOf, type RepoConfig } from "../config/repo-config.js";
 import { ConfigError, type ConfigProblem } from "../config/yaml-errors.js";
-import { downloadBlobs, readRepoConfigText } from "../github/repo-files.js";
+import { downloadBlobs, readRepoConfigText } from "../github/api/repo-files.js";
 import { takeBackup } from "../backups/service.js";
 import { readMigration, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
 import type { BackupRecord } from "../store/backups.js";
 import { finishCommand } from "../report/command-reply.js";
-import { splitRepo, type GitHubClient, type RepoRef } from "../report/octokit.js";
+import { splitRepo, type GitHubClient, type RepoRef } from "../github/api/client.js";
+import { repositoryOf, type Repository } from "../github/api/repositories.js";
 import { redact } from "../redact.js";
 import { recordedRepositoryId, recordOperatorBinding } from "../store/repository-bindings.js";
 import { commandReplyOf, type RunKind } from "../store/run-requests.js";
@@ -32,7 +33,7 @@ export class RunContext<R extends Run = Run> {
   readonly repo: RepoRef;
   /** The problems of the repo config last read that leave the rest of it usable (see LoadedRepoConfig). */
   repoConfigWarnings: ConfigProblem[] = [];
-  private repository?: { id: number; default_branch: string };
+  private repository?: Repository;
 
   constructor(
     readonly deps: RunbookDeps,
@@ -54,8 +55,8 @@ export class RunContext<R extends Run = Run> {
     return (await this.repositoryData()).default_branch;
   }
 
-  private async repositoryData(): Promise<{ id: number; default_branch: string }> {
-    this.repository ??= (await this.github.rest.repos.get({ ...this.repo })).data;
+  private async repositoryData(): Promise<Repository> {
+    this.repository ??= await repositoryOf(this.github, this.repo);
     return this.repository;
   }
 

@@ -4,7 +4,7 @@ import { recordFindings } from "../analytics/finding-store.js";
 import { setFindingIssue } from "../analytics/finding-store.js";
 import { scanRepository } from "../analytics/anomalies.js";
 import { closeAnomalyIssue, upsertAnomalyIssue } from "../report/anomaly-issues.js";
-import type { GitHubClient } from "../report/octokit.js";
+import type { GitHubClient } from "../github/api/client.js";
 import { notifySlack } from "../report/slack.js";
 import { redact } from "../redact.js";
 import { finishRun, type Run } from "../store/runs.js";

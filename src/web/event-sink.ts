@@ -1,5 +1,7 @@
 // What POST /autopilot/events does with a verified event, through the same queue and store as GitHub's.
 import type { Probot } from "probot";
+import { splitRepo } from "../github/api/client.js";
+import { installationOf } from "../github/api/installations.js";
 import type { RunbookDeps } from "../runbooks/deps.js";
 import { recordExternalDeployment } from "../store/deployments.js";
 import { claimDelivery, releaseDelivery } from "../store/event-deliveries.js";
@@ -8,18 +10,14 @@ import type { EventSink } from "./events.js";
 export function eventSink(app: Probot, deps: RunbookDeps): EventSink {
   return {
     async heal(repo) {
-      const [owner, name] = repo.split("/");
-      const appClient = await app.auth();
-      // Only GitHub's 404 means "not installed"; any other failure is an error the sender may retry on.
-      const installation = await appClient.rest.apps
-        .getRepoInstallation({ owner, repo: name })
-        .catch((error: { status?: number }) => (error.status === 404 ? undefined : Promise.reject(error)));
-      if (!installation) return undefined;
+      // Any failure but "not installed" is an error the sender may retry on.
+      const installationId = await installationOf(await app.auth(), splitRepo(repo));
+      if (installationId === undefined) return undefined;
       const run = await deps.enqueue({
         kind: "heal",
         trigger: "event",
         repo,
-        installationId: installation.data.id,
+        installationId,
         ref: null,
         commitSha: null,
         requestedBy: "external event",

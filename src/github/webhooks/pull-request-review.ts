@@ -3,7 +3,7 @@
 // waiting run back in line, and the migrate runbook counts the reviews again.
 import type { Context } from "probot";
 import type pg from "pg";
-import { deliveryKey, recordAndEnqueue, type Queue } from "../jobs/queue.js";
+import { deliveryKey, recordAndEnqueue, type Queue } from "../../jobs/queue.js";
 
 export function handlePullRequestReview(db: pg.Pool, queue: Queue) {
   return async (context: Context<"pull_request_review.submitted">): Promise<void> => {

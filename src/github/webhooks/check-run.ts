@@ -1,10 +1,10 @@
 // check_run.rerequested ("Re-run" in GitHub's UI) on one of Autopilot's runs: do that work again.
 import type { Context } from "probot";
 import type pg from "pg";
-import { recordAndEnqueue, type Queue } from "../jobs/queue.js";
-import { MIGRATE_CHECK_NAME } from "../report/migrate-report.js";
-import { PLAN_CHECK_NAME } from "../report/plan-report.js";
-import { planParamsOfPull } from "../store/run-requests.js";
+import { recordAndEnqueue, type Queue } from "../../jobs/queue.js";
+import { MIGRATE_CHECK_NAME } from "../../report/migrate-report.js";
+import { PLAN_CHECK_NAME } from "../../report/plan-report.js";
+import { planParamsOfPull } from "../../store/run-requests.js";
 
 export function handleCheckRunRerequested(db: pg.Pool, queue: Queue, appId: number) {
   return async (context: Context<"check_run.rerequested">): Promise<void> => {

@@ -1,8 +1,8 @@
 // Reads a repository through the API: its config on the default branch, and its migration files
 // at a commit. Listing comes from the Git trees API, so only blobs the history does not already
 // know are ever downloaded.
-import { REPO_CONFIG_PATH } from "../config/repo-config.js";
-import type { GitHubClient, RepoRef } from "../report/octokit.js";
+import { REPO_CONFIG_PATH } from "../../config/repo-config.js";
+import type { GitHubClient, RepoRef } from "./client.js";
 
 /** The raw text of `.github/autopilot.yml` at `ref`, or null when the file does not exist. */
 export async function readRepoConfigText(github: GitHubClient, repo: RepoRef, ref: string): Promise<string | null> {

@@ -3,7 +3,7 @@
 // button names its migrate run (`rollback:<run id>`), so pressing it reverts that run only.
 import type { Context } from "probot";
 import type pg from "pg";
-import { deliveryKey, recordAndEnqueue, type Queue } from "../jobs/queue.js";
+import { deliveryKey, recordAndEnqueue, type Queue } from "../../jobs/queue.js";
 
 /** `approve`, `rollback`, or either with `:<run id>`; GitHub caps identifiers at 20 characters. */
 const BUTTON = /^(approve|rollback)(?::(\d{1,11}))?$/;

@@ -1,8 +1,8 @@
 // pull_request and check_suite events that ask for a plan of a pull request's head.
 import type { Context } from "probot";
 import type pg from "pg";
-import { recordAndEnqueue, type Queue } from "../jobs/queue.js";
-import { planParamsOfPull } from "../store/run-requests.js";
+import { recordAndEnqueue, type Queue } from "../../jobs/queue.js";
+import { planParamsOfPull } from "../../store/run-requests.js";
 
 export function handlePullRequest(db: pg.Pool, queue: Queue) {
   return async (context: Context<"pull_request.opened" | "pull_request.synchronize" | "pull_request.reopened">): Promise<void> => {

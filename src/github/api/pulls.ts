@@ -1,17 +1,11 @@
-// Who may do what, as GitHub sees it: the collaborator permission endpoint.
-import type { GitHubClient, RepoRef } from "../report/octokit.js";
-import type { Permission } from "../commands/authorize.js";
+// Pull requests: one by number, the merged one that brought a commit in, and its approving reviews.
+import type { GitHubClient, RepoRef } from "./client.js";
 
-export async function permissionOf(github: GitHubClient, repo: RepoRef, login: string): Promise<Permission> {
-  try {
-    const { data } = await github.rest.repos.getCollaboratorPermissionLevel({ ...repo, username: login });
-    // role_name keeps maintain/triage, which `permission` folds into write/read.
-    const role = (data as { role_name?: string }).role_name;
-    return (["admin", "maintain", "write", "triage", "read"].includes(role ?? "") ? role : data.permission) as Permission;
-  } catch (error) {
-    if ((error as { status?: number }).status === 404) return "none";
-    throw error;
-  }
+export type PullRequest = Awaited<ReturnType<GitHubClient["rest"]["pulls"]["get"]>>["data"];
+
+export async function pullRequest(github: GitHubClient, repo: RepoRef, number: number): Promise<PullRequest> {
+  const { data } = await github.rest.pulls.get({ ...repo, pull_number: number });
+  return data;
 }
 
 /** The merged pull request that brought a commit in, with who opened and merged it. */
@@ -33,20 +27,8 @@ export async function mergedPullOf(github: GitHubClient, repo: RepoRef, commitSh
   const number = await mergedPullNumber(github, repo, commitSha);
   if (number === undefined) return undefined;
   // Only the full pull request names its merger.
-  const { data: pull } = await github.rest.pulls.get({ ...repo, pull_number: number });
+  const pull = await pullRequest(github, repo, number);
   return { number: pull.number, author: pull.user?.login?.toLowerCase(), mergedBy: pull.merged_by?.login?.toLowerCase(), headSha: pull.head.sha };
-}
-
-/**
- * Who may not approve a migration, and why: whoever started it (the pusher), and the author and
- * the merger of the pull request that brought it. Approval means someone else looked.
- */
-export function ineligibleApprovers(startedBy: string | null, pull: MergedPull | undefined): Map<string, string> {
-  const ineligible = new Map<string, string>();
-  if (pull?.mergedBy) ineligible.set(pull.mergedBy, `merged pull request #${pull.number}`);
-  if (pull?.author) ineligible.set(pull.author, `opened pull request #${pull.number}`);
-  if (startedBy) ineligible.set(startedBy.toLowerCase(), "started this migration (pushed the commit or asked for it)");
-  return ineligible;
 }
 
 /** Users whose latest review of the pull request approves `headSha` (a review of an earlier head does not count). */

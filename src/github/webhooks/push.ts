@@ -1,7 +1,7 @@
 // push: record the run and enqueue it. Everything slow happens in the migrate job.
 import type { Context } from "probot";
 import type pg from "pg";
-import { recordAndEnqueue, type Queue } from "../jobs/queue.js";
+import { recordAndEnqueue, type Queue } from "../../jobs/queue.js";
 
 export function handlePush(db: pg.Pool, queue: Queue) {
   return async (context: Context<"push">): Promise<void> => {

@@ -1,5 +1,5 @@
-// The narrow slice of Octokit that report/ and the runbooks use, so tests and the CLI can pass
-// any authenticated client (Probot's installation client in production).
+// The authenticated Octokit every call to GitHub goes through: Probot's client, authenticated as an
+// installation (or as the app, for the app-level reads), in production and against the fake GitHub in tests.
 import type { ProbotOctokit } from "probot";
 
 export type GitHubClient = InstanceType<typeof ProbotOctokit>;

@@ -1,7 +1,7 @@
-// Who "the app itself" is on GitHub: a read (`GET /app`), so it lives with the other reads here; the
-// writers in report/ use it. Markers in comments and issues (the sticky plan comment, an incident,
+// Who "the app itself" is on GitHub (`GET /app`), so that the finders in issues.ts find only what the
+// app wrote before report/ edits it. Markers in comments and issues (the sticky plan comment, an incident,
 // the weekly issue) are trusted only where the app wrote them: anyone can paste a marker.
-import type { GitHubClient } from "../report/octokit.js";
+import type { GitHubClient } from "./client.js";
 
 export interface AppIdentity {
   id: number;

@@ -4,7 +4,7 @@
 // comment id, so a redelivery (same X-GitHub-Delivery) or the same comment delivered again is dropped.
 import type { Context } from "probot";
 import type pg from "pg";
-import { deliveryKey, recordAndEnqueue, type Queue } from "../jobs/queue.js";
+import { deliveryKey, recordAndEnqueue, type Queue } from "../../jobs/queue.js";
 
 const MENTION = /^[ \t]*[/@]autopilot\b/im;
 
