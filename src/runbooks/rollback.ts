@@ -27,7 +27,7 @@ import { appliedRun, recentAppliedRuns, type AppliedRun } from "../store/run-mig
 import type { ParamsOf } from "../store/run-requests.js";
 import { finishRun, updateRun, type RunOf } from "../store/runs.js";
 import { retryOrGiveUp, type Attempt, type RunbookDeps } from "./deps.js";
-import { statusOf, type RollbackOutcome, type RollbackTarget } from "./rollback-outcome.js";
+import { statusOf, type RollbackOutcome } from "./rollback-outcome.js";
 import { beginRun, RunContext } from "./run-context.js";
 
 export async function runRollback(deps: RunbookDeps, runId: number, attempt: Attempt): Promise<void> {
@@ -125,18 +125,18 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
 
   /** Chooses down files or a restore; a string says why the rollback cannot happen. */
   private async strategy(config: RepoConfig, history: AppliedMigration[]): Promise<Strategy | string> {
-    const { target, environment } = this.params;
-    if (target.kind === "backup") return this.backupStrategy(target.id);
+    const { destination, environment } = this.params;
+    if (destination.kind === "backup") return this.backupStrategy(destination.id);
     const directory = config.migrations.directory;
-    if (target.kind === "version") {
-      const plan = planRevertTo(target.version, history, await this.downFiles(this.run.commitSha, directory), directory);
+    if (destination.kind === "version") {
+      const plan = planRevertTo(destination.version, history, await this.downFiles(this.run.commitSha, directory), directory);
       if ("error" in plan) return plan.error;
       if (plan.missing.length) return `these migrations have no down file: ${plan.missing.map((m) => m.expectedPath).join(", ")}`;
       return { kind: "down", downs: plan.downs };
     }
     const last = await this.lastRunStillApplied(history);
-    if (target.kind === "run") {
-      const refusal = await this.pressedRunRefusal(target.runId, last, history);
+    if (destination.kind === "run") {
+      const refusal = await this.pressedRunRefusal(destination.runId, last, history);
       if (refusal) return refusal;
     }
     if (!last) return `nothing to roll back: no migration run's changes are still applied to ${environment}`;
@@ -262,7 +262,7 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
       environment: this.params.environment,
       action: "rollback",
       outcome: status,
-      detail: { runId: this.run.id, target: this.params.target, result: outcome.kind },
+      detail: { runId: this.run.id, destination: this.params.destination, result: outcome.kind },
     });
     if (outcome.kind !== "refused") {
       const slackError = await notifySlack(this.target?.slackWebhookUrl, ok ? "warning" : "failure", `${this.run.repo}: ${rendered.title}`, rendered.summary);
