@@ -7,7 +7,7 @@ import path from "node:path";
 import pg from "pg";
 import { findTransactionControl } from "./lint/index.js";
 import { ensureHistory, markRevertedSql, readHistory, type HistoryRow } from "./history.js";
-import { compareVersions, versionKey, type MigrationFile } from "./migration-files.js";
+import { compareVersions, versionKey } from "./migration-files.js";
 import type { AppliedMigration } from "./planner.js";
 import {
   literal,
@@ -42,15 +42,6 @@ export interface RevertPlan {
 }
 
 export type PlanRefusal = { error: string };
-
-/** The down files of a migration directory, by version (the `downs` argument of the planners). */
-export function downFilesOf(files: MigrationFile[]): Map<string, DownFile> {
-  const downs = new Map<string, DownFile>();
-  for (const file of files) {
-    if (file.down) downs.set(file.version, { version: file.version, name: file.name, path: file.down.path, sql: file.down.sql });
-  }
-  return downs;
-}
 
 // ---- planning --------------------------------------------------------------------------------
 
