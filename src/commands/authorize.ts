@@ -61,7 +61,7 @@ export function isProduction(environment: string, policy: CommandPolicy): boolea
 }
 
 /** The environment a command acts on. */
-export function targetEnvironment(command: Command, defaultEnvironment: string): string {
+export function environmentOf(command: Command, defaultEnvironment: string): string {
   return command.environment ?? defaultEnvironment;
 }
 
@@ -70,7 +70,7 @@ export function targetEnvironment(command: Command, defaultEnvironment: string):
  * makes a looser repo value harmless; `commandPolicyFor` is what tells the repository about it.
  */
 export function requiredPermission(command: Command, policy: CommandPolicy, defaultEnvironment: string): Permission {
-  const production = isProduction(targetEnvironment(command, defaultEnvironment), policy);
+  const production = isProduction(environmentOf(command, defaultEnvironment), policy);
   return requirement(command.verb, production, policy);
 }
 
@@ -88,7 +88,7 @@ export function authorize(command: Command, user: Permission, policy: CommandPol
 
 /** "rollback on production needs admin permission; @alice has write" */
 function refusal(command: Command, needed: Permission, user: Permission, defaultEnvironment: string, login?: string): string {
-  const what = actsOnEnvironment(command.verb) ? `${command.verb} on ${targetEnvironment(command, defaultEnvironment)}` : command.verb;
+  const what = actsOnEnvironment(command.verb) ? `${command.verb} on ${environmentOf(command, defaultEnvironment)}` : command.verb;
   const who = login ? `@${login}` : "you";
   const has = user === "none" ? `${who} ${login ? "has" : "have"} no access to this repository` : `${who} ${login ? "has" : "have"} ${user}`;
   return `${what} needs ${needed} permission; ${has}`;
