@@ -6,7 +6,8 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
-import { probeHttp, type HttpCheck, type ProbeResult } from "../src/health/http-probe.js";
+import type { CheckResult } from "../src/health/check-result.js";
+import { probeHttp, type HttpCheck } from "../src/health/http-probe.js";
 import { runAll } from "../src/health/probe-runner.js";
 
 const HEALTHY = 180;
@@ -46,7 +47,7 @@ async function timed<T>(work: () => Promise<T>): Promise<{ seconds: number; valu
   return { seconds: (performance.now() - started) / 1000, value };
 }
 
-function count(results: ProbeResult[], status: ProbeResult["status"]): number {
+function count(results: CheckResult[], status: CheckResult["status"]): number {
   return results.filter((r) => r.status === status).length;
 }
 

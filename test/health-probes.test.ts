@@ -6,7 +6,8 @@ import net, { type AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { probeDatabase } from "../src/health/db-probe.js";
-import { probeHttp, type HttpCheck, type ProbeResult } from "../src/health/http-probe.js";
+import type { CheckResult } from "../src/health/check-result.js";
+import { probeHttp, type HttpCheck } from "../src/health/http-probe.js";
 import { runAll, withRetries } from "../src/health/probe-runner.js";
 import { createTestDatabase, query, type TestDatabase } from "./harness/postgres.js";
 
@@ -47,7 +48,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function probe(check: Partial<HttpCheck> & { url: string }, extra: Partial<Parameters<typeof probeHttp>[1]> = {}): Promise<ProbeResult> {
+function probe(check: Partial<HttpCheck> & { url: string }, extra: Partial<Parameters<typeof probeHttp>[1]> = {}): Promise<CheckResult> {
   return probeHttp({ name: "site", ...check }, { ...LOOPBACK, ...extra });
 }
 
@@ -341,10 +342,10 @@ describe("probeDatabase", () => {
 });
 
 describe("withRetries", () => {
-  const result = (status: ProbeResult["status"]): ProbeResult => ({ check: "c", kind: "http", status, latencyMs: 1, attempts: 1 });
+  const result = (status: CheckResult["status"]): CheckResult => ({ check: "c", kind: "http", status, latencyMs: 1, attempts: 1 });
 
   test("retries while unhealthy and counts the attempts", async () => {
-    const statuses: Array<ProbeResult["status"]> = ["unhealthy", "unhealthy", "healthy"];
+    const statuses: Array<CheckResult["status"]> = ["unhealthy", "unhealthy", "healthy"];
     let calls = 0;
     const final = await withRetries(async () => result(statuses[calls++]), [0, 0, 0]);
     assert.equal(final.status, "healthy");

@@ -7,7 +7,7 @@ import { gitBlobSha, readMigration, type MigrationFile } from "../src/database/m
 import { readHistoryFromUrl } from "../src/database/history.js";
 import type { AppliedMigration } from "../src/database/planner.js";
 import { LockTimeoutError, migrate, MIGRATION_LOCK_KEY } from "../src/database/migrator.js";
-import { applyDownMigrations, downFilesOf, planRevertOf, planRevertTo, type DownFile, type RevertOptions, type RevertPlan } from "../src/database/rollback.js";
+import { applyDownMigrations, planRevertOf, planRevertTo, type DownFile, type RevertOptions, type RevertPlan } from "../src/database/rollback.js";
 
 function migration(filename: string, sql: string, down?: string): MigrationFile {
   const [, version, name] = /^(\d+)_(.+)\.sql$/.exec(filename)!;
@@ -29,7 +29,9 @@ const nicknames = migration(
 );
 const orders = migration("0003_orders.sql", "create table orders (id int primary key, user_id int references users);\n", "drop table orders;\n");
 const all = [users, nicknames, orders];
-const downs = downFilesOf(all);
+const downs = new Map<string, DownFile>(
+  all.filter((file) => file.down).map((file) => [file.version, { version: file.version, name: file.name, path: file.down!.path, sql: file.down!.sql }]),
+);
 const down = (file: MigrationFile): DownFile => downs.get(file.version)!;
 
 const migrateAll = (url: string, files = all) => migrate({ databaseUrl: url, migrations: files, appliedBy: "test", lockWaitSeconds: 5 });

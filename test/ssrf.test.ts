@@ -5,7 +5,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, describe, test } from "node:test";
 import { probeHttp } from "../src/health/http-probe.js";
-import { checkUrlStatically, guardedLookup, isPublicAddress, type SsrfPolicy } from "../src/health/ssrf.js";
+import { addressCategory, checkUrlStatically, guardedLookup, type SsrfPolicy } from "../src/health/ssrf.js";
 
 const NOBODY: SsrfPolicy = { allowHosts: [] };
 
@@ -21,7 +21,7 @@ async function startServer(host = "127.0.0.1"): Promise<{ port: number; close():
   };
 }
 
-describe("isPublicAddress", () => {
+describe("addressCategory", () => {
   const notPublic = [
     "127.0.0.1",
     "127.255.255.254",
@@ -98,8 +98,8 @@ describe("isPublicAddress", () => {
     "2002:808:808::1",
     "2a00:1450::1",
   ];
-  for (const ip of notPublic) test(`${JSON.stringify(ip)} is not public`, () => assert.equal(isPublicAddress(ip), false));
-  for (const ip of isPublic) test(`${ip} is public`, () => assert.equal(isPublicAddress(ip), true));
+  for (const ip of notPublic) test(`${JSON.stringify(ip)} is not public`, () => assert.notEqual(addressCategory(ip), undefined));
+  for (const ip of isPublic) test(`${ip} is public`, () => assert.equal(addressCategory(ip), undefined));
 });
 
 describe("checkUrlStatically", () => {

@@ -13,7 +13,7 @@ const rollbackRun: NewRun = {
   kind: "rollback",
   trigger: "command",
   commitSha: "c".repeat(40),
-  params: { environment: "production", target: { kind: "version", version: "0002" } },
+  params: { environment: "production", destination: { kind: "version", version: "0002" } },
 };
 
 describe("run contract", () => {
@@ -32,8 +32,20 @@ describe("run contract", () => {
     const run = await getRun(t.store.pool, created.id);
     assert.equal(run?.kind, "rollback");
     if (run?.kind !== "rollback") return;
-    assert.deepEqual(run.params.target, { kind: "version", version: "0002" });
+    assert.deepEqual(run.params.destination, { kind: "version", version: "0002" });
     assert.equal(run.params.environment, "production");
+  });
+
+  test("a rollback row recorded before the rename reads its `target` as the destination", async () => {
+    const id = await insertRow("rollback", "command", "c".repeat(40), {
+      environment: "production",
+      target: { kind: "backup", id: "bk_20250127093000_1a2b3c" },
+    });
+    const run = await getRun(t.store.pool, id);
+    assert.equal(run?.kind, "rollback");
+    if (run?.kind !== "rollback") return;
+    assert.deepEqual(run.params, { environment: "production", destination: { kind: "backup", id: "bk_20250127093000_1a2b3c" } });
+    await t.store.pool.query("delete from runs where id = $1", [id]);
   });
 
   test("a comment command acts on no commit; its row reads back with a null commit", async () => {
@@ -83,8 +95,8 @@ describe("run contract", () => {
 
   test("a new run whose params do not match its kind is not recorded", async () => {
     const before = (await t.store.pool.query("select count(*)::int as n from runs")).rows[0].n;
-    const bad = { ...rollbackRun, params: { environment: "production", target: { kind: "version" } } } as unknown as NewRun;
-    await assert.rejects(createRun(t.store.pool, bad), (error: Error) => error instanceof MalformedRunError && /params\.target/.test(error.message));
+    const bad = { ...rollbackRun, params: { environment: "production", destination: { kind: "version" } } } as unknown as NewRun;
+    await assert.rejects(createRun(t.store.pool, bad), (error: Error) => error instanceof MalformedRunError && /params\.destination/.test(error.message));
     const after = (await t.store.pool.query("select count(*)::int as n from runs")).rows[0].n;
     assert.equal(after, before);
   });

@@ -314,14 +314,6 @@ export async function restoreAlertState(db: Queryable, transition: AlertTransiti
   );
 }
 
-/** Alerts firing now, of one repository or all: for /metrics, the dashboard and `/autopilot status`. */
-export async function listFiringAlerts(db: Queryable, repo?: string): Promise<StoredAlertState[]> {
-  const { rows } = await db.query("select * from alert_state where state = 'firing' and ($1::text is null or repo = $1) order by repo, rule, subject", [
-    repo ?? null,
-  ]);
-  return rows.map(toStoredState);
-}
-
 function toStoredState(r: any): StoredAlertState {
   return {
     repo: r.repo,

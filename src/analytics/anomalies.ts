@@ -177,7 +177,7 @@ interface HourJudgement {
  * The most recent run of consecutive anomalous hours that reaches into the examined window, walked
  * back to where it began, so a long episode keeps one onset across scans.
  */
-function findEpisode(series: HourSeries, opts: ScanOptions, judge: (hoursAgo: number) => HourJudgement | null): Episode | null {
+function findEpisode(opts: ScanOptions, judge: (hoursAgo: number) => HourJudgement | null): Episode | null {
   let latest = -1;
   let latestJudgement: HourJudgement | null = null;
   for (let h = 0; h < opts.lookbackHours && latest < 0; h++) {
@@ -208,7 +208,7 @@ function baselineOf(series: HourSeries, hoursAgo: number, opts: ScanOptions): Ho
 
 /** Response time: the hour's median latency against the baseline hours' medians, slower only. */
 export function findLatencyEpisode(series: HourSeries, opts: ScanOptions): Episode | null {
-  return findEpisode(series, opts, (hoursAgo) => {
+  return findEpisode(opts, (hoursAgo) => {
     const value = series.get(hoursAgo)?.medianMs;
     if (value == null) return null;
     const usual = baselineOf(series, hoursAgo, opts).flatMap((p) => (p.medianMs == null ? [] : [p.medianMs]));
@@ -221,7 +221,7 @@ export function findLatencyEpisode(series: HourSeries, opts: ScanOptions): Episo
 
 /** Errors: the hour's error rate against the baseline's pooled rate. */
 export function findErrorEpisode(series: HourSeries, opts: ScanOptions): Episode | null {
-  return findEpisode(series, opts, (hoursAgo) => {
+  return findEpisode(opts, (hoursAgo) => {
     const hour = series.get(hoursAgo);
     if (!hour || hour.samples === 0) return null;
     const baseline = baselineOf(series, hoursAgo, opts).filter((p) => p.samples > 0);

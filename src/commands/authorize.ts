@@ -13,11 +13,11 @@ export const PERMISSIONS: readonly Permission[] = ["none", "read", "triage", "wr
 export const DEFAULT_PRODUCTION_ENVIRONMENTS = ["production"];
 
 export interface CommandPolicy {
-  /** repo config: stricter minimums per verb */
+  /** The repository config's requirements per verb, each at least the non-production default and the floor. */
   repo?: Partial<Record<Verb, Permission>>;
-  /** server config floor for all repositories */
+  /** The server config's floor for all repositories. */
   floor?: Partial<Record<Verb, Permission>>;
-  /** environments treated as production; default ["production"] */
+  /** Environments treated as production: the server config's, plus any the repository config adds. */
   productionEnvironments: string[];
 }
 
@@ -57,21 +57,20 @@ export function defaultPermission(verb: Verb, production: boolean): Permission {
 }
 
 export function isProduction(environment: string, policy: CommandPolicy): boolean {
-  const production = policy.productionEnvironments ?? DEFAULT_PRODUCTION_ENVIRONMENTS;
-  return production.some((name) => name.toLowerCase() === environment.toLowerCase());
+  return policy.productionEnvironments.some((name) => name.toLowerCase() === environment.toLowerCase());
 }
 
 /** The environment a command acts on. */
-export function targetEnvironment(command: Command, defaultEnvironment: string): string {
+export function environmentOf(command: Command, defaultEnvironment: string): string {
   return command.environment ?? defaultEnvironment;
 }
 
 /**
  * The strictest of the default, the server floor and the repo config. Taking the maximum is what
- * makes a looser repo value harmless; `validateCommandPolicy` is what tells the repo about it.
+ * makes a looser repo value harmless; `commandPolicyFor` is what tells the repository about it.
  */
 export function requiredPermission(command: Command, policy: CommandPolicy, defaultEnvironment: string): Permission {
-  const production = isProduction(targetEnvironment(command, defaultEnvironment), policy);
+  const production = isProduction(environmentOf(command, defaultEnvironment), policy);
   return requirement(command.verb, production, policy);
 }
 
@@ -89,7 +88,7 @@ export function authorize(command: Command, user: Permission, policy: CommandPol
 
 /** "rollback on production needs admin permission; @alice has write" */
 function refusal(command: Command, needed: Permission, user: Permission, defaultEnvironment: string, login?: string): string {
-  const what = actsOnEnvironment(command.verb) ? `${command.verb} on ${targetEnvironment(command, defaultEnvironment)}` : command.verb;
+  const what = actsOnEnvironment(command.verb) ? `${command.verb} on ${environmentOf(command, defaultEnvironment)}` : command.verb;
   const who = login ? `@${login}` : "you";
   const has = user === "none" ? `${who} ${login ? "has" : "have"} no access to this repository` : `${who} ${login ? "has" : "have"} ${user}`;
   return `${what} needs ${needed} permission; ${has}`;

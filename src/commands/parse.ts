@@ -7,7 +7,7 @@ export type Verb = "help" | "status" | "plan" | "migrate" | "rollback" | "backup
 
 export const VERBS: readonly Verb[] = ["help", "status", "plan", "migrate", "rollback", "backup", "lock", "unlock", "approve", "heal"];
 
-export type RollbackTarget =
+export type RollbackDestination =
   | { kind: "last" }
   | { kind: "version"; version: string }
   | { kind: "backup"; id: string }
@@ -17,7 +17,7 @@ export type RollbackTarget =
 export interface Command {
   verb: Verb;
   environment?: string;
-  rollback?: RollbackTarget;
+  rollback?: RollbackDestination;
   reason?: string;
   line: number;
   text: string;
@@ -191,14 +191,14 @@ function reasonAfterEnvironment(afterPrefix: string): string {
 
 /**
  * `rollback [env] [last|<version>|<backup-id>]`. With two arguments the first is the environment;
- * with one, a target form (last, digits, bk_…) wins over an environment of the same spelling.
+ * with one, a destination form (last, digits, bk_…) wins over an environment of the same spelling.
  */
 function rollback(args: string[], environments: string[]): LineResult {
   if (args.length > 2) return tooManyArguments("rollback", 2);
   if (args.length === 0) return { verb: "rollback", rollback: { kind: "last" } };
   if (args.length === 1) {
-    const target = rollbackTarget(args[0]);
-    if (target) return { verb: "rollback", rollback: target };
+    const destination = rollbackDestination(args[0]);
+    if (destination) return { verb: "rollback", rollback: destination };
     const environment = resolveEnvironment(args[0], environments);
     if (typeof environment !== "string") return explainRollbackArgument(args[0], environment);
     return { verb: "rollback", environment, rollback: { kind: "last" } };
@@ -206,24 +206,24 @@ function rollback(args: string[], environments: string[]): LineResult {
   const [first, second] = args;
   const environment = resolveEnvironment(first, environments);
   if (typeof environment !== "string") {
-    if (rollbackTarget(first)) return misplacedTarget(first, second, environments);
+    if (rollbackDestination(first)) return misplacedDestination(first, second, environments);
     return environment;
   }
-  const target = rollbackTarget(second);
-  if (target) return { verb: "rollback", environment, rollback: target };
-  return invalidRollbackTarget(second);
+  const destination = rollbackDestination(second);
+  if (destination) return { verb: "rollback", environment, rollback: destination };
+  return invalidRollbackDestination(second);
 }
 
-/** `rollback 0042 production` or `rollback 0042 0043`: a target came first. */
-function misplacedTarget(target: string, next: string, environments: string[]): LineResult {
+/** `rollback 0042 production` or `rollback 0042 0043`: a destination came first. */
+function misplacedDestination(destination: string, next: string, environments: string[]): LineResult {
   const problem = unsafeArgument(next);
   if (problem) return problem;
   const environment = resolveEnvironment(next, environments);
-  if (typeof environment === "string") return invalid(`put the environment first: rollback ${environment} ${target}`);
-  return invalid(`rollback takes one target, after the environment; got ${quoted(target)} then ${quoted(next)}`);
+  if (typeof environment === "string") return invalid(`put the environment first: rollback ${environment} ${destination}`);
+  return invalid(`rollback takes one target, after the environment; got ${quoted(destination)} then ${quoted(next)}`);
 }
 
-function rollbackTarget(arg: string): RollbackTarget | undefined {
+function rollbackDestination(arg: string): RollbackDestination | undefined {
   if (!PLAIN_TOKEN.test(arg) || arg.length > MAX_ARGUMENT_LENGTH) return undefined;
   if (arg.toLowerCase() === "last") return { kind: "last" };
   if (VERSION.test(arg)) return { kind: "version", version: arg };
@@ -231,14 +231,14 @@ function rollbackTarget(arg: string): RollbackTarget | undefined {
   return undefined;
 }
 
-/** A lone argument that is neither a target nor an environment: say what it was probably meant as. */
+/** A lone argument that is neither a destination nor an environment: say what it was probably meant as. */
 function explainRollbackArgument(arg: string, environmentError: Omit<CommandError, "line" | "text">): LineResult {
   if (environmentError.code !== "unknown-environment") return environmentError;
-  if (/^bk_/i.test(arg)) return invalidRollbackTarget(arg);
+  if (/^bk_/i.test(arg)) return invalidRollbackDestination(arg);
   return { ...environmentError, message: `${environmentError.message}; nor is it last, a version (digits) or a backup id` };
 }
 
-function invalidRollbackTarget(arg: string): LineResult {
+function invalidRollbackDestination(arg: string): LineResult {
   const problem = unsafeArgument(arg);
   if (problem) return problem;
   return invalid(`${quoted(arg)} is not a rollback target: use last, a version (digits, e.g. 0042) or a backup id (bk_<14 digits>_<6 hex>)`);

@@ -79,7 +79,6 @@ const healthSchema = healthSchemaWithin(DEFAULT_HEALTH_LIMITS);
 
 export type HealthConfig = z.infer<typeof healthSchema>;
 export type HealthCheckConfig = z.infer<typeof httpCheck>;
-export type MaintenanceWindow = z.infer<typeof maintenanceWindow>;
 
 /** The `health` value of a parsed repo config (undefined: none): the section, or its problems with key and line. */
 export function readHealthSection(source: YamlSource, raw: unknown, limits: HealthLimits): { health?: HealthConfig; problems: ConfigProblem[] } {

@@ -100,7 +100,6 @@ function refuseTwinBindings(targets: Array<{ repo: string; environment: string }
 }
 
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
-export type TargetConfig = z.infer<typeof targetSchema>;
 
 /** A target with its secrets resolved from the environment. */
 export interface ResolvedTarget {

@@ -7,7 +7,7 @@ import path from "node:path";
 import pg from "pg";
 import { findTransactionControl } from "./lint/index.js";
 import { ensureHistory, markRevertedSql, readHistory, type HistoryRow } from "./history.js";
-import { compareVersions, versionKey, type MigrationFile } from "./migration-files.js";
+import { compareVersions, versionKey } from "./migration-files.js";
 import type { AppliedMigration } from "./planner.js";
 import {
   literal,
@@ -43,25 +43,18 @@ export interface RevertPlan {
 
 export type PlanRefusal = { error: string };
 
-/** The down files of a migration directory, by version (the `downs` argument of the planners). */
-export function downFilesOf(files: MigrationFile[]): Map<string, DownFile> {
-  const downs = new Map<string, DownFile>();
-  for (const file of files) {
-    if (file.down) downs.set(file.version, { version: file.version, name: file.name, path: file.down.path, sql: file.down.sql });
-  }
-  return downs;
-}
-
 // ---- planning --------------------------------------------------------------------------------
 
 /** `rollback <version>`: revert every applied (not reverted) migration NEWER than `version`, down to but not including it. */
 export function planRevertTo(version: string, history: AppliedMigration[], downs: Map<string, DownFile>, directory: string): RevertPlan | PlanRefusal {
   if (!/^\d+$/.test(version)) return { error: `"${version}" is not a migration version (digits, as in 0001)` };
-  const target = history.find((row) => versionKey(row.version) === versionKey(version));
-  if (!target) return { error: `${version} was never applied to this database` };
-  if (target.revertedAt) return { error: `${label(target)} is itself reverted (${revertedWhen(target)}): roll back to a version that is applied` };
+  const destination = history.find((row) => versionKey(row.version) === versionKey(version));
+  if (!destination) return { error: `${version} was never applied to this database` };
+  if (destination.revertedAt) {
+    return { error: `${label(destination)} is itself reverted (${revertedWhen(destination)}): roll back to a version that is applied` };
+  }
   const newer = inEffect(history).filter((row) => compareVersions(row.version, version) > 0);
-  if (newer.length === 0) return { error: `nothing to revert: ${label(target)} is the latest applied migration` };
+  if (newer.length === 0) return { error: `nothing to revert: ${label(destination)} is the latest applied migration` };
   return planFor(newer, downs, directory);
 }
 

@@ -4,7 +4,7 @@
 import pg from "pg";
 import { performance } from "node:perf_hooks";
 import { redact } from "../redact.js";
-import type { ProbeResult } from "./http-probe.js";
+import type { CheckResult } from "./check-result.js";
 
 export interface DatabaseProbeOptions {
   name: string;
@@ -17,7 +17,7 @@ export interface DatabaseProbeOptions {
 
 export const DB_PROBE_DEFAULTS = { timeoutMs: 5000, degradedMs: 2000 } as const;
 
-export async function probeDatabase(opts: DatabaseProbeOptions): Promise<ProbeResult> {
+export async function probeDatabase(opts: DatabaseProbeOptions): Promise<CheckResult> {
   const started = performance.now();
   let client: pg.Client | undefined;
   try {
@@ -89,7 +89,7 @@ function quoteTableName(client: pg.Client, table: string): string {
  * A table that cannot be counted (missing, no permission) makes the probe degraded, not unhealthy:
  * the database answers, so redeploying or migrating would not help, yet someone should look.
  */
-function judge(opts: DatabaseProbeOptions, latencyMs: number, counts: TableCounts | undefined): ProbeResult {
+function judge(opts: DatabaseProbeOptions, latencyMs: number, counts: TableCounts | undefined): CheckResult {
   const degradedMs = opts.degradedMs ?? DB_PROBE_DEFAULTS.degradedMs;
   const base = { check: opts.name, kind: "database" as const, latencyMs, attempts: 1 };
   const countDetail = counts && scrub(counts.parts.join("; "), opts.databaseUrl);

@@ -5,6 +5,7 @@ import http from "node:http";
 import https from "node:https";
 import { performance } from "node:perf_hooks";
 import { redact } from "../redact.js";
+import type { CheckResult } from "./check-result.js";
 import { checkUrlStatically, guardedLookup, type SsrfPolicy } from "./ssrf.js";
 
 export interface HttpCheck {
@@ -15,19 +16,6 @@ export interface HttpCheck {
   expectStatus?: number | { min: number; max: number };
   bodyContains?: string;
   timeoutMs?: number;
-}
-
-export type HealthStatus = "healthy" | "degraded" | "unhealthy";
-
-export interface ProbeResult {
-  check: string;
-  kind: "http" | "database";
-  status: HealthStatus;
-  httpStatus?: number;
-  error?: string;
-  latencyMs: number;
-  detail?: string;
-  attempts: number;
 }
 
 export interface HttpProbeOptions {
@@ -52,7 +40,7 @@ interface FinalResponse {
   redirects: number;
 }
 
-export async function probeHttp(check: HttpCheck, opts: HttpProbeOptions): Promise<ProbeResult> {
+export async function probeHttp(check: HttpCheck, opts: HttpProbeOptions): Promise<CheckResult> {
   const timeoutMs = check.timeoutMs ?? HTTP_PROBE_DEFAULTS.timeoutMs;
   const started = performance.now();
   const deadline = new AbortController();
@@ -143,7 +131,7 @@ async function readBounded(response: http.IncomingMessage, limit: number): Promi
   return { body: Buffer.concat(chunks).subarray(0, limit), truncated };
 }
 
-function judge(check: HttpCheck, opts: HttpProbeOptions, response: FinalResponse, latencyMs: number): ProbeResult {
+function judge(check: HttpCheck, opts: HttpProbeOptions, response: FinalResponse, latencyMs: number): CheckResult {
   const base = { check: check.name, kind: "http" as const, httpStatus: response.status, latencyMs, attempts: 1 };
   const detail = describeResponse(response);
   const expected = normalizeExpected(check.expectStatus);

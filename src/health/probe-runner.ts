@@ -1,7 +1,7 @@
 // How probes are run: a failed probe is tried again after a pause (a blip is not an outage), and a
 // cycle runs many probes at once but not unboundedly many (sockets, file descriptors, the target).
 import { setTimeout as sleep } from "node:timers/promises";
-import type { ProbeResult } from "./http-probe.js";
+import type { CheckResult } from "./check-result.js";
 
 export const DEFAULT_RETRY_DELAYS_MS = [2000, 5000];
 export const DEFAULT_CONCURRENCY = 64;
@@ -10,7 +10,7 @@ export const DEFAULT_CONCURRENCY = 64;
  * Runs `attempt` until it is not unhealthy, at most `delaysMs.length` more times, waiting
  * `delaysMs[i]` before retry i. The result is the last attempt's, with `attempts` counting them all.
  */
-export async function withRetries(attempt: () => Promise<ProbeResult>, delaysMs: number[] = DEFAULT_RETRY_DELAYS_MS): Promise<ProbeResult> {
+export async function withRetries(attempt: () => Promise<CheckResult>, delaysMs: number[] = DEFAULT_RETRY_DELAYS_MS): Promise<CheckResult> {
   let result = await attempt();
   let attempts = 1;
   for (const delay of delaysMs) {

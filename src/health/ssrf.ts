@@ -75,10 +75,6 @@ export function addressCategory(ip: string): string | undefined {
   return "not an IP address";
 }
 
-export function isPublicAddress(ip: string): boolean {
-  return addressCategory(ip) === undefined;
-}
-
 function ipv4Category(address: string): string | undefined {
   return ipv4Blocks.find(([list]) => list.check(address, "ipv4"))?.[1];
 }

@@ -1,14 +1,10 @@
 // The words of an incident issue: what failed, since when, what was tried, and what to do next.
+import type { CheckResult } from "../health/check-result.js";
 import { formatDuration } from "../health/incident-policy.js";
 import type { Uptime } from "../store/health.js";
 
-export interface ProbeSummary {
-  check: string;
-  httpStatus?: number;
-  error?: string;
-  latencyMs: number;
-  detail?: string;
-}
+/** What an incident quotes of its check's latest result. */
+type QuotedResult = Pick<CheckResult, "check" | "httpStatus" | "error" | "latencyMs" | "detail">;
 
 export interface HealActionSummary {
   action: string;
@@ -28,7 +24,7 @@ const SUSPECT_WINDOW_MS = 2 * 3_600_000;
 
 const pct = (v: number | null) => (v === null ? "—" : `${(v * 100).toFixed(2)} %`);
 
-export function incidentBody(p: { probe: ProbeSummary; downSince: Date; actions: HealActionSummary[]; lastMigration?: LastMigration; uptime: Uptime }): string {
+export function incidentBody(p: { probe: QuotedResult; downSince: Date; actions: HealActionSummary[]; lastMigration?: LastMigration; uptime: Uptime }): string {
   return [
     `**${p.probe.check}** is down since ${p.downSince.toISOString()} and healing did not bring it back.`,
     `| | |\n|---|---|\n| Result | ${p.probe.httpStatus ? `HTTP ${p.probe.httpStatus}` : "no answer"}${p.probe.error ? ` — ${p.probe.error}` : ""} |\n| Latency | ${Math.round(p.probe.latencyMs)} ms |${p.probe.detail ? `\n| Detail | ${p.probe.detail} |` : ""}`,
@@ -49,11 +45,11 @@ function migrationNote(downSince: Date, last?: LastMigration): string {
   return line;
 }
 
-export function reminderBody(probe: ProbeSummary, downSince: Date, now: Date): string {
+export function reminderBody(probe: QuotedResult, downSince: Date, now: Date): string {
   return `Still down after ${formatDuration(now.getTime() - downSince.getTime())}: ${probe.httpStatus ? `HTTP ${probe.httpStatus}` : "no answer"}${probe.error ? ` — ${probe.error}` : ""} (${Math.round(probe.latencyMs)} ms).`;
 }
 
-export function reopenBody(probe: ProbeSummary, downSince: Date): string {
+export function reopenBody(probe: QuotedResult, downSince: Date): string {
   return `🔴 Down again since ${downSince.toISOString()}: ${probe.httpStatus ? `HTTP ${probe.httpStatus}` : "no answer"}${probe.error ? ` — ${probe.error}` : ""}. Healing did not bring it back.`;
 }
 

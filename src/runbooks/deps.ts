@@ -37,11 +37,11 @@ export class RetryLater extends Error {}
  * Check Run and throws RetryLater for the queue's backoff; otherwise returns the redacted message
  * for the runbook to conclude with.
  */
-export async function retryOrGiveUp(error: unknown, attempt: Attempt, check: CheckRunReporter, retryable = true): Promise<string> {
+export async function retryOrGiveUp(error: unknown, attempt: Attempt, checkRun: CheckRunReporter, retryable = true): Promise<string> {
   const message = redact((error as Error)?.message ?? String(error));
   if (isLastAttempt(attempt) || !retryable) return message;
   const reason = isUnavailable(error) ? "database unreachable" : "failed";
-  await check
+  await checkRun
     .progress(`Attempt ${attempt.number} of ${attempt.limit} ${reason}; retrying with backoff…`, `\`\`\`\n${message}\n\`\`\``, true)
     .catch(() => undefined);
   throw new RetryLater(message);

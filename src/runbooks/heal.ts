@@ -5,7 +5,8 @@ import { expectedStatus, retryDelays, type HealthConfig } from "../config/health
 import { branchForEnvironment, environmentForBranch, sectionWarnings, type RepoConfig } from "../config/repo-config.js";
 import { ConfigError } from "../config/yaml-errors.js";
 import { probeDatabase } from "../health/db-probe.js";
-import { probeHttp, type ProbeResult } from "../health/http-probe.js";
+import type { CheckResult } from "../health/check-result.js";
+import { probeHttp } from "../health/http-probe.js";
 import { decideIncidents, DEFAULT_POLICY, type CycleResult, type IncidentAction, type IncidentIssue } from "../health/incident-policy.js";
 import { inMaintenance } from "../health/maintenance.js";
 import { runAll, withRetries } from "../health/probe-runner.js";
@@ -18,7 +19,16 @@ import type { GitHubClient } from "../github/api/client.js";
 import { branchHead } from "../github/api/repositories.js";
 import { notifySlack } from "../report/slack.js";
 import { redact } from "../redact.js";
-import { checkStates, lastHealAction, recordHealAction, recordHealth, saveCheckState, uptimeOf, type CheckStatus, type HealthResult } from "../store/health.js";
+import {
+  checkStates,
+  lastHealAction,
+  recordHealAction,
+  recordHealth,
+  saveCheckState,
+  uptimeOf,
+  type CheckStatus,
+  type RecordedCheckResult,
+} from "../store/health.js";
 import { recentAppliedRuns } from "../store/run-migrations.js";
 import { finishRun, getRun, type Run } from "../store/runs.js";
 import type { Attempt, RunbookDeps } from "./deps.js";
@@ -49,9 +59,9 @@ export async function concludeInterrupted(deps: RunbookDeps, run: Run): Promise<
 /** A check as this cycle probes it. */
 interface Probe {
   name: string;
-  kind: "http" | "database";
+  kind: CheckResult["kind"];
   environment?: string;
-  run(): Promise<ProbeResult>;
+  run(): Promise<CheckResult>;
 }
 
 class HealCycle extends RunContext {
@@ -121,15 +131,15 @@ class HealCycle extends RunContext {
   }
 
   /** Probes every check (retrying failures) and records the results; maintenance is recorded as such. */
-  private async probeAll(probes: Probe[], health: HealthConfig): Promise<HealthResult[]> {
+  private async probeAll(probes: Probe[], health: HealthConfig): Promise<RecordedCheckResult[]> {
     const delays = retryDelays(health);
     const results = await runAll(probes.map((p) => () => withRetries(() => p.run(), delays)));
     return this.record(results, health);
   }
 
-  private async record(results: ProbeResult[], health: HealthConfig): Promise<HealthResult[]> {
+  private async record(results: CheckResult[], health: HealthConfig): Promise<RecordedCheckResult[]> {
     const windows = [...health.maintenance, ...this.deps.serverConfig.health.maintenance];
-    const recorded = results.map((r): HealthResult => ({
+    const recorded = results.map((r): RecordedCheckResult => ({
       repo: this.run.repo,
       check: r.check,
       kind: r.kind,
@@ -144,7 +154,7 @@ class HealCycle extends RunContext {
   }
 
   /** Deploy hook and database repair for what is down, then a wait and a second look. */
-  private async healIfNeeded(config: RepoConfig, probes: Probe[], results: HealthResult[], health: HealthConfig): Promise<HealthResult[]> {
+  private async healIfNeeded(config: RepoConfig, probes: Probe[], results: RecordedCheckResult[], health: HealthConfig): Promise<RecordedCheckResult[]> {
     const down = results.filter((r) => r.status === "unhealthy");
     if (down.length === 0) return results;
     await this.heal(
@@ -195,7 +205,7 @@ class HealCycle extends RunContext {
   }
 
   /** Brings the incident issues in line with the checks; GitHub being down just defers it a cycle. */
-  private async reconcile(config: RepoConfig, health: HealthConfig, results: HealthResult[], probes: Probe[]): Promise<void> {
+  private async reconcile(config: RepoConfig, health: HealthConfig, results: RecordedCheckResult[], probes: Probe[]): Promise<void> {
     const healed = new Set(this.healActions.keys());
     const cycle: CycleResult[] = results.map((r) => ({ check: r.check, status: r.status, escalate: r.status === "unhealthy" && healed.has(r.check) }));
     const states = await checkStates(this.deps.db, this.run.repo);
@@ -235,7 +245,7 @@ class HealCycle extends RunContext {
   }
 
   /** With `notify.hourly_summary`, Slack hears "all healthy" at most once an hour while it is true. */
-  private async hourlySummary(results: HealthResult[]): Promise<void> {
+  private async hourlySummary(results: RecordedCheckResult[]): Promise<void> {
     if (!results.length || results.some((r) => r.status === "unhealthy")) return;
     const last = await lastHealAction(this.deps.db, this.run.repo, "hourly summary");
     if (last && this.now.getTime() - new Date(last).getTime() < 3_600_000) return;
@@ -247,7 +257,7 @@ class HealCycle extends RunContext {
   }
 
   /** Makes one incident change on GitHub; returns the issue as it now stands (none for a reminder). */
-  private async perform(action: IncidentAction, config: RepoConfig, results: HealthResult[], probes: Probe[]): Promise<IncidentIssue | undefined> {
+  private async perform(action: IncidentAction, config: RepoConfig, results: RecordedCheckResult[], probes: Probe[]): Promise<IncidentIssue | undefined> {
     const probe = results.find((r) => r.check === action.check);
     const labels = config.incidents?.labels ?? ["incident", "urgent"];
     switch (action.kind) {
@@ -295,7 +305,7 @@ class HealCycle extends RunContext {
   }
 
   /** Slack: degraded → warning, healed → success, heal failed → error. */
-  private async notify(results: HealthResult[], before: Map<string, { status: CheckStatus }>, actions: IncidentAction[]): Promise<void> {
+  private async notify(results: RecordedCheckResult[], before: Map<string, { status: CheckStatus }>, actions: IncidentAction[]): Promise<void> {
     const slack = await this.slackUrl();
     if (!slack) return;
     for (const r of results) {

@@ -58,7 +58,7 @@ export async function concludeInterrupted(deps: RunbookDeps, run: RunOf<"migrate
 }
 
 class MigrateRun extends RunContext<RunOf<"migrate">> {
-  private readonly check: CheckRunReporter;
+  private readonly checkRun: CheckRunReporter;
   private environment?: string;
   private target?: ResolvedTarget;
 
@@ -69,7 +69,7 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
     private readonly attempt: Attempt,
   ) {
     super(deps, run, github);
-    this.check = new CheckRunReporter(github, this.repo, MIGRATE_CHECK_NAME, run.commitSha, run.checkRunId ?? undefined);
+    this.checkRun = new CheckRunReporter(github, this.repo, MIGRATE_CHECK_NAME, run.commitSha, run.checkRunId ?? undefined);
   }
 
   async execute(): Promise<void> {
@@ -151,7 +151,7 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
     const splitsItsTransaction = await transactionControlProblems(files);
     if (splitsItsTransaction.length) return { kind: "refused", environment, problems: splitsItsTransaction };
 
-    await this.check.progress("Backing up…", `Backing up **${environment}** before applying ${files.length} migration(s).`, true);
+    await this.checkRun.progress("Backing up…", `Backing up **${environment}** before applying ${files.length} migration(s).`, true);
     let backup: BackupRecord;
     try {
       backup = await this.step("backup", () => this.takeBackup(target));
@@ -175,7 +175,7 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
   }
 
   private underMigrationLock<T>(target: ResolvedTarget, lockWaitSeconds: number, work: (lock: HeldMigrationLock) => Promise<T>): Promise<T> {
-    const waiting = () => void this.check.progress("Waiting for another migration of this database to finish…", undefined, true).catch(() => undefined);
+    const waiting = () => void this.checkRun.progress("Waiting for another migration of this database to finish…", undefined, true).catch(() => undefined);
     return holdMigrationLock({ databaseUrl: target.databaseUrl, applicationName: "autopilot-migrate", lockWaitSeconds, onWaiting: waiting }, work);
   }
 
@@ -190,7 +190,7 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
       commitSha: this.run.commitSha,
       onProgress: (e) => {
         if (e.kind === "applying") {
-          void this.check.progress(`Applying ${e.position} of ${e.total}: ${e.file.version}_${e.file.name}…`).catch(() => undefined);
+          void this.checkRun.progress(`Applying ${e.position} of ${e.total}: ${e.file.version}_${e.file.name}…`).catch(() => undefined);
         }
       },
     });
@@ -212,7 +212,7 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
    */
   private async restore(target: ResolvedTarget, intent: MigrateRestoreIntent, committed: string[], lock: HeldMigrationLock): Promise<Recovery> {
     const { backupId } = intent;
-    await this.check.progress(
+    await this.checkRun.progress(
       "Backing up the current state before restoring…",
       `A migration failed after changes committed; backing up before restoring \`${backupId}\`.`,
       true,
@@ -226,7 +226,7 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
     }
     await addSafetyBackup(this.deps.db, this.run.id, safety.id);
     const safetyBackupIds = [...intent.safetyBackupIds, safety.id];
-    await this.check.progress(`Restoring from backup ${backupId}…`, `A migration failed after changes committed; restoring \`${backupId}\`.`, true);
+    await this.checkRun.progress(`Restoring from backup ${backupId}…`, `A migration failed after changes committed; restoring \`${backupId}\`.`, true);
     try {
       const backup = await getBackup(this.deps.db, backupId);
       if (!backup?.path || backup.status !== "ok") throw new Error(`backup ${backupId} is not usable (${backup?.status ?? "not recorded"})`);
@@ -273,8 +273,8 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
     // Row values in the target's errors are production data, shown only where the operator allows it.
     const shown = shownOutcome(renderCheckRun(outcome, this.run.id), this.target?.showRowValues ?? false);
     const rendered = withHealthWarnings(shown, sectionWarnings(this.repoConfigWarnings, "health"));
-    await this.check.complete(rendered);
-    if (this.check.id) await updateRun(this.deps.db, this.run.id, { checkRunId: this.check.id });
+    await this.checkRun.complete(rendered);
+    if (this.checkRun.id) await updateRun(this.deps.db, this.run.id, { checkRunId: this.checkRun.id });
     const status = statusOf(outcome);
     await finishRun(this.deps.db, this.run.id, {
       status,
@@ -353,7 +353,7 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
   }
 
   private async handleError(error: unknown): Promise<void> {
-    const message = await retryOrGiveUp(error, this.attempt, this.check);
+    const message = await retryOrGiveUp(error, this.attempt, this.checkRun);
     const outcome: MigrateOutcome = isUnavailable(error)
       ? { kind: "unreachable", environment: this.environment ?? "?", error: message, attempts: this.attempt.number }
       : { kind: "crashed", error: message, attempts: this.attempt.number };
@@ -362,7 +362,7 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
 
   private async startCheck(title: string): Promise<void> {
     const suffix = this.attempt.number > 1 ? ` (attempt ${this.attempt.number} of ${this.attempt.limit})` : "";
-    const id = await this.check.start(title + suffix);
+    const id = await this.checkRun.start(title + suffix);
     await updateRun(this.deps.db, this.run.id, { checkRunId: id });
   }
 

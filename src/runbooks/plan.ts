@@ -40,7 +40,7 @@ export async function concludeInterrupted(deps: RunbookDeps, run: RunOf<"plan">,
 type History = { applied: AppliedMigration[] } | { note: string };
 
 class PlanRun extends RunContext<RunOf<"plan">> {
-  private readonly check: CheckRunReporter;
+  private readonly checkRun: CheckRunReporter;
   private readonly params: ParamsOf<"plan">;
 
   constructor(
@@ -51,7 +51,7 @@ class PlanRun extends RunContext<RunOf<"plan">> {
   ) {
     super(deps, run, github);
     this.params = run.params;
-    this.check = new CheckRunReporter(github, this.repo, PLAN_CHECK_NAME, run.commitSha, run.checkRunId ?? undefined);
+    this.checkRun = new CheckRunReporter(github, this.repo, PLAN_CHECK_NAME, run.commitSha, run.checkRunId ?? undefined);
   }
 
   async execute(): Promise<void> {
@@ -60,7 +60,7 @@ class PlanRun extends RunContext<RunOf<"plan">> {
       if (outcome) await this.conclude(outcome);
       else await finishRun(this.deps.db, this.run.id, { status: "skipped", title: "pull request does not touch migrations" });
     } catch (error) {
-      const message = await retryOrGiveUp(error, this.attempt, this.check);
+      const message = await retryOrGiveUp(error, this.attempt, this.checkRun);
       await this.conclude({ kind: "crashed", error: message, attempts: this.attempt.number });
     }
   }
@@ -107,7 +107,7 @@ class PlanRun extends RunContext<RunOf<"plan">> {
         severity: "error",
       })),
     );
-    await this.check.progress("Linting…");
+    await this.checkRun.progress("Linting…");
     const findings = await this.step("lint", () => this.lint(files.files, config.lint));
     const costed = "applied" in history && typeof target !== "string" ? await this.withCosts(findings, target) : findings;
     const report: PlanReport = {
@@ -191,7 +191,7 @@ class PlanRun extends RunContext<RunOf<"plan">> {
     if (files.length === 0) return report;
     const forks = this.deps.serverConfig.forks;
     if (this.params.fork && !forks.rehearse) return { ...report, rehearsalNote: FORK_NOT_REHEARSED };
-    await this.check.progress("Rehearsing on a scratch database…", undefined, true);
+    await this.checkRun.progress("Rehearsing on a scratch database…", undefined, true);
     const useTarget = "applied" in history;
     const baseline = useTarget ? undefined : await this.downloadMigrations(refs.filter((r) => !files.some((f) => f.path === r.path))).then((d) => d.files);
     const rehearsal = await this.step("rehearsal", () =>
@@ -209,13 +209,13 @@ class PlanRun extends RunContext<RunOf<"plan">> {
   }
 
   private async start(): Promise<void> {
-    const id = await this.check.start("Planning…", "Autopilot is planning the migrations of this pull request.");
+    const id = await this.checkRun.start("Planning…", "Autopilot is planning the migrations of this pull request.");
     await updateRun(this.deps.db, this.run.id, { checkRunId: id });
   }
 
   async conclude(outcome: PlanOutcome): Promise<void> {
     const rendered = renderPlan(outcome);
-    await this.check.complete(rendered);
+    await this.checkRun.complete(rendered);
     const status = statusOf(outcome);
     await finishRun(this.deps.db, this.run.id, { status, title: rendered.title, summary: rendered.summary });
     if (outcome.kind === "planned" && this.params.pull) {

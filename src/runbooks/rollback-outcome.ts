@@ -2,8 +2,6 @@
 import type { BackupRecord } from "../store/backups.js";
 import type { RunStatus } from "../store/runs.js";
 
-export type { RollbackTarget } from "../commands/parse.js";
-
 export type RollbackOutcome =
   | { kind: "refused"; environment: string; reason: string }
   | { kind: "reverted"; environment: string; reverted: Array<{ version: string; name: string; durationMs: number }>; safetyBackup: BackupRecord }

@@ -27,7 +27,7 @@ import { appliedRun, recentAppliedRuns, type AppliedRun } from "../store/run-mig
 import type { ParamsOf } from "../store/run-requests.js";
 import { finishRun, updateRun, type RunOf } from "../store/runs.js";
 import { retryOrGiveUp, type Attempt, type RunbookDeps } from "./deps.js";
-import { statusOf, type RollbackOutcome, type RollbackTarget } from "./rollback-outcome.js";
+import { statusOf, type RollbackOutcome } from "./rollback-outcome.js";
 import { beginRun, RunContext } from "./run-context.js";
 
 export async function runRollback(deps: RunbookDeps, runId: number, attempt: Attempt): Promise<void> {
@@ -46,7 +46,7 @@ export async function concludeInterrupted(deps: RunbookDeps, run: RunOf<"rollbac
 type Strategy = { kind: "down"; downs: DownFile[] } | { kind: "restore"; backup: BackupRecord };
 
 class RollbackRun extends RunContext<RunOf<"rollback">> {
-  private readonly check: CheckRunReporter;
+  private readonly checkRun: CheckRunReporter;
   private readonly params: ParamsOf<"rollback">;
   private target?: ResolvedTarget;
 
@@ -58,7 +58,7 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
   ) {
     super(deps, run, github);
     this.params = run.params;
-    this.check = new CheckRunReporter(github, this.repo, ROLLBACK_CHECK_NAME, run.commitSha, run.checkRunId ?? undefined);
+    this.checkRun = new CheckRunReporter(github, this.repo, ROLLBACK_CHECK_NAME, run.commitSha, run.checkRunId ?? undefined);
   }
 
   async execute(): Promise<void> {
@@ -66,7 +66,7 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
       await this.conclude(await this.decide());
     } catch (error) {
       // Only an unreachable database is worth another attempt: a rollback is not repeated blindly.
-      const message = await retryOrGiveUp(error, this.attempt, this.check, isUnavailable(error));
+      const message = await retryOrGiveUp(error, this.attempt, this.checkRun, isUnavailable(error));
       await this.conclude({ kind: "crashed", error: message, attempts: this.attempt.number });
     }
   }
@@ -74,7 +74,7 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
   private async decide(): Promise<RollbackOutcome> {
     const { environment } = this.params;
     const refuse = (reason: string): RollbackOutcome => ({ kind: "refused", environment, reason });
-    const id = await this.check.start(`Rolling back ${environment}…`, "Autopilot is preparing the rollback.");
+    const id = await this.checkRun.start(`Rolling back ${environment}…`, "Autopilot is preparing the rollback.");
     await updateRun(this.deps.db, this.run.id, { checkRunId: id, environment });
     const config = await this.step("config", () => this.loadRepoConfig());
     if (config instanceof ConfigError) return refuse(`.github/autopilot.yml is invalid: ${config.problems.map((p) => p.message).join("; ")}`);
@@ -94,7 +94,7 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
     }
     // The safety backup and the restore under one hold of the migration lock: no migration can commit
     // between them, or during the restore, and be lost without a backup.
-    const waiting = () => void this.check.progress("Waiting for another migration of this database to finish…", undefined, true).catch(() => undefined);
+    const waiting = () => void this.checkRun.progress("Waiting for another migration of this database to finish…", undefined, true).catch(() => undefined);
     const session = {
       databaseUrl: target.databaseUrl,
       applicationName: "autopilot-rollback",
@@ -114,7 +114,7 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
 
   /** A backup of the current state, so the rollback can be undone; a string says why there is none. */
   private async safetyBackup(target: ResolvedTarget): Promise<BackupRecord | string> {
-    await this.check.progress("Taking a safety backup of the current state…", undefined, true);
+    await this.checkRun.progress("Taking a safety backup of the current state…", undefined, true);
     try {
       return await this.step("backup", () => this.takeBackup(target));
     } catch (error) {
@@ -125,18 +125,18 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
 
   /** Chooses down files or a restore; a string says why the rollback cannot happen. */
   private async strategy(config: RepoConfig, history: AppliedMigration[]): Promise<Strategy | string> {
-    const { target, environment } = this.params;
-    if (target.kind === "backup") return this.backupStrategy(target.id);
+    const { destination, environment } = this.params;
+    if (destination.kind === "backup") return this.backupStrategy(destination.id);
     const directory = config.migrations.directory;
-    if (target.kind === "version") {
-      const plan = planRevertTo(target.version, history, await this.downFiles(this.run.commitSha, directory), directory);
+    if (destination.kind === "version") {
+      const plan = planRevertTo(destination.version, history, await this.downFiles(this.run.commitSha, directory), directory);
       if ("error" in plan) return plan.error;
       if (plan.missing.length) return `these migrations have no down file: ${plan.missing.map((m) => m.expectedPath).join(", ")}`;
       return { kind: "down", downs: plan.downs };
     }
     const last = await this.lastRunStillApplied(history);
-    if (target.kind === "run") {
-      const refusal = await this.pressedRunRefusal(target.runId, last, history);
+    if (destination.kind === "run") {
+      const refusal = await this.pressedRunRefusal(destination.runId, last, history);
       if (refusal) return refusal;
     }
     if (!last) return `nothing to roll back: no migration run's changes are still applied to ${environment}`;
@@ -206,7 +206,7 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
         statementTimeout: config.migrations.statement_timeout,
         lockWaitSeconds: config.migrations.lock_wait_seconds,
         revertedBy: this.run.requestedBy ?? "autopilot",
-        onProgress: (e) => void this.check.progress(`Reverting ${e.position} of ${e.total}: ${e.file.version}_${e.file.name}…`).catch(() => undefined),
+        onProgress: (e) => void this.checkRun.progress(`Reverting ${e.position} of ${e.total}: ${e.file.version}_${e.file.name}…`).catch(() => undefined),
       }),
     );
     const reverted = result.reverted.map((r) => ({ version: r.file.version, name: r.file.name, durationMs: r.durationMs }));
@@ -223,7 +223,7 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
   }
 
   private async restore(target: ResolvedTarget, backup: BackupRecord, safetyBackup: BackupRecord): Promise<RollbackOutcome> {
-    await this.check.progress(`Restoring backup ${backup.id}…`, undefined, true);
+    await this.checkRun.progress(`Restoring backup ${backup.id}…`, undefined, true);
     let ownersNotKept: string[];
     try {
       const restored = await this.step("restore", () =>
@@ -247,7 +247,7 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
   async conclude(outcome: RollbackOutcome): Promise<void> {
     // Row values in the target's errors are production data, shown only where the operator allows it.
     const rendered = shownOutcome(renderRollback(outcome), this.target?.showRowValues ?? false);
-    await this.check.complete(rendered);
+    await this.checkRun.complete(rendered);
     const status = statusOf(outcome);
     const ok = status === "success";
     await finishRun(this.deps.db, this.run.id, {
@@ -262,7 +262,7 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
       environment: this.params.environment,
       action: "rollback",
       outcome: status,
-      detail: { runId: this.run.id, target: this.params.target, result: outcome.kind },
+      detail: { runId: this.run.id, destination: this.params.destination, result: outcome.kind },
     });
     if (outcome.kind !== "refused") {
       const slackError = await notifySlack(this.target?.slackWebhookUrl, ok ? "warning" : "failure", `${this.run.repo}: ${rendered.title}`, rendered.summary);

@@ -1,21 +1,18 @@
 // The monitor's memory: every probe result (the health log), each check's current state, heal
 // actions, uptime, and the scheduler's claimed slots.
 import type pg from "pg";
+import type { CheckResult, HealthStatus } from "../health/check-result.js";
 
-export type CheckStatus = "healthy" | "degraded" | "unhealthy" | "maintenance";
+/** A check in a maintenance window is recorded as such, whatever its probe found. */
+export type CheckStatus = HealthStatus | "maintenance";
 
-export interface HealthResult {
-  repo: string;
-  check: string;
-  kind: "http" | "database";
-  status: CheckStatus;
-  httpStatus?: number;
-  error?: string;
-  latencyMs: number;
-  detail?: string;
-}
+/**
+ * A check's result as the health log keeps it: whose check it is, and the maintenance state in place
+ * of the probe's status. The retry count is not kept.
+ */
+export type RecordedCheckResult = Omit<CheckResult, "status" | "attempts"> & { repo: string; status: CheckStatus };
 
-export async function recordHealth(db: pg.Pool, results: HealthResult[]): Promise<void> {
+export async function recordHealth(db: pg.Pool, results: RecordedCheckResult[]): Promise<void> {
   for (const r of results) {
     await db.query(`insert into health_log (repo, check_name, kind, status, http_status, error, latency_ms, detail) values ($1, $2, $3, $4, $5, $6, $7, $8)`, [
       r.repo.toLowerCase(),

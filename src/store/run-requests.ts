@@ -14,12 +14,20 @@ const replyRef = z.object({ issueNumber: id, commentId: id, replyId: id, section
 /** Runs that commands queue answer in the command's reply; a button's have no reply. */
 const byCommand = z.enum(["command", "button"]);
 
-const rollbackTarget = z.discriminatedUnion("kind", [
+/** What a rollback goes back to (the database it acts on is the environment's target). */
+const rollbackDestination = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("last") }),
   z.object({ kind: z.literal("version"), version: z.string().min(1) }),
   z.object({ kind: z.literal("backup"), id: z.string().min(1) }),
   z.object({ kind: z.literal("run"), runId: id }),
 ]);
+
+/** Rollback rows recorded before the field was renamed call their destination `target`. */
+function destinationOfOlderRow(params: unknown): unknown {
+  if (typeof params !== "object" || params === null || !("target" in params) || "destination" in params) return params;
+  const { target, ...rest } = params;
+  return { ...rest, destination: target };
+}
 
 const migrateRequest = z.object({
   kind: z.literal("migrate"),
@@ -49,7 +57,7 @@ const rollbackRequest = z.object({
   kind: z.literal("rollback"),
   trigger: byCommand,
   commitSha,
-  params: z.object({ environment: z.string().min(1), target: rollbackTarget, reply: replyRef.optional() }),
+  params: z.preprocess(destinationOfOlderRow, z.object({ environment: z.string().min(1), destination: rollbackDestination, reply: replyRef.optional() })),
 });
 
 const backupRequest = z.object({

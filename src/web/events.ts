@@ -25,7 +25,7 @@ export const eventSchema = z.strictObject({
 export type ExternalEvent = z.infer<typeof eventSchema>;
 
 export interface EventSink {
-  /** Queues a heal cycle of the repository now; false when Autopilot is not installed there. */
+  /** Queues a heal cycle of the repository now: its run's id, or undefined when Autopilot is not installed there. */
   heal(repo: string): Promise<number | undefined>;
   /** Records a deployment made elsewhere, so scans can name it as a cause. */
   deployed(event: ExternalEvent): Promise<void>;

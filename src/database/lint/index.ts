@@ -12,8 +12,8 @@ import { RULES } from "./rules/index.js";
 import { closesTransaction, opensTransaction, transactionNesting } from "./rules/transactions.js";
 import { Statement, type FileFacts, type Hit, type Rule } from "./statement.js";
 
-export { LINT_RULES, type LintRuleInfo, type RuleSeverity } from "./catalog.js";
-export { validateLintConfig, type LintConfigProblem } from "./config.js";
+export { LINT_RULES, type RuleSeverity } from "./catalog.js";
+export { validateLintConfig } from "./config.js";
 
 export interface LintFinding {
   rule: string;
