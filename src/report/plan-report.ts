@@ -3,7 +3,6 @@ import { formatProblem } from "../config/yaml-errors.js";
 import { severityCounts, statusOf, type PlanOutcome, type PlanReport } from "../runbooks/plan-outcome.js";
 import type { Annotation, CheckRunOutcome } from "./check-run.js";
 
-export const PLAN_CHECK_NAME = "autopilot/plan";
 export const PLAN_COMMENT_MARKER = "<!-- autopilot:plan -->";
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;

@@ -2,8 +2,7 @@
 import type { Context } from "probot";
 import type pg from "pg";
 import { recordAndEnqueue, type Queue } from "../../jobs/queue.js";
-import { MIGRATE_CHECK_NAME } from "../../report/migrate-report.js";
-import { PLAN_CHECK_NAME } from "../../report/plan-report.js";
+import { MIGRATE_CHECK_NAME, PLAN_CHECK_NAME } from "../../report/check-names.js";
 import { planParamsOfPull } from "../../store/run-requests.js";
 
 export function handleCheckRunRerequested(db: pg.Pool, queue: Queue, appId: number) {
