@@ -4,7 +4,6 @@ import { statusOf, type MigrateOutcome, type Recovery } from "../runbooks/migrat
 import type { Annotation, CheckRunOutcome } from "./check-run.js";
 import { describeLock } from "../store/locks.js";
 
-
 const ms = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`);
 const size = (bytes: number | null) => (bytes === null ? "?" : bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} kB`);
 

@@ -2,7 +2,6 @@
 import { statusOf, type RollbackOutcome } from "../runbooks/rollback-outcome.js";
 import type { CheckRunOutcome } from "./check-run.js";
 
-
 export function renderRollback(outcome: RollbackOutcome): CheckRunOutcome {
   return { conclusion: statusOf(outcome), ...describeOutcome(outcome) };
 }
