@@ -137,6 +137,41 @@ const CASES: RuleCase[] = [
   { rule: "ban-uncommitted-transaction", fires: `${NT}select 1;\nbegin;\nselect 2;`, line: 3, quiet: `${NT}begin;\nselect 2;\ncommit;` },
   { rule: "identifier-too-long", fires: `create table t (${"a".repeat(64)} bigint);`, line: 1, quiet: `create table t (${"a".repeat(63)} bigint);` },
   { rule: "prefer-robust-stmts", fires: `${NT}create index concurrently orders_total_idx on orders (total);`, line: 2, quiet: "create table t (id bigint);" },
+  {
+    rule: "validate-constraint-in-same-transaction",
+    fires: "alter table orders add constraint positive check (total > 0) not valid;\nalter table orders validate constraint positive;",
+    line: 2,
+    table: "orders",
+    quiet: "alter table orders validate constraint positive;",
+  },
+  {
+    rule: "adding-field-with-default",
+    fires: "alter table orders add column token uuid default gen_random_uuid();",
+    line: 1,
+    table: "orders",
+    quiet: "alter table orders add column created_at timestamptz default now();",
+  },
+  { rule: "require-concurrent-reindex", fires: "reindex index orders_total_idx;", line: 1, quiet: `${NT}reindex index concurrently orders_total_idx;` },
+  {
+    rule: "require-concurrent-detach-partition",
+    fires: "alter table events detach partition events_2024;",
+    line: 1,
+    table: "events",
+    quiet: `${NT}alter table events detach partition events_2024 concurrently;`,
+  },
+  {
+    rule: "dropping-not-null",
+    fires: "alter table orders alter column region drop not null;",
+    line: 1,
+    table: "orders",
+    quiet: "alter table orders alter column region set default 'eu';",
+  },
+  {
+    rule: "ban-alter-domain-with-add-constraint",
+    fires: "alter domain positive_amount add constraint above_zero check (value > 0);",
+    line: 1,
+    quiet: "alter domain positive_amount add constraint above_zero check (value > 0) not valid;",
+  },
 ];
 
 test("every rule has a firing and a quiet example", () => {

@@ -155,8 +155,8 @@ export const LINT_RULES: ReadonlyArray<LintRuleInfo> = [
   {
     id: "transaction-nesting",
     defaultSeverity: "error",
-    why: "Autopilot runs this file in a transaction; a COMMIT or ROLLBACK inside ends it early and breaks all-or-nothing.",
-    instead: "Remove BEGIN/COMMIT/ROLLBACK, or start the file with -- autopilot:no-transaction and manage transactions yourself.",
+    why: "Autopilot runs this file in a transaction; a COMMIT or ROLLBACK inside ends it early and breaks all-or-nothing. In a no-transaction file, a BEGIN inside a BEGIN does not nest (the next COMMIT ends both), and a COMMIT with no transaction open does nothing.",
+    instead: "Remove BEGIN/COMMIT/ROLLBACK, or start the file with -- autopilot:no-transaction and manage transactions yourself, one BEGIN to each COMMIT.",
   },
   {
     id: "ban-uncommitted-transaction",
@@ -174,7 +174,46 @@ export const LINT_RULES: ReadonlyArray<LintRuleInfo> = [
     id: "prefer-robust-stmts",
     defaultSeverity: "warning",
     why: "A no-transaction file that fails half-way keeps its first statements; re-running it then fails on objects that already exist (or are already gone).",
-    instead: "Use CREATE … IF NOT EXISTS, DROP … IF EXISTS, ADD COLUMN IF NOT EXISTS, DROP COLUMN IF EXISTS.",
+    instead:
+      "Use CREATE … IF NOT EXISTS, DROP … IF EXISTS, ADD COLUMN IF NOT EXISTS, DROP COLUMN IF EXISTS, DROP CONSTRAINT IF EXISTS; precede ADD CONSTRAINT c with DROP CONSTRAINT IF EXISTS c.",
+  },
+  {
+    id: "validate-constraint-in-same-transaction",
+    defaultSeverity: "warning",
+    why: "VALIDATE in the transaction that added the constraint NOT VALID keeps the ADD CONSTRAINT lock (ACCESS EXCLUSIVE for a CHECK, SHARE ROW EXCLUSIVE on both tables for a foreign key) through the whole validation scan, so NOT VALID gains nothing.",
+    instead: "Move the VALIDATE CONSTRAINT to its own, later migration: it then takes only a SHARE UPDATE EXCLUSIVE lock, which lets reads and writes go on.",
+  },
+  {
+    id: "adding-field-with-default",
+    defaultSeverity: "warning",
+    why: "A new column with a volatile default (random(), gen_random_uuid(), clock_timestamp(), a user function), or a GENERATED … STORED, identity or serial column, is written into every row: a table rewrite under an ACCESS EXCLUSIVE lock. Constant and stable defaults such as now() are not.",
+    instead:
+      "Add the column without the default (or with a constant one), set the default in a later statement, and backfill existing rows in batches; compute a generated value in the application or a trigger.",
+  },
+  {
+    id: "require-concurrent-reindex",
+    defaultSeverity: "warning",
+    why: "REINDEX without CONCURRENTLY blocks writes to the table (SHARE lock), and reads that use the index (ACCESS EXCLUSIVE on it), while it rebuilds.",
+    instead: "REINDEX … CONCURRENTLY (PostgreSQL 12+), in a file that starts with -- autopilot:no-transaction.",
+  },
+  {
+    id: "require-concurrent-detach-partition",
+    defaultSeverity: "warning",
+    why: "DETACH PARTITION without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on the partitioned table, blocking reads and writes of every partition.",
+    instead: "DETACH PARTITION … CONCURRENTLY (PostgreSQL 14+; not with a default partition), in a file that starts with -- autopilot:no-transaction.",
+  },
+  {
+    id: "dropping-not-null",
+    defaultSeverity: "warning",
+    why: "Once NULLs can be written, the application version that is still running (and other readers) may read a NULL where it assumes a value.",
+    instead: "Release code that handles NULL in that column first, then drop NOT NULL in a later migration.",
+  },
+  {
+    id: "ban-alter-domain-with-add-constraint",
+    defaultSeverity: "warning",
+    why: "ALTER DOMAIN … ADD CONSTRAINT checks every column of every table that uses the domain, holding a SHARE lock on each table that blocks writes.",
+    instead:
+      "ADD CONSTRAINT … NOT VALID (new values are checked at once), then VALIDATE CONSTRAINT in a later migration at a quiet time; or put a CHECK constraint on the columns, added NOT VALID.",
   },
 ];
 

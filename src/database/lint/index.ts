@@ -55,11 +55,15 @@ export async function ensureLintReady(): Promise<void> {
 }
 
 /**
- * Rules whose findings no config or `-- autopilot:ignore` can silence: PostgreSQL would refuse a
- * syntax error whatever the config says, and the migrator refuses a transactional file that ends its
- * own transaction (see findTransactionControl), so the plan must not call either fine.
+ * Findings no config or `-- autopilot:ignore` can silence: PostgreSQL would refuse a syntax error
+ * whatever the config says, and the migrator refuses a transactional file that ends its own
+ * transaction (see findTransactionControl), so the plan must not call either fine. An unpaired
+ * BEGIN or COMMIT in a no-transaction file only draws a warning from PostgreSQL: the team's call.
  */
-const NEVER_OPTIONAL: ReadonlySet<string> = new Set(["syntax-error", transactionNesting.id]);
+function neverOptional(found: Located): boolean {
+  if (found.rule === transactionNesting.id) return !found.statement?.file.noTransaction;
+  return found.rule === "syntax-error";
+}
 
 /** The words a transaction-control statement starts with. */
 const TRANSACTION_START = /^(begin|start|commit|end|rollback|abort|prepare)\b/i;
@@ -196,7 +200,7 @@ function runRules(statements: Statement[]): Located[] {
 
 function toFinding(found: Located, path: string, source: SourceText, severities: Map<string, RuleSeverity>, ignores?: IgnoreIndex): LintFinding | undefined {
   const info = ruleInfo(found.rule);
-  const severity = severities.get(found.rule) ?? info.defaultSeverity;
+  const severity = (!neverOptional(found) && severities.get(found.rule)) || info.defaultSeverity;
   if (severity === "off") return undefined;
   const index = tokenIndex(found, source);
   const { line, column } = source.position(index);
@@ -222,7 +226,7 @@ function severityOverrides(rules: Record<string, RuleSeverity> | undefined): Map
   const overrides = new Map<string, RuleSeverity>();
   for (const [name, severity] of Object.entries(rules ?? {})) {
     const id = resolveRuleId(name);
-    if (id && !NEVER_OPTIONAL.has(id)) overrides.set(id, severity);
+    if (id) overrides.set(id, severity);
   }
   return overrides;
 }
@@ -230,7 +234,7 @@ function severityOverrides(rules: Record<string, RuleSeverity> | undefined): Map
 /**
  * Which `-- autopilot:ignore` applies to a finding: one in the comment lines directly above its
  * statement (or directly above the offending line inside the statement), or one in the file's
- * leading comment block, which covers the whole file. NEVER_OPTIONAL rules cannot be ignored.
+ * leading comment block, which covers the whole file. neverOptional findings cannot be ignored.
  */
 class IgnoreIndex {
   private readonly byLine = new Map<number, IgnoreDirective[]>();
@@ -250,7 +254,7 @@ class IgnoreIndex {
   }
 
   find(found: Located, line: number): IgnoreDirective | undefined {
-    if (NEVER_OPTIONAL.has(found.rule)) return undefined;
+    if (neverOptional(found)) return undefined;
     const matches = (ignore: IgnoreDirective) => resolveRuleId(ignore.rule) === found.rule;
     const statementLine = found.statement ? this.source.position(found.statement.start).line : line;
     return this.above(statementLine, matches) ?? this.above(line, matches) ?? this.fileWide.find(matches);

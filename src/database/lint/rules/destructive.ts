@@ -59,3 +59,10 @@ export const banTruncateCascade = rule("ban-truncate-cascade", ["TruncateStmt"],
     lock: EXCLUSIVE,
   };
 });
+
+export const droppingNotNull = rule("dropping-not-null", ["AlterTableStmt"], (statement) =>
+  statement.alterCommands("AT_DropNotNull").map(({ command, table }) => ({
+    message: `drops NOT NULL from ${displayName(table)}.${command.name}, which running code may assume is always set`,
+    table: displayName(table),
+  })),
+);

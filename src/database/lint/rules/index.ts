@@ -1,6 +1,8 @@
 // Every rule the engine runs, in the order findings on one position are listed.
 import type { Rule } from "../statement.js";
-import { banDropColumn, banDropDatabase, banDropTable, banTruncateCascade, renamingColumn, renamingTable } from "./destructive.js";
+import { addingFieldWithDefault } from "./column-defaults.js";
+import { requireConcurrentDetachPartition, requireConcurrentReindex } from "./concurrently.js";
+import { banDropColumn, banDropDatabase, banDropTable, banTruncateCascade, droppingNotNull, renamingColumn, renamingTable } from "./destructive.js";
 import { identifierTooLong } from "./identifiers.js";
 import {
   addingForeignKeyConstraint,
@@ -15,6 +17,7 @@ import {
 } from "./locks.js";
 import { banConcurrentIndexCreationInTransaction, banUncommittedTransaction, preferRobustStmts, transactionNesting } from "./transactions.js";
 import { banCharField, preferBigintOverInt, preferIdentity, preferTextField, preferTimestamptz } from "./types.js";
+import { banAlterDomainWithAddConstraint, validateConstraintInSameTransaction } from "./validation.js";
 
 export const RULES: ReadonlyArray<Rule> = [
   banDropDatabase,
@@ -42,4 +45,10 @@ export const RULES: ReadonlyArray<Rule> = [
   banUncommittedTransaction,
   identifierTooLong,
   preferRobustStmts,
+  validateConstraintInSameTransaction,
+  addingFieldWithDefault,
+  requireConcurrentReindex,
+  requireConcurrentDetachPartition,
+  droppingNotNull,
+  banAlterDomainWithAddConstraint,
 ];

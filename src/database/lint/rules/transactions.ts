@@ -3,7 +3,7 @@
 // leaves the first ones applied.
 import type { TransactionStmtKind } from "libpg-query";
 import { as, displayName, droppedName, tableOf } from "../ast.js";
-import { rule, type Hit, type Rule, type Statement } from "../statement.js";
+import { rule, type FileFacts, type Hit, type Rule, type Statement } from "../statement.js";
 
 const OPENS: ReadonlySet<TransactionStmtKind> = new Set(["TRANS_STMT_BEGIN", "TRANS_STMT_START"]);
 const CLOSES: ReadonlySet<TransactionStmtKind> = new Set(["TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK", "TRANS_STMT_PREPARE"]);
@@ -19,9 +19,19 @@ export function closesTransaction(statement: Statement): boolean {
 }
 
 export const transactionNesting = rule("transaction-nesting", ["TransactionStmt"], (statement) => {
-  if (statement.file.noTransaction || !(opensTransaction(statement) || closesTransaction(statement))) return undefined;
+  if (statement.file.noTransaction) return unpairedTransactionControl(statement);
+  if (!(opensTransaction(statement) || closesTransaction(statement))) return undefined;
   return { message: `${transactionKeyword(statement)} inside a file that Autopilot already runs in a transaction` };
 });
+
+/** In a no-transaction file PostgreSQL only warns about these, and the file does not do what it reads as. */
+function unpairedTransactionControl(statement: Statement): Hit | undefined {
+  if (opensTransaction(statement) && statement.inTransactionBlock)
+    return { message: `${transactionKeyword(statement)} inside a transaction this file already began: transactions do not nest, so the next COMMIT ends both` };
+  if (closesTransaction(statement) && !statement.inTransactionBlock)
+    return { message: `${transactionKeyword(statement)} with no transaction open: the statements before it were already committed one by one` };
+  return undefined;
+}
 
 function transactionKeyword(statement: Statement): string {
   const kind = statement.as("TransactionStmt")?.kind ?? "";
@@ -70,7 +80,7 @@ export const banConcurrentIndexCreationInTransaction = rule(
 );
 
 // Only no-transaction files: a transactional file that fails leaves nothing behind to trip over.
-export const preferRobustStmts = rule("prefer-robust-stmts", ["CreateStmt", "IndexStmt", "DropStmt", "AlterTableStmt"], (statement) => {
+const robustStatement = rule("prefer-robust-stmts", ["CreateStmt", "IndexStmt", "DropStmt", "AlterTableStmt"], (statement) => {
   if (!statement.file.noTransaction) return undefined;
   const create = statement.as("CreateStmt");
   if (create && !create.if_not_exists) return { message: `creates table ${displayName(tableOf(create.relation))} without IF NOT EXISTS` };
@@ -84,6 +94,8 @@ export const preferRobustStmts = rule("prefer-robust-stmts", ["CreateStmt", "Ind
   return robustAlterColumns(statement);
 });
 
+export const preferRobustStmts: Rule = { ...robustStatement, checkFile: constraintsThatCannotBeReAdded };
+
 function robustAlterColumns(statement: Statement): Hit[] {
   const alter = statement.as("AlterTableStmt");
   const table = displayName(tableOf(alter?.relation));
@@ -92,6 +104,27 @@ function robustAlterColumns(statement: Statement): Hit[] {
     if (!command || command.missing_ok) return [];
     if (command.subtype === "AT_AddColumn") return [{ message: `adds column ${table}.${as(command.def, "ColumnDef")?.colname} without IF NOT EXISTS` }];
     if (command.subtype === "AT_DropColumn") return [{ message: `drops column ${table}.${command.name} without IF EXISTS` }];
+    if (command.subtype === "AT_DropConstraint") return [{ message: `drops constraint ${command.name} of ${table} without IF EXISTS` }];
     return [];
+  });
+}
+
+/** ADD CONSTRAINT has no IF NOT EXISTS: a re-run succeeds only when an earlier DROP CONSTRAINT IF EXISTS clears the way. */
+function constraintsThatCannotBeReAdded(statements: Statement[], file: FileFacts): Array<Hit & { statement: Statement }> {
+  if (!file.noTransaction) return [];
+  const droppedFirst = new Set<string>();
+  return statements.flatMap((statement) => {
+    const alter = statement.as("AlterTableStmt");
+    const table = tableOf(alter?.relation);
+    return (alter?.cmds ?? []).flatMap((c) => {
+      const command = as(c, "AlterTableCmd");
+      if (command?.subtype === "AT_DropConstraint" && command.missing_ok) droppedFirst.add(`${table.name}\0${command.name}`);
+      const constraint = command?.subtype === "AT_AddConstraint" ? as(command.def, "Constraint") : undefined;
+      if (!constraint || (constraint.conname && droppedFirst.has(`${table.name}\0${constraint.conname}`))) return [];
+      const message = constraint.conname
+        ? `adds constraint ${constraint.conname} to ${displayName(table)}, which fails on a re-run: no DROP CONSTRAINT IF EXISTS ${constraint.conname} before it`
+        : `adds an unnamed constraint to ${displayName(table)}, which a re-run adds a second time (or fails on)`;
+      return [{ statement, message, byteOffset: constraint.location }];
+    });
   });
 }
