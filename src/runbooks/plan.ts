@@ -6,7 +6,7 @@ import type { ResolvedTarget } from "../config/server-config.js";
 import { ConfigError } from "../config/yaml-errors.js";
 import { isUnavailable } from "../database/connection-errors.js";
 import { readHistoryFromUrl } from "../database/history.js";
-import { ensureLintReady, lintMigration, type LintFinding } from "../database/lint/index.js";
+import { ensureLintReady, lintMigration, type LintFinding, type RuleSeverity } from "../database/lint/index.js";
 import { indexMigrations, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
 import { plan, type AppliedMigration } from "../database/planner.js";
 import { batchTooLarge } from "../database/plan-bounds.js";
@@ -109,7 +109,7 @@ class PlanRun extends RunContext<RunOf<"plan">> {
       })),
     );
     await this.checkRun.progress("Linting…");
-    const findings = await this.step("lint", () => this.lint(files.files, config.lint));
+    const findings = await this.step("lint", () => this.lint(files.files, config.lint.rules));
     const costed = "applied" in history && typeof target !== "string" ? await this.withCosts(findings, target) : findings;
     const report: PlanReport = {
       environment,
@@ -162,7 +162,7 @@ class PlanRun extends RunContext<RunOf<"plan">> {
     return { pending: planned.pending.filter((r) => changed.has(r.path)), problems: [...planned.problems, ...touched] };
   }
 
-  private async lint(files: MigrationFile[], rules: Record<string, "error" | "warning" | "off">): Promise<LintFinding[]> {
+  private async lint(files: MigrationFile[], rules: Record<string, RuleSeverity>): Promise<LintFinding[]> {
     await ensureLintReady();
     return files.flatMap((f) => lintMigration({ path: f.path, sql: f.sql, noTransaction: f.directives.noTransaction }, { rules }));
   }
