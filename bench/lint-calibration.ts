@@ -1,6 +1,7 @@
 // Lints a whole migration history (up and down files) and prints, per rule, how many findings each
 // severity got: the calibration table in docs/lint-rules.md. Usage:
 //   node --import tsx bench/lint-calibration.ts fixtures/kratos-migrations
+import { lintDownFile } from "../src/database/lint/down-files.js";
 import { ensureLintReady, lintMigration, type LintFinding } from "../src/database/lint/index.js";
 import { loadMigrationDirectory } from "../src/database/migration-files.js";
 
@@ -10,8 +11,7 @@ const { files } = await loadMigrationDirectory(dir);
 const findings: LintFinding[] = [];
 for (const file of files) {
   findings.push(...lintMigration({ path: file.path, sql: file.sql, noTransaction: file.directives.noTransaction }));
-  // Down files run in one transaction with their history update (see database/rollback.ts).
-  if (file.down) findings.push(...lintMigration({ path: file.down.path, sql: file.down.sql, noTransaction: false }));
+  if (file.down) findings.push(...lintDownFile(file.down));
 }
 
 const SEVERITIES = ["error", "warning", "notice"] as const;
