@@ -16,7 +16,9 @@ import { loadMigrationDirectory } from "../src/database/migration-files.js";
 import { describeCost, tableCosts } from "../src/database/table-costs.js";
 import { planMarkdown, renderPlan } from "../src/report/plan-report.js";
 import { statusOf, type PlanReport } from "../src/runbooks/plan-outcome.js";
+import { shopRepo } from "./harness/fixtures.js";
 import { createTestDatabase, query, type TestDatabase } from "./harness/postgres.js";
+import { Scenario } from "./harness/scenario.js";
 
 before(() => ensureLintReady());
 
@@ -228,4 +230,31 @@ test("autopilot plan --lint lints down files too, notices apart, and exits 0 on 
     /^migrations\/0001_users\.down\.sql:1: notice ban-drop-table: drops table users \(reverting what the up file did: a notice in a down file\)$/m,
   );
   assert.match(stdout, /Lint: 0 error\(s\), 0 warning\(s\), 2 notice\(s\) in 1 file\(s\)\./);
+});
+
+describe("the plan on a pull request, end to end", () => {
+  let s: Scenario;
+  before(async () => {
+    s = await Scenario.start();
+    const sha = await s.push(shopRepo(["0001_init.sql", "0002_orders.sql"]));
+    assert.equal((await s.completedCheckRun(sha)).conclusion, "success");
+    await s.targetQuery("analyze orders");
+  });
+  after(() => s.stop());
+
+  test("a lock on the small orders table is a notice naming its rows; the down file is linted in its own section", async () => {
+    const sha = await s.pullRequest(21, {
+      "migrations/0003_total_idx.sql": "create index orders_total on orders (total_cents);\n",
+      "migrations/0003_total_idx.down.sql": "drop index orders_total;\n",
+    });
+    const run = await s.completedPlan(sha);
+    const summary = run.output.summary!;
+    assert.match(
+      summary,
+      /\| ℹ️ \| `require-concurrent-index-creation` \| `migrations\/0003_total_idx\.sql:1` \|.*orders has ~\d+ rows: notice \(under lint\.small_table_rows 10,000\)/,
+    );
+    assert.match(summary, /### Down files[\s\S]*`require-concurrent-index-deletion` \| `migrations\/0003_total_idx\.down\.sql:1`/);
+    assert.equal(run.conclusion, "neutral", "the down file's DROP INDEX names no table to measure: it stays a warning");
+    assert.ok(run.output.annotations.some((a) => a.path === "migrations/0003_total_idx.sql" && a.annotation_level === "notice"));
+  });
 });
