@@ -37,9 +37,9 @@ test("plan --lint without a database lints every file: path:line: severity rule-
   const dir = repo(MIGRATIONS);
   const { code, stdout } = await autopilot(["plan", "--lint", "--dir", "migrations"], dir);
   assert.equal(code, 1);
-  assert.match(stdout, /^migrations\/0001_users\.sql:1: warning prefer-text-field: column users\.name is varchar\(80\)$/m);
+  assert.match(stdout, /^migrations\/0001_users\.sql:1: notice prefer-text-field: column users\.name is varchar\(80\)$/m);
   assert.match(stdout, /^migrations\/0002_drop\.sql:3: error ban-drop-column: drops column users\.name$/m);
-  assert.match(stdout, /Lint: 1 error\(s\), 1 warning\(s\) in 2 file\(s\)\./);
+  assert.match(stdout, /Lint: 1 error\(s\), 0 warning\(s\), 1 notice\(s\) in 2 file\(s\)\./);
 });
 
 test("plan --lint takes severities from the repo config's lint section; warnings alone exit 0", async () => {

@@ -7,6 +7,7 @@ import type { Command } from "commander";
 import { isValidDuration } from "../database/directives.js";
 import { hasErrors, type Problem } from "../database/errors.js";
 import { readHistoryFromUrl } from "../database/history.js";
+import { lintDownFile } from "../database/lint/down-files.js";
 import { ensureLintReady, lintMigration, type RuleSeverity } from "../database/lint/index.js";
 import { countFindings, formatFinding } from "../database/lint/format.js";
 import { loadMigrationDirectory, type MigrationFile } from "../database/migration-files.js";
@@ -85,14 +86,18 @@ async function lintOnly(flags: PlanFlags): Promise<void> {
   await lintFiles(files, flags.repoConfig);
 }
 
-/** Prints each finding as `path:line: severity rule-id: message`; exit code 1 on any counted error. */
+/** Prints each finding (down files' too) as `path:line: severity rule-id: message`; exit code 1 on any counted error. */
 async function lintFiles(files: MigrationFile[], repoConfigPath: string): Promise<void> {
   const rules = lintRulesFrom(repoConfigPath);
   await ensureLintReady();
-  const findings = files.flatMap((f) => lintMigration({ path: f.path, sql: f.sql, noTransaction: f.directives.noTransaction }, { rules }));
+  const findings = files.flatMap((f) => [
+    ...lintMigration({ path: f.path, sql: f.sql, noTransaction: f.directives.noTransaction }, { rules }),
+    ...(f.down ? lintDownFile(f.down, { rules }) : []),
+  ]);
   for (const finding of findings) console.log(formatFinding(finding));
-  const { errors, warnings, ignored } = countFindings(findings);
-  console.log(`Lint: ${errors} error(s), ${warnings} warning(s)${ignored ? `, ${ignored} ignored` : ""} in ${files.length} file(s).`);
+  const { errors, warnings, notices, ignored } = countFindings(findings);
+  const extra = `${notices ? `, ${notices} notice(s)` : ""}${ignored ? `, ${ignored} ignored` : ""}`;
+  console.log(`Lint: ${errors} error(s), ${warnings} warning(s)${extra} in ${files.length} file(s).`);
   if (errors > 0) process.exitCode = 1;
 }
 
@@ -103,7 +108,7 @@ function lintRulesFrom(repoConfigPath: string): Record<string, RuleSeverity> {
   if (errors.length) throw new ConfigError(repoConfigPath, errors);
   const problems = sectionWarnings(warnings, "lint");
   if (problems.length) throw new Error(problems.map(formatProblem).join("\n"));
-  return config.lint;
+  return config.lint.rules;
 }
 
 async function migrateCommand(flags: MigrateFlags): Promise<void> {

@@ -11,7 +11,7 @@ import {
   type RepoCommandRules,
   type ServerCommandRules,
 } from "../commands/authorize.js";
-import { validateLintConfig, type RuleSeverity } from "../database/lint/index.js";
+import { lintSettingsOf, validateLintConfig, type LintSettings } from "../database/lint/index.js";
 import { DEFAULT_HEALTH_LIMITS, healthLimitsOf, readHealthSection, type HealthConfig, type HealthLimits } from "./health-config.js";
 import type { ServerConfig } from "./server-config.js";
 import { byLine, issueProblems, problemAt, readYaml, type ConfigProblem, type YamlSource } from "./yaml-errors.js";
@@ -59,7 +59,7 @@ const repoConfigSchema = z.strictObject({
   // Checked on its own (readHealthSection): its mistakes never stop migrations.
   health: z.unknown().optional(),
   incidents: z.strictObject({ labels: z.array(z.string()).default(["incident", "urgent"]) }).optional(),
-  // Rule ids and severities are checked on their own (validateLintConfig): they fail plans, not migrations.
+  // Rule ids, severities and small_table_rows are checked on their own (validateLintConfig): they fail plans, not migrations.
   lint: z.record(z.string(), z.unknown()).optional(),
   commands: commandsSchema.optional(),
   alerts: alertRulesSchema.optional(),
@@ -71,8 +71,7 @@ type RepoConfigSections = z.infer<typeof repoConfigSchema>;
 export type RepoConfig = Omit<RepoConfigSections, "health" | "lint" | "commands"> & {
   /** Undefined when the file has no health section, or an invalid one. */
   health?: HealthConfig;
-  /** Severities by canonical rule id; only the valid entries. */
-  lint: Record<string, RuleSeverity>;
+  lint: LintSettings;
   /** The server's command rules, made stricter by the file's `commands` section. */
   commands: CommandPolicy;
 };
@@ -121,7 +120,7 @@ export function loadRepoConfig(text: string | null, limits: ServerLimits = DEFAU
   const warnings = [...health.problems, ...dottedProblems(source, [...lint.problems, ...commands.problems])];
   const { health: _health, lint: _lint, commands: _commands, ...rest } = sections.success ? sections.data : repoConfigSchema.parse({});
   return {
-    config: { ...rest, health: health.health, lint: lint.rules, commands: commands.policy },
+    config: { ...rest, health: health.health, lint: lintSettingsOf(lint), commands: commands.policy },
     errors,
     // A key that is an error already is not warned about again.
     warnings: warnings.filter((warning) => !errors.some((error) => error.key === warning.key)).sort(byLine),

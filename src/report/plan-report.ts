@@ -1,6 +1,6 @@
 // Renders a plan for the Check Run on the pull request's head and for its sticky comment.
 import { formatProblem } from "../config/yaml-errors.js";
-import { severityCounts, statusOf, type PlanOutcome, type PlanReport } from "../runbooks/plan-outcome.js";
+import { severityCounts, statusOf, type PlanFinding, type PlanOutcome, type PlanReport } from "../runbooks/plan-outcome.js";
 import type { Annotation, CheckRunOutcome } from "./check-run.js";
 
 export const PLAN_COMMENT_MARKER = "<!-- autopilot:plan -->";
@@ -33,13 +33,14 @@ function titleOf(report: PlanReport): string {
   const parts = [`${plural(report.pending.length, "migration")} to apply${where}`];
   if (counts.errors) parts.push(plural(counts.errors, "error"));
   if (counts.warnings) parts.push(plural(counts.warnings, "warning"));
+  if (counts.notices) parts.push(plural(counts.notices, "notice"));
   if (report.rehearsal) parts.push(report.rehearsal.ok ? "rehearsal passed" : "rehearsal failed");
   return parts.join(" · ");
 }
 
 /** The whole plan as Markdown: the Check Run summary and the pull-request comment share it. */
 export function planMarkdown(report: PlanReport): string {
-  return [planSection(report), integritySection(report), lintSection(report), rehearsalSection(report)].filter(Boolean).join("\n\n");
+  return [planSection(report), integritySection(report), lintSection(report), downFilesSection(report), rehearsalSection(report)].filter(Boolean).join("\n\n");
 }
 
 function planSection(report: PlanReport): string {
@@ -59,14 +60,26 @@ function integritySection(report: PlanReport): string {
 
 function lintSection(report: PlanReport): string {
   if (report.notLinted) return `### Lint\n\n❌ Nothing was downloaded, linted or rehearsed: ${report.notLinted}.`;
-  if (report.findings.length === 0) return "### Lint\n\n✅ No findings.";
-  const rows = report.findings.map((f) => {
-    const mark = f.ignored ? "🙈" : f.severity === "error" ? "❌" : "⚠️";
-    const what = [f.message, f.cost && `— ${f.cost}`].filter(Boolean).join(" ");
+  return `### Lint\n\n${findingsTable(report.findings)}`;
+}
+
+/** Rollbacks take locks too; shown apart so a reader of the plan sees what applying would do first. */
+function downFilesSection(report: PlanReport): string {
+  if (!report.downFindings) return "";
+  return `### Down files\n\nWhat rolling back would do (\`.down.sql\` files of the migrations above):\n\n${findingsTable(report.downFindings)}`;
+}
+
+const SEVERITY_MARK = { error: "❌", warning: "⚠️", notice: "ℹ️" } as const;
+
+function findingsTable(findings: PlanFinding[]): string {
+  if (findings.length === 0) return "✅ No findings.";
+  const rows = findings.map((f) => {
+    const mark = f.ignored ? "🙈" : SEVERITY_MARK[f.severity];
+    const what = [f.message, f.cost && `— ${f.cost}`, f.downgraded && `(${f.downgraded})`].filter(Boolean).join(" ");
     const instead = f.ignored ? `ignored: ${f.ignored.reason}` : f.instead;
     return `| ${mark} | \`${f.rule}\` | \`${f.path}:${f.line}\` | ${escapeCell(what)} | ${escapeCell(instead)} |`;
   });
-  return `### Lint\n\n| | Rule | Where | Finding | Safer way |\n|---|---|---|---|---|\n${rows.join("\n")}`;
+  return `| | Rule | Where | Finding | Safer way |\n|---|---|---|---|---|\n${rows.join("\n")}`;
 }
 
 function rehearsalSection(report: PlanReport): string {
@@ -93,14 +106,14 @@ function annotationsOf(report: PlanReport): Annotation[] {
     title: p.code,
     message: p.message,
   }));
-  const findings: Annotation[] = report.findings
+  const findings: Annotation[] = [...report.findings, ...(report.downFindings ?? [])]
     .filter((f) => !f.ignored)
     .map((f) => ({
       path: f.path,
       line: f.line,
-      level: f.severity === "error" ? "failure" : "warning",
+      level: ANNOTATION_LEVEL[f.severity],
       title: f.rule,
-      message: `${f.message}${f.cost ? ` — ${f.cost}` : ""}\nWhy: ${f.why}\nInstead: ${f.instead}`,
+      message: `${f.message}${f.cost ? ` — ${f.cost}` : ""}${f.downgraded ? ` (${f.downgraded})` : ""}\nWhy: ${f.why}\nInstead: ${f.instead}`,
     }));
   const rehearsal: Annotation[] = (report.rehearsal?.files ?? [])
     .filter((f) => f.status === "failed" && f.error)
@@ -113,5 +126,7 @@ function annotationsOf(report: PlanReport): Annotation[] {
     }));
   return [...problems, ...findings, ...rehearsal];
 }
+
+const ANNOTATION_LEVEL = { error: "failure", warning: "warning", notice: "notice" } as const;
 
 const escapeCell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");

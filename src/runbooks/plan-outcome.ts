@@ -5,6 +5,9 @@ import type { LintFinding } from "../database/lint/index.js";
 import type { RehearsalResult } from "../database/rehearsal.js";
 import type { RunStatus } from "../store/runs.js";
 
+/** A lint finding, with what its lock would cost on the target when the plan could tell. */
+export type PlanFinding = LintFinding & { cost?: string };
+
 export interface PlannedFile {
   path: string;
   version: string;
@@ -18,7 +21,9 @@ export interface PlanReport {
   appliedCount?: number;
   pending: PlannedFile[];
   problems: Problem[];
-  findings: Array<LintFinding & { cost?: string }>;
+  findings: PlanFinding[];
+  /** Findings in the pending files' `.down.sql` files; undefined when none has one. */
+  downFindings?: PlanFinding[];
   rehearsal?: RehearsalResult;
   rehearsalNote?: string;
   /** Why nothing was downloaded, linted or rehearsed (a batch over the run's bounds). */
@@ -34,15 +39,21 @@ export type PlanStatus = Extract<RunStatus, "success" | "failure" | "neutral">;
 export interface SeverityCounts {
   errors: number;
   warnings: number;
+  /** Shown, never changing the conclusion. */
+  notices: number;
 }
 
-/** Errors and warnings a plan found: integrity problems, active lint findings, and a failed rehearsal (an error). */
+/**
+ * What a plan found: integrity problems, active lint findings (down files' too), and a failed
+ * rehearsal (an error). Notices are counted for the title only.
+ */
 export function severityCounts(report: PlanReport): SeverityCounts {
-  const active = report.findings.filter((f) => !f.ignored);
+  const active = [...report.findings, ...(report.downFindings ?? [])].filter((f) => !f.ignored);
   const rehearsalFailed = report.rehearsal && !report.rehearsal.ok ? 1 : 0;
   return {
     errors: report.problems.filter((p) => p.severity === "error").length + active.filter((f) => f.severity === "error").length + rehearsalFailed,
     warnings: report.problems.filter((p) => p.severity === "warning").length + active.filter((f) => f.severity === "warning").length,
+    notices: active.filter((f) => f.severity === "notice").length,
   };
 }
 

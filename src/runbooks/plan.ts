@@ -6,13 +6,15 @@ import type { ResolvedTarget } from "../config/server-config.js";
 import { ConfigError } from "../config/yaml-errors.js";
 import { isUnavailable } from "../database/connection-errors.js";
 import { readHistoryFromUrl } from "../database/history.js";
-import { ensureLintReady, lintMigration, type LintFinding } from "../database/lint/index.js";
+import { lintDownFile } from "../database/lint/down-files.js";
+import { ensureLintReady, lintMigration, type LintFinding, type RuleSeverity } from "../database/lint/index.js";
+import { downgradeSmallTableLocks } from "../database/lint/small-tables.js";
 import { indexMigrations, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
 import { plan, type AppliedMigration } from "../database/planner.js";
 import { batchTooLarge } from "../database/plan-bounds.js";
 import { rehearse } from "../database/rehearsal.js";
 import { describeCost, tableCosts } from "../database/table-costs.js";
-import { listDirectory, type TreeEntry } from "../github/api/repo-files.js";
+import { downloadBlobs, listDirectory, type TreeEntry } from "../github/api/repo-files.js";
 import { CheckRunReporter } from "../report/check-run.js";
 import type { GitHubClient } from "../github/api/client.js";
 import { PLAN_CHECK_NAME } from "../report/check-names.js";
@@ -22,7 +24,7 @@ import { redact } from "../redact.js";
 import type { ParamsOf } from "../store/run-requests.js";
 import { finishRun, updateRun, type RunOf } from "../store/runs.js";
 import { retryOrGiveUp, type Attempt, type RunbookDeps } from "./deps.js";
-import { statusOf, type PlanOutcome, type PlanReport } from "./plan-outcome.js";
+import { statusOf, type PlanFinding, type PlanOutcome, type PlanReport } from "./plan-outcome.js";
 import { beginRun, RunContext } from "./run-context.js";
 
 export async function runPlan(deps: RunbookDeps, runId: number, attempt: Attempt): Promise<void> {
@@ -35,6 +37,11 @@ export async function runPlan(deps: RunbookDeps, runId: number, attempt: Attempt
 export async function concludeInterrupted(deps: RunbookDeps, run: RunOf<"plan">, attempts: number): Promise<void> {
   const session = new PlanRun(deps, run, await deps.github(run.installationId), { number: attempts, limit: attempts });
   await session.conclude({ kind: "crashed", error: "the worker running this plan stopped and no attempts are left", attempts });
+}
+
+interface DownFile {
+  path: string;
+  sql: string;
 }
 
 /** The history of the target, or why it was not read. */
@@ -96,7 +103,7 @@ class PlanRun extends RunContext<RunOf<"plan">> {
         notLinted: tooLarge[0].message,
       };
     }
-    const files = await this.step("download", () => this.downloadMigrations(pending));
+    const [files, downs] = await this.step("download", () => Promise.all([this.downloadMigrations(pending), this.downloadDowns(pending)]));
     problems.unshift(...index.problems, ...files.problems);
 
     problems.push(
@@ -109,15 +116,17 @@ class PlanRun extends RunContext<RunOf<"plan">> {
       })),
     );
     await this.checkRun.progress("Linting…");
-    const findings = await this.step("lint", () => this.lint(files.files, config.lint));
-    const costed = "applied" in history && typeof target !== "string" ? await this.withCosts(findings, target) : findings;
+    const findings = await this.step("lint", () => this.lint(files.files, downs, config.lint.rules));
+    const costed = "applied" in history && typeof target !== "string" ? await this.withCosts(findings, target, config.lint.small_table_rows) : findings;
+    const downPaths = new Set(downs.map((d) => d.path));
     const report: PlanReport = {
       environment,
       targetNote: "note" in history ? history.note : undefined,
       appliedCount: "applied" in history ? history.applied.filter((h) => !h.revertedAt).length : undefined,
       pending: pending.map((p) => ({ path: p.path, version: p.version, name: p.name })),
       problems,
-      findings: costed,
+      findings: costed.filter((f) => !downPaths.has(f.path)),
+      downFindings: downs.length ? costed.filter((f) => downPaths.has(f.path)) : undefined,
     };
     return this.rehearse(report, config, target, history, files.files, index.refs);
   }
@@ -162,20 +171,40 @@ class PlanRun extends RunContext<RunOf<"plan">> {
     return { pending: planned.pending.filter((r) => changed.has(r.path)), problems: [...planned.problems, ...touched] };
   }
 
-  private async lint(files: MigrationFile[], rules: Record<string, "error" | "warning" | "off">): Promise<LintFinding[]> {
-    await ensureLintReady();
-    return files.flatMap((f) => lintMigration({ path: f.path, sql: f.sql, noTransaction: f.directives.noTransaction }, { rules }));
+  /** The `.down.sql` files of the pending migrations: a rollback runs them against the same tables. */
+  private async downloadDowns(pending: MigrationRef[]): Promise<DownFile[]> {
+    const withDown = pending.filter((r) => r.downPath && r.downChecksum);
+    if (withDown.length === 0) return [];
+    const blobs = await downloadBlobs(
+      this.github,
+      this.repo,
+      withDown.map((r) => r.downChecksum!),
+    );
+    return withDown.map((r) => ({ path: r.downPath!, sql: blobs.get(r.downChecksum!)!.toString("utf8") }));
   }
 
-  /** Adds the size of each table a finding locks or rewrites, from the target's statistics. */
-  private async withCosts(findings: LintFinding[], target: ResolvedTarget): Promise<Array<LintFinding & { cost?: string }>> {
+  private async lint(files: MigrationFile[], downs: DownFile[], rules: Record<string, RuleSeverity>): Promise<LintFinding[]> {
+    await ensureLintReady();
+    return [
+      ...files.flatMap((f) => lintMigration({ path: f.path, sql: f.sql, noTransaction: f.directives.noTransaction }, { rules })),
+      ...downs.flatMap((down) => lintDownFile(down, { rules })),
+    ];
+  }
+
+  /**
+   * Adds the size of each table a finding locks or rewrites, from the target's statistics, and
+   * turns lock findings on tables under `smallTableRows` rows into notices.
+   */
+  private async withCosts(findings: LintFinding[], target: ResolvedTarget, smallTableRows: number): Promise<PlanFinding[]> {
     const tables = [...new Set(findings.filter((f) => f.table && (f.lock || f.rewrites)).map((f) => f.table!))];
     if (tables.length === 0) return findings;
     const costs = await tableCosts(target.databaseUrl, tables).catch(() => undefined);
-    return findings.map((f) => {
-      const cost = f.table ? costs?.get(f.table) : undefined;
+    if (!costs) return findings;
+    const costed = findings.map((f) => {
+      const cost = f.table ? costs.get(f.table) : undefined;
       return cost?.exists ? { ...f, cost: describeCost(cost, f.lock, f.rewrites) } : f;
     });
+    return downgradeSmallTableLocks(costed, costs, smallTableRows);
   }
 
   private async rehearse(

@@ -2,17 +2,19 @@
 // alternative each finding carries. Kept apart from the rule code (and from the WebAssembly parser)
 // so that directives and config validation can check rule ids without loading the parser.
 
-export type RuleSeverity = "error" | "warning" | "off";
+export type FindingSeverity = "error" | "warning" | "notice";
+export type RuleSeverity = FindingSeverity | "off";
 
 export interface LintRuleInfo {
   id: string;
-  defaultSeverity: "error" | "warning";
+  defaultSeverity: FindingSeverity;
   why: string;
   instead: string;
 }
 
 // Severities: data loss, and what fails at runtime (or breaks the running application), is an error;
-// locks, rewrites and style are warnings, which a team may raise in its config.
+// locks and rewrites are warnings, which a team may raise in its config; style and type advice are
+// notices, shown in the plan but never changing its conclusion.
 export const LINT_RULES: ReadonlyArray<LintRuleInfo> = [
   {
     id: "syntax-error",
@@ -118,31 +120,31 @@ export const LINT_RULES: ReadonlyArray<LintRuleInfo> = [
   },
   {
     id: "prefer-bigint-over-int",
-    defaultSeverity: "warning",
+    defaultSeverity: "notice",
     why: "integer and smallint columns run out (2^31 or 2^15), and widening them later rewrites the table.",
     instead: "Use bigint (or bigint GENERATED ALWAYS AS IDENTITY for ids).",
   },
   {
     id: "prefer-identity",
-    defaultSeverity: "warning",
+    defaultSeverity: "notice",
     why: "serial creates a loosely attached sequence with odd permissions and dump behaviour; identity columns are the SQL standard.",
     instead: "bigint GENERATED ALWAYS AS IDENTITY (or BY DEFAULT).",
   },
   {
     id: "prefer-text-field",
-    defaultSeverity: "warning",
+    defaultSeverity: "notice",
     why: "Raising a varchar(n) limit later needs an ACCESS EXCLUSIVE lock; varchar(n) is no faster than text.",
     instead: "Use text, with a CHECK (char_length(col) <= n) constraint if the limit matters.",
   },
   {
     id: "prefer-timestamptz",
-    defaultSeverity: "warning",
+    defaultSeverity: "notice",
     why: "timestamp without time zone drops the offset, so values depend on the session's time zone.",
     instead: "Use timestamptz (timestamp with time zone).",
   },
   {
     id: "ban-char-field",
-    defaultSeverity: "warning",
+    defaultSeverity: "notice",
     why: "char(n) pads with spaces, compares surprisingly, and is no faster than text.",
     instead: "Use text (or varchar), with a CHECK constraint if the length matters.",
   },
@@ -172,7 +174,7 @@ export const LINT_RULES: ReadonlyArray<LintRuleInfo> = [
   },
   {
     id: "prefer-robust-stmts",
-    defaultSeverity: "warning",
+    defaultSeverity: "notice",
     why: "A no-transaction file that fails half-way keeps its first statements; re-running it then fails on objects that already exist (or are already gone).",
     instead:
       "Use CREATE … IF NOT EXISTS, DROP … IF EXISTS, ADD COLUMN IF NOT EXISTS, DROP COLUMN IF EXISTS, DROP CONSTRAINT IF EXISTS; precede ADD CONSTRAINT c with DROP CONSTRAINT IF EXISTS c.",

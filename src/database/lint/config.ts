@@ -1,10 +1,15 @@
-// The `lint:` section of the repository config: `lint: { rules: { ban-drop-column: warning } }`.
+// The `lint:` section of the repository config: `lint: { rules: { ban-drop-column: warning }, small_table_rows: 10000 }`.
 // A typo must not silently leave a rule at its default, so unknown ids and severities are problems
 // that name the key, with the closest valid spelling.
 import { unknownKeyMessage } from "../../config/yaml-errors.js";
 import { closest, resolveRuleId, unknownRuleMessage, type RuleSeverity } from "./catalog.js";
 
-const SEVERITIES: ReadonlyArray<RuleSeverity> = ["error", "warning", "off"];
+const SEVERITIES: ReadonlyArray<RuleSeverity> = ["error", "warning", "notice", "off"];
+
+/** Below this many estimated rows, a lock is over before anyone waits on it (see small-tables.ts). */
+export const DEFAULT_SMALL_TABLE_ROWS = 10_000;
+
+const KNOWN_KEYS = ["rules", "small_table_rows"];
 
 /** Rules whose severity is not a matter of taste: PostgreSQL would refuse the file. */
 const FIXED_SEVERITY = new Set(["syntax-error"]);
@@ -14,18 +19,38 @@ export interface LintConfigProblem {
   message: string;
 }
 
-export function validateLintConfig(raw: unknown): { rules: Record<string, RuleSeverity>; problems: LintConfigProblem[] } {
+/** The section as the repository config holds it, defaults filled in. */
+export interface LintSettings {
+  /** Severities by canonical rule id; only the valid entries. */
+  rules: Record<string, RuleSeverity>;
+  small_table_rows: number;
+}
+
+/** The valid settings as given (`small_table_rows` only when the file sets it), and the problems. */
+export interface ValidatedLintConfig {
+  rules: Record<string, RuleSeverity>;
+  small_table_rows?: number;
+  problems: LintConfigProblem[];
+}
+
+export function lintSettingsOf(validated: ValidatedLintConfig): LintSettings {
+  return { rules: validated.rules, small_table_rows: validated.small_table_rows ?? DEFAULT_SMALL_TABLE_ROWS };
+}
+
+export function validateLintConfig(raw: unknown): ValidatedLintConfig {
   const rules: Record<string, RuleSeverity> = {};
   const problems: LintConfigProblem[] = [];
   if (raw === undefined || raw === null) return { rules, problems };
   if (!isPlainObject(raw)) return { rules, problems: [{ key: "lint", message: "lint must be a mapping, e.g. lint: { rules: { ban-drop-column: warning } }" }] };
 
-  for (const key of Object.keys(raw).filter((k) => k !== "rules")) {
-    problems.push({ key: `lint.${key}`, message: unknownKeyMessage(key, ["rules"]) });
+  for (const key of Object.keys(raw).filter((k) => !KNOWN_KEYS.includes(k))) {
+    problems.push({ key: `lint.${key}`, message: unknownKeyMessage(key, KNOWN_KEYS) });
   }
-  if (raw.rules === undefined || raw.rules === null) return { rules, problems };
+  const smallTableRows = validateSmallTableRows(raw.small_table_rows, problems);
+  const settings = smallTableRows === undefined ? {} : { small_table_rows: smallTableRows };
+  if (raw.rules === undefined || raw.rules === null) return { rules, ...settings, problems };
   if (!isPlainObject(raw.rules))
-    return { rules, problems: [...problems, { key: "lint.rules", message: "lint.rules must map rule ids to error, warning or off" }] };
+    return { rules, ...settings, problems: [...problems, { key: "lint.rules", message: "lint.rules must map rule ids to error, warning, notice or off" }] };
 
   for (const [name, given] of Object.entries(raw.rules)) {
     // YAML 1.1 readers turn a bare `off` into false.
@@ -37,7 +62,18 @@ export function validateLintConfig(raw: unknown): { rules: Record<string, RuleSe
     else if (FIXED_SEVERITY.has(id) && value !== "error") problems.push({ key, message: `${id} is always an error: PostgreSQL would refuse the file` });
     else rules[id] = value;
   }
-  return { rules, problems };
+  return { rules, ...settings, problems };
+}
+
+function validateSmallTableRows(value: unknown, problems: LintConfigProblem[]): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return value;
+  const shown = typeof value === "string" ? `"${value}"` : (JSON.stringify(value) ?? String(value));
+  problems.push({
+    key: "lint.small_table_rows",
+    message: `small_table_rows must be a whole number of rows, 0 or more (0 turns the downgrade off; got ${shown})`,
+  });
+  return undefined;
 }
 
 function isSeverity(value: unknown): value is RuleSeverity {
@@ -47,7 +83,7 @@ function isSeverity(value: unknown): value is RuleSeverity {
 function badSeverityMessage(value: unknown): string {
   const shown = typeof value === "string" ? `"${value}"` : (JSON.stringify(value) ?? String(value));
   const guess = typeof value === "string" ? closest(value.toLowerCase(), SEVERITIES, 3) : undefined;
-  return `severity must be error, warning or off (got ${shown})${guess ? ` (did you mean ${guess}?)` : ""}`;
+  return `severity must be error, warning, notice or off (got ${shown})${guess ? ` (did you mean ${guess}?)` : ""}`;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -4,15 +4,17 @@ import type { LintFinding } from "./index.js";
 
 export function formatFinding(finding: LintFinding): string {
   const ignored = finding.ignored ? ` (ignored: ${finding.ignored.reason})` : "";
-  return `${finding.path}:${finding.line}: ${finding.severity} ${finding.rule}: ${finding.message}${ignored}`;
+  const downgraded = finding.downgraded ? ` (${finding.downgraded})` : "";
+  return `${finding.path}:${finding.line}: ${finding.severity} ${finding.rule}: ${finding.message}${downgraded}${ignored}`;
 }
 
 /** Ignored findings are shown but never counted. */
-export function countFindings(findings: LintFinding[]): { errors: number; warnings: number; ignored: number } {
+export function countFindings(findings: LintFinding[]): { errors: number; warnings: number; notices: number; ignored: number } {
   const counted = findings.filter((f) => !f.ignored);
   return {
     errors: counted.filter((f) => f.severity === "error").length,
     warnings: counted.filter((f) => f.severity === "warning").length,
+    notices: counted.filter((f) => f.severity === "notice").length,
     ignored: findings.length - counted.length,
   };
 }

@@ -5,19 +5,19 @@ import type { Node } from "libpg-query";
 import { parseDirectives, type IgnoreDirective } from "../directives.js";
 import { splitStatements } from "../sql-split.js";
 import { tableOf } from "./ast.js";
-import { resolveRuleId, ruleInfo, type RuleSeverity } from "./catalog.js";
+import { resolveRuleId, ruleInfo, type FindingSeverity, type RuleSeverity } from "./catalog.js";
 import { skipTrivia } from "./lexer.js";
 import { SourceText } from "./locations.js";
 import { RULES } from "./rules/index.js";
 import { closesTransaction, opensTransaction, transactionNesting } from "./rules/transactions.js";
 import { Statement, type FileFacts, type Hit, type Rule } from "./statement.js";
 
-export { LINT_RULES, type RuleSeverity } from "./catalog.js";
-export { validateLintConfig } from "./config.js";
+export { LINT_RULES, type FindingSeverity, type RuleSeverity } from "./catalog.js";
+export { DEFAULT_SMALL_TABLE_ROWS, lintSettingsOf, validateLintConfig, type LintSettings } from "./config.js";
 
 export interface LintFinding {
   rule: string;
-  severity: "error" | "warning";
+  severity: FindingSeverity;
   path: string;
   /** 1-based, of the offending statement's first token (or of the offending token). */
   line: number;
@@ -31,6 +31,8 @@ export interface LintFinding {
   /** The lock the statement takes on `table`. */
   lock?: string;
   rewrites?: boolean;
+  /** Why the severity is below the rule's: "orders has ~120 rows: notice (under lint.small_table_rows 10,000)". */
+  downgraded?: string;
   /** Opted out with `-- autopilot:ignore`: shown with its reason, not counted. */
   ignored?: { reason: string; line: number };
 }
