@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { isValidDuration } from "../database/directives.js";
 import { hasErrors, type Problem } from "../database/errors.js";
 import { readHistoryFromUrl } from "../database/history.js";
-import { ensureLintReady, lintMigration, type RuleSeverity } from "../database/lint/index.js";
+import { ensureLintReady, lintMigrations, type RuleSeverity } from "../database/lint/index.js";
 import { countFindings, formatFinding } from "../database/lint/format.js";
 import { loadMigrationDirectory, type MigrationFile } from "../database/migration-files.js";
 import { loadRepoConfig, sectionWarnings } from "../config/repo-config.js";
@@ -89,7 +89,10 @@ async function lintOnly(flags: PlanFlags): Promise<void> {
 async function lintFiles(files: MigrationFile[], repoConfigPath: string): Promise<void> {
   const rules = lintRulesFrom(repoConfigPath);
   await ensureLintReady();
-  const findings = files.flatMap((f) => lintMigration({ path: f.path, sql: f.sql, noTransaction: f.directives.noTransaction }, { rules }));
+  const findings = lintMigrations(
+    files.map((f) => ({ path: f.path, sql: f.sql, noTransaction: f.directives.noTransaction })),
+    { rules },
+  );
   for (const finding of findings) console.log(formatFinding(finding));
   const { errors, warnings, ignored } = countFindings(findings);
   console.log(`Lint: ${errors} error(s), ${warnings} warning(s)${ignored ? `, ${ignored} ignored` : ""} in ${files.length} file(s).`);

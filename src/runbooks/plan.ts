@@ -6,7 +6,7 @@ import type { ResolvedTarget } from "../config/server-config.js";
 import { ConfigError } from "../config/yaml-errors.js";
 import { isUnavailable } from "../database/connection-errors.js";
 import { readHistoryFromUrl } from "../database/history.js";
-import { ensureLintReady, lintMigration, type LintFinding } from "../database/lint/index.js";
+import { ensureLintReady, lintMigrations, type LintFinding } from "../database/lint/index.js";
 import { indexMigrations, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
 import { plan, type AppliedMigration } from "../database/planner.js";
 import { batchTooLarge } from "../database/plan-bounds.js";
@@ -164,7 +164,10 @@ class PlanRun extends RunContext<RunOf<"plan">> {
 
   private async lint(files: MigrationFile[], rules: Record<string, "error" | "warning" | "off">): Promise<LintFinding[]> {
     await ensureLintReady();
-    return files.flatMap((f) => lintMigration({ path: f.path, sql: f.sql, noTransaction: f.directives.noTransaction }, { rules }));
+    return lintMigrations(
+      files.map((f) => ({ path: f.path, sql: f.sql, noTransaction: f.directives.noTransaction })),
+      { rules },
+    );
   }
 
   /** Adds the size of each table a finding locks or rewrites, from the target's statistics. */
