@@ -26,8 +26,9 @@ function fillsExistingRows(column: ColumnDef): boolean {
   return hasConstraint(column, "CONSTR_DEFAULT", "CONSTR_IDENTITY", "CONSTR_GENERATED") || SERIAL_TYPES.has(typeKey(column.typeName));
 }
 
-// A table this transaction emptied has no rows to fail on: TRUNCATE holds its lock to the end, and
-// in a no-transaction file rows may arrive between the statements, so only a transactional file counts.
+// A table this transaction emptied has no rows to fail on. TRUNCATE holds its lock to the end (after
+// a DELETE a concurrent insert could slip in, rare on a table a migration empties); in a
+// no-transaction file rows may arrive between the statements, so only a transactional file counts.
 function emptiedInThisTransaction(statement: Statement, table: TableName): boolean {
   return !statement.file.noTransaction && statement.file.emptiedTables.has(table.name);
 }
