@@ -8,7 +8,7 @@ import { isValidDuration } from "../database/directives.js";
 import { hasErrors, type Problem } from "../database/errors.js";
 import { readHistoryFromUrl } from "../database/history.js";
 import { lintDownFile } from "../database/lint/down-files.js";
-import { ensureLintReady, lintMigration, type RuleSeverity } from "../database/lint/index.js";
+import { ensureLintReady, lintMigrations, type RuleSeverity } from "../database/lint/index.js";
 import { countFindings, formatFinding } from "../database/lint/format.js";
 import { loadMigrationDirectory, type MigrationFile } from "../database/migration-files.js";
 import { loadRepoConfig, sectionWarnings } from "../config/repo-config.js";
@@ -90,10 +90,13 @@ async function lintOnly(flags: PlanFlags): Promise<void> {
 async function lintFiles(files: MigrationFile[], repoConfigPath: string): Promise<void> {
   const rules = lintRulesFrom(repoConfigPath);
   await ensureLintReady();
-  const findings = files.flatMap((f) => [
-    ...lintMigration({ path: f.path, sql: f.sql, noTransaction: f.directives.noTransaction }, { rules }),
-    ...(f.down ? lintDownFile(f.down, { rules }) : []),
-  ]);
+  const findings = [
+    ...lintMigrations(
+      files.map((f) => ({ path: f.path, sql: f.sql, noTransaction: f.directives.noTransaction })),
+      { rules },
+    ),
+    ...files.flatMap((f) => (f.down ? lintDownFile(f.down, { rules }) : [])),
+  ];
   for (const finding of findings) console.log(formatFinding(finding));
   const { errors, warnings, notices, ignored } = countFindings(findings);
   const extra = `${notices ? `, ${notices} notice(s)` : ""}${ignored ? `, ${ignored} ignored` : ""}`;

@@ -7,7 +7,7 @@ import { ConfigError } from "../config/yaml-errors.js";
 import { isUnavailable } from "../database/connection-errors.js";
 import { readHistoryFromUrl } from "../database/history.js";
 import { lintDownFile } from "../database/lint/down-files.js";
-import { ensureLintReady, lintMigration, type LintFinding, type RuleSeverity } from "../database/lint/index.js";
+import { ensureLintReady, lintMigrations, type LintFinding, type RuleSeverity } from "../database/lint/index.js";
 import { downgradeSmallTableLocks } from "../database/lint/small-tables.js";
 import { indexMigrations, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
 import { plan, type AppliedMigration } from "../database/planner.js";
@@ -186,7 +186,11 @@ class PlanRun extends RunContext<RunOf<"plan">> {
   private async lint(files: MigrationFile[], downs: DownFile[], rules: Record<string, RuleSeverity>): Promise<LintFinding[]> {
     await ensureLintReady();
     return [
-      ...files.flatMap((f) => lintMigration({ path: f.path, sql: f.sql, noTransaction: f.directives.noTransaction }, { rules })),
+      // One run, in order: a file's rules see what the files before it defined.
+      ...lintMigrations(
+        files.map((f) => ({ path: f.path, sql: f.sql, noTransaction: f.directives.noTransaction })),
+        { rules },
+      ),
       ...downs.flatMap((down) => lintDownFile(down, { rules })),
     ];
   }

@@ -61,9 +61,10 @@ export function typeKey(type: TypeName | undefined): string {
 }
 
 export function typeModifiers(type: TypeName | undefined): number[] {
+  // The parse tree leaves a zero out: `numeric(10, 0)` has `{ ival: {} }` for its scale.
   return (type?.typmods ?? []).flatMap((m) => {
-    const value = as(m, "A_Const")?.ival?.ival;
-    return value === undefined ? [] : [value];
+    const value = as(m, "A_Const")?.ival;
+    return value === undefined ? [] : [value.ival ?? 0];
   });
 }
 

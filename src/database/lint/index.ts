@@ -4,8 +4,9 @@ import { loadModule, parseSync } from "libpg-query";
 import type { Node } from "libpg-query";
 import { parseDirectives, type IgnoreDirective } from "../directives.js";
 import { splitStatements } from "../sql-split.js";
-import { tableOf } from "./ast.js";
+import { as, tableOf } from "./ast.js";
 import { resolveRuleId, ruleInfo, type FindingSeverity, type RuleSeverity } from "./catalog.js";
+import { KnownSchema } from "./known-schema.js";
 import { skipTrivia } from "./lexer.js";
 import { SourceText } from "./locations.js";
 import { RULES } from "./rules/index.js";
@@ -88,7 +89,7 @@ export async function findTransactionControl(input: { path: string; sql: string 
   } catch {
     return [];
   }
-  return toStatements(parsed.stmts ?? [], source, false).flatMap((statement) =>
+  return toStatements(parsed.stmts ?? [], source, false, new KnownSchema()).flatMap((statement) =>
     transactionNesting.check!(statement).flatMap(
       (hit) => toFinding({ rule: transactionNesting.id, hit, statement, index: statement.start }, input.path, source, new Map()) ?? [],
     ),
@@ -104,9 +105,22 @@ interface Located {
 }
 
 export function lintMigration(input: LintInput, options: LintOptions = {}): LintFinding[] {
+  return lintInRun(input, options, new KnownSchema());
+}
+
+/**
+ * Lints files that run one after the other, in that order: what an earlier file defines (a column's
+ * type, a validated CHECK (col IS NOT NULL)) tells the rules of a later one what PostgreSQL will skip.
+ */
+export function lintMigrations(inputs: LintInput[], options: LintOptions = {}): LintFinding[] {
+  const schema = new KnownSchema();
+  return inputs.flatMap((input) => lintInRun(input, options, schema));
+}
+
+function lintInRun(input: LintInput, options: LintOptions, schema: KnownSchema): LintFinding[] {
   if (!parserLoaded) throw new Error("lintMigration needs the parser: await ensureLintReady() first");
   const source = new SourceText(wellFormed(typeof input.sql === "string" ? input.sql : String(input.sql ?? "")));
-  const { located, firstStatement } = analyze(source, Boolean(input.noTransaction));
+  const { located, firstStatement } = analyze(source, Boolean(input.noTransaction), schema);
   const severities = severityOverrides(options.rules);
   const ignores = new IgnoreIndex(source, input.path, firstStatement);
   return located
@@ -114,7 +128,7 @@ export function lintMigration(input: LintInput, options: LintOptions = {}): Lint
     .sort((a, b) => a.line - b.line || (a.column ?? 0) - (b.column ?? 0));
 }
 
-function analyze(source: SourceText, noTransaction: boolean): { located: Located[]; firstStatement?: Statement } {
+function analyze(source: SourceText, noTransaction: boolean, schema: KnownSchema): { located: Located[]; firstStatement?: Statement } {
   const text = source.text;
   const nul = text.indexOf("\0");
   if (nul !== -1)
@@ -129,8 +143,9 @@ function analyze(source: SourceText, noTransaction: boolean): { located: Located
   }
   const raw = parsed.stmts ?? [];
   if (raw.length === 0) return { located: [emptyMigration()] };
-  const statements = toStatements(raw, source, noTransaction);
-  return { located: runRules(statements), firstStatement: statements[0] };
+  const located: Located[] = [];
+  const statements = toStatements(raw, source, noTransaction, schema, (statement) => located.push(...checkStatement(statement)));
+  return { located: [...located, ...checkFile(statements)], firstStatement: statements[0] };
 }
 
 function emptyMigration(): Located {
@@ -144,9 +159,26 @@ function syntaxError(error: unknown, source: SourceText): Located {
   return { rule: "syntax-error", hit: { message }, index };
 }
 
-/** Statements with their text span and what the file has done before them. */
-function toStatements(raw: Array<{ stmt: Node; stmt_location?: number; stmt_len?: number }>, source: SourceText, noTransaction: boolean): Statement[] {
-  const facts: FileFacts = { text: source.text, noTransaction, createdTables: new Map(), createdIndexes: new Map() };
+/**
+ * Statements with their text span and what the run has done before them. `visit` sees each statement
+ * before the facts learn from it, so a rule knows what came before and never what comes after.
+ */
+function toStatements(
+  raw: Array<{ stmt: Node; stmt_location?: number; stmt_len?: number }>,
+  source: SourceText,
+  noTransaction: boolean,
+  schema: KnownSchema,
+  visit?: (statement: Statement) => void,
+): Statement[] {
+  const facts: FileFacts = {
+    text: source.text,
+    noTransaction,
+    createdTables: new Map(),
+    createdIndexes: new Map(),
+    schema,
+    emptiedTables: new Set(),
+    sessionInUtc: false,
+  };
   const statements: Statement[] = [];
   let inTransactionBlock = false;
   for (const { stmt, stmt_location = 0, stmt_len = 0 } of raw) {
@@ -155,9 +187,13 @@ function toStatements(raw: Array<{ stmt: Node; stmt_location?: number; stmt_len?
     const end = stmt_len ? source.indexOfByte(stmt_location + stmt_len) : source.text.length;
     const statement = new Statement(stmt, start, end, facts, inTransactionBlock);
     statements.push(statement);
+    visit?.(statement);
     if (opensTransaction(statement)) inTransactionBlock = true;
     if (closesTransaction(statement)) inTransactionBlock = false;
     recordCreations(statement, facts);
+    recordRowChanges(statement, facts);
+    recordTimeZone(statement, facts);
+    schema.record(statement);
   }
   return statements;
 }
@@ -173,6 +209,27 @@ function recordCreations(statement: Statement, facts: FileFacts): void {
   if (index?.idxname) facts.createdIndexes.set(index.idxname, tableOf(index.relation));
 }
 
+/** TRUNCATE and DELETE without WHERE empty a table; a row written since makes it non-empty again. */
+function recordRowChanges(statement: Statement, facts: FileFacts): void {
+  for (const relation of statement.as("TruncateStmt")?.relations ?? []) facts.emptiedTables.add(tableOf(as(relation, "RangeVar")).name);
+  const deletion = statement.as("DeleteStmt");
+  if (deletion && !deletion.whereClause && !deletion.usingClause) facts.emptiedTables.add(tableOf(deletion.relation).name);
+  const copy = statement.as("CopyStmt");
+  const filled = statement.as("InsertStmt")?.relation ?? statement.as("MergeStmt")?.relation ?? (copy?.is_from ? copy.relation : undefined);
+  if (filled) facts.emptiedTables.delete(tableOf(filled).name);
+}
+
+/** Zones whose offset is zero at every date: PostgreSQL then converts timestamp ↔ timestamptz without a rewrite. */
+const UTC_ZONES = new Set(["utc", "etc/utc", "uct", "etc/uct", "gmt", "etc/gmt", "gmt0", "etc/gmt0", "universal", "etc/universal", "zulu", "etc/zulu"]);
+
+function recordTimeZone(statement: Statement, facts: FileFacts): void {
+  const set = statement.as("VariableSetStmt");
+  if (set?.name?.toLowerCase() !== "timezone") return;
+  const value = as(set.args?.[0], "A_Const");
+  const zone = value?.sval?.sval?.toLowerCase();
+  facts.sessionInUtc = set.kind === "VAR_SET_VALUE" && (zone !== undefined ? UTC_ZONES.has(zone) : value?.ival !== undefined && !value.ival.ival);
+}
+
 /** Statement type → the rules that look at it, so a file of INSERTs and functions costs almost nothing. */
 const rulesByType = new Map<string, Rule[]>();
 
@@ -185,19 +242,14 @@ function rulesFor(type: string): Rule[] {
   return rules;
 }
 
-function runRules(statements: Statement[]): Located[] {
-  const located: Located[] = [];
-  for (const statement of statements) {
-    for (const rule of rulesFor(statement.type)) {
-      for (const hit of rule.check!(statement)) located.push({ rule: rule.id, hit, statement, index: statement.start });
-    }
-  }
-  for (const rule of RULES) {
-    for (const { statement, ...hit } of rule.checkFile?.(statements, statements[0].file) ?? []) {
-      located.push({ rule: rule.id, hit, statement, index: statement.start });
-    }
-  }
-  return located;
+function checkStatement(statement: Statement): Located[] {
+  return rulesFor(statement.type).flatMap((rule) => rule.check!(statement).map((hit) => ({ rule: rule.id, hit, statement, index: statement.start })));
+}
+
+function checkFile(statements: Statement[]): Located[] {
+  return RULES.flatMap((rule) =>
+    (rule.checkFile?.(statements, statements[0].file) ?? []).map(({ statement, ...hit }) => ({ rule: rule.id, hit, statement, index: statement.start })),
+  );
 }
 
 function toFinding(found: Located, path: string, source: SourceText, severities: Map<string, RuleSeverity>, ignores?: IgnoreIndex): LintFinding | undefined {

@@ -2,6 +2,7 @@
 // (which ALTER TABLE commands, which column definitions, was the table created in this file).
 import type { AlterTableCmd, AlterTableType, ColumnDef, Node, TypeName } from "libpg-query";
 import { as, displayName, nodeType, tableOf, type NodeOf, type NodeType, type TableName } from "./ast.js";
+import type { KnownSchema } from "./known-schema.js";
 
 /** A finding as a rule reports it; the engine adds the position, severity, texts and ignores. */
 export interface Hit {
@@ -32,6 +33,12 @@ export interface FileFacts {
   createdTables: Map<string, Set<string | undefined>>;
   /** Indexes created by earlier statements, with their table: dropping one locks that table. */
   createdIndexes: Map<string, TableName>;
+  /** Tables and columns the run's earlier statements defined, as far as the rule's statement. */
+  schema: KnownSchema;
+  /** Tables this file emptied (TRUNCATE, DELETE without WHERE) and put no row in since. */
+  emptiedTables: Set<string>;
+  /** A `SET timezone` of this file made the session UTC, so timestamp ↔ timestamptz needs no rewrite. */
+  sessionInUtc: boolean;
 }
 
 export interface AlterCommand {
@@ -43,6 +50,7 @@ export interface ColumnUse {
   table: TableName;
   column: string;
   type: TypeName | undefined;
+  definition: ColumnDef;
   /** Byte offset of the column definition, when the parser gave one. */
   byteOffset?: number;
 }
@@ -118,7 +126,7 @@ export class Statement {
 }
 
 function columnUse(table: TableName, def: ColumnDef): ColumnUse {
-  return { table, column: def.colname ?? "?", type: def.typeName, byteOffset: def.location };
+  return { table, column: def.colname ?? "?", type: def.typeName, definition: def, byteOffset: def.location };
 }
 
 export function columnName(use: { table: TableName; column: string }): string {

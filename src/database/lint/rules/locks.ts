@@ -1,7 +1,8 @@
 // Statements that lock a busy table for as long as they scan, build or rewrite it. Tables created
 // earlier in the same file are exempt: nobody is waiting on them yet (alterCommands filters them).
 import type { ColumnDef, Constraint } from "libpg-query";
-import { as, constraintsOf, displayName, droppedName, hasConstraint, SERIAL_TYPES, tableOf, typeDisplay, typeKey } from "../ast.js";
+import { as, constraintsOf, displayName, droppedName, hasConstraint, SERIAL_TYPES, tableOf, typeDisplay, typeKey, type TableName } from "../ast.js";
+import { keepsStoredValues } from "./binary-coercible.js";
 import { rule, type AlterCommand, type Hit, type Statement } from "../statement.js";
 
 const EXCLUSIVE = "ACCESS EXCLUSIVE";
@@ -25,9 +26,17 @@ function fillsExistingRows(column: ColumnDef): boolean {
   return hasConstraint(column, "CONSTR_DEFAULT", "CONSTR_IDENTITY", "CONSTR_GENERATED") || SERIAL_TYPES.has(typeKey(column.typeName));
 }
 
+// A table this transaction emptied has no rows to fail on. TRUNCATE holds its lock to the end (after
+// a DELETE a concurrent insert could slip in, rare on a table a migration empties); in a
+// no-transaction file rows may arrive between the statements, so only a transactional file counts.
+function emptiedInThisTransaction(statement: Statement, table: TableName): boolean {
+  return !statement.file.noTransaction && statement.file.emptiedTables.has(table.name);
+}
+
 export const addingRequiredField = rule("adding-required-field", ["AlterTableStmt"], (statement) =>
   addedColumns(statement)
     .filter(({ column }) => (column.is_not_null || hasConstraint(column, "CONSTR_NOTNULL", "CONSTR_PRIMARY")) && !fillsExistingRows(column))
+    .filter(({ table }) => !emptiedInThisTransaction(statement, table))
     .map(({ column, table }) => ({
       message: `adds column ${displayName(table)}.${column.colname} as NOT NULL without a default`,
       table: displayName(table),
@@ -36,21 +45,34 @@ export const addingRequiredField = rule("adding-required-field", ["AlterTableStm
     })),
 );
 
+// PostgreSQL 12+ skips the scan when a validated CHECK (col IS NOT NULL) proves the column set: the
+// recipe the rule's advice gives, seen in this file or an earlier one of the run.
 export const addingNotNullableField = rule("adding-not-nullable-field", ["AlterTableStmt"], (statement) =>
-  statement.alterCommands("AT_SetNotNull").map(({ command, table }) => ({
-    message: `sets ${displayName(table)}.${command.name} NOT NULL, scanning the table`,
-    table: displayName(table),
-    lock: EXCLUSIVE,
-  })),
+  statement
+    .alterCommands("AT_SetNotNull")
+    .filter(({ command, table }) => !statement.file.schema.hasValidatedNotNullCheck(table, command.name ?? ""))
+    .map(({ command, table }) => ({
+      message: `sets ${displayName(table)}.${command.name} NOT NULL, scanning the table`,
+      table: displayName(table),
+      lock: EXCLUSIVE,
+    })),
 );
 
+// Without USING, a change PostgreSQL makes in the catalog only (binary-coercible.ts) is no rewrite.
 export const changingColumnType = rule("changing-column-type", ["AlterTableStmt"], (statement) =>
-  statement.alterCommands("AT_AlterColumnType").map(({ command, table }) => ({
-    message: `changes the type of ${displayName(table)}.${command.name} to ${typeDisplay(as(command.def, "ColumnDef")?.typeName)}`,
-    table: displayName(table),
-    lock: EXCLUSIVE,
-    rewrites: true,
-  })),
+  statement
+    .alterCommands("AT_AlterColumnType")
+    .filter(({ command, table }) => {
+      const retyped = as(command.def, "ColumnDef");
+      const from = statement.file.schema.columnType(table, command.name ?? "");
+      return retyped?.raw_default !== undefined || !keepsStoredValues(from, retyped?.typeName, statement.file.sessionInUtc);
+    })
+    .map(({ command, table }) => ({
+      message: `changes the type of ${displayName(table)}.${command.name} to ${typeDisplay(as(command.def, "ColumnDef")?.typeName)}`,
+      table: displayName(table),
+      lock: EXCLUSIVE,
+      rewrites: true,
+    })),
 );
 
 export const requireConcurrentIndexCreation = rule("require-concurrent-index-creation", ["IndexStmt"], (statement) => {

@@ -83,7 +83,9 @@ export const banConcurrentIndexCreationInTransaction = rule(
 const robustStatement = rule("prefer-robust-stmts", ["CreateStmt", "IndexStmt", "DropStmt", "AlterTableStmt"], (statement) => {
   if (!statement.file.noTransaction) return undefined;
   const create = statement.as("CreateStmt");
-  if (create && !create.if_not_exists) return { message: `creates table ${displayName(tableOf(create.relation))} without IF NOT EXISTS` };
+  // A temporary table dropped at commit is gone before any retry could trip over it.
+  const droppedAtCommit = create?.relation?.relpersistence === "t" && create.oncommit === "ONCOMMIT_DROP";
+  if (create && !create.if_not_exists && !droppedAtCommit) return { message: `creates table ${displayName(tableOf(create.relation))} without IF NOT EXISTS` };
   const index = statement.as("IndexStmt");
   if (index && !index.if_not_exists)
     return {
