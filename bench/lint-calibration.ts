@@ -2,17 +2,17 @@
 // severity got: the calibration table in docs/lint-rules.md. Usage:
 //   node --import tsx bench/lint-calibration.ts fixtures/kratos-migrations
 import { lintDownFile } from "../src/database/lint/down-files.js";
-import { ensureLintReady, lintMigration, type LintFinding } from "../src/database/lint/index.js";
+import { ensureLintReady, lintMigrations, type LintFinding } from "../src/database/lint/index.js";
 import { loadMigrationDirectory } from "../src/database/migration-files.js";
 
 const dir = process.argv[2] ?? "fixtures/kratos-migrations";
 await ensureLintReady();
 const { files } = await loadMigrationDirectory(dir);
-const findings: LintFinding[] = [];
-for (const file of files) {
-  findings.push(...lintMigration({ path: file.path, sql: file.sql, noTransaction: file.directives.noTransaction }));
-  if (file.down) findings.push(...lintDownFile(file.down));
-}
+// The up files as one run, in order (as a plan lints them), so each file's rules know what the earlier ones defined.
+const findings: LintFinding[] = [
+  ...lintMigrations(files.map((file) => ({ path: file.path, sql: file.sql, noTransaction: file.directives.noTransaction }))),
+  ...files.flatMap((file) => (file.down ? lintDownFile(file.down) : [])),
+];
 
 const SEVERITIES = ["error", "warning", "notice"] as const;
 const byRule = new Map<string, Record<string, number>>();
