@@ -4,6 +4,10 @@
 // Without a build, or after an edit to src/, it registers tsx's loader and runs the TypeScript itself,
 // so a change takes effect without a rebuild.
 import { existsSync, readdirSync, statSync } from "node:fs";
+import module from "node:module";
+
+// Node 22 and later keep the compiled JavaScript of the dependencies between runs (Node 20 has no cache).
+module.enableCompileCache?.();
 
 const bundle = new URL("../dist/cli/main.js", import.meta.url);
 const sources = new URL("../src/", import.meta.url);
