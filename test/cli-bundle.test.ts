@@ -1,5 +1,5 @@
 // bin/autopilot.js runs the esbuild bundle in dist/cli/ only while it is newer than every source file,
-// so an edit to src/ is never hidden by a stale build; and the bundle lints exactly as the TypeScript does.
+// so an edit to src/ is never hidden by a stale build; and the bundle that `npm run build` writes works.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -41,16 +41,23 @@ test("bin/autopilot.js runs the bundle while it is newer than src/, and the Type
   assert.match(stale.stdout, /^Usage: autopilot/);
 });
 
-test("the bundle npm run build writes lints a directory exactly as the TypeScript CLI does", async () => {
+test("the bundle npm run build writes lints a directory: findings, counts and exit code", async () => {
   const build = await run("npm", ["run", "build"], root);
   assert.equal(build.code, 0, build.stderr);
   const dir = mkdtempSync(path.join(tmpdir(), "autopilot-cli-bundle-lint-"));
   mkdirSync(path.join(dir, "migrations"));
   writeFileSync(path.join(dir, "migrations/0001_users.sql"), "create table users (id bigint primary key, name varchar(80));\n");
   writeFileSync(path.join(dir, "migrations/0002_drop.sql"), "-- tidy up\n\nalter table users drop column name;\n");
-  const args = ["plan", "--lint", "--dir", "migrations"];
-  const bundled = await run(process.execPath, [path.join(root, "dist/cli/main.js"), ...args], dir);
-  const typescript = await run(process.execPath, ["--import", "tsx", path.join(root, "src/cli/main.ts"), ...args], dir);
-  assert.match(bundled.stdout, /0002_drop\.sql:3: error ban-drop-column/);
-  assert.deepEqual(bundled, typescript);
+  const bundled = await run(process.execPath, [path.join(root, "dist/cli/main.js"), "plan", "--lint", "--dir", "migrations"], dir);
+  assert.deepEqual(bundled, {
+    code: 1,
+    stderr: "",
+    stdout: [
+      "No database given: linting all 2 file(s).",
+      "migrations/0001_users.sql:1: warning prefer-text-field: column users.name is varchar(80)",
+      "migrations/0002_drop.sql:3: error ban-drop-column: drops column users.name",
+      "Lint: 1 error(s), 1 warning(s) in 2 file(s).",
+      "",
+    ].join("\n"),
+  });
 });
