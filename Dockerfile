@@ -4,7 +4,9 @@
 FROM node:22-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+# No scripts: `prepare` builds the CLI bundle from src/, not copied yet; bin/autopilot.js then runs the
+# TypeScript through tsx. esbuild (tsx's compiler) works without its postinstall, which only checks its binary.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM node:22-bookworm-slim
 RUN apt-get update \

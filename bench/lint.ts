@@ -1,13 +1,24 @@
 // npm run bench:lint — lints 1,000 generated migration files on one core (the main thread) and
-// prints files per second, next to the bare parser on the same files as the peer: the ratio is what
-// the rules, positions and ignores cost on top of PostgreSQL's parser. Each is timed as the best of
-// five rounds (the machine may be shared; the median is printed too). Last line: files_per_second=<n>.
+// prints files per second, next to the bare parser on the same files: the ratio is what the rules,
+// positions and ignores cost on top of PostgreSQL's parser. Each is timed as the best of five rounds
+// (the machine may be shared; the median is printed too). Then the same files, written to disk, are
+// linted from the command line by `autopilot plan --lint` and by the peer, squawk: one process each
+// over the whole directory, start-up included, as their users run them. Last two lines:
+// files_per_second=<n> (in process) and ratio=<autopilot seconds / squawk seconds> (command line).
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseSync } from "libpg-query";
 import { ensureLintReady, lintMigration, type LintInput } from "../src/database/lint/index.js";
 
 const FILES = 1000;
 const WARM_UP_FILES = 200;
 const ROUNDS = 5;
+const COMMAND_LINE_ROUNDS = 3;
+const AUTOPILOT_BIN = fileURLToPath(new URL("../bin/autopilot.js", import.meta.url));
+const SQUAWK_BIN = fileURLToPath(new URL("../node_modules/.bin/squawk", import.meta.url));
 
 /** Deterministic pseudo-random numbers (mulberry32), so every run lints the same files. */
 function random(seed: number): () => number {
@@ -80,6 +91,46 @@ function bestOf(rounds: number, run: () => void): { best: number; median: number
   return { best: times[0], median: times[Math.floor(rounds / 2)] };
 }
 
+/** Writes the files under a fresh temporary directory; returns it and their paths relative to it. */
+function writeToDisk(files: LintInput[]): { root: string; paths: string[] } {
+  const root = mkdtempSync(path.join(tmpdir(), "autopilot-bench-lint-"));
+  for (const file of files) {
+    mkdirSync(path.dirname(path.join(root, file.path)), { recursive: true });
+    writeFileSync(path.join(root, file.path), file.sql);
+  }
+  return { root, paths: files.map((f) => f.path) };
+}
+
+/** Seconds one process takes from spawn to exit; exit 1 is fine (both tools exit 1 on findings). */
+function timeProcess(command: string, args: string[], cwd: string, expectOutput: RegExp): number {
+  const env = { ...process.env };
+  delete env.AUTOPILOT_DATABASE_URL; // `plan --lint` without a database lints every file
+  const started = process.hrtime.bigint();
+  const run = spawnSync(command, args, { cwd, env, encoding: "utf8", maxBuffer: 1 << 28 });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (run.error || (run.status !== 0 && run.status !== 1) || !expectOutput.test(run.stdout)) {
+    throw new Error(`${path.basename(command)} ${args.slice(0, 3).join(" ")} … failed (exit ${run.status}): ${run.error ?? run.stderr.slice(0, 2000)}`);
+  }
+  return seconds;
+}
+
+/** Best of a few alternating rounds of each command line over the same directory. */
+function timeCommandLines(files: LintInput[]): { autopilot: number; squawk: number } {
+  const { root, paths } = writeToDisk(files);
+  try {
+    const directory = path.dirname(paths[0]);
+    const autopilot: number[] = [];
+    const squawk: number[] = [];
+    for (let round = 0; round < COMMAND_LINE_ROUNDS; round++) {
+      autopilot.push(timeProcess(process.execPath, [AUTOPILOT_BIN, "plan", "--lint", "--dir", directory], root, /Lint: \d+ error/));
+      squawk.push(timeProcess(SQUAWK_BIN, paths, root, /\S/));
+    }
+    return { autopilot: Math.min(...autopilot), squawk: Math.min(...squawk) };
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   await ensureLintReady();
   const files = generateMigrations(FILES);
@@ -95,11 +146,17 @@ async function main(): Promise<void> {
   const perSecond = (ms: number) => Math.round((FILES / ms) * 1000);
   const filesPerSecond = perSecond(lint.best);
   console.log(`${FILES} files, ~${statements} statements, ${megabytes.toFixed(2)} MB; ${findings} findings; best of ${ROUNDS} rounds on the main thread`);
-  console.log(`parser alone (peer): ${parse.best.toFixed(0)} ms, ${perSecond(parse.best)} files/s (median round ${perSecond(parse.median)} files/s)`);
+  console.log(`parser alone:        ${parse.best.toFixed(0)} ms, ${perSecond(parse.best)} files/s (median round ${perSecond(parse.median)} files/s)`);
   console.log(
     `lint:                ${lint.best.toFixed(0)} ms, ${filesPerSecond} files/s (median round ${perSecond(lint.median)} files/s); ${(lint.best / parse.best).toFixed(2)}× the parser alone`,
   );
+  const commandLine = timeCommandLines(files);
+  console.log(
+    `command line, one process over the directory, start-up included (best of ${COMMAND_LINE_ROUNDS}): ` +
+      `autopilot plan --lint ${commandLine.autopilot.toFixed(2)} s, squawk ${commandLine.squawk.toFixed(2)} s`,
+  );
   console.log(`files_per_second=${filesPerSecond}`);
+  console.log(`ratio=${(commandLine.autopilot / commandLine.squawk).toFixed(2)}`);
 }
 
 await main();

@@ -1,8 +1,7 @@
-// `autopilot audit`: the store's audit trail — who did what, when, and how it ended.
+// `autopilot audit`: the store's audit trail — who did what, when, and how it ended. The store code
+// (and pg) is imported when the command runs, so other commands start without it.
 import type { Command } from "commander";
 import { readEnvironment } from "../config/environment.js";
-import { readAudit } from "../store/audit.js";
-import { openStore, resolveStoreUrl } from "../store/store.js";
 import { registerSecret } from "../redact.js";
 import { runCommand } from "./common.js";
 
@@ -20,6 +19,8 @@ async function printAudit(flags: { repo?: string; limit: string; json?: boolean 
   const limit = Number(flags.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new Error("--limit must be a positive whole number");
   const env = readEnvironment();
+  const { openStore, resolveStoreUrl } = await import("../store/store.js");
+  const { readAudit } = await import("../store/audit.js");
   const { url } = await resolveStoreUrl(env.DATABASE_URL, env.AUTOPILOT_DATA_DIR);
   registerSecret(url);
   const store = await openStore(url);

@@ -1,12 +1,10 @@
 // `autopilot backup` and `autopilot restore`: the same domain code the jobs run, for an operator's
 // terminal. Progress goes to stderr, the result line to stdout; a failure prints one redacted line
-// and exits 1, never a stack trace.
+// and exits 1, never a stack trace. The database code (and pg) is imported when a command runs, so
+// other commands start without it.
 import path from "node:path";
 import type { Command } from "commander";
-import { backupDatabase, type BackupResult } from "../database/backup.js";
-import { databaseName } from "../database/pg-tools.js";
-import { restoreDatabase } from "../database/restore.js";
-import { holdMigrationLock } from "../database/target-session.js";
+import type { BackupResult } from "../database/backup.js";
 import { connectionOptions, resolveDatabaseUrl, runCommand, type ConnectionFlags } from "./common.js";
 
 const DEFAULT_DIRECTORY = "./.autopilot/backups";
@@ -31,6 +29,8 @@ export function registerBackupCommands(program: Command): void {
 async function backupCommand(flags: ConnectionFlags & { out?: string; dir?: string }): Promise<void> {
   if (flags.out && flags.dir) throw new Error("give either --out or --dir, not both");
   const databaseUrl = resolveDatabaseUrl(flags);
+  const { databaseName } = await import("../database/pg-tools.js");
+  const { backupDatabase } = await import("../database/backup.js");
   const file = flags.out ?? defaultBackupPath(flags.dir ?? DEFAULT_DIRECTORY, databaseName(databaseUrl));
   const result = await backupDatabase({ databaseUrl, file, onProgress: progress });
   console.log(`backup written: ${result.file} (${describe(result)})`);
@@ -40,6 +40,7 @@ type RestoreFlags = ConnectionFlags & { file: string; sha256?: string; lockTimeo
 
 async function restoreCommand(flags: RestoreFlags): Promise<void> {
   const databaseUrl = resolveDatabaseUrl(flags);
+  const { databaseName } = await import("../database/pg-tools.js");
   const database = databaseName(databaseUrl);
   if (!flags.yes) {
     throw new Error(`restore replaces everything in database "${database}" with ${flags.file}; re-run with --yes to confirm`);
@@ -48,6 +49,8 @@ async function restoreCommand(flags: RestoreFlags): Promise<void> {
   if (!Number.isFinite(lockTimeoutSeconds) || lockTimeoutSeconds <= 0) throw new Error("--lock-timeout must be a positive number of seconds");
   const lockWaitSeconds = Number(flags.lockWait);
   if (!Number.isFinite(lockWaitSeconds) || lockWaitSeconds < 0) throw new Error("--lock-wait must be a number of seconds (0 or more)");
+  const { holdMigrationLock } = await import("../database/target-session.js");
+  const { restoreDatabase } = await import("../database/restore.js");
   // The migration lock: a restore never interleaves with Autopilot migrating or rolling back the database.
   const session = {
     databaseUrl,

@@ -1,11 +1,9 @@
 // `autopilot insights`: the week in figures from Autopilot's store, with a target's query performance
-// when one is given. Read-only on both sides.
+// when one is given. Read-only on both sides. The analytics and store code is imported when the
+// command runs, so other commands start without it.
 import type { Command } from "commander";
-import { gatherInsights } from "../analytics/insights.js";
-import { renderInsights } from "../analytics/insights-report.js";
 import { readEnvironment } from "../config/environment.js";
 import { redact, registerSecret } from "../redact.js";
-import { openStore, resolveStoreUrl } from "../store/store.js";
 import { connectionOptions, resolveDatabaseUrl, runCommand, type ConnectionFlags } from "./common.js";
 
 interface InsightsFlags extends ConnectionFlags {
@@ -35,6 +33,9 @@ async function printInsights(flags: InsightsFlags): Promise<void> {
   // The target is optional here: without one, the report has the store's figures only.
   const databaseUrl = flags.databaseUrl || flags.databaseUrlEnv ? resolveDatabaseUrl(flags) : undefined;
   const env = readEnvironment();
+  const { openStore, resolveStoreUrl } = await import("../store/store.js");
+  const { gatherInsights } = await import("../analytics/insights.js");
+  const { renderInsights } = await import("../analytics/insights-report.js");
   const { url } = await resolveStoreUrl(env.DATABASE_URL, env.AUTOPILOT_DATA_DIR);
   registerSecret(url);
   const store = await openStore(url);

@@ -1,4 +1,4 @@
-// Entry point of `autopilot` (bin/autopilot.js loads it through tsx).
+// Entry point of `autopilot`: bin/autopilot.js loads it from the dist/cli/ bundle, or through tsx.
 import { registerEnvironmentSecrets } from "../redact.js";
 import { buildProgram } from "./program.js";
 

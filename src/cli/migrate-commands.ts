@@ -1,19 +1,16 @@
 // `autopilot plan` and `autopilot migrate`: the migration engine for an operator's terminal or a CI
 // job, calling the same domain code as the push runbook. Progress goes to stderr, results to stdout;
-// errors are `file:line: message`, redacted, with exit code 1.
+// errors are `file:line: message`, redacted, with exit code 1. What only one command needs (pg for
+// the history and the migrator, the parser for lint, YAML for the repo config) is imported when that
+// command runs, so `plan --lint` starts without loading the rest.
 import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import type { Command } from "commander";
 import { isValidDuration } from "../database/directives.js";
 import { hasErrors, type Problem } from "../database/errors.js";
-import { readHistoryFromUrl } from "../database/history.js";
-import { lintDownFile } from "../database/lint/down-files.js";
-import { ensureLintReady, lintMigrations, type RuleSeverity } from "../database/lint/index.js";
-import { countFindings, formatFinding } from "../database/lint/format.js";
+import type { RuleSeverity } from "../database/lint/index.js";
 import { loadMigrationDirectory, type MigrationFile } from "../database/migration-files.js";
-import { loadRepoConfig, sectionWarnings } from "../config/repo-config.js";
-import { ConfigError, formatProblem } from "../config/yaml-errors.js";
-import { migrate, type MigrationFailure, type ProgressEvent } from "../database/migrator.js";
+import type { MigrationFailure, ProgressEvent } from "../database/migrator.js";
 import { plan, type Plan } from "../database/planner.js";
 import { redact } from "../redact.js";
 import { connectionOptions, resolveDatabaseUrl, runCommand, type ConnectionFlags } from "./common.js";
@@ -88,7 +85,10 @@ async function lintOnly(flags: PlanFlags): Promise<void> {
 
 /** Prints each finding (down files' too) as `path:line: severity rule-id: message`; exit code 1 on any counted error. */
 async function lintFiles(files: MigrationFile[], repoConfigPath: string): Promise<void> {
-  const rules = lintRulesFrom(repoConfigPath);
+  const rules = await lintRulesFrom(repoConfigPath);
+  const { ensureLintReady, lintMigrations } = await import("../database/lint/index.js");
+  const { lintDownFile } = await import("../database/lint/down-files.js");
+  const { countFindings, formatFinding } = await import("../database/lint/format.js");
   await ensureLintReady();
   const findings = [
     ...lintMigrations(
@@ -105,8 +105,10 @@ async function lintFiles(files: MigrationFile[], repoConfigPath: string): Promis
 }
 
 /** Severities from the repo config's `lint:` section; a bad key stops the run, as it would on GitHub. */
-function lintRulesFrom(repoConfigPath: string): Record<string, RuleSeverity> {
+async function lintRulesFrom(repoConfigPath: string): Promise<Record<string, RuleSeverity>> {
   if (!existsSync(repoConfigPath)) return {};
+  const { loadRepoConfig, sectionWarnings } = await import("../config/repo-config.js");
+  const { ConfigError, formatProblem } = await import("../config/yaml-errors.js");
   const { config, errors, warnings } = loadRepoConfig(readFileSync(repoConfigPath, "utf8"), undefined, repoConfigPath);
   if (errors.length) throw new ConfigError(repoConfigPath, errors);
   const problems = sectionWarnings(warnings, "lint");
@@ -131,6 +133,7 @@ async function migrateCommand(flags: MigrateFlags): Promise<void> {
   const pending = files.filter((f) => pendingPaths.has(f.path));
   if (pending.length === 0) return console.log("Nothing to apply: database up to date.");
 
+  const { migrate } = await import("../database/migrator.js");
   const result = await migrate({
     databaseUrl,
     migrations: pending,
@@ -154,6 +157,7 @@ async function migrateCommand(flags: MigrateFlags): Promise<void> {
 async function loadAndPlan(flags: TargetFlags): Promise<{ files: MigrationFile[]; plan: Plan; databaseUrl: string }> {
   const databaseUrl = resolveDatabaseUrl(flags);
   const loaded = await loadMigrationDirectory(flags.dir);
+  const { readHistoryFromUrl } = await import("../database/history.js");
   const history = await readHistoryFromUrl(databaseUrl);
   const result = plan(loaded.files, history, { outOfOrder: Boolean(flags.outOfOrder) });
   return { files: loaded.files, plan: { ...result, problems: [...loaded.problems, ...result.problems] }, databaseUrl };

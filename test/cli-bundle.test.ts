@@ -1,0 +1,63 @@
+// bin/autopilot.js runs the esbuild bundle in dist/cli/ only while it is newer than every source file,
+// so an edit to src/ is never hidden by a stale build; and the bundle that `npm run build` writes works.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+function run(command: string, args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { ...process.env };
+  delete env.AUTOPILOT_DATABASE_URL;
+  return new Promise((resolve) => {
+    execFile(command, args, { cwd, env }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }));
+  });
+}
+
+/** A checkout whose src/ and node_modules/ are the real ones and whose dist/cli/main.js only says "bundle". */
+function checkoutWithFakeBundle(): { bin: string; bundle: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), "autopilot-cli-bundle-"));
+  mkdirSync(path.join(dir, "bin"));
+  copyFileSync(path.join(root, "bin/autopilot.js"), path.join(dir, "bin/autopilot.js"));
+  for (const shared of ["src", "node_modules", "package.json"]) symlinkSync(path.join(root, shared), path.join(dir, shared));
+  mkdirSync(path.join(dir, "dist/cli"), { recursive: true });
+  const bundle = path.join(dir, "dist/cli/main.js");
+  writeFileSync(bundle, 'console.log("bundle");\n');
+  return { bin: path.join(dir, "bin/autopilot.js"), bundle };
+}
+
+test("bin/autopilot.js runs the bundle while it is newer than src/, and the TypeScript once src/ is newer", async () => {
+  const { bin, bundle } = checkoutWithFakeBundle();
+  const fresh = await run(process.execPath, [bin, "--help"], root);
+  assert.equal(fresh.stdout, "bundle\n");
+
+  utimesSync(bundle, new Date(0), new Date(0)); // built before every source file was last changed
+  const stale = await run(process.execPath, [bin, "--help"], root);
+  assert.equal(stale.code, 0, stale.stderr);
+  assert.match(stale.stdout, /^Usage: autopilot/);
+});
+
+test("the bundle npm run build writes lints a directory: findings, counts and exit code", async () => {
+  const build = await run("npm", ["run", "build"], root);
+  assert.equal(build.code, 0, build.stderr);
+  const dir = mkdtempSync(path.join(tmpdir(), "autopilot-cli-bundle-lint-"));
+  mkdirSync(path.join(dir, "migrations"));
+  writeFileSync(path.join(dir, "migrations/0001_users.sql"), "create table users (id bigint primary key, name varchar(80));\n");
+  writeFileSync(path.join(dir, "migrations/0002_drop.sql"), "-- tidy up\n\nalter table users drop column name;\n");
+  const bundled = await run(process.execPath, [path.join(root, "dist/cli/main.js"), "plan", "--lint", "--dir", "migrations"], dir);
+  assert.deepEqual(bundled, {
+    code: 1,
+    stderr: "",
+    stdout: [
+      "No database given: linting all 2 file(s).",
+      "migrations/0001_users.sql:1: warning prefer-text-field: column users.name is varchar(80)",
+      "migrations/0002_drop.sql:3: error ban-drop-column: drops column users.name",
+      "Lint: 1 error(s), 1 warning(s) in 2 file(s).",
+      "",
+    ].join("\n"),
+  });
+});
