@@ -54,9 +54,9 @@ test("the bundle npm run build writes lints a directory: findings, counts and ex
     stderr: "",
     stdout: [
       "No database given: linting all 2 file(s).",
-      "migrations/0001_users.sql:1: warning prefer-text-field: column users.name is varchar(80)",
+      "migrations/0001_users.sql:1: notice prefer-text-field: column users.name is varchar(80)",
       "migrations/0002_drop.sql:3: error ban-drop-column: drops column users.name",
-      "Lint: 1 error(s), 1 warning(s) in 2 file(s).",
+      "Lint: 1 error(s), 0 warning(s), 1 notice(s) in 2 file(s).",
       "",
     ].join("\n"),
   });
