@@ -11,7 +11,7 @@ import {
   type LintOptions,
 } from "../src/database/lint/index.js";
 
-before(() => ensureLintReady());
+before(() => ensureLintReady({ postgresVersion: 15 }));
 
 const NT = "-- autopilot:no-transaction\n";
 const lint = (sql: string, options: LintOptions & { noTransaction?: boolean } = {}) =>
@@ -24,11 +24,20 @@ interface RuleCase {
   line: number;
   table?: string;
   quiet: string;
+  /** For rules that need one: syntax-newer-than-target needs the target's version. */
+  options?: LintOptions;
 }
 
 // For every rule: SQL that fires it (at `line`, on `table`) and close SQL that does not.
 const CASES: RuleCase[] = [
   { rule: "syntax-error", fires: "select 1;\ncreate tabel x (id bigint);", line: 2, quiet: "select 1;" },
+  {
+    rule: "syntax-newer-than-target",
+    fires: "select 1;\nselect '{}' is json;",
+    line: 2,
+    quiet: "select 1;\nselect '{}'::json;",
+    options: { postgresVersion: 15 },
+  },
   { rule: "empty-migration", fires: "-- nothing yet\n", line: 1, quiet: "select 1;" },
   {
     rule: "ban-drop-table",
@@ -180,14 +189,14 @@ test("every rule has a firing and a quiet example", () => {
 
 for (const c of CASES) {
   test(`${c.rule}: fires at its line, and not on the safe variant`, () => {
-    const [finding, ...rest] = only(lint(c.fires), c.rule);
+    const [finding, ...rest] = only(lint(c.fires, c.options), c.rule);
     assert.ok(finding, `${c.rule} did not fire on: ${c.fires}`);
     assert.equal(rest.length, 0);
     assert.equal(finding.line, c.line);
     assert.equal(finding.severity, LINT_RULES.find((r) => r.id === c.rule)!.defaultSeverity);
     if (c.table) assert.equal(finding.table, c.table);
     assert.ok(finding.message && finding.why && finding.instead);
-    assert.deepEqual(only(lint(c.quiet), c.rule), [], `${c.rule} fired on: ${c.quiet}`);
+    assert.deepEqual(only(lint(c.quiet, c.options), c.rule), [], `${c.rule} fired on: ${c.quiet}`);
   });
 }
 

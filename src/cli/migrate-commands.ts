@@ -8,7 +8,7 @@ import os from "node:os";
 import type { Command } from "commander";
 import { isValidDuration } from "../database/directives.js";
 import { hasErrors, type Problem } from "../database/errors.js";
-import type { RuleSeverity } from "../database/lint/index.js";
+import type { LintSettings } from "../database/lint/index.js";
 import { loadMigrationDirectory, type MigrationFile } from "../database/migration-files.js";
 import type { MigrationFailure, ProgressEvent } from "../database/migrator.js";
 import { plan, type Plan } from "../database/planner.js";
@@ -57,7 +57,7 @@ export function registerMigrateCommands(program: Command): void {
 async function planCommand(flags: PlanFlags): Promise<void> {
   // Linting needs no database: without one, every file is linted, so it runs on a laptop or in CI.
   if (flags.lint && !flags.databaseUrl && !flags.databaseUrlEnv) return lintOnly(flags);
-  const { files, plan: result } = await loadAndPlan(flags);
+  const { files, plan: result, databaseUrl } = await loadAndPlan(flags);
   printProblems(result.problems);
   if (result.pending.length === 0) console.log(`Nothing pending: ${result.applied.length} migration(s) applied, database up to date.`);
   else {
@@ -71,6 +71,7 @@ async function planCommand(flags: PlanFlags): Promise<void> {
     await lintFiles(
       files.filter((f) => pending.has(f.path)),
       flags.repoConfig,
+      databaseUrl,
     );
   }
 }
@@ -83,19 +84,24 @@ async function lintOnly(flags: PlanFlags): Promise<void> {
   await lintFiles(files, flags.repoConfig);
 }
 
-/** Prints each finding (down files' too) as `path:line: severity rule-id: message`; exit code 1 on any counted error. */
-async function lintFiles(files: MigrationFile[], repoConfigPath: string): Promise<void> {
-  const rules = await lintRulesFrom(repoConfigPath);
+/**
+ * Prints each finding (down files' too) as `path:line: severity rule-id: message`; exit code 1 on any
+ * counted error. With a database, its PostgreSQL version decides which syntax is too new.
+ */
+async function lintFiles(files: MigrationFile[], repoConfigPath: string, databaseUrl?: string): Promise<void> {
+  const settings = await lintSettingsFrom(repoConfigPath);
   const { ensureLintReady, lintMigrations } = await import("../database/lint/index.js");
   const { lintDownFile } = await import("../database/lint/down-files.js");
   const { countFindings, formatFinding } = await import("../database/lint/format.js");
-  await ensureLintReady();
+  const postgresVersion = databaseUrl ? await (await import("../database/server-version.js")).serverMajor(databaseUrl) : settings.postgres_version;
+  const options = { rules: settings.rules, postgresVersion };
+  await ensureLintReady(options);
   const findings = [
     ...lintMigrations(
       files.map((f) => ({ path: f.path, sql: f.sql, noTransaction: f.directives.noTransaction })),
-      { rules },
+      options,
     ),
-    ...files.flatMap((f) => (f.down ? lintDownFile(f.down, { rules }) : [])),
+    ...files.flatMap((f) => (f.down ? lintDownFile(f.down, options) : [])),
   ];
   for (const finding of findings) console.log(formatFinding(finding));
   const { errors, warnings, notices, ignored } = countFindings(findings);
@@ -104,16 +110,17 @@ async function lintFiles(files: MigrationFile[], repoConfigPath: string): Promis
   if (errors > 0) process.exitCode = 1;
 }
 
-/** Severities from the repo config's `lint:` section; a bad key stops the run, as it would on GitHub. */
-async function lintRulesFrom(repoConfigPath: string): Promise<Record<string, RuleSeverity>> {
-  if (!existsSync(repoConfigPath)) return {};
+/** The repo config's `lint:` section; a bad key stops the run, as it would on GitHub. */
+async function lintSettingsFrom(repoConfigPath: string): Promise<LintSettings> {
+  const { lintSettingsOf } = await import("../database/lint/config.js");
+  if (!existsSync(repoConfigPath)) return lintSettingsOf({ rules: {}, problems: [] });
   const { loadRepoConfig, sectionWarnings } = await import("../config/repo-config.js");
   const { ConfigError, formatProblem } = await import("../config/yaml-errors.js");
   const { config, errors, warnings } = loadRepoConfig(readFileSync(repoConfigPath, "utf8"), undefined, repoConfigPath);
   if (errors.length) throw new ConfigError(repoConfigPath, errors);
   const problems = sectionWarnings(warnings, "lint");
   if (problems.length) throw new Error(problems.map(formatProblem).join("\n"));
-  return config.lint.rules;
+  return config.lint;
 }
 
 async function migrateCommand(flags: MigrateFlags): Promise<void> {

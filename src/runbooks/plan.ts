@@ -7,12 +7,13 @@ import { ConfigError } from "../config/yaml-errors.js";
 import { isUnavailable } from "../database/connection-errors.js";
 import { readHistoryFromUrl } from "../database/history.js";
 import { lintDownFile } from "../database/lint/down-files.js";
-import { ensureLintReady, lintMigrations, type LintFinding, type RuleSeverity } from "../database/lint/index.js";
+import { ensureLintReady, lintMigrations, type LintFinding, type LintOptions } from "../database/lint/index.js";
 import { downgradeSmallTableLocks } from "../database/lint/small-tables.js";
 import { indexMigrations, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
 import { plan, type AppliedMigration } from "../database/planner.js";
 import { batchTooLarge } from "../database/plan-bounds.js";
 import { rehearse } from "../database/rehearsal.js";
+import { serverMajor } from "../database/server-version.js";
 import { describeCost, tableCosts } from "../database/table-costs.js";
 import { downloadBlobs, listDirectory, type TreeEntry } from "../github/api/repo-files.js";
 import { CheckRunReporter } from "../report/check-run.js";
@@ -116,7 +117,8 @@ class PlanRun extends RunContext<RunOf<"plan">> {
       })),
     );
     await this.checkRun.progress("Linting…");
-    const findings = await this.step("lint", () => this.lint(files.files, downs, config.lint.rules));
+    const postgresVersion = await this.targetMajor(target, history, config.lint.postgres_version);
+    const findings = await this.step("lint", () => this.lint(files.files, downs, { rules: config.lint.rules, postgresVersion }));
     const costed = "applied" in history && typeof target !== "string" ? await this.withCosts(findings, target, config.lint.small_table_rows) : findings;
     const downPaths = new Set(downs.map((d) => d.path));
     const report: PlanReport = {
@@ -183,15 +185,21 @@ class PlanRun extends RunContext<RunOf<"plan">> {
     return withDown.map((r) => ({ path: r.downPath!, sql: blobs.get(r.downChecksum!)!.toString("utf8") }));
   }
 
-  private async lint(files: MigrationFile[], downs: DownFile[], rules: Record<string, RuleSeverity>): Promise<LintFinding[]> {
-    await ensureLintReady();
+  /** The target's real major when the plan reached it; else `lint.postgres_version`. */
+  private async targetMajor(target: ResolvedTarget | string, history: History, configured: number): Promise<number> {
+    if (!("applied" in history) || typeof target === "string") return configured;
+    return serverMajor(target.databaseUrl).catch(() => configured);
+  }
+
+  private async lint(files: MigrationFile[], downs: DownFile[], options: LintOptions): Promise<LintFinding[]> {
+    await ensureLintReady(options);
     return [
       // One run, in order: a file's rules see what the files before it defined.
       ...lintMigrations(
         files.map((f) => ({ path: f.path, sql: f.sql, noTransaction: f.directives.noTransaction })),
-        { rules },
+        options,
       ),
-      ...downs.flatMap((down) => lintDownFile(down, { rules })),
+      ...downs.flatMap((down) => lintDownFile(down, options)),
     ];
   }
 

@@ -23,6 +23,12 @@ export const LINT_RULES: ReadonlyArray<LintRuleInfo> = [
     instead: "Fix the SQL at the reported position.",
   },
   {
+    id: "syntax-newer-than-target",
+    defaultSeverity: "error",
+    why: "The target's PostgreSQL version cannot parse this syntax, so the file would fail when applied there.",
+    instead: "Write it with what the target's version has, or upgrade the target first (lint.postgres_version sets the version when the plan has no database).",
+  },
+  {
     id: "empty-migration",
     defaultSeverity: "warning",
     why: "The file has no statement: it would be recorded as applied without changing anything.",

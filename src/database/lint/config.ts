@@ -3,13 +3,17 @@
 // that name the key, with the closest valid spelling.
 import { unknownKeyMessage } from "../../config/yaml-errors.js";
 import { closest, resolveRuleId, unknownRuleMessage, type RuleSeverity } from "./catalog.js";
+import { SUPPORTED_MAJORS } from "./grammars.js";
 
 const SEVERITIES: ReadonlyArray<RuleSeverity> = ["error", "warning", "notice", "off"];
 
 /** Below this many estimated rows, a lock is over before anyone waits on it (see small-tables.ts). */
 export const DEFAULT_SMALL_TABLE_ROWS = 10_000;
 
-const KNOWN_KEYS = ["rules", "small_table_rows"];
+/** The target's PostgreSQL major when the plan has no database to ask (see syntax-newer-than-target). */
+export const DEFAULT_POSTGRES_VERSION = 15;
+
+const KNOWN_KEYS = ["rules", "small_table_rows", "postgres_version"];
 
 /** Rules whose severity is not a matter of taste: PostgreSQL would refuse the file. */
 const FIXED_SEVERITY = new Set(["syntax-error"]);
@@ -24,17 +28,23 @@ export interface LintSettings {
   /** Severities by canonical rule id; only the valid entries. */
   rules: Record<string, RuleSeverity>;
   small_table_rows: number;
+  postgres_version: number;
 }
 
-/** The valid settings as given (`small_table_rows` only when the file sets it), and the problems. */
+/** The valid settings as given (`small_table_rows` and `postgres_version` only when the file sets them), and the problems. */
 export interface ValidatedLintConfig {
   rules: Record<string, RuleSeverity>;
   small_table_rows?: number;
+  postgres_version?: number;
   problems: LintConfigProblem[];
 }
 
 export function lintSettingsOf(validated: ValidatedLintConfig): LintSettings {
-  return { rules: validated.rules, small_table_rows: validated.small_table_rows ?? DEFAULT_SMALL_TABLE_ROWS };
+  return {
+    rules: validated.rules,
+    small_table_rows: validated.small_table_rows ?? DEFAULT_SMALL_TABLE_ROWS,
+    postgres_version: validated.postgres_version ?? DEFAULT_POSTGRES_VERSION,
+  };
 }
 
 export function validateLintConfig(raw: unknown): ValidatedLintConfig {
@@ -47,7 +57,11 @@ export function validateLintConfig(raw: unknown): ValidatedLintConfig {
     problems.push({ key: `lint.${key}`, message: unknownKeyMessage(key, KNOWN_KEYS) });
   }
   const smallTableRows = validateSmallTableRows(raw.small_table_rows, problems);
-  const settings = smallTableRows === undefined ? {} : { small_table_rows: smallTableRows };
+  const postgresVersion = validatePostgresVersion(raw.postgres_version, problems);
+  const settings = {
+    ...(smallTableRows === undefined ? {} : { small_table_rows: smallTableRows }),
+    ...(postgresVersion === undefined ? {} : { postgres_version: postgresVersion }),
+  };
   if (raw.rules === undefined || raw.rules === null) return { rules, ...settings, problems };
   if (!isPlainObject(raw.rules))
     return { rules, ...settings, problems: [...problems, { key: "lint.rules", message: "lint.rules must map rule ids to error, warning, notice or off" }] };
@@ -72,6 +86,17 @@ function validateSmallTableRows(value: unknown, problems: LintConfigProblem[]): 
   problems.push({
     key: "lint.small_table_rows",
     message: `small_table_rows must be a whole number of rows, 0 or more (0 turns the downgrade off; got ${shown})`,
+  });
+  return undefined;
+}
+
+function validatePostgresVersion(value: unknown, problems: LintConfigProblem[]): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "number" && SUPPORTED_MAJORS.includes(value)) return value;
+  const shown = typeof value === "string" ? `"${value}"` : (JSON.stringify(value) ?? String(value));
+  problems.push({
+    key: "lint.postgres_version",
+    message: `postgres_version must be a PostgreSQL major version the lint has the grammar of: ${SUPPORTED_MAJORS.join(", ")} (got ${shown})`,
   });
   return undefined;
 }

@@ -6,6 +6,7 @@ import { parseDirectives, type IgnoreDirective } from "../directives.js";
 import { splitStatements } from "../sql-split.js";
 import { as, tableOf } from "./ast.js";
 import { resolveRuleId, ruleInfo, type FindingSeverity, type RuleSeverity } from "./catalog.js";
+import { loadGrammarsFor, newerSyntax, NEWEST_MAJOR } from "./grammars.js";
 import { KnownSchema } from "./known-schema.js";
 import { skipTrivia } from "./lexer.js";
 import { SourceText } from "./locations.js";
@@ -14,7 +15,8 @@ import { closesTransaction, opensTransaction, transactionNesting } from "./rules
 import { Statement, type FileFacts, type Hit, type Rule } from "./statement.js";
 
 export { LINT_RULES, type FindingSeverity, type RuleSeverity } from "./catalog.js";
-export { DEFAULT_SMALL_TABLE_ROWS, lintSettingsOf, validateLintConfig, type LintSettings } from "./config.js";
+export { SUPPORTED_MAJORS } from "./grammars.js";
+export { DEFAULT_POSTGRES_VERSION, DEFAULT_SMALL_TABLE_ROWS, lintSettingsOf, validateLintConfig, type LintSettings } from "./config.js";
 
 export interface LintFinding {
   rule: string;
@@ -46,12 +48,18 @@ export interface LintInput {
 
 export interface LintOptions {
   rules?: Record<string, RuleSeverity>;
+  /** The target's PostgreSQL major: syntax its grammar refuses is a finding. Omitted: not checked. */
+  postgresVersion?: number;
 }
 
 let parserLoaded = false;
 
-/** Loads the WebAssembly parser; call (and await) once before lintMigration. */
-export async function ensureLintReady(): Promise<void> {
+/**
+ * Loads the WebAssembly parser, and the older grammars a target below PostgreSQL 17 needs; call (and
+ * await) before lintMigration, with the postgresVersion it will be given.
+ */
+export async function ensureLintReady(options: { postgresVersion?: number } = {}): Promise<void> {
+  if (options.postgresVersion !== undefined && options.postgresVersion < NEWEST_MAJOR) await loadGrammarsFor(options.postgresVersion);
   if (parserLoaded) return;
   await loadModule();
   parserLoaded = true;
@@ -120,7 +128,7 @@ export function lintMigrations(inputs: LintInput[], options: LintOptions = {}): 
 function lintInRun(input: LintInput, options: LintOptions, schema: KnownSchema): LintFinding[] {
   if (!parserLoaded) throw new Error("lintMigration needs the parser: await ensureLintReady() first");
   const source = new SourceText(wellFormed(typeof input.sql === "string" ? input.sql : String(input.sql ?? "")));
-  const { located, firstStatement } = analyze(source, Boolean(input.noTransaction), schema);
+  const { located, firstStatement } = analyze(source, Boolean(input.noTransaction), schema, options.postgresVersion);
   const severities = severityOverrides(options.rules);
   const ignores = new IgnoreIndex(source, input.path, firstStatement);
   return located
@@ -128,7 +136,12 @@ function lintInRun(input: LintInput, options: LintOptions, schema: KnownSchema):
     .sort((a, b) => a.line - b.line || (a.column ?? 0) - (b.column ?? 0));
 }
 
-function analyze(source: SourceText, noTransaction: boolean, schema: KnownSchema): { located: Located[]; firstStatement?: Statement } {
+function analyze(
+  source: SourceText,
+  noTransaction: boolean,
+  schema: KnownSchema,
+  postgresVersion: number | undefined,
+): { located: Located[]; firstStatement?: Statement } {
   const text = source.text;
   const nul = text.indexOf("\0");
   if (nul !== -1)
@@ -145,7 +158,21 @@ function analyze(source: SourceText, noTransaction: boolean, schema: KnownSchema
   if (raw.length === 0) return { located: [emptyMigration()] };
   const located: Located[] = [];
   const statements = toStatements(raw, source, noTransaction, schema, (statement) => located.push(...checkStatement(statement)));
-  return { located: [...located, ...checkFile(statements)], firstStatement: statements[0] };
+  const tooNew = postgresVersion === undefined ? undefined : syntaxNewerThanTarget(source, statements, postgresVersion);
+  return { located: [...located, ...checkFile(statements), ...(tooNew ? [tooNew] : [])], firstStatement: statements[0] };
+}
+
+/** The first place the target's grammar refuses, naming the version that introduced what is there. */
+function syntaxNewerThanTarget(source: SourceText, statements: Statement[], postgresVersion: number): Located | undefined {
+  const newer = newerSyntax(source.text, postgresVersion);
+  if (!newer) return undefined;
+  const index = source.indexOfCodePoint(newer.position);
+  const statement = statements.filter((s) => s.start <= index).pop() ?? statements[0];
+  const near = /at or near "([^"]*)"/.exec(newer.message)?.[1];
+  // A bare word where the older grammar stops is a keyword it does not know there: shown as one.
+  const what = near === undefined ? `this syntax (${newer.message})` : /^\w+$/.test(near) ? near.toUpperCase() : `"${near}"`;
+  const message = `${what} needs PostgreSQL ${newer.introducedIn}; the target runs ${postgresVersion}`;
+  return { rule: "syntax-newer-than-target", hit: { message, index }, statement, index: statement.start };
 }
 
 function emptyMigration(): Located {
