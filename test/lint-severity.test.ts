@@ -81,7 +81,7 @@ test("lint.small_table_rows: 10,000 by default, a whole number of rows or a prob
   assert.equal(loadRepoConfig("").config.lint.small_table_rows, DEFAULT_SMALL_TABLE_ROWS);
   assert.equal(DEFAULT_SMALL_TABLE_ROWS, 10_000);
   const set = loadRepoConfig("lint:\n  small_table_rows: 500\n  rules: { ban-drop-column: notice }\n");
-  assert.deepEqual(set.config.lint, { rules: { "ban-drop-column": "notice" }, small_table_rows: 500 });
+  assert.deepEqual(set.config.lint, { rules: { "ban-drop-column": "notice" }, small_table_rows: 500, postgres_version: 15 });
   assert.deepEqual(set.warnings, []);
   for (const bad of ["-1", "1.5", "lots"]) {
     const loaded = loadRepoConfig(`lint:\n  small_table_rows: ${bad}\n`);
