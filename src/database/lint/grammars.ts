@@ -2,6 +2,8 @@
 // run on PostgreSQL 17's parse tree, and an older grammar only re-parses a file to tell whether the
 // target can run it. Each grammar is its own WebAssembly module (an npm alias of libpg-query), loaded
 // only when a target runs that version or an older one.
+// libpg-query 14.4.3 asks for an @pgsql/types version that was never published: package.json's
+// `overrides` gives it 15.1.2 (AST types only, which this file does not use).
 
 /** libpg-query's WebAssembly API, the same from 13 to 17. */
 interface Grammar {
