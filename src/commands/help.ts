@@ -64,7 +64,7 @@ function tableRow(cells: string[]): string {
 
 /** "write; admin on production" for the verbs whose requirement depends on the environment. */
 function whoMay(verb: Verb, policy: CommandPolicy = { productionEnvironments: DEFAULT_PRODUCTION_ENVIRONMENTS }): string {
-  const production = policy.productionEnvironments ?? DEFAULT_PRODUCTION_ENVIRONMENTS;
+  const production = policy.productionEnvironments;
   const elsewhere = requirement(verb, false, policy);
   const onProduction = requirement(verb, true, policy);
   if (onProduction === elsewhere || production.length === 0) return elsewhere;
