@@ -62,7 +62,7 @@ describe("store with 64-bit GitHub ids", () => {
 
   test("unfinishedRuns (the reaper) and startAttempt (retries)", async () => {
     assertIds(
-      (await unfinishedRuns(store.pool)).find((r) => r.id === run.id),
+      (await unfinishedRuns(store.pool)).runs.find((r) => r.id === run.id),
       "unfinishedRuns",
     );
     const started = await startAttempt(store.pool, run.id);

@@ -5,6 +5,15 @@ import assert from "node:assert/strict";
 import { MalformedRunError } from "../src/store/run-requests.js";
 import { createRun, getRun, unfinishedRuns, type NewRun } from "../src/store/runs.js";
 import { useTestStore } from "./harness/test-store.js";
+import { ProbotOctokit } from "probot";
+import { FakeGitHub } from "./harness/fake-github.js";
+import { generateAppKey } from "./harness/app-key.js";
+import { concludeRefused } from "../src/runbooks/refused-run.js";
+import { CheckRunReporter } from "../src/report/check-run.js";
+import { splitRepo } from "../src/github/api/client.js";
+import { createLogger } from "../src/logger.js";
+
+const key = generateAppKey();
 
 const origin = { repo: "acme/shop", installationId: 2 ** 32 + 5, ref: "refs/heads/main", requestedBy: "olga", deliveryId: null };
 
@@ -81,16 +90,42 @@ describe("run contract", () => {
     await t.store.pool.query("delete from runs where id = any($1)", [[unknown, button]]);
   });
 
-  test("the reaper's listing concludes a malformed unfinished row as failed, with the reason, and still lists the others", async () => {
-    const good = await createRun(t.store.pool, rollbackRun);
-    const bad = await insertRow("rollback", "command", "c".repeat(40), { target: { kind: "last" } });
-    const listed = (await unfinishedRuns(t.store.pool)).map((run) => run.id);
-    assert.ok(listed.includes(good!.id), "the good run is listed");
-    assert.ok(!listed.includes(bad), "the malformed run is not");
-    const { rows } = await t.store.pool.query("select status, error from runs where id = $1", [bad]);
-    assert.equal(rows[0].status, "failure");
-    assert.match(rows[0].error, /params\.environment/);
-    await t.store.pool.query("delete from runs where id = any($1)", [[good!.id, bad]]);
+  test("the reaper concludes a malformed unfinished row and its Check Run as failed, with the reason, and still lists the others", async () => {
+    const fake = await FakeGitHub.start({ privateKey: key });
+    try {
+      fake.addRepo("acme/shop", { installationId: 7 });
+      const sha = fake.commit("acme/shop", { "a.sql": "select 1;" })!;
+      const github = new ProbotOctokit({ baseUrl: fake.apiUrl, auth: { appId: 1, privateKey: key, installationId: 7 } });
+      const checkRunId = await new CheckRunReporter(github, splitRepo("acme/shop"), "autopilot/migrate", sha).start("Working…");
+      const good = await createRun(t.store.pool, rollbackRun);
+      const bad = await insertRow("rollback", "command", sha, { target: { kind: "last" } });
+      await t.store.pool.query("update runs set check_run_id = $2, status = 'in_progress' where id = $1", [bad, checkRunId]);
+
+      const { runs, refused } = await unfinishedRuns(t.store.pool);
+      assert.ok(
+        runs.some((run) => run.id === good!.id),
+        "the good run is listed",
+      );
+      assert.deepEqual(
+        refused.map((run) => run.id),
+        [bad],
+        "the malformed run is set apart",
+      );
+      await concludeRefused({ db: t.store.pool, github: async () => github, log: createLogger("silent") }, refused[0]);
+
+      const { rows } = await t.store.pool.query("select status, error from runs where id = $1", [bad]);
+      assert.equal(rows[0].status, "failure");
+      assert.match(rows[0].error, /params\.environment/);
+      const checkRun = fake.checkRuns("acme/shop").find((run) => run.id === checkRunId)!;
+      assert.equal(checkRun.status, "completed");
+      assert.equal(checkRun.conclusion, "failure");
+      assert.match(checkRun.output.summary ?? "", /params\.environment/);
+      assert.deepEqual(fake.violations, []);
+      assert.deepEqual((await unfinishedRuns(t.store.pool)).refused, [], "concluded once");
+      await t.store.pool.query("delete from runs where id = any($1)", [[good!.id, bad]]);
+    } finally {
+      await fake.close();
+    }
   });
 
   test("a new run whose params do not match its kind is not recorded", async () => {

@@ -4,12 +4,17 @@
 import { concludeInterrupted } from "../runbooks/registry.js";
 import type { RunbookDeps } from "../runbooks/deps.js";
 import { getRun, unfinishedRuns, type Run } from "../store/runs.js";
+import { concludeRefused } from "../runbooks/refused-run.js";
 import { whileOrphaned } from "./liveness.js";
 import type { Queue } from "./queue.js";
 
 export async function reapOrphanedRuns(queue: Queue, deps: RunbookDeps): Promise<number> {
   let reaped = 0;
-  for (const run of await unfinishedRuns(deps.db)) {
+  const { runs, refused } = await unfinishedRuns(deps.db);
+  for (const run of refused) {
+    await concludeRefused(deps, run).catch((error) => deps.log.error({ err: error, run: run.id }, "could not conclude a refused run; next tick tries again"));
+  }
+  for (const run of runs) {
     if (!run.jobId || run.status !== "in_progress") continue;
     const job = await queue.boss.getJobById(run.kind, run.jobId);
     if (job && job.state !== "active" && job.state !== "failed") continue; // waiting for its retry

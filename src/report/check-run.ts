@@ -38,6 +38,11 @@ export class CheckRunReporter {
     private readonly detailsUrl?: string,
   ) {}
 
+  /** The reporter of a Check Run an earlier attempt created, known by its id alone: it is updated, never created. */
+  static existing(github: GitHubClient, repo: RepoRef, id: number): CheckRunReporter {
+    return new CheckRunReporter(github, repo, "", "", id);
+  }
+
   /** Creates the run (or takes over the one an earlier attempt created) as in_progress. */
   async start(title: string, summary = "Autopilot is working on this commit."): Promise<number> {
     const output = this.output(title, summary);

@@ -171,25 +171,45 @@ export async function recordStep(
   ]);
 }
 
+/** An unfinished row the run contract refuses: it can never run, and is concluded with `concludeRefusedRun`. */
+export interface RefusedRun {
+  id: number;
+  repo: string;
+  installationId: number;
+  checkRunId: number | null;
+  reason: string;
+}
+
+export const REFUSED_RUN_TITLE = "Not run: its request is malformed";
+
 /**
- * Runs not finished yet. A row the run contract refuses (written by hand, or by an older release)
- * can never run: it is concluded as failed here with the reason, so one bad row does not stop the reaper.
+ * Runs not finished yet, and apart the rows the run contract refuses (written by hand, or by an
+ * older release), so one bad row does not stop the reaper.
  */
-export async function unfinishedRuns(db: pg.Pool): Promise<Run[]> {
+export async function unfinishedRuns(db: pg.Pool): Promise<{ runs: Run[]; refused: RefusedRun[] }> {
   const { rows } = await db.query(`select ${columns} from runs where status in ('queued', 'in_progress') order by id`);
   const runs: Run[] = [];
+  const refused: RefusedRun[] = [];
   for (const row of rows) {
     try {
       runs.push(toRun(row));
     } catch (error) {
       if (!(error instanceof MalformedRunError)) throw error;
-      await db.query(`update runs set status = 'failure', title = 'Not run: its request is malformed', error = $2, finished_at = now() where id = $1`, [
-        row.id,
-        error.message,
-      ]);
+      refused.push({
+        id: int8(row.id, "runs.id"),
+        repo: String(row.repo),
+        installationId: int8(row.installationId, "runs.installation_id"),
+        checkRunId: nullableInt8(row.checkRunId, "runs.check_run_id"),
+        reason: error.message,
+      });
     }
   }
-  return runs;
+  return { runs, refused };
+}
+
+/** Concludes a refused run as failed with the reason. */
+export async function concludeRefusedRun(db: pg.Pool, run: RefusedRun): Promise<void> {
+  await db.query(`update runs set status = 'failure', title = $2, error = $3, finished_at = now() where id = $1`, [run.id, REFUSED_RUN_TITLE, run.reason]);
 }
 
 /** Puts a run that waited for approvals back in line; false when it no longer waits, or waits for a lock. */
