@@ -20,6 +20,8 @@ import { dropLeftoverRehearsals } from "./jobs/cleanup.js";
 import { HealthScheduler } from "./jobs/scheduler.js";
 import { processEnvironment, type AutopilotEnv } from "./config/environment.js";
 import type { ServerConfig } from "./config/server-config.js";
+import { serverLimitsOf } from "./config/repo-config.js";
+import { RepoConfigReader } from "./github/api/repo-files.js";
 import type { Logger } from "./logger.js";
 import type { Store } from "./store/store.js";
 import type { RunbookDeps } from "./runbooks/deps.js";
@@ -53,7 +55,9 @@ export function autopilotApp(services: AppServices) {
       requeue: (run) => requeueRun(store.pool, queue, run),
     };
 
-    app.on("push", handlePush(store.pool, queue));
+    // One cache of conditional config reads, shared by push routing and the scheduler's discovery.
+    const configs = new RepoConfigReader();
+    app.on("push", handlePush(store.pool, queue, configs, serverLimitsOf(services.serverConfig)));
     app.on("check_run.rerequested", handleCheckRunRerequested(store.pool, queue, appId));
     app.on(["pull_request.opened", "pull_request.synchronize", "pull_request.reopened"], handlePullRequest(store.pool, queue));
     app.on(["check_suite.requested", "check_suite.rerequested"], handleCheckSuite(store.pool, queue));
@@ -70,7 +74,7 @@ export function autopilotApp(services: AppServices) {
     await startWorkers(queue, deps, runLocks);
     void dropLeftoverRehearsals(services.serverConfig, log);
     const stopReaper = startReaper(queue, deps, env.AUTOPILOT_REAPER_SECONDS);
-    const scheduler = new HealthScheduler(app, deps);
+    const scheduler = new HealthScheduler(app, deps, configs);
     scheduler.start(services.serverConfig.health.discovery_seconds);
     services.onStop(async () => {
       stopReaper();

@@ -142,6 +142,24 @@ describe("bounded by default", () => {
     assert.equal(s.github.requests.filter((r) => shas.has(r.path.split("/").at(-1)!)).length, 0, "no file was downloaded");
   });
 
+  test("thirty pushes to a branch no environment maps queue nothing and never read the config in full; a mapped branch still runs", async () => {
+    s.resetFiles(main);
+    const reads = () => s.github.contentReads(REPO, CONFIG);
+    const runsOf = async (ref: string) => (await s.storeQuery<{ n: number }>("select count(*)::int as n from runs where ref = $1", [ref]))[0].n;
+    await waitFor("the config cached by a conditional read", () => reads().notModified >= 1);
+    const full = reads().full;
+    for (let i = 0; i < 30; i++) {
+      const sha = s.github.commit(REPO, { ...main, "notes.txt": `draft ${i}` }, { branch: "feature/burst" });
+      await s.deliverPush(sha, "feature/burst");
+    }
+    assert.equal(await runsOf("refs/heads/feature/burst"), 0, "no run recorded, no job queued");
+    assert.equal(reads().full, full, "every routing read was answered 304");
+
+    const release = s.github.commit(REPO, main, { branch: "release/1.0" });
+    await s.deliverPush(release, "release/1.0");
+    await waitFor("the release push recorded", async () => (await runsOf("refs/heads/release/1.0")) === 1);
+  });
+
   test("no request body GitHub would reject was sent", () => {
     assert.deepEqual(s.github.violations, []);
   });

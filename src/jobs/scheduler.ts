@@ -21,13 +21,13 @@ type ScheduledKind = "heal" | "scan";
 
 export class HealthScheduler {
   private readonly tasks = new Map<string, Scheduled>();
-  // Discovery re-reads every config each interval; conditional reads make an unchanged one free.
-  private readonly configs = new RepoConfigReader();
   private timer?: NodeJS.Timeout;
 
   constructor(
     private readonly app: Probot,
     private readonly deps: RunbookDeps,
+    // Discovery re-reads every config each interval; conditional reads make an unchanged one free.
+    private readonly configs = new RepoConfigReader(),
   ) {}
 
   start(discoverEverySeconds: number): void {

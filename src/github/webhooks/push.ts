@@ -1,12 +1,21 @@
-// push: record the run and enqueue it. Everything slow happens in the migrate job.
+// push: record the run and enqueue it. Everything slow happens in the migrate job. A push to a
+// branch no environment maps is dropped here, so hundreds of feature-branch pushes never queue
+// ahead of another repository's migration.
 import type { Context } from "probot";
 import type pg from "pg";
+import { environmentForBranch, loadRepoConfig, type ServerLimits } from "../../config/repo-config.js";
 import { recordAndEnqueue, type Queue } from "../../jobs/queue.js";
+import { splitRepo } from "../api/client.js";
+import type { RepoConfigReader } from "../api/repo-files.js";
 
-export function handlePush(db: pg.Pool, queue: Queue) {
+export function handlePush(db: pg.Pool, queue: Queue, configs: RepoConfigReader, limits: ServerLimits) {
   return async (context: Context<"push">): Promise<void> => {
     const { payload } = context;
     if (payload.deleted || !payload.ref.startsWith("refs/heads/") || !payload.installation) return;
+    if (await mapsToNoEnvironment(context, configs, limits)) {
+      context.log.debug({ ref: payload.ref }, "push to a branch no environment maps; nothing to do");
+      return;
+    }
     const run = await recordAndEnqueue(db, queue, {
       kind: "migrate",
       trigger: "push",
@@ -20,4 +29,25 @@ export function handlePush(db: pg.Pool, queue: Queue) {
     });
     if (!run) context.log.info({ commit: payload.after }, "push already recorded (redelivery); not enqueued again");
   };
+}
+
+/**
+ * True when the default branch's config maps this branch to no environment: decided by one read of
+ * the config, conditional on the last one's ETag (a 304 costs nothing against the rate limit).
+ * A push to the default branch may change the config itself, and a config that cannot be read now
+ * may be readable by the job's retries: both go to the job, which reports them.
+ */
+async function mapsToNoEnvironment(context: Context<"push">, configs: RepoConfigReader, limits: ServerLimits): Promise<boolean> {
+  const { repository, ref } = context.payload;
+  const branch = ref.slice("refs/heads/".length);
+  if (branch === repository.default_branch) return false;
+  try {
+    const text = await configs.read(context.octokit, splitRepo(repository.full_name), repository.default_branch);
+    const { config, errors } = loadRepoConfig(text, limits);
+    // The job skips a non-default branch while the config is invalid: the default branch's push reports it.
+    return errors.length > 0 || !environmentForBranch(config, branch);
+  } catch (error) {
+    context.log.warn({ err: error, ref }, "could not read the config to route this push; the job will");
+    return false;
+  }
 }
