@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Scenario, TARGET_PASSWORD } from "./harness/scenario.js";
+import { REPO, Scenario, TARGET_PASSWORD } from "./harness/scenario.js";
 import { shopRepo } from "./harness/fixtures.js";
 import { waitFor } from "./harness/app-process.js";
 
@@ -71,6 +71,7 @@ describe("verify after migrate and rollback", () => {
       "migrations/0100_badges.down.sql": "drop table badges;",
     });
     badCommits.add(sha);
+    s.github.setPullsForCommit(REPO, sha, [{ number: 7, merged_at: new Date().toISOString(), title: "Add badges" }]);
     await s.deliverPush(sha);
     const run = await s.completedCheckRun(sha, LOADED_MS);
     assert.equal(run.conclusion, "failure");
@@ -82,6 +83,12 @@ describe("verify after migrate and rollback", () => {
       s.slack.slackMessages().some((m) => (m.text ?? "").includes(`${sha.slice(0, 7)}: Applied 1 migration to production; regressed: site down`)),
     );
     assert.equal((await s.targetQuery("select to_regclass('public.badges') is not null as present"))[0].present, true, "`comment` leaves the release in place");
+    const [comment] = await waitFor("the merged pull request's comment", () => {
+      const found = s.github.comments(REPO, 7);
+      return found.length ? found : undefined;
+    });
+    assert.match(comment.body, /regressed: site down/);
+    assert.match(comment.body, /`site` is down: its latest probe failed/);
   });
 
   test("with on_regression: rollback the release is rolled back, the previous one redeployed and verified", async () => {
@@ -115,6 +122,7 @@ describe("verify after migrate and rollback", () => {
     const [run] = await s.storeQuery("select trigger, params from runs where kind = 'rollback' order by id desc limit 1");
     assert.equal(run.trigger, "verify");
     assert.equal(run.params.destination.kind, "run");
+    assert.deepEqual(s.github.violations, [], "no request body GitHub would reject");
     assert.ok(!JSON.stringify([s.github.requests, s.slack.requests.map((r) => r.rawBody)]).includes(TARGET_PASSWORD), "the target's password never leaks");
   });
 });
