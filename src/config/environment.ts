@@ -20,6 +20,8 @@ const envSchema = z.object({
   AUTOPILOT_REAPER_SECONDS: z.coerce.number().int().min(1).default(30),
   // Connections of the store pool that jobs, webhooks and the reaper share (run locks and /healthz have their own).
   AUTOPILOT_STORE_POOL_SIZE: z.coerce.number().int().min(2).max(1000).default(10),
+  // Seconds between two probes of a verification (30): tests and drills shorten it; see verifyProbeSeconds.
+  AUTOPILOT_VERIFY_PROBE_SECONDS: z.coerce.number().positive().max(300).default(30),
 });
 
 export type AutopilotEnv = z.infer<typeof envSchema>;
@@ -88,4 +90,18 @@ export function llmEndpoint(env: NodeJS.ProcessEnv = process.env): LlmEndpoint |
   const url = env.AUTOPILOT_LLM_URL?.trim();
   if (!url) return undefined;
   return { url, model: env.AUTOPILOT_LLM_MODEL || "gpt-4o-mini", key: env.AUTOPILOT_LLM_KEY || undefined };
+}
+
+/** The nominal gap between two verification probes: a `verify.minutes` of 5 makes 10 probes. */
+export const VERIFY_PROBE_NOMINAL_SECONDS = 30;
+
+/**
+ * The real seconds between two verification probes (AUTOPILOT_VERIFY_PROBE_SECONDS, default 30). The
+ * number of probes stays `minutes × 2`, so a shorter gap makes a whole verification shorter in proportion.
+ */
+export function verifyProbeSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.AUTOPILOT_VERIFY_PROBE_SECONDS;
+  const parsed = envSchema.shape.AUTOPILOT_VERIFY_PROBE_SECONDS.safeParse(raw);
+  if (!parsed.success) throw new Error(`Invalid environment:\nAUTOPILOT_VERIFY_PROBE_SECONDS: ${parsed.error.issues[0].message}`);
+  return parsed.data;
 }

@@ -14,6 +14,7 @@ import {
 import { lintSettingsOf, validateLintConfig, type LintSettings } from "../database/lint/index.js";
 import { DEFAULT_HEALTH_LIMITS, healthLimitsOf, readHealthSection, type HealthConfig, type HealthLimits } from "./health-config.js";
 import type { ServerConfig } from "./server-config.js";
+import { readVerifySection, type VerifySettings } from "./verify-config.js";
 import { byLine, issueProblems, problemAt, readYaml, type ConfigProblem, type YamlSource } from "./yaml-errors.js";
 
 export const REPO_CONFIG_PATH = ".github/autopilot.yml";
@@ -64,16 +65,20 @@ const repoConfigSchema = z.strictObject({
   commands: commandsSchema.optional(),
   alerts: alertRulesSchema.optional(),
   notify: z.strictObject({ hourly_summary: z.boolean().default(false) }).optional(),
+  // Checked against the health section it names checks of (readVerifySection).
+  verify: z.unknown().optional(),
 });
 
 type RepoConfigSections = z.infer<typeof repoConfigSchema>;
 
-export type RepoConfig = Omit<RepoConfigSections, "health" | "lint" | "commands"> & {
+export type RepoConfig = Omit<RepoConfigSections, "health" | "lint" | "commands" | "verify"> & {
   /** Undefined when the file has no health section, or an invalid one. */
   health?: HealthConfig;
   lint: LintSettings;
   /** The server's command rules, made stricter by the file's `commands` section. */
   commands: CommandPolicy;
+  /** Undefined when nothing is verified after a change (no health section, or `verify.minutes: 0`). */
+  verify?: VerifySettings;
 };
 
 export type EnvironmentRule = z.infer<typeof environmentRule>;
@@ -113,14 +118,15 @@ export function loadRepoConfig(text: string | null, limits: ServerLimits = DEFAU
   const raw: unknown = source.syntaxProblems.length > 0 ? {} : (source.doc.toJS() ?? {});
   const rawSections = isPlainObject(raw) ? raw : {};
   const sections = repoConfigSchema.safeParse(raw);
-  const errors = [...source.syntaxProblems, ...(sections.success ? [] : issueProblems(source, sections.error.issues, repoConfigSchema))];
   const health = readHealthSection(source, rawSections.health, limits.health);
+  const verify = readVerifySection(source, rawSections.verify, health.health, rawSections.health !== undefined);
+  const errors = [...source.syntaxProblems, ...(sections.success ? [] : issueProblems(source, sections.error.issues, repoConfigSchema)), ...verify.problems];
   const lint = validateLintConfig(isPlainObject(rawSections.lint) ? rawSections.lint : undefined);
   const commands = commandPolicyFor(limits.commands, usableCommandRules(rawSections.commands));
   const warnings = [...health.problems, ...dottedProblems(source, [...lint.problems, ...commands.problems])];
-  const { health: _health, lint: _lint, commands: _commands, ...rest } = sections.success ? sections.data : repoConfigSchema.parse({});
+  const { health: _health, lint: _lint, commands: _commands, verify: _verify, ...rest } = sections.success ? sections.data : repoConfigSchema.parse({});
   return {
-    config: { ...rest, health: health.health, lint: lintSettingsOf(lint), commands: commands.policy },
+    config: { ...rest, health: health.health, lint: lintSettingsOf(lint), commands: commands.policy, verify: verify.verify },
     errors,
     // A key that is an error already is not warned about again.
     warnings: warnings.filter((warning) => !errors.some((error) => error.key === warning.key)).sort(byLine),

@@ -3,6 +3,7 @@ import { formatProblem, type ConfigProblem } from "../config/yaml-errors.js";
 import { statusOf, type MigrateOutcome, type Recovery } from "../runbooks/migrate-outcome.js";
 import type { Annotation, CheckRunOutcome } from "./check-run.js";
 import { describeLock } from "../store/locks.js";
+import { verificationHeadline, verificationSection } from "./verify-report.js";
 
 const ms = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`);
 const size = (bytes: number | null) => (bytes === null ? "?" : bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} kB`);
@@ -57,8 +58,10 @@ function describeOutcome(outcome: MigrateOutcome, runId: number | undefined): Ch
       };
     case "applied":
       return {
-        title: `Applied ${outcome.applied.length} migration${outcome.applied.length === 1 ? "" : "s"} to ${outcome.environment}`,
-        summary: `${appliedTable(outcome.applied)}\n\nBackup taken before applying: \`${outcome.backup.id}\` (${size(outcome.backup.sizeBytes)}). ${outcome.appliedCount} migrations applied in all.`,
+        title: `Applied ${outcome.applied.length} migration${outcome.applied.length === 1 ? "" : "s"} to ${outcome.environment}${outcome.verification ? `; ${verificationHeadline(outcome.verification)}` : ""}`,
+        summary:
+          `${appliedTable(outcome.applied)}\n\nBackup taken before applying: \`${outcome.backup.id}\` (${size(outcome.backup.sizeBytes)}). ${outcome.appliedCount} migrations applied in all.` +
+          (outcome.verification ? `\n\n${verificationSection(outcome.verification)}` : ""),
         actions: [{ label: "Roll back", description: "Revert what this run applied", identifier: rollbackIdentifier(runId) }],
       };
     case "failed":

@@ -1,9 +1,18 @@
 // Renders a rollback for the autopilot/rollback Check Run, the command reply and Slack.
 import { statusOf, type RollbackOutcome } from "../runbooks/rollback-outcome.js";
 import type { CheckRunOutcome } from "./check-run.js";
+import { verificationHeadline, verificationSection } from "./verify-report.js";
 
 export function renderRollback(outcome: RollbackOutcome): CheckRunOutcome {
-  return { conclusion: statusOf(outcome), ...describeOutcome(outcome) };
+  const described = describeOutcome(outcome);
+  const verification = "verification" in outcome ? outcome.verification : undefined;
+  if (!verification) return { conclusion: statusOf(outcome), ...described };
+  return {
+    conclusion: statusOf(outcome),
+    ...described,
+    title: `${described.title}; ${verificationHeadline(verification)}`,
+    summary: `${described.summary}\n\n${verificationSection(verification)}`,
+  };
 }
 
 function describeOutcome(outcome: RollbackOutcome): Omit<CheckRunOutcome, "conclusion"> {

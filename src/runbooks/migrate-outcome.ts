@@ -2,6 +2,7 @@
 import type { ConfigProblem } from "../config/yaml-errors.js";
 import type { MigrationFailure } from "../database/migrator.js";
 import type { MigrationFile, Problem } from "../database/migration-files.js";
+import type { Verification } from "../health/verification.js";
 import type { BackupRecord } from "../store/backups.js";
 import type { EnvironmentLock } from "../store/locks.js";
 import type { RunStatus, WaitingFor } from "../store/runs.js";
@@ -34,7 +35,8 @@ export type MigrateOutcome =
   | { kind: "refused"; environment: string; problems: Problem[] }
   | { kind: "up-to-date"; environment: string; appliedCount: number }
   | { kind: "backup-failed"; environment: string; error: string; pending: number }
-  | { kind: "applied"; environment: string; applied: AppliedFile[]; backup: BackupRecord; appliedCount: number }
+  /** `verification`: how production did after the change, when the repo config verifies. */
+  | { kind: "applied"; environment: string; applied: AppliedFile[]; backup: BackupRecord; appliedCount: number; verification?: Verification }
   | {
       kind: "failed";
       environment: string;
@@ -55,6 +57,7 @@ export type MigrateStatus = Extract<RunStatus, "success" | "failure" | "neutral"
 export function statusOf(outcome: MigrateOutcome): MigrateStatus {
   switch (outcome.kind) {
     case "applied":
+      return outcome.verification?.regressed ? "failure" : "success";
     case "up-to-date":
       return "success";
     case "unbound":

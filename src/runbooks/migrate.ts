@@ -37,6 +37,7 @@ import { recordDeployment } from "../store/deployments.js";
 import { finishRun, updateRun, type RunOf } from "../store/runs.js";
 import { retryOrGiveUp, type Attempt, type RunbookDeps } from "./deps.js";
 import { beginRun, RunContext } from "./run-context.js";
+import { verifyChange } from "./verify.js";
 import { isSuccess, statusOf, waitingForOf, type AppliedFile, type MigrateOutcome, type Recovery, type RestoreReport } from "./migrate-outcome.js";
 
 type MigrateRestoreIntent = RestoreIntent<RestoreReport, Recovery>;
@@ -62,6 +63,9 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
   private readonly checkRun: CheckRunReporter;
   private environment?: string;
   private target?: ResolvedTarget;
+  private config?: RepoConfig;
+  /** The deploy hook was called already: before verifying, so the new release is what gets probed. */
+  private deployed = false;
 
   constructor(
     deps: RunbookDeps,
@@ -93,6 +97,7 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
     }
     const rule = environmentForBranch(config, this.branch());
     if (!rule) return undefined;
+    this.config = config;
     this.environment = rule.environment;
     await updateRun(this.deps.db, this.run.id, { environment: rule.environment });
     await this.startCheck(`Preparing ${rule.environment}…`);
@@ -270,7 +275,7 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
   }
 
   async conclude(concluded: MigrateOutcome): Promise<void> {
-    const outcome = await this.withUnfinishedRestore(concluded);
+    const outcome = await this.withVerification(await this.withUnfinishedRestore(concluded));
     // Row values in the target's errors are production data, shown only where the operator allows it.
     const shown = shownOutcome(renderCheckRun(outcome, this.run.id), this.target?.showRowValues ?? false);
     const rendered = withHealthWarnings(shown, sectionWarnings(this.repoConfigWarnings, "health"));
@@ -299,6 +304,41 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
       status === "success",
       `**migrate ${this.environment ?? ""}**: ${rendered.title} (Check Run \`${MIGRATE_CHECK_NAME}\` on ${this.run.commitSha.slice(0, 7)})`,
     );
+    if (outcome.kind === "applied" && outcome.verification?.regressed && this.config?.verify?.onRegression === "rollback") await this.rollBackAutomatically();
+  }
+
+  /** After an applied change, when the repo config verifies: deploy, then watch production (the run stays in progress). */
+  private async withVerification(outcome: MigrateOutcome): Promise<MigrateOutcome> {
+    const { config, target } = this;
+    if (outcome.kind !== "applied" || !config?.verify || !config.health || !target) return outcome;
+    if (target.deployHookUrl) await this.deploy(target);
+    this.deployed = true;
+    const request = { repo: this.run.repo, environment: target.environment, settings: config.verify, health: config.health, changeAt: new Date() };
+    const summary = `Applied ${outcome.applied.length} migration(s); watching ${config.verify.checks.join(", ")} against the hour before the change.`;
+    try {
+      const verification = await this.step("verify", () => verifyChange(this.deps, request, (title) => this.checkRun.progress(title, summary, true)));
+      return { ...outcome, verification };
+    } catch (error) {
+      // A verification that cannot run does not undo a migration that succeeded.
+      this.deps.log.warn({ run: this.run.id, err: error }, "verification failed to run");
+      return outcome;
+    }
+  }
+
+  /** `verify.on_regression: rollback`: the rollback runbook reverts this run, with its safety backup and audit. */
+  private async rollBackAutomatically(): Promise<void> {
+    await this.deps.enqueue({
+      kind: "rollback",
+      trigger: "verify",
+      commitSha: this.run.commitSha,
+      params: { environment: this.environment!, destination: { kind: "run", runId: this.run.id } },
+      repo: this.run.repo,
+      installationId: this.run.installationId,
+      ref: this.run.ref,
+      requestedBy: "autopilot",
+      deliveryId: null,
+      dedupKeys: [`verify-rollback:${this.run.id}`],
+    });
   }
 
   /** A run that gives up while a restore it started is unfinished says so, instead of only "crashed". */
@@ -323,7 +363,7 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
 
   /** Deploy hook, Slack and the merged PR's comment (`shown`: the Check Run's text). None of them can fail the run. */
   private async announce(outcome: MigrateOutcome, shown: CheckRunOutcome): Promise<void> {
-    if (isSuccess(outcome) && this.target?.deployHookUrl) await this.deploy(this.target);
+    if (isSuccess(outcome) && !this.deployed && this.target?.deployHookUrl) await this.deploy(this.target);
     if (outcome.kind === "applied") {
       await createDeployment(this.github, this.repo, this.run.commitSha, outcome.environment, `Migrated to ${outcome.applied.at(-1)?.version}`).catch((error) =>
         this.deps.log.warn({ run: this.run.id, err: error }, "could not record a GitHub deployment"),

@@ -1,12 +1,28 @@
 // What a rollback ended with, as plain data.
+import type { Verification } from "../health/verification.js";
 import type { BackupRecord } from "../store/backups.js";
 import type { RunStatus } from "../store/runs.js";
 
 export type RollbackOutcome =
   | { kind: "refused"; environment: string; reason: string }
-  | { kind: "reverted"; environment: string; reverted: Array<{ version: string; name: string; durationMs: number }>; safetyBackup: BackupRecord }
+  /** `verification`: how production did after the rollback was deployed, when the repo config verifies. */
+  | {
+      kind: "reverted";
+      environment: string;
+      reverted: Array<{ version: string; name: string; durationMs: number }>;
+      safetyBackup: BackupRecord;
+      verification?: Verification;
+    }
   /** `ownersNotKept`: owners of the backup the restoring role cannot become (it owns their objects now). */
-  | { kind: "restored"; environment: string; restoredBackupId: string; safetyBackup: BackupRecord; historyCount: number; ownersNotKept: string[] }
+  | {
+      kind: "restored";
+      environment: string;
+      restoredBackupId: string;
+      safetyBackup: BackupRecord;
+      historyCount: number;
+      ownersNotKept: string[];
+      verification?: Verification;
+    }
   | {
       kind: "failed";
       environment: string;
@@ -25,7 +41,7 @@ export function statusOf(outcome: RollbackOutcome): RollbackStatus {
   switch (outcome.kind) {
     case "reverted":
     case "restored":
-      return "success";
+      return outcome.verification?.regressed ? "failure" : "success";
     case "refused":
     case "failed":
     case "crashed":

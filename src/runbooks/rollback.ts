@@ -30,6 +30,9 @@ import { finishRun, updateRun, type RunOf } from "../store/runs.js";
 import { retryOrGiveUp, type Attempt, type RunbookDeps } from "./deps.js";
 import { statusOf, type RollbackOutcome } from "./rollback-outcome.js";
 import { beginRun, RunContext } from "./run-context.js";
+import { verifyChange } from "./verify.js";
+import { triggerDeployHook } from "../report/deploy-hook.js";
+import { recordDeployment } from "../store/deployments.js";
 
 export async function runRollback(deps: RunbookDeps, runId: number, attempt: Attempt): Promise<void> {
   const begun = await beginRun(deps, runId, "rollback");
@@ -50,6 +53,7 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
   private readonly checkRun: CheckRunReporter;
   private readonly params: ParamsOf<"rollback">;
   private target?: ResolvedTarget;
+  private config?: RepoConfig;
 
   constructor(
     deps: RunbookDeps,
@@ -79,6 +83,7 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
     await updateRun(this.deps.db, this.run.id, { checkRunId: id, environment });
     const config = await this.step("config", () => this.loadRepoConfig());
     if (config instanceof ConfigError) return refuse(`.github/autopilot.yml is invalid: ${config.problems.map((p) => p.message).join("; ")}`);
+    this.config = config;
     const target = await this.resolveTarget(environment);
     if (typeof target === "string") return refuse(target);
     this.target = target;
@@ -245,7 +250,8 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
     };
   }
 
-  async conclude(outcome: RollbackOutcome): Promise<void> {
+  async conclude(concluded: RollbackOutcome): Promise<void> {
+    const outcome = await this.deployedAndVerified(concluded);
     // Row values in the target's errors are production data, shown only where the operator allows it.
     const rendered = shownOutcome(renderRollback(outcome), this.target?.showRowValues ?? false);
     await this.checkRun.complete(rendered);
@@ -275,5 +281,29 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
       );
     }
     await this.answerCommand(ok, `**rollback ${this.params.environment}**: ${rendered.title}`);
+  }
+
+  /** After a rollback that changed the database: redeploy so the previous release is served, then verify it like a migration. */
+  private async deployedAndVerified(outcome: RollbackOutcome): Promise<RollbackOutcome> {
+    const { target, config } = this;
+    if ((outcome.kind !== "reverted" && outcome.kind !== "restored") || !target) return outcome;
+    if (target.deployHookUrl) {
+      const payload = { repo: this.run.repo, environment: target.environment, commit: this.run.commitSha, source: "autopilot", reason: "rollback" };
+      const result = await triggerDeployHook(target.deployHookUrl, payload);
+      await recordDeployment(this.deps.db, { runId: this.run.id, repo: this.run.repo, environment: target.environment, hook: "deploy_hook", ...result });
+      if (!result.ok) this.deps.log.warn({ run: this.run.id }, `deploy hook failed: ${result.error}`);
+    }
+    if (!config?.verify || !config.health) return outcome;
+    const request = { repo: this.run.repo, environment: target.environment, settings: config.verify, health: config.health, changeAt: new Date() };
+    const summary = `Rolled back; watching ${config.verify.checks.join(", ")} against the hour before the rollback.`;
+    try {
+      return {
+        ...outcome,
+        verification: await this.step("verify", () => verifyChange(this.deps, request, (title) => this.checkRun.progress(title, summary, true))),
+      };
+    } catch (error) {
+      this.deps.log.warn({ run: this.run.id, err: error }, "verification failed to run");
+      return outcome;
+    }
   }
 }

@@ -55,7 +55,8 @@ const planRequest = z.object({
 
 const rollbackRequest = z.object({
   kind: z.literal("rollback"),
-  trigger: byCommand,
+  // "verify": a regression seen after a migration, with `verify.on_regression: rollback`.
+  trigger: z.enum([...byCommand.options, "verify"]),
   commitSha,
   params: z.preprocess(destinationOfOlderRow, z.object({ environment: z.string().min(1), destination: rollbackDestination, reply: replyRef.optional() })),
 });

@@ -51,6 +51,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       AUTOPILOT_RETRY_DELAY_SECONDS: "1",
       AUTOPILOT_JOB_POLL_SECONDS: "0.5",
       AUTOPILOT_REAPER_SECONDS: "1",
+      // A repo with a health section verifies each release for 5 min: 10 probes 0.1 s apart here.
+      AUTOPILOT_VERIFY_PROBE_SECONDS: "0.1",
       LOG_LEVEL: "debug",
       ...options.env,
     },
