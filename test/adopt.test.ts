@@ -5,6 +5,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { createTestDatabase, query } from "./harness/postgres.js";
 import { loadMigrationDirectory, type MigrationFile } from "../src/database/migration-files.js";
 import { readHistoryFromUrl } from "../src/database/history.js";
@@ -170,3 +172,42 @@ test("a new database, or one with only a platform's schemas, is empty; extension
   assert.deepEqual(await targetOriginFromUrl(db.url), { kind: "empty" });
   await db.drop();
 });
+
+test("CLI: adopt exits 1 on a mismatch, then records once the files match; baseline refuses a history; no secret printed", async () => {
+  const db = await createTestDatabase("adopt");
+  await query(db.url, SCHEMA_OBJECTS + flyway.setup);
+  const url = new URL(db.url);
+  url.password = "s3cret-pass";
+  const env = { AUTOPILOT_DATABASE_URL: url.toString() };
+  const dir = mkdtempSync(path.join(tmpdir(), "autopilot-adopt-cli-"));
+  writeFileSync(path.join(dir, "0001_users.sql"), "create table users (id int primary key, email text);\n");
+  writeFileSync(path.join(dir, "0003_items.sql"), "create table items (id int primary key);\n");
+
+  const mismatch = await cli(["adopt", "--dir", dir], env);
+  assert.equal(mismatch.code, 1, mismatch.stderr);
+  assert.match(
+    mismatch.stderr,
+    /Nothing recorded: Flyway's history does not match the files:\n {2}- Flyway applied V2__orders\.sql \(version 2\) but no migration file has that version/,
+  );
+
+  writeFileSync(path.join(dir, "0002_orders.sql"), "create table orders (id int primary key, user_id int references users);\n");
+  const adopted = await cli(["adopt", "--dir", dir], env);
+  assert.equal(adopted.code, 0, adopted.stderr);
+  assert.match(adopted.stdout, /Recorded 3 migration\(s\) up to 0003 \(adopted from Flyway\) without running them\./);
+
+  const baseline = await cli(["baseline", "--dir", dir, "--version", "0002"], env);
+  assert.equal(baseline.code, 1);
+  assert.match(baseline.stderr, /error: this database already has Autopilot history \(3 row\(s\), latest 0003\)/);
+  for (const out of [mismatch, adopted, baseline]) assert.doesNotMatch(out.stdout + out.stderr, /s3cret-pass/);
+  await db.drop();
+});
+
+const bin = fileURLToPath(new URL("../bin/autopilot.js", import.meta.url));
+
+function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { env: { ...process.env, ...env } }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
