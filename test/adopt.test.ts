@@ -14,6 +14,9 @@ import { plan } from "../src/database/planner.js";
 import { migrate } from "../src/database/migrator.js";
 import { adoptForeignHistory, baselineHistory } from "../src/database/take-over.js";
 import { targetOriginFromUrl } from "../src/database/target-origin.js";
+import { loadRepoConfig } from "../src/config/repo-config.js";
+import { renderCheckRun } from "../src/report/migrate-report.js";
+import { takeOverOrStop } from "../src/runbooks/migrate-take-over.js";
 import { SCHEMA_OBJECTS, TOOLS } from "./foreign-history-fixtures.js";
 
 const NAMES = ["users", "orders", "items"];
@@ -211,3 +214,55 @@ function cli(args: string[], env: Record<string, string>): Promise<{ code: numbe
     });
   });
 }
+
+test("a push's first run: migrations.baseline records up to it; without it, tables or another tool's history stop the run with action_required", async () => {
+  const db = await createTestDatabase("adopt");
+  await query(db.url, SCHEMA_OBJECTS);
+  const files = await repository(["0001", "0002", "0003"], "0004");
+  const target = { repo: "acme/shop", environment: "production", databaseUrl: db.url, showRowValues: false };
+  const configWith = (yaml: string) => loadRepoConfig(yaml).config;
+
+  const stopped = await takeOverOrStop({ config: configWith("migrations:\n  directory: migrations\n"), target, refs: files });
+  assert.deepEqual(stopped, {
+    kind: "unmanaged-tables",
+    environment: "production",
+    tableCount: 3,
+    tables: ["public.items", "public.orders", "public.users"],
+    pending: 4,
+  });
+  const rendered = renderCheckRun(stopped!);
+  assert.equal(rendered.conclusion, "action_required");
+  assert.equal(rendered.title, "Nothing applied: production has 3 table(s) but no migration history");
+  assert.match(rendered.summary, /`\/autopilot baseline <version> production` \(or `migrations.baseline: <version>`/);
+
+  const badBaseline = await takeOverOrStop({ config: configWith("migrations:\n  baseline: 9\n"), target, refs: files });
+  assert.equal(badBaseline?.kind, "refused");
+  assert.match(badBaseline?.kind === "refused" ? badBaseline.problems[0].message : "", /migrations.baseline: no migration file has version 9/);
+
+  assert.equal(await takeOverOrStop({ config: configWith("migrations:\n  baseline: 3\n"), target, refs: files }), undefined);
+  const pending = plan(files, await readHistoryFromUrl(db.url), { outOfOrder: false }).pending;
+  assert.deepEqual(
+    pending.map((p) => p.version),
+    ["0004"],
+  );
+  assert.deepEqual(
+    (await autopilotRows(db.url)).map((r) => r.applied_by),
+    Array(3).fill("baselined by migrations.baseline"),
+  );
+
+  const other = await createTestDatabase("adopt");
+  await query(other.url, SCHEMA_OBJECTS + TOOLS.find((t) => t.tool === "prisma")!.setup);
+  const foreign = await takeOverOrStop({ config: configWith(""), target: { ...target, databaseUrl: other.url }, refs: files });
+  assert.equal(foreign?.kind, "foreign-history");
+  assert.equal(
+    renderCheckRun(foreign!).title,
+    "Nothing applied: this database was migrated by Prisma up to version 20240103120000; run /autopilot adopt production to continue from there",
+  );
+  assert.match(
+    loadRepoConfig("migrations:\n  baseline: v3\n")
+      .errors.map((e) => `${e.key}: ${e.message}`)
+      .join(),
+    /migrations.baseline: must be a migration version/,
+  );
+  await Promise.all([db.drop(), other.drop()]);
+});
