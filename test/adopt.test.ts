@@ -112,6 +112,23 @@ test("a dirty golang-migrate version is reported, not adopted", async () => {
   assert.deepEqual(rows, []);
 });
 
+test("golang-migrate at a version no file has is a mismatch; a Flyway baseline row without a file covers the files before it", async () => {
+  const ahead = await refusedAdoption(golang.setup.replace("(3, false)", "(5, false)"), golang.versions);
+  assert.match(
+    ahead.result.kind === "mismatches" ? ahead.result.mismatches.join("\n") : "",
+    /golang-migrate applied version 5 but no migration file has that version/,
+  );
+  assert.deepEqual(ahead.rows, []);
+
+  const db = await createTestDatabase("adopt");
+  const rows = `insert into flyway_schema_history values (1, '2', '<< Flyway Baseline >>', 'BASELINE', '<< Flyway Baseline >>', null, 'postgres', now(), 0, true),
+    (2, '3', 'items', 'SQL', 'V3__items.sql', 1, 'postgres', now(), 4, true);`;
+  await query(db.url, SCHEMA_OBJECTS + flyway.setup.slice(0, flyway.setup.indexOf("insert into")) + rows);
+  const result = await adoptForeignHistory({ databaseUrl: db.url, refs: await repository(["0001", "0002", "0003"]) });
+  assert.deepEqual(result.kind === "recorded" && result.recorded.map((r) => r.version), ["0001", "0002", "0003"]);
+  await db.drop();
+});
+
 test("a file older than the latest adopted version that the tool never recorded is reported", async () => {
   const { result, rows } = await refusedAdoption(dbmate.setup.replace("('20240102120000'), ", ""), dbmate.versions);
   assert.equal(result.kind, "mismatches");

@@ -28,9 +28,9 @@ export function planAdoption(history: ForeignHistory, refs: MigrationRef[]): Ado
       continue;
     }
     const ref = refs.find((r) => sameVersion(r.version, entry.version));
-    if (!ref && !entry.coversEarlier) {
+    if (!ref && entry.coversEarlier !== "baseline") {
       mismatches.push(
-        `${history.toolName} applied ${entry.label} (version ${entry.version}) but no migration file has that version: restore the file, or remove the row from ${history.table} if it was never meant to be applied`,
+        `${history.toolName} applied ${named(entry)} but no migration file has that version: restore the file, or remove the row from ${history.table} if it was never meant to be applied`,
       );
       continue;
     }
@@ -46,12 +46,17 @@ export function planAdoption(history: ForeignHistory, refs: MigrationRef[]): Ado
 
 function unusable(history: ForeignHistory, entry: ForeignEntry): string | undefined {
   if (entry.state === "failed") {
-    return `${history.toolName} marks ${entry.label} (version ${entry.version}) as failed: finish or repair it with ${history.toolName} first (or fix the database by hand and correct ${history.table})`;
+    return `${history.toolName} marks ${named(entry)} as failed: finish or repair it with ${history.toolName} first (or fix the database by hand and correct ${history.table})`;
   }
   if (entry.state === "dirty") {
     return `${history.toolName} marks version ${entry.version} dirty (it failed half-way): fix the database by hand, then \`migrate force\` the right version, and adopt again`;
   }
   return undefined;
+}
+
+/** "V42__users.sql (version 42)", or "version 42" where the tool keeps nothing else. */
+function named(entry: ForeignEntry): string {
+  return entry.label === `version ${entry.version}` ? entry.label : `${entry.label} (version ${entry.version})`;
 }
 
 /** A file older than the latest adopted version that the tool never recorded: applied or not, nobody can say. */

@@ -21,7 +21,7 @@ export const flyway: ForeignHistoryReader = {
         state: r.success ? "applied" : "failed",
         appliedAt: r.installed_on,
         durationMs: r.execution_time,
-        coversEarlier: r.type === "BASELINE",
+        coversEarlier: r.type === "BASELINE" ? "baseline" : undefined,
       })),
     };
   },

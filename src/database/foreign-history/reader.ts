@@ -14,8 +14,11 @@ export interface ForeignEntry {
   /** When the tool recorded it; absent where the tool keeps no time. */
   appliedAt?: Date;
   durationMs?: number;
-  /** The row stands for every earlier version too (golang-migrate keeps one row; a Flyway baseline). */
-  coversEarlier?: boolean;
+  /**
+   * The row stands for every earlier version too: "latest" for golang-migrate's one row (its version
+   * must be a file), "baseline" for a Flyway baseline (whose version need not be).
+   */
+  coversEarlier?: "latest" | "baseline";
 }
 
 export interface ForeignHistory {

@@ -23,7 +23,7 @@ async function golangMigrate(client: pg.ClientBase, table: string): Promise<Fore
     tool: "golang-migrate",
     toolName: "golang-migrate",
     table,
-    entries: rows.map((r) => ({ version: r.version, label: `version ${r.version}`, state: r.dirty ? "dirty" : "applied", coversEarlier: true })),
+    entries: rows.map((r) => ({ version: r.version, label: `version ${r.version}`, state: r.dirty ? "dirty" : "applied", coversEarlier: "latest" })),
   };
 }
 
