@@ -22,6 +22,8 @@ const EXPECTED: Record<Verb, { staging: Permission; production: Permission }> = 
   lock: { staging: "write", production: "admin" },
   unlock: { staging: "write", production: "admin" },
   rollback: { staging: "write", production: "admin" },
+  adopt: { staging: "admin", production: "admin" },
+  baseline: { staging: "admin", production: "admin" },
 };
 
 const RANK: Permission[] = ["none", "read", "triage", "write", "maintain", "admin"];

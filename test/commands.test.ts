@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseCommands, type Command, type CommandError } from "../src/commands/parse.js";
+import { parseCommands, VERBS, type Command, type CommandError } from "../src/commands/parse.js";
 import { helpText, inlineCode, unknownCommandReply } from "../src/commands/help.js";
 
 const environments = ["production", "staging", "Preprod"];
@@ -339,7 +339,7 @@ test("help lists every command, its arguments, who may run it and an example", (
   assert.match(help, /Environments: `production`, `staging`. `\[env\]` defaults to `production`/);
   // Every table row has the same number of cells: no stray pipe broke one.
   const rows = help.split("\n").filter((line) => line.startsWith("| `"));
-  assert.equal(rows.length, 10);
+  assert.equal(rows.length, VERBS.length);
   for (const row of rows) assert.equal(row.split(/(?<!\\)\|/).length, 6, row);
 });
 
@@ -358,10 +358,7 @@ test("the reply to an unknown command says 'did you mean' first, then why, then 
   const reply = unknownCommandReply(errors[0], "HELP");
   const lines = reply.split("\n");
   assert.equal(lines[0], "Did you mean `/autopilot rollback`?");
-  assert.equal(
-    lines[2],
-    '``/autopilot rolback `x` @bob``: unknown command "rolback"; the commands are help, status, plan, migrate, rollback, backup, lock, unlock, approve, heal',
-  );
+  assert.equal(lines[2], '``/autopilot rolback `x` @bob``: unknown command "rolback"; the commands are ' + VERBS.join(", "));
   assert.equal(lines.at(-1), "HELP");
 });
 
@@ -377,4 +374,14 @@ test("the reply neutralises Markdown and mentions in the message", () => {
   const reply = unknownCommandReply(error, "");
   assert.ok(reply.startsWith("```` ``` x ````: see \\*this\\* @\u200dteam \\[link\\](http://x) \\<b\\>"));
   assert.equal(inlineCode("a`b"), "``a`b``");
+});
+
+test("adopt takes an optional environment; baseline a version, then an optional environment", () => {
+  assert.deepEqual(one("/autopilot adopt"), { verb: "adopt" });
+  assert.deepEqual(one("/autopilot adopt staging"), { verb: "adopt", environment: "staging" });
+  assert.deepEqual(one("/autopilot baseline 0042"), { verb: "baseline", version: "0042" });
+  assert.deepEqual(one("/autopilot baseline 0042 staging"), { verb: "baseline", version: "0042", environment: "staging" });
+  assert.match(parse("/autopilot baseline").errors[0].message, /baseline needs a version/);
+  assert.match(parse("/autopilot baseline staging").errors[0].message, /"staging" is not a version/);
+  assert.match(parse("/autopilot baseline 0042 $(id)").errors[0].message, /shell metacharacters/);
 });

@@ -48,6 +48,12 @@ const outcomes: { [K in MigrateOutcome["kind"]]: Extract<MigrateOutcome, { kind:
     lock: { repo: "acme/shop", environment: "production", lockedBy: "ada", reason: "freeze", lockedAt: new Date() },
   },
   "awaiting-approval": { kind: "awaiting-approval", environment: "production", needed: 2, approvers: ["grace"] },
+  "foreign-history": {
+    kind: "foreign-history",
+    environment: "production",
+    histories: [{ toolName: "Flyway", table: "public.flyway_schema_history", latestVersion: "42", description: "Flyway up to version 42" }],
+  },
+  "unmanaged-tables": { kind: "unmanaged-tables", environment: "production", tableCount: 7, tables: ["public.users"], pending: 120 },
   unreachable: { kind: "unreachable", environment: "production", error: "ECONNREFUSED", attempts: 3 },
   crashed: { kind: "crashed", error: "boom", attempts: 3 },
 };
@@ -63,6 +69,8 @@ const expected: Record<MigrateOutcome["kind"], ReturnType<typeof statusOf>> = {
   failed: "failure",
   locked: "action_required",
   "awaiting-approval": "action_required",
+  "foreign-history": "action_required",
+  "unmanaged-tables": "action_required",
   unreachable: "failure",
   crashed: "failure",
 };

@@ -37,6 +37,9 @@ const DEFAULTS: Record<Verb, Permission> = {
   lock: "write",
   unlock: "write",
   rollback: "write",
+  // Both write another tool's word (or the user's) into the history as truth, for every environment.
+  adopt: "admin",
+  baseline: "admin",
 };
 
 export function rank(permission: Permission): number {

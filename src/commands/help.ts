@@ -29,6 +29,16 @@ const DOCS: Record<Verb, CommandDoc> = {
   unlock: { usage: "unlock <env>", does: "Lift a lock.", example: "unlock {env}" },
   approve: { usage: "approve", does: "Approve the migration of this merged pull request.", example: "approve" },
   heal: { usage: "heal [env]", does: "Run the health checks and heal now.", example: "heal" },
+  adopt: {
+    usage: "adopt [env]",
+    does: "Take over another tool's migration history (Flyway, Supabase CLI, Prisma, …): record the files it applied, or list every mismatch.",
+    example: "adopt {env}",
+  },
+  baseline: {
+    usage: "baseline <version> [env]",
+    does: "On a database with no history, record every file up to the version as applied, without running it.",
+    example: "baseline 0042 {env}",
+  },
 };
 
 /**

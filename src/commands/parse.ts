@@ -3,9 +3,9 @@
 // carry several commands (one per line), and every argument is checked against a closed grammar
 // here, so the runbooks only ever see well-formed environments, versions and backup ids.
 
-export type Verb = "help" | "status" | "plan" | "migrate" | "rollback" | "backup" | "lock" | "unlock" | "approve" | "heal";
+export type Verb = "help" | "status" | "plan" | "migrate" | "rollback" | "backup" | "lock" | "unlock" | "approve" | "heal" | "adopt" | "baseline";
 
-export const VERBS: readonly Verb[] = ["help", "status", "plan", "migrate", "rollback", "backup", "lock", "unlock", "approve", "heal"];
+export const VERBS: readonly Verb[] = ["help", "status", "plan", "migrate", "rollback", "backup", "lock", "unlock", "approve", "heal", "adopt", "baseline"];
 
 export type RollbackDestination =
   | { kind: "last" }
@@ -19,6 +19,8 @@ export interface Command {
   environment?: string;
   rollback?: RollbackDestination;
   reason?: string;
+  /** `baseline <version>`: the last file the database already has. */
+  version?: string;
   line: number;
   text: string;
 }
@@ -128,7 +130,10 @@ function parseLine(content: string, environments: string[]): LineResult {
     case "migrate":
     case "backup":
     case "heal":
+    case "adopt":
       return optionalEnvironment(verb, args, environments);
+    case "baseline":
+      return baseline(args, environments);
     case "unlock":
       return requiredEnvironment(verb, args, environments);
     case "lock":
@@ -181,6 +186,19 @@ function lock(afterPrefix: string, args: string[], environments: string[]): Line
     return invalid(`the lock reason is ${reason.length} characters long; the limit is ${MAX_REASON_LENGTH}`);
   }
   return { verb: "lock", environment, reason };
+}
+
+/** `baseline <version> [env]`: the version comes first, as in `/autopilot baseline 0042 staging`. */
+function baseline(args: string[], environments: string[]): LineResult {
+  if (args.length === 0)
+    return { code: "missing-argument", message: "baseline needs a version: the last migration the database already has, e.g. baseline 0042" };
+  if (args.length > 2) return tooManyArguments("baseline", 2);
+  const problem = unsafeArgument(args[0]);
+  if (problem) return problem;
+  if (!VERSION.test(args[0])) return invalid(`${quoted(args[0])} is not a version: use the digits a migration file starts with, e.g. 0042`);
+  if (args.length === 1) return { verb: "baseline", version: args[0] };
+  const environment = resolveEnvironment(args[1], environments);
+  return typeof environment === "string" ? { verb: "baseline", version: args[0], environment } : environment;
 }
 
 /** The rest of the line after `lock <env>`, verbatim but trimmed. */

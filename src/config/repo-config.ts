@@ -37,6 +37,12 @@ const migrationsSchema = z.strictObject({
   lock_timeout: interval.default("10s"),
   statement_timeout: interval.default("0"),
   lock_wait_seconds: z.number().int().positive().default(60),
+  // Files up to this version are recorded as applied, without running, on a target with no history.
+  baseline: z
+    .union([z.string(), z.number().int().nonnegative()])
+    .transform(String)
+    .pipe(z.string().regex(/^\d+$/, "must be a migration version (digits, e.g. 0042)"))
+    .optional(),
 });
 
 export const DEFAULT_ENVIRONMENTS = [

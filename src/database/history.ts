@@ -108,3 +108,42 @@ export function markRevertedSql(version: string, revertedBy: string, durationSql
 where version = ${escapeLiteral(version)} and reverted_at is null
 returning version, ${durationSql} as revert_ms`;
 }
+
+/** A file recorded without running it: adopted from another tool's history, or baselined. */
+export interface TakenOverEntry {
+  version: string;
+  name: string;
+  checksum: string;
+  /** The original applied time where another tool kept one; now otherwise. */
+  appliedAt?: Date;
+  durationMs?: number;
+  appliedBy: string;
+}
+
+/**
+ * Records files as applied in one transaction, only while the history is still empty, so two
+ * take-overs (or a take-over and a migration) never mix. Returns false when the history was not empty.
+ * Callers hold the migration lock.
+ */
+export async function recordTakenOver(client: pg.ClientBase, entries: TakenOverEntry[]): Promise<boolean> {
+  await ensureHistory(client);
+  await client.query("begin");
+  try {
+    const { rows } = await client.query(`select count(*)::int as n from ${HISTORY_TABLE}`);
+    if (rows[0].n > 0) {
+      await client.query("rollback");
+      return false;
+    }
+    for (const entry of entries) {
+      await client.query(
+        `insert into ${HISTORY_TABLE} (version, name, checksum, applied_at, duration_ms, applied_by, commit_sha) values ($1, $2, $3, coalesce($4, now()), $5, $6, null)`,
+        [entry.version, entry.name, entry.checksum, entry.appliedAt ?? null, entry.durationMs ?? 0, entry.appliedBy],
+      );
+    }
+    await client.query("commit");
+    return true;
+  } catch (error) {
+    await client.query("rollback").catch(() => undefined);
+    throw error;
+  }
+}

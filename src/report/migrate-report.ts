@@ -4,6 +4,7 @@ import { statusOf, type MigrateOutcome, type Recovery } from "../runbooks/migrat
 import type { Annotation, CheckRunOutcome } from "./check-run.js";
 import { describeLock } from "../store/locks.js";
 import { verificationHeadline, verificationSection } from "./verify-report.js";
+import { foreignHistorySentence } from "../database/target-origin.js";
 
 const ms = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`);
 const size = (bytes: number | null) => (bytes === null ? "?" : bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} kB`);
@@ -80,6 +81,9 @@ function describeOutcome(outcome: MigrateOutcome, runId: number | undefined): Ch
           "Approve with the button above, an approving review on the merged pull request, or `/autopilot approve` on it. The last approval starts the migration.",
         actions: [{ label: "Approve", description: "Approve this migration", identifier: "approve" }],
       };
+    case "foreign-history":
+    case "unmanaged-tables":
+      return describeTakeOver(outcome);
     case "unreachable":
       return {
         title: `Database unreachable after ${outcome.attempts} attempt${outcome.attempts === 1 ? "" : "s"}`,
@@ -91,6 +95,30 @@ function describeOutcome(outcome: MigrateOutcome, runId: number | undefined): Ch
         summary: `The run stopped with an internal error:\n\n\`\`\`\n${outcome.error}\n\`\`\``,
       };
   }
+}
+
+/** A database Autopilot did not migrate: nothing ran, and the summary says how to take it over. */
+function describeTakeOver(outcome: Extract<MigrateOutcome, { kind: "foreign-history" | "unmanaged-tables" }>): CheckRunText {
+  const env = outcome.environment;
+  const baseline = `\`/autopilot baseline <version> ${env}\` (or \`migrations.baseline: <version>\` in .github/autopilot.yml)`;
+  if (outcome.kind === "foreign-history") {
+    const sentence = foreignHistorySentence(outcome.histories, `\`/autopilot adopt ${env}\``);
+    return {
+      title: `Nothing applied: ${sentence}`.replace(/`/g, "").slice(0, 200),
+      summary:
+        `Nothing was applied to **${env}**: ${sentence}.\n\n` +
+        "`adopt` reads that tool's table, matches its versions to this repository's files and records them as applied (the other tool's table is left as it is); " +
+        `it reports every mismatch instead of guessing. If the files do not match that history, ${baseline} records the files up to a version instead.`,
+    };
+  }
+  const shown = outcome.tables.map((t) => `\`${t}\``).join(", ") + (outcome.tableCount > outcome.tables.length ? `, … (${outcome.tableCount} in all)` : "");
+  return {
+    title: `Nothing applied: ${env} has ${outcome.tableCount} table(s) but no migration history`,
+    summary:
+      `Nothing was applied to **${env}**: it already has tables (${shown}) but no migration history, so running the first of ${outcome.pending} file(s) against it could fail or damage data.\n\n` +
+      `- If the database already has the schema of the files up to some version: ${baseline} records them as applied without running them; the later ones then apply.\n` +
+      `- If another migration tool migrated it, keep its history table and run \`/autopilot adopt ${env}\`.`,
+  };
 }
 
 /** GitHub caps an action's identifier at 20 characters: `rollback:` leaves room for 11 digits. */

@@ -21,6 +21,7 @@ import { describeLock, findLock, lockEnvironment, unlockEnvironment } from "../s
 import { planParamsOfPull, type RequestOf } from "../store/run-requests.js";
 import { latestRun, waitingRunForCommit, type RunOf } from "../store/runs.js";
 import type { RunContext } from "./run-context.js";
+import { takeOver } from "./take-over-action.js";
 
 export interface ActionResult {
   ok: boolean;
@@ -71,6 +72,9 @@ export class CommandActions {
         return this.plan(environment);
       case "heal":
         return this.queue("heal", (reply) => ({ kind: "heal", params: { reply } }));
+      case "adopt":
+      case "baseline":
+        return takeOver(this.ctx, this.config, command, environment);
       case "help":
         return { ok: true, text: "" };
     }

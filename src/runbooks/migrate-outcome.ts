@@ -3,6 +3,7 @@ import type { ConfigProblem } from "../config/yaml-errors.js";
 import type { MigrationFailure } from "../database/migrator.js";
 import type { MigrationFile, Problem } from "../database/migration-files.js";
 import type { Verification } from "../health/verification.js";
+import type { ForeignSummary } from "../database/target-origin.js";
 import type { BackupRecord } from "../store/backups.js";
 import type { EnvironmentLock } from "../store/locks.js";
 import type { RunStatus, WaitingFor } from "../store/runs.js";
@@ -47,6 +48,10 @@ export type MigrateOutcome =
     }
   | { kind: "locked"; environment: string; lock: EnvironmentLock }
   | { kind: "awaiting-approval"; environment: string; needed: number; approvers: string[] }
+  /** No Autopilot history, another tool's instead: `/autopilot adopt` first. */
+  | { kind: "foreign-history"; environment: string; histories: ForeignSummary[] }
+  /** No history of any tool, but tables: running file one on them is never a good idea. */
+  | { kind: "unmanaged-tables"; environment: string; tableCount: number; tables: string[]; pending: number }
   | { kind: "unreachable"; environment: string; error: string; attempts: number }
   | { kind: "crashed"; error: string; attempts: number };
 
@@ -64,6 +69,8 @@ export function statusOf(outcome: MigrateOutcome): MigrateStatus {
       return "neutral";
     case "locked":
     case "awaiting-approval":
+    case "foreign-history":
+    case "unmanaged-tables":
       return "action_required";
     case "config-invalid":
     case "wrong-repository":

@@ -38,6 +38,7 @@ import { finishRun, updateRun, type RunOf } from "../store/runs.js";
 import { retryOrGiveUp, type Attempt, type RunbookDeps } from "./deps.js";
 import { beginRun, RunContext } from "./run-context.js";
 import { verifyChange } from "./verify.js";
+import { takeOverOrStop } from "./migrate-take-over.js";
 import { isSuccess, statusOf, waitingForOf, type AppliedFile, type MigrateOutcome, type Recovery, type RestoreReport } from "./migrate-outcome.js";
 
 type MigrateRestoreIntent = RestoreIntent<RestoreReport, Recovery>;
@@ -141,7 +142,12 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
     const environment = target.environment;
     const entries = await this.step("list", () => listDirectory(this.github, this.repo, this.run.commitSha, config.migrations.directory));
     const index = indexMigrations(entries, config.migrations.directory);
-    const history = await this.step("history", () => readHistoryFromUrl(target.databaseUrl));
+    let history = await this.step("history", () => readHistoryFromUrl(target.databaseUrl));
+    if (history.length === 0 && index.refs.length > 0) {
+      const stop = await this.step("take-over", () => takeOverOrStop({ config, target, refs: index.refs }));
+      if (stop) return stop;
+      history = await readHistoryFromUrl(target.databaseUrl);
+    }
     const planned = plan(index.refs, history, { outOfOrder: config.migrations.out_of_order });
     const problems = [...index.problems, ...planned.problems];
     if (problems.some((p) => p.severity === "error")) return { kind: "refused", environment, problems };

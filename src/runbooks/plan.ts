@@ -6,6 +6,7 @@ import type { ResolvedTarget } from "../config/server-config.js";
 import { ConfigError } from "../config/yaml-errors.js";
 import { isUnavailable } from "../database/connection-errors.js";
 import { readHistoryFromUrl } from "../database/history.js";
+import { takeOverNote } from "./plan-take-over.js";
 import { lintDownFile } from "../database/lint/down-files.js";
 import { ensureLintReady, lintMigrations, type LintFinding, type LintOptions } from "../database/lint/index.js";
 import { downgradeSmallTableLocks } from "../database/lint/small-tables.js";
@@ -89,6 +90,7 @@ class PlanRun extends RunContext<RunOf<"plan">> {
     const environment = environmentForBranch(config, this.params.baseRef)?.environment;
     const target = environment ? await this.resolveTarget(environment) : `${this.params.baseRef} maps to no environment in .github/autopilot.yml`;
     const history = await this.step("history", () => this.readHistory(target));
+    const takeOver = "applied" in history && history.applied.length === 0 && !config.migrations.baseline ? await takeOverNote(target) : undefined;
     const index = indexMigrations(head, config.migrations.directory);
     const { pending, problems } = this.pendingAndProblems(index.refs, history, base, changed, config);
     const sizes = new Map(head.map((e) => [e.path, e.size]));
@@ -96,7 +98,7 @@ class PlanRun extends RunContext<RunOf<"plan">> {
     if (tooLarge.length) {
       return {
         environment,
-        targetNote: "note" in history ? history.note : undefined,
+        targetNote: "note" in history ? history.note : takeOver,
         appliedCount: "applied" in history ? history.applied.filter((h) => !h.revertedAt).length : undefined,
         pending: pending.map((p) => ({ path: p.path, version: p.version, name: p.name })),
         problems: [...index.problems, ...problems, ...tooLarge],
@@ -123,7 +125,7 @@ class PlanRun extends RunContext<RunOf<"plan">> {
     const downPaths = new Set(downs.map((d) => d.path));
     const report: PlanReport = {
       environment,
-      targetNote: "note" in history ? history.note : undefined,
+      targetNote: "note" in history ? history.note : takeOver,
       appliedCount: "applied" in history ? history.applied.filter((h) => !h.revertedAt).length : undefined,
       pending: pending.map((p) => ({ path: p.path, version: p.version, name: p.name })),
       problems,
