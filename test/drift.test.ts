@@ -1,5 +1,10 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { createTestDatabase, query, testServerUrl } from "./harness/postgres.js";
 import { migration } from "./harness/migration-file.js";
 import { migrate } from "../src/database/migrator.js";
@@ -312,4 +317,58 @@ test("no drift on a freshly migrated 100+ file corpus with views, functions, tri
     [],
   );
   assert.equal(report.appliedFiles, files.length);
+});
+
+const bin = fileURLToPath(new URL("../bin/autopilot.js", import.meta.url));
+
+function autopilot(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { env: { ...process.env, ...env } }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+test("CLI: `autopilot drift` exits 0 without drift, 1 with drift (each with its SQL), 2 on an error; no password shown", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "autopilot-drift-"));
+  const files = BASE.slice(0, 3);
+  for (const file of files) writeFileSync(path.join(dir, file.filename), file.sql);
+  const target = new URL(await driftedTarget("", files));
+  target.password = "t4rget-Secret";
+  const env = { AUTOPILOT_DATABASE_URL: target.toString(), AUTOPILOT_SHADOW_DATABASE_URL: shadowUrl };
+  const leaks = (out: { stdout: string; stderr: string }) => ["t4rget-Secret", SHADOW_PASSWORD].filter((s) => (out.stdout + out.stderr).includes(s));
+
+  const clean = await autopilot(["drift", "--dir", dir], env);
+  assert.equal(clean.code, 0, clean.stderr);
+  assert.equal(clean.stdout, "No drift: the database matches its migrations.\n");
+
+  await query(target.toString(), `create index orders_created_at_idx on orders (status); alter table customers add column phone text`);
+  const drifted = await autopilot(["drift", "--dir", dir, "--shadow-database-url-env", "DRIFT_SHADOW"], {
+    AUTOPILOT_DATABASE_URL: target.toString(),
+    DRIFT_SHADOW: shadowUrl,
+  });
+  assert.equal(drifted.code, 1, drifted.stderr);
+  assert.equal(
+    drifted.stdout,
+    [
+      "The database differs from its migrations: 2 differences.",
+      "- column `customers.phone` exists only in the database",
+      "    ALTER TABLE public.customers DROP COLUMN phone;",
+      "- index `orders_created_at_idx` exists only in the database",
+      "    DROP INDEX public.orders_created_at_idx;",
+      "",
+    ].join("\n"),
+  );
+  assert.deepEqual(leaks(drifted), []);
+
+  const noShadow = await autopilot(["drift", "--dir", dir], { AUTOPILOT_DATABASE_URL: target.toString(), AUTOPILOT_SHADOW_DATABASE_URL: "" });
+  assert.equal(noShadow.code, 2);
+  assert.match(noShadow.stderr, /--shadow-database-url \(or AUTOPILOT_SHADOW_DATABASE_URL, or --shadow-database-url-env\) is required/);
+  const unreachable = await autopilot(["drift", "--dir", dir], {
+    ...env,
+    AUTOPILOT_SHADOW_DATABASE_URL: `postgres://drift_shadow:${SHADOW_PASSWORD}@127.0.0.1:1/postgres`,
+  });
+  assert.equal(unreachable.code, 2);
+  assert.match(unreachable.stderr, /error: could not create the scratch database: shadow server: connect ECONNREFUSED/);
+  assert.deepEqual(leaks(unreachable), []);
 });

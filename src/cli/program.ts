@@ -5,6 +5,7 @@ import { registerBackupCommands } from "./backup-commands.js";
 import { registerMigrateCommands } from "./migrate-commands.js";
 import { registerAuditCommands } from "./audit-commands.js";
 import { registerInsightsCommands } from "./insights-commands.js";
+import { registerDriftCommands } from "./drift-commands.js";
 
 export function buildProgram(): Command {
   const program = new Command("autopilot").description("Zero-touch PostgreSQL operations: plan, migrate, back up, restore").showHelpAfterError();
@@ -12,5 +13,6 @@ export function buildProgram(): Command {
   registerBackupCommands(program);
   registerAuditCommands(program);
   registerInsightsCommands(program);
+  registerDriftCommands(program);
   return program;
 }
