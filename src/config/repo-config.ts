@@ -12,6 +12,7 @@ import {
   type ServerCommandRules,
 } from "../commands/authorize.js";
 import { lintSettingsOf, validateLintConfig, type LintSettings } from "../database/lint/index.js";
+import { driftSchema } from "./drift-config.js";
 import { DEFAULT_HEALTH_LIMITS, healthLimitsOf, readHealthSection, type HealthConfig, type HealthLimits } from "./health-config.js";
 import type { ServerConfig } from "./server-config.js";
 import { byLine, issueProblems, problemAt, readYaml, type ConfigProblem, type YamlSource } from "./yaml-errors.js";
@@ -64,6 +65,7 @@ const repoConfigSchema = z.strictObject({
   commands: commandsSchema.optional(),
   alerts: alertRulesSchema.optional(),
   notify: z.strictObject({ hourly_summary: z.boolean().default(false) }).optional(),
+  drift: driftSchema.default(driftSchema.parse({})),
 });
 
 type RepoConfigSections = z.infer<typeof repoConfigSchema>;
