@@ -48,6 +48,11 @@ const outcomes: { [K in MigrateOutcome["kind"]]: Extract<MigrateOutcome, { kind:
     lock: { repo: "acme/shop", environment: "production", lockedBy: "ada", reason: "freeze", lockedAt: new Date() },
   },
   "awaiting-approval": { kind: "awaiting-approval", environment: "production", needed: 2, approvers: ["grace"] },
+  "drift-blocked": {
+    kind: "drift-blocked",
+    environment: "production",
+    drift: { kind: "compared", environment: "production", differences: [], unknownVersions: [] },
+  },
   unreachable: { kind: "unreachable", environment: "production", error: "ECONNREFUSED", attempts: 3 },
   crashed: { kind: "crashed", error: "boom", attempts: 3 },
 };
@@ -63,6 +68,7 @@ const expected: Record<MigrateOutcome["kind"], ReturnType<typeof statusOf>> = {
   failed: "failure",
   locked: "action_required",
   "awaiting-approval": "action_required",
+  "drift-blocked": "action_required",
   unreachable: "failure",
   crashed: "failure",
 };

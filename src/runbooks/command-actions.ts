@@ -59,7 +59,7 @@ export class CommandActions {
       case "approve":
         return this.approve();
       case "migrate":
-        return this.migrate(environment);
+        return this.migrate(environment, command.acceptDrift);
       case "rollback":
         return this.queue(`rollback ${environment}`, (reply) => ({
           kind: "rollback",
@@ -197,7 +197,7 @@ export class CommandActions {
     return pull.merged && pull.merge_commit_sha ? waitingRunForCommit(this.ctx.deps.db, this.ctx.run.repo, pull.merge_commit_sha) : undefined;
   }
 
-  private async migrate(environment: string): Promise<ActionResult> {
+  private async migrate(environment: string, acceptDrift?: boolean): Promise<ActionResult> {
     const branch = this.branchOf(environment);
     if (!branch)
       return {
@@ -205,7 +205,8 @@ export class CommandActions {
         text: `❌ **migrate ${environment}**: no single branch maps to ${environment} in .github/autopilot.yml, so there is no head to migrate to.`,
       };
     const sha = await branchHead(this.ctx.github, this.ctx.repo, branch);
-    return this.queue(`migrate ${environment}`, (reply) => ({ kind: "migrate", params: { reply } }), { ref: `refs/heads/${branch}`, commitSha: sha });
+    const params = (reply: ReplyRef | undefined) => (acceptDrift ? { reply, acceptDrift } : { reply });
+    return this.queue(`migrate ${environment}`, (reply) => ({ kind: "migrate", params: params(reply) }), { ref: `refs/heads/${branch}`, commitSha: sha });
   }
 
   /** A backup per environment at most every 10 minutes: pg_dump loads the target and fills the disk. */

@@ -2,9 +2,15 @@
 // blobs), the comparison from the domain (database/drift). Never throws: a failure is a finding.
 import type { ResolvedTarget } from "../config/server-config.js";
 import { detectDrift } from "../database/drift/detect.js";
-import type { MigrationFile, MigrationRef, Problem } from "../database/migration-files.js";
+import { versionKey, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
 import { redact } from "../redact.js";
 import type { DriftFinding } from "./drift-outcome.js";
+
+/** The refs whose versions the target's history lists as in effect: the files that built its schema. */
+export function appliedRefs(refs: MigrationRef[], history: Array<{ version: string; revertedAt: Date | null }>): MigrationRef[] {
+  const inEffect = new Set(history.filter((h) => !h.revertedAt).map((h) => versionKey(h.version)));
+  return refs.filter((r) => inEffect.has(versionKey(r.version)));
+}
 
 type Download = (refs: MigrationRef[]) => Promise<{ files: MigrationFile[]; problems: Problem[] }>;
 

@@ -5,6 +5,7 @@ import type { MigrationFile, Problem } from "../database/migration-files.js";
 import type { BackupRecord } from "../store/backups.js";
 import type { EnvironmentLock } from "../store/locks.js";
 import type { RunStatus, WaitingFor } from "../store/runs.js";
+import type { DriftFinding } from "./drift-outcome.js";
 
 export interface AppliedFile {
   version: string;
@@ -45,6 +46,8 @@ export type MigrateOutcome =
     }
   | { kind: "locked"; environment: string; lock: EnvironmentLock }
   | { kind: "awaiting-approval"; environment: string; needed: number; approvers: string[] }
+  /** drift.on_push: block, and the environment's schema differs from its migrations. */
+  | { kind: "drift-blocked"; environment: string; drift: DriftFinding }
   | { kind: "unreachable"; environment: string; error: string; attempts: number }
   | { kind: "crashed"; error: string; attempts: number };
 
@@ -61,6 +64,7 @@ export function statusOf(outcome: MigrateOutcome): MigrateStatus {
       return "neutral";
     case "locked":
     case "awaiting-approval":
+    case "drift-blocked":
       return "action_required";
     case "config-invalid":
     case "wrong-repository":

@@ -9,8 +9,9 @@ import { readHistoryFromUrl } from "../database/history.js";
 import { lintDownFile } from "../database/lint/down-files.js";
 import { ensureLintReady, lintMigrations, type LintFinding, type LintOptions } from "../database/lint/index.js";
 import { downgradeSmallTableLocks } from "../database/lint/small-tables.js";
-import { indexMigrations, versionKey, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
-import { checkDrift } from "./drift-check.js";
+import { indexMigrations, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
+import { appliedRefs, checkDrift } from "./drift-check.js";
+import type { DriftFinding } from "./drift-outcome.js";
 import { plan, type AppliedMigration } from "../database/planner.js";
 import { batchTooLarge } from "../database/plan-bounds.js";
 import { rehearse } from "../database/rehearsal.js";
@@ -131,20 +132,18 @@ class PlanRun extends RunContext<RunOf<"plan">> {
       findings: costed.filter((f) => !downPaths.has(f.path)),
       downFindings: downs.length ? costed.filter((f) => downPaths.has(f.path)) : undefined,
     };
-    const rehearsed = await this.rehearse(report, config, target, history, files.files, index.refs);
-    return this.withDrift(rehearsed, target, history, index.refs);
+    // Independent scratch databases: the drift check runs while the rehearsal does.
+    const [rehearsed, drift] = await Promise.all([
+      this.rehearse(report, config, target, history, files.files, index.refs),
+      this.drift(target, history, index.refs),
+    ]);
+    return drift ? { ...rehearsed, drift } : rehearsed;
   }
 
   /** The target's drift from its applied files, when a shadow server can rebuild them (never for a fork). */
-  private async withDrift(report: PlanReport, target: ResolvedTarget | string, history: History, refs: MigrationRef[]): Promise<PlanReport> {
-    if (typeof target === "string" || !("applied" in history) || this.params.fork) return report;
-    const inEffect = new Set(history.applied.filter((h) => !h.revertedAt).map((h) => versionKey(h.version)));
-    const drift = await checkDrift(
-      target,
-      refs.filter((r) => inEffect.has(versionKey(r.version))),
-      (applied) => this.downloadMigrations(applied),
-    );
-    return drift ? { ...report, drift } : report;
+  private async drift(target: ResolvedTarget | string, history: History, refs: MigrationRef[]): Promise<DriftFinding | undefined> {
+    if (typeof target === "string" || !("applied" in history) || this.params.fork) return undefined;
+    return checkDrift(target, appliedRefs(refs, history.applied), (applied) => this.downloadMigrations(applied));
   }
 
   private list(ref: string, directory: string): Promise<TreeEntry[]> {
