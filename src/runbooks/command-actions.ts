@@ -21,6 +21,9 @@ import { describeLock, findLock, lockEnvironment, unlockEnvironment } from "../s
 import { planParamsOfPull, type RequestOf } from "../store/run-requests.js";
 import { latestRun, waitingRunForCommit, type RunOf } from "../store/runs.js";
 import type { RunContext } from "./run-context.js";
+import type { ResolvedTarget } from "../config/server-config.js";
+import { appliedRefs, checkDrift } from "./drift-check.js";
+import type { DriftFinding } from "./drift-outcome.js";
 
 export interface ActionResult {
   ok: boolean;
@@ -125,7 +128,26 @@ export class CommandActions {
       return { ...row, problem: "unreachable" };
     }
     const applied = history.filter((h) => !h.revertedAt);
-    return { ...row, appliedVersion: applied.at(-1)?.version ?? "none", appliedCount: applied.length, pending: await this.pendingCount(environment, history) };
+    const drift = await this.driftOf(target, environment, history);
+    return {
+      ...row,
+      appliedVersion: applied.at(-1)?.version ?? "none",
+      appliedCount: applied.length,
+      pending: await this.pendingCount(environment, history),
+      drift,
+    };
+  }
+
+  /** Drift of the target from the applied files of its branch, when it has a shadow server; undefined otherwise. */
+  private async driftOf(target: ResolvedTarget, environment: string, history: HistoryRow[]): Promise<DriftFinding | undefined> {
+    const branch = this.branchOf(environment);
+    if (!branch || !target.shadowDatabaseUrl) return undefined;
+    const directory = this.config.migrations.directory;
+    const refs = await listDirectory(this.ctx.github, this.ctx.repo, branch, directory).then(
+      (entries) => indexMigrations(entries, directory).refs,
+      () => undefined,
+    );
+    return refs && checkDrift(target, appliedRefs(refs, history), (applied) => this.ctx.downloadMigrations(applied));
   }
 
   /** Files of the environment's branch that its target has not applied; undefined when unknown. */
