@@ -35,7 +35,7 @@ test("accepting drift is an admin's call on every environment; a plain migrate s
   });
   assert.deepEqual(authorize(accept, "admin", policy, "production"), { allowed: true });
   assert.deepEqual(authorize(plain, "write", policy, "production"), { allowed: true });
-  assert.match(helpText({ environments, defaultEnvironment: "production" }), /migrate \[env\] \[--accept-drift\]/);
+  assert.match(helpText({ environments, defaultEnvironment: "production" }), /`--accept-drift` \(admin\) applies despite `drift\.on_push: block`/);
 });
 
 test("repo config: drift defaults to a daily check and warn; bad values name their key and line", () => {

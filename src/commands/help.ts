@@ -15,7 +15,7 @@ const DOCS: Record<Verb, CommandDoc> = {
   status: { usage: "status [env]", does: "Applied version, pending files, last run, lock, last backup and open incidents.", example: "status" },
   plan: { usage: "plan [env]", does: "What would run now, with lint and a rehearsal.", example: "plan {env}" },
   migrate: {
-    usage: "migrate [env] [--accept-drift]",
+    usage: "migrate [env]",
     does: "Back up, then apply the pending migrations. `--accept-drift` (admin) applies despite `drift.on_push: block`.",
     example: "migrate {env}",
   },
