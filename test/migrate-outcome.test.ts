@@ -54,6 +54,11 @@ const outcomes: { [K in MigrateOutcome["kind"]]: Extract<MigrateOutcome, { kind:
     histories: [{ toolName: "Flyway", table: "public.flyway_schema_history", latestVersion: "42", description: "Flyway up to version 42" }],
   },
   "unmanaged-tables": { kind: "unmanaged-tables", environment: "production", tableCount: 7, tables: ["public.users"], pending: 120 },
+  "drift-blocked": {
+    kind: "drift-blocked",
+    environment: "production",
+    drift: { kind: "compared", environment: "production", differences: [], unknownVersions: [] },
+  },
   unreachable: { kind: "unreachable", environment: "production", error: "ECONNREFUSED", attempts: 3 },
   crashed: { kind: "crashed", error: "boom", attempts: 3 },
 };
@@ -71,6 +76,7 @@ const expected: Record<MigrateOutcome["kind"], ReturnType<typeof statusOf>> = {
   "awaiting-approval": "action_required",
   "foreign-history": "action_required",
   "unmanaged-tables": "action_required",
+  "drift-blocked": "action_required",
   unreachable: "failure",
   crashed: "failure",
 };

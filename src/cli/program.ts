@@ -6,6 +6,7 @@ import { registerMigrateCommands } from "./migrate-commands.js";
 import { registerAuditCommands } from "./audit-commands.js";
 import { registerInsightsCommands } from "./insights-commands.js";
 import { registerAdoptCommands } from "./adopt-commands.js";
+import { registerDriftCommands } from "./drift-commands.js";
 
 export function buildProgram(): Command {
   const program = new Command("autopilot").description("Zero-touch PostgreSQL operations: plan, migrate, back up, restore").showHelpAfterError();
@@ -14,5 +15,6 @@ export function buildProgram(): Command {
   registerAuditCommands(program);
   registerInsightsCommands(program);
   registerAdoptCommands(program);
+  registerDriftCommands(program);
   return program;
 }

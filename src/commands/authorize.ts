@@ -74,6 +74,8 @@ export function environmentOf(command: Command, defaultEnvironment: string): str
  */
 export function requiredPermission(command: Command, policy: CommandPolicy, defaultEnvironment: string): Permission {
   const production = isProduction(environmentOf(command, defaultEnvironment), policy);
+  // Accepting drift overrides drift.on_push: block, an admin's call whatever the environment.
+  if (command.acceptDrift) return strictest("admin", requirement(command.verb, production, policy));
   return requirement(command.verb, production, policy);
 }
 
@@ -91,7 +93,8 @@ export function authorize(command: Command, user: Permission, policy: CommandPol
 
 /** "rollback on production needs admin permission; @alice has write" */
 function refusal(command: Command, needed: Permission, user: Permission, defaultEnvironment: string, login?: string): string {
-  const what = actsOnEnvironment(command.verb) ? `${command.verb} on ${environmentOf(command, defaultEnvironment)}` : command.verb;
+  const verb = command.acceptDrift ? `${command.verb} --accept-drift` : command.verb;
+  const what = actsOnEnvironment(command.verb) ? `${verb} on ${environmentOf(command, defaultEnvironment)}` : verb;
   const who = login ? `@${login}` : "you";
   const has = user === "none" ? `${who} ${login ? "has" : "have"} no access to this repository` : `${who} ${login ? "has" : "have"} ${user}`;
   return `${what} needs ${needed} permission; ${has}`;

@@ -14,7 +14,11 @@ const DOCS: Record<Verb, CommandDoc> = {
   help: { usage: "help", does: "Show this help.", example: "help" },
   status: { usage: "status [env]", does: "Applied version, pending files, last run, lock, last backup and open incidents.", example: "status" },
   plan: { usage: "plan [env]", does: "What would run now, with lint and a rehearsal.", example: "plan {env}" },
-  migrate: { usage: "migrate [env]", does: "Back up, then apply the pending migrations.", example: "migrate {env}" },
+  migrate: {
+    usage: "migrate [env]",
+    does: "Back up, then apply the pending migrations. `--accept-drift` (admin) applies despite `drift.on_push: block`.",
+    example: "migrate {env}",
+  },
   rollback: {
     usage: "rollback [env] [last | <version> | <backup-id>]",
     does: "Undo the last run (the default), revert down to (not including) a version, or restore a backup. A fresh backup is taken first.",

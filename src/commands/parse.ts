@@ -21,6 +21,8 @@ export interface Command {
   reason?: string;
   /** `baseline <version>`: the last file the database already has. */
   version?: string;
+  /** `migrate --accept-drift`: apply even though the environment's schema drifted (drift.on_push: block). */
+  acceptDrift?: boolean;
   line: number;
   text: string;
 }
@@ -125,9 +127,10 @@ function parseLine(content: string, environments: string[]): LineResult {
     case "help":
     case "approve":
       return noArguments(verb, args);
+    case "migrate":
+      return migrate(args, environments);
     case "status":
     case "plan":
-    case "migrate":
     case "backup":
     case "heal":
     case "adopt":
@@ -161,6 +164,15 @@ function noArguments(verb: Verb, args: string[]): LineResult {
   if (args.length > 0) return tooManyArguments(verb, 0);
   return { verb };
 }
+
+/** `migrate [env] [--accept-drift]`, the flag anywhere after the verb. */
+function migrate(args: string[], environments: string[]): LineResult {
+  const rest = args.filter((arg) => arg.toLowerCase() !== ACCEPT_DRIFT);
+  const parsed = optionalEnvironment("migrate", rest, environments);
+  return rest.length < args.length && "verb" in parsed ? { ...parsed, acceptDrift: true } : parsed;
+}
+
+const ACCEPT_DRIFT = "--accept-drift";
 
 function optionalEnvironment(verb: Verb, args: string[], environments: string[]): LineResult {
   if (args.length > 1) return tooManyArguments(verb, 1);

@@ -68,6 +68,9 @@ export function logLevel(env: NodeJS.ProcessEnv = process.env): string {
 /** The CLI's connection string when no flag gives one. */
 export const CLI_DATABASE_URL_VARIABLE = "AUTOPILOT_DATABASE_URL";
 
+/** The CLI's shadow server (where `autopilot drift` builds its scratch database) when no flag gives one. */
+export const CLI_SHADOW_DATABASE_URL_VARIABLE = "AUTOPILOT_SHADOW_DATABASE_URL";
+
 /**
  * The variables that hold secrets whatever the server config says. The LLM key is among them: an
  * OpenAI-compatible endpoint may echo it back in an error or in its answer.

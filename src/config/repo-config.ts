@@ -12,6 +12,7 @@ import {
   type ServerCommandRules,
 } from "../commands/authorize.js";
 import { lintSettingsOf, validateLintConfig, type LintSettings } from "../database/lint/index.js";
+import { driftSchema } from "./drift-config.js";
 import { DEFAULT_HEALTH_LIMITS, healthLimitsOf, readHealthSection, type HealthConfig, type HealthLimits } from "./health-config.js";
 import type { ServerConfig } from "./server-config.js";
 import { readVerifySection, type VerifySettings } from "./verify-config.js";
@@ -73,6 +74,7 @@ const repoConfigSchema = z.strictObject({
   notify: z.strictObject({ hourly_summary: z.boolean().default(false) }).optional(),
   // Checked against the health section it names checks of (readVerifySection).
   verify: z.unknown().optional(),
+  drift: driftSchema.default(driftSchema.parse({})),
 });
 
 type RepoConfigSections = z.infer<typeof repoConfigSchema>;

@@ -1,4 +1,5 @@
 // Turns a migrate outcome into what users read: the Check Run, the PR comment and Slack.
+import { driftHeadline, driftMarkdown } from "./drift-markdown.js";
 import { formatProblem, type ConfigProblem } from "../config/yaml-errors.js";
 import { statusOf, type MigrateOutcome, type Recovery } from "../runbooks/migrate-outcome.js";
 import type { Annotation, CheckRunOutcome } from "./check-run.js";
@@ -84,6 +85,14 @@ function describeOutcome(outcome: MigrateOutcome, runId: number | undefined): Ch
     case "foreign-history":
     case "unmanaged-tables":
       return describeTakeOver(outcome);
+    case "drift-blocked":
+      return {
+        title: `Held: ${driftHeadline(outcome.drift)}`.slice(0, 200),
+        summary:
+          `Nothing was applied: \`drift.on_push: block\` holds pushes to **${outcome.environment}** while its schema differs from its migrations. ` +
+          `Resolve the drift (the SQL below), then push again or run \`/autopilot migrate ${outcome.environment}\`; or an admin runs ` +
+          `\`/autopilot migrate ${outcome.environment} --accept-drift\` to apply anyway.\n\n${driftMarkdown(outcome.drift)}`,
+      };
     case "unreachable":
       return {
         title: `Database unreachable after ${outcome.attempts} attempt${outcome.attempts === 1 ? "" : "s"}`,

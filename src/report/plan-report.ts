@@ -2,6 +2,8 @@
 import { formatProblem } from "../config/yaml-errors.js";
 import { severityCounts, statusOf, type PlanFinding, type PlanOutcome, type PlanReport } from "../runbooks/plan-outcome.js";
 import type { Annotation, CheckRunOutcome } from "./check-run.js";
+import { hasDrift } from "../runbooks/drift-outcome.js";
+import { driftMarkdown } from "./drift-markdown.js";
 
 export const PLAN_COMMENT_MARKER = "<!-- autopilot:plan -->";
 
@@ -35,12 +37,22 @@ function titleOf(report: PlanReport): string {
   if (counts.warnings) parts.push(plural(counts.warnings, "warning"));
   if (counts.notices) parts.push(plural(counts.notices, "notice"));
   if (report.rehearsal) parts.push(report.rehearsal.ok ? "rehearsal passed" : "rehearsal failed");
+  if (hasDrift(report.drift)) parts.push(`${report.environment} has drifted`);
   return parts.join(" · ");
 }
 
 /** The whole plan as Markdown: the Check Run summary and the pull-request comment share it. */
 export function planMarkdown(report: PlanReport): string {
-  return [planSection(report), integritySection(report), lintSection(report), downFilesSection(report), rehearsalSection(report)].filter(Boolean).join("\n\n");
+  return [
+    planSection(report),
+    integritySection(report),
+    lintSection(report),
+    downFilesSection(report),
+    rehearsalSection(report),
+    report.drift ? driftMarkdown(report.drift) : "",
+  ]
+    .filter(Boolean)
+    .join("\n\n");
 }
 
 function planSection(report: PlanReport): string {

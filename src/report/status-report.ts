@@ -3,6 +3,8 @@ import type { BackupRecord } from "../store/backups.js";
 import type { EnvironmentLock } from "../store/locks.js";
 import type { Run } from "../store/runs.js";
 import type { Uptime } from "../store/health.js";
+import type { DriftFinding } from "../runbooks/drift-outcome.js";
+import { driftHeadline } from "./drift-markdown.js";
 
 export interface EnvironmentStatus {
   environment: string;
@@ -14,6 +16,8 @@ export interface EnvironmentStatus {
   lastBackup?: BackupRecord;
   openIncidents?: number;
   problem?: string;
+  /** Set when the target has a shadow server to rebuild its applied files on. */
+  drift?: DriftFinding;
 }
 
 const when = (d: Date | null | undefined) => (d ? new Date(d).toISOString().replace("T", " ").slice(0, 16) + " UTC" : "—");
@@ -41,7 +45,12 @@ export function renderStatus(rows: EnvironmentStatus[], checks: CheckHealth[] = 
   const anomalies = findings.length
     ? `\n\n**Open anomaly findings**\n\n${findings.map((f) => `- ${cell(f.summary)}${f.issue ? ` (#${f.issue})` : ""}`).join("\n")}`
     : "";
-  return renderEnvironments(rows) + health + anomalies;
+  return renderEnvironments(rows) + driftLines(rows) + health + anomalies;
+}
+
+function driftLines(rows: EnvironmentStatus[]): string {
+  const lines = rows.flatMap((r) => (r.drift ? [`- ${driftHeadline(r.drift)}`] : []));
+  return lines.length ? `\n\n**Drift**\n\n${lines.join("\n")}` : "";
 }
 
 function renderEnvironments(rows: EnvironmentStatus[]): string {

@@ -22,6 +22,9 @@ import { planParamsOfPull, type RequestOf } from "../store/run-requests.js";
 import { latestRun, waitingRunForCommit, type RunOf } from "../store/runs.js";
 import type { RunContext } from "./run-context.js";
 import { takeOver } from "./take-over-action.js";
+import type { ResolvedTarget } from "../config/server-config.js";
+import { appliedRefs, checkDrift } from "./drift-check.js";
+import type { DriftFinding } from "./drift-outcome.js";
 
 export interface ActionResult {
   ok: boolean;
@@ -60,7 +63,7 @@ export class CommandActions {
       case "approve":
         return this.approve();
       case "migrate":
-        return this.migrate(environment);
+        return this.migrate(environment, command.acceptDrift);
       case "rollback":
         return this.queue(`rollback ${environment}`, (reply) => ({
           kind: "rollback",
@@ -129,7 +132,26 @@ export class CommandActions {
       return { ...row, problem: "unreachable" };
     }
     const applied = history.filter((h) => !h.revertedAt);
-    return { ...row, appliedVersion: applied.at(-1)?.version ?? "none", appliedCount: applied.length, pending: await this.pendingCount(environment, history) };
+    const drift = await this.driftOf(target, environment, history);
+    return {
+      ...row,
+      appliedVersion: applied.at(-1)?.version ?? "none",
+      appliedCount: applied.length,
+      pending: await this.pendingCount(environment, history),
+      drift,
+    };
+  }
+
+  /** Drift of the target from the applied files of its branch, when it has a shadow server; undefined otherwise. */
+  private async driftOf(target: ResolvedTarget, environment: string, history: HistoryRow[]): Promise<DriftFinding | undefined> {
+    const branch = this.branchOf(environment);
+    if (!branch || !target.shadowDatabaseUrl) return undefined;
+    const directory = this.config.migrations.directory;
+    const refs = await listDirectory(this.ctx.github, this.ctx.repo, branch, directory).then(
+      (entries) => indexMigrations(entries, directory).refs,
+      () => undefined,
+    );
+    return refs && checkDrift(target, appliedRefs(refs, history), (applied) => this.ctx.downloadMigrations(applied));
   }
 
   /** Files of the environment's branch that its target has not applied; undefined when unknown. */
@@ -201,7 +223,7 @@ export class CommandActions {
     return pull.merged && pull.merge_commit_sha ? waitingRunForCommit(this.ctx.deps.db, this.ctx.run.repo, pull.merge_commit_sha) : undefined;
   }
 
-  private async migrate(environment: string): Promise<ActionResult> {
+  private async migrate(environment: string, acceptDrift?: boolean): Promise<ActionResult> {
     const branch = this.branchOf(environment);
     if (!branch)
       return {
@@ -209,7 +231,8 @@ export class CommandActions {
         text: `❌ **migrate ${environment}**: no single branch maps to ${environment} in .github/autopilot.yml, so there is no head to migrate to.`,
       };
     const sha = await branchHead(this.ctx.github, this.ctx.repo, branch);
-    return this.queue(`migrate ${environment}`, (reply) => ({ kind: "migrate", params: { reply } }), { ref: `refs/heads/${branch}`, commitSha: sha });
+    const params = (reply: ReplyRef | undefined) => (acceptDrift ? { reply, acceptDrift } : { reply });
+    return this.queue(`migrate ${environment}`, (reply) => ({ kind: "migrate", params: params(reply) }), { ref: `refs/heads/${branch}`, commitSha: sha });
   }
 
   /** A backup per environment at most every 10 minutes: pg_dump loads the target and fills the disk. */

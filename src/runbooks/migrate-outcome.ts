@@ -7,6 +7,7 @@ import type { ForeignSummary } from "../database/target-origin.js";
 import type { BackupRecord } from "../store/backups.js";
 import type { EnvironmentLock } from "../store/locks.js";
 import type { RunStatus, WaitingFor } from "../store/runs.js";
+import type { DriftFinding } from "./drift-outcome.js";
 
 export interface AppliedFile {
   version: string;
@@ -52,6 +53,8 @@ export type MigrateOutcome =
   | { kind: "foreign-history"; environment: string; histories: ForeignSummary[] }
   /** No history of any tool, but tables: running file one on them is never a good idea. */
   | { kind: "unmanaged-tables"; environment: string; tableCount: number; tables: string[]; pending: number }
+  /** drift.on_push: block, and the environment's schema differs from its migrations. */
+  | { kind: "drift-blocked"; environment: string; drift: DriftFinding }
   | { kind: "unreachable"; environment: string; error: string; attempts: number }
   | { kind: "crashed"; error: string; attempts: number };
 
@@ -71,6 +74,7 @@ export function statusOf(outcome: MigrateOutcome): MigrateStatus {
     case "awaiting-approval":
     case "foreign-history":
     case "unmanaged-tables":
+    case "drift-blocked":
       return "action_required";
     case "config-invalid":
     case "wrong-repository":

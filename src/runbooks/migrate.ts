@@ -3,8 +3,10 @@
 import type { ResolvedTarget } from "../config/server-config.js";
 import { environmentForBranch, loadRepoConfig, sectionWarnings, type EnvironmentRule, type RepoConfig } from "../config/repo-config.js";
 import { ConfigError } from "../config/yaml-errors.js";
-import { indexMigrations, type MigrationFile } from "../database/migration-files.js";
-import { readHistoryFromUrl } from "../database/history.js";
+import { indexMigrations, type MigrationFile, type MigrationRef } from "../database/migration-files.js";
+import { readHistoryFromUrl, type HistoryRow } from "../database/history.js";
+import { appliedRefs, checkDrift } from "./drift-check.js";
+import { hasDrift } from "./drift-outcome.js";
 import { plan } from "../database/planner.js";
 import { batchTooLarge } from "../database/plan-bounds.js";
 import { migrate, transactionControlProblems, type MigrateResult } from "../database/migrator.js";
@@ -138,6 +140,15 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
     return [...recorded, ...writers];
   }
 
+  /** With drift.on_push: block, a target whose schema drifted from its applied files is held (unless an admin accepted it). */
+  private async driftGate(config: RepoConfig, target: ResolvedTarget, refs: MigrationRef[], history: HistoryRow[]): Promise<MigrateOutcome | undefined> {
+    if (config.drift.on_push !== "block" || this.run.params.acceptDrift) return undefined;
+    await this.checkRun.progress("Checking for drift…", `Comparing **${target.environment}** with its applied migrations (\`drift.on_push: block\`).`, true);
+    const applied = appliedRefs(refs, history);
+    const drift = await this.step("drift", () => checkDrift(target, applied, (r) => this.downloadMigrations(r)));
+    return drift && drift.kind === "compared" && hasDrift(drift) ? { kind: "drift-blocked", environment: target.environment, drift } : undefined;
+  }
+
   private async migrateTarget(config: RepoConfig, target: ResolvedTarget): Promise<MigrateOutcome> {
     const environment = target.environment;
     const entries = await this.step("list", () => listDirectory(this.github, this.repo, this.run.commitSha, config.migrations.directory));
@@ -162,6 +173,8 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
     // Refused before the backup, like any other file problem; the migrator refuses it too (CLI, rehearsals).
     const splitsItsTransaction = await transactionControlProblems(files);
     if (splitsItsTransaction.length) return { kind: "refused", environment, problems: splitsItsTransaction };
+    const driftHeld = await this.driftGate(config, target, index.refs, history);
+    if (driftHeld) return driftHeld;
 
     await this.checkRun.progress("Backing up…", `Backing up **${environment}** before applying ${files.length} migration(s).`, true);
     let backup: BackupRecord;

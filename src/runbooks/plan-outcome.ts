@@ -4,6 +4,7 @@ import type { Problem } from "../database/migration-files.js";
 import type { LintFinding } from "../database/lint/index.js";
 import type { RehearsalResult } from "../database/rehearsal.js";
 import type { RunStatus } from "../store/runs.js";
+import type { DriftFinding } from "./drift-outcome.js";
 
 /** A lint finding, with what its lock would cost on the target when the plan could tell. */
 export type PlanFinding = LintFinding & { cost?: string };
@@ -28,6 +29,8 @@ export interface PlanReport {
   rehearsalNote?: string;
   /** Why nothing was downloaded, linted or rehearsed (a batch over the run's bounds). */
   notLinted?: string;
+  /** How the target differs from its applied migrations; shown, never changing the conclusion. */
+  drift?: DriftFinding;
 }
 
 export type PlanOutcome =

@@ -11,6 +11,8 @@ import { lintDownFile } from "../database/lint/down-files.js";
 import { ensureLintReady, lintMigrations, type LintFinding, type LintOptions } from "../database/lint/index.js";
 import { downgradeSmallTableLocks } from "../database/lint/small-tables.js";
 import { indexMigrations, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
+import { appliedRefs, checkDrift } from "./drift-check.js";
+import type { DriftFinding } from "./drift-outcome.js";
 import { plan, type AppliedMigration } from "../database/planner.js";
 import { batchTooLarge } from "../database/plan-bounds.js";
 import { rehearse } from "../database/rehearsal.js";
@@ -132,7 +134,18 @@ class PlanRun extends RunContext<RunOf<"plan">> {
       findings: costed.filter((f) => !downPaths.has(f.path)),
       downFindings: downs.length ? costed.filter((f) => downPaths.has(f.path)) : undefined,
     };
-    return this.rehearse(report, config, target, history, files.files, index.refs);
+    // Independent scratch databases: the drift check runs while the rehearsal does.
+    const [rehearsed, drift] = await Promise.all([
+      this.rehearse(report, config, target, history, files.files, index.refs),
+      this.drift(target, history, index.refs),
+    ]);
+    return drift ? { ...rehearsed, drift } : rehearsed;
+  }
+
+  /** The target's drift from its applied files, when a shadow server can rebuild them (never for a fork). */
+  private async drift(target: ResolvedTarget | string, history: History, refs: MigrationRef[]): Promise<DriftFinding | undefined> {
+    if (typeof target === "string" || !("applied" in history) || this.params.fork) return undefined;
+    return checkDrift(target, appliedRefs(refs, history.applied), (applied) => this.downloadMigrations(applied));
   }
 
   private list(ref: string, directory: string): Promise<TreeEntry[]> {

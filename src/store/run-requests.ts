@@ -33,7 +33,7 @@ const migrateRequest = z.object({
   kind: z.literal("migrate"),
   trigger: z.enum(["push", "rerun", "heal", ...byCommand.options]),
   commitSha,
-  params: z.object({ reply: replyRef.optional() }),
+  params: z.object({ reply: replyRef.optional(), acceptDrift: z.boolean().optional() }),
 });
 
 const planParams = z.object({
