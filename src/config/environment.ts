@@ -20,6 +20,12 @@ const envSchema = z.object({
   AUTOPILOT_REAPER_SECONDS: z.coerce.number().int().min(1).default(30),
   // Connections of the store pool that jobs, webhooks and the reaper share (run locks and /healthz have their own).
   AUTOPILOT_STORE_POOL_SIZE: z.coerce.number().int().min(2).max(1000).default(10),
+  // The GitHub App's OAuth credentials (Probot's setup wizard writes them): "Sign in with GitHub" on the dashboard.
+  GITHUB_CLIENT_ID: z.string().optional(),
+  GITHUB_CLIENT_SECRET: z.string().optional(),
+  // Probot's GitHub Enterprise (or fake) host: the dashboard's sign-in goes to the same GitHub as the API.
+  GHE_HOST: z.string().optional(),
+  GHE_PROTOCOL: z.string().default("https"),
 });
 
 export type AutopilotEnv = z.infer<typeof envSchema>;
@@ -70,7 +76,15 @@ export const CLI_DATABASE_URL_VARIABLE = "AUTOPILOT_DATABASE_URL";
  * The variables that hold secrets whatever the server config says. The LLM key is among them: an
  * OpenAI-compatible endpoint may echo it back in an error or in its answer.
  */
-const SECRET_VARIABLES = ["WEBHOOK_SECRET", "PRIVATE_KEY", "AUTOPILOT_SECRET", "AUTOPILOT_METRICS_TOKEN", "AUTOPILOT_LLM_KEY", "DATABASE_URL"] as const;
+const SECRET_VARIABLES = [
+  "WEBHOOK_SECRET",
+  "PRIVATE_KEY",
+  "AUTOPILOT_SECRET",
+  "AUTOPILOT_METRICS_TOKEN",
+  "AUTOPILOT_LLM_KEY",
+  "DATABASE_URL",
+  "GITHUB_CLIENT_SECRET",
+] as const;
 
 /** The values of the secret variables that are set. */
 export function secretValues(env: NodeJS.ProcessEnv = process.env): string[] {
