@@ -196,15 +196,19 @@ export async function incidents(db: pg.Pool, repo: string) {
 
 /** Per hour of the last 24: runs started, checks recorded (and failed), heal actions, alert transitions. */
 export async function hourlyActivity(db: pg.Pool, repo: string) {
+  // Each table is grouped once by hour (not asked 24 times), then joined to the 24 hours.
   const { rows } = await db.query(
-    `with hours as (select generate_series(date_trunc('hour', now()) - interval '23 hours', date_trunc('hour', now()), interval '1 hour') as hour)
-     select h.hour,
-       (select count(*) from runs r where r.repo = any($1) and r.created_at >= h.hour and r.created_at < h.hour + interval '1 hour')::int as runs,
-       (select count(*) from health_log l where l.repo = $2 and l.at >= h.hour and l.at < h.hour + interval '1 hour')::int as checks,
-       (select count(*) from health_log l where l.repo = $2 and l.status = 'unhealthy' and l.at >= h.hour and l.at < h.hour + interval '1 hour')::int as failed,
-       (select count(*) from heal_actions a where a.repo = $2 and a.at >= h.hour and a.at < h.hour + interval '1 hour')::int as heals,
-       (select count(*) from alert_history a where a.repo = $2 and a.at >= h.hour and a.at < h.hour + interval '1 hour')::int as alerts
-     from hours h order by h.hour desc`,
+    `with hours as (select generate_series(date_trunc('hour', now()) - interval '23 hours', date_trunc('hour', now()), interval '1 hour') as hour),
+     since as (select date_trunc('hour', now()) - interval '23 hours' as t),
+     r as (select date_trunc('hour', created_at) as hour, count(*) as n from runs, since where repo = any($1) and created_at >= since.t group by 1),
+     l as (select date_trunc('hour', at) as hour, count(*) as n, count(*) filter (where status = 'unhealthy') as failed
+             from health_log, since where repo = $2 and at >= since.t group by 1),
+     h as (select date_trunc('hour', at) as hour, count(*) as n from heal_actions, since where repo = $2 and at >= since.t group by 1),
+     a as (select date_trunc('hour', at) as hour, count(*) as n from alert_history, since where repo = $2 and at >= since.t group by 1)
+     select hours.hour, coalesce(r.n, 0)::int as runs, coalesce(l.n, 0)::int as checks, coalesce(l.failed, 0)::int as failed,
+            coalesce(h.n, 0)::int as heals, coalesce(a.n, 0)::int as alerts
+       from hours left join r using (hour) left join l using (hour) left join h using (hour) left join a using (hour)
+      order by hours.hour desc`,
     [spellings([repo]), repo.toLowerCase()],
   );
   return rows as Array<{ hour: Date; runs: number; checks: number; failed: number; heals: number; alerts: number }>;
