@@ -16,6 +16,8 @@ import { eventsHandler } from "./web/events.js";
 import { eventSink } from "./web/event-sink.js";
 import { eventSecrets } from "./web/event-secrets.js";
 import { dashboardHandler } from "./web/dashboard.js";
+import { gitHubEndpoints } from "./github/api/user-installations.js";
+import { commandPolicyFor } from "./commands/authorize.js";
 import { dropLeftoverRehearsals } from "./jobs/cleanup.js";
 import { HealthScheduler } from "./jobs/scheduler.js";
 import { processEnvironment, type AutopilotEnv } from "./config/environment.js";
@@ -68,7 +70,18 @@ export function autopilotApp(services: AppServices) {
     addHandler(metricsHandler(store.pool, { token: env.AUTOPILOT_METRICS_TOKEN, public: env.AUTOPILOT_METRICS_PUBLIC }));
     const events = eventSecrets(services.serverConfig, processEnvironment(), env.AUTOPILOT_SECRET, log);
     addHandler(eventsHandler(events.secretsFor, eventSink(app, deps), events.enabled));
-    addHandler(dashboardHandler(store.pool, env.AUTOPILOT_METRICS_TOKEN));
+    addHandler(
+      dashboardHandler({
+        db: store.pool,
+        secret: env.AUTOPILOT_SECRET,
+        oauth: env.GITHUB_CLIENT_ID && env.GITHUB_CLIENT_SECRET ? { clientId: env.GITHUB_CLIENT_ID, clientSecret: env.GITHUB_CLIENT_SECRET } : undefined,
+        endpoints: gitHubEndpoints(env.GHE_HOST, env.GHE_PROTOCOL),
+        serverConfig: services.serverConfig,
+        policy: commandPolicyFor(services.serverConfig.commands, undefined).policy,
+        enqueue: deps.enqueue,
+        log,
+      }),
+    );
 
     const runLocks = new RunLocks(store.url, log);
     await startWorkers(queue, deps, runLocks);

@@ -22,6 +22,12 @@ const envSchema = z.object({
   AUTOPILOT_STORE_POOL_SIZE: z.coerce.number().int().min(2).max(1000).default(10),
   // Seconds between two probes of a verification (30): tests and drills shorten it; see verifyProbeSeconds.
   AUTOPILOT_VERIFY_PROBE_SECONDS: z.coerce.number().positive().max(300).default(30),
+  // The GitHub App's OAuth credentials (Probot's setup wizard writes them): "Sign in with GitHub" on the dashboard.
+  GITHUB_CLIENT_ID: z.string().optional(),
+  GITHUB_CLIENT_SECRET: z.string().optional(),
+  // Probot's GitHub Enterprise (or fake) host: the dashboard's sign-in goes to the same GitHub as the API.
+  GHE_HOST: z.string().optional(),
+  GHE_PROTOCOL: z.string().default("https"),
 });
 
 export type AutopilotEnv = z.infer<typeof envSchema>;
@@ -75,7 +81,15 @@ export const CLI_SHADOW_DATABASE_URL_VARIABLE = "AUTOPILOT_SHADOW_DATABASE_URL";
  * The variables that hold secrets whatever the server config says. The LLM key is among them: an
  * OpenAI-compatible endpoint may echo it back in an error or in its answer.
  */
-const SECRET_VARIABLES = ["WEBHOOK_SECRET", "PRIVATE_KEY", "AUTOPILOT_SECRET", "AUTOPILOT_METRICS_TOKEN", "AUTOPILOT_LLM_KEY", "DATABASE_URL"] as const;
+const SECRET_VARIABLES = [
+  "WEBHOOK_SECRET",
+  "PRIVATE_KEY",
+  "AUTOPILOT_SECRET",
+  "AUTOPILOT_METRICS_TOKEN",
+  "AUTOPILOT_LLM_KEY",
+  "DATABASE_URL",
+  "GITHUB_CLIENT_SECRET",
+] as const;
 
 /** The values of the secret variables that are set. */
 export function secretValues(env: NodeJS.ProcessEnv = process.env): string[] {

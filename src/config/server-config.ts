@@ -87,6 +87,13 @@ export const serverConfigSchema = z.strictObject({
       production_environments: z.array(z.string().regex(/^[\w.-]+$/, "must be a plain environment name")).default(["production"]),
     })
     .default({ production_environments: ["production"] }),
+  // Who may sign in to the dashboard: only installations on these accounts (organizations or users)
+  // are shown; empty lets every user in with the repositories GitHub says they can reach.
+  dashboard: z
+    .strictObject({
+      allowed_orgs: z.array(z.string().regex(/^[\w.-]+$/, "must be an organization or user login")).default([]),
+    })
+    .default({ allowed_orgs: [] }),
 });
 
 /** One repository and environment bound to two targets would leave which database is migrated to chance. */

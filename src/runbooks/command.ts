@@ -20,6 +20,7 @@ import { beginRun, RunContext } from "./run-context.js";
 type CommentParams = CommandOf<"comment">["params"];
 type ButtonParams = CommandOf<"button">["params"];
 type ReviewParams = CommandOf<"review">["params"];
+type DashboardParams = CommandOf<"dashboard">["params"];
 
 export async function runCommand(deps: RunbookDeps, runId: number, _attempt: Attempt): Promise<void> {
   const begun = await beginRun(deps, runId, "command");
@@ -33,6 +34,8 @@ export async function runCommand(deps: RunbookDeps, runId: number, _attempt: Att
       return session.pressButton(run.params);
     case "review":
       return session.reviewed(run.params, run.commitSha);
+    case "dashboard":
+      return session.pressDashboardButton(run.params);
   }
 }
 
@@ -155,6 +158,27 @@ class CommandRun extends RunContext<RunOf<"command">> {
     const run = params.runId ? await getRun(this.deps.db, params.runId) : await findRunByCheckRun(this.deps.db, params.checkRunId);
     // A button only ever acts on a migrate run of its own repository.
     return run?.kind === "migrate" && run.repo.toLowerCase() === this.run.repo.toLowerCase() ? run : undefined;
+  }
+
+  /** A dashboard button: the command it stands for, authorized by the user's permission now, audited as from the dashboard. */
+  async pressDashboardButton(params: DashboardParams): Promise<void> {
+    const config = await this.loadRepoConfig();
+    if (config instanceof ConfigError) {
+      return void (await finishRun(this.deps.db, this.run.id, { status: "failure", title: `dashboard ${params.verb}: the repository config is invalid` }));
+    }
+    const scope = await this.scope(config);
+    const command: Command = {
+      verb: params.verb,
+      environment: params.environment,
+      ...(params.verb === "rollback" ? { rollback: { kind: "last" as const } } : {}),
+      ...(params.reason ? { reason: params.reason } : {}),
+      line: 0,
+      text: `dashboard: ${params.verb} ${params.environment}`,
+    };
+    const permission = await permissionOf(this.github, this.repo, this.run.requestedBy!);
+    const result = await this.run1(command, permission, scope, new CommandActions(this, config, {}), "");
+    if (result.later) await result.later(undefined);
+    await finishRun(this.deps.db, this.run.id, { status: result.ok ? "success" : "failure", title: result.text.slice(0, 200) });
   }
 
   /** An approving review submitted after the merge: the waiting migration counts its approvals again. */

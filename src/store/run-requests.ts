@@ -108,7 +108,15 @@ const reviewCommand = z.object({
   params: z.object({ review: z.object({ pull: id, reviewId: id }) }),
 });
 
-const commandRequest = z.discriminatedUnion("trigger", [commentCommand, buttonCommand, reviewCommand]);
+/** A button on the dashboard, pressed by a signed-in user: the same command, authorized the same way. */
+const dashboardCommand = z.object({
+  kind: z.literal("command"),
+  trigger: z.literal("dashboard"),
+  commitSha: z.null(),
+  params: z.object({ verb: z.enum(["heal", "backup", "rollback", "lock", "unlock"]), environment: z.string().min(1), reason: z.string().optional() }),
+});
+
+const commandRequest = z.discriminatedUnion("trigger", [commentCommand, buttonCommand, reviewCommand, dashboardCommand]);
 
 const runRequest = z.discriminatedUnion("kind", [migrateRequest, planRequest, rollbackRequest, backupRequest, commandRequest, healRequest, scanRequest]);
 

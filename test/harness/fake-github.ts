@@ -178,6 +178,8 @@ interface Ctx {
   query: Record<string, string>;
   body: unknown;
   installationId?: number;
+  /** The signed-in user of a user-to-server token (the App's OAuth flow). */
+  userLogin?: string;
 }
 
 interface Reply {
@@ -195,7 +197,7 @@ interface Route {
   regex: RegExp;
   keys: string[];
   handler: Handler;
-  auth: "jwt" | "token";
+  auth: "jwt" | "token" | "user";
 }
 
 class HttpError extends Error {
@@ -263,6 +265,11 @@ export class FakeGitHub {
   private readonly publicKey?: ReturnType<typeof createPublicKey>;
   private nextIdValue = FIRST_BIG_ID;
   private clock = 0;
+  private oauthApp?: { clientId: string; clientSecret: string };
+  /** Who the browser is signed in to GitHub as: the user the authorize page hands a code for. */
+  private browserUser?: string;
+  private readonly oauthCodes = new Map<string, { login: string; clientId: string; redirectUri: string }>();
+  private readonly userTokens = new Map<string, string>();
 
   private constructor(
     private readonly server: Server,
@@ -446,6 +453,21 @@ export class FakeGitHub {
     this.failures.push({ method: method.toUpperCase(), pattern: pathPattern, status, remaining: times });
   }
 
+  /** The App's OAuth credentials: the only client the OAuth endpoints accept. */
+  setOAuthApp(clientId: string, clientSecret: string): void {
+    this.oauthApp = { clientId, clientSecret };
+  }
+
+  /** The user signed in to GitHub in the browser: /login/oauth/authorize approves the App for them at once. */
+  signInAs(login: string): void {
+    this.browserUser = login;
+  }
+
+  /** The user-to-server tokens handed out so far (to prove none leaks into logs or pages). */
+  issuedUserTokens(): string[] {
+    return [...this.userTokens.keys()];
+  }
+
   /** Forget every issued token, as if they expired: the next request must re-authenticate. */
   revokeTokens(): void {
     this.tokens.clear();
@@ -464,14 +486,51 @@ export class FakeGitHub {
     let reply: Reply;
     try {
       record.body = parseJsonBody(req, raw);
-      if (!url.pathname.startsWith(API_PREFIX)) throw notFound();
-      reply = this.dispatch({ req, method, path, params: {}, query, body: record.body }, record);
+      if (url.pathname.startsWith("/login/oauth/")) reply = this.oauth(method, url, record.body);
+      else if (!url.pathname.startsWith(API_PREFIX)) throw notFound();
+      else reply = this.dispatch({ req, method, path, params: {}, query, body: record.body }, record);
     } catch (error) {
       reply = errorReply(error);
     }
     record.status = reply.status;
     this.requests.push(record);
     this.send(res, reply);
+  }
+
+  /**
+   * GitHub's web flow: the authorize page redirects back with a one-time code and the caller's `state`
+   * (the fake's browser user approves at once); the code, with the client's id and secret and the same
+   * redirect_uri, is traded once for a user token.
+   */
+  private oauth(method: string, url: URL, body: unknown): Reply {
+    if (method === "GET" && url.pathname === "/login/oauth/authorize") {
+      const clientId = url.searchParams.get("client_id") ?? "";
+      const redirectUri = url.searchParams.get("redirect_uri") ?? "";
+      if (!this.oauthApp || clientId !== this.oauthApp.clientId) return { status: 404, body: { message: "unknown client_id" } };
+      if (!/^https?:\/\//.test(redirectUri)) return { status: 400, body: { message: "redirect_uri must be an http(s) URL" } };
+      if (!this.browserUser) return { status: 401, body: { message: "no user is signed in to the fake GitHub (call signInAs)" } };
+      const code = randomBytes(10).toString("hex");
+      this.oauthCodes.set(code, { login: this.browserUser, clientId, redirectUri });
+      const back = new URL(redirectUri);
+      back.searchParams.set("code", code);
+      const state = url.searchParams.get("state");
+      if (state !== null) back.searchParams.set("state", state);
+      return { status: 302, headers: { location: back.toString() } };
+    }
+    if (method === "POST" && url.pathname === "/login/oauth/access_token") {
+      const form = (typeof body === "string" ? Object.fromEntries(new URLSearchParams(body)) : (body ?? {})) as Record<string, unknown>;
+      const grant = this.oauthCodes.get(String(form.code ?? ""));
+      const fail = (error: string) => ({ status: 200, body: { error, error_description: error.replace(/_/g, " ") } });
+      if (!this.oauthApp || form.client_id !== this.oauthApp.clientId || form.client_secret !== this.oauthApp.clientSecret)
+        return fail("incorrect_client_credentials");
+      if (!grant || grant.clientId !== form.client_id) return fail("bad_verification_code");
+      if (form.redirect_uri !== undefined && form.redirect_uri !== grant.redirectUri) return fail("redirect_uri_mismatch");
+      this.oauthCodes.delete(String(form.code));
+      const token = `ghu_${randomBytes(18).toString("base64url")}`;
+      this.userTokens.set(token, grant.login);
+      return { status: 200, body: { access_token: token, token_type: "bearer", scope: "" } };
+    }
+    throw notFound();
   }
 
   private dispatch(ctx: Ctx, record: RecordedRequest): Reply {
@@ -531,10 +590,18 @@ export class FakeGitHub {
   // -------------------------------------------------------------------------
   // Authentication
 
-  private authenticate(ctx: Ctx, kind: "jwt" | "token", record: RecordedRequest): void {
+  private authenticate(ctx: Ctx, kind: "jwt" | "token" | "user", record: RecordedRequest): void {
     const header = ctx.req.headers.authorization ?? "";
     const [scheme, credential] = header.split(/\s+/, 2);
     if (!scheme || !credential) throw new HttpError(401, "Requires authentication");
+    if (kind === "user") {
+      // /user/* answers only a user-to-server token, never an installation token or the App's JWT.
+      const login = ["token", "bearer"].includes(scheme.toLowerCase()) ? this.userTokens.get(credential) : undefined;
+      if (!login) throw new HttpError(401, "Bad credentials");
+      record.token = credential;
+      ctx.userLogin = login;
+      return;
+    }
     if (kind === "jwt") {
       if (scheme.toLowerCase() !== "bearer") throw new HttpError(401, "A JSON web token could not be decoded");
       this.verifyJwt(credential);
@@ -580,7 +647,7 @@ export class FakeGitHub {
   // Routing
 
   /** `:name` matches one segment, `*name` the rest of the path (maybe empty). */
-  private on(method: string, pattern: string, handler: Handler, auth: "jwt" | "token" = "token"): void {
+  private on(method: string, pattern: string, handler: Handler, auth: "jwt" | "token" | "user" = "token"): void {
     const keys: string[] = [];
     const source = pattern.replace(/[:*](\w+)/g, (m, key: string) => {
       keys.push(key);
@@ -617,6 +684,10 @@ export class FakeGitHub {
     this.on("GET", "/repos/:owner/:repo/installation", (c) => this.repoInstallation(c), "jwt");
     // Installation (token)
     this.on("GET", "/installation/repositories", (c) => this.installationRepositories(c));
+    // The signed-in user (user-to-server token from the OAuth flow)
+    this.on("GET", "/user", (c) => ({ status: 200, body: this.userJson(c.userLogin ?? "") }), "user");
+    this.on("GET", "/user/installations", (c) => this.userInstallations(c), "user");
+    this.on("GET", "/user/installations/:id/repositories", (c) => this.userInstallationRepositories(c), "user");
     this.on("GET", "/repos/:owner/:repo", (c) => ({ status: 200, body: this.repoJson(this.repoFor(c)) }));
     // Git data
     this.on("GET", "/repos/:owner/:repo/contents/*path", (c) => conditional(c, this.getContents(c)));
@@ -804,6 +875,45 @@ export class FakeGitHub {
         repository_selection: "selected",
         repositories: page,
       }),
+    );
+  }
+
+  /** The user's role on a repository, as GET .../collaborators/:user/permission reports it. */
+  private roleOf(repo: Repo, login: string): Permission {
+    return repo.permissions.get(login.toLowerCase()) ?? (repo.private ? "none" : "read");
+  }
+
+  /** Repositories of an installation the user has explicit access to (GitHub lists no others). */
+  private userRepos(login: string, installationId?: number): Repo[] {
+    return [...this.repos.values()].filter(
+      (r) =>
+        r.installationId !== undefined &&
+        (installationId === undefined || r.installationId === installationId) &&
+        (r.permissions.get(login.toLowerCase()) ?? "none") !== "none",
+    );
+  }
+
+  private userInstallations(ctx: Ctx): Reply {
+    const ids = [...new Set(this.userRepos(ctx.userLogin ?? "").map((r) => r.installationId!))];
+    return this.paginate(
+      ctx,
+      ids.map((id) => this.installationJson(id)),
+      (page) => ({ total_count: ids.length, installations: page }),
+    );
+  }
+
+  private userInstallationRepositories(ctx: Ctx): Reply {
+    const login = ctx.userLogin ?? "";
+    const repos = this.userRepos(login, Number(ctx.params.id));
+    if (repos.length === 0) throw notFound();
+    const flags = (role: Permission) => {
+      const rank = ["none", "read", "triage", "write", "maintain", "admin"].indexOf(role);
+      return { admin: rank >= 5, maintain: rank >= 4, push: rank >= 3, triage: rank >= 2, pull: rank >= 1 };
+    };
+    return this.paginate(
+      ctx,
+      repos.map((r) => ({ ...this.repoJson(r), permissions: flags(this.roleOf(r, login)) })),
+      (page) => ({ total_count: repos.length, repository_selection: "selected", repositories: page }),
     );
   }
 

@@ -1,0 +1,264 @@
+// The dashboard's reads, aggregated in SQL so a page costs a handful of queries whatever the history's
+// size. Health tables key repositories in lower case; runs keep GitHub's spelling, so both are asked for.
+import type pg from "pg";
+
+const spellings = (repos: string[]) => [...new Set(repos.flatMap((r) => [r, r.toLowerCase()]))];
+const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+
+export interface RepoHealth {
+  repo: string;
+  status: string;
+  since: Date | null;
+  uptime: { "24h": number | null; "7d": number | null; "30d": number | null };
+}
+
+/** Each repository's worst check status (and since when it is down), and its uptime over 24 h, 7 d and 30 d. */
+export async function repoHealth(db: pg.Pool, repos: string[]): Promise<Map<string, RepoHealth>> {
+  const lower = repos.map((r) => r.toLowerCase());
+  const [states, uptimes] = await Promise.all([
+    db.query(
+      `select repo, max(case status when 'unhealthy' then 3 when 'degraded' then 2 when 'maintenance' then 1 else 0 end) as worst,
+              min(down_since) as since
+         from health_state where repo = any($1) group by repo`,
+      [lower],
+    ),
+    db.query(
+      `select repo, ${["24 hours", "7 days", "30 days"]
+        .map((w, i) => `avg(case when status in ('healthy','degraded') then 1.0 else 0.0 end) filter (where at > now() - interval '${w}') as w${i}`)
+        .join(", ")}
+         from health_log where repo = any($1) and status <> 'maintenance' and at > now() - interval '30 days' group by repo`,
+      [lower],
+    ),
+  ]);
+  const health = new Map<string, RepoHealth>();
+  const names = ["up", "maintenance", "degraded", "down"];
+  for (const row of states.rows) {
+    health.set(row.repo, { repo: row.repo, status: names[row.worst] ?? "up", since: row.since, uptime: { "24h": null, "7d": null, "30d": null } });
+  }
+  for (const row of uptimes.rows) {
+    const entry = health.get(row.repo) ?? { repo: row.repo, status: "unknown", since: null, uptime: { "24h": null, "7d": null, "30d": null } };
+    entry.uptime = { "24h": num(row.w0), "7d": num(row.w1), "30d": num(row.w2) };
+    health.set(row.repo, entry);
+  }
+  return health;
+}
+
+export interface EnvironmentFacts {
+  repo: string;
+  environment: string;
+  lastRun?: { id: number; kind: string; status: string; title: string | null; at: Date };
+  lock?: { lockedBy: string; reason: string | null; at: Date };
+  lastBackup?: { id: string; at: Date };
+  appliedVersion?: string;
+}
+
+/** Per repository and environment: the last run, the lock, the last good backup, the last version Autopilot applied. */
+export async function environmentFacts(db: pg.Pool, repos: string[]): Promise<EnvironmentFacts[]> {
+  const names = spellings(repos);
+  const [runs, locks, backups, versions] = await Promise.all([
+    db.query(
+      `select distinct on (repo, environment) id, repo, environment, kind, status, title, coalesce(finished_at, created_at) as at
+         from runs where repo = any($1) and environment is not null order by repo, environment, id desc`,
+      [names],
+    ),
+    db.query(`select repo, environment, locked_by, reason, locked_at from environment_locks where repo = any($1)`, [names]),
+    db.query(
+      `select distinct on (repo, environment) repo, environment, id, created_at from backups
+        where repo = any($1) and status = 'ok' order by repo, environment, created_at desc`,
+      [names],
+    ),
+    db.query(
+      `select distinct on (r.repo, r.environment) r.repo, r.environment, m.version from runs r join run_migrations m on m.run_id = r.id
+        where r.repo = any($1) and r.kind = 'migrate' and r.status = 'success' order by r.repo, r.environment, r.id desc, m.version desc`,
+      [names],
+    ),
+  ]);
+  const facts = new Map<string, EnvironmentFacts>();
+  const entry = (repo: string, environment: string) => {
+    const key = `${repo.toLowerCase()} ${environment}`;
+    const found = facts.get(key) ?? { repo, environment };
+    facts.set(key, found);
+    return found;
+  };
+  for (const r of runs.rows) entry(r.repo, r.environment).lastRun = { id: Number(r.id), kind: r.kind, status: r.status, title: r.title, at: r.at };
+  for (const l of locks.rows) entry(l.repo, l.environment).lock = { lockedBy: l.locked_by, reason: l.reason, at: l.locked_at };
+  for (const b of backups.rows) entry(b.repo, b.environment).lastBackup = { id: b.id, at: b.created_at };
+  for (const v of versions.rows) entry(v.repo, v.environment).appliedVersion = v.version;
+  return [...facts.values()];
+}
+
+export interface LatencyPoint {
+  check: string;
+  hour: Date;
+  p50: number;
+  p95: number;
+}
+
+/** Response time per check and hour over the last `days` days. */
+export async function hourlyLatency(db: pg.Pool, repo: string, days = 7): Promise<LatencyPoint[]> {
+  const { rows } = await db.query(
+    `select check_name, date_trunc('hour', at) as hour,
+            percentile_cont(0.5) within group (order by latency_ms) as p50, percentile_cont(0.95) within group (order by latency_ms) as p95
+       from health_log where repo = $1 and at > now() - make_interval(days => $2) and latency_ms is not null and status <> 'maintenance'
+      group by 1, 2 order by 1, 2`,
+    [repo.toLowerCase(), days],
+  );
+  return rows.map((r) => ({ check: r.check_name, hour: r.hour, p50: Number(r.p50), p95: Number(r.p95) }));
+}
+
+/** Uptime per day (maintenance left out), and the hours that had maintenance results. */
+export async function dailyUptime(
+  db: pg.Pool,
+  repo: string,
+  days = 7,
+): Promise<{ days: Array<{ day: Date; uptime: number | null }>; maintenanceHours: Date[] }> {
+  const [uptime, maintenance] = await Promise.all([
+    db.query(
+      `select date_trunc('day', at) as day,
+              avg(case when status in ('healthy','degraded') then 1.0 else 0.0 end) filter (where status <> 'maintenance') as uptime
+         from health_log where repo = $1 and at > now() - make_interval(days => $2) group by 1 order by 1`,
+      [repo.toLowerCase(), days],
+    ),
+    db.query(
+      `select distinct date_trunc('hour', at) as hour from health_log
+        where repo = $1 and status = 'maintenance' and at > now() - make_interval(days => $2) order by 1`,
+      [repo.toLowerCase(), days],
+    ),
+  ]);
+  return { days: uptime.rows.map((r) => ({ day: r.day, uptime: num(r.uptime) })), maintenanceHours: maintenance.rows.map((r) => r.hour) };
+}
+
+export interface TimelineMark {
+  at: Date;
+  kind: "migration" | "deployment";
+  label: string;
+}
+
+/** Migrations (and rollbacks) and deployments of the last `days` days: the marks on the charts' time axis. */
+export async function timelineMarks(db: pg.Pool, repo: string, days = 7): Promise<TimelineMark[]> {
+  const names = spellings([repo]);
+  const [runs, deployments] = await Promise.all([
+    db.query(
+      `select kind, environment, status, coalesce(finished_at, created_at) as at from runs
+        where repo = any($1) and kind in ('migrate', 'rollback') and status not in ('queued', 'skipped') and created_at > now() - make_interval(days => $2)
+        order by at`,
+      [names, days],
+    ),
+    db.query(
+      `select environment, hook, ok, created_at from deployments where repo = any($1) and created_at > now() - make_interval(days => $2) order by created_at`,
+      [names, days],
+    ),
+  ]);
+  return [
+    ...runs.rows.map((r) => ({ at: r.at, kind: "migration" as const, label: `${r.kind} ${r.environment ?? ""} ${r.status}` })),
+    ...deployments.rows.map((d) => ({ at: d.created_at, kind: "deployment" as const, label: `deploy ${d.environment} (${d.hook}) ${d.ok ? "ok" : "failed"}` })),
+  ];
+}
+
+export interface CheckIncident {
+  check: string;
+  status: string;
+  downSince: Date | null;
+  updatedAt: Date;
+}
+
+/** Checks not healthy now (the open incidents), and the heal actions tried in the last 7 days. */
+export async function incidents(db: pg.Pool, repo: string) {
+  const [open, heals, alerts] = await Promise.all([
+    db.query(`select check_name, status, down_since, updated_at from health_state where repo = $1 and status <> 'healthy' order by down_since nulls last`, [
+      repo.toLowerCase(),
+    ]),
+    db.query(`select check_name, action, ok, detail, at from heal_actions where repo = $1 and at > now() - interval '7 days' order by at desc limit 30`, [
+      repo.toLowerCase(),
+    ]),
+    db.query(`select rule, subject, severity, value, fired_at from alert_state where repo = $1 and state = 'firing' order by fired_at desc`, [
+      repo.toLowerCase(),
+    ]),
+  ]);
+  return {
+    open: open.rows.map((r) => ({ check: r.check_name, status: r.status, downSince: r.down_since, updatedAt: r.updated_at })) as CheckIncident[],
+    heals: heals.rows.map((r) => ({
+      check: r.check_name as string,
+      action: r.action as string,
+      ok: r.ok as boolean,
+      detail: r.detail as string | null,
+      at: r.at as Date,
+    })),
+    alerts: alerts.rows.map((r) => ({
+      rule: r.rule as string,
+      subject: r.subject as string,
+      severity: r.severity as string,
+      value: num(r.value),
+      firedAt: r.fired_at as Date | null,
+    })),
+  };
+}
+
+/** Per hour of the last 24: runs started, checks recorded (and failed), heal actions, alert transitions. */
+export async function hourlyActivity(db: pg.Pool, repo: string) {
+  // Each table is grouped once by hour (not asked 24 times), then joined to the 24 hours.
+  const { rows } = await db.query(
+    `with hours as (select generate_series(date_trunc('hour', now()) - interval '23 hours', date_trunc('hour', now()), interval '1 hour') as hour),
+     since as (select date_trunc('hour', now()) - interval '23 hours' as t),
+     r as (select date_trunc('hour', created_at) as hour, count(*) as n from runs, since where repo = any($1) and created_at >= since.t group by 1),
+     l as (select date_trunc('hour', at) as hour, count(*) as n, count(*) filter (where status = 'unhealthy') as failed
+             from health_log, since where repo = $2 and at >= since.t group by 1),
+     h as (select date_trunc('hour', at) as hour, count(*) as n from heal_actions, since where repo = $2 and at >= since.t group by 1),
+     a as (select date_trunc('hour', at) as hour, count(*) as n from alert_history, since where repo = $2 and at >= since.t group by 1)
+     select hours.hour, coalesce(r.n, 0)::int as runs, coalesce(l.n, 0)::int as checks, coalesce(l.failed, 0)::int as failed,
+            coalesce(h.n, 0)::int as heals, coalesce(a.n, 0)::int as alerts
+       from hours left join r using (hour) left join l using (hour) left join h using (hour) left join a using (hour)
+      order by hours.hour desc`,
+    [spellings([repo]), repo.toLowerCase()],
+  );
+  return rows as Array<{ hour: Date; runs: number; checks: number; failed: number; heals: number; alerts: number }>;
+}
+
+export interface RunWithSteps {
+  id: number;
+  kind: string;
+  trigger: string;
+  environment: string | null;
+  status: string;
+  title: string | null;
+  commitSha: string | null;
+  checkRunId: string | null;
+  backupId: string | null;
+  requestedBy: string | null;
+  createdAt: Date;
+  steps: Array<{ step: string; status: string; durationMs: number }>;
+}
+
+/** The repository's latest runs, each with its steps and their timings. */
+export async function recentRuns(db: pg.Pool, repo: string, limit = 20): Promise<RunWithSteps[]> {
+  const { rows } = await db.query(
+    `select r.id, r.kind, r.trigger, r.environment, r.status, r.title, r.commit_sha, r.check_run_id::text, r.backup_id, r.requested_by, r.created_at,
+            coalesce((select json_agg(json_build_object('step', s.step, 'status', s.status, 'durationMs', s.duration_ms) order by s.id)
+                        from run_steps s where s.run_id = r.id), '[]') as steps
+       from runs r where r.repo = any($1) order by r.id desc limit $2`,
+    [spellings([repo]), limit],
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    kind: r.kind,
+    trigger: r.trigger,
+    environment: r.environment,
+    status: r.status,
+    title: r.title,
+    commitSha: r.commit_sha,
+    checkRunId: r.check_run_id,
+    backupId: r.backup_id,
+    requestedBy: r.requested_by,
+    createdAt: r.created_at,
+    steps: r.steps,
+  }));
+}
+
+/** The repository's audit trail, newest first, refusals included. */
+export async function auditTrail(db: pg.Pool, repo: string, limit = 50) {
+  const { rows } = await db.query(`select at, actor, environment, action, outcome, detail from audit where repo = any($1) order by id desc limit $2`, [
+    spellings([repo]),
+    limit,
+  ]);
+  return rows as Array<{ at: Date; actor: string | null; environment: string | null; action: string; outcome: string; detail: Record<string, unknown> }>;
+}

@@ -1,0 +1,153 @@
+// The dashboard's sign-in and who-sees-what, end to end: the app as a child process, GitHub's OAuth
+// web flow through the fake GitHub, the store on a real PostgreSQL.
+import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { after, before, describe, test } from "node:test";
+import { waitFor } from "./harness/app-process.js";
+import { csrfOf, DASHBOARD_ENV, getPage, postForm, signIn, cookieHeader, cookiesOf } from "./harness/dashboard-client.js";
+import { REPO, Scenario } from "./harness/scenario.js";
+import { shopRepo } from "./harness/fixtures.js";
+
+const OTHER = "umbrella/secret-lab";
+
+describe("dashboard sign-in and permissions", () => {
+  let s: Scenario;
+  before(async () => {
+    s = await Scenario.start({ env: DASHBOARD_ENV });
+    s.github.setPermission(REPO, "reader", "read");
+    s.github.setPermission(REPO, "writer", "write");
+    // The repository's config on its default branch (a heal run reads it); nothing to migrate.
+    s.commit(shopRepo([]));
+    s.github.setOAuthApp(DASHBOARD_ENV.GITHUB_CLIENT_ID, DASHBOARD_ENV.GITHUB_CLIENT_SECRET);
+    s.github.addRepo(OTHER, { installationId: 777_000_000_001, private: true });
+    s.github.setPermission(OTHER, "stranger", "admin");
+  });
+  after(async () => s?.stop());
+
+  test("signing in with GitHub shows the user's repositories only, and a signed HttpOnly SameSite=Lax cookie", async () => {
+    s.github.signInAs("reader");
+    const signedIn = await signIn(s.app.url);
+    const line = signedIn.setCookieLines.find((l) => l.startsWith("autopilot_session="))!;
+    assert.match(line, /HttpOnly/);
+    assert.match(line, /SameSite=Lax/);
+    assert.match(line, /Max-Age=28800/);
+    assert.doesNotMatch(line, /Secure/, "plain http: a Secure cookie would never come back");
+    const overview = await getPage(s.app.url, "/autopilot", signedIn.cookie);
+    assert.equal(overview.status, 200);
+    assert.match(overview.html, /acme\/shop/);
+    assert.match(overview.html, /Signed in as <strong>reader<\/strong>/);
+    assert.doesNotMatch(overview.html, /secret-lab/);
+    assert.equal((await getPage(s.app.url, `/autopilot/repos/${OTHER}`, signedIn.cookie)).status, 404);
+    const repoPage = await getPage(s.app.url, `/autopilot/repos/${REPO}`, signedIn.cookie);
+    assert.equal(repoPage.status, 200);
+    assert.match(repoPage.html, /<svg class="chart"/);
+    assert.match(repoPage.html, /Runs/);
+  });
+
+  test("a cookie over https (behind a proxy) is Secure", async () => {
+    const response = await fetch(`${s.app.url}/autopilot/login`, { redirect: "manual", headers: { "x-forwarded-proto": "https" } });
+    assert.match(response.headers.getSetCookie()[0]!, /; Secure/);
+  });
+
+  test("a callback whose state does not match, or without the state cookie, is refused", async () => {
+    s.github.signInAs("reader");
+    const login = await fetch(`${s.app.url}/autopilot/login`, { redirect: "manual" });
+    const authorize = await fetch(login.headers.get("location")!, { redirect: "manual" });
+    const back = new URL(authorize.headers.get("location")!);
+    const forged = new URL(back);
+    forged.searchParams.set("state", "attacker-chosen");
+    const wrong = await fetch(forged, { redirect: "manual", headers: { cookie: cookieHeader(cookiesOf(login)) } });
+    assert.equal(wrong.status, 400);
+    assert.match(await wrong.text(), /state does not match/);
+    const noCookie = await fetch(back, { redirect: "manual" });
+    assert.equal(noCookie.status, 400);
+    assert.equal(cookiesOf(wrong).autopilot_session, undefined);
+  });
+
+  test("a tampered, re-signed-expired, or store-expired session cookie is not a session", async () => {
+    s.github.signInAs("writer");
+    const { session } = await signIn(s.app.url);
+    const [id, expiry, signature] = session.split(".") as [string, string, string];
+    const tampered = `autopilot_session=${id}x.${expiry}.${signature}`;
+    const page = await getPage(s.app.url, "/autopilot", tampered);
+    assert.match(page.html, /Sign in with GitHub/);
+    assert.doesNotMatch(page.html, /Signed in as/);
+    const past = Math.floor(Date.now() / 1000) - 60;
+    const payload = `${id}.${past}`;
+    const expiredSig = createHmac("sha256", DASHBOARD_ENV.AUTOPILOT_SECRET).update(payload).digest("base64url");
+    assert.match((await getPage(s.app.url, "/autopilot", `autopilot_session=${payload}.${expiredSig}`)).html, /Sign in with GitHub/);
+    assert.match((await getPage(s.app.url, "/autopilot", `autopilot_session=${session}`)).html, /Signed in as <strong>writer/);
+    await s.storeQuery("update dashboard_sessions set expires_at = now() - interval '1 second' where login = 'writer'");
+    assert.match((await getPage(s.app.url, "/autopilot", `autopilot_session=${session}`)).html, /Sign in with GitHub/);
+    assert.equal(
+      (await postForm(s.app.url, `/autopilot/repos/${REPO}/actions`, `autopilot_session=${session}`, { verb: "heal", environment: "production" })).status,
+      401,
+    );
+  });
+
+  test("a form without the session's CSRF token is refused and queues nothing", async () => {
+    s.github.signInAs("writer");
+    const { cookie } = await signIn(s.app.url);
+    const before = (await s.storeQuery("select count(*)::int as n from runs"))[0].n;
+    const missing = await postForm(s.app.url, `/autopilot/repos/${REPO}/actions`, cookie, { verb: "heal", environment: "production" });
+    assert.equal(missing.status, 403);
+    const wrong = await postForm(s.app.url, `/autopilot/repos/${REPO}/actions`, cookie, { verb: "heal", environment: "production", csrf: "guess" });
+    assert.equal(wrong.status, 403);
+    assert.match(await wrong.text(), /CSRF/);
+    assert.equal((await s.storeQuery("select count(*)::int as n from runs"))[0].n, before);
+  });
+
+  test("a reader's heal button is refused, and the refusal is in the audit trail as from the dashboard", async () => {
+    s.github.signInAs("reader");
+    const { cookie } = await signIn(s.app.url);
+    const page = await getPage(s.app.url, `/autopilot/repos/${REPO}`, cookie);
+    assert.match(page.html, /<button type="button" class="secondary" disabled title="heal on production needs write permission; @reader has read">Heal now/);
+    const response = await postForm(s.app.url, `/autopilot/repos/${REPO}/actions`, cookie, {
+      verb: "heal",
+      environment: "production",
+      csrf: csrfOf(page.html),
+    });
+    assert.equal(response.status, 403);
+    assert.match(await response.text(), /heal on production needs write permission/);
+    const [row] = await s.storeQuery("select outcome, detail from audit where actor = 'reader' and action = 'heal'");
+    assert.equal(row.outcome, "refused");
+    assert.equal(row.detail.via, "dashboard");
+    assert.equal((await s.storeQuery("select count(*)::int as n from runs where requested_by = 'reader'"))[0].n, 0);
+  });
+
+  test("a writer's heal now queues the heal run a slash command would, audited as done from the dashboard by them", async () => {
+    s.github.signInAs("writer");
+    const { cookie } = await signIn(s.app.url);
+    const page = await getPage(s.app.url, `/autopilot/repos/${REPO}`, cookie);
+    const response = await postForm(s.app.url, `/autopilot/repos/${REPO}/actions`, cookie, {
+      verb: "heal",
+      environment: "production",
+      csrf: csrfOf(page.html),
+    });
+    assert.equal(response.status, 303);
+    assert.match(response.headers.get("location")!, /\?queued=\d+$/);
+    const heal = await waitFor(
+      "the heal run",
+      async () => (await s.storeQuery("select id, trigger from runs where kind = 'heal' and requested_by = 'writer'"))[0],
+    );
+    assert.equal(heal.trigger, "button");
+    const [entry] = await s.storeQuery("select outcome, detail from audit where actor = 'writer' and action = 'heal'");
+    assert.equal(entry.outcome, "queued");
+    assert.equal(entry.detail.command, "dashboard: heal production");
+    // Rollback on production needs admin: a writer's button is greyed out, and the server refuses it too.
+    assert.match(page.html, /disabled title="rollback on production needs admin permission; @writer has write">Roll back last/);
+  });
+
+  test("no user token, client secret or session id is ever written to the log", async () => {
+    const output = s.app.output();
+    const tokens = s.github.issuedUserTokens();
+    assert.ok(tokens.length >= 4, "the tests above signed in several times");
+    for (const token of tokens) assert.ok(!output.includes(token), "a user token reached the log");
+    assert.ok(!output.includes(DASHBOARD_ENV.GITHUB_CLIENT_SECRET));
+    s.github.signInAs("writer");
+    const { session } = await signIn(s.app.url);
+    await getPage(s.app.url, "/autopilot", `autopilot_session=${session}`);
+    assert.ok(!s.app.output().includes(session.split(".")[0]!), "a session id reached the log");
+    assert.match(output, /dashboard: signed in/);
+  });
+});
