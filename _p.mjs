@@ -1,0 +1,14 @@
+const t0 = performance.now();
+const m = await import("libpg-query");
+await m.loadModule();
+const t1 = performance.now();
+import { readdirSync, readFileSync } from "node:fs";
+const dir = "/tmp/lintspeed/gen/migrations";
+const files = readdirSync(dir).map(f => readFileSync(dir + "/" + f, "utf8"));
+const t4 = performance.now();
+for (const f of files) m.parseSync(f);
+const t5 = performance.now();
+for (const f of files) m.parseSync(f);
+const t6 = performance.now();
+const r = process.resourceUsage();
+console.log(process.execArgv.join(" ").padEnd(30), "load", (t1-t0).toFixed(0), "pass1", (t5-t4).toFixed(0), "pass2", (t6-t5).toFixed(0), "cpu", ((r.userCPUTime+r.systemCPUTime)/1000).toFixed(0));
