@@ -92,19 +92,18 @@ async function lintOnly(flags: PlanFlags): Promise<void> {
 async function lintFiles(files: MigrationFile[], repoConfigPath: string, databaseUrl?: string): Promise<void> {
   const settings = await lintSettingsFrom(repoConfigPath);
   compileParserOptimizedUpFront();
-  const { ensureLintReady, lintMigrations } = await import("../database/lint/index.js");
-  const { lintDownFile } = await import("../database/lint/down-files.js");
+  const { ensureLintReady } = await import("../database/lint/index.js");
+  const { lintWithGrammarThread } = await import("../database/lint/grammar-thread.js");
   const { countFindings, formatFinding } = await import("../database/lint/format.js");
   const postgresVersion = databaseUrl ? await (await import("../database/server-version.js")).serverMajor(databaseUrl) : settings.postgres_version;
   const options = { rules: settings.rules, postgresVersion };
-  await ensureLintReady(options);
-  const findings = [
-    ...lintMigrations(
-      files.map((f) => ({ path: f.path, sql: f.sql, noTransaction: f.directives.noTransaction })),
-      options,
-    ),
-    ...files.flatMap((f) => (f.down ? lintDownFile(f.down, options) : [])),
-  ];
+  // The older grammars load on the worker thread that checks against them.
+  await ensureLintReady();
+  const findings = await lintWithGrammarThread(
+    files.map((f) => ({ path: f.path, sql: f.sql, noTransaction: f.directives.noTransaction })),
+    files.flatMap((f) => f.down ?? []),
+    options,
+  );
   // One write for all the lines: a console.log per finding costs a system call each.
   if (findings.length) process.stdout.write(findings.map(formatFinding).join("\n") + "\n");
   const { errors, warnings, notices, ignored } = countFindings(findings);
