@@ -5,12 +5,24 @@
 import { Worker } from "node:worker_threads";
 import { asDownFileFindings, downFileInput, lintDownFile } from "./down-files.js";
 import { NEWEST_MAJOR, type NewerSyntax } from "./grammars.js";
-import { lintableText, lintMigrations, startLintMigration, startLintMigrations, type LintFinding, type LintInput, type LintOptions } from "./index.js";
+import {
+  ensureLintReady,
+  lintableText,
+  lintMigrations,
+  startLintMigration,
+  startLintMigrations,
+  type LintFinding,
+  type LintInput,
+  type LintOptions,
+} from "./index.js";
 
 /** Lints the files in order, then the down files, each on its own; call ensureLintReady() (no version needed) first. */
 export async function lintWithGrammarThread(files: LintInput[], downs: Array<{ path: string; sql: string }>, options: LintOptions): Promise<LintFinding[]> {
   const target = options.postgresVersion;
-  if (target === undefined || target >= NEWEST_MAJOR) return [...lintMigrations(files, options), ...downs.flatMap((down) => lintDownFile(down, options))];
+  if (target === undefined || target >= NEWEST_MAJOR || !workerCanStart()) {
+    await ensureLintReady(options);
+    return [...lintMigrations(files, options), ...downs.flatMap((down) => lintDownFile(down, options))];
+  }
   const downInputs = downs.map(downFileInput);
   const checked = checkOnWorker(
     [...files, ...downInputs].map((f) => lintableText(f.sql)),
@@ -27,15 +39,19 @@ export async function lintWithGrammarThread(files: LintInput[], downs: Array<{ p
   ];
 }
 
+// From the bundle (dist/cli/) the worker is its JavaScript sibling; from the sources, TypeScript,
+// which a worker can run only when this process was started with tsx's flag (the tests are): tsx
+// registered by bin/autopilot.js after an edit does not reach it, and the check then runs here.
+const fromSources = import.meta.url.endsWith(".ts");
+
+function workerCanStart(): boolean {
+  return !fromSources || process.execArgv.some((flag) => flag.includes("tsx"));
+}
+
 function checkOnWorker(texts: string[], targetMajor: number): Promise<Array<NewerSyntax | undefined>> {
-  // From the bundle (dist/cli/) the worker is its JavaScript sibling; from the sources, TypeScript
-  // run through tsx, which the worker needs too when this process registered it without a flag.
-  const fromSources = import.meta.url.endsWith(".ts");
   const script = new URL(fromSources ? "./grammar-worker.ts" : "./grammar-worker.js", import.meta.url);
-  const execArgv =
-    fromSources && !process.execArgv.some((flag) => flag.includes("tsx")) ? [...process.execArgv, "--import", import.meta.resolve("tsx")] : undefined;
   return new Promise((resolve, reject) => {
-    const worker = new Worker(script, { workerData: { texts, targetMajor }, execArgv });
+    const worker = new Worker(script, { workerData: { texts, targetMajor } });
     worker.once("message", resolve);
     worker.once("error", reject);
     worker.once("exit", (code) => reject(new Error(`the grammar check's worker thread exited (code ${code}) before answering`)));
