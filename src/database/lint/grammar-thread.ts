@@ -39,17 +39,17 @@ export async function lintWithGrammarThread(files: LintInput[], downs: Array<{ p
   ];
 }
 
-// From the bundle (dist/cli/) the worker is its JavaScript sibling; from the sources, TypeScript,
-// which a worker can run only when this process was started with tsx's flag (the tests are): tsx
-// registered by bin/autopilot.js after an edit does not reach it, and the check then runs here.
+// The worker is the bundle's JavaScript sibling (dist/cli/grammar-worker.js). Run from the sources
+// (tests, bin/autopilot.js after an edit), Node 20 does not pass tsx's loader to a worker, so the
+// check runs in this thread there.
 const fromSources = import.meta.url.endsWith(".ts");
 
 function workerCanStart(): boolean {
-  return !fromSources || process.execArgv.some((flag) => flag.includes("tsx"));
+  return !fromSources;
 }
 
 function checkOnWorker(texts: string[], targetMajor: number): Promise<Array<NewerSyntax | undefined>> {
-  const script = new URL(fromSources ? "./grammar-worker.ts" : "./grammar-worker.js", import.meta.url);
+  const script = new URL("./grammar-worker.js", import.meta.url);
   return new Promise((resolve, reject) => {
     const worker = new Worker(script, { workerData: { texts, targetMajor } });
     worker.once("message", resolve);
