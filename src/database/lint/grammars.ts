@@ -5,27 +5,26 @@
 // libpg-query 14.4.3 asks for an @pgsql/types version that was never published: package.json's
 // `overrides` gives it 15.1.2 (AST types only, which this file does not use).
 
-/** libpg-query's WebAssembly API, the same from 13 to 17. */
-interface Grammar {
-  loadModule(): Promise<void>;
-  parseSync(sql: string): unknown;
-}
+import type { PgQueryWasm } from "libpg-query-13/wasm/libpg-query.js";
 
 /** The newest grammar: the one the rules read, and every target from this major up. */
 export const NEWEST_MAJOR = 17;
 
-const IMPORTS: Record<number, () => Promise<Grammar>> = {
-  13: () => import("libpg-query-13"),
-  14: () => import("libpg-query-14"),
-  15: () => import("libpg-query-15"),
-  16: () => import("libpg-query-16"),
+// Each package's Emscripten factory, not its index: the check only needs to know whether a file
+// parses and where it stops, so it reads the error without turning the tree into JSON and back
+// (the index's parseSync does both, about half the cost of a parse).
+const IMPORTS: Record<number, () => Promise<{ default: () => Promise<PgQueryWasm> }>> = {
+  13: () => import("libpg-query-13/wasm/libpg-query.js"),
+  14: () => import("libpg-query-14/wasm/libpg-query.js"),
+  15: () => import("libpg-query-15/wasm/libpg-query.js"),
+  16: () => import("libpg-query-16/wasm/libpg-query.js"),
 };
 
 export const SUPPORTED_MAJORS: readonly number[] = [...Object.keys(IMPORTS).map(Number), NEWEST_MAJOR];
 
 const OLDEST_MAJOR = SUPPORTED_MAJORS[0];
 
-const loaded = new Map<number, Grammar>();
+const loaded = new Map<number, PgQueryWasm>();
 
 /**
  * The grammars between the target's and the newest (exclusive): the target's tells whether a file
@@ -38,12 +37,11 @@ function majorsToCheck(targetMajor: number): number[] {
 }
 
 export async function loadGrammarsFor(targetMajor: number): Promise<void> {
-  for (const major of majorsToCheck(targetMajor)) {
-    if (loaded.has(major)) continue;
-    const grammar = await IMPORTS[major]();
-    await grammar.loadModule();
-    loaded.set(major, grammar);
-  }
+  for (const major of majorsToCheck(targetMajor)) await loadGrammar(major);
+}
+
+async function loadGrammar(major: number): Promise<void> {
+  if (!loaded.has(major)) loaded.set(major, await (await IMPORTS[major]()).default());
 }
 
 export interface NewerSyntax {
@@ -69,14 +67,42 @@ export function newerSyntax(sql: string, targetMajor: number): NewerSyntax | und
   return { introducedIn, ...stop };
 }
 
+/**
+ * newerSyntax, loading only the grammars it needs: the target's, and the newer ones only for a file
+ * the target refuses (most runs never load them).
+ */
+export async function newerSyntaxLoading(sql: string, targetMajor: number): Promise<NewerSyntax | undefined> {
+  const [target] = majorsToCheck(targetMajor);
+  if (target === undefined) return undefined;
+  await loadGrammar(target);
+  if (!parseStop(sql, target)) return undefined;
+  await loadGrammarsFor(targetMajor);
+  return newerSyntax(sql, targetMajor);
+}
+
+/**
+ * Where the grammar stops on the text, as libpg-query's parseSync reports it (message, and the
+ * 1-based cursor made 0-based), read from its PgQueryParseResult { parse_tree, stderr_buffer, error }
+ * and PgQueryError { message, funcname, filename, lineno, cursorpos, context } as its index does.
+ */
 function parseStop(sql: string, major: number): { position: number; message: string } | undefined {
-  const grammar = loaded.get(major);
-  if (!grammar) throw new Error(`PostgreSQL ${major}'s grammar is not loaded: await ensureLintReady({ postgresVersion }) first`);
+  const wasm = loaded.get(major);
+  if (!wasm) throw new Error(`PostgreSQL ${major}'s grammar is not loaded: await ensureLintReady({ postgresVersion }) first`);
+  if (sql.trim() === "") return { position: 0, message: "Query cannot be empty" };
+  const bytes = wasm.lengthBytesUTF8(sql) + 1;
+  const query = wasm._malloc(bytes);
+  let result = 0;
   try {
-    grammar.parseSync(sql);
-    return undefined;
-  } catch (error) {
-    const details = (error as { sqlDetails?: { message?: string; cursorPosition?: number } }).sqlDetails;
-    return { position: details?.cursorPosition ?? 0, message: details?.message ?? (error instanceof Error ? error.message : String(error)) };
+    wasm.stringToUTF8(sql, query, bytes);
+    result = wasm._wasm_parse_query_raw(query);
+    if (!result) return { position: 0, message: "Failed to allocate memory for parse result" };
+    const error = wasm.getValue(result + 8, "i32");
+    if (!error) return wasm.getValue(result, "i32") ? undefined : { position: 0, message: "Parse result is null" };
+    const message = wasm.getValue(error, "i32");
+    const cursor = wasm.getValue(error + 16, "i32");
+    return { position: cursor > 0 ? cursor - 1 : 0, message: message ? wasm.UTF8ToString(message) : "Unknown error" };
+  } finally {
+    wasm._free(query);
+    if (result) wasm._wasm_free_parse_result(result);
   }
 }

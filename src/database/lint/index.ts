@@ -6,7 +6,7 @@ import { parseDirectives, type IgnoreDirective } from "../directives.js";
 import { splitStatements } from "../sql-split.js";
 import { as, tableOf } from "./ast.js";
 import { resolveRuleId, ruleInfo, type FindingSeverity, type RuleSeverity } from "./catalog.js";
-import { loadGrammarsFor, newerSyntax, NEWEST_MAJOR } from "./grammars.js";
+import { loadGrammarsFor, newerSyntax, NEWEST_MAJOR, type NewerSyntax } from "./grammars.js";
 import { KnownSchema } from "./known-schema.js";
 import { skipTrivia } from "./lexer.js";
 import { SourceText } from "./locations.js";
@@ -126,22 +126,52 @@ export function lintMigrations(inputs: LintInput[], options: LintOptions = {}): 
 }
 
 function lintInRun(input: LintInput, options: LintOptions, schema: KnownSchema): LintFinding[] {
-  if (!parserLoaded) throw new Error("lintMigration needs the parser: await ensureLintReady() first");
-  const source = new SourceText(wellFormed(typeof input.sql === "string" ? input.sql : String(input.sql ?? "")));
-  const { located, firstStatement } = analyze(source, Boolean(input.noTransaction), schema, options.postgresVersion);
-  const severities = severityOverrides(options.rules);
-  const ignores = new IgnoreIndex(source, input.path, firstStatement);
-  return located
-    .flatMap((found) => toFinding(found, input.path, source, severities, ignores) ?? [])
-    .sort((a, b) => a.line - b.line || (a.column ?? 0) - (b.column ?? 0));
+  const version = options.postgresVersion;
+  return startLint(input, options, schema).finish((text) => (version === undefined ? undefined : newerSyntax(text, version)));
 }
 
-function analyze(
-  source: SourceText,
-  noTransaction: boolean,
-  schema: KnownSchema,
-  postgresVersion: number | undefined,
-): { located: Located[]; firstStatement?: Statement } {
+/**
+ * A file linted but for the check against the target's grammar, which `finish` asks for only when
+ * the file parsed: its answer may come from elsewhere (grammar-thread.ts checks on another thread).
+ */
+export interface PendingLint {
+  finish(newerSyntaxOf: (text: string) => NewerSyntax | undefined): LintFinding[];
+}
+
+/** The text the lint parses: what the target-grammar check must be given for a file. */
+export function lintableText(sql: unknown): string {
+  return wellFormed(typeof sql === "string" ? sql : String(sql ?? ""));
+}
+
+/** lintMigrations, but each file waits for `finish`; the files still learn from each other in order. */
+export function startLintMigrations(inputs: LintInput[], options: LintOptions = {}): PendingLint[] {
+  const schema = new KnownSchema();
+  return inputs.map((input) => startLint(input, options, schema));
+}
+
+/** lintMigration, waiting for `finish`. */
+export function startLintMigration(input: LintInput, options: LintOptions = {}): PendingLint {
+  return startLint(input, options, new KnownSchema());
+}
+
+function startLint(input: LintInput, options: LintOptions, schema: KnownSchema): PendingLint {
+  if (!parserLoaded) throw new Error("lintMigration needs the parser: await ensureLintReady() first");
+  const source = new SourceText(lintableText(input.sql));
+  const { located, statements } = analyze(source, Boolean(input.noTransaction), schema);
+  return {
+    finish(newerSyntaxOf) {
+      const tooNew =
+        options.postgresVersion === undefined || !statements ? undefined : syntaxNewerThanTarget(source, statements, options.postgresVersion, newerSyntaxOf);
+      const severities = severityOverrides(options.rules);
+      const ignores = new IgnoreIndex(source, input.path, statements?.[0]);
+      return [...located, ...(tooNew ? [tooNew] : [])]
+        .flatMap((found) => toFinding(found, input.path, source, severities, ignores) ?? [])
+        .sort((a, b) => a.line - b.line || (a.column ?? 0) - (b.column ?? 0));
+    },
+  };
+}
+
+function analyze(source: SourceText, noTransaction: boolean, schema: KnownSchema): { located: Located[]; statements?: Statement[] } {
   const text = source.text;
   const nul = text.indexOf("\0");
   if (nul !== -1)
@@ -158,13 +188,17 @@ function analyze(
   if (raw.length === 0) return { located: [emptyMigration()] };
   const located: Located[] = [];
   const statements = toStatements(raw, source, noTransaction, schema, (statement) => located.push(...checkStatement(statement)));
-  const tooNew = postgresVersion === undefined ? undefined : syntaxNewerThanTarget(source, statements, postgresVersion);
-  return { located: [...located, ...checkFile(statements), ...(tooNew ? [tooNew] : [])], firstStatement: statements[0] };
+  return { located: [...located, ...checkFile(statements)], statements };
 }
 
 /** The first place the target's grammar refuses, naming the version that introduced what is there. */
-function syntaxNewerThanTarget(source: SourceText, statements: Statement[], postgresVersion: number): Located | undefined {
-  const newer = newerSyntax(source.text, postgresVersion);
+function syntaxNewerThanTarget(
+  source: SourceText,
+  statements: Statement[],
+  postgresVersion: number,
+  newerSyntaxOf: (text: string) => NewerSyntax | undefined,
+): Located | undefined {
+  const newer = newerSyntaxOf(source.text);
   if (!newer) return undefined;
   const index = source.indexOfCodePoint(newer.position);
   const statement = statements.filter((s) => s.start <= index).pop() ?? statements[0];
