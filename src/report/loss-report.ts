@@ -7,7 +7,8 @@ const MAX_TABLES_LISTED = 20;
 
 /** "Restoring backup `bk_…` (taken 42 min ago) discards writes made since: orders +1,204 inserted / 310 updated; …" */
 export function describeLoss(estimate: LossEstimate, now = new Date()): string {
-  const head = `Restoring backup \`${estimate.backupId}\` (taken ${ageOf(estimate.backupTakenAt, now)} ago)`;
+  // A date read back from a stored outcome (JSON) is a string.
+  const head = `Restoring backup \`${estimate.backupId}\` (taken ${ageOf(new Date(estimate.backupTakenAt), now)} ago)`;
   const listed = estimate.tables.slice(0, MAX_TABLES_LISTED).map(describeTable);
   const more = estimate.tables.length - listed.length;
   if (more > 0) listed.push(`and ${more} more table(s)`);
