@@ -8,12 +8,14 @@ import { recordTableStats } from "../store/backup-table-stats.js";
 import { redact } from "../redact.js";
 import { insertBackup, listBackups, markPruned, type BackupRecord } from "../store/backups.js";
 import { LocalBackupStore } from "./local-store.js";
-import { selectExpired } from "./retention.js";
+import { selectExpired, type RetentionTiers } from "./retention.js";
 
 export interface BackupRequest {
   db: pg.Pool;
   directory: string;
   retentionDays: number;
+  /** Retention tiers (server config `backups.keep`), kept besides the retention window. */
+  keep?: RetentionTiers;
   databaseUrl: string;
   repo: string;
   environment: string;
@@ -76,7 +78,7 @@ export async function takeBackup(request: BackupRequest): Promise<BackupRecord> 
 async function pruneBackups(request: BackupRequest, store: LocalBackupStore): Promise<void> {
   const backups = await listBackups(request.db, request.repo, request.environment);
   const entries = backups.map((b) => ({ id: b.id, createdAt: b.createdAt, ok: b.status === "ok", path: b.path ?? "" }));
-  for (const expired of selectExpired(entries, { retentionDays: request.retentionDays, now: new Date() })) {
+  for (const expired of selectExpired(entries, { retentionDays: request.retentionDays, keep: request.keep, now: new Date() })) {
     if (expired.path) await store.remove(expired.path);
     await markPruned(request.db, expired.id);
   }
