@@ -264,7 +264,8 @@ async function rollbackWithoutDownFilesRestoresTheBackup(s: Scenario): Promise<v
   const sha = await s.push({ "migrations/0005_rows.sql": "insert into customers (email) values ('x@example.org'), ('y@example.org');\n" });
   assert.equal((await s.completedCheckRun(sha)).conclusion, "success");
   assert.equal((await s.targetQuery("select count(*)::int as n from customers"))[0].n, 4);
-  const id = await s.comment("/autopilot rollback", { login: ADMIN });
+  // The restore discards the run's inserts: it waits for a confirmation unless given one.
+  const id = await s.comment("/autopilot rollback --confirm", { login: ADMIN });
   const { reply } = await s.answered(1, id, 40_000);
   assert.match(reply, /Restored production from backup bk_/);
   assert.equal((await s.targetQuery("select count(*)::int as n from customers"))[0].n, 2);

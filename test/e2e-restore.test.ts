@@ -142,7 +142,7 @@ describe("the restore after a failed migration", () => {
     await holder.connect();
     await holder.query("select pg_advisory_lock($1::bigint)", [MIGRATION_LOCK_KEY]);
     await s.targetQuery("create table made_while_locked (id int)");
-    const commentId = await s.comment(`/autopilot rollback ${backup.id}`, { login: ADMIN });
+    const commentId = await s.comment(`/autopilot rollback ${backup.id} --confirm`, { login: ADMIN });
     const check = await waitFor("the rollback to wait for the lock", () =>
       s.github
         .checkRuns(REPO)

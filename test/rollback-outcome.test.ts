@@ -34,6 +34,12 @@ const outcomes: { [K in RollbackOutcome["kind"]]: Extract<RollbackOutcome, { kin
     safetyBackup,
   },
   crashed: { kind: "crashed", error: "boom", attempts: 1 },
+  unconfirmed: {
+    kind: "unconfirmed",
+    environment: "production",
+    runId: 3,
+    loss: { backupId: "bk_1", backupTakenAt: new Date(), tables: [], caveats: ["no table statistics were recorded with backup bk_1"] },
+  },
 };
 
 const expected: Record<RollbackOutcome["kind"], ReturnType<typeof statusOf>> = {
@@ -42,6 +48,7 @@ const expected: Record<RollbackOutcome["kind"], ReturnType<typeof statusOf>> = {
   restored: "success",
   failed: "failure",
   crashed: "failure",
+  unconfirmed: "action_required",
 };
 
 test("every rollback outcome has its stored status, and its Check Run concludes with the same", () => {

@@ -3,15 +3,19 @@
 import { randomBytes } from "node:crypto";
 import type pg from "pg";
 import { backupDatabase } from "../database/backup.js";
+import { readTableStats } from "../database/table-stats.js";
+import { recordTableStats } from "../store/backup-table-stats.js";
 import { redact } from "../redact.js";
 import { insertBackup, listBackups, markPruned, type BackupRecord } from "../store/backups.js";
 import { LocalBackupStore } from "./local-store.js";
-import { selectExpired } from "./retention.js";
+import { selectExpired, type RetentionTiers } from "./retention.js";
 
 export interface BackupRequest {
   db: pg.Pool;
   directory: string;
   retentionDays: number;
+  /** Retention tiers (server config `backups.keep`), kept besides the retention window. */
+  keep?: RetentionTiers;
   databaseUrl: string;
   repo: string;
   environment: string;
@@ -39,6 +43,9 @@ export async function takeBackup(request: BackupRequest): Promise<BackupRecord> 
   const base = { id, repo: request.repo, environment: request.environment, runId: request.runId, commitSha: request.commitSha, createdAt };
   try {
     const file = store.pathFor({ id, repo: request.repo, environment: request.environment, createdAt });
+    // The counters just before the dump: a later restore compares with them to say what it discards.
+    // Without them the loss report says "unknown"; they never fail the backup.
+    const stats = await readTableStats(request.databaseUrl).catch(() => undefined);
     const result = await backupDatabase({ databaseUrl: request.databaseUrl, file });
     const record: BackupRecord = {
       ...base,
@@ -50,6 +57,7 @@ export async function takeBackup(request: BackupRequest): Promise<BackupRecord> 
       error: null,
     };
     await insertBackup(request.db, record);
+    if (stats) await recordTableStats(request.db, id, stats);
     await pruneBackups(request, store).catch((error) => request.onPruneError?.(error as Error));
     return record;
   } catch (error) {
@@ -70,7 +78,7 @@ export async function takeBackup(request: BackupRequest): Promise<BackupRecord> 
 async function pruneBackups(request: BackupRequest, store: LocalBackupStore): Promise<void> {
   const backups = await listBackups(request.db, request.repo, request.environment);
   const entries = backups.map((b) => ({ id: b.id, createdAt: b.createdAt, ok: b.status === "ok", path: b.path ?? "" }));
-  for (const expired of selectExpired(entries, { retentionDays: request.retentionDays, now: new Date() })) {
+  for (const expired of selectExpired(entries, { retentionDays: request.retentionDays, keep: request.keep, now: new Date() })) {
     if (expired.path) await store.remove(expired.path);
     await markPruned(request.db, expired.id);
   }

@@ -2,6 +2,7 @@
 // commands without touching each other's files.
 import { Command } from "commander";
 import { registerBackupCommands } from "./backup-commands.js";
+import { registerBackupsCommands } from "./backups-commands.js";
 import { registerMigrateCommands } from "./migrate-commands.js";
 import { registerAuditCommands } from "./audit-commands.js";
 import { registerInsightsCommands } from "./insights-commands.js";
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
   const program = new Command("autopilot").description("Zero-touch PostgreSQL operations: plan, migrate, back up, restore").showHelpAfterError();
   registerMigrateCommands(program);
   registerBackupCommands(program);
+  registerBackupsCommands(program);
   registerAuditCommands(program);
   registerInsightsCommands(program);
   registerAdoptCommands(program);

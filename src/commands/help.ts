@@ -20,8 +20,8 @@ const DOCS: Record<Verb, CommandDoc> = {
     example: "migrate {env}",
   },
   rollback: {
-    usage: "rollback [env] [last | <version> | <backup-id>]",
-    does: "Undo the last run (the default), revert down to (not including) a version, or restore a backup. A fresh backup is taken first.",
+    usage: "rollback [env] [last | <version> | <backup-id>] [--confirm]",
+    does: "Undo the last run (the default), revert down to (not including) a version, or restore a backup. A fresh backup is taken first. A restore that would discard writes says what and waits for --confirm.",
     example: "rollback {env} 0042",
   },
   backup: { usage: "backup [env]", does: "Take a backup now.", example: "backup {env}" },

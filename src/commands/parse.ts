@@ -18,6 +18,8 @@ export interface Command {
   verb: Verb;
   environment?: string;
   rollback?: RollbackDestination;
+  /** `rollback … --confirm`: restore even when the restore discards writes. */
+  confirm?: boolean;
   reason?: string;
   /** `baseline <version>`: the last file the database already has. */
   version?: string;
@@ -142,7 +144,7 @@ function parseLine(content: string, environments: string[]): LineResult {
     case "lock":
       return lock(afterPrefix, args, environments);
     case "rollback":
-      return rollback(args, environments);
+      return confirmable(args, (rest) => rollback(rest, environments));
   }
 }
 
@@ -242,6 +244,13 @@ function rollback(args: string[], environments: string[]): LineResult {
   const destination = rollbackDestination(second);
   if (destination) return { verb: "rollback", environment, rollback: destination };
   return invalidRollbackDestination(second);
+}
+
+/** `--confirm` anywhere among a rollback's arguments. */
+function confirmable(args: string[], parse: (rest: string[]) => LineResult): LineResult {
+  const rest = args.filter((a) => a.toLowerCase() !== "--confirm");
+  const parsed = parse(rest);
+  return rest.length < args.length && !("message" in parsed) ? { ...parsed, confirm: true } : parsed;
 }
 
 /** `rollback 0042 production` or `rollback 0042 0043`: a destination came first. */

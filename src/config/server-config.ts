@@ -1,5 +1,6 @@
 // The operator's server config: the only place that binds repositories to databases and secrets.
 // A repository's own config names environments; it can never reach a target this file does not give it.
+import { backupScheduleKeys } from "./backup-schedule-config.js";
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { isValidDuration } from "../database/directives.js";
@@ -41,6 +42,7 @@ export const serverConfigSchema = z.strictObject({
       directory: z.string().default("./.autopilot/backups"),
       bucket: z.string().optional(),
       retention_days: z.number().int().positive().default(30),
+      ...backupScheduleKeys,
     })
     .default({ store: "local", directory: "./.autopilot/backups", retention_days: 30 }),
   health: z

@@ -3,6 +3,7 @@ import { driftHeadline, driftMarkdown } from "./drift-markdown.js";
 import { formatProblem, type ConfigProblem } from "../config/yaml-errors.js";
 import { statusOf, type MigrateOutcome, type Recovery } from "../runbooks/migrate-outcome.js";
 import type { Annotation, CheckRunOutcome } from "./check-run.js";
+import { describeLoss } from "./loss-report.js";
 import { describeLock } from "../store/locks.js";
 import { verificationHeadline, verificationSection } from "./verify-report.js";
 import { foreignHistorySentence } from "../database/target-origin.js";
@@ -169,7 +170,8 @@ export function describeRecovery(recovery: Recovery): string {
       return (
         `the database was restored from backup \`${recovery.backupId}\`; its history matches the database again (${recovery.historyCount} applied). ` +
         safetyBackups(recovery.backupId, recovery.safetyBackupIds) +
-        ownersNotKept(recovery.ownersNotKept)
+        ownersNotKept(recovery.ownersNotKept) +
+        (recovery.loss ? `\n\n${describeLoss(recovery.loss)}` : "")
       );
     case "kept":
       return `\`on_failure: stop\` is set, so what committed before the failure was kept: ${recovery.committed.map((c) => `\`${c}\``).join(", ")}.`;

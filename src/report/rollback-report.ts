@@ -2,6 +2,7 @@
 import { statusOf, type RollbackOutcome } from "../runbooks/rollback-outcome.js";
 import type { CheckRunOutcome } from "./check-run.js";
 import { verificationHeadline, verificationSection } from "./verify-report.js";
+import { describeLoss } from "./loss-report.js";
 
 export function renderRollback(outcome: RollbackOutcome): CheckRunOutcome {
   const described = describeOutcome(outcome);
@@ -32,7 +33,18 @@ function describeOutcome(outcome: RollbackOutcome): Omit<CheckRunOutcome, "concl
     case "restored":
       return {
         title: `Restored ${outcome.environment} from backup ${outcome.restoredBackupId}`,
-        summary: `The database is back to backup \`${outcome.restoredBackupId}\`; its history shows ${outcome.historyCount} applied migration(s).${ownersWarning(outcome.ownersNotKept)}\n\n${undoHint(outcome.safetyBackup.id)}`,
+        summary: `The database is back to backup \`${outcome.restoredBackupId}\`; its history shows ${outcome.historyCount} applied migration(s).${ownersWarning(outcome.ownersNotKept)}${outcome.loss ? `\n\n${describeLoss(outcome.loss)}` : ""}\n\n${undoHint(outcome.safetyBackup.id)}`,
+      };
+    case "unconfirmed":
+      return {
+        title: `Confirm: restoring ${outcome.environment} from backup ${outcome.loss.backupId} discards writes`,
+        summary: [
+          `Nothing was changed on **${outcome.environment}** yet.`,
+          describeLoss(outcome.loss),
+          "Before restoring, Autopilot takes a safety backup of the current state and names it, so these writes stay recoverable.",
+          `To restore anyway, press **${CONFIRM_LABEL}** on the autopilot/rollback check run, or comment the same rollback command with \`--confirm\`.`,
+        ].join("\n\n"),
+        actions: [{ label: CONFIRM_LABEL, description: "Restore, discarding the writes listed", identifier: `confirm:${outcome.runId}` }],
       };
     case "failed":
       return {
@@ -53,6 +65,8 @@ function describeOutcome(outcome: RollbackOutcome): Omit<CheckRunOutcome, "concl
       return { title: `Rollback failed after ${outcome.attempts} attempt(s)`, summary: "```\n" + outcome.error + "\n```" };
   }
 }
+
+const CONFIRM_LABEL = "Confirm restore";
 
 function ownersWarning(owners: string[]): string {
   if (owners.length === 0) return "";

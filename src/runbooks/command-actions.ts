@@ -67,7 +67,7 @@ export class CommandActions {
       case "rollback":
         return this.queue(`rollback ${environment}`, (reply) => ({
           kind: "rollback",
-          params: { environment, destination: command.rollback ?? { kind: "last" }, reply },
+          params: { environment, destination: command.rollback ?? { kind: "last" }, reply, ...(command.confirm ? { confirmed: true } : {}) },
         }));
       case "backup":
         return this.backup(environment);

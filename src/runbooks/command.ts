@@ -12,7 +12,8 @@ import type { GitHubClient } from "../github/api/client.js";
 import { redact } from "../redact.js";
 import { audit } from "../store/audit.js";
 import type { CommandOf } from "../store/run-requests.js";
-import { finishRun, findRunByCheckRun, getRun, waitingRunForCommit, type Run, type RunOf } from "../store/runs.js";
+import { finishRun, findRunByCheckRun, getRun, isRunOf, waitingRunForCommit, type Run, type RunOf } from "../store/runs.js";
+import { takeConfirmation } from "../store/restore-confirmations.js";
 import type { Attempt, RunbookDeps } from "./deps.js";
 import { CommandActions, type ActionResult } from "./command-actions.js";
 import { beginRun, RunContext } from "./run-context.js";
@@ -133,6 +134,7 @@ class CommandRun extends RunContext<RunOf<"command">> {
    * rolled back already or a newer one is applied on top of it).
    */
   async pressButton(params: ButtonParams): Promise<void> {
+    if (params.button === "confirm") return this.confirmRestore(params);
     const migrateRun = await this.runOfButton(params);
     const config = await this.loadRepoConfig();
     if (!migrateRun?.environment || config instanceof ConfigError) {
@@ -149,6 +151,32 @@ class CommandRun extends RunContext<RunOf<"command">> {
     const permission = await permissionOf(this.github, this.repo, this.run.requestedBy!);
     const actions = new CommandActions(this, config, { waitingRun: migrateRun });
     const result = await this.run1(command, permission, scope, actions, "");
+    if (result.later) await result.later(undefined);
+    await finishRun(this.deps.db, this.run.id, { status: result.ok ? "success" : "failure", title: result.text.slice(0, 200) });
+  }
+
+  /**
+   * The Confirm restore button of a rollback that waited: the same rollback again, confirmed, by
+   * whoever pressed it with their own authorization; taken once, so a second press restores nothing.
+   */
+  private async confirmRestore(params: ButtonParams): Promise<void> {
+    const waiting = params.runId ? await getRun(this.deps.db, params.runId) : undefined;
+    const config = await this.loadRepoConfig();
+    const fail = (why: string) => finishRun(this.deps.db, this.run.id, { status: "failure", title: `Confirm restore button: ${why}` });
+    if (!waiting || !isRunOf(waiting, "rollback") || waiting.repo.toLowerCase() !== this.run.repo.toLowerCase()) {
+      return void (await fail(`no rollback run of ${this.run.repo} ${params.runId ?? ""}`.trim()));
+    }
+    if (config instanceof ConfigError) return void (await fail("the repository config is invalid"));
+    const scope = await this.scope(config);
+    const { environment, destination } = waiting.params;
+    const command: Command = { verb: "rollback", environment, rollback: destination, confirm: true, line: 0, text: "Confirm restore button" };
+    const permission = await permissionOf(this.github, this.repo, this.run.requestedBy!);
+    const allowed = authorize(command, permission, scope.policy, scope.defaultEnvironment, this.run.requestedBy ?? undefined).allowed;
+    // Only an authorized press takes the confirmation; a refused one is refused (and audited) by run1.
+    if (allowed && !(await takeConfirmation(this.deps.db, waiting.id, this.run.requestedBy ?? "unknown"))) {
+      return void (await fail(`rollback run ${waiting.id} is not waiting for a confirmation (confirmed already?)`));
+    }
+    const result = await this.run1(command, permission, scope, new CommandActions(this, config, {}), "");
     if (result.later) await result.later(undefined);
     await finishRun(this.deps.db, this.run.id, { status: result.ok ? "success" : "failure", title: result.text.slice(0, 200) });
   }

@@ -1,4 +1,5 @@
 // What a migrate run ended with, as plain data. The runbook decides it; report/ renders it.
+import type { LossEstimate } from "../backups/loss-report.js";
 import type { ConfigProblem } from "../config/yaml-errors.js";
 import type { MigrationFailure } from "../database/migrator.js";
 import type { MigrationFile, Problem } from "../database/migration-files.js";
@@ -19,7 +20,8 @@ export interface AppliedFile {
 export type Recovery =
   | { action: "nothing-committed" }
   /** `safetyBackupIds`: backups of the state right before the restore (one per attempt), newest last. */
-  | { action: "restored"; backupId: string; safetyBackupIds: string[]; historyCount: number; ownersNotKept: string[] }
+  /** `loss`: what the restore discarded, estimated just before it (stored as JSON: its date comes back a string). */
+  | { action: "restored"; backupId: string; safetyBackupIds: string[]; historyCount: number; ownersNotKept: string[]; loss?: LossEstimate }
   | { action: "kept"; committed: string[] }
   /** The safety backup failed, so the restore did not start: what committed stays. */
   | { action: "not-restored"; backupId: string; committed: string[]; error: string }

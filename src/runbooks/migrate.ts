@@ -14,6 +14,7 @@ import { holdMigrationLock, type HeldMigrationLock } from "../database/target-se
 import { restoreDatabase } from "../database/restore.js";
 import { isUnavailable } from "../database/connection-errors.js";
 import { BackupFailedError } from "../backups/service.js";
+import { estimateRestoreLoss } from "../backups/loss-report.js";
 import { listDirectory } from "../github/api/repo-files.js";
 import { ineligibleApprovers } from "../commands/approvers.js";
 import { permissionOf } from "../github/api/permissions.js";
@@ -256,12 +257,13 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
       const backup = await getBackup(this.deps.db, backupId);
       if (!backup?.path || backup.status !== "ok") throw new Error(`backup ${backupId} is not usable (${backup?.status ?? "not recorded"})`);
       lock.assertHolds(target.databaseUrl);
+      const loss = await this.step("loss", () => estimateRestoreLoss(this.deps.db, target.databaseUrl, backup));
       const restored = await this.step("restore", () =>
         restoreDatabase({ databaseUrl: target.databaseUrl, file: backup.path!, expectedSha256: backup.sha256 ?? undefined }),
       );
       const history = await readHistoryFromUrl(target.databaseUrl);
       const historyCount = history.filter((h) => !h.revertedAt).length;
-      return this.restoreEnded({ action: "restored", backupId, safetyBackupIds, historyCount, ownersNotKept: restored.ownersNotKept });
+      return this.restoreEnded({ action: "restored", backupId, safetyBackupIds, historyCount, ownersNotKept: restored.ownersNotKept, loss });
     } catch (error) {
       return this.restoreEnded({ action: "restore-failed", backupId, safetyBackupIds, error: redact((error as Error).message) });
     }

@@ -1,5 +1,6 @@
 // What a rollback ended with, as plain data.
 import type { Verification } from "../health/verification.js";
+import type { LossEstimate } from "../backups/loss-report.js";
 import type { BackupRecord } from "../store/backups.js";
 import type { RunStatus } from "../store/runs.js";
 
@@ -22,7 +23,11 @@ export type RollbackOutcome =
       historyCount: number;
       ownersNotKept: string[];
       verification?: Verification;
+      /** What the restore discarded, as estimated just before it. */
+      loss?: LossEstimate;
     }
+  /** The restore would discard writes: nothing was changed, it waits for a confirmation (`runId`: this rollback run). */
+  | { kind: "unconfirmed"; environment: string; runId: number; loss: LossEstimate }
   | {
       kind: "failed";
       environment: string;
@@ -34,7 +39,7 @@ export type RollbackOutcome =
   | { kind: "crashed"; error: string; attempts: number };
 
 /** The states a rollback run can end in; its Check Run concludes with the same. */
-export type RollbackStatus = Extract<RunStatus, "success" | "failure">;
+export type RollbackStatus = Extract<RunStatus, "success" | "failure" | "action_required">;
 
 /** The run's stored state, decided from what happened (never from the text rendered for it). */
 export function statusOf(outcome: RollbackOutcome): RollbackStatus {
@@ -42,6 +47,8 @@ export function statusOf(outcome: RollbackOutcome): RollbackStatus {
     case "reverted":
     case "restored":
       return outcome.verification?.regressed ? "failure" : "success";
+    case "unconfirmed":
+      return "action_required";
     case "refused":
     case "failed":
     case "crashed":

@@ -4,6 +4,7 @@ import type { RepoConfig } from "../config/repo-config.js";
 import type { ResolvedTarget } from "../config/server-config.js";
 import { ConfigError } from "../config/yaml-errors.js";
 import { BackupFailedError } from "../backups/service.js";
+import { estimateRestoreLoss, isZeroLoss, type LossEstimate } from "../backups/loss-report.js";
 import { isUnavailable } from "../database/connection-errors.js";
 import { readHistoryFromUrl } from "../database/history.js";
 import { indexMigrations } from "../database/migration-files.js";
@@ -109,8 +110,11 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
     };
     try {
       return await holdMigrationLock(session, async () => {
+        // Under the lock, so no migration lands between the estimate and the restore.
+        const loss = await this.step("loss", () => estimateRestoreLoss(this.deps.db, target.databaseUrl, strategy.backup));
+        if (!this.params.confirmed && !isZeroLoss(loss)) return { kind: "unconfirmed", environment, runId: this.run.id, loss };
         const safetyBackup = await this.safetyBackup(target);
-        return typeof safetyBackup === "string" ? refuse(safetyBackup) : this.restore(target, strategy.backup, safetyBackup);
+        return typeof safetyBackup === "string" ? refuse(safetyBackup) : this.restore(target, strategy.backup, safetyBackup, loss);
       });
     } catch (error) {
       if (error instanceof LockTimeoutError) return refuse(`${error.message}; nothing was changed, try again once it is done`);
@@ -228,7 +232,7 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
     };
   }
 
-  private async restore(target: ResolvedTarget, backup: BackupRecord, safetyBackup: BackupRecord): Promise<RollbackOutcome> {
+  private async restore(target: ResolvedTarget, backup: BackupRecord, safetyBackup: BackupRecord, loss: LossEstimate): Promise<RollbackOutcome> {
     await this.checkRun.progress(`Restoring backup ${backup.id}…`, undefined, true);
     let ownersNotKept: string[];
     try {
@@ -247,6 +251,7 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
       safetyBackup,
       historyCount: history.filter((h) => !h.revertedAt).length,
       ownersNotKept,
+      loss,
     };
   }
 
@@ -271,7 +276,7 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
       outcome: status,
       detail: { runId: this.run.id, destination: this.params.destination, result: outcome.kind },
     });
-    if (outcome.kind !== "refused") {
+    if (outcome.kind !== "refused" && outcome.kind !== "unconfirmed") {
       const slackError = await notifySlack(this.target?.slackWebhookUrl, ok ? "warning" : "failure", `${this.run.repo}: ${rendered.title}`, rendered.summary);
       if (slackError) this.deps.log.warn({ run: this.run.id }, slackError);
     }
@@ -280,7 +285,9 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
         this.deps.log.warn({ run: this.run.id, err: error }, "could not record a GitHub deployment"),
       );
     }
-    await this.answerCommand(ok, `**rollback ${this.params.environment}**: ${rendered.title}`);
+    // A restore waiting for confirmation answers with what it would discard, so the reader can decide.
+    const details = outcome.kind === "unconfirmed" ? `\n\n${rendered.summary}` : "";
+    await this.answerCommand(ok, `**rollback ${this.params.environment}**: ${rendered.title}${details}`);
   }
 
   /** After a rollback that changed the database: redeploy so the previous release is served, then verify it like a migration. */

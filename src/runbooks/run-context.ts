@@ -123,6 +123,7 @@ export class RunContext<R extends Run = Run> {
       db: this.deps.db,
       directory: backups.directory,
       retentionDays: backups.retention_days,
+      keep: backups.keep,
       databaseUrl: target.databaseUrl,
       repo: this.run.repo,
       environment: target.environment,

@@ -46,3 +46,13 @@ export async function listBackups(db: pg.Pool, repo: string, environment: string
 export async function markPruned(db: pg.Pool, id: string): Promise<void> {
   await db.query(`update backups set status = 'pruned', pruned_at = now() where id = $1`, [id]);
 }
+
+/** Backups still held (not pruned), newest first, optionally of one repository and environment: `autopilot backups list`. */
+export async function findBackups(db: pg.Pool, filter: { repo?: string; environment?: string; limit: number }): Promise<BackupRecord[]> {
+  const { rows } = await db.query(
+    `select ${columns} from backups where status <> 'pruned' and ($1::text is null or lower(repo) = lower($1)) and ($2::text is null or environment = $2)
+     order by created_at desc limit $3`,
+    [filter.repo ?? null, filter.environment ?? null, filter.limit],
+  );
+  return rows.map(toBackup);
+}

@@ -58,7 +58,16 @@ const rollbackRequest = z.object({
   // "verify": a regression seen after a migration, with `verify.on_regression: rollback`.
   trigger: z.enum([...byCommand.options, "verify"]),
   commitSha,
-  params: z.preprocess(destinationOfOlderRow, z.object({ environment: z.string().min(1), destination: rollbackDestination, reply: replyRef.optional() })),
+  params: z.preprocess(
+    destinationOfOlderRow,
+    z.object({
+      environment: z.string().min(1),
+      destination: rollbackDestination,
+      reply: replyRef.optional(),
+      /** A restore that discards writes waits for this (`--confirm`, or the Confirm restore button). */
+      confirmed: z.boolean().optional(),
+    }),
+  ),
 });
 
 const backupRequest = z.object({
@@ -97,7 +106,7 @@ const buttonCommand = z.object({
   trigger: z.literal("button"),
   commitSha,
   /** `runId`: the migrate run the button names (`rollback:<run id>`); older buttons name none. */
-  params: z.object({ button: z.enum(["approve", "rollback"]), checkRunId: id, runId: id.optional() }),
+  params: z.object({ button: z.enum(["approve", "rollback", "confirm"]), checkRunId: id, runId: id.optional() }),
 });
 
 /** An approving review of a merged pull request, on its merge commit. */

@@ -5,8 +5,9 @@ import type { Context } from "probot";
 import type pg from "pg";
 import { deliveryKey, recordAndEnqueue, type Queue } from "../../jobs/queue.js";
 
-/** `approve`, `rollback`, or either with `:<run id>`; GitHub caps identifiers at 20 characters. */
-const BUTTON = /^(approve|rollback)(?::(\d{1,11}))?$/;
+/** `approve`, `rollback`, or either with `:<run id>`; GitHub caps identifiers at 20 characters.
+ *  `confirm:<rollback run id>`: the Confirm restore button of a rollback waiting for confirmation. */
+const BUTTON = /^(approve|rollback|confirm)(?::(\d{1,11}))?$/;
 
 export function handleRequestedAction(db: pg.Pool, queue: Queue, appId: number) {
   return async (context: Context<"check_run.requested_action">): Promise<void> => {
@@ -22,7 +23,7 @@ export function handleRequestedAction(db: pg.Pool, queue: Queue, appId: number) 
       commitSha: checkRun.head_sha,
       requestedBy: sender.login,
       deliveryId: context.id,
-      params: { button: button[1] === "approve" ? "approve" : "rollback", checkRunId: checkRun.id, ...(button[2] ? { runId: Number(button[2]) } : {}) },
+      params: { button: button[1] as "approve" | "rollback" | "confirm", checkRunId: checkRun.id, ...(button[2] ? { runId: Number(button[2]) } : {}) },
       dedupKeys: [deliveryKey(context.id)],
     });
   };
