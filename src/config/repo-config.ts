@@ -11,6 +11,7 @@ import {
   type RepoCommandRules,
   type ServerCommandRules,
 } from "../commands/authorize.js";
+import { LAYOUT_NAMES } from "../database/layouts/index.js";
 import { lintSettingsOf, validateLintConfig, type LintSettings } from "../database/lint/index.js";
 import { DEFAULT_HEALTH_LIMITS, healthLimitsOf, readHealthSection, type HealthConfig, type HealthLimits } from "./health-config.js";
 import type { ServerConfig } from "./server-config.js";
@@ -36,6 +37,8 @@ const migrationsSchema = z.strictObject({
   lock_timeout: interval.default("10s"),
   statement_timeout: interval.default("0"),
   lock_wait_seconds: z.number().int().positive().default(60),
+  // Absent: detected from the directory's file names (database/layouts).
+  layout: z.enum(LAYOUT_NAMES).optional(),
 });
 
 export const DEFAULT_ENVIRONMENTS = [

@@ -135,7 +135,7 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
   private async migrateTarget(config: RepoConfig, target: ResolvedTarget): Promise<MigrateOutcome> {
     const environment = target.environment;
     const entries = await this.step("list", () => listDirectory(this.github, this.repo, this.run.commitSha, config.migrations.directory));
-    const index = indexMigrations(entries, config.migrations.directory);
+    const index = indexMigrations(entries, config.migrations.directory, config.migrations.layout);
     const history = await this.step("history", () => readHistoryFromUrl(target.databaseUrl));
     const planned = plan(index.refs, history, { outOfOrder: config.migrations.out_of_order });
     const problems = [...index.problems, ...planned.problems];
