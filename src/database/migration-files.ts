@@ -126,6 +126,10 @@ function indexInLayout(entries: DirectoryEntry[], layout: MigrationLayout): { re
   const upByKey = new Map<string, MigrationRef>();
   const downs: Array<DirectoryEntry & { key: string }> = [];
 
+  for (const entry of entries) {
+    const unread = layout.unread?.(entry.relative);
+    if (unread) problems.push({ code: "unread-file", path: entry.path, message: unread, severity: "warning" });
+  }
   for (const entry of entries.filter((e) => layout.considers(e.relative))) {
     const parsed = layout.parse(entry.relative);
     if (!parsed) {
@@ -287,9 +291,9 @@ export async function loadMigrationDirectory(dir: string, layout?: LayoutName): 
   return { files, problems, layout: index.layout };
 }
 
-/** `.sql` files in the directory and one folder down, relative to it, with `/` separators. */
+/** `.sql` files (and diesel's metadata.toml, to warn about) in the directory and one folder down, relative to it. */
 function sqlFilesIn(dir: string): string[] {
-  const isSql = (d: Dirent) => d.isFile() && d.name.toLowerCase().endsWith(".sql");
+  const isSql = (d: Dirent) => d.isFile() && (d.name.toLowerCase().endsWith(".sql") || d.name === "metadata.toml");
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
     if (isSql(d)) return [d.name];
     if (!d.isDirectory()) return [];

@@ -47,7 +47,7 @@ export type PlanRefusal = { error: string };
 
 /** `rollback <version>`: revert every applied (not reverted) migration NEWER than `version`, down to but not including it. */
 export function planRevertTo(version: string, history: AppliedMigration[], downs: Map<string, DownFile>, directory: string): RevertPlan | PlanRefusal {
-  if (!/^\d+$/.test(version)) return { error: `"${version}" is not a migration version (digits, as in 0001)` };
+  if (!isVersioned(version)) return { error: `"${version}" is not a migration version (digits, as in 0001)` };
   const destination = history.find((row) => versionKey(row.version) === versionKey(version));
   if (!destination) return { error: `${version} was never applied to this database` };
   if (destination.revertedAt) {

@@ -10,6 +10,10 @@ export const dieselLayout: MigrationLayout = {
   hasDownFiles: true,
   naming: "diesel migrations are folders <version>_<name>/ holding up.sql and down.sql, e.g. 2017-10-12-213331_create_users/up.sql",
   considers: folderSql,
+  unread: (relative) =>
+    relative.endsWith("/metadata.toml")
+      ? "diesel's metadata.toml is not read: if it says run_in_transaction = false, make -- autopilot:no-transaction the first line of up.sql"
+      : undefined,
   parse(relative) {
     const match = NAME.exec(relative);
     if (!match || match[1].endsWith("-")) return null;

@@ -25,6 +25,8 @@ export interface MigrationLayout {
   considers(relative: string): boolean;
   /** Parses a considered path; null when it is named wrongly. */
   parse(relative: string): LayoutEntry | null;
+  /** Why a file the layout's tool reads is not read here, to warn about; undefined for any other file. */
+  unread?(relative: string): string | undefined;
   /** dbmate keeps both directions in one file: its up and down halves, line numbers kept. */
   sections?(sql: string): { up: string; down?: string; noTransaction: boolean; problems: Array<{ line: number; message: string }> };
 }
