@@ -187,7 +187,10 @@ function matchHistory(downs: DownFile[], history: HistoryRow[]): Matched {
   if (rows.length === 0) return { rows };
   const lastApplied = Math.max(...rows.map(({ row }) => row.appliedAt.getTime()));
   const reverting = new Set(rows.map(({ row }) => row.version));
-  const laterOne = [...inEffectByVersion.values()].find((row) => !reverting.has(row.version) && row.appliedAt.getTime() > lastApplied);
+  // A repeatable re-runs whenever it changes rather than stacking on a version: it does not pin the versions below it.
+  const laterOne = [...inEffectByVersion.values()].find(
+    (row) => isVersioned(row.version) && !reverting.has(row.version) && row.appliedAt.getTime() > lastApplied,
+  );
   if (laterOne) return { failure: appliedSince(downs[0], laterOne) };
   return { rows };
 }
