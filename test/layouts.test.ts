@@ -1,11 +1,11 @@
 // Every migration layout through the same engine, on real PostgreSQL: applied from empty, re-run as
 // a no-op, rolled back where the layout has down files; detection; and crates.io's diesel history.
-import { test } from "node:test";
+import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createTestDatabase, query } from "./harness/postgres.js";
+import { createTestDatabase, query, type TestDatabase } from "./harness/postgres.js";
 import { describeLayout, layoutNamed, type LayoutName } from "../src/database/layouts/index.js";
 import { compareVersions, gitBlobSha, indexMigrations, loadMigrationDirectory, versionKey, type MigrationFile } from "../src/database/migration-files.js";
 import { readHistoryFromUrl } from "../src/database/history.js";
@@ -59,6 +59,12 @@ async function rollBackAll(url: string, files: MigrationFile[]) {
 
 const tables = async (url: string) =>
   (await query(url, "select table_name from information_schema.tables where table_schema = 'public' order by 1")).map((r) => r.table_name);
+
+// One database for the small repositories, emptied before each: creating a database per test costs more than the test.
+let db: TestDatabase;
+before(async () => (db = await createTestDatabase("layout")));
+after(() => db.drop());
+const emptyDatabase = () => query(db.url, "drop schema if exists autopilot cascade; drop schema public cascade; create schema public");
 
 interface Story {
   layout: LayoutName;
@@ -159,8 +165,8 @@ const STORIES: Story[] = [
 
 for (const story of STORIES) {
   test(`${story.layout}: detected, applied from empty, re-run as a no-op${story.reverted ? ", rolled back" : ""}`, async () => {
-    const db = await createTestDatabase("layout");
-    try {
+    await emptyDatabase();
+    {
       const dir = path.join(repository(story.files), story.dir ?? "");
       const first = await planAndMigrate(db.url, dir);
       assert.equal(first.loaded.layout.name, story.layout);
@@ -175,15 +181,13 @@ for (const story of STORIES) {
         assert.equal(layoutNamed(story.layout).hasDownFiles, false);
         assert.ok(first.loaded.files.every((f) => !f.down));
       }
-    } finally {
-      await db.drop();
     }
   });
 }
 
 test("flyway: repeatables re-run after the versioned files only when their checksum changes; undo files roll back", async () => {
-  const db = await createTestDatabase("layout");
-  try {
+  await emptyDatabase();
+  {
     const files = STORIES.find((s) => s.layout === "flyway")!.files;
     const dir = repository(files);
     await planAndMigrate(db.url, dir);
@@ -211,8 +215,6 @@ test("flyway: repeatables re-run after the versioned files only when their check
     const result = await applyDownMigrations({ databaseUrl: db.url, downs: revert.downs, revertedBy: "test", lockWaitSeconds: 5 });
     assert.equal(result.failure, undefined);
     assert.deepEqual(await tables(db.url), ["users"]);
-  } finally {
-    await db.drop();
   }
 });
 
@@ -309,8 +311,8 @@ test("crates.io: 285 diesel migrations indexed in order; the history up to the f
   assert.deepEqual([...versions].sort(compareVersions), versions);
   assert.equal(new Set(versions.map(versionKey)).size, versions.length);
 
-  const db = await createTestDatabase("crates");
-  try {
+  await emptyDatabase();
+  {
     const prefix = loaded.files.filter((f) => compareVersions(f.version, FIRST_OUTSIDE_A_TRANSACTION) < 0);
     const result = await migrate({ databaseUrl: db.url, migrations: prefix, appliedBy: "test", lockWaitSeconds: 5 });
     assert.equal(result.failure, undefined, result.failure && `${result.failure.file.filename}: ${result.failure.message}`);
@@ -318,7 +320,5 @@ test("crates.io: 285 diesel migrations indexed in order; the history up to the f
     assert.ok((await tables(db.url)).includes("crates"));
     const again = plan(prefix, await readHistoryFromUrl(db.url), { outOfOrder: false });
     assert.deepEqual([again.pending.length, again.problems], [0, []]);
-  } finally {
-    await db.drop();
   }
 });
