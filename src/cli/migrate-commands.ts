@@ -10,7 +10,8 @@ import type { Command } from "commander";
 import { isValidDuration } from "../database/directives.js";
 import { hasErrors, type Problem } from "../database/errors.js";
 import type { LintSettings } from "../database/lint/index.js";
-import { loadMigrationDirectory, type MigrationFile } from "../database/migration-files.js";
+import { describeLayout, LAYOUT_NAMES, SUPABASE_DIRECTORY, type LayoutName } from "../database/layouts/index.js";
+import { DEFAULT_DIRECTORY, loadMigrationDirectory, type LoadedDirectory, type MigrationFile } from "../database/migration-files.js";
 import type { MigrationFailure, ProgressEvent } from "../database/migrator.js";
 import { plan, type Plan } from "../database/planner.js";
 import { redact } from "../redact.js";
@@ -18,6 +19,7 @@ import { connectionOptions, resolveDatabaseUrl, runCommand, type ConnectionFlags
 
 interface TargetFlags extends ConnectionFlags {
   dir: string;
+  layout?: string;
   outOfOrder?: boolean;
 }
 
@@ -36,7 +38,8 @@ interface MigrateFlags extends TargetFlags {
 
 function targetOptions(command: Command): Command {
   return connectionOptions(command)
-    .requiredOption("--dir <directory>", "migrations directory", "migrations")
+    .requiredOption("--dir <directory>", "migrations directory (absent migrations/: supabase/migrations)", DEFAULT_DIRECTORY)
+    .option("--layout <layout>", `how the files are named: ${LAYOUT_NAMES.join(", ")} (default: detected from the files)`)
     .option("--out-of-order", "allow new files that sort before already-applied ones");
 }
 
@@ -78,7 +81,7 @@ async function planCommand(flags: PlanFlags): Promise<void> {
 }
 
 async function lintOnly(flags: PlanFlags): Promise<void> {
-  const { files, problems } = await loadMigrationDirectory(flags.dir);
+  const { files, problems } = await loadFiles(flags);
   printProblems(problems);
   if (hasErrors(problems)) process.exitCode = 1;
   console.log(`No database given: linting all ${files.length} file(s).`);
@@ -175,11 +178,21 @@ async function migrateCommand(flags: MigrateFlags): Promise<void> {
 
 async function loadAndPlan(flags: TargetFlags): Promise<{ files: MigrationFile[]; plan: Plan; databaseUrl: string }> {
   const databaseUrl = resolveDatabaseUrl(flags);
-  const loaded = await loadMigrationDirectory(flags.dir);
+  const loaded = await loadFiles(flags);
+  console.log(`Layout: ${describeLayout(loaded.layout)}`);
   const { readHistoryFromUrl } = await import("../database/history.js");
   const history = await readHistoryFromUrl(databaseUrl);
   const result = plan(loaded.files, history, { outOfOrder: Boolean(flags.outOfOrder) });
   return { files: loaded.files, plan: { ...result, problems: [...loaded.problems, ...result.problems] }, databaseUrl };
+}
+
+/** The directory in the layout of `--layout`, or the one its files give away. */
+function loadFiles(flags: TargetFlags): Promise<LoadedDirectory> {
+  if (flags.layout !== undefined && !(LAYOUT_NAMES as readonly string[]).includes(flags.layout)) {
+    throw new Error(`--layout must be one of ${LAYOUT_NAMES.join(", ")} (got "${flags.layout}")`);
+  }
+  const dir = flags.dir === DEFAULT_DIRECTORY && !existsSync(flags.dir) && existsSync(SUPABASE_DIRECTORY) ? SUPABASE_DIRECTORY : flags.dir;
+  return loadMigrationDirectory(dir, flags.layout as LayoutName | undefined);
 }
 
 function printProblems(problems: Problem[]): void {

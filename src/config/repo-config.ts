@@ -11,6 +11,7 @@ import {
   type RepoCommandRules,
   type ServerCommandRules,
 } from "../commands/authorize.js";
+import { LAYOUT_NAMES } from "../database/layouts/index.js";
 import { lintSettingsOf, validateLintConfig, type LintSettings } from "../database/lint/index.js";
 import { driftSchema } from "./drift-config.js";
 import { DEFAULT_HEALTH_LIMITS, healthLimitsOf, readHealthSection, type HealthConfig, type HealthLimits } from "./health-config.js";
@@ -42,8 +43,10 @@ const migrationsSchema = z.strictObject({
   baseline: z
     .union([z.string(), z.number().int().nonnegative()])
     .transform(String)
-    .pipe(z.string().regex(/^\d+$/, "must be a migration version (digits, e.g. 0042)"))
+    .pipe(z.string().regex(/^\d[\d._-]*$/, "must be a migration version (e.g. 0042, or 1.1 for Flyway)"))
     .optional(),
+  // Absent: detected from the directory's file names (database/layouts).
+  layout: z.enum(LAYOUT_NAMES).optional(),
 });
 
 export const DEFAULT_ENVIRONMENTS = [

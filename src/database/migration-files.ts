@@ -2,10 +2,20 @@
 // so the runbook can compare the history with a git trees listing (which carries blob SHAs) and
 // download only the blobs it does not know yet.
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, type Dirent } from "node:fs";
 import path from "node:path";
 import { parseDirectives, type Directives } from "./directives.js";
 import type { Problem } from "./errors.js";
+import {
+  detectLayout,
+  hasDbmateMarkers,
+  layoutNamed,
+  SUPABASE_DIRECTORY,
+  type Detection,
+  type LayoutChoice,
+  type LayoutName,
+  type MigrationLayout,
+} from "./layouts/index.js";
 
 export type { Problem } from "./errors.js";
 export type { Directives } from "./directives.js";
@@ -18,6 +28,10 @@ export interface MigrationRef {
   checksum: string;
   downPath?: string;
   downChecksum?: string;
+  /** The layout the file was named in (absent: autopilot's). */
+  layout?: LayoutName;
+  /** A Flyway repeatable: re-run whenever its checksum changes, after the versioned files. */
+  repeatable?: boolean;
 }
 
 export interface MigrationFile extends MigrationRef {
@@ -32,79 +46,146 @@ export function gitBlobSha(content: string | Buffer): string {
   return createHash("sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
 }
 
-/** Versions compare numerically: `0001` and `1` are the same version. */
-export function versionKey(version: string): bigint {
-  return BigInt(version);
+/**
+ * Versions compare numerically, part by part: `0001` and `1` are one version, and so are Flyway's
+ * `1.0` and `1`; `1.2` < `1.10` < `2`. Anything else (a Flyway repeatable's `R__<name>`) is its own key.
+ */
+export function versionKey(version: string): string {
+  if (!isVersioned(version)) return version;
+  const parts = version.split(".").map((part) => BigInt(part).toString());
+  while (parts.length > 1 && parts.at(-1) === "0") parts.pop();
+  return parts.join(".");
 }
 
+const VERSIONED = /^\d+(\.\d+)*$/;
+
+/** A numbered version, as opposed to a repeatable migration's name. */
+export function isVersioned(version: string): boolean {
+  return VERSIONED.test(version);
+}
+
+/** Numbered versions first, in numeric order; repeatables after them, by name (as Flyway runs them). */
 export function compareVersions(a: string, b: string): number {
-  const [x, y] = [versionKey(a), versionKey(b)];
-  return x < y ? -1 : x > y ? 1 : 0;
+  if (isVersioned(a) !== isVersioned(b)) return isVersioned(a) ? -1 : 1;
+  if (!isVersioned(a)) return a < b ? -1 : a > b ? 1 : 0;
+  const [x, y] = [a.split(".").map(BigInt), b.split(".").map(BigInt)];
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const [p, q] = [x[i] ?? 0n, y[i] ?? 0n];
+    if (p !== q) return p < q ? -1 : 1;
+  }
+  return 0;
 }
-
-const MIGRATION_NAME = /^(\d+)_([^/\\]+?)(\.down)?\.sql$/;
 
 export function parseMigrationFilename(filename: string): { version: string; name: string; kind: "up" | "down" } | null {
-  const match = MIGRATION_NAME.exec(filename);
-  if (!match || match[2].startsWith(".")) return null;
-  return { version: match[1], name: match[2], kind: match[3] ? "down" : "up" };
+  const parsed = layoutNamed("autopilot").parse(filename);
+  return parsed && { version: parsed.version, name: parsed.name, kind: parsed.role === "down" ? "down" : "up" };
+}
+
+export interface MigrationIndex {
+  refs: MigrationRef[];
+  problems: Problem[];
+  /** The layout used, and whether it was set or detected (the plan shows which). */
+  layout: LayoutChoice;
+  /** The directory read: `supabase/migrations` stands in for an absent default `migrations`. */
+  directory: string;
 }
 
 /**
- * Builds the refs of a directory from a tree listing (path + blob SHA), without any file content.
- * Reports file-level problems only (bad names, a down file without its up file); duplicates,
- * order and integrity against the history are the planner's job.
+ * Builds the refs of a directory from a tree listing (path + blob SHA), without any file content,
+ * in the given layout or the one its file names give away. Reports file-level problems only (bad
+ * names, a down file without its up file); duplicates, order and integrity against the history are
+ * the planner's job. `contentOf` (the CLI has the files) lets detection recognise dbmate files.
  */
-export function indexMigrations(entries: Array<{ path: string; sha: string }>, directory: string): { refs: MigrationRef[]; problems: Problem[] } {
-  const problems: Problem[] = [];
-  const ups = new Map<string, MigrationRef>();
-  const downs: Array<{ path: string; sha: string; key: string }> = [];
+export function indexMigrations(
+  entries: Array<{ path: string; sha: string }>,
+  configuredDirectory: string,
+  layout?: LayoutName,
+  contentOf?: (path: string) => string | undefined,
+): MigrationIndex {
+  const directory = resolveDirectory(entries, configuredDirectory);
+  const inDirectory = entriesUnder(entries, directory);
+  const detection: Detection = layout
+    ? { choice: { name: layout } }
+    : detectLayout(
+        inDirectory.map((e) => e.relative),
+        directory,
+        contentOf && ((relative) => contentOf(path.posix.join(directory, relative))),
+      );
+  if ("error" in detection) {
+    const problem: Problem = { code: "ambiguous-layout", path: directory || ".", message: detection.error, severity: "error" };
+    return { refs: [], problems: [problem], layout: { name: "autopilot", detectedFrom: [] }, directory };
+  }
+  return { ...indexInLayout(inDirectory, layoutNamed(detection.choice.name)), layout: detection.choice, directory };
+}
 
-  for (const entry of entriesDirectlyIn(entries, directory)) {
-    const filename = path.posix.basename(entry.path);
-    if (!filename.toLowerCase().endsWith(".sql")) continue; // README.md, .gitkeep, …
-    const parsed = parseMigrationFilename(filename);
+type DirectoryEntry = { path: string; sha: string; relative: string };
+
+function indexInLayout(entries: DirectoryEntry[], layout: MigrationLayout): { refs: MigrationRef[]; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const refs: MigrationRef[] = [];
+  const upByKey = new Map<string, MigrationRef>();
+  const downs: Array<DirectoryEntry & { key: string }> = [];
+
+  for (const entry of entries) {
+    const unread = layout.unread?.(entry.relative);
+    if (unread) problems.push({ code: "unread-file", path: entry.path, message: unread, severity: "warning" });
+  }
+  for (const entry of entries.filter((e) => layout.considers(e.relative))) {
+    const parsed = layout.parse(entry.relative);
     if (!parsed) {
-      problems.push(badFilename(entry.path, filename));
+      problems.push(badFilename(entry.path, entry.relative, layout.naming));
       continue;
     }
-    const key = `${parsed.version}_${parsed.name}`;
-    if (parsed.kind === "down") downs.push({ path: entry.path, sha: entry.sha, key });
-    else ups.set(key, { version: parsed.version, name: parsed.name, filename, path: entry.path, checksum: entry.sha });
+    if (parsed.role === "down") {
+      downs.push({ ...entry, key: parsed.key });
+      continue;
+    }
+    const ref: MigrationRef = {
+      version: parsed.version,
+      name: parsed.name,
+      filename: entry.relative,
+      path: entry.path,
+      checksum: entry.sha,
+      layout: layout.name,
+    };
+    if (parsed.role === "repeatable") ref.repeatable = true;
+    // dbmate's down half is in the file itself.
+    if (layout.sections) Object.assign(ref, { downPath: entry.path, downChecksum: entry.sha });
+    refs.push(ref);
+    if (!upByKey.has(parsed.key)) upByKey.set(parsed.key, ref);
   }
 
   for (const down of downs) {
-    const up = ups.get(down.key);
+    const up = upByKey.get(down.key);
     if (up) Object.assign(up, { downPath: down.path, downChecksum: down.sha });
-    else
-      problems.push({
-        code: "orphan-down",
-        path: down.path,
-        message: `${path.posix.basename(down.path)} has no matching ${down.key}.sql`,
-        severity: "warning",
-      });
+    else problems.push({ code: "orphan-down", path: down.path, message: `${down.relative} has no matching migration to undo`, severity: "warning" });
   }
-  const refs = [...ups.values()].sort((a, b) => compareVersions(a.version, b.version) || a.filename.localeCompare(b.filename));
+  refs.sort((a, b) => compareVersions(a.version, b.version) || a.filename.localeCompare(b.filename));
   return { refs, problems };
 }
 
-function entriesDirectlyIn<T extends { path: string }>(entries: T[], directory: string): T[] {
+/** The default `migrations` directory, when absent, gives way to the Supabase CLI's `supabase/migrations`. */
+export function resolveDirectory(entries: Array<{ path: string }>, directory: string): string {
+  if (directory !== DEFAULT_DIRECTORY || entriesUnder(entries, directory).length > 0) return directory;
+  return entriesUnder(entries, SUPABASE_DIRECTORY).length > 0 ? SUPABASE_DIRECTORY : directory;
+}
+
+export const DEFAULT_DIRECTORY = "migrations";
+
+/** Entries in the directory or one folder down (the folder-per-migration layouts), with their path relative to it. */
+function entriesUnder<T extends { path: string }>(entries: T[], directory: string): Array<T & { relative: string }> {
   const normalized = path.posix.normalize(directory || ".").replace(/\/+$/, "");
   const dir = normalized === "." ? "" : normalized;
   const prefix = dir ? `${dir}/` : "";
-  return entries.filter((e) => {
+  return entries.flatMap((e) => {
     const p = path.posix.normalize(e.path);
-    return p.startsWith(prefix) && !p.slice(prefix.length).includes("/");
+    const relative = p.slice(prefix.length);
+    return p.startsWith(prefix) && relative.split("/").length <= 2 ? [{ ...e, relative }] : [];
   });
 }
 
-function badFilename(filePath: string, filename: string): Problem {
-  return {
-    code: "bad-filename",
-    path: filePath,
-    message: `bad file name "${filename}": migrations are named <version>_<name>.sql (digits, underscore, name), e.g. 0001_create_users.sql`,
-    severity: "error",
-  };
+function badFilename(filePath: string, relative: string, naming: string): Problem {
+  return { code: "bad-filename", path: filePath, message: `bad file name "${relative}": ${naming}`, severity: "error" };
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -128,14 +209,50 @@ export function readMigration(ref: MigrationRef, content: Buffer | string, down?
   }
   const up = decode(content, ref.path);
   if (up.problem) problems.push(up.problem);
-  const downFile = down === undefined ? undefined : readDown(ref, down, problems);
   if (up.text === undefined) return { problems };
+  const sections = layoutSections(ref, up.text, checksum, problems);
+  const downFile = sections.down ?? (down === undefined ? undefined : readDown(ref, down, problems));
 
-  const parsed = parseDirectives(up.text, ref.path);
+  const parsed = parseDirectives(sections.up, ref.path);
   problems.push(...parsed.problems);
-  const file: MigrationFile = { ...ref, checksum, sql: up.text, directives: parsed.directives };
+  parsed.directives.noTransaction ||= sections.noTransaction;
+  const file: MigrationFile = { ...ref, checksum, sql: sections.up, directives: parsed.directives };
   if (downFile) Object.assign(file, { down: downFile, downChecksum: downFile.checksum });
   return { file, problems };
+}
+
+/**
+ * dbmate's file holds both halves. Any other layout runs the whole file, so a file with dbmate's
+ * markers there is refused: its down half would run right after its up half.
+ */
+function layoutSections(
+  ref: MigrationRef,
+  text: string,
+  checksum: string,
+  problems: Problem[],
+): { up: string; down?: MigrationFile["down"]; noTransaction: boolean } {
+  const layout = layoutNamed(ref.layout ?? "autopilot");
+  if (!layout.sections) {
+    if ((layout.name === "autopilot" || layout.name === "supabase") && hasDbmateMarkers(text)) {
+      const message = `${ref.filename} has dbmate's -- migrate:up/-- migrate:down sections; set migrations.layout: dbmate so only its up half is applied`;
+      problems.push({ code: "wrong-layout", path: ref.path, message, severity: "error" });
+    }
+    return { up: text, noTransaction: false };
+  }
+  const sections = layout.sections(text);
+  for (const p of sections.problems) problems.push({ code: "bad-sections", path: ref.path, line: p.line, message: p.message, severity: "error" });
+  const down = sections.down === undefined ? undefined : { path: ref.path, sql: sections.down, checksum };
+  return { up: sections.up, down, noTransaction: sections.noTransaction };
+}
+
+/**
+ * The SQL that undoes a ref, from the bytes of its down file (for dbmate, the file itself); undefined
+ * when there is none (a dbmate file without a `-- migrate:down` half).
+ */
+export function downSqlOf(ref: MigrationRef, content: Buffer): string | undefined {
+  const layout = layoutNamed(ref.layout ?? "autopilot");
+  const text = content.toString("utf8").replace(/^\uFEFF/, "");
+  return layout.sections ? layout.sections(text).down : text;
 }
 
 function readDown(ref: MigrationRef, content: Buffer | string, problems: Problem[]): MigrationFile["down"] {
@@ -145,26 +262,45 @@ function readDown(ref: MigrationRef, content: Buffer | string, problems: Problem
   return decoded.text === undefined ? undefined : { path: downPath, sql: decoded.text, checksum: gitBlobSha(content) };
 }
 
-/** Reads a local migrations directory (CLI, bench, the store's own migrations). Paths are `dir/filename`. */
-export async function loadMigrationDirectory(dir: string): Promise<{ files: MigrationFile[]; problems: Problem[] }> {
+export interface LoadedDirectory {
+  files: MigrationFile[];
+  problems: Problem[];
+  layout: LayoutChoice;
+}
+
+/**
+ * Reads a local migrations directory (CLI, bench, the store's own migrations) in the given layout,
+ * or the one detected from its files (contents included: dbmate's markers). Paths are `dir/…`.
+ */
+export async function loadMigrationDirectory(dir: string, layout?: LayoutName): Promise<LoadedDirectory> {
   // Synchronous reads on purpose: this runs in the CLI and at start-up, never while serving, and for
   // hundreds of small files it is several times faster than as many thread-pool round trips.
-  const names = readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isFile())
-    .map((d) => d.name);
   const contents = new Map<string, Buffer>();
-  for (const name of names.filter((n) => n.toLowerCase().endsWith(".sql"))) contents.set(name, readFileSync(path.join(dir, name)));
+  for (const relative of sqlFilesIn(dir)) contents.set(path.posix.join(toPosix(dir), relative), readFileSync(path.join(dir, relative)));
 
-  const entries = [...contents].map(([name, bytes]) => ({ path: path.posix.join(toPosix(dir), name), sha: gitBlobSha(bytes) }));
-  const { refs, problems } = indexMigrations(entries, toPosix(dir));
+  const entries = [...contents].map(([filePath, bytes]) => ({ path: filePath, sha: gitBlobSha(bytes) }));
+  const index = indexMigrations(entries, toPosix(dir), layout, (filePath) => contents.get(filePath)?.toString("utf8"));
+  const problems = [...index.problems];
   const files: MigrationFile[] = [];
-  for (const ref of refs) {
-    const down = ref.downPath ? contents.get(path.posix.basename(ref.downPath)) : undefined;
-    const read = readMigration(ref, contents.get(ref.filename)!, down);
+  for (const ref of index.refs) {
+    const down = ref.downPath && ref.downPath !== ref.path ? contents.get(ref.downPath) : undefined;
+    const read = readMigration(ref, contents.get(ref.path)!, down);
     problems.push(...read.problems);
     if (read.file) files.push(read.file);
   }
-  return { files, problems };
+  return { files, problems, layout: index.layout };
+}
+
+/** `.sql` files (and diesel's metadata.toml, to warn about) in the directory and one folder down, relative to it. */
+function sqlFilesIn(dir: string): string[] {
+  const isSql = (d: Dirent) => d.isFile() && (d.name.toLowerCase().endsWith(".sql") || d.name === "metadata.toml");
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
+    if (isSql(d)) return [d.name];
+    if (!d.isDirectory()) return [];
+    return readdirSync(path.join(dir, d.name), { withFileTypes: true })
+      .filter(isSql)
+      .map((inner) => `${d.name}/${inner.name}`);
+  });
 }
 
 const toPosix = (p: string) => p.split(path.sep).join("/");

@@ -97,7 +97,7 @@ async function applyPending(client: pg.Client, opts: MigrateOptions, defaults: T
       continue;
     }
     const committedBefore = result.applied.map((a) => a.file);
-    if (previous) {
+    if (previous && !file.repeatable) {
       result.failure = { ...changedSinceApplied(file, previous), committedBefore };
       break;
     }

@@ -2,7 +2,7 @@
 // an applied file that changed, a new file slotted before already-applied ones, two files with
 // one version. Pure: the same plan backs the PR check, the push runbook and the CLI.
 import type { Problem } from "./errors.js";
-import { compareVersions, versionKey, type MigrationRef } from "./migration-files.js";
+import { compareVersions, isVersioned, versionKey, type MigrationRef } from "./migration-files.js";
 
 export interface AppliedMigration {
   version: string;
@@ -28,11 +28,17 @@ export function plan(refs: MigrationRef[], applied: AppliedMigration[], opts: { 
   const inEffect = applied.filter((row) => row.revertedAt === null).sort((a, b) => compareVersions(a.version, b.version));
   const appliedByVersion = new Map(inEffect.map((row) => [versionKey(row.version), row]));
   const { unique, problems } = rejectDuplicates(refs);
-  const latestApplied = inEffect.at(-1);
+  // Repeatables sort after every version: the latest applied version is the last numbered one.
+  const latestApplied = inEffect.filter((row) => isVersioned(row.version)).at(-1);
   const pending: MigrationRef[] = [];
 
   for (const ref of unique) {
     const row = appliedByVersion.get(versionKey(ref.version));
+    // A repeatable runs again whenever it changes: that is what it is for.
+    if (ref.repeatable) {
+      if (row?.checksum !== ref.checksum) pending.push(ref);
+      continue;
+    }
     if (row && row.checksum !== ref.checksum) problems.push(checksumChanged(ref, row));
     if (row) continue;
     if (latestApplied && !opts.outOfOrder && compareVersions(ref.version, latestApplied.version) < 0) {
@@ -46,7 +52,7 @@ export function plan(refs: MigrationRef[], applied: AppliedMigration[], opts: { 
 
 /** Every file of a shared version is refused: which one the author meant is not ours to guess. */
 function rejectDuplicates(refs: MigrationRef[]): { unique: MigrationRef[]; problems: Problem[] } {
-  const groups = new Map<bigint, MigrationRef[]>();
+  const groups = new Map<string, MigrationRef[]>();
   for (const ref of refs) groups.set(versionKey(ref.version), [...(groups.get(versionKey(ref.version)) ?? []), ref]);
   const problems: Problem[] = [];
   const unique: MigrationRef[] = [];

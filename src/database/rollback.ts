@@ -7,7 +7,7 @@ import path from "node:path";
 import pg from "pg";
 import { findTransactionControl } from "./lint/index.js";
 import { ensureHistory, markRevertedSql, readHistory, type HistoryRow } from "./history.js";
-import { compareVersions, versionKey } from "./migration-files.js";
+import { compareVersions, isVersioned, versionKey } from "./migration-files.js";
 import type { AppliedMigration } from "./planner.js";
 import {
   literal,
@@ -47,13 +47,14 @@ export type PlanRefusal = { error: string };
 
 /** `rollback <version>`: revert every applied (not reverted) migration NEWER than `version`, down to but not including it. */
 export function planRevertTo(version: string, history: AppliedMigration[], downs: Map<string, DownFile>, directory: string): RevertPlan | PlanRefusal {
-  if (!/^\d+$/.test(version)) return { error: `"${version}" is not a migration version (digits, as in 0001)` };
+  if (!isVersioned(version)) return { error: `"${version}" is not a migration version (digits, as in 0001)` };
   const destination = history.find((row) => versionKey(row.version) === versionKey(version));
   if (!destination) return { error: `${version} was never applied to this database` };
   if (destination.revertedAt) {
     return { error: `${label(destination)} is itself reverted (${revertedWhen(destination)}): roll back to a version that is applied` };
   }
-  const newer = inEffect(history).filter((row) => compareVersions(row.version, version) > 0);
+  // Repeatables sort after every version but have no undo: they are not reverted, only re-run when changed.
+  const newer = inEffect(history).filter((row) => isVersioned(row.version) && compareVersions(row.version, version) > 0);
   if (newer.length === 0) return { error: `nothing to revert: ${label(destination)} is the latest applied migration` };
   return planFor(newer, downs, directory);
 }
@@ -64,7 +65,7 @@ export function planRevertTo(version: string, history: AppliedMigration[], downs
  */
 export function planRevertOf(versions: string[], history: AppliedMigration[], downs: Map<string, DownFile>, directory: string): RevertPlan | PlanRefusal {
   if (versions.length === 0) return { error: "nothing to revert: that run applied no migration" };
-  const wanted = new Set(versions.filter((v) => /^\d+$/.test(v)).map(versionKey));
+  const wanted = new Set(versions.filter(isVersioned).map(versionKey));
   const stillApplied = inEffect(history).filter((row) => wanted.has(versionKey(row.version)));
   if (stillApplied.length === 0) return { error: `nothing to revert: ${versions.join(", ")} ${versions.length === 1 ? "is" : "are"} no longer applied` };
   return planFor(stillApplied, downs, directory);
@@ -186,7 +187,10 @@ function matchHistory(downs: DownFile[], history: HistoryRow[]): Matched {
   if (rows.length === 0) return { rows };
   const lastApplied = Math.max(...rows.map(({ row }) => row.appliedAt.getTime()));
   const reverting = new Set(rows.map(({ row }) => row.version));
-  const laterOne = [...inEffectByVersion.values()].find((row) => !reverting.has(row.version) && row.appliedAt.getTime() > lastApplied);
+  // A repeatable re-runs whenever it changes rather than stacking on a version: it does not pin the versions below it.
+  const laterOne = [...inEffectByVersion.values()].find(
+    (row) => isVersioned(row.version) && !reverting.has(row.version) && row.appliedAt.getTime() > lastApplied,
+  );
   if (laterOne) return { failure: appliedSince(downs[0], laterOne) };
   return { rows };
 }

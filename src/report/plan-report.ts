@@ -57,7 +57,7 @@ export function planMarkdown(report: PlanReport): string {
 
 function planSection(report: PlanReport): string {
   const head = `### Plan${report.environment ? ` for **${report.environment}**` : ""}`;
-  const note = report.targetNote ? `\n\n> ${report.targetNote}` : "";
+  const note = `${report.layout ? `\n\nLayout: ${report.layout}` : ""}${report.targetNote ? `\n\n> ${report.targetNote}` : ""}`;
   const applied = report.appliedCount !== undefined ? `\n\n${plural(report.appliedCount, "migration")} already applied.` : "";
   if (report.pending.length === 0) return `${head}${note}${applied}\n\nNothing to apply.`;
   const rows = report.pending.map((f, i) => `| ${i + 1} | ${f.version} | ${f.name} | \`${f.path}\` |`);

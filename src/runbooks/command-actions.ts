@@ -160,7 +160,7 @@ export class CommandActions {
     if (!branch) return undefined;
     const directory = this.config.migrations.directory;
     try {
-      const refs = indexMigrations(await listDirectory(this.ctx.github, this.ctx.repo, branch, directory), directory).refs;
+      const refs = indexMigrations(await listDirectory(this.ctx.github, this.ctx.repo, branch, directory), directory, this.config.migrations.layout).refs;
       return plan(refs, history, { outOfOrder: true }).pending.length;
     } catch (error) {
       this.ctx.deps.log.warn({ repo: this.ctx.run.repo, environment, err: error }, "status: the pending migrations could not be listed");

@@ -153,7 +153,7 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
   private async migrateTarget(config: RepoConfig, target: ResolvedTarget): Promise<MigrateOutcome> {
     const environment = target.environment;
     const entries = await this.step("list", () => listDirectory(this.github, this.repo, this.run.commitSha, config.migrations.directory));
-    const index = indexMigrations(entries, config.migrations.directory);
+    const index = indexMigrations(entries, config.migrations.directory, config.migrations.layout);
     let history = await this.step("history", () => readHistoryFromUrl(target.databaseUrl));
     if (history.length === 0 && index.refs.length > 0) {
       const stop = await this.step("take-over", () => takeOverOrStop({ config, target, refs: index.refs }));

@@ -20,6 +20,8 @@ export interface PlanReport {
   /** Why the target's history was not consulted, when it was not. */
   targetNote?: string;
   appliedCount?: number;
+  /** Which migration layout the files were read in, and why: `flyway (detected from V1__init.sql …)`. */
+  layout?: string;
   pending: PlannedFile[];
   problems: Problem[];
   findings: PlanFinding[];

@@ -10,9 +10,10 @@ import { takeOverNote } from "./plan-take-over.js";
 import { lintDownFile } from "../database/lint/down-files.js";
 import { ensureLintReady, lintMigrations, type LintFinding, type LintOptions } from "../database/lint/index.js";
 import { downgradeSmallTableLocks } from "../database/lint/small-tables.js";
-import { indexMigrations, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
+import { downSqlOf, indexMigrations, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
 import { appliedRefs, checkDrift } from "./drift-check.js";
 import type { DriftFinding } from "./drift-outcome.js";
+import { describeLayout } from "../database/layouts/index.js";
 import { plan, type AppliedMigration } from "../database/planner.js";
 import { batchTooLarge } from "../database/plan-bounds.js";
 import { rehearse } from "../database/rehearsal.js";
@@ -93,7 +94,7 @@ class PlanRun extends RunContext<RunOf<"plan">> {
     const target = environment ? await this.resolveTarget(environment) : `${this.params.baseRef} maps to no environment in .github/autopilot.yml`;
     const history = await this.step("history", () => this.readHistory(target));
     const takeOver = "applied" in history && history.applied.length === 0 && !config.migrations.baseline ? await takeOverNote(target) : undefined;
-    const index = indexMigrations(head, config.migrations.directory);
+    const index = indexMigrations(head, config.migrations.directory, config.migrations.layout);
     const { pending, problems } = this.pendingAndProblems(index.refs, history, base, changed, config);
     const sizes = new Map(head.map((e) => [e.path, e.size]));
     const tooLarge = batchTooLarge(pending, (path) => sizes.get(path));
@@ -102,6 +103,7 @@ class PlanRun extends RunContext<RunOf<"plan">> {
         environment,
         targetNote: "note" in history ? history.note : takeOver,
         appliedCount: "applied" in history ? history.applied.filter((h) => !h.revertedAt).length : undefined,
+        layout: describeLayout(index.layout),
         pending: pending.map((p) => ({ path: p.path, version: p.version, name: p.name })),
         problems: [...index.problems, ...problems, ...tooLarge],
         findings: [],
@@ -129,6 +131,7 @@ class PlanRun extends RunContext<RunOf<"plan">> {
       environment,
       targetNote: "note" in history ? history.note : takeOver,
       appliedCount: "applied" in history ? history.applied.filter((h) => !h.revertedAt).length : undefined,
+      layout: describeLayout(index.layout),
       pending: pending.map((p) => ({ path: p.path, version: p.version, name: p.name })),
       problems,
       findings: costed.filter((f) => !downPaths.has(f.path)),
@@ -190,14 +193,15 @@ class PlanRun extends RunContext<RunOf<"plan">> {
 
   /** The `.down.sql` files of the pending migrations: a rollback runs them against the same tables. */
   private async downloadDowns(pending: MigrationRef[]): Promise<DownFile[]> {
-    const withDown = pending.filter((r) => r.downPath && r.downChecksum);
+    // A dbmate down half shares its file with the up half: its findings could not be told apart by path.
+    const withDown = pending.filter((r) => r.downPath && r.downChecksum && r.downPath !== r.path);
     if (withDown.length === 0) return [];
     const blobs = await downloadBlobs(
       this.github,
       this.repo,
       withDown.map((r) => r.downChecksum!),
     );
-    return withDown.map((r) => ({ path: r.downPath!, sql: blobs.get(r.downChecksum!)!.toString("utf8") }));
+    return withDown.map((r) => ({ path: r.downPath!, sql: downSqlOf(r, blobs.get(r.downChecksum!)!) ?? "" }));
   }
 
   /** The target's real major when the plan reached it; else `lint.postgres_version`. */

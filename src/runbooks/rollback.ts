@@ -7,7 +7,8 @@ import { BackupFailedError } from "../backups/service.js";
 import { estimateRestoreLoss, isZeroLoss, type LossEstimate } from "../backups/loss-report.js";
 import { isUnavailable } from "../database/connection-errors.js";
 import { readHistoryFromUrl } from "../database/history.js";
-import { indexMigrations } from "../database/migration-files.js";
+import { layoutNamed, type LayoutName } from "../database/layouts/index.js";
+import { downSqlOf, indexMigrations } from "../database/migration-files.js";
 import type { AppliedMigration } from "../database/planner.js";
 import { restoreDatabase } from "../database/restore.js";
 import { holdMigrationLock } from "../database/target-session.js";
@@ -139,9 +140,10 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
     if (destination.kind === "backup") return this.backupStrategy(destination.id);
     const directory = config.migrations.directory;
     if (destination.kind === "version") {
-      const plan = planRevertTo(destination.version, history, await this.downFiles(this.run.commitSha, directory), directory);
+      const { downs, layout } = await this.downFiles(this.run.commitSha, directory, config);
+      const plan = planRevertTo(destination.version, history, downs, directory);
       if ("error" in plan) return plan.error;
-      if (plan.missing.length) return `these migrations have no down file: ${plan.missing.map((m) => m.expectedPath).join(", ")}`;
+      if (plan.missing.length) return `these migrations have no down file: ${plan.missing.map((m) => m.expectedPath).join(", ")}${withoutDowns(layout)}`;
       return { kind: "down", downs: plan.downs };
     }
     const last = await this.lastRunStillApplied(history);
@@ -151,7 +153,7 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
     }
     if (!last) return `nothing to roll back: no migration run's changes are still applied to ${environment}`;
     const versions = last.migrations.map((m) => m.version);
-    const plan = planRevertOf(versions, history, await this.downFiles(last.commitSha, directory), directory);
+    const plan = planRevertOf(versions, history, (await this.downFiles(last.commitSha, directory, config)).downs, directory);
     if ("error" in plan) return plan.error;
     if (plan.missing.length === 0) return { kind: "down", downs: plan.downs };
     if (!last.backupId) return `migrations ${plan.missing.map((m) => m.version).join(", ")} have no down file and their run kept no backup`;
@@ -192,8 +194,8 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
   }
 
   /** The down files at a commit, by version. */
-  private async downFiles(commitSha: string, directory: string): Promise<Map<string, DownFile>> {
-    const { refs } = indexMigrations(await listDirectory(this.github, this.repo, commitSha, directory), directory);
+  private async downFiles(commitSha: string, directory: string, config: RepoConfig): Promise<{ downs: Map<string, DownFile>; layout: LayoutName }> {
+    const { refs, layout } = indexMigrations(await listDirectory(this.github, this.repo, commitSha, directory), directory, config.migrations.layout);
     const withDown = refs.filter((r) => r.downPath && r.downChecksum);
     const blobs = await downloadBlobs(
       this.github,
@@ -202,9 +204,10 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
     );
     const downs = new Map<string, DownFile>();
     for (const ref of withDown) {
-      downs.set(ref.version, { version: ref.version, name: ref.name, path: ref.downPath!, sql: blobs.get(ref.downChecksum!)!.toString("utf8") });
+      const sql = downSqlOf(ref, blobs.get(ref.downChecksum!)!);
+      if (sql !== undefined) downs.set(ref.version, { version: ref.version, name: ref.name, path: ref.downPath!, sql });
     }
-    return downs;
+    return { downs, layout: layout.name };
   }
 
   private async revert(config: RepoConfig, target: ResolvedTarget, downs: DownFile[], safetyBackup: BackupRecord): Promise<RollbackOutcome> {
@@ -313,4 +316,9 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
       return outcome;
     }
   }
+}
+
+/** Prisma writes no down files: the refusal says so, rather than ask for files that never exist. */
+function withoutDowns(layout: LayoutName): string {
+  return layoutNamed(layout).hasDownFiles ? "" : ` (the ${layout} layout has no down files: roll back to a backup instead)`;
 }

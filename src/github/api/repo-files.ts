@@ -2,6 +2,8 @@
 // at a commit. Listing comes from the Git trees API, so only blobs the history does not already
 // know are ever downloaded.
 import { REPO_CONFIG_PATH } from "../../config/repo-config.js";
+import { SUPABASE_DIRECTORY } from "../../database/layouts/index.js";
+import { DEFAULT_DIRECTORY } from "../../database/migration-files.js";
 import type { GitHubClient, RepoRef } from "./client.js";
 
 /** The raw text of `.github/autopilot.yml` at `ref`, or null when the file does not exist. */
@@ -69,22 +71,34 @@ export interface TreeEntry {
 }
 
 /**
- * The blobs directly inside `directory` at `commitSha`. Walks one tree per path segment instead of
- * a recursive listing of the whole repository, which GitHub truncates on large repositories.
+ * The blobs inside `directory` at `commitSha`, and one folder down (diesel and Prisma keep a folder
+ * per migration). Walks one tree per path segment, then lists that directory's own tree
+ * recursively, instead of a recursive listing of the whole repository, which GitHub truncates on
+ * large repositories. An absent default `migrations` directory gives way to `supabase/migrations`.
  */
 export async function listDirectory(github: GitHubClient, repo: RepoRef, commitSha: string, directory: string): Promise<TreeEntry[]> {
+  let listed = directory;
+  let treeSha = await treeOf(github, repo, commitSha, directory);
+  if (!treeSha && directory === DEFAULT_DIRECTORY) [listed, treeSha] = [SUPABASE_DIRECTORY, await treeOf(github, repo, commitSha, SUPABASE_DIRECTORY)];
+  if (!treeSha) return [];
+  const prefix = listed.replace(/\/+$/, "");
+  // The repository's root is listed flat: recursively it would be the whole repository.
+  const { data } = await github.rest.git.getTree({ ...repo, tree_sha: treeSha, ...(prefix ? { recursive: "true" } : {}) });
+  return data.tree
+    .filter((entry) => entry.type === "blob" && entry.path && entry.sha && entry.path.split("/").length <= 2)
+    .map((entry) => ({ path: prefix ? `${prefix}/${entry.path}` : entry.path!, sha: entry.sha!, size: entry.size }));
+}
+
+/** The SHA of the tree at `directory`, or undefined when there is no such folder. */
+async function treeOf(github: GitHubClient, repo: RepoRef, commitSha: string, directory: string): Promise<string | undefined> {
   let treeSha = commitSha;
   for (const segment of directory.split("/").filter(Boolean)) {
     const { data } = await github.rest.git.getTree({ ...repo, tree_sha: treeSha });
     const next = data.tree.find((entry) => entry.path === segment && entry.type === "tree");
-    if (!next?.sha) return [];
+    if (!next?.sha) return undefined;
     treeSha = next.sha;
   }
-  const { data } = await github.rest.git.getTree({ ...repo, tree_sha: treeSha });
-  const prefix = directory.replace(/\/+$/, "");
-  return data.tree
-    .filter((entry) => entry.type === "blob" && entry.path && entry.sha)
-    .map((entry) => ({ path: prefix ? `${prefix}/${entry.path}` : entry.path!, sha: entry.sha!, size: entry.size }));
+  return treeSha;
 }
 
 /** Downloads blobs by SHA, a few at a time. */
