@@ -9,7 +9,6 @@ import { plan } from "../database/planner.js";
 import { batchTooLarge } from "../database/plan-bounds.js";
 import { migrate, transactionControlProblems, type MigrateResult } from "../database/migrator.js";
 import { holdMigrationLock, type HeldMigrationLock } from "../database/target-session.js";
-import { restoreDatabase } from "../database/restore.js";
 import { isUnavailable } from "../database/connection-errors.js";
 import { BackupFailedError } from "../backups/service.js";
 import { listDirectory } from "../github/api/repo-files.js";
@@ -232,9 +231,7 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
       const backup = await getBackup(this.deps.db, backupId);
       if (!backup?.path || backup.status !== "ok") throw new Error(`backup ${backupId} is not usable (${backup?.status ?? "not recorded"})`);
       lock.assertHolds(target.databaseUrl);
-      const restored = await this.step("restore", () =>
-        restoreDatabase({ databaseUrl: target.databaseUrl, file: backup.path!, expectedSha256: backup.sha256 ?? undefined }),
-      );
+      const restored = await this.step("restore", () => this.restoreFromBackup(target, backup));
       const history = await readHistoryFromUrl(target.databaseUrl);
       const historyCount = history.filter((h) => !h.revertedAt).length;
       return this.restoreEnded({ action: "restored", backupId, safetyBackupIds, historyCount, ownersNotKept: restored.ownersNotKept });
