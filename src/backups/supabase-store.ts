@@ -21,7 +21,11 @@ export class SupabaseBackupStore implements BackupStore {
 
   constructor(private readonly settings: SupabaseSettings) {
     this.description = `supabase bucket ${settings.bucket}/${settings.prefix} at ${settings.url}`;
-    this.client = createClient(settings.url, settings.serviceKey, { auth: { persistSession: false, autoRefreshToken: false } });
+    // Only Storage is used; Realtime would want a WebSocket (absent from Node 20) and is never connected.
+    this.client = createClient(settings.url, settings.serviceKey, {
+      auth: { persistSession: false, autoRefreshToken: false },
+      realtime: { transport: NoRealtime as never },
+    });
   }
 
   private get bucket() {
@@ -149,6 +153,12 @@ export class SupabaseBackupStore implements BackupStore {
   private unavailable(what: string, key: string, detail: string): StoreUnavailableError {
     const text = `${this.description}: ${what} of ${key} failed: ${detail}`;
     return new StoreUnavailableError(redact(text.split(this.settings.serviceKey).join("***")));
+  }
+}
+
+class NoRealtime {
+  constructor() {
+    throw new Error("backups do not use Supabase Realtime");
   }
 }
 

@@ -189,7 +189,7 @@ export function backupEnvironmentProblems(file: string, config: HasBackups, env:
   const problems = sectionProblems(config.backups, env).map((p) => ({ file, key: `backups.${p.key}`, message: p.message }));
   config.targets.forEach((t, i) => {
     if (!t.backups) return;
-    for (const p of sectionProblems(effectiveBackups(config, t), env)) problems.push({ file, key: `targets.${i}.backups.${p.key}`, message: p.message });
+    for (const p of sectionProblems(effectiveBackups(config, t), env)) problems.push({ file, key: `targets[${i}].backups.${p.key}`, message: p.message });
   });
   // The same problem reached through the server-wide section and a target's is one problem to fix.
   return problems.filter((p, i) => problems.findIndex((q) => q.message === p.message) === i);
