@@ -287,7 +287,7 @@ describe("Supabase store (supabase-js against a fake Storage API)", () => {
 
   test("a store that goes down mid-upload: the backup fails, nothing recorded ok, no object left", async () => {
     const before = (await listBackups(store.store.pool, REPO, "staging")).length;
-    fake.goDownAfter(7 * 1024 * 1024);
+    fake.goDownAfter(3 * 1024 * 1024); // inside the first 6 MB chunk
     await assert.rejects(
       takeBackup({ db: store.store.pool, settings: settings(), databaseUrl: db.url, repo: REPO, environment: "staging", runId: null, commitSha: null }),
       (e: Error) =>
