@@ -2,7 +2,7 @@
 // s3rver), by raw `pg_dump -Fc` and by `pg_dump | gzip`, each three times, medians printed;
 // ratio_raw and ratio_s3 last. Goals: ratio_raw <= 1.05, ratio_s3 <= 1.25.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import S3rver from "s3rver";
@@ -18,6 +18,8 @@ const ROUNDS = 3;
 
 async function main(): Promise<void> {
   const work = mkdtempSync(path.join(tmpdir(), "bench-backup-"));
+  chmodSync(work, 0o755); // as root the cluster runs as "postgres", which must reach its data folder
+
   let cluster: LocalCluster | undefined;
   const s3 = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory: path.join(work, "s3"), configureBuckets: [{ name: "autopilot" }] });
   try {
