@@ -30,7 +30,9 @@ async function main(): Promise<void> {
     await admin(serverUrl, "create database bench_backup_store");
     const url = databaseUrl(serverUrl, "bench_backup");
     const conn = connectionEnv(url);
-    execFileSync(PGBENCH, ["-i", "-s", "10", "-q", ...conn.args], { env: { ...process.env, ...conn.env }, stdio: "ignore" });
+    // pgbench takes the database as its last argument (its -d is --debug, not --dbname).
+    const pgbenchTarget = conn.args.map((a) => a.replace(/^--dbname=/, ""));
+    execFileSync(PGBENCH, ["-i", "-s", "10", "-q", ...pgbenchTarget], { env: { ...process.env, ...conn.env }, stdio: "ignore" });
     const store = await openStore(databaseUrl(serverUrl, "bench_backup_store"));
     const { port } = await s3.run();
     const base = (over: Partial<BackupSettings>): BackupSettings => ({
