@@ -3,6 +3,7 @@
 // has no credentials yet.
 import { run } from "probot";
 import { processEnvironment, readEnvironment } from "./config/environment.js";
+import { backupEnvironmentProblems, backupSecretValues } from "./config/backup-config.js";
 import { loadServerConfig } from "./config/server-config.js";
 import { ConfigError } from "./config/yaml-errors.js";
 import { autopilotApp } from "./index.js";
@@ -16,6 +17,9 @@ async function main(): Promise<void> {
   const env = readEnvironment();
   const serverConfig = await loadServerConfig(env.AUTOPILOT_SERVER_CONFIG);
   registerSecrets(serverConfig);
+  // Every store credential and key the backups name must be there now, not at the first migration.
+  const backupProblems = backupEnvironmentProblems(env.AUTOPILOT_SERVER_CONFIG, serverConfig);
+  if (backupProblems.length) throw new ConfigError(env.AUTOPILOT_SERVER_CONFIG, backupProblems);
   const { url, stop: stopCluster } = await resolveStoreUrl(env.DATABASE_URL, env.AUTOPILOT_DATA_DIR);
   registerSecret(url);
   const store = await openStore(url, { poolSize: env.AUTOPILOT_STORE_POOL_SIZE });
@@ -41,6 +45,7 @@ function registerSecrets(config: Awaited<ReturnType<typeof loadServerConfig>>): 
       if (name) registerSecret(processEnvironment()[name]);
     }
   }
+  for (const value of backupSecretValues(config)) registerSecret(value);
   registerEnvironmentSecrets();
 }
 

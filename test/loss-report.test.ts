@@ -50,8 +50,7 @@ describe("the loss report", () => {
   const backUp = () =>
     takeBackup({
       db: store.store.pool,
-      directory,
-      retentionDays: 30,
+      settings: { store: "local", directory, retentionDays: 30, keyRing: [], keyVariables: [] },
       databaseUrl: target.url,
       repo: "acme/shop",
       environment: "production",

@@ -26,9 +26,7 @@ export class LocalBackupStore {
 
   /** Where a backup goes; creates its folders (0700: dumps hold the whole database). */
   pathFor(b: BackupLocation): string {
-    const [owner, name, ...rest] = b.repo.split("/");
-    if (!owner || !name || rest.length) throw new Error(`repository must be "owner/name": ${JSON.stringify(b.repo)}`);
-    const folder = path.join(this.directory, segment("owner", owner), segment("repository", name), encodeSegment(b.environment));
+    const folder = path.join(this.directory, ...backupFolder(b.repo, b.environment));
     mkdirSync(folder, { recursive: true, mode: 0o700 });
     return path.join(folder, `${timestamp(b.createdAt)}_${segment("backup id", b.id)}.dump`);
   }
@@ -56,7 +54,14 @@ export class LocalBackupStore {
   }
 }
 
-function segment(what: string, value: string): string {
+/** owner, repository and encoded environment: the folders of a target's backups, locally and in object stores. */
+export function backupFolder(repo: string, environment: string): string[] {
+  const [owner, name, ...rest] = repo.split("/");
+  if (!owner || !name || rest.length) throw new Error(`repository must be "owner/name": ${JSON.stringify(repo)}`);
+  return [segment("owner", owner), segment("repository", name), encodeSegment(environment)];
+}
+
+export function segment(what: string, value: string): string {
   if (!SEGMENT.test(value) || value.length > 200) throw new Error(`invalid ${what} for a backup path: ${JSON.stringify(value)}`);
   return value;
 }
@@ -74,7 +79,7 @@ function encodeSegment(value: string): string {
 }
 
 /** 20250127T120000123Z: sorts by time as text, and has no ':' (invalid in Windows file names). */
-function timestamp(date: Date): string {
+export function timestamp(date: Date): string {
   if (Number.isNaN(date.getTime())) throw new Error("invalid backup date");
   return date.toISOString().replace(/[-:.]/g, "");
 }

@@ -1,19 +1,25 @@
-// Taking, recording and pruning backups of a target. Knows the store and the backup directory,
-// nothing of GitHub.
+// Taking, recording and pruning backups of a target. Knows the stores and the backup directory,
+// nothing of GitHub. A remote store gets the dump once it is verified locally; the local copy is
+// only staging then. A store that cannot be reached fails the backup: nothing falls back to disk.
 import { randomBytes } from "node:crypto";
+import { rm } from "node:fs/promises";
 import type pg from "pg";
+import type { BackupSettings } from "../config/backup-config.js";
 import { backupDatabase } from "../database/backup.js";
 import { readTableStats } from "../database/table-stats.js";
 import { recordTableStats } from "../store/backup-table-stats.js";
 import { redact } from "../redact.js";
 import { insertBackup, listBackups, markPruned, type BackupRecord } from "../store/backups.js";
 import { LocalBackupStore } from "./local-store.js";
+import { backupObjectKeys } from "./object-keys.js";
+import { openRemoteStore } from "./open-store.js";
+import { uploadBackup } from "./remote-upload.js";
 import { selectExpired, type RetentionTiers } from "./retention.js";
+import type { BackupStore } from "./store.js";
 
 export interface BackupRequest {
   db: pg.Pool;
-  directory: string;
-  retentionDays: number;
+  settings: BackupSettings;
   /** Retention tiers (server config `backups.keep`), kept besides the retention window. */
   keep?: RetentionTiers;
   databaseUrl: string;
@@ -39,15 +45,26 @@ export function newBackupId(now = new Date()): string {
 export async function takeBackup(request: BackupRequest): Promise<BackupRecord> {
   const createdAt = new Date();
   const id = newBackupId(createdAt);
-  const store = new LocalBackupStore(request.directory);
-  const base = { id, repo: request.repo, environment: request.environment, runId: request.runId, commitSha: request.commitSha, createdAt };
+  const { settings } = request;
+  const local = new LocalBackupStore(settings.directory);
+  const base = {
+    id,
+    repo: request.repo,
+    environment: request.environment,
+    runId: request.runId,
+    commitSha: request.commitSha,
+    createdAt,
+    store: settings.store,
+  };
+  let staged: string | undefined;
   try {
-    const file = store.pathFor({ id, repo: request.repo, environment: request.environment, createdAt });
+    const remote = openRemoteStore(settings);
+    const file = local.pathFor({ id, repo: request.repo, environment: request.environment, createdAt });
     // The counters just before the dump: a later restore compares with them to say what it discards.
     // Without them the loss report says "unknown"; they never fail the backup.
     const stats = await readTableStats(request.databaseUrl).catch(() => undefined);
     const result = await backupDatabase({ databaseUrl: request.databaseUrl, file });
-    const record: BackupRecord = {
+    let record: BackupRecord = {
       ...base,
       status: "ok",
       path: result.file,
@@ -55,10 +72,25 @@ export async function takeBackup(request: BackupRequest): Promise<BackupRecord> 
       sha256: result.sha256,
       durationMs: Math.round(result.durationMs),
       error: null,
+      encryptionKeyId: null,
     };
+    if (remote) {
+      staged = result.file;
+      const keys = backupObjectKeys({
+        prefix: remotePrefix(settings),
+        id,
+        repo: request.repo,
+        environment: request.environment,
+        createdAt,
+        encrypted: Boolean(settings.encryptionKey),
+      });
+      const uploaded = await uploadBackup(remote, staged, keys, settings.encryptionKey);
+      record = { ...record, path: uploaded.key, sizeBytes: uploaded.sizeBytes, sha256: uploaded.sha256, encryptionKeyId: settings.encryptionKey?.id ?? null };
+      record.durationMs = Date.now() - createdAt.getTime();
+    }
     await insertBackup(request.db, record);
     if (stats) await recordTableStats(request.db, id, stats);
-    await pruneBackups(request, store).catch((error) => request.onPruneError?.(error as Error));
+    await pruneBackups(request, local, remote).catch((error) => request.onPruneError?.(error as Error));
     return record;
   } catch (error) {
     const message = redact((error as Error).message);
@@ -72,14 +104,25 @@ export async function takeBackup(request: BackupRequest): Promise<BackupRecord> 
       error: message,
     });
     throw new BackupFailedError(message);
+  } finally {
+    if (staged) await rm(staged, { force: true });
   }
 }
 
-async function pruneBackups(request: BackupRequest, store: LocalBackupStore): Promise<void> {
+function remotePrefix(settings: BackupSettings): string {
+  return settings.s3?.prefix ?? settings.supabase?.prefix ?? "";
+}
+
+/** Expired backups are deleted where they live (each record names its store), never the newest good one. */
+async function pruneBackups(request: BackupRequest, local: LocalBackupStore, remote: BackupStore | undefined): Promise<void> {
   const backups = await listBackups(request.db, request.repo, request.environment);
+  const byId = new Map(backups.map((b) => [b.id, b]));
   const entries = backups.map((b) => ({ id: b.id, createdAt: b.createdAt, ok: b.status === "ok", path: b.path ?? "" }));
-  for (const expired of selectExpired(entries, { retentionDays: request.retentionDays, keep: request.keep, now: new Date() })) {
-    if (expired.path) await store.remove(expired.path);
+  for (const expired of selectExpired(entries, { retentionDays: request.settings.retentionDays, keep: request.keep, now: new Date() })) {
+    const kind = byId.get(expired.id)?.store ?? "local";
+    if (expired.path && kind === "local") await local.remove(expired.path);
+    else if (expired.path && remote?.kind === kind) await remote.remove(expired.path);
+    else if (expired.path) continue; // in a store this target no longer uses: kept, and kept on record
     await markPruned(request.db, expired.id);
   }
 }

@@ -1,10 +1,10 @@
 // The operator's server config: the only place that binds repositories to databases and secrets.
 // A repository's own config names environments; it can never reach a target this file does not give it.
-import { backupScheduleKeys } from "./backup-schedule-config.js";
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { isValidDuration } from "../database/directives.js";
 import { serverFloorSchema } from "../commands/authorize.js";
+import { backupsSchema, refineStoreSections, targetBackupsSchema } from "./backup-config.js";
 import { processEnvironment } from "./environment.js";
 import { parseYamlConfig } from "./yaml-errors.js";
 
@@ -32,71 +32,67 @@ export const targetSchema = z.strictObject({
   show_row_values: z.boolean().default(false),
   // HMAC key of POST /autopilot/events for this repository (AUTOPILOT_SECRET also works for it).
   events_secret_env: envVarName.optional(),
+  // Where this target's backups go, key by key over the server-wide `backups` section.
+  backups: targetBackupsSchema.optional(),
 });
 
-export const serverConfigSchema = z.strictObject({
-  targets: z.array(targetSchema).default([]).superRefine(refuseTwinBindings),
-  backups: z
-    .strictObject({
-      store: z.enum(["local", "supabase"]).default("local"),
-      directory: z.string().default("./.autopilot/backups"),
-      bucket: z.string().optional(),
-      retention_days: z.number().int().positive().default(30),
-      ...backupScheduleKeys,
-    })
-    .default({ store: "local", directory: "./.autopilot/backups", retention_days: 30 }),
-  health: z
-    .strictObject({
-      allow_hosts: z.array(z.string()).default([]),
-      // Windows for every repository (or the listed ones): results recorded, nothing healed or filed.
-      maintenance: z
-        .array(
-          z.strictObject({
-            start: z.iso.datetime({ offset: true }),
-            end: z.iso.datetime({ offset: true }),
-            repos: z.array(z.string()).optional(),
-            checks: z.array(z.string()).optional(),
-          }),
-        )
-        .default([]),
-      // How often the scheduler re-reads installations and their configs.
-      discovery_seconds: z.number().int().min(1).default(60),
-      // The tightest a repository's health schedules may fire (10 s unless the operator says otherwise).
-      // At most the default schedule's 5 min: a repository that sets no schedule gets the default unchecked.
-      min_schedule_seconds: z.number().int().min(1).max(300, "must be at most 300 (the default schedule fires every 5 min)").default(10),
-    })
-    .default({ allow_hosts: [], maintenance: [], discovery_seconds: 60, min_schedule_seconds: 10 }),
-  // A fork's pull request is linted; running its SQL on the shadow server (sandboxed, under these
-  // limits) and reading a target's history and schema for it are the operator's decisions.
-  forks: z
-    .strictObject({
-      read_targets: z.boolean({ error: "must be true or false" }).default(false),
-      rehearse: z.boolean({ error: "must be true or false" }).default(false),
-      statement_timeout: forcedTimeout.default(FORK_DEFAULTS.statement_timeout),
-      rehearsal_timeout_seconds: z
-        .number({ error: "must be a number of seconds" })
-        .int("must be a whole number of seconds")
-        .positive("must be at least 1")
-        .default(FORK_DEFAULTS.rehearsal_timeout_seconds),
-    })
-    .default(FORK_DEFAULTS),
-  // A floor for every repository: `commands.permissions.migrate: admin` and so on; and the
-  // environments whose lock/unlock/rollback need admin. A repository config may add production
-  // environments, never remove these.
-  commands: z
-    .strictObject({
-      permissions: serverFloorSchema.optional(),
-      production_environments: z.array(z.string().regex(/^[\w.-]+$/, "must be a plain environment name")).default(["production"]),
-    })
-    .default({ production_environments: ["production"] }),
-  // Who may sign in to the dashboard: only installations on these accounts (organizations or users)
-  // are shown; empty lets every user in with the repositories GitHub says they can reach.
-  dashboard: z
-    .strictObject({
-      allowed_orgs: z.array(z.string().regex(/^[\w.-]+$/, "must be an organization or user login")).default([]),
-    })
-    .default({ allowed_orgs: [] }),
-});
+export const serverConfigSchema = z
+  .strictObject({
+    targets: z.array(targetSchema).default([]).superRefine(refuseTwinBindings),
+    backups: backupsSchema,
+    health: z
+      .strictObject({
+        allow_hosts: z.array(z.string()).default([]),
+        // Windows for every repository (or the listed ones): results recorded, nothing healed or filed.
+        maintenance: z
+          .array(
+            z.strictObject({
+              start: z.iso.datetime({ offset: true }),
+              end: z.iso.datetime({ offset: true }),
+              repos: z.array(z.string()).optional(),
+              checks: z.array(z.string()).optional(),
+            }),
+          )
+          .default([]),
+        // How often the scheduler re-reads installations and their configs.
+        discovery_seconds: z.number().int().min(1).default(60),
+        // The tightest a repository's health schedules may fire (10 s unless the operator says otherwise).
+        // At most the default schedule's 5 min: a repository that sets no schedule gets the default unchecked.
+        min_schedule_seconds: z.number().int().min(1).max(300, "must be at most 300 (the default schedule fires every 5 min)").default(10),
+      })
+      .default({ allow_hosts: [], maintenance: [], discovery_seconds: 60, min_schedule_seconds: 10 }),
+    // A fork's pull request is linted; running its SQL on the shadow server (sandboxed, under these
+    // limits) and reading a target's history and schema for it are the operator's decisions.
+    forks: z
+      .strictObject({
+        read_targets: z.boolean({ error: "must be true or false" }).default(false),
+        rehearse: z.boolean({ error: "must be true or false" }).default(false),
+        statement_timeout: forcedTimeout.default(FORK_DEFAULTS.statement_timeout),
+        rehearsal_timeout_seconds: z
+          .number({ error: "must be a number of seconds" })
+          .int("must be a whole number of seconds")
+          .positive("must be at least 1")
+          .default(FORK_DEFAULTS.rehearsal_timeout_seconds),
+      })
+      .default(FORK_DEFAULTS),
+    // A floor for every repository: `commands.permissions.migrate: admin` and so on; and the
+    // environments whose lock/unlock/rollback need admin. A repository config may add production
+    // environments, never remove these.
+    commands: z
+      .strictObject({
+        permissions: serverFloorSchema.optional(),
+        production_environments: z.array(z.string().regex(/^[\w.-]+$/, "must be a plain environment name")).default(["production"]),
+      })
+      .default({ production_environments: ["production"] }),
+    // Who may sign in to the dashboard: only installations on these accounts (organizations or users)
+    // are shown; empty lets every user in with the repositories GitHub says they can reach.
+    dashboard: z
+      .strictObject({
+        allowed_orgs: z.array(z.string().regex(/^[\w.-]+$/, "must be an organization or user login")).default([]),
+      })
+      .default({ allowed_orgs: [] }),
+  })
+  .superRefine(refineStoreSections);
 
 /** One repository and environment bound to two targets would leave which database is migrated to chance. */
 function refuseTwinBindings(targets: Array<{ repo: string; environment: string }>, ctx: z.RefinementCtx): void {

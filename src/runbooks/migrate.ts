@@ -11,7 +11,6 @@ import { plan } from "../database/planner.js";
 import { batchTooLarge } from "../database/plan-bounds.js";
 import { migrate, transactionControlProblems, type MigrateResult } from "../database/migrator.js";
 import { holdMigrationLock, type HeldMigrationLock } from "../database/target-session.js";
-import { restoreDatabase } from "../database/restore.js";
 import { isUnavailable } from "../database/connection-errors.js";
 import { BackupFailedError } from "../backups/service.js";
 import { estimateRestoreLoss } from "../backups/loss-report.js";
@@ -258,9 +257,7 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
       if (!backup?.path || backup.status !== "ok") throw new Error(`backup ${backupId} is not usable (${backup?.status ?? "not recorded"})`);
       lock.assertHolds(target.databaseUrl);
       const loss = await this.step("loss", () => estimateRestoreLoss(this.deps.db, target.databaseUrl, backup));
-      const restored = await this.step("restore", () =>
-        restoreDatabase({ databaseUrl: target.databaseUrl, file: backup.path!, expectedSha256: backup.sha256 ?? undefined }),
-      );
+      const restored = await this.step("restore", () => this.restoreFromBackup(target, backup));
       const history = await readHistoryFromUrl(target.databaseUrl);
       const historyCount = history.filter((h) => !h.revertedAt).length;
       return this.restoreEnded({ action: "restored", backupId, safetyBackupIds, historyCount, ownersNotKept: restored.ownersNotKept, loss });

@@ -10,7 +10,6 @@ import { readHistoryFromUrl } from "../database/history.js";
 import { layoutNamed, type LayoutName } from "../database/layouts/index.js";
 import { downSqlOf, indexMigrations } from "../database/migration-files.js";
 import type { AppliedMigration } from "../database/planner.js";
-import { restoreDatabase } from "../database/restore.js";
 import { holdMigrationLock } from "../database/target-session.js";
 import { LockTimeoutError } from "../database/errors.js";
 import { applyDownMigrations, planRevertOf, planRevertTo, type DownFile } from "../database/rollback.js";
@@ -239,9 +238,7 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
     await this.checkRun.progress(`Restoring backup ${backup.id}…`, undefined, true);
     let ownersNotKept: string[];
     try {
-      const restored = await this.step("restore", () =>
-        restoreDatabase({ databaseUrl: target.databaseUrl, file: backup.path!, expectedSha256: backup.sha256 ?? undefined }),
-      );
+      const restored = await this.step("restore", () => this.restoreFromBackup(target, backup));
       ownersNotKept = restored.ownersNotKept;
     } catch (error) {
       return { kind: "failed", environment: target.environment, error: redact((error as Error).message), reverted: [], safetyBackup };

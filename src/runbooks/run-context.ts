@@ -5,6 +5,9 @@ import { loadRepoConfig, REPO_CONFIG_PATH, serverLimitsOf, type RepoConfig } fro
 import { ConfigError, type ConfigProblem } from "../config/yaml-errors.js";
 import { downloadBlobs, readRepoConfigText } from "../github/api/repo-files.js";
 import { takeBackup } from "../backups/service.js";
+import { withBackupFile } from "../backups/fetch-backup.js";
+import { restoreDatabase, type RestoreResult } from "../database/restore.js";
+import { resolveBackupSettings, type BackupSettings } from "../config/backup-config.js";
 import { readMigration, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
 import type { BackupRecord } from "../store/backups.js";
 import { finishCommand } from "../report/command-reply.js";
@@ -118,12 +121,10 @@ export class RunContext<R extends Run = Run> {
 
   /** A verified backup of the target, recorded for this run (old ones pruned). */
   takeBackup(target: ResolvedTarget, commitSha: string | null = this.run.commitSha): Promise<BackupRecord> {
-    const { backups } = this.deps.serverConfig;
     return takeBackup({
       db: this.deps.db,
-      directory: backups.directory,
-      retentionDays: backups.retention_days,
-      keep: backups.keep,
+      settings: this.backupSettings(target),
+      keep: this.deps.serverConfig.backups.keep,
       databaseUrl: target.databaseUrl,
       repo: this.run.repo,
       environment: target.environment,
@@ -131,6 +132,18 @@ export class RunContext<R extends Run = Run> {
       commitSha,
       onPruneError: (error) => this.deps.log.warn({ err: error, run: this.run.id }, "pruning old backups failed"),
     });
+  }
+
+  /** Restores `backup` over the target, fetched (and checked, and decrypted) from whichever store holds it first. */
+  restoreFromBackup(target: ResolvedTarget, backup: BackupRecord): Promise<RestoreResult> {
+    return withBackupFile(backup, this.backupSettings(target), ({ file, expectedSha256 }) =>
+      restoreDatabase({ databaseUrl: target.databaseUrl, file, expectedSha256 }),
+    );
+  }
+
+  /** Where this target's backups go and the keys that open them (server config + environment). */
+  backupSettings(target: ResolvedTarget): BackupSettings {
+    return resolveBackupSettings(this.deps.serverConfig, target.repo, target.environment);
   }
 
   /** Downloads migration files by their blob SHA (only these) and reads them: directives, UTF-8. */

@@ -1,5 +1,6 @@
 // Backup records: what was dumped, where, and whether it is still there.
 import type pg from "pg";
+import type { BackupStoreKind } from "../config/backup-config.js";
 import { nullableInt8 } from "./int8.js";
 
 export interface BackupRecord {
@@ -9,7 +10,11 @@ export interface BackupRecord {
   runId: number | null;
   commitSha: string | null;
   status: "ok" | "failed" | "pruned";
+  /** Which store holds it; `path` is the file (local) or the object key in that store. */
+  store?: BackupStoreKind;
   path: string | null;
+  /** The key that sealed it (backups.encryption_key_env); null or absent: stored as pg_dump wrote it. */
+  encryptionKeyId?: string | null;
   sizeBytes: number | null;
   sha256: string | null;
   durationMs: number | null;
@@ -18,15 +23,31 @@ export interface BackupRecord {
 }
 
 const columns = `id, repo, environment, run_id as "runId", commit_sha as "commitSha", status, path,
-  size_bytes::float8 as "sizeBytes", sha256, duration_ms as "durationMs", error, created_at as "createdAt"`;
+  size_bytes::float8 as "sizeBytes", sha256, duration_ms as "durationMs", error, created_at as "createdAt",
+  store, encryption_key_id as "encryptionKeyId"`;
 
 const toBackup = (row: Record<string, unknown>): BackupRecord => ({ ...(row as unknown as BackupRecord), runId: nullableInt8(row.runId, "backups.run_id") });
 
 export async function insertBackup(db: pg.Pool, b: Omit<BackupRecord, "createdAt"> & { createdAt?: Date }): Promise<void> {
   await db.query(
-    `insert into backups (id, repo, environment, run_id, commit_sha, status, path, size_bytes, sha256, duration_ms, error, created_at)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, coalesce($12, now()))`,
-    [b.id, b.repo, b.environment, b.runId, b.commitSha, b.status, b.path, b.sizeBytes, b.sha256, b.durationMs, b.error, b.createdAt ?? null],
+    `insert into backups (id, repo, environment, run_id, commit_sha, status, path, size_bytes, sha256, duration_ms, error, created_at, store, encryption_key_id)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, coalesce($12, now()), $13, $14)`,
+    [
+      b.id,
+      b.repo,
+      b.environment,
+      b.runId,
+      b.commitSha,
+      b.status,
+      b.path,
+      b.sizeBytes,
+      b.sha256,
+      b.durationMs,
+      b.error,
+      b.createdAt ?? null,
+      b.store ?? "local",
+      b.encryptionKeyId ?? null,
+    ],
   );
 }
 
