@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,6 +16,19 @@ function run(command: string, args: string[], cwd: string): Promise<{ code: numb
   return new Promise((resolve) => {
     execFile(command, args, { cwd, env }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }));
   });
+}
+
+/**
+ * The bundle built into a directory of its own inside the project (packages resolve from there), so
+ * that another test running dist/cli meanwhile never loses a chunk to this rebuild.
+ */
+async function buildPrivateBundle(t: { after(fn: () => void): void }): Promise<string> {
+  mkdirSync(path.join(root, "dist"), { recursive: true });
+  const outdir = mkdtempSync(path.join(root, "dist", "test-"));
+  t.after(() => rmSync(outdir, { recursive: true, force: true }));
+  const build = await run(process.execPath, ["scripts/build-cli.mjs", outdir], root);
+  assert.equal(build.code, 0, build.stderr);
+  return path.join(outdir, "main.js");
 }
 
 /** A checkout whose src/ and node_modules/ are the real ones and whose dist/cli/main.js only says "bundle". */
@@ -41,14 +54,13 @@ test("bin/autopilot.js runs the bundle while it is newer than src/, and the Type
   assert.match(stale.stdout, /^Usage: autopilot/);
 });
 
-test("the bundle npm run build writes lints a directory: findings, counts and exit code", async () => {
-  const build = await run("npm", ["run", "build"], root);
-  assert.equal(build.code, 0, build.stderr);
+test("the bundle npm run build writes lints a directory: findings, counts and exit code", async (t) => {
+  const bundle = await buildPrivateBundle(t);
   const dir = mkdtempSync(path.join(tmpdir(), "autopilot-cli-bundle-lint-"));
   mkdirSync(path.join(dir, "migrations"));
   writeFileSync(path.join(dir, "migrations/0001_users.sql"), "create table users (id bigint primary key, name varchar(80));\n");
   writeFileSync(path.join(dir, "migrations/0002_drop.sql"), "-- tidy up\n\nalter table users drop column name;\n");
-  const bundled = await run(process.execPath, [path.join(root, "dist/cli/main.js"), "plan", "--lint", "--dir", "migrations"], dir);
+  const bundled = await run(process.execPath, [bundle, "plan", "--lint", "--dir", "migrations"], dir);
   assert.deepEqual(bundled, {
     code: 1,
     stderr: "",
@@ -60,4 +72,30 @@ test("the bundle npm run build writes lints a directory: findings, counts and ex
       "",
     ].join("\n"),
   });
+});
+
+test("the bundle's grammar check on a worker thread reports exactly what the in-thread check of the sources reports", async (t) => {
+  const bundle = await buildPrivateBundle(t);
+  const dir = mkdtempSync(path.join(tmpdir(), "autopilot-cli-grammar-thread-"));
+  mkdirSync(path.join(dir, "migrations"));
+  mkdirSync(path.join(dir, ".github"));
+  writeFileSync(path.join(dir, ".github/autopilot.yml"), "lint:\n  postgres_version: 14\n");
+  const newer = [
+    "merge into accounts a using incoming i on a.id = i.id when matched then update set balance = i.balance;", // 15
+    "select '{}' is json;", // 16
+    "select * from json_table('[1]', '$[*]' columns (n int path '$'));", // 17
+    "create table broken (id int primary key,;", // a syntax error in every grammar
+  ];
+  for (let i = 1; i <= 40; i++) {
+    const version = String(i).padStart(4, "0");
+    const sql =
+      i % 10 === 0 ? newer[i / 10 - 1] : `create table t${i} (id int primary key, name varchar(20));\nalter table t${i} add column note text not null;`;
+    writeFileSync(path.join(dir, `migrations/${version}_step${i}.sql`), `${sql}\n`);
+    if (i % 7 === 0) writeFileSync(path.join(dir, `migrations/${version}_step${i}.down.sql`), i === 21 ? `${newer[0]}\n` : `drop table t${i};\n`);
+  }
+  const args = ["plan", "--lint", "--dir", "migrations"];
+  const bundled = await run(process.execPath, [bundle, ...args], dir);
+  const sources = await run(process.execPath, ["--import", "tsx", path.join(root, "src/cli/main.ts"), ...args], dir);
+  assert.match(bundled.stdout, /syntax-newer-than-target/, "the target's grammar refused some files");
+  assert.deepEqual(bundled, sources);
 });
