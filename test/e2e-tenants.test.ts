@@ -7,18 +7,24 @@ import { INSTALLATION_ID, REPO, Scenario } from "./harness/scenario.js";
 import { shopRepo } from "./harness/fixtures.js";
 import { waitFor } from "./harness/app-process.js";
 import { testServerUrl } from "./harness/postgres.js";
+import { gitBlobSha, indexMigrations } from "../src/database/migration-files.js";
+import { baselineHistory } from "../src/database/take-over.js";
 
 const EMAIL = "alice.private@example.com";
+const USERS = "create table users (id int primary key, email text not null unique);\n";
 const COPY_ALICE_TO_BOB = "-- gives Bob Alice's address\nupdate users set email = (select email from users where id = 1) where id = 2;\n";
 
 describe("row values in migration errors", () => {
   let s: Scenario;
   before(async () => {
     s = await Scenario.start();
-    await s.targetQuery(
-      `create table users (id int primary key, email text not null unique); insert into users values (1, '${EMAIL}'), (2, 'bob.private@example.com')`,
-    );
-    s.commit(shopRepo([]));
+    // A production database that already has users, taken over by a baseline (first-run safety
+    // refuses to migrate a populated database without one).
+    await s.targetQuery(`${USERS} insert into users values (1, '${EMAIL}'), (2, 'bob.private@example.com')`);
+    s.commit({ ...shopRepo([]), "migrations/0000_users.sql": USERS });
+    const { refs } = indexMigrations([{ path: "migrations/0000_users.sql", sha: gitBlobSha(USERS) }], "migrations");
+    const baselined = await baselineHistory({ databaseUrl: s.targetUrl, refs, version: "0000", by: "the test", lockWaitSeconds: 5 });
+    assert.equal(baselined.kind, "recorded", JSON.stringify(baselined));
   });
   after(() => s.stop());
 
