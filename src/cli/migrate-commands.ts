@@ -179,7 +179,8 @@ async function migrateCommand(flags: MigrateFlags): Promise<void> {
 async function loadAndPlan(flags: TargetFlags): Promise<{ files: MigrationFile[]; plan: Plan; databaseUrl: string }> {
   const databaseUrl = resolveDatabaseUrl(flags);
   const loaded = await loadFiles(flags);
-  console.log(`Layout: ${describeLayout(loaded.layout)}`);
+  // Today's layout found by detection goes without saying; another tool's, or one the user named, is shown.
+  if (loaded.layout.name !== "autopilot" || !loaded.layout.detectedFrom) console.log(`Layout: ${describeLayout(loaded.layout)}`);
   const { readHistoryFromUrl } = await import("../database/history.js");
   const history = await readHistoryFromUrl(databaseUrl);
   const result = plan(loaded.files, history, { outOfOrder: Boolean(flags.outOfOrder) });
