@@ -53,13 +53,12 @@ export function autopilotApp(services: AppServices) {
       github: (installationId) => app.auth(installationId),
       log,
       env: processEnvironment(),
+      configs: new RepoConfigReader(),
       enqueue: (run) => recordAndEnqueue(store.pool, queue, run),
       requeue: (run) => requeueRun(store.pool, queue, run),
     };
 
-    // One cache of conditional config reads, shared by push routing and the scheduler's discovery.
-    const configs = new RepoConfigReader();
-    app.on("push", handlePush(store.pool, queue, configs, serverLimitsOf(services.serverConfig)));
+    app.on("push", handlePush(store.pool, queue, deps.configs, serverLimitsOf(services.serverConfig)));
     app.on("check_run.rerequested", handleCheckRunRerequested(store.pool, queue, appId));
     app.on(["pull_request.opened", "pull_request.synchronize", "pull_request.reopened"], handlePullRequest(store.pool, queue));
     app.on(["check_suite.requested", "check_suite.rerequested"], handleCheckSuite(store.pool, queue));
@@ -87,7 +86,7 @@ export function autopilotApp(services: AppServices) {
     await startWorkers(queue, deps, runLocks);
     void dropLeftoverRehearsals(services.serverConfig, log);
     const stopReaper = startReaper(queue, deps, env.AUTOPILOT_REAPER_SECONDS);
-    const scheduler = new HealthScheduler(app, deps, configs);
+    const scheduler = new HealthScheduler(app, deps);
     scheduler.start(services.serverConfig.health.discovery_seconds);
     services.onStop(async () => {
       stopReaper();

@@ -4,7 +4,6 @@
 import cron, { type ScheduledTask } from "node-cron";
 import type { Probot } from "probot";
 import { loadRepoConfig, sectionWarnings, serverLimitsOf } from "../config/repo-config.js";
-import { RepoConfigReader } from "../github/api/repo-files.js";
 import type { RepoRef } from "../github/api/client.js";
 import { installedRepositories, listInstallations } from "../github/api/installations.js";
 import type { RunbookDeps } from "../runbooks/deps.js";
@@ -26,8 +25,6 @@ export class HealthScheduler {
   constructor(
     private readonly app: Probot,
     private readonly deps: RunbookDeps,
-    // Discovery re-reads every config each interval; conditional reads make an unchanged one free.
-    private readonly configs = new RepoConfigReader(),
   ) {}
 
   start(discoverEverySeconds: number): void {
@@ -54,7 +51,7 @@ export class HealthScheduler {
       for (const repo of repos) {
         const ref = { repo: { owner: repo.owner.login, repo: repo.name }, ref: repo.default_branch };
         read.push(ref);
-        const text = await this.configs.read(github, ref.repo, ref.ref);
+        const text = await this.deps.configs.read(github, ref.repo, ref.ref);
         const { config, warnings } = loadRepoConfig(text, serverLimitsOf(this.deps.serverConfig));
         const { health } = config;
         const problems = sectionWarnings(warnings, "health");
@@ -69,7 +66,7 @@ export class HealthScheduler {
         }
       }
     }
-    this.configs.keepOnly(read);
+    this.deps.configs.keepOnly(read);
     for (const [key, scheduled] of this.tasks) {
       if (!seen.has(key)) {
         await scheduled.task.stop();

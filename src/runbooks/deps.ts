@@ -3,6 +3,7 @@ import type pg from "pg";
 import type { ServerConfig } from "../config/server-config.js";
 import type { Logger } from "../logger.js";
 import type { GitHubClient } from "../github/api/client.js";
+import type { RepoConfigReader } from "../github/api/repo-files.js";
 import type { NewRun, Run } from "../store/runs.js";
 import type { CheckRunReporter } from "../report/check-run.js";
 import { isUnavailable } from "../database/connection-errors.js";
@@ -14,6 +15,8 @@ export interface RunbookDeps {
   github(installationId: number): Promise<GitHubClient>;
   log: Logger;
   env: NodeJS.ProcessEnv;
+  /** `.github/autopilot.yml` read conditionally (ETag): an unchanged config costs no rate limit, for jobs, pushes and the scheduler alike. */
+  configs: RepoConfigReader;
   /** Records and queues another run (a command's migrate, rollback, …); undefined if it already exists. */
   enqueue(run: NewRun): Promise<Run | undefined>;
   /** Puts a run that waited for approvals back in line. */

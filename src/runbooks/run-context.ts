@@ -3,7 +3,7 @@
 import { resolveTarget, UnboundTargetError, type ResolvedTarget } from "../config/server-config.js";
 import { loadRepoConfig, REPO_CONFIG_PATH, serverLimitsOf, type RepoConfig } from "../config/repo-config.js";
 import { ConfigError, type ConfigProblem } from "../config/yaml-errors.js";
-import { downloadBlobs, readRepoConfigText } from "../github/api/repo-files.js";
+import { downloadBlobs } from "../github/api/repo-files.js";
 import { takeBackup } from "../backups/service.js";
 import { withBackupFile } from "../backups/fetch-backup.js";
 import { restoreDatabase, type RestoreResult } from "../database/restore.js";
@@ -48,7 +48,7 @@ export class RunContext<R extends Run = Run> {
 
   /** `.github/autopilot.yml` from the default branch; a ConfigError is returned, not thrown, to be reported. */
   async loadRepoConfig(): Promise<RepoConfig | ConfigError> {
-    const text = await readRepoConfigText(this.github, this.repo, await this.defaultBranch());
+    const text = await this.deps.configs.read(this.github, this.repo, await this.defaultBranch());
     const { config, errors, warnings } = loadRepoConfig(text, serverLimitsOf(this.deps.serverConfig));
     this.repoConfigWarnings = warnings;
     return errors.length > 0 ? new ConfigError(REPO_CONFIG_PATH, errors) : config;

@@ -6,17 +6,6 @@ import { SUPABASE_DIRECTORY } from "../../database/layouts/index.js";
 import { DEFAULT_DIRECTORY } from "../../database/migration-files.js";
 import type { GitHubClient, RepoRef } from "./client.js";
 
-/** The raw text of `.github/autopilot.yml` at `ref`, or null when the file does not exist. */
-export async function readRepoConfigText(github: GitHubClient, repo: RepoRef, ref: string): Promise<string | null> {
-  try {
-    const { data } = await github.rest.repos.getContent({ ...repo, path: REPO_CONFIG_PATH, ref });
-    return configText(data);
-  } catch (error) {
-    if (statusOf(error) === 404) return null;
-    throw error;
-  }
-}
-
 type ContentData = Awaited<ReturnType<GitHubClient["rest"]["repos"]["getContent"]>>["data"];
 
 function configText(data: ContentData): string | null {
@@ -27,9 +16,9 @@ function configText(data: ContentData): string | null {
 const statusOf = (error: unknown) => (error as { status?: number }).status;
 
 /**
- * `.github/autopilot.yml` read again and again (the scheduler, every discovery interval): each read
- * is conditional on the ETag of the last one, and GitHub answers an unchanged file with a 304 that
- * costs nothing against the rate limit. A changed file comes back in full, with its new ETag.
+ * `.github/autopilot.yml` read again and again (every job, every push to a feature branch, the
+ * scheduler's discovery): each read is conditional on the ETag of the last one, and GitHub answers
+ * an unchanged file with a 304 that costs nothing against the rate limit. A changed file comes back in full, with its new ETag.
  */
 export class RepoConfigReader {
   private readonly cache = new Map<string, { etag: string; text: string | null }>();
