@@ -1,16 +1,15 @@
 // The heal runbook, one cycle of the self-heal monitor for one repository: probe every check (with
 // retries), record the results, heal what is down (deploy hook, database repair, wait, verify),
 // and reconcile the incident issues with what the checks say.
-import { expectedStatus, retryDelays, type HealthConfig } from "../config/health-config.js";
+import { retryDelays, type HealthConfig } from "../config/health-config.js";
 import { branchForEnvironment, environmentForBranch, sectionWarnings, type RepoConfig } from "../config/repo-config.js";
 import { ConfigError } from "../config/yaml-errors.js";
+import { probeConfiguredCheck } from "../health/configured-probe.js";
 import { probeDatabase } from "../health/db-probe.js";
 import type { CheckResult } from "../health/check-result.js";
-import { probeHttp } from "../health/http-probe.js";
 import { decideIncidents, DEFAULT_POLICY, type CycleResult, type IncidentAction, type IncidentIssue } from "../health/incident-policy.js";
 import { inMaintenance } from "../health/maintenance.js";
 import { runAll, withRetries } from "../health/probe-runner.js";
-import { checkUrlStatically } from "../health/ssrf.js";
 import { triggerDeployHook } from "../report/deploy-hook.js";
 import { incidentBody, reminderBody, removedBody, reopenBody, resolvedBody, type HealActionSummary, type LastMigration } from "../report/incident-report.js";
 import { closeIncident, commentIncident, openIncident, reopenIncident } from "../report/incidents.js";
@@ -94,22 +93,7 @@ class HealCycle extends RunContext {
     const http: Probe[] = health.checks.map((check) => ({
       name: check.name,
       kind: "http",
-      run: async () => {
-        // A URL the guard refuses is a config error, reported as this check being unhealthy.
-        const refused = checkUrlStatically(check.url, policy);
-        if (refused) return { check: check.name, kind: "http", status: "unhealthy", error: `config error: ${refused}`, latencyMs: 0, attempts: 1 };
-        return probeHttp(
-          {
-            name: check.name,
-            url: check.url,
-            method: check.method,
-            expectStatus: expectedStatus(check),
-            bodyContains: check.body_contains,
-            timeoutMs: check.timeout_ms,
-          },
-          { policy, degradedMs: health.degraded_ms },
-        );
-      },
+      run: () => probeConfiguredCheck(check, health, policy),
     }));
     return health.database ? [...http, ...(await this.databaseProbes(config, health))] : http;
   }
