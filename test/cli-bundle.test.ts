@@ -95,7 +95,7 @@ test("the bundle's grammar check on a worker thread reports exactly what the in-
   }
   const args = ["plan", "--lint", "--dir", "migrations"];
   const bundled = await run(process.execPath, [bundle, ...args], dir);
-  const sources = await run(process.execPath, ["--import", "tsx", path.join(root, "src/cli/main.ts"), ...args], dir);
+  const sources = await run(process.execPath, ["--import", import.meta.resolve("tsx"), path.join(root, "src/cli/main.ts"), ...args], dir);
   assert.match(bundled.stdout, /syntax-newer-than-target/, "the target's grammar refused some files");
   assert.deepEqual(bundled, sources);
 });
