@@ -138,6 +138,44 @@ describe("dashboard sign-in and permissions", () => {
     assert.match(page.html, /disabled title="rollback on production needs admin permission; @writer has write">Roll back last/);
   });
 
+  test("the page lists incident issues with their link, state, duration and heal actions; the card shows pending files", async () => {
+    const repo = REPO.toLowerCase();
+    await s.storeQuery(
+      `insert into incident_records (repo, issue_number, check_name, down_since, opened_at, closed_at) values
+         ($1, 41, 'site', now() - interval '3 hours', now() - interval '170 minutes', now() - interval '2 hours'),
+         ($1, 42, 'db', now() - interval '10 minutes', now() - interval '5 minutes', null)`,
+      [repo],
+    );
+    await s.storeQuery(
+      `insert into heal_actions (repo, check_name, action, ok, detail, at) values
+         ($1, 'site', 'deploy_hook', false, 'hook answered 502', now() - interval '175 minutes'),
+         ($1, 'site', 'deploy_hook', true, 'hook answered 200', now() - interval '150 minutes'),
+         ($1, 'site', 'repair', true, null, now() - interval '1 day')`,
+      [repo],
+    );
+    await s.storeQuery(
+      `insert into runs (kind, trigger, repo, installation_id, environment, ref, commit_sha, status, pending_files, finished_at)
+       values ('migrate', 'push', $1, 1, 'production', 'refs/heads/main', 'abc1234', 'action_required', 3, now())`,
+      [REPO],
+    );
+    s.github.signInAs("reader");
+    const { cookie } = await signIn(s.app.url);
+    const page = await getPage(s.app.url, `/autopilot/repos/${REPO}`, cookie);
+    const rows = page.html.split("<tr>").filter((r) => r.includes("/issues/4"));
+    const closed = rows.find((r) => r.includes(">#41<"))!;
+    assert.match(closed, new RegExp(`href="[^"]*/${REPO}/issues/41"`));
+    assert.match(closed, /closed/);
+    assert.match(closed, /1 h 0 min/);
+    assert.match(closed, /deploy_hook/);
+    assert.doesNotMatch(closed, /repair/, "a heal outside the incident's window is not counted");
+    const open = rows.find((r) => r.includes(">#42<"))!;
+    assert.match(open, /open/);
+    assert.match(open, /so far/);
+    assert.match(open, /none/);
+    const overview = await getPage(s.app.url, "/autopilot", cookie);
+    assert.match(overview.html, /Pending files<\/dt>\s*<dd>3 \(as of run #\d+\)/);
+  });
+
   test("no user token, client secret or session id is ever written to the log", async () => {
     const output = s.app.output();
     const tokens = s.github.issuedUserTokens();

@@ -106,6 +106,11 @@ describe("self-heal monitor and incident issues", () => {
     await waitFor("a relapse comment", () => s.github.comments(REPO, number).some((c) => /Down again since/.test(c.body)));
     site.setStatus(200);
     await waitFor("closed again", () => incidents(s)[0].state === "closed", 30_000);
+    // The dashboard's incident list: the one issue, closed, with the heal it tried while down.
+    const records = await s.storeQuery("select issue_number, closed_at, down_since, opened_at from incident_records");
+    assert.equal(records.length, 1);
+    assert.equal(records[0].issue_number, number);
+    assert.ok(records[0].closed_at && records[0].down_since && records[0].opened_at < records[0].closed_at);
 
     // During a maintenance window results are recorded as maintenance and nothing is filed.
     const start = new Date(Date.now() - 60_000).toISOString();

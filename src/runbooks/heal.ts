@@ -13,6 +13,7 @@ import { runAll, withRetries } from "../health/probe-runner.js";
 import { triggerDeployHook } from "../report/deploy-hook.js";
 import { incidentBody, reminderBody, removedBody, reopenBody, resolvedBody, type HealActionSummary, type LastMigration } from "../report/incident-report.js";
 import { closeIncident, commentIncident, openIncident, reopenIncident } from "../report/incidents.js";
+import { recordIncidentChange } from "../store/incident-records.js";
 import { listIncidents } from "../github/api/issues.js";
 import type { GitHubClient } from "../github/api/client.js";
 import { branchHead } from "../github/api/repositories.js";
@@ -216,7 +217,10 @@ class HealCycle extends RunContext {
         this.deps.log.warn({ repo: this.run.repo, action: action.kind, err: error }, "incident update failed; retried next cycle");
         return undefined;
       });
-      if (changed) current = [changed, ...current.filter((i) => i.number !== changed.number)];
+      if (!changed) continue;
+      current = [changed, ...current.filter((i) => i.number !== changed.number)];
+      const downSince = "downSince" in action ? action.downSince : null;
+      await recordIncidentChange(this.deps.db, this.run.repo, { ...changed, downSince }, this.now);
     }
     await this.notify(results, states, decided.actions);
     if (config.notify?.hourly_summary) await this.hourlySummary(results);

@@ -160,6 +160,7 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
       history = await readHistoryFromUrl(target.databaseUrl);
     }
     const planned = plan(index.refs, history, { outOfOrder: config.migrations.out_of_order });
+    await updateRun(this.deps.db, this.run.id, { pendingFiles: planned.pending.length });
     const problems = [...index.problems, ...planned.problems];
     if (problems.some((p) => p.severity === "error")) return { kind: "refused", environment, problems };
     const appliedCount = history.filter((h) => !h.revertedAt).length;

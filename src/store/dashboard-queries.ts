@@ -1,6 +1,7 @@
 // The dashboard's reads, aggregated in SQL so a page costs a handful of queries whatever the history's
 // size. Health tables key repositories in lower case; runs keep GitHub's spelling, so both are asked for.
 import type pg from "pg";
+import { recentIncidents } from "./incident-records.js";
 
 const spellings = (repos: string[]) => [...new Set(repos.flatMap((r) => [r, r.toLowerCase()]))];
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
@@ -50,12 +51,14 @@ export interface EnvironmentFacts {
   lock?: { lockedBy: string; reason: string | null; at: Date };
   lastBackup?: { id: string; at: Date };
   appliedVersion?: string;
+  /** Files the environment's latest planned migrate run left unapplied (its run id says as of when). */
+  pending?: { files: number; runId: number };
 }
 
 /** Per repository and environment: the last run, the lock, the last good backup, the last version Autopilot applied. */
 export async function environmentFacts(db: pg.Pool, repos: string[]): Promise<EnvironmentFacts[]> {
   const names = spellings(repos);
-  const [runs, locks, backups, versions] = await Promise.all([
+  const [runs, locks, backups, versions, pending] = await Promise.all([
     db.query(
       `select distinct on (repo, environment) id, repo, environment, kind, status, title, coalesce(finished_at, created_at) as at
          from runs where repo = any($1) and environment is not null order by repo, environment, id desc`,
@@ -72,6 +75,13 @@ export async function environmentFacts(db: pg.Pool, repos: string[]): Promise<En
         where r.repo = any($1) and r.kind = 'migrate' and r.status = 'success' order by r.repo, r.environment, r.id desc, m.version desc`,
       [names],
     ),
+    db.query(
+      `select distinct on (r.repo, r.environment) r.repo, r.environment, r.id,
+              greatest(0, r.pending_files - (select count(*) from run_migrations m where m.run_id = r.id))::int as files
+         from runs r where r.repo = any($1) and r.kind = 'migrate' and r.pending_files is not null and r.status <> 'in_progress'
+        order by r.repo, r.environment, r.id desc`,
+      [names],
+    ),
   ]);
   const facts = new Map<string, EnvironmentFacts>();
   const entry = (repo: string, environment: string) => {
@@ -84,6 +94,7 @@ export async function environmentFacts(db: pg.Pool, repos: string[]): Promise<En
   for (const l of locks.rows) entry(l.repo, l.environment).lock = { lockedBy: l.locked_by, reason: l.reason, at: l.locked_at };
   for (const b of backups.rows) entry(b.repo, b.environment).lastBackup = { id: b.id, at: b.created_at };
   for (const v of versions.rows) entry(v.repo, v.environment).appliedVersion = v.version;
+  for (const p of pending.rows) entry(p.repo, p.environment).pending = { files: p.files, runId: Number(p.id) };
   return [...facts.values()];
 }
 
@@ -162,9 +173,9 @@ export interface CheckIncident {
   updatedAt: Date;
 }
 
-/** Checks not healthy now (the open incidents), and the heal actions tried in the last 7 days. */
+/** Checks not healthy now, incident issues open or closed in the last 30 days, and the heal actions tried in the last 7 days. */
 export async function incidents(db: pg.Pool, repo: string) {
-  const [open, heals, alerts] = await Promise.all([
+  const [open, heals, alerts, issues] = await Promise.all([
     db.query(`select check_name, status, down_since, updated_at from health_state where repo = $1 and status <> 'healthy' order by down_since nulls last`, [
       repo.toLowerCase(),
     ]),
@@ -174,9 +185,11 @@ export async function incidents(db: pg.Pool, repo: string) {
     db.query(`select rule, subject, severity, value, fired_at from alert_state where repo = $1 and state = 'firing' order by fired_at desc`, [
       repo.toLowerCase(),
     ]),
+    recentIncidents(db, repo),
   ]);
   return {
     open: open.rows.map((r) => ({ check: r.check_name, status: r.status, downSince: r.down_since, updatedAt: r.updated_at })) as CheckIncident[],
+    issues,
     heals: heals.rows.map((r) => ({
       check: r.check_name as string,
       action: r.action as string,

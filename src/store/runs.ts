@@ -132,12 +132,12 @@ export async function startAttempt(db: pg.Pool, id: number): Promise<Run> {
 export async function updateRun(
   db: pg.Pool,
   id: number,
-  fields: Partial<{ environment: string; checkRunId: number; title: string; backupId: string }>,
+  fields: Partial<{ environment: string; checkRunId: number; title: string; backupId: string; pendingFiles: number }>,
 ): Promise<void> {
   await db.query(
     `update runs set environment = coalesce($2, environment), check_run_id = coalesce($3, check_run_id),
-       title = coalesce($4, title), backup_id = coalesce($5, backup_id) where id = $1`,
-    [id, fields.environment ?? null, fields.checkRunId ?? null, fields.title ?? null, fields.backupId ?? null],
+       title = coalesce($4, title), backup_id = coalesce($5, backup_id), pending_files = coalesce($6, pending_files) where id = $1`,
+    [id, fields.environment ?? null, fields.checkRunId ?? null, fields.title ?? null, fields.backupId ?? null, fields.pendingFiles ?? null],
   );
 }
 

@@ -53,6 +53,8 @@ function card(r: OverviewRepo, environment: string, now: number): Html {
       <dd>${score === null ? "—" : `${score}/100`}</dd>
       <dt>Applied</dt>
       <dd>${facts?.appliedVersion ?? "—"}</dd>
+      <dt>Pending files</dt>
+      <dd>${facts?.pending ? `${facts.pending.files} (as of run #${facts.pending.runId})` : "—"}</dd>
       <dt>Last run</dt>
       <dd>
         ${facts?.lastRun ? html`${facts.lastRun.kind} <span class="${facts.lastRun.status}">${facts.lastRun.status}</span> ${ago(facts.lastRun.at, now)}` : "none"}

@@ -44,7 +44,7 @@ export function repositoryPage(v: RepositoryView, now = Date.now()): Html {
     <section id="incidents" aria-labelledby="incidents-h">
       <h2 id="incidents-h">Incidents</h2>
       ${table(
-        ["Check", "Status", "Down since", "Duration"],
+        ["Check not healthy now", "Status", "Down since", "Duration"],
         v.incidents.open.map((i) => [
           i.check,
           html`<span class="${i.status}">${i.status}</span>`,
@@ -53,7 +53,23 @@ export function repositoryPage(v: RepositoryView, now = Date.now()): Html {
         ]),
         "No open incident.",
       )}
-      <p><a href="${github}/issues?q=${encodeURIComponent("label:autopilot")}">Incident issues on GitHub</a></p>
+      <h3>Incident issues, open and closed in the last 30 days</h3>
+      ${table(
+        ["Issue", "Check", "State", "Started", "Duration", "Heal actions tried"],
+        v.incidents.issues.map((i) => {
+          const start = i.downSince ?? i.openedAt;
+          return [
+            html`<a href="${github}/issues/${i.number}">#${i.number}</a>`,
+            i.check,
+            html`<span class="${i.closedAt ? "ok" : "failure"}">${i.closedAt ? "closed" : "open"}</span>`,
+            start,
+            duration((i.closedAt?.getTime() ?? now) - start.getTime()) + (i.closedAt ? "" : " so far"),
+            i.healsTried.join(", ") || "none",
+          ];
+        }),
+        "No incident issue in the last 30 days.",
+      )}
+      <p><a href="${github}/issues?q=${encodeURIComponent("label:autopilot")}">All incident issues on GitHub</a></p>
       <h3>Heal actions tried (7 days)</h3>
       ${table(
         ["When", "Check", "Action", "Result", "Detail"],
