@@ -7,6 +7,7 @@ import { handleIssueComment } from "./github/webhooks/issue-comment.js";
 import { handleRequestedAction } from "./github/webhooks/requested-action.js";
 import { handlePullRequestReview } from "./github/webhooks/pull-request-review.js";
 import { recordAndEnqueue, requeueRun, startQueue } from "./jobs/queue.js";
+import { bindBreakerStore } from "./breakers.js";
 import { startWorkers } from "./jobs/workers.js";
 import { RunLocks } from "./jobs/liveness.js";
 import { startReaper } from "./jobs/reaper.js";
@@ -47,6 +48,8 @@ export function autopilotApp(services: AppServices) {
       { retryLimit: env.AUTOPILOT_RETRY_LIMIT, retryDelaySeconds: env.AUTOPILOT_RETRY_DELAY_SECONDS, pollingIntervalSeconds: env.AUTOPILOT_JOB_POLL_SECONDS },
       log,
     );
+    // Slack, deploy hooks and the LLM endpoint share their circuit breakers' state through the store.
+    bindBreakerStore(store.pool);
     const deps: RunbookDeps = {
       db: store.pool,
       serverConfig: services.serverConfig,

@@ -8,6 +8,7 @@
 import type pg from "pg";
 import { z } from "zod";
 import { llmEndpoint } from "../config/environment.js";
+import { destinationOf, throughBreaker } from "../breakers.js";
 import { DEFAULT_SCAN_OPTIONS, scanRepository, type Trend } from "./anomalies.js";
 import { queryPerformance as readQueryPerformance, type QueryPerformance } from "./query-performance.js";
 import type { Queryable } from "./queries.js";
@@ -176,24 +177,29 @@ export async function writeNarrative(insights: Insights, env?: NodeJS.ProcessEnv
   try {
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (endpoint.key) headers.authorization = `Bearer ${endpoint.key}`;
-    const response = await fetch(`${endpoint.url.replace(/\/+$/, "")}/chat/completions`, {
-      method: "POST",
-      headers,
-      signal: AbortSignal.timeout(timeoutMs),
-      body: JSON.stringify({
-        model: endpoint.model,
-        temperature: 0.2,
-        messages: [
-          {
-            role: "system",
-            content:
-              "You write the summary of a weekly operations report on a PostgreSQL-backed service. Answer with one paragraph of exactly " +
-              "three plain sentences, no headings, no lists, no Markdown. Use only the figures given; do not invent numbers.",
-          },
-          { role: "user", content: JSON.stringify(narrativeFacts(insights)) },
-        ],
-      }),
-    });
+    const response = await throughBreaker(
+      destinationOf("llm", endpoint.url),
+      () =>
+        fetch(`${endpoint.url.replace(/\/+$/, "")}/chat/completions`, {
+          method: "POST",
+          headers,
+          signal: AbortSignal.timeout(timeoutMs),
+          body: JSON.stringify({
+            model: endpoint.model,
+            temperature: 0.2,
+            messages: [
+              {
+                role: "system",
+                content:
+                  "You write the summary of a weekly operations report on a PostgreSQL-backed service. Answer with one paragraph of exactly " +
+                  "three plain sentences, no headings, no lists, no Markdown. Use only the figures given; do not invent numbers.",
+              },
+              { role: "user", content: JSON.stringify(narrativeFacts(insights)) },
+            ],
+          }),
+        }),
+      (r) => (r.ok ? undefined : `HTTP ${r.status}`),
+    );
     if (!response.ok) return undefined;
     const parsed = ChatCompletion.safeParse(await response.json());
     const text = parsed.success ? parsed.data.choices[0].message.content?.replace(/\s+/g, " ").trim() : undefined;

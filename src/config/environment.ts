@@ -22,6 +22,11 @@ const envSchema = z.object({
   AUTOPILOT_STORE_POOL_SIZE: z.coerce.number().int().min(2).max(1000).default(10),
   // Seconds between two probes of a verification (30): tests and drills shorten it; see verifyProbeSeconds.
   AUTOPILOT_VERIFY_PROBE_SECONDS: z.coerce.number().positive().max(300).default(30),
+  // Waits before each retry of a failed deploy hook of a migration or rollback (it counts as failed after the last).
+  AUTOPILOT_DEPLOY_HOOK_RETRY_SECONDS: z
+    .string()
+    .regex(/^\s*(\d+(\.\d+)?\s*(,\s*\d+(\.\d+)?\s*)*)?$/, "must be seconds separated by commas, e.g. 30,120,300 (empty: no retry)")
+    .default("30,120,300"),
   // The GitHub App's OAuth credentials (Probot's setup wizard writes them): "Sign in with GitHub" on the dashboard.
   GITHUB_CLIENT_ID: z.string().optional(),
   GITHUB_CLIENT_SECRET: z.string().optional(),
@@ -121,4 +126,15 @@ export function verifyProbeSeconds(env: NodeJS.ProcessEnv = process.env): number
   const parsed = envSchema.shape.AUTOPILOT_VERIFY_PROBE_SECONDS.safeParse(raw);
   if (!parsed.success) throw new Error(`Invalid environment:\nAUTOPILOT_VERIFY_PROBE_SECONDS: ${parsed.error.issues[0].message}`);
   return parsed.data;
+}
+
+/** The waits before each retry of a migration's or rollback's deploy hook (AUTOPILOT_DEPLOY_HOOK_RETRY_SECONDS, default 30 s, 2 min, 5 min). */
+export function deployHookRetryDelaysMs(env: NodeJS.ProcessEnv = process.env): number[] {
+  const parsed = envSchema.shape.AUTOPILOT_DEPLOY_HOOK_RETRY_SECONDS.safeParse(env.AUTOPILOT_DEPLOY_HOOK_RETRY_SECONDS);
+  if (!parsed.success) throw new Error(`Invalid environment:\nAUTOPILOT_DEPLOY_HOOK_RETRY_SECONDS: ${parsed.error.issues[0].message}`);
+  return parsed.data
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => Number(s) * 1000);
 }

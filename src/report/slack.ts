@@ -1,6 +1,7 @@
 // Slack incoming webhooks, through @slack/webhook. A Slack outage never fails a run: the error is
 // returned for the caller to record.
 import { IncomingWebhook } from "@slack/webhook";
+import { BreakerOpen, destinationOf, throughBreaker } from "../breakers.js";
 import { redact } from "../redact.js";
 
 export type SlackTone = "success" | "failure" | "warning";
@@ -18,15 +19,18 @@ export async function notifySlack(
   const text = redact(`${EMOJI[tone]} ${headline}`);
   const body = redact(details + (link ? `\n<${link}|Open in GitHub>` : ""));
   try {
-    await new IncomingWebhook(webhookUrl, { timeout: 10_000 } as never).send({
-      text,
-      blocks: [
-        { type: "section", text: { type: "mrkdwn", text: `*${text}*` } },
-        { type: "section", text: { type: "mrkdwn", text: body.slice(0, 2900) } },
-      ],
-    });
+    await throughBreaker(destinationOf("slack", webhookUrl), () =>
+      new IncomingWebhook(webhookUrl, { timeout: 10_000 } as never).send({
+        text,
+        blocks: [
+          { type: "section", text: { type: "mrkdwn", text: `*${text}*` } },
+          { type: "section", text: { type: "mrkdwn", text: body.slice(0, 2900) } },
+        ],
+      }),
+    );
     return undefined;
   } catch (error) {
+    if (error instanceof BreakerOpen) return `Slack notification ${error.message}`;
     return redact(`Slack notification failed: ${(error as Error).message}`);
   }
 }

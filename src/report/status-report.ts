@@ -5,6 +5,7 @@ import type { Run } from "../store/runs.js";
 import type { Uptime } from "../store/health.js";
 import type { DriftFinding } from "../runbooks/drift-outcome.js";
 import { driftHeadline } from "./drift-markdown.js";
+import type { BreakerState } from "../breakers.js";
 
 export interface EnvironmentStatus {
   environment: string;
@@ -18,6 +19,8 @@ export interface EnvironmentStatus {
   problem?: string;
   /** Set when the target has a shadow server to rebuild its applied files on. */
   drift?: DriftFinding;
+  /** Circuit breakers open on the target's deploy hook or Slack webhook. */
+  openBreakers?: BreakerState[];
 }
 
 const when = (d: Date | null | undefined) => (d ? new Date(d).toISOString().replace("T", " ").slice(0, 16) + " UTC" : "—");
@@ -45,7 +48,17 @@ export function renderStatus(rows: EnvironmentStatus[], checks: CheckHealth[] = 
   const anomalies = findings.length
     ? `\n\n**Open anomaly findings**\n\n${findings.map((f) => `- ${cell(f.summary)}${f.issue ? ` (#${f.issue})` : ""}`).join("\n")}`
     : "";
-  return renderEnvironments(rows) + driftLines(rows) + health + anomalies;
+  return renderEnvironments(rows) + driftLines(rows) + breakerLines(rows) + health + anomalies;
+}
+
+function breakerLines(rows: EnvironmentStatus[]): string {
+  const lines = rows.flatMap((r) =>
+    (r.openBreakers ?? []).map(
+      (b) =>
+        `- **${r.environment}**: \`${b.destination}\` failed ${b.failures} times in a row; calls are skipped until ${when(b.openUntil)} (${b.skipped} skipped so far)`,
+    ),
+  );
+  return lines.length ? `\n\n**Circuit breakers open**\n\n${lines.join("\n")}` : "";
 }
 
 function driftLines(rows: EnvironmentStatus[]): string {

@@ -158,8 +158,18 @@ class HealCycle extends RunContext {
   private async heal(config: RepoConfig, checks: string[]): Promise<void> {
     for (const target of await this.boundTargets()) {
       if (target.deployHookUrl) {
-        const result = await triggerDeployHook(target.deployHookUrl, { repo: this.run.repo, environment: target.environment, reason: "heal", checks });
-        for (const check of checks) await this.action(check, "deploy hook", result.ok, result.ok ? `HTTP ${result.httpStatus}` : `failed: ${result.error}`);
+        const result = await triggerDeployHook(
+          target.deployHookUrl,
+          { repo: this.run.repo, environment: target.environment, reason: "heal", checks },
+          { retryDelaysMs: [] },
+        );
+        for (const check of checks)
+          await this.action(
+            check,
+            "deploy hook",
+            result.ok,
+            result.ok ? `HTTP ${result.httpStatus}` : result.skipped ? `${result.error}` : `failed: ${result.error}`,
+          );
       }
       await this.repair(config, target.environment, checks);
     }

@@ -2,18 +2,24 @@ import type pg from "pg";
 
 export async function recordDeployment(
   db: pg.Pool,
-  d: { runId: number; repo: string; environment: string; hook: string; httpStatus: number | null; ok: boolean; error: string | null; durationMs: number },
+  d: {
+    runId: number;
+    repo: string;
+    environment: string;
+    hook: string;
+    httpStatus: number | null;
+    ok: boolean;
+    error: string | null;
+    durationMs: number;
+    attempts?: number;
+    skipped?: boolean;
+  },
 ): Promise<void> {
-  await db.query(`insert into deployments (run_id, repo, environment, hook, http_status, ok, error, duration_ms) values ($1, $2, $3, $4, $5, $6, $7, $8)`, [
-    d.runId,
-    d.repo,
-    d.environment,
-    d.hook,
-    d.httpStatus,
-    d.ok,
-    d.error,
-    Math.round(d.durationMs),
-  ]);
+  await db.query(
+    `insert into deployments (run_id, repo, environment, hook, http_status, ok, error, duration_ms, attempts, skipped)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    [d.runId, d.repo, d.environment, d.hook, d.httpStatus, d.ok, d.error, Math.round(d.durationMs), d.attempts ?? 1, d.skipped ?? false],
+  );
 }
 
 /** A deployment made elsewhere (reported to POST /autopilot/events), so scans can name it as a cause. */

@@ -7,6 +7,7 @@
 import { Counter, Gauge, Histogram, Registry, type LabelValues } from "prom-client";
 import type pg from "pg";
 import { latencyPercentile, uptimeByWindow, type Queryable } from "../analytics/queries.js";
+import { breakerStates } from "../breakers.js";
 
 export interface MetricsOptions {
   now?: Date;
@@ -49,6 +50,7 @@ export async function buildRegistry(db: Queryable, options: MetricsOptions = {})
     anomalies(db, registry),
     healthScores(db, registry, now),
     jobs(db, registry),
+    circuitBreakers(db, registry),
   ]);
   return registry;
 }
@@ -178,14 +180,44 @@ async function backups(db: Queryable, registry: Registry): Promise<void> {
 async function deployments(db: Queryable, registry: Registry): Promise<void> {
   const total = new Counter({
     name: "autopilot_deployments_total",
-    help: "Deploy hooks called, by outcome (success, failure).",
+    help: "Deploy hooks called (after their retries), by outcome (success, failure, skipped: its circuit breaker was open).",
     labelNames: ["repo", "environment", "outcome"],
     registers: [registry],
   });
   const { rows } = await db.query(
-    `select repo, environment, case when ok then 'success' else 'failure' end as outcome, count(*)::float8 as n from deployments group by 1, 2, 3 order by 1, 2, 3`,
+    `select repo, environment, case when ok then 'success' when skipped then 'skipped' else 'failure' end as outcome, count(*)::float8 as n
+       from deployments group by 1, 2, 3 order by 1, 2, 3`,
   );
   for (const r of rows) total.inc({ repo: r.repo, environment: r.environment, outcome: r.outcome }, r.n);
+}
+
+// ---- circuit breakers ---------------------------------------------------------------------------
+
+async function circuitBreakers(db: Queryable, registry: Registry): Promise<void> {
+  const open = new Gauge({
+    name: "autopilot_circuit_breaker_open",
+    help: "1 while the destination's circuit breaker is open (calls to it fail fast), else 0.",
+    labelNames: ["destination"],
+    registers: [registry],
+  });
+  const failures = new Gauge({
+    name: "autopilot_circuit_breaker_consecutive_failures",
+    help: "Consecutive failed calls to the destination.",
+    labelNames: ["destination"],
+    registers: [registry],
+  });
+  const skipped = new Counter({
+    name: "autopilot_circuit_breaker_skipped_total",
+    help: "Calls not made because the destination's circuit breaker was open.",
+    labelNames: ["destination"],
+    registers: [registry],
+  });
+  if (!(await tableExists(db, "public.circuit_breakers"))) return;
+  for (const b of await breakerStates(db)) {
+    open.set({ destination: b.destination }, b.openUntil ? 1 : 0);
+    failures.set({ destination: b.destination }, b.failures);
+    if (b.skipped) skipped.inc({ destination: b.destination }, b.skipped);
+  }
 }
 
 // ---- incidents, alerts, anomalies ----------------------------------------------------------------

@@ -53,6 +53,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       AUTOPILOT_REAPER_SECONDS: "1",
       // A repo with a health section verifies each release for 5 min: 10 probes 0.1 s apart here.
       AUTOPILOT_VERIFY_PROBE_SECONDS: "0.1",
+      // A failing deploy hook is retried three times: 50 ms apart here, not 30 s, 2 min and 5 min.
+      AUTOPILOT_DEPLOY_HOOK_RETRY_SECONDS: "0.05,0.05,0.05",
       LOG_LEVEL: "debug",
       ...options.env,
     },
