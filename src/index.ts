@@ -8,6 +8,7 @@ import { handleRequestedAction } from "./github/webhooks/requested-action.js";
 import { handlePullRequestReview } from "./github/webhooks/pull-request-review.js";
 import { recordAndEnqueue, requeueRun, startQueue } from "./jobs/queue.js";
 import { bindBreakerStore } from "./breakers.js";
+import { RateBudgets } from "./github/api/rate-budget.js";
 import { startWorkers } from "./jobs/workers.js";
 import { RunLocks } from "./jobs/liveness.js";
 import { startReaper } from "./jobs/reaper.js";
@@ -50,10 +51,12 @@ export function autopilotApp(services: AppServices) {
     );
     // Slack, deploy hooks and the LLM endpoint share their circuit breakers' state through the store.
     bindBreakerStore(store.pool);
+    const rateBudgets = new RateBudgets(store.pool);
     const deps: RunbookDeps = {
       db: store.pool,
       serverConfig: services.serverConfig,
-      github: (installationId) => app.auth(installationId),
+      github: async (installationId) => rateBudgets.watch(await app.auth(installationId), installationId),
+      rateBudgets,
       log,
       env: processEnvironment(),
       configs: new RepoConfigReader(),

@@ -4,6 +4,7 @@ import type { ServerConfig } from "../config/server-config.js";
 import type { Logger } from "../logger.js";
 import type { GitHubClient } from "../github/api/client.js";
 import type { RepoConfigReader } from "../github/api/repo-files.js";
+import type { RateBudgets } from "../github/api/rate-budget.js";
 import type { NewRun, Run } from "../store/runs.js";
 import type { CheckRunReporter } from "../report/check-run.js";
 import { isUnavailable } from "../database/connection-errors.js";
@@ -13,6 +14,8 @@ export interface RunbookDeps {
   db: pg.Pool;
   serverConfig: ServerConfig;
   github(installationId: number): Promise<GitHubClient>;
+  /** GitHub's rate-limit budget per installation: non-urgent work is deferred while it is low. */
+  rateBudgets: RateBudgets;
   log: Logger;
   env: NodeJS.ProcessEnv;
   /** `.github/autopilot.yml` read conditionally (ETag): an unchanged config costs no rate limit, for jobs, pushes and the scheduler alike. */

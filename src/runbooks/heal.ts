@@ -14,6 +14,7 @@ import { triggerDeployHook } from "../report/deploy-hook.js";
 import { incidentBody, reminderBody, removedBody, reopenBody, resolvedBody, type HealActionSummary, type LastMigration } from "../report/incident-report.js";
 import { closeIncident, commentIncident, openIncident, reopenIncident } from "../report/incidents.js";
 import { recordIncidentChange } from "../store/incident-records.js";
+import { deferredBecause } from "../github/api/rate-budget.js";
 import { listIncidents } from "../github/api/issues.js";
 import type { GitHubClient } from "../github/api/client.js";
 import { branchHead } from "../github/api/repositories.js";
@@ -274,9 +275,15 @@ class HealCycle extends RunContext {
       case "reopen":
         await reopenIncident(this.github, this.repo, action.number, reopenBody(probe!, action.downSince));
         return { number: action.number, check: action.check, open: true, closedAt: null };
-      case "remind":
+      case "remind": {
+        const low = await this.deps.rateBudgets.low(this.run.installationId);
+        if (low) {
+          this.deps.log.info({ repo: this.run.repo, check: action.check }, `incident reminder ${deferredBecause(low)}`);
+          return undefined;
+        }
         await commentIncident(this.github, this.repo, action.number, reminderBody(probe!, action.downSince, this.now));
         return undefined;
+      }
       case "resolve": {
         const uptime = await uptimeOf(this.deps.db, this.run.repo, action.check);
         const alerts = await alertsOnCheck(this, action.check, action.downSince);

@@ -14,6 +14,7 @@ import { gatherInsights } from "../analytics/insights.js";
 import { renderInsights } from "../analytics/insights-report.js";
 import { postWeeklyInsights } from "../report/weekly-issue.js";
 import { lastHealAction, recordHealAction } from "../store/health.js";
+import { deferredBecause } from "../github/api/rate-budget.js";
 
 const WEEK_MS = 7 * 24 * 3_600_000;
 
@@ -21,6 +22,12 @@ export async function runScan(deps: RunbookDeps, runId: number, _attempt: Attemp
   const begun = await beginRun(deps, runId, "scan");
   if (!begun) return;
   const { run, github } = begun;
+  // A scheduled scan can wait for the next slot: migrations and incidents need GitHub's budget more.
+  const low = run.trigger === "schedule" ? await deps.rateBudgets.low(run.installationId) : undefined;
+  if (low) {
+    await finishRun(deps.db, run.id, { status: "skipped", title: deferredBecause(low) });
+    return;
+  }
   const scan = new Scan(deps, run, github);
   try {
     const title = await scan.execute();

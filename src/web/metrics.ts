@@ -8,6 +8,7 @@ import { Counter, Gauge, Histogram, Registry, type LabelValues } from "prom-clie
 import type pg from "pg";
 import { latencyPercentile, uptimeByWindow, type Queryable } from "../analytics/queries.js";
 import { breakerStates } from "../breakers.js";
+import { LOW_BUDGET_SHARE } from "../github/api/rate-budget.js";
 
 export interface MetricsOptions {
   now?: Date;
@@ -51,6 +52,7 @@ export async function buildRegistry(db: Queryable, options: MetricsOptions = {})
     healthScores(db, registry, now),
     jobs(db, registry),
     circuitBreakers(db, registry),
+    githubBudgets(db, registry, now),
   ]);
   return registry;
 }
@@ -217,6 +219,36 @@ async function circuitBreakers(db: Queryable, registry: Registry): Promise<void>
     open.set({ destination: b.destination }, b.openUntil ? 1 : 0);
     failures.set({ destination: b.destination }, b.failures);
     if (b.skipped) skipped.inc({ destination: b.destination }, b.skipped);
+  }
+}
+
+// ---- GitHub rate limits -------------------------------------------------------------------------
+
+async function githubBudgets(db: Queryable, registry: Registry, now: Date): Promise<void> {
+  const remaining = new Gauge({
+    name: "autopilot_github_rate_limit_remaining",
+    help: "Requests left in the installation's GitHub rate-limit window, as its last response said.",
+    labelNames: ["installation"],
+    registers: [registry],
+  });
+  const limit = new Gauge({
+    name: "autopilot_github_rate_limit_limit",
+    help: "The installation's GitHub rate limit per window.",
+    labelNames: ["installation"],
+    registers: [registry],
+  });
+  const deferring = new Gauge({
+    name: "autopilot_github_deferring_work",
+    help: "1 while the installation's budget is below 10 % and scheduled scans, weekly insights and incident reminders are deferred.",
+    labelNames: ["installation"],
+    registers: [registry],
+  });
+  if (!(await tableExists(db, "public.github_rate_budgets"))) return;
+  const { rows } = await db.query(`select installation_id::text as id, remaining, "limit", reset_at from github_rate_budgets order by installation_id`);
+  for (const r of rows) {
+    remaining.set({ installation: r.id }, r.remaining);
+    limit.set({ installation: r.id }, r.limit);
+    deferring.set({ installation: r.id }, r.reset_at > now && r.limit > 0 && r.remaining / r.limit < LOW_BUDGET_SHARE ? 1 : 0);
   }
 }
 

@@ -256,7 +256,9 @@ export class FakeGitHub {
   private readonly blobs = new Map<string, Buffer>();
   private readonly trees = new Map<string, TreeEntry[]>();
   private readonly tokens = new Map<string, { installationId: number; expiresAt: number }>();
-  private readonly failures: Array<{ method: string; pattern: RegExp; status: number; remaining: number }> = [];
+  private readonly failures: Array<{ method: string; pattern: RegExp; status: number; remaining: number; retryAfterSeconds?: number }> = [];
+  /** What x-ratelimit-remaining says on every answer (of 5000). */
+  private rateRemaining = 4999;
   private readonly routes: Route[] = [];
   private readonly appSlug: string;
   private readonly appId: number;
@@ -453,6 +455,16 @@ export class FakeGitHub {
     this.failures.push({ method: method.toUpperCase(), pattern: pathPattern, status, remaining: times });
   }
 
+  /** GitHub's secondary rate limit: the next `times` matching requests get a 403 with `retry-after`. */
+  secondaryLimitNext(method: string, pathPattern: RegExp, retryAfterSeconds: number, times = 1): void {
+    this.failures.push({ method: method.toUpperCase(), pattern: pathPattern, status: 403, remaining: times, retryAfterSeconds });
+  }
+
+  /** The primary budget every answer reports from now on (x-ratelimit-remaining, of 5000). */
+  setRateRemaining(remaining: number): void {
+    this.rateRemaining = remaining;
+  }
+
   /** The App's OAuth credentials: the only client the OAuth endpoints accept. */
   setOAuthApp(clientId: string, clientSecret: string): void {
     this.oauthApp = { clientId, clientSecret };
@@ -535,7 +547,14 @@ export class FakeGitHub {
 
   private dispatch(ctx: Ctx, record: RecordedRequest): Reply {
     const failure = this.takeFailure(ctx.method, ctx.path);
-    if (failure) return { status: failure, body: { message: `Injected failure (${failure})` } };
+    if (failure?.retryAfterSeconds !== undefined) {
+      return {
+        status: 403,
+        headers: { "retry-after": String(failure.retryAfterSeconds) },
+        body: { message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again." },
+      };
+    }
+    if (failure) return { status: failure.status, body: { message: `Injected failure (${failure.status})` } };
     const match = this.matchRoute(ctx.method, ctx.path);
     this.authenticate(ctx, match?.route.auth ?? (/^\/app(\/|$)/.test(ctx.path) ? "jwt" : "token"), record);
     this.validateBody(ctx);
@@ -543,11 +562,11 @@ export class FakeGitHub {
     return match.route.handler({ ...ctx, params: match.params });
   }
 
-  private takeFailure(method: string, path: string): number | undefined {
+  private takeFailure(method: string, path: string) {
     const failure = this.failures.find((f) => f.remaining > 0 && f.method === method && f.pattern.test(path));
     if (!failure) return undefined;
     failure.remaining -= 1;
-    return failure.status;
+    return failure;
   }
 
   private validateBody(ctx: Ctx): void {
@@ -569,7 +588,7 @@ export class FakeGitHub {
       "x-github-request-id": randomBytes(8).toString("hex").toUpperCase(),
       "x-github-media-type": "github.v3; format=json",
       "x-ratelimit-limit": "5000",
-      "x-ratelimit-remaining": "4999",
+      "x-ratelimit-remaining": String(this.rateRemaining),
       "x-ratelimit-reset": String(Math.floor(Date.now() / 1000) + 3600),
       ...reply.headers,
     };
