@@ -61,6 +61,12 @@ describe("/metrics from the store", () => {
       autopilot_anomalies_open: "gauge",
       autopilot_health_score: "gauge",
       autopilot_jobs: "gauge",
+      autopilot_circuit_breaker_open: "gauge",
+      autopilot_circuit_breaker_consecutive_failures: "gauge",
+      autopilot_circuit_breaker_skipped_total: "counter",
+      autopilot_github_rate_limit_remaining: "gauge",
+      autopilot_github_rate_limit_limit: "gauge",
+      autopilot_github_deferring_work: "gauge",
     };
     assert.deepEqual(Object.fromEntries([...families.values()].map((f) => [f.name, f.type])), expected);
     for (const family of families.values()) assert.ok(family.help.length > 10, `${family.name} has help`);
