@@ -5,7 +5,21 @@
 
 export type Verb = "help" | "status" | "plan" | "migrate" | "rollback" | "backup" | "lock" | "unlock" | "approve" | "heal" | "adopt" | "baseline" | "retry";
 
-export const VERBS: readonly Verb[] = ["help", "status", "plan", "migrate", "rollback", "backup", "lock", "unlock", "approve", "heal", "adopt", "baseline", "retry"];
+export const VERBS: readonly Verb[] = [
+  "help",
+  "status",
+  "plan",
+  "migrate",
+  "rollback",
+  "backup",
+  "lock",
+  "unlock",
+  "approve",
+  "heal",
+  "adopt",
+  "baseline",
+  "retry",
+];
 
 export type RollbackDestination =
   | { kind: "last" }
@@ -227,7 +241,8 @@ function retry(args: string[]): LineResult {
   const problem = unsafeArgument(number);
   if (problem) return problem;
   const runId = Number(number);
-  if (!/^\d{1,15}$/.test(number) || runId === 0) return invalid(`${quoted(args[0])} is not a run number: use the number the run's Check Run and replies show, e.g. retry 12`);
+  if (!/^\d{1,15}$/.test(number) || runId === 0)
+    return invalid(`${quoted(args[0])} is not a run number: use the number the run's Check Run and replies show, e.g. retry 12`);
   return { verb: "retry", runId };
 }
 

@@ -217,11 +217,7 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
   private async preRunBackup(target: ResolvedTarget, pending: number): Promise<BackupRecord | MigrateOutcome> {
     const environment = target.environment;
     const reused = await this.recordedBackup();
-    if (reused) {
-      const detail = `reused ${reused.id}, taken by an earlier attempt of this run`;
-      await recordStep(this.deps.db, this.run.id, { name: "backup", status: "skipped", detail, startedAt: new Date(), durationMs: 0 });
-      return reused;
-    }
+    if (reused) return reused;
     await this.checkRun.progress("Backing up…", `Backing up **${environment}** before applying ${pending} migration(s).`, true);
     let backup: BackupRecord;
     try {
@@ -240,7 +236,11 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
     const { backupId } = this.checkpoints;
     if (!backupId) return undefined;
     const backup = await getBackup(this.deps.db, backupId);
-    if (backup?.status === "ok" && backup.path) return backup;
+    if (backup?.status === "ok" && backup.path) {
+      const detail = `reused ${backup.id}, taken by an earlier attempt of this run`;
+      await recordStep(this.deps.db, this.run.id, { name: "backup", status: "skipped", detail, startedAt: new Date(), durationMs: 0 });
+      return backup;
+    }
     throw new Error(
       `this run's backup ${backupId} is no longer usable (${backup?.status ?? "not recorded"}), and a new one would not be from before its first files; push again or run \`/autopilot migrate\` to start over`,
     );
@@ -418,7 +418,14 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
     // A resumed run continues the window its worker began, judged against the hour before that change.
     const changeAt = verifyStartedAt ?? new Date();
     await checkpoint.verifyStarted(this.deps.db, this.run.id, changeAt);
-    const request = { repo: this.run.repo, environment: target.environment, settings: config.verify, health: config.health, changeAt, startedAt: verifyStartedAt };
+    const request = {
+      repo: this.run.repo,
+      environment: target.environment,
+      settings: config.verify,
+      health: config.health,
+      changeAt,
+      startedAt: verifyStartedAt,
+    };
     const summary = `Applied ${outcome.applied.length} migration(s); watching ${config.verify.checks.join(", ")} against the hour before the change.`;
     try {
       const verification = await this.step("verify", () => verifyChange(this.deps, request, (title) => this.checkRun.progress(title, summary, true)));

@@ -21,7 +21,9 @@ export async function resumability(db: pg.Pool, run: Run): Promise<Resumability>
   const later = await laterMigrateRun(db, run);
   if (later) {
     const what = later.status === "queued" || later.status === "in_progress" ? `is ${later.status.replace("_", " ")}` : "has changed the environment since";
-    return refuse(`run #${later.id}, a later migration of this repository, ${what}; resuming #${run.id} would apply an older commit's files over it, so ${START_OVER}`);
+    return refuse(
+      `run #${later.id}, a later migration of this repository, ${what}; resuming #${run.id} would apply an older commit's files over it, so ${START_OVER}`,
+    );
   }
   const checkpoints = await checkpointsOf(db, run.id);
   if ((checkpoints.verified as { regressed?: boolean } | undefined)?.regressed) {
@@ -44,6 +46,7 @@ export function resumePoint(runId: number, { backupId, planned, applied, deploye
 
 function restoreDescription(runId: number, backupId: string, recovery: Recovery | undefined): string {
   if (recovery?.action === "restored") return `run #${runId}'s failure rolled the database back by restoring its backup ${backupId}`;
-  if (recovery?.action === "not-restored") return `run #${runId}'s failure called for restoring its backup ${backupId}, which did not happen (${redact(recovery.error)})`;
+  if (recovery?.action === "not-restored")
+    return `run #${runId}'s failure called for restoring its backup ${backupId}, which did not happen (${redact(recovery.error)})`;
   return `run #${runId}'s failure started restoring its backup ${backupId}, which did not finish: the database's state needs a person's look`;
 }

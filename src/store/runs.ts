@@ -256,9 +256,11 @@ export async function waitingRunForCommit(db: pg.Pool, repo: string, commitSha: 
 
 /** The repository's newest failed migrate run (what `/autopilot retry` resumes without a number). */
 export async function latestFailedMigrateRun(db: pg.Pool, repo: string): Promise<RunOf<"migrate"> | undefined> {
-  const [run] = await selectRuns(db, `select ${columns} from runs where lower(repo) = lower($1) and kind = 'migrate' and status = 'failure' order by id desc limit 1`, [
-    repo,
-  ]);
+  const [run] = await selectRuns(
+    db,
+    `select ${columns} from runs where lower(repo) = lower($1) and kind = 'migrate' and status = 'failure' order by id desc limit 1`,
+    [repo],
+  );
   return ofKind("migrate", run);
 }
 
