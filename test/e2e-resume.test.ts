@@ -38,64 +38,7 @@ function latestCheckRun(s: Scenario, sha: string) {
     .at(-1);
 }
 
-describe("a migrate job killed after its backup", () => {
-  let s: Scenario;
-  before(async () => (s = await Scenario.start()));
-  after(() => s.stop());
-
-  test("resumes on the retried job: the same backup, files applied once, one deploy hook call", async () => {
-    const sha = await s.push({
-      ...shopRepo(["0001_init.sql"]),
-      "migrations/0002_slow.sql": "create table slow (id int);\nselect pg_sleep(3);\n",
-    });
-    const runId = await waitFor("the run", () => runOf(s, sha).catch(() => undefined));
-    await waitFor("the slow migration to run, after the backup and 0001", async () => {
-      const rows = await s.targetQuery("select count(*)::int as n from pg_stat_activity where query like '%pg_sleep(3)%' and pid <> pg_backend_pid()");
-      return rows[0].n > 0;
-    });
-    const [backup] = await backupsOf(s, runId);
-    assert.ok(backup, "the backup was taken before the files");
-    await s.app.kill("SIGKILL");
-    await s.boot();
-
-    const run = await s.completedCheckRun(sha, 60_000);
-    assert.equal(run.conclusion, "success", run.output.summary ?? "");
-    assert.deepEqual(await backupsOf(s, runId), [backup], "no second backup: the recorded one is reused");
-    const directory = (await s.storeQuery<{ path: string }>("select path from backups where id = $1", [backup]))[0].path;
-    assert.deepEqual(backupFiles(path.dirname(directory)), [directory], "one backup file on disk");
-    const steps = await s.storeQuery<{ status: string; detail: string }>(
-      "select status, detail from run_steps where run_id = $1 and step = 'backup' order by id",
-      [runId],
-    );
-    assert.deepEqual(
-      steps.map((step) => step.status),
-      ["success", "skipped"],
-    );
-    assert.match(steps[1].detail, new RegExp(`reused ${backup}`));
-
-    const history = await s.targetQuery("select version from autopilot.schema_migrations order by 1");
-    assert.deepEqual(
-      history.map((h) => h.version),
-      ["0001", "0002"],
-    );
-    assert.equal((await s.targetQuery("select count(*)::int as n from customers"))[0].n, 2, "0001 applied once");
-    const recorded = await s.storeQuery("select version from run_migrations where run_id = $1 order by version", [runId]);
-    assert.deepEqual(
-      recorded.map((r) => r.version),
-      ["0001", "0002"],
-      "rollback last reverts both files of the run, the one applied before the kill too",
-    );
-    const checkpoints = await s.storeQuery("select name from run_checkpoints where run_id = $1 order by name", [runId]);
-    assert.deepEqual(
-      checkpoints.map((c) => c.name),
-      ["applied:0001", "applied:0002", "backup", "config", "deployed", "planned"],
-    );
-    await s.settled();
-    assert.equal(s.deployHook.requests.length, 1, "the deploy hook is called once");
-  });
-});
-
-describe("/autopilot retry", () => {
+describe("resume", () => {
   let s: Scenario;
   let blocker: pg.Client;
   const config = (onFailure: "stop" | "restore") =>
@@ -119,6 +62,62 @@ describe("/autopilot retry", () => {
     await s.stop();
   });
 
+  test("resumes on the retried job: the same backup, files applied once, one deploy hook call", async () => {
+    const sha = await s.push({
+      "migrations/0002_orders.sql": shopRepo(["0002_orders.sql"])["migrations/0002_orders.sql"],
+      "migrations/0003_slow.sql": "create table slow (id int);\nselect pg_sleep(3);\n",
+    });
+    const runId = await waitFor("the run", () => runOf(s, sha).catch(() => undefined));
+    await waitFor("the slow migration to run, after the backup and 0002", async () => {
+      const rows = await s.targetQuery("select count(*)::int as n from pg_stat_activity where query like '%pg_sleep(3)%' and pid <> pg_backend_pid()");
+      return rows[0].n > 0;
+    });
+    const [backup] = await backupsOf(s, runId);
+    assert.ok(backup, "the backup was taken before the files");
+    await s.app.kill("SIGKILL");
+    await s.boot();
+
+    const run = await s.completedCheckRun(sha, 60_000);
+    assert.equal(run.conclusion, "success", run.output.summary ?? "");
+    assert.deepEqual(await backupsOf(s, runId), [backup], "no second backup: the recorded one is reused");
+    const directory = (await s.storeQuery<{ path: string }>("select path from backups where id = $1", [backup]))[0].path;
+    const files = backupFiles(path.dirname(directory));
+    const [{ n: taken }] = await s.storeQuery<{ n: number }>("select count(*)::int as n from backups where status = 'ok'");
+    assert.ok(files.includes(directory));
+    assert.equal(files.length, taken, "one file per recorded backup: the first release's and this run's, no second one");
+    assert.equal(taken, 2);
+    const steps = await s.storeQuery<{ status: string; detail: string }>(
+      "select status, detail from run_steps where run_id = $1 and step = 'backup' order by id",
+      [runId],
+    );
+    assert.deepEqual(
+      steps.map((step) => step.status),
+      ["success", "skipped"],
+    );
+    assert.match(steps[1].detail, new RegExp(`reused ${backup}`));
+
+    const history = await s.targetQuery("select version from autopilot.schema_migrations order by 1");
+    assert.deepEqual(
+      history.map((h) => h.version),
+      ["0001", "0002", "0003"],
+    );
+    assert.equal((await s.targetQuery("select count(*)::int as n from orders"))[0].n, 2, "0002 applied once");
+    const recorded = await s.storeQuery("select version from run_migrations where run_id = $1 order by version", [runId]);
+    assert.deepEqual(
+      recorded.map((r) => r.version),
+      ["0002", "0003"],
+      "rollback last reverts both files of the run, the one applied before the kill too",
+    );
+    const checkpoints = await s.storeQuery("select name from run_checkpoints where run_id = $1 order by name", [runId]);
+    assert.deepEqual(
+      checkpoints.map((c) => c.name),
+      ["applied:0002", "applied:0003", "backup", "config", "deployed", "planned"],
+    );
+    await s.settled();
+    const calls = s.deployHook.requests.filter((r) => r.rawBody.includes(sha));
+    assert.equal(calls.length, 1, "the deploy hook is called once for the run");
+  });
+
   /** Holds a lock on customers that a backup passes (ACCESS SHARE) but an ALTER TABLE waits for. */
   async function holdCustomers(): Promise<void> {
     await blocker.query("begin");
@@ -129,8 +128,8 @@ describe("/autopilot retry", () => {
     await holdCustomers();
     const sha = await s.push({
       ".github/autopilot.yml": config("stop"),
-      "migrations/0002_orders.sql": shopRepo(["0002_orders.sql"])["migrations/0002_orders.sql"],
-      "migrations/0003_note.sql": "alter table customers add column note text;\n",
+      "migrations/0004_notes.sql": "create table notes (id int);\ninsert into notes values (1);\n",
+      "migrations/0005_note.sql": "alter table customers add column note text;\n",
     });
     const failed = await s.completedCheckRun(sha, 60_000);
     assert.equal(failed.conclusion, "failure", failed.output.summary ?? "");
@@ -153,17 +152,17 @@ describe("/autopilot retry", () => {
     const history = await s.targetQuery("select version from autopilot.schema_migrations order by 1");
     assert.deepEqual(
       history.map((h) => h.version),
-      ["0001", "0002", "0003"],
+      ["0001", "0002", "0003", "0004", "0005"],
     );
-    assert.equal((await s.targetQuery("select count(*)::int as n from orders"))[0].n, 2, "0002 applied once");
+    assert.equal((await s.targetQuery("select count(*)::int as n from notes"))[0].n, 1, "0004 applied once");
   });
 
   test("a run whose failure restored its backup is not resumed, and says why", async () => {
     // A lock held through the failure would hold up the restore too: this file fails by itself.
     const sha = await s.push({
       ".github/autopilot.yml": config("restore"),
-      "migrations/0004_tags.sql": "create table tags (id int);\n",
-      "migrations/0005_broken.sql": "select 1 / 0;\n",
+      "migrations/0006_tags.sql": "create table tags (id int);\n",
+      "migrations/0007_broken.sql": "select 1 / 0;\n",
     });
     const failed = await s.completedCheckRun(sha, 60_000);
     assert.equal(failed.conclusion, "failure");
