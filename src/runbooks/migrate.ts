@@ -190,13 +190,14 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
     const driftHeld = this.checkpoints.backupId ? undefined : await this.driftGate(config, target, index.refs, history);
     if (driftHeld) return driftHeld;
 
+    const backup = await this.preRunBackup(target, files.length, earlier.length > 0);
+    if (!("id" in backup)) return backup;
+    // After the backup: the files of this run are those pending once it exists (the first record wins).
     await checkpoint.planned(
       this.deps.db,
       this.run.id,
       files.map((f) => f.version),
     );
-    const backup = await this.preRunBackup(target, files.length);
-    if (!("id" in backup)) return backup;
 
     // One hold of the migration lock covers the files and the restore after a failure, so no other
     // migration can commit in between and then be silently undone by the restore.
@@ -214,9 +215,9 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
   }
 
   /** The pre-run backup: the one an earlier attempt of this run took (never a second), or a new one. */
-  private async preRunBackup(target: ResolvedTarget, pending: number): Promise<BackupRecord | MigrateOutcome> {
+  private async preRunBackup(target: ResolvedTarget, pending: number, appliedSince: boolean): Promise<BackupRecord | MigrateOutcome> {
     const environment = target.environment;
-    const reused = await this.recordedBackup();
+    const reused = await this.recordedBackup(appliedSince);
     if (reused) return reused;
     await this.checkRun.progress("Backing up…", `Backing up **${environment}** before applying ${pending} migration(s).`, true);
     let backup: BackupRecord;
@@ -231,8 +232,11 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
     return backup;
   }
 
-  /** The backup an earlier attempt recorded; one that is gone cannot be replaced, as files may have applied since it. */
-  private async recordedBackup(): Promise<BackupRecord | undefined> {
+  /**
+   * The backup an earlier attempt recorded. One that is gone is replaced by a new one only while
+   * none of the run's files applied since it (`appliedSince`): a newer backup would include them.
+   */
+  private async recordedBackup(appliedSince = true): Promise<BackupRecord | undefined> {
     const { backupId } = this.checkpoints;
     if (!backupId) return undefined;
     const backup = await getBackup(this.deps.db, backupId);
@@ -241,6 +245,7 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
       await recordStep(this.deps.db, this.run.id, { name: "backup", status: "skipped", detail, startedAt: new Date(), durationMs: 0 });
       return backup;
     }
+    if (!appliedSince) return undefined;
     throw new Error(
       `this run's backup ${backupId} is no longer usable (${backup?.status ?? "not recorded"}), and a new one would not be from before its first files; push again or run \`/autopilot migrate\` to start over`,
     );

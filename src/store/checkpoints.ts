@@ -29,15 +29,19 @@ export interface RunCheckpoints {
 
 const APPLIED = "applied:";
 
-/** Records a step as done; the first record of a step wins (a retry never overwrites what happened). */
-async function record(db: pg.Pool, runId: number, name: string, detail: object = {}): Promise<void> {
-  await db.query(`insert into run_checkpoints (run_id, name, detail) values ($1, $2, $3) on conflict do nothing`, [runId, name, JSON.stringify(detail)]);
+/**
+ * Records a step as done; the first record of a step wins (a retry never overwrites what happened),
+ * unless `replace` (a backup that expired before anything of the run applied is replaced).
+ */
+async function record(db: pg.Pool, runId: number, name: string, detail: object = {}, replace = false): Promise<void> {
+  const onConflict = replace ? "on conflict (run_id, name) do update set detail = excluded.detail, recorded_at = now()" : "on conflict do nothing";
+  await db.query(`insert into run_checkpoints (run_id, name, detail) values ($1, $2, $3) ${onConflict}`, [runId, name, JSON.stringify(detail)]);
 }
 
 export const checkpoint = {
   config: (db: pg.Pool, runId: number, environment: string) => record(db, runId, "config", { environment }),
   planned: (db: pg.Pool, runId: number, versions: string[]) => record(db, runId, "planned", { versions }),
-  backup: (db: pg.Pool, runId: number, backupId: string) => record(db, runId, "backup", { backupId }),
+  backup: (db: pg.Pool, runId: number, backupId: string) => record(db, runId, "backup", { backupId }, true),
   applied: (db: pg.Pool, runId: number, file: AppliedCheckpoint) => record(db, runId, `${APPLIED}${file.version}`, file),
   deployed: (db: pg.Pool, runId: number) => record(db, runId, "deployed"),
   verifyStarted: (db: pg.Pool, runId: number, at: Date) => record(db, runId, "verify-started", { at: at.toISOString() }),
