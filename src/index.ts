@@ -6,7 +6,7 @@ import { handleCheckSuite, handlePullRequest } from "./github/webhooks/plan-trig
 import { handleIssueComment } from "./github/webhooks/issue-comment.js";
 import { handleRequestedAction } from "./github/webhooks/requested-action.js";
 import { handlePullRequestReview } from "./github/webhooks/pull-request-review.js";
-import { recordAndEnqueue, requeueRun, startQueue } from "./jobs/queue.js";
+import { recordAndEnqueue, requeueRun, retryRun, startQueue } from "./jobs/queue.js";
 import { bindBreakerStore } from "./breakers.js";
 import { RateBudgets } from "./github/api/rate-budget.js";
 import { startWorkers } from "./jobs/workers.js";
@@ -62,6 +62,7 @@ export function autopilotApp(services: AppServices) {
       configs: new RepoConfigReader(),
       enqueue: (run) => recordAndEnqueue(store.pool, queue, run),
       requeue: (run) => requeueRun(store.pool, queue, run),
+      retry: (run, reply) => retryRun(store.pool, queue, run, reply),
     };
 
     app.on("push", handlePush(store.pool, queue, deps.configs, serverLimitsOf(services.serverConfig)));

@@ -24,6 +24,7 @@ const EXPECTED: Record<Verb, { staging: Permission; production: Permission }> = 
   rollback: { staging: "write", production: "admin" },
   adopt: { staging: "admin", production: "admin" },
   baseline: { staging: "admin", production: "admin" },
+  retry: { staging: "write", production: "write" },
 };
 
 const RANK: Permission[] = ["none", "read", "triage", "write", "maintain", "admin"];

@@ -185,6 +185,16 @@ test("rollback refusals: a target first, a malformed backup id, two targets, too
   assert.equal(failure("/autopilot rollback production 0042 now").code, "too-many-arguments");
 });
 
+test("retry takes an optional run number, as 12 or #12", () => {
+  assert.deepEqual(one("/autopilot retry"), { verb: "retry" });
+  assert.deepEqual(one("/autopilot retry 12"), { verb: "retry", runId: 12 });
+  assert.deepEqual(one("/autopilot RETRY #12"), { verb: "retry", runId: 12 });
+  assert.match(failure("/autopilot retry production").message, /"production" is not a run number: use the number the run's Check Run and replies show/);
+  assert.match(failure("/autopilot retry 0").message, /"0" is not a run number/);
+  assert.match(failure("/autopilot retry 12 13").message, /retry takes at most 1 argument/);
+  assert.match(failure("/autopilot retry 12;rm").message, /shell metacharacters/);
+});
+
 test("rollback with an unknown word says it is neither an environment nor a target", () => {
   const error = failure("/autopilot rollback stagin");
   assert.equal(error.code, "unknown-environment");
@@ -330,7 +340,7 @@ test("hostile bodies do not crash the parser", () => {
 
 test("help lists every command, its arguments, who may run it and an example", () => {
   const help = helpText({ environments: ["production", "staging"], defaultEnvironment: "production" });
-  for (const verb of ["help", "status", "plan", "migrate", "rollback", "backup", "lock", "unlock", "approve", "heal"]) {
+  for (const verb of ["help", "status", "plan", "migrate", "rollback", "backup", "lock", "unlock", "approve", "heal", "retry"]) {
     assert.match(help, new RegExp(`\\| \`/autopilot ${verb}`), verb);
   }
   assert.match(help, /rollback \[env\] \[last \\\| <version> \\\| <backup-id>\]/);

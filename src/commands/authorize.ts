@@ -40,6 +40,8 @@ const DEFAULTS: Record<Verb, Permission> = {
   // Both write another tool's word (or the user's) into the history as truth, for every environment.
   adopt: "admin",
   baseline: "admin",
+  // Resumes a failed migrate run from its last checkpoint: the same change its push already asked for.
+  retry: "write",
 };
 
 export function rank(permission: Permission): number {
@@ -102,7 +104,8 @@ function refusal(command: Command, needed: Permission, user: Permission, default
 
 /** help and approve do not act on an environment, so naming one in a refusal would mislead. */
 function actsOnEnvironment(verb: Verb): boolean {
-  return verb !== "help" && verb !== "approve";
+  // A retry acts on its run's environment, not on one named in the command.
+  return verb !== "help" && verb !== "approve" && verb !== "retry";
 }
 
 // ── Validating a policy from config ─────────────────────────────────────────────────────────────

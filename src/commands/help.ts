@@ -43,6 +43,11 @@ const DOCS: Record<Verb, CommandDoc> = {
     does: "On a database with no history, record every file up to the version as applied, without running it.",
     example: "baseline 0042 {env}",
   },
+  retry: {
+    usage: "retry [run]",
+    does: "Resume a failed migrate run (the latest by default) from its last checkpoint: its backup is reused, applied files are not applied again, the deploy hook is not called twice. Refused, with the reason, when its failure restored the database.",
+    example: "retry 12",
+  },
 };
 
 /**

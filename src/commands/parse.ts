@@ -3,9 +3,23 @@
 // carry several commands (one per line), and every argument is checked against a closed grammar
 // here, so the runbooks only ever see well-formed environments, versions and backup ids.
 
-export type Verb = "help" | "status" | "plan" | "migrate" | "rollback" | "backup" | "lock" | "unlock" | "approve" | "heal" | "adopt" | "baseline";
+export type Verb = "help" | "status" | "plan" | "migrate" | "rollback" | "backup" | "lock" | "unlock" | "approve" | "heal" | "adopt" | "baseline" | "retry";
 
-export const VERBS: readonly Verb[] = ["help", "status", "plan", "migrate", "rollback", "backup", "lock", "unlock", "approve", "heal", "adopt", "baseline"];
+export const VERBS: readonly Verb[] = [
+  "help",
+  "status",
+  "plan",
+  "migrate",
+  "rollback",
+  "backup",
+  "lock",
+  "unlock",
+  "approve",
+  "heal",
+  "adopt",
+  "baseline",
+  "retry",
+];
 
 export type RollbackDestination =
   | { kind: "last" }
@@ -25,6 +39,8 @@ export interface Command {
   version?: string;
   /** `migrate --accept-drift`: apply even though the environment's schema drifted (drift.on_push: block). */
   acceptDrift?: boolean;
+  /** `retry <run>`: the run to resume (without it, the repository's latest failed run). */
+  runId?: number;
   line: number;
   text: string;
 }
@@ -145,6 +161,8 @@ function parseLine(content: string, environments: string[]): LineResult {
       return lock(afterPrefix, args, environments);
     case "rollback":
       return confirmable(args, (rest) => rollback(rest, environments));
+    case "retry":
+      return retry(args);
   }
 }
 
@@ -213,6 +231,19 @@ function baseline(args: string[], environments: string[]): LineResult {
   if (args.length === 1) return { verb: "baseline", version: args[0] };
   const environment = resolveEnvironment(args[1], environments);
   return typeof environment === "string" ? { verb: "baseline", version: args[0], environment } : environment;
+}
+
+/** `retry [run]`: a run number, as `12` or `#12`. */
+function retry(args: string[]): LineResult {
+  if (args.length > 1) return tooManyArguments("retry", 1);
+  if (args.length === 0) return { verb: "retry" };
+  const number = args[0].replace(/^#/, "");
+  const problem = unsafeArgument(number);
+  if (problem) return problem;
+  const runId = Number(number);
+  if (!/^\d{1,15}$/.test(number) || runId === 0)
+    return invalid(`${quoted(args[0])} is not a run number: use the number the run's Check Run and replies show, e.g. retry 12`);
+  return { verb: "retry", runId };
 }
 
 /** The rest of the line after `lock <env>`, verbatim but trimmed. */

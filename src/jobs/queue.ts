@@ -3,8 +3,8 @@
 import PgBoss from "pg-boss";
 import type pg from "pg";
 import type { Logger } from "../logger.js";
-import type { RunKind } from "../store/run-requests.js";
-import { createRun, reopenRun, setRunJob, type NewRun, type Run } from "../store/runs.js";
+import type { ParamsOf, RunKind } from "../store/run-requests.js";
+import { createRun, reopenFailedRun, reopenRun, setRunJob, type NewRun, type Run } from "../store/runs.js";
 
 /** One queue per kind of run. */
 export const RUN_QUEUES = {
@@ -86,6 +86,13 @@ function serialKey(run: Run): string {
 /** Queues a run that waited for people (approvals) again; false when it no longer waits. */
 export async function requeueRun(db: pg.Pool, queue: Queue, run: Run): Promise<boolean> {
   if (!(await reopenRun(db, run.id))) return false;
+  await setRunJob(db, run.id, await queue.enqueue(run.kind, run.id, serialKey(run)));
+  return true;
+}
+
+/** Queues a failed run again to resume from its checkpoints (`/autopilot retry`); false when it is no longer failed. */
+export async function retryRun(db: pg.Pool, queue: Queue, run: Run, reply: ParamsOf<"migrate">["reply"]): Promise<boolean> {
+  if (!(await reopenFailedRun(db, run.id, reply))) return false;
   await setRunJob(db, run.id, await queue.enqueue(run.kind, run.id, serialKey(run)));
   return true;
 }

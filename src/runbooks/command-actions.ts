@@ -20,7 +20,8 @@ import { listBackups } from "../store/backups.js";
 import { BACKUP_COMMAND_INTERVAL_MINUTES, claimBackupCommand } from "../store/backup-claims.js";
 import { describeLock, findLock, lockEnvironment, unlockEnvironment } from "../store/locks.js";
 import { planParamsOfPull, type RequestOf } from "../store/run-requests.js";
-import { latestRun, waitingRunForCommit, type RunOf } from "../store/runs.js";
+import { getRun, latestFailedMigrateRun, latestRun, waitingRunForCommit, type RunOf } from "../store/runs.js";
+import { resumability } from "./resume.js";
 import type { RunContext } from "./run-context.js";
 import { takeOver } from "./take-over-action.js";
 import type { ResolvedTarget } from "../config/server-config.js";
@@ -79,9 +80,28 @@ export class CommandActions {
       case "adopt":
       case "baseline":
         return takeOver(this.ctx, this.config, command, environment);
+      case "retry":
+        return this.retry(command.runId);
       case "help":
         return { ok: true, text: "" };
     }
+  }
+
+  /** Resumes a failed migrate run from its last checkpoint; the run answers in this command's section when it ends. */
+  private async retry(runId?: number): Promise<ActionResult> {
+    const { db } = this.ctx.deps;
+    const label = runId ? `retry ${runId}` : "retry";
+    const found = runId ? await getRun(db, runId) : await latestFailedMigrateRun(db, this.ctx.run.repo);
+    if (!found || found.repo.toLowerCase() !== this.ctx.run.repo.toLowerCase()) {
+      const what = runId ? `this repository has no run #${runId}` : "this repository has no failed migrate run";
+      return { ok: false, text: `❌ **${label}**: ${what}.` };
+    }
+    const decision = await resumability(db, found);
+    if (!decision.resumable) return { ok: false, text: `❌ **${label}**: ${decision.reason}.` };
+    const start = async (reply: ReplyRef | undefined) => {
+      if (!(await this.ctx.deps.retry(found, reply))) this.ctx.deps.log.warn({ run: found.id }, "retry: the run was no longer failed (retried already)");
+    };
+    return { ok: true, text: `⏳ **${label}**: ${decision.where}…`, later: start };
   }
 
   private async status(only?: string): Promise<ActionResult> {

@@ -6,6 +6,7 @@ import type { GitHubClient } from "../github/api/client.js";
 import type { RepoConfigReader } from "../github/api/repo-files.js";
 import type { RateBudgets } from "../github/api/rate-budget.js";
 import type { NewRun, Run } from "../store/runs.js";
+import type { ParamsOf } from "../store/run-requests.js";
 import type { CheckRunReporter } from "../report/check-run.js";
 import { isUnavailable } from "../database/connection-errors.js";
 import { redact } from "../redact.js";
@@ -24,6 +25,8 @@ export interface RunbookDeps {
   enqueue(run: NewRun): Promise<Run | undefined>;
   /** Puts a run that waited for approvals back in line. */
   requeue(run: Run): Promise<boolean>;
+  /** Puts a failed run back in line to resume from its checkpoints, answering `reply`; false when it is no longer failed. */
+  retry(run: Run, reply: ParamsOf<"migrate">["reply"]): Promise<boolean>;
 }
 
 export interface Attempt {

@@ -22,6 +22,8 @@ import { atLeast } from "../commands/authorize.js";
 import { approversOf } from "../store/approvals.js";
 import { findLock } from "../store/locks.js";
 import { recordRunMigrations } from "../store/run-migrations.js";
+import { checkpoint, checkpointsOf, type RunCheckpoints } from "../store/checkpoints.js";
+import type { Verification } from "../health/verification.js";
 import { createDeployment } from "../report/deployment.js";
 import { CheckRunReporter, type CheckRunOutcome } from "../report/check-run.js";
 import { MIGRATE_CHECK_NAME } from "../report/check-names.js";
@@ -36,10 +38,11 @@ import { audit } from "../store/audit.js";
 import { getBackup, type BackupRecord } from "../store/backups.js";
 import { addSafetyBackup, recordRestoreIntent, recordRestoreOutcome, restoreIntentOf, type RestoreIntent } from "../store/restore-intents.js";
 import { recordDeployment } from "../store/deployments.js";
-import { finishRun, updateRun, type RunOf } from "../store/runs.js";
+import { finishRun, recordStep, updateRun, type RunOf } from "../store/runs.js";
 import { retryOrGiveUp, type Attempt, type RunbookDeps } from "./deps.js";
 import { beginRun, RunContext } from "./run-context.js";
 import { verifyChange } from "./verify.js";
+import { resumePoint } from "./resume.js";
 import { takeOverOrStop } from "./migrate-take-over.js";
 import { isSuccess, statusOf, waitingForOf, type AppliedFile, type MigrateOutcome, type Recovery, type RestoreReport } from "./migrate-outcome.js";
 
@@ -67,8 +70,10 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
   private environment?: string;
   private target?: ResolvedTarget;
   private config?: RepoConfig;
-  /** The deploy hook was called already: before verifying, so the new release is what gets probed. */
+  /** The deploy hook was called already (by this attempt or, per its checkpoint, an earlier one). */
   private deployed = false;
+  /** What earlier attempts of this run completed: a retry continues after the last of them. */
+  private checkpoints: RunCheckpoints = { applied: [], deployed: false };
 
   constructor(
     deps: RunbookDeps,
@@ -94,6 +99,8 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
   private async decide(): Promise<MigrateOutcome | undefined> {
     const intent = await restoreIntentOf<RestoreReport, Recovery>(this.deps.db, this.run.id);
     if (intent) return this.resumeRestore(intent);
+    this.checkpoints = await checkpointsOf(this.deps.db, this.run.id);
+    this.deployed = this.checkpoints.deployed;
     const config = await this.step("config", () => this.loadRepoConfig());
     if (config instanceof ConfigError) {
       return this.branch() === (await this.defaultBranch()) ? { kind: "config-invalid", problems: config.problems } : undefined;
@@ -103,7 +110,8 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
     this.config = config;
     this.environment = rule.environment;
     await updateRun(this.deps.db, this.run.id, { environment: rule.environment });
-    await this.startCheck(`Preparing ${rule.environment}…`);
+    await checkpoint.config(this.deps.db, this.run.id, rule.environment);
+    await this.startCheck(this.resumingTitle() ?? `Preparing ${rule.environment}…`);
 
     const found = await this.targetFor(rule.environment);
     if ("unbound" in found) return { kind: "unbound", repo: this.run.repo, environment: rule.environment, reason: found.unbound };
@@ -159,12 +167,17 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
       if (stop) return stop;
       history = await readHistoryFromUrl(target.databaseUrl);
     }
+    const earlier = await this.appliedEarlier(index.refs, history);
     const planned = plan(index.refs, history, { outOfOrder: config.migrations.out_of_order });
     await updateRun(this.deps.db, this.run.id, { pendingFiles: planned.pending.length });
     const problems = [...index.problems, ...planned.problems];
     if (problems.some((p) => p.severity === "error")) return { kind: "refused", environment, problems };
     const appliedCount = history.filter((h) => !h.revertedAt).length;
-    if (planned.pending.length === 0) return { kind: "up-to-date", environment, appliedCount };
+    if (planned.pending.length === 0) {
+      // An earlier attempt applied every file and stopped after: what remains is the deploy hook and verification.
+      const backup = earlier.length ? await this.recordedBackup() : undefined;
+      return backup ? { kind: "applied", environment, applied: earlier, backup, appliedCount } : { kind: "up-to-date", environment, appliedCount };
+    }
     const sizes = new Map(entries.map((e) => [e.path, e.size]));
     const tooLarge = batchTooLarge(planned.pending, (path) => sizes.get(path));
     if (tooLarge.length) return { kind: "refused", environment, problems: tooLarge };
@@ -174,30 +187,97 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
     // Refused before the backup, like any other file problem; the migrator refuses it too (CLI, rehearsals).
     const splitsItsTransaction = await transactionControlProblems(files);
     if (splitsItsTransaction.length) return { kind: "refused", environment, problems: splitsItsTransaction };
-    const driftHeld = await this.driftGate(config, target, index.refs, history);
+    // A resumed run passed the drift gate before its backup; its own files are what changed since.
+    const driftHeld = this.checkpoints.backupId ? undefined : await this.driftGate(config, target, index.refs, history);
     if (driftHeld) return driftHeld;
 
-    await this.checkRun.progress("Backing up…", `Backing up **${environment}** before applying ${files.length} migration(s).`, true);
-    let backup: BackupRecord;
-    try {
-      backup = await this.step("backup", () => this.takeBackup(target));
-    } catch (error) {
-      if (error instanceof BackupFailedError) return { kind: "backup-failed", environment, error: error.message, pending: files.length };
-      throw error;
-    }
-    await updateRun(this.deps.db, this.run.id, { backupId: backup.id });
+    const backup = await this.preRunBackup(target, files.length, earlier.length > 0);
+    if (!("id" in backup)) return backup;
+    // After the backup: the files of this run are those pending once it exists (the first record wins).
+    await checkpoint.planned(
+      this.deps.db,
+      this.run.id,
+      files.map((f) => f.version),
+    );
 
     // One hold of the migration lock covers the files and the restore after a failure, so no other
     // migration can commit in between and then be silently undone by the restore.
     return this.underMigrationLock(target, config.migrations.lock_wait_seconds, async (lock) => {
       const result = await this.step("migrate", () => this.apply(config, target, files, lock));
-      const applied = result.applied.map((a): AppliedFile => ({ version: a.file.version, name: a.file.name, path: a.file.path, durationMs: a.durationMs }));
-      if (!result.failure) return { kind: "applied", environment, applied, backup, appliedCount: appliedCount + applied.length };
+      const appliedNow = result.applied.map((a) => appliedFileOf(a.file, a.durationMs));
+      for (const file of appliedNow) await checkpoint.applied(this.deps.db, this.run.id, file);
+      const applied = [...earlier, ...appliedNow];
+      if (!result.failure) return { kind: "applied", environment, applied, backup, appliedCount: appliedCount + appliedNow.length };
       const { file, committedBefore: _committed, ...failure } = result.failure;
       const report: RestoreReport = { applied, failure: { ...failure, file: { path: file.path, version: file.version, name: file.name } } };
       const recovery = await this.recover(config, target, backup, report, lock);
       return { kind: "failed", environment, backup, recovery, ...report };
     });
+  }
+
+  /** The pre-run backup: the one an earlier attempt of this run took (never a second), or a new one. */
+  private async preRunBackup(target: ResolvedTarget, pending: number, appliedSince: boolean): Promise<BackupRecord | MigrateOutcome> {
+    const environment = target.environment;
+    const reused = await this.recordedBackup(appliedSince);
+    if (reused) return reused;
+    await this.checkRun.progress("Backing up…", `Backing up **${environment}** before applying ${pending} migration(s).`, true);
+    let backup: BackupRecord;
+    try {
+      backup = await this.step("backup", () => this.takeBackup(target));
+    } catch (error) {
+      if (error instanceof BackupFailedError) return { kind: "backup-failed", environment, error: error.message, pending };
+      throw error;
+    }
+    await checkpoint.backup(this.deps.db, this.run.id, backup.id);
+    await updateRun(this.deps.db, this.run.id, { backupId: backup.id });
+    return backup;
+  }
+
+  /**
+   * The backup an earlier attempt recorded. One that is gone is replaced by a new one only while
+   * none of the run's files applied since it (`appliedSince`): a newer backup would include them.
+   */
+  private async recordedBackup(appliedSince = true): Promise<BackupRecord | undefined> {
+    const { backupId } = this.checkpoints;
+    if (!backupId) return undefined;
+    const backup = await getBackup(this.deps.db, backupId);
+    if (backup?.status === "ok" && backup.path) {
+      const detail = `reused ${backup.id}, taken by an earlier attempt of this run`;
+      await recordStep(this.deps.db, this.run.id, { name: "backup", status: "skipped", detail, startedAt: new Date(), durationMs: 0 });
+      return backup;
+    }
+    if (!appliedSince) return undefined;
+    throw new Error(
+      `this run's backup ${backupId} is no longer usable (${backup?.status ?? "not recorded"}), and a new one would not be from before its first files; push again or run \`/autopilot migrate\` to start over`,
+    );
+  }
+
+  /**
+   * The files of this run that an earlier attempt applied, as the target's history shows them (the
+   * truth: a worker may die between a file's commit and its checkpoint, which is recorded here then).
+   */
+  private async appliedEarlier(refs: MigrationRef[], history: HistoryRow[]): Promise<AppliedFile[]> {
+    const { planned, backupId, applied } = this.checkpoints;
+    if (!planned || !backupId) return [];
+    const inEffect = new Map(history.filter((h) => !h.revertedAt).map((h) => [h.version, h]));
+    const paths = new Map(refs.map((r) => [r.version, r.path]));
+    const recorded = new Map(applied.map((a) => [a.version, a]));
+    const files: AppliedFile[] = [];
+    for (const version of planned) {
+      const row = inEffect.get(version);
+      if (!row) continue;
+      const file = recorded.get(version) ?? { version, name: row.name, path: paths.get(version) ?? "", durationMs: row.durationMs ?? 0 };
+      if (!recorded.has(version)) await checkpoint.applied(this.deps.db, this.run.id, file);
+      files.push(file);
+    }
+    return files;
+  }
+
+  /** The Check Run's first title on a resume: where it continues. */
+  private resumingTitle(): string | undefined {
+    const { backupId, planned, applied } = this.checkpoints;
+    if (!backupId) return undefined;
+    return `Resuming after backup ${backupId}: ${applied.length} of ${planned?.length ?? "?"} file(s) already applied…`;
   }
 
   private underMigrationLock<T>(target: ResolvedTarget, lockWaitSeconds: number, work: (lock: HeldMigrationLock) => Promise<T>): Promise<T> {
@@ -217,6 +297,12 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
       onProgress: (e) => {
         if (e.kind === "applying") {
           void this.checkRun.progress(`Applying ${e.position} of ${e.total}: ${e.file.version}_${e.file.name}…`).catch(() => undefined);
+        }
+        // At once, not when the batch ends: a worker killed mid-batch leaves its committed files checkpointed.
+        if (e.kind === "applied") {
+          void checkpoint
+            .applied(this.deps.db, this.run.id, appliedFileOf(e.file, e.durationMs))
+            .catch((error) => this.deps.log.warn({ run: this.run.id, err: error }, "could not record a checkpoint"));
         }
       },
     });
@@ -319,9 +405,10 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
       detail: { runId: this.run.id, commit: this.run.commitSha, result: outcome.kind },
     });
     await this.announce(outcome, shown);
+    const resumed = this.checkpoints.environment ? `; ${resumePoint(this.run.id, this.checkpoints)}` : "";
     await this.answerCommand(
       status === "success",
-      `**migrate ${this.environment ?? ""}**: ${rendered.title} (Check Run \`${MIGRATE_CHECK_NAME}\` on ${this.run.commitSha.slice(0, 7)})`,
+      `**migrate ${this.environment ?? ""}**: ${rendered.title} (Check Run \`${MIGRATE_CHECK_NAME}\` on ${this.run.commitSha.slice(0, 7)}${resumed})`,
     );
     if (outcome.kind === "applied" && outcome.verification?.regressed && this.config?.verify?.onRegression === "rollback") await this.rollBackAutomatically();
   }
@@ -330,12 +417,25 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
   private async withVerification(outcome: MigrateOutcome): Promise<MigrateOutcome> {
     const { config, target } = this;
     if (outcome.kind !== "applied" || !config?.verify || !config.health || !target) return outcome;
-    if (target.deployHookUrl) await this.deploy(target);
+    if (target.deployHookUrl && !this.deployed) await this.deploy(target);
     this.deployed = true;
-    const request = { repo: this.run.repo, environment: target.environment, settings: config.verify, health: config.health, changeAt: new Date() };
+    const { verified, verifyStartedAt } = this.checkpoints;
+    if (verified) return { ...outcome, verification: verified as Verification };
+    // A resumed run continues the window its worker began, judged against the hour before that change.
+    const changeAt = verifyStartedAt ?? new Date();
+    await checkpoint.verifyStarted(this.deps.db, this.run.id, changeAt);
+    const request = {
+      repo: this.run.repo,
+      environment: target.environment,
+      settings: config.verify,
+      health: config.health,
+      changeAt,
+      startedAt: verifyStartedAt,
+    };
     const summary = `Applied ${outcome.applied.length} migration(s); watching ${config.verify.checks.join(", ")} against the hour before the change.`;
     try {
       const verification = await this.step("verify", () => verifyChange(this.deps, request, (title) => this.checkRun.progress(title, summary, true)));
+      await checkpoint.verified(this.deps.db, this.run.id, verification);
       return { ...outcome, verification };
     } catch (error) {
       // A verification that cannot run does not undo a migration that succeeded.
@@ -402,6 +502,8 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
   private async deploy(target: ResolvedTarget): Promise<void> {
     const payload = { repo: this.run.repo, environment: target.environment, commit: this.run.commitSha, source: "autopilot" };
     const result = await triggerDeployHook(target.deployHookUrl!, payload);
+    this.deployed = true;
+    await checkpoint.deployed(this.deps.db, this.run.id);
     await recordDeployment(this.deps.db, { runId: this.run.id, repo: this.run.repo, environment: target.environment, hook: "deploy_hook", ...result });
     if (!result.ok) this.deps.log.warn({ run: this.run.id }, `deploy hook failed: ${result.error}`);
   }
@@ -430,6 +532,10 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
   private branch(): string {
     return (this.run.ref ?? "").replace(/^refs\/heads\//, "");
   }
+}
+
+function appliedFileOf(file: MigrationFile, durationMs: number): AppliedFile {
+  return { version: file.version, name: file.name, path: file.path, durationMs };
 }
 
 /** What stays applied after this run: recorded so `/autopilot rollback last` knows what to revert. */

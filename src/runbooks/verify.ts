@@ -21,6 +21,8 @@ export interface VerifyRequest {
   health: HealthConfig;
   /** When the change landed: the baseline is the hour before it. */
   changeAt: Date;
+  /** A resumed run (its worker died while verifying) continues the window that began then, not a new one. */
+  startedAt?: Date;
 }
 
 /** Probes until a regression or the end of the window; `progress` gets the Check Run's title as it goes. */
@@ -41,7 +43,9 @@ export async function verifyChange(deps: RunbookDeps, request: VerifyRequest, pr
   const samples: VerificationSample[] = [];
   const title = (round: number) => `Verifying ${environment} (${Math.floor((round * VERIFY_PROBE_NOMINAL_SECONDS) / 60)} of ${settings.minutes} min)…`;
   let verdict = judge(baseline, samples, health.degraded_ms);
-  for (let round = 1; round <= rounds; round++) {
+  // Rounds of the window that passed before a resume; the samples they took died with their worker.
+  const elapsed = request.startedAt ? Math.min(rounds - 1, Math.floor((Date.now() - request.startedAt.getTime()) / probeMs)) : 0;
+  for (let round = elapsed + 1; round <= rounds; round++) {
     await progress(title(round - 1));
     // The deploy hook has just been called: the first probe waits like every other one.
     await sleep(probeMs);

@@ -253,3 +253,41 @@ export async function waitingRunForCommit(db: pg.Pool, repo: string, commitSha: 
   );
   return ofKind("migrate", run);
 }
+
+/** The repository's newest failed migrate run (what `/autopilot retry` resumes without a number). */
+export async function latestFailedMigrateRun(db: pg.Pool, repo: string): Promise<RunOf<"migrate"> | undefined> {
+  const [run] = await selectRuns(
+    db,
+    `select ${columns} from runs where lower(repo) = lower($1) and kind = 'migrate' and status = 'failure' order by id desc limit 1`,
+    [repo],
+  );
+  return ofKind("migrate", run);
+}
+
+/**
+ * A migrate run after `run` of its repository that is still to finish, or that backed up its
+ * environment to change it: resuming `run` over it would apply an older commit's files on top.
+ */
+export async function laterMigrateRun(db: pg.Pool, run: Run): Promise<{ id: number; status: RunStatus } | undefined> {
+  const { rows } = await db.query(
+    `select id, status from runs where lower(repo) = lower($1) and kind = 'migrate' and id > $2
+        and (status in ('queued', 'in_progress') or (environment = $3 and backup_id is not null))
+      order by id limit 1`,
+    [run.repo, run.id, run.environment],
+  );
+  return rows[0] ? { id: int8(rows[0].id, "runs.id"), status: rows[0].status } : undefined;
+}
+
+/**
+ * Puts a failed run back in line to resume from its checkpoints, answering `reply` when it ends (a
+ * new Check Run reports it); false when it is no longer failed (retried already, by someone else).
+ */
+export async function reopenFailedRun(db: pg.Pool, id: number, reply: unknown): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `update runs set status = 'queued', error = null, finished_at = null, check_run_id = null,
+        params = case when $2::jsonb is null then params - 'reply' else jsonb_set(params, '{reply}', $2::jsonb) end
+      where id = $1 and status = 'failure'`,
+    [id, reply === undefined ? null : JSON.stringify(reply)],
+  );
+  return rowCount === 1;
+}
