@@ -55,13 +55,14 @@ export class HealthScheduler {
         const ref = { repo: { owner: repo.owner.login, repo: repo.name }, ref: repo.default_branch };
         read.push(ref);
         const text = await this.deps.configs.read(github, ref.repo, ref.ref);
-        const { config, warnings } = loadRepoConfig(text, serverLimitsOf(this.deps.serverConfig));
+        const { config, warnings, errors } = loadRepoConfig(text, serverLimitsOf(this.deps.serverConfig));
         const { health } = config;
         const problems = sectionWarnings(warnings, "health");
         if (problems.length) this.deps.log.warn({ repo: repo.full_name, problems }, "health config invalid; not scheduled until fixed");
         const schedules: Array<[ScheduledKind, string]> = [];
         if (health) schedules.push(["heal", health.schedule], ["scan", health.scan_schedule]);
-        if (this.hasShadowServer(repo.full_name)) schedules.push(["drift", config.drift.schedule]);
+        // An unusable file's drift section may be its mistake (a schedule firing too often): no drift check until it is fixed.
+        if (this.hasShadowServer(repo.full_name) && errors.length === 0) schedules.push(["drift", config.drift.schedule]);
         for (const [kind, expression] of schedules) {
           seen.add(`${repo.full_name}#${kind}`);
           this.ensure(repo.full_name, kind, installation.id, expression);
