@@ -163,6 +163,15 @@ test("health schedules firing more often than every 10 s are refused with key an
   assert.deepEqual(healthProblems(yaml("*/2 * * * * *"), { minScheduleSeconds: 1 }), []);
 });
 
+test("a drift schedule firing more often than the operator's floor is an error with key and line", () => {
+  const errors = (schedule: string, limits?: HealthLimits) =>
+    loadWithHealthLimits(`drift:\n  schedule: "${schedule}"\n`, limits).errors.map((p) => `${p.line}:${p.key}:${p.message}`);
+  assert.deepEqual(errors("*/3 * * * * *"), ['2:drift.schedule:"*/3 * * * * *" fires as often as every 3 s; schedules may fire at most every 10 s']);
+  assert.deepEqual(errors("0 6 * * *"), []);
+  assert.deepEqual(errors("*/3 * * * * *", { minScheduleSeconds: 1 }), []);
+  assert.match(errors("daily")[0], /^2:drift\.schedule:is not a valid cron expression/);
+});
+
 test("recovery_wait_seconds over 15 min and retry delays over 5 min are refused with key and line", () => {
   const problems = healthProblems("health:\n  recovery_wait_seconds: 901\n  retry_delays_ms:\n    - 2000\n    - 300001\n");
   assert.deepEqual(problems.sort(), [

@@ -41,14 +41,15 @@ function cronExpression(minSeconds: number) {
       ctx.addIssue({ code: "custom", message: "is not a valid cron expression (node-cron syntax; a seconds field is allowed)" });
       return;
     }
-    const interval = shortestCronIntervalSeconds(expression);
-    if (interval < minSeconds) {
-      ctx.addIssue({
-        code: "custom",
-        message: `"${expression}" fires as often as every ${interval} s; schedules may fire at most every ${minSeconds} s`,
-      });
-    }
+    const tooOften = firesTooOften(expression, minSeconds);
+    if (tooOften) ctx.addIssue({ code: "custom", message: tooOften });
   });
+}
+
+/** Why a valid cron expression fires more often than every `minSeconds` (the operator's floor); undefined when it does not. */
+export function firesTooOften(expression: string, minSeconds: number): string | undefined {
+  const interval = shortestCronIntervalSeconds(expression);
+  return interval < minSeconds ? `"${expression}" fires as often as every ${interval} s; schedules may fire at most every ${minSeconds} s` : undefined;
 }
 
 const maintenanceWindow = z.strictObject({

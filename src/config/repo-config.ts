@@ -14,7 +14,7 @@ import {
 import { LAYOUT_NAMES } from "../database/layouts/index.js";
 import { lintSettingsOf, validateLintConfig, type LintSettings } from "../database/lint/index.js";
 import { driftSchema } from "./drift-config.js";
-import { DEFAULT_HEALTH_LIMITS, healthLimitsOf, readHealthSection, type HealthConfig, type HealthLimits } from "./health-config.js";
+import { DEFAULT_HEALTH_LIMITS, firesTooOften, healthLimitsOf, readHealthSection, type HealthConfig, type HealthLimits } from "./health-config.js";
 import type { ServerConfig } from "./server-config.js";
 import { readVerifySection, type VerifySettings } from "./verify-config.js";
 import { byLine, issueProblems, problemAt, readYaml, type ConfigProblem, type YamlSource } from "./yaml-errors.js";
@@ -131,7 +131,14 @@ export function loadRepoConfig(text: string | null, limits: ServerLimits = DEFAU
   const sections = repoConfigSchema.safeParse(raw);
   const health = readHealthSection(source, rawSections.health, limits.health);
   const verify = readVerifySection(source, rawSections.verify, health.health, rawSections.health !== undefined);
-  const errors = [...source.syntaxProblems, ...(sections.success ? [] : issueProblems(source, sections.error.issues, repoConfigSchema)), ...verify.problems];
+  // Each drift check builds a scratch database: its schedule has the health schedules' floor.
+  const driftTooOften = sections.success ? firesTooOften(sections.data.drift.schedule, limits.health.minScheduleSeconds) : undefined;
+  const errors = [
+    ...source.syntaxProblems,
+    ...(sections.success ? [] : issueProblems(source, sections.error.issues, repoConfigSchema)),
+    ...verify.problems,
+    ...(driftTooOften ? [problemAt(source, ["drift", "schedule"], driftTooOften)] : []),
+  ];
   const lint = validateLintConfig(isPlainObject(rawSections.lint) ? rawSections.lint : undefined);
   const commands = commandPolicyFor(limits.commands, usableCommandRules(rawSections.commands));
   const warnings = [...health.problems, ...dottedProblems(source, [...lint.problems, ...commands.problems])];

@@ -19,6 +19,8 @@ export const RUN_QUEUES = {
   // One heal cycle per repository at a time; a cycle may wait out `recovery_wait_seconds`.
   heal: "singleton",
   scan: "singleton",
+  // One scheduled drift check per repository at a time: each builds scratch databases on the shadow server.
+  drift: "singleton",
 } as const satisfies Record<RunKind, PgBoss.QueuePolicy>;
 
 export interface RunJobData {

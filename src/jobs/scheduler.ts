@@ -1,4 +1,4 @@
-// The internal scheduler. It re-reads which repositories have a `health` section (so a changed
+// The internal scheduler. It re-reads which repositories have a `health` section or a shadow server (so a changed
 // config takes effect without a restart), keeps one node-cron task per repository on its schedule,
 // and on each tick claims the slot in the store: however many replicas tick, one heal job runs.
 import cron, { type ScheduledTask } from "node-cron";
@@ -15,8 +15,11 @@ interface Scheduled {
   task: ScheduledTask;
 }
 
-/** What the scheduler starts: a heal cycle on `health.schedule`, a scan on `health.scan_schedule`. */
-type ScheduledKind = "heal" | "scan";
+/**
+ * What the scheduler starts: a heal cycle on `health.schedule`, a scan on `health.scan_schedule`, a
+ * drift check on `drift.schedule` (daily by default) when one of the repository's targets has a shadow server.
+ */
+type ScheduledKind = "heal" | "scan" | "drift";
 
 export class HealthScheduler {
   private readonly tasks = new Map<string, Scheduled>();
@@ -52,15 +55,15 @@ export class HealthScheduler {
         const ref = { repo: { owner: repo.owner.login, repo: repo.name }, ref: repo.default_branch };
         read.push(ref);
         const text = await this.deps.configs.read(github, ref.repo, ref.ref);
-        const { config, warnings } = loadRepoConfig(text, serverLimitsOf(this.deps.serverConfig));
+        const { config, warnings, errors } = loadRepoConfig(text, serverLimitsOf(this.deps.serverConfig));
         const { health } = config;
         const problems = sectionWarnings(warnings, "health");
         if (problems.length) this.deps.log.warn({ repo: repo.full_name, problems }, "health config invalid; not scheduled until fixed");
-        if (!health) continue;
-        for (const [kind, expression] of [
-          ["heal", health.schedule],
-          ["scan", health.scan_schedule],
-        ] as const) {
+        const schedules: Array<[ScheduledKind, string]> = [];
+        if (health) schedules.push(["heal", health.schedule], ["scan", health.scan_schedule]);
+        // An unusable file's drift section may be its mistake (a schedule firing too often): no drift check until it is fixed.
+        if (this.hasShadowServer(repo.full_name) && errors.length === 0) schedules.push(["drift", config.drift.schedule]);
+        for (const [kind, expression] of schedules) {
           seen.add(`${repo.full_name}#${kind}`);
           this.ensure(repo.full_name, kind, installation.id, expression);
         }
@@ -73,6 +76,11 @@ export class HealthScheduler {
         this.tasks.delete(key);
       }
     }
+  }
+
+  /** The drift check rebuilds the applied files on a shadow server: without one there is nothing to schedule. */
+  private hasShadowServer(repo: string): boolean {
+    return this.deps.serverConfig.targets.some((t) => t.repo.toLowerCase() === repo.toLowerCase() && t.shadow_database_url_env);
   }
 
   private ensure(repo: string, kind: ScheduledKind, installationId: number, expression: string): void {

@@ -17,13 +17,17 @@ export interface EnvironmentStatus {
   lastBackup?: BackupRecord;
   openIncidents?: number;
   problem?: string;
-  /** Set when the target has a shadow server to rebuild its applied files on. */
-  drift?: DriftFinding;
+  /** The last recorded drift check; set when there is one, or when the target has a shadow server to run one. */
+  drift?: DriftStatus;
   /** Circuit breakers open on the target's deploy hook or Slack webhook. */
   openBreakers?: BreakerState[];
 }
 
-const when = (d: Date | null | undefined) => (d ? new Date(d).toISOString().replace("T", " ").slice(0, 16) + " UTC" : "—");
+/** A drift check's finding and where it came from, or (none recorded yet) the schedule the next one waits for. */
+export type DriftStatus = { finding: DriftFinding; checkedAt: Date; source: string; issue: number | null } | { notYet: string };
+
+/** A time to the minute, in UTC ("—" when there is none). */
+export const when = (d: Date | null | undefined) => (d ? new Date(d).toISOString().replace("T", " ").slice(0, 16) + " UTC" : "—");
 const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
 export interface CheckHealth {
@@ -62,8 +66,13 @@ function breakerLines(rows: EnvironmentStatus[]): string {
 }
 
 function driftLines(rows: EnvironmentStatus[]): string {
-  const lines = rows.flatMap((r) => (r.drift ? [`- ${driftHeadline(r.drift)}`] : []));
+  const lines = rows.flatMap((r) => (r.drift ? [`- ${driftLine(r.environment, r.drift)}`] : []));
   return lines.length ? `\n\n**Drift**\n\n${lines.join("\n")}` : "";
+}
+
+function driftLine(environment: string, drift: DriftStatus): string {
+  if ("notYet" in drift) return `${environment}: not checked yet; the scheduled drift check runs on \`${drift.notYet}\` (\`drift.schedule\`)`;
+  return `${driftHeadline(drift.finding)} (${drift.source}, ${when(drift.checkedAt)}${drift.issue ? `; #${drift.issue}` : ""})`;
 }
 
 function renderEnvironments(rows: EnvironmentStatus[]): string {

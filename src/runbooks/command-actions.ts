@@ -8,7 +8,7 @@ import { indexMigrations } from "../database/migration-files.js";
 import { plan } from "../database/planner.js";
 import { listDirectory } from "../github/api/repo-files.js";
 import type { ReplyRef } from "../report/command-reply.js";
-import { renderStatus, type CheckHealth, type EnvironmentStatus } from "../report/status-report.js";
+import { renderStatus, type CheckHealth, type DriftStatus, type EnvironmentStatus } from "../report/status-report.js";
 import { listIncidents } from "../github/api/issues.js";
 import { listOpenFindings } from "../analytics/finding-store.js";
 import { checkStates, uptimeOf } from "../store/health.js";
@@ -25,8 +25,7 @@ import { resumability } from "./resume.js";
 import type { RunContext } from "./run-context.js";
 import { takeOver } from "./take-over-action.js";
 import type { ResolvedTarget } from "../config/server-config.js";
-import { appliedRefs, checkDrift } from "./drift-check.js";
-import type { DriftFinding } from "./drift-outcome.js";
+import { lastDriftCheck } from "../store/drift-checks.js";
 
 export interface ActionResult {
   ok: boolean;
@@ -145,6 +144,7 @@ export class CommandActions {
     const target = await this.ctx.resolveTarget(environment);
     if (typeof target === "string") return { ...row, problem: target };
     row.openBreakers = await openBreakersOf(db, [target.deployHookUrl, target.slackWebhookUrl]);
+    row.drift = await this.driftOf(target);
     let history: HistoryRow[];
     try {
       history = await readHistoryFromUrl(target.databaseUrl);
@@ -154,26 +154,22 @@ export class CommandActions {
       return { ...row, problem: "unreachable" };
     }
     const applied = history.filter((h) => !h.revertedAt);
-    const drift = await this.driftOf(target, environment, history);
     return {
       ...row,
       appliedVersion: applied.at(-1)?.version ?? "none",
       appliedCount: applied.length,
       pending: await this.pendingCount(environment, history),
-      drift,
     };
   }
 
-  /** Drift of the target from the applied files of its branch, when it has a shadow server; undefined otherwise. */
-  private async driftOf(target: ResolvedTarget, environment: string, history: HistoryRow[]): Promise<DriftFinding | undefined> {
-    const branch = this.branchOf(environment);
-    if (!branch || !target.shadowDatabaseUrl) return undefined;
-    const directory = this.config.migrations.directory;
-    const refs = await listDirectory(this.ctx.github, this.ctx.repo, branch, directory).then(
-      (entries) => indexMigrations(entries, directory).refs,
-      () => undefined,
-    );
-    return refs && checkDrift(target, appliedRefs(refs, history), (applied) => this.ctx.downloadMigrations(applied));
+  /**
+   * The environment's last recorded drift check (the scheduled one, a plan's or a push's): status
+   * answers at once instead of building a scratch database on every call.
+   */
+  private async driftOf(target: ResolvedTarget): Promise<DriftStatus | undefined> {
+    const last = await lastDriftCheck(this.ctx.deps.db, this.ctx.run.repo, target.environment);
+    if (last) return { finding: { ...last.result, environment: target.environment }, checkedAt: last.checkedAt, source: last.source, issue: last.issueNumber };
+    return target.shadowDatabaseUrl ? { notYet: this.config.drift.schedule } : undefined;
   }
 
   /** Files of the environment's branch that its target has not applied; undefined when unknown. */

@@ -4,7 +4,9 @@ import type { ResolvedTarget } from "../config/server-config.js";
 import { detectDrift } from "../database/drift/detect.js";
 import { versionKey, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
 import { redact } from "../redact.js";
+import { recordDriftCheck } from "../store/drift-checks.js";
 import type { DriftFinding } from "./drift-outcome.js";
+import type pg from "pg";
 
 /** The refs whose versions the target's history lists as in effect: the files that built its schema. */
 export function appliedRefs(refs: MigrationRef[], history: Array<{ version: string; revertedAt: Date | null }>): MigrationRef[] {
@@ -24,4 +26,13 @@ export async function checkDrift(target: ResolvedTarget, refs: MigrationRef[], d
   } catch (error) {
     return { kind: "failed", environment: target.environment, error: redact(error instanceof Error ? error.message : String(error)) };
   }
+}
+
+/** Keeps `finding` as its environment's last drift check, which `/autopilot status` shows; `source` names the check. */
+export async function recordDrift(db: pg.Pool, repo: string, source: string, finding: DriftFinding): Promise<void> {
+  const result =
+    finding.kind === "compared"
+      ? { kind: finding.kind, differences: finding.differences, unknownVersions: finding.unknownVersions }
+      : { kind: finding.kind, error: finding.error };
+  await recordDriftCheck(db, repo, finding.environment, source, result);
 }

@@ -5,7 +5,7 @@ import { environmentForBranch, loadRepoConfig, sectionWarnings, type Environment
 import { ConfigError } from "../config/yaml-errors.js";
 import { indexMigrations, type MigrationFile, type MigrationRef } from "../database/migration-files.js";
 import { readHistoryFromUrl, type HistoryRow } from "../database/history.js";
-import { appliedRefs, checkDrift } from "./drift-check.js";
+import { appliedRefs, checkDrift, recordDrift } from "./drift-check.js";
 import { hasDrift } from "./drift-outcome.js";
 import { plan } from "../database/planner.js";
 import { batchTooLarge } from "../database/plan-bounds.js";
@@ -154,6 +154,7 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
     await this.checkRun.progress("Checking for drift…", `Comparing **${target.environment}** with its applied migrations (\`drift.on_push: block\`).`, true);
     const applied = appliedRefs(refs, history);
     const drift = await this.step("drift", () => checkDrift(target, applied, (r) => this.downloadMigrations(r)));
+    if (drift) await recordDrift(this.deps.db, this.run.repo, `push ${this.run.commitSha.slice(0, 7)}`, drift);
     return drift && drift.kind === "compared" && hasDrift(drift) ? { kind: "drift-blocked", environment: target.environment, drift } : undefined;
   }
 

@@ -11,7 +11,7 @@ import { lintDownFile } from "../database/lint/down-files.js";
 import { ensureLintReady, lintMigrations, type LintFinding, type LintOptions } from "../database/lint/index.js";
 import { downgradeSmallTableLocks } from "../database/lint/small-tables.js";
 import { downSqlOf, indexMigrations, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
-import { appliedRefs, checkDrift } from "./drift-check.js";
+import { appliedRefs, checkDrift, recordDrift } from "./drift-check.js";
 import type { DriftFinding } from "./drift-outcome.js";
 import { describeLayout } from "../database/layouts/index.js";
 import { plan, type AppliedMigration } from "../database/planner.js";
@@ -148,7 +148,9 @@ class PlanRun extends RunContext<RunOf<"plan">> {
   /** The target's drift from its applied files, when a shadow server can rebuild them (never for a fork). */
   private async drift(target: ResolvedTarget | string, history: History, refs: MigrationRef[]): Promise<DriftFinding | undefined> {
     if (typeof target === "string" || !("applied" in history) || this.params.fork) return undefined;
-    return checkDrift(target, appliedRefs(refs, history.applied), (applied) => this.downloadMigrations(applied));
+    const drift = await checkDrift(target, appliedRefs(refs, history.applied), (applied) => this.downloadMigrations(applied));
+    if (drift) await recordDrift(this.deps.db, this.run.repo, this.params.pull ? `plan of #${this.params.pull}` : "plan", drift);
+    return drift;
   }
 
   private list(ref: string, directory: string): Promise<TreeEntry[]> {

@@ -92,6 +92,14 @@ const scanRequest = z.object({
   params: z.object({ slot: instant }),
 });
 
+/** The scheduled drift check (`drift.schedule`) of every environment whose target has a shadow server. */
+const driftRequest = z.object({
+  kind: z.literal("drift"),
+  trigger: z.literal("schedule"),
+  commitSha: z.null(),
+  params: z.object({ slot: instant }),
+});
+
 /** A `/autopilot …` comment: it acts on no commit of its own. */
 const commentCommand = z.object({
   kind: z.literal("command"),
@@ -127,7 +135,16 @@ const dashboardCommand = z.object({
 
 const commandRequest = z.discriminatedUnion("trigger", [commentCommand, buttonCommand, reviewCommand, dashboardCommand]);
 
-const runRequest = z.discriminatedUnion("kind", [migrateRequest, planRequest, rollbackRequest, backupRequest, commandRequest, healRequest, scanRequest]);
+const runRequest = z.discriminatedUnion("kind", [
+  migrateRequest,
+  planRequest,
+  rollbackRequest,
+  backupRequest,
+  commandRequest,
+  healRequest,
+  scanRequest,
+  driftRequest,
+]);
 
 export type RunRequest = z.infer<typeof runRequest>;
 export type RunKind = RunRequest["kind"];

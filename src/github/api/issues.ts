@@ -40,9 +40,15 @@ export async function listIncidents(
 
 /** The number of the app's open issue labelled `label` that carries `marker`. */
 export async function findOpenAppIssue(github: GitHubClient, repo: RepoRef, label: string, marker: string): Promise<number | undefined> {
+  return (await openAppIssue(github, repo, label, marker))?.number;
+}
+
+/** The app's open issue labelled `label` that carries `marker`: its number and its body as it stands. */
+export async function openAppIssue(github: GitHubClient, repo: RepoRef, label: string, marker: string): Promise<{ number: number; body: string } | undefined> {
   const issues = await github.paginate(github.rest.issues.listForRepo, { ...repo, labels: label, state: "open", per_page: 100 });
   const app = await appIdentity(github);
-  return issues.find((issue) => issue.body?.includes(marker) && writtenByApp(issue, app))?.number;
+  const issue = issues.find((i) => i.body?.includes(marker) && writtenByApp(i, app));
+  return issue && { number: issue.number, body: issue.body ?? "" };
 }
 
 /** The id of the app's comment on issue or pull request `number` that carries `marker`. */
