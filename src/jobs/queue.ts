@@ -19,6 +19,8 @@ export const RUN_QUEUES = {
   // One heal cycle per repository at a time; a cycle may wait out `recovery_wait_seconds`.
   heal: "singleton",
   scan: "singleton",
+  // A drill only touches a scratch database on the shadow server.
+  drill: "standard",
 } as const satisfies Record<RunKind, PgBoss.QueuePolicy>;
 
 export interface RunJobData {

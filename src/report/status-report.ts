@@ -1,6 +1,7 @@
 // `/autopilot status`: one row per environment.
 import type { BackupRecord } from "../store/backups.js";
 import type { EnvironmentLock } from "../store/locks.js";
+import type { RestoreDrill } from "../store/restore-drills.js";
 import type { Run } from "../store/runs.js";
 import type { Uptime } from "../store/health.js";
 import type { DriftFinding } from "../runbooks/drift-outcome.js";
@@ -18,6 +19,9 @@ export interface EnvironmentStatus {
   problem?: string;
   /** Set when the target has a shadow server to rebuild its applied files on. */
   drift?: DriftFinding;
+  /** The last restore drill that passed, and the last one if it failed since. */
+  lastVerified?: RestoreDrill;
+  lastDrill?: RestoreDrill;
 }
 
 const when = (d: Date | null | undefined) => (d ? new Date(d).toISOString().replace("T", " ").slice(0, 16) + " UTC" : "—");
@@ -45,7 +49,21 @@ export function renderStatus(rows: EnvironmentStatus[], checks: CheckHealth[] = 
   const anomalies = findings.length
     ? `\n\n**Open anomaly findings**\n\n${findings.map((f) => `- ${cell(f.summary)}${f.issue ? ` (#${f.issue})` : ""}`).join("\n")}`
     : "";
-  return renderEnvironments(rows) + driftLines(rows) + health + anomalies;
+  return renderEnvironments(rows) + driftLines(rows) + drillLines(rows) + health + anomalies;
+}
+
+/** The last verified restore per environment (README "Restore drills"), and a failure since. */
+function drillLines(rows: EnvironmentStatus[]): string {
+  const lines = rows.flatMap((r) => {
+    if (!r.lastVerified && !r.lastDrill) return [];
+    const verified = r.lastVerified
+      ? `last verified restore ${when(r.lastVerified.finishedAt)} (backup \`${r.lastVerified.backupId}\`)`
+      : "no restore verified yet";
+    const failed =
+      r.lastDrill && !r.lastDrill.ok ? `; ❌ drill of \`${r.lastDrill.backupId}\` failed ${when(r.lastDrill.finishedAt)}: ${cell(r.lastDrill.details)}` : "";
+    return [`- **${r.environment}**: ${verified}${failed}`];
+  });
+  return lines.length ? `\n\n**Restore drills**\n\n${lines.join("\n")}` : "";
 }
 
 function driftLines(rows: EnvironmentStatus[]): string {

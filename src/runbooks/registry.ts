@@ -9,6 +9,7 @@ import * as backup from "./backup.js";
 import * as command from "./command.js";
 import * as heal from "./heal.js";
 import * as scan from "./scan.js";
+import * as drill from "./drill.js";
 
 export interface Runbook<K extends RunKind> {
   run(deps: RunbookDeps, runId: number, attempt: Attempt): Promise<void>;
@@ -24,6 +25,7 @@ export const RUNBOOKS: { [K in RunKind]: Runbook<K> } = {
   command: { run: command.runCommand, concludeInterrupted: command.concludeInterrupted },
   heal: { run: heal.runHeal, concludeInterrupted: heal.concludeInterrupted },
   scan: { run: scan.runScan, concludeInterrupted: scan.concludeInterrupted },
+  drill: { run: drill.runDrill, concludeInterrupted: drill.concludeInterrupted },
 };
 
 /** Concludes a run whose worker died on its last attempt, by the runbook of its kind. */

@@ -92,6 +92,14 @@ const scanRequest = z.object({
   params: z.object({ slot: instant }),
 });
 
+/** A restore drill of one environment's newest good backup, on `backups.verify_schedule`. */
+const drillRequest = z.object({
+  kind: z.literal("drill"),
+  trigger: z.literal("schedule"),
+  commitSha: z.null(),
+  params: z.object({ environment: z.string().min(1), slot: instant }),
+});
+
 /** A `/autopilot …` comment: it acts on no commit of its own. */
 const commentCommand = z.object({
   kind: z.literal("command"),
@@ -127,7 +135,16 @@ const dashboardCommand = z.object({
 
 const commandRequest = z.discriminatedUnion("trigger", [commentCommand, buttonCommand, reviewCommand, dashboardCommand]);
 
-const runRequest = z.discriminatedUnion("kind", [migrateRequest, planRequest, rollbackRequest, backupRequest, commandRequest, healRequest, scanRequest]);
+const runRequest = z.discriminatedUnion("kind", [
+  migrateRequest,
+  planRequest,
+  rollbackRequest,
+  backupRequest,
+  commandRequest,
+  healRequest,
+  scanRequest,
+  drillRequest,
+]);
 
 export type RunRequest = z.infer<typeof runRequest>;
 export type RunKind = RunRequest["kind"];
