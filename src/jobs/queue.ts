@@ -19,8 +19,9 @@ export const RUN_QUEUES = {
   // One heal cycle per repository at a time; a cycle may wait out `recovery_wait_seconds`.
   heal: "singleton",
   scan: "singleton",
-  // A drill only touches a scratch database on the shadow server.
-  drill: "standard",
+  // One drill per repository at a time: they only touch scratch databases, but a verdict must not
+  // overtake a later one on the incident issue.
+  drill: "singleton",
 } as const satisfies Record<RunKind, PgBoss.QueuePolicy>;
 
 export interface RunJobData {
