@@ -55,6 +55,7 @@ describe("/metrics from the store", () => {
       autopilot_rollbacks_total: "counter",
       autopilot_backups_total: "counter",
       autopilot_backup_duration_seconds: "histogram",
+      autopilot_backup_last_verified_timestamp_seconds: "gauge",
       autopilot_deployments_total: "counter",
       autopilot_incidents_open: "gauge",
       autopilot_alerts_firing: "gauge",

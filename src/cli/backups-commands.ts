@@ -1,4 +1,4 @@
-// `autopilot backups list|download`: the backups recorded in Autopilot's store (DATABASE_URL, or the
+// `autopilot backups list|download|verify`: the backups recorded in Autopilot's store (DATABASE_URL, or the
 // local cluster in .autopilot/pgdata), as the App took them. Store code (and pg) is imported when a
 // command runs, so other commands start without it.
 import { createHash } from "node:crypto";
@@ -8,7 +8,7 @@ import type { Command } from "commander";
 import { readEnvironment } from "../config/environment.js";
 import { registerSecret } from "../redact.js";
 import type { BackupRecord } from "../store/backups.js";
-import { runCommand } from "./common.js";
+import { resolveShadowUrl, runCommand, shadowOptions, type ShadowFlags } from "./common.js";
 
 export function registerBackupsCommands(program: Command): void {
   const backups = program.command("backups").description("the backups recorded in Autopilot's store");
@@ -26,6 +26,46 @@ export function registerBackupsCommands(program: Command): void {
     .requiredOption("--id <backup-id>", "the backup's id (bk_…)")
     .requiredOption("--out <file>", "where to write it")
     .action((flags: { id: string; out: string }) => runCommand(() => downloadBackup(flags)));
+  shadowOptions(
+    backups
+      .command("verify")
+      .description("restore drill: restore a backup into a scratch database on the shadow server and compare row counts; exit 1 when it fails")
+      .requiredOption("--id <backup-id>", "the backup's id (bk_…)")
+      .option("--server-config <file>", "the server config naming the backup's store and keys (default: $AUTOPILOT_SERVER_CONFIG)"),
+  ).action((flags: VerifyFlags) => runCommand(() => verifyBackup(flags)));
+}
+
+interface VerifyFlags extends ShadowFlags {
+  id: string;
+  serverConfig?: string;
+}
+
+/** One drill by hand, recorded like the scheduler's (the incident issue is the scheduled drills' to open and close). */
+async function verifyBackup(flags: VerifyFlags): Promise<void> {
+  const shadowUrl = resolveShadowUrl(flags, "the backup is restored into a scratch database there");
+  const env = readEnvironment();
+  const { loadServerConfig } = await import("../config/server-config.js");
+  const { backupSecretValues, resolveBackupSettings } = await import("../config/backup-config.js");
+  const { getBackup } = await import("../store/backups.js");
+  const { drillBackup } = await import("../backups/restore-drill.js");
+  const config = await loadServerConfig(flags.serverConfig ?? env.AUTOPILOT_SERVER_CONFIG);
+  for (const secret of backupSecretValues(config)) registerSecret(secret);
+  const drill = await withStore(async (db) => {
+    const backup = await getBackup(db, flags.id);
+    if (!backup) throw new Error(`no backup ${flags.id} is recorded in the store`);
+    const settings = resolveBackupSettings(config, backup.repo, backup.environment);
+    return drillBackup({
+      db,
+      backup,
+      settings,
+      shadowUrl,
+      runId: null,
+      onDropError: (error) => console.error(`warning: ${error.message}`),
+    });
+  });
+  for (const t of drill.tables) console.log([t.table, t.recorded ?? "-", t.restored ?? "missing"].join("\t"));
+  if (!drill.ok) throw new Error(`restore drill failed: ${drill.details}`);
+  console.log(`restore drill passed: ${drill.details}`);
 }
 
 type ListFlags = { repo?: string; environment?: string; limit: string; json?: boolean };

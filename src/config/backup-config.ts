@@ -4,7 +4,7 @@
 // `resolveBackupSettings` turns both into what the backup service needs for one target.
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { backupScheduleKeys } from "./backup-schedule-config.js";
+import { backupScheduleKeys, drillScheduleKeys } from "./backup-schedule-config.js";
 import { processEnvironment } from "./environment.js";
 import type { ConfigProblem } from "./yaml-errors.js";
 
@@ -46,6 +46,7 @@ const overrideFields = {
   supabase: supabaseSchema.optional(),
   encryption_key_env: envVarName.optional(),
   previous_keys_env: envVarName.optional(),
+  ...drillScheduleKeys,
 };
 
 /** `targets[].backups`: any key of the server-wide section, for this target only. */
@@ -68,7 +69,7 @@ export type TargetBackups = z.infer<typeof targetBackupsSchema>;
 
 interface HasBackups {
   backups: BackupsSection;
-  targets: Array<{ repo: string; environment: string; backups?: TargetBackups }>;
+  targets: Array<{ repo: string; environment: string; backups?: TargetBackups; shadow_database_url_env?: string }>;
 }
 
 /** The section that applies to one target: the server-wide one, each key the target sets replaced. */
@@ -91,6 +92,15 @@ export function refineStoreSections(config: HasBackups, ctx: z.RefinementCtx): v
   };
   check(config.backups, ["backups"]);
   config.targets.forEach((t, i) => t.backups && check(effectiveBackups(config, t), ["targets", i, "backups"]));
+  // A drill restores into a scratch database on the target's shadow server: without one it could never run.
+  config.targets.forEach((t, i) => {
+    if (t.backups?.verify_schedule && !t.shadow_database_url_env)
+      ctx.addIssue({
+        code: "custom",
+        path: ["targets", i, "backups", "verify_schedule"],
+        message: "restore drills need a shadow server: set shadow_database_url_env on this target",
+      });
+  });
 }
 
 export interface S3Settings {

@@ -35,7 +35,7 @@ const httpCheck = z.strictObject({
 });
 
 /** A valid node-cron expression whose tightest gap between two firings is at least `minSeconds`. */
-function cronExpression(minSeconds: number) {
+export function cronExpression(minSeconds: number) {
   return z.string().superRefine((expression, ctx) => {
     if (!cron.validate(expression)) {
       ctx.addIssue({ code: "custom", message: "is not a valid cron expression (node-cron syntax; a seconds field is allowed)" });

@@ -21,6 +21,9 @@ export const RUN_QUEUES = {
   scan: "singleton",
   // One scheduled drift check per repository at a time: each builds scratch databases on the shadow server.
   drift: "singleton",
+  // One drill per repository at a time: they only touch scratch databases, but a verdict must not
+  // overtake a later one on the incident issue.
+  drill: "singleton",
 } as const satisfies Record<RunKind, PgBoss.QueuePolicy>;
 
 export interface RunJobData {

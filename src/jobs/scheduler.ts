@@ -3,6 +3,8 @@
 // and on each tick claims the slot in the store: however many replicas tick, one heal job runs.
 import cron, { type ScheduledTask } from "node-cron";
 import type { Probot } from "probot";
+import { effectiveBackups } from "../config/backup-config.js";
+import { verifyScheduleOf } from "../config/backup-schedule-config.js";
 import { loadRepoConfig, sectionWarnings, serverLimitsOf } from "../config/repo-config.js";
 import type { RepoRef } from "../github/api/client.js";
 import { installedRepositories, listInstallations } from "../github/api/installations.js";
@@ -17,9 +19,10 @@ interface Scheduled {
 
 /**
  * What the scheduler starts: a heal cycle on `health.schedule`, a scan on `health.scan_schedule`, a
- * drift check on `drift.schedule` (daily by default) when one of the repository's targets has a shadow server.
+ * drift check on `drift.schedule` (daily by default) when one of the repository's targets has a shadow
+ * server, and per target (server config) a restore drill on `backups.verify_schedule`.
  */
-type ScheduledKind = "heal" | "scan" | "drift";
+type ScheduledKind = "heal" | "scan" | "drift" | "drill";
 
 export class HealthScheduler {
   private readonly tasks = new Map<string, Scheduled>();
@@ -54,6 +57,10 @@ export class HealthScheduler {
       for (const repo of repos) {
         const ref = { repo: { owner: repo.owner.login, repo: repo.name }, ref: repo.default_branch };
         read.push(ref);
+        for (const { environment, expression } of this.drillSchedules(repo.full_name)) {
+          seen.add(`${repo.full_name}#drill:${environment}`);
+          this.ensure(repo.full_name, "drill", installation.id, expression, environment);
+        }
         const text = await this.deps.configs.read(github, ref.repo, ref.ref);
         const { config, warnings, errors } = loadRepoConfig(text, serverLimitsOf(this.deps.serverConfig));
         const { health } = config;
@@ -83,23 +90,39 @@ export class HealthScheduler {
     return this.deps.serverConfig.targets.some((t) => t.repo.toLowerCase() === repo.toLowerCase() && t.shadow_database_url_env);
   }
 
-  private ensure(repo: string, kind: ScheduledKind, installationId: number, expression: string): void {
-    const key = `${repo}#${kind}`;
+  /** The repository's targets whose restore drills run on a schedule (their own, or weekly with a shadow server). */
+  private drillSchedules(repo: string): Array<{ environment: string; expression: string }> {
+    const { serverConfig } = this.deps;
+    return serverConfig.targets.flatMap((t) => {
+      if (t.repo.toLowerCase() !== repo.toLowerCase()) return [];
+      const expression = verifyScheduleOf(effectiveBackups(serverConfig, t), Boolean(t.shadow_database_url_env));
+      return expression ? [{ environment: t.environment, expression }] : [];
+    });
+  }
+
+  /** `environment`: a drill's, which has one task per target. */
+  private ensure(repo: string, kind: ScheduledKind, installationId: number, expression: string, environment?: string): void {
+    const key = `${repo}#${kind}${environment ? `:${environment}` : ""}`;
     const current = this.tasks.get(key);
     if (current?.expression === expression) return;
     void current?.task.stop();
-    const task = cron.schedule(expression, (context) => this.tick(repo, kind, installationId, context.date), { name: `${kind} ${repo}`, noOverlap: false });
+    const task = cron.schedule(expression, (context) => this.tick(key, repo, kind, installationId, context.date, environment), {
+      name: `${kind} ${repo}${environment ? ` ${environment}` : ""}`,
+      noOverlap: false,
+    });
     this.tasks.set(key, { expression, installationId, task });
-    this.deps.log.info({ repo, kind, schedule: expression }, "scheduled");
+    this.deps.log.info({ repo, kind, environment, schedule: expression }, "scheduled");
   }
 
-  private async tick(repo: string, kind: ScheduledKind, installationId: number, date: Date): Promise<void> {
+  private async tick(key: string, repo: string, kind: ScheduledKind, installationId: number, date: Date, environment?: string): Promise<void> {
     const slot = new Date(Math.floor(date.getTime() / 1000) * 1000);
+    const request =
+      kind === "drill" ? ({ kind, params: { environment: environment!, slot: slot.toISOString() } } as const) : { kind, params: { slot: slot.toISOString() } };
     try {
-      // One run per repository, kind and slot, whichever replica claims it first.
-      if (!(await claimSlot(this.deps.db, kind === "heal" ? repo : `${repo}#${kind}`, slot))) return;
+      // One run per repository, kind (and drill target) and slot, whichever replica claims it first.
+      if (!(await claimSlot(this.deps.db, kind === "heal" ? repo : key, slot))) return;
       await this.deps.enqueue({
-        kind,
+        ...request,
         trigger: "schedule",
         repo,
         installationId,
@@ -107,7 +130,6 @@ export class HealthScheduler {
         commitSha: null,
         requestedBy: "autopilot",
         deliveryId: null,
-        params: { slot: slot.toISOString() },
       });
     } catch (error) {
       this.deps.log.warn({ repo, kind, err: error }, "could not enqueue a scheduled run");

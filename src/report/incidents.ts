@@ -5,6 +5,13 @@ import { INCIDENT_LABEL, incidentMarker } from "../github/api/issues.js";
 import { COMMENT_LIMIT, truncate } from "./limits.js";
 import type { GitHubClient, RepoRef } from "../github/api/client.js";
 
+/** The labels an incident carries besides `autopilot`: the repo config's `incidents.labels`, or these. */
+export const DEFAULT_INCIDENT_LABELS = ["incident", "urgent"];
+
+export function incidentLabels(config: { incidents?: { labels?: string[] } } | undefined): string[] {
+  return config?.incidents?.labels ?? DEFAULT_INCIDENT_LABELS;
+}
+
 const fit = (text: string) => truncate(redact(text), COMMENT_LIMIT);
 
 export async function openIncident(

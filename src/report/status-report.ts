@@ -1,6 +1,7 @@
 // `/autopilot status`: one row per environment.
 import type { BackupRecord } from "../store/backups.js";
 import type { EnvironmentLock } from "../store/locks.js";
+import type { RestoreDrill } from "../store/restore-drills.js";
 import type { Run } from "../store/runs.js";
 import type { Uptime } from "../store/health.js";
 import type { DriftFinding } from "../runbooks/drift-outcome.js";
@@ -21,6 +22,9 @@ export interface EnvironmentStatus {
   drift?: DriftStatus;
   /** Circuit breakers open on the target's deploy hook or Slack webhook. */
   openBreakers?: BreakerState[];
+  /** The last restore drill that passed, and the last one if it failed since. */
+  lastVerified?: RestoreDrill;
+  lastDrill?: RestoreDrill;
 }
 
 /** A drift check's finding and where it came from, or (none recorded yet) the schedule the next one waits for. */
@@ -52,7 +56,7 @@ export function renderStatus(rows: EnvironmentStatus[], checks: CheckHealth[] = 
   const anomalies = findings.length
     ? `\n\n**Open anomaly findings**\n\n${findings.map((f) => `- ${cell(f.summary)}${f.issue ? ` (#${f.issue})` : ""}`).join("\n")}`
     : "";
-  return renderEnvironments(rows) + driftLines(rows) + breakerLines(rows) + health + anomalies;
+  return renderEnvironments(rows) + driftLines(rows) + drillLines(rows) + breakerLines(rows) + health + anomalies;
 }
 
 function breakerLines(rows: EnvironmentStatus[]): string {
@@ -63,6 +67,20 @@ function breakerLines(rows: EnvironmentStatus[]): string {
     ),
   );
   return lines.length ? `\n\n**Circuit breakers open**\n\n${lines.join("\n")}` : "";
+}
+
+/** The last verified restore per environment (README "Restore drills"), and a failure since. */
+function drillLines(rows: EnvironmentStatus[]): string {
+  const lines = rows.flatMap((r) => {
+    if (!r.lastVerified && !r.lastDrill) return [];
+    const verified = r.lastVerified
+      ? `last verified restore ${when(r.lastVerified.finishedAt)} (backup \`${r.lastVerified.backupId}\`)`
+      : "no restore verified yet";
+    const failed =
+      r.lastDrill && !r.lastDrill.ok ? `; ❌ drill of \`${r.lastDrill.backupId}\` failed ${when(r.lastDrill.finishedAt)}: ${cell(r.lastDrill.details)}` : "";
+    return [`- **${r.environment}**: ${verified}${failed}`];
+  });
+  return lines.length ? `\n\n**Restore drills**\n\n${lines.join("\n")}` : "";
 }
 
 function driftLines(rows: EnvironmentStatus[]): string {

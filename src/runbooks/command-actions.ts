@@ -16,6 +16,7 @@ import { recordApproval } from "../store/approvals.js";
 import { ineligibleApprovers } from "../commands/approvers.js";
 import { mergedPullOf, pullRequest } from "../github/api/pulls.js";
 import { branchHead } from "../github/api/repositories.js";
+import { latestDrill } from "../store/restore-drills.js";
 import { listBackups } from "../store/backups.js";
 import { BACKUP_COMMAND_INTERVAL_MINUTES, claimBackupCommand } from "../store/backup-claims.js";
 import { describeLock, findLock, lockEnvironment, unlockEnvironment } from "../store/locks.js";
@@ -135,12 +136,14 @@ export class CommandActions {
 
   private async environmentStatus(environment: string): Promise<EnvironmentStatus> {
     const { db } = this.ctx.deps;
-    const [lock, lastRun, backups] = await Promise.all([
+    const [lock, lastRun, backups, lastVerified, lastDrill] = await Promise.all([
       findLock(db, this.ctx.run.repo, environment),
       latestRun(db, this.ctx.run.repo, environment, "migrate"),
       listBackups(db, this.ctx.run.repo, environment),
+      latestDrill(db, this.ctx.run.repo, environment, { passed: true }),
+      latestDrill(db, this.ctx.run.repo, environment),
     ]);
-    const row: EnvironmentStatus = { environment, lock, lastRun, lastBackup: backups.find((b) => b.status === "ok") };
+    const row: EnvironmentStatus = { environment, lock, lastRun, lastBackup: backups.find((b) => b.status === "ok"), lastVerified, lastDrill };
     const target = await this.ctx.resolveTarget(environment);
     if (typeof target === "string") return { ...row, problem: target };
     row.openBreakers = await openBreakersOf(db, [target.deployHookUrl, target.slackWebhookUrl]);

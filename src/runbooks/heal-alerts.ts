@@ -15,7 +15,7 @@ import {
 import type { RepoConfig } from "../config/repo-config.js";
 import { DEFAULT_POLICY, type IncidentIssue } from "../health/incident-policy.js";
 import type { AlertOnIncident } from "../report/incident-report.js";
-import { closeIncident, commentIncident, openIncident, reopenIncident } from "../report/incidents.js";
+import { closeIncident, commentIncident, incidentLabels, openIncident, reopenIncident } from "../report/incidents.js";
 import { notifySlack } from "../report/slack.js";
 import type { RunContext } from "./run-context.js";
 
@@ -115,7 +115,7 @@ async function criticalIncident(ctx: RunContext, config: RepoConfig, issues: Inc
   }
   const recent = issues.find((i) => !i.open && i.check === key && i.closedAt && now.getTime() - i.closedAt.getTime() < DEFAULT_POLICY.reopenWindowMs);
   if (recent) return reopenIncident(ctx.github, ctx.repo, recent.number, `🔴 Firing again: ${describe(t)}`);
-  const labels = config.incidents?.labels ?? ["incident", "urgent"];
+  const labels = incidentLabels(config);
   await openIncident(
     ctx.github,
     ctx.repo,

@@ -12,7 +12,8 @@ import { inMaintenance } from "../health/maintenance.js";
 import { runAll, withRetries } from "../health/probe-runner.js";
 import { triggerDeployHook } from "../report/deploy-hook.js";
 import { incidentBody, reminderBody, removedBody, reopenBody, resolvedBody, type HealActionSummary, type LastMigration } from "../report/incident-report.js";
-import { closeIncident, commentIncident, openIncident, reopenIncident } from "../report/incidents.js";
+import { DRILL_INCIDENT_PREFIX } from "../report/drill-report.js";
+import { closeIncident, commentIncident, incidentLabels, openIncident, reopenIncident } from "../report/incidents.js";
 import { recordIncidentChange } from "../store/incident-records.js";
 import { deferredBecause } from "../github/api/rate-budget.js";
 import { listIncidents } from "../github/api/issues.js";
@@ -212,8 +213,8 @@ class HealCycle extends RunContext {
       this.deps.log.warn({ repo: this.run.repo, err: error }, "could not read incident issues; reconciling next cycle");
       return;
     }
-    // Alert incidents have their own lifecycle (heal-alerts.ts); checks reconcile only their own.
-    const checkIssues = issues.filter((i) => !i.check.startsWith(ALERT_PREFIX));
+    // Alert and restore drill incidents have their own lifecycles (heal-alerts.ts, drill.ts); checks reconcile only their own.
+    const checkIssues = issues.filter((i) => !i.check.startsWith(ALERT_PREFIX) && !i.check.startsWith(DRILL_INCIDENT_PREFIX));
     const decided = decideIncidents(this.now, cycle, states, checkIssues, {
       ...DEFAULT_POLICY,
       recoverySuccesses: health.recovery_successes,
@@ -258,7 +259,7 @@ class HealCycle extends RunContext {
   /** Makes one incident change on GitHub; returns the issue as it now stands (none for a reminder). */
   private async perform(action: IncidentAction, config: RepoConfig, results: RecordedCheckResult[], probes: Probe[]): Promise<IncidentIssue | undefined> {
     const probe = results.find((r) => r.check === action.check);
-    const labels = config.incidents?.labels ?? ["incident", "urgent"];
+    const labels = incidentLabels(config);
     switch (action.kind) {
       case "open": {
         const environment = probes.find((p) => p.name === action.check)?.environment ?? (await this.defaultEnvironment(config));

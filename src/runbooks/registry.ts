@@ -10,6 +10,7 @@ import * as command from "./command.js";
 import * as heal from "./heal.js";
 import * as scan from "./scan.js";
 import * as driftScheduled from "./drift-scheduled.js";
+import * as drill from "./drill.js";
 
 export interface Runbook<K extends RunKind> {
   run(deps: RunbookDeps, runId: number, attempt: Attempt): Promise<void>;
@@ -26,6 +27,7 @@ export const RUNBOOKS: { [K in RunKind]: Runbook<K> } = {
   heal: { run: heal.runHeal, concludeInterrupted: heal.concludeInterrupted },
   scan: { run: scan.runScan, concludeInterrupted: scan.concludeInterrupted },
   drift: { run: driftScheduled.runScheduledDrift, concludeInterrupted: driftScheduled.concludeInterrupted },
+  drill: { run: drill.runDrill, concludeInterrupted: drill.concludeInterrupted },
 };
 
 /** Concludes a run whose worker died on its last attempt, by the runbook of its kind. */

@@ -100,6 +100,14 @@ const driftRequest = z.object({
   params: z.object({ slot: instant }),
 });
 
+/** A restore drill of one environment's newest good backup, on `backups.verify_schedule`. */
+const drillRequest = z.object({
+  kind: z.literal("drill"),
+  trigger: z.literal("schedule"),
+  commitSha: z.null(),
+  params: z.object({ environment: z.string().min(1), slot: instant }),
+});
+
 /** A `/autopilot …` comment: it acts on no commit of its own. */
 const commentCommand = z.object({
   kind: z.literal("command"),
@@ -144,6 +152,7 @@ const runRequest = z.discriminatedUnion("kind", [
   healRequest,
   scanRequest,
   driftRequest,
+  drillRequest,
 ]);
 
 export type RunRequest = z.infer<typeof runRequest>;

@@ -45,6 +45,7 @@ export async function buildRegistry(db: Queryable, options: MetricsOptions = {})
     migrations(db, registry),
     rollbacks(db, registry),
     backups(db, registry),
+    restoreDrills(db, registry),
     deployments(db, registry),
     incidents(db, registry, options.openIncidents),
     alerts(db, registry),
@@ -177,6 +178,19 @@ async function backups(db: Queryable, registry: Registry): Promise<void> {
     BACKUP_BUCKETS_SECONDS,
   );
   for (const r of buckets) duration.setSeries({ repo: r.keys.repo, environment: r.keys.environment }, r);
+}
+
+async function restoreDrills(db: Queryable, registry: Registry): Promise<void> {
+  const verified = new Gauge({
+    name: "autopilot_backup_last_verified_timestamp_seconds",
+    help: "When the last restore drill that passed finished (Unix time): the newest backup proven restorable.",
+    labelNames: ["repo", "environment"],
+    registers: [registry],
+  });
+  const { rows } = await db.query(
+    `select repo, environment, extract(epoch from max(finished_at))::float8 as at from restore_drills where ok group by 1, 2 order by 1, 2`,
+  );
+  for (const r of rows) verified.set({ repo: r.repo, environment: r.environment }, r.at);
 }
 
 async function deployments(db: Queryable, registry: Registry): Promise<void> {
