@@ -5,7 +5,6 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { copyFile, rename, rm } from "node:fs/promises";
 import type { Command } from "commander";
-import { readEnvironment } from "../config/environment.js";
 import { registerSecret } from "../redact.js";
 import type { BackupRecord } from "../store/backups.js";
 import { runCommand } from "./common.js";
@@ -75,6 +74,7 @@ function sha256Of(file: string): Promise<string> {
 }
 
 async function withStore<T>(use: (db: import("pg").Pool) => Promise<T>): Promise<T> {
+  const { readEnvironment } = await import("../config/environment.js");
   const env = readEnvironment();
   const { openStore, resolveStoreUrl } = await import("../store/store.js");
   const { url } = await resolveStoreUrl(env.DATABASE_URL, env.AUTOPILOT_DATA_DIR);

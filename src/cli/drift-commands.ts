@@ -2,7 +2,7 @@
 // SQL suggestion per difference. Exit 0 when there is none, 1 when there is drift, 2 when it could
 // not tell (a bad flag, an unreadable directory, a database or shadow server out of reach).
 import { Option, type Command } from "commander";
-import { CLI_SHADOW_DATABASE_URL_VARIABLE, processEnvironment } from "../config/environment.js";
+import { CLI_SHADOW_DATABASE_URL_VARIABLE, processEnvironment } from "../config/process-environment.js";
 import { hasErrors } from "../database/errors.js";
 import { loadMigrationDirectory } from "../database/migration-files.js";
 import { redact, registerSecret } from "../redact.js";
