@@ -123,8 +123,8 @@ async function lintFiles(files: MigrationFile[], linting: PreparedLint): Promise
  * The command parses each file once or twice (the target's grammar), so most of the parser's
  * functions run a few thousand times at most: V8's optimizing compiler (TurboFan), which WebAssembly
  * tiers up to, cost more CPU than it saved, and compiling everything optimized up front (--no-liftoff)
- * cost 0.6 s per grammar before the first file. The baseline compiler (Liftoff) alone took a third
- * less CPU over 1,000 files (bench:lint). V8 reads the flag when it compiles a module, so this must
+ * cost 0.6 s per grammar before the first file. The baseline compiler (Liftoff) alone took a quarter
+ * less CPU for the whole command over 1,000 files (bench:lint's directory). V8 reads the flag when it compiles a module, so this must
  * run before the parser is imported; the flag holds for the whole process, the worker thread included.
  */
 function compileParserWithBaselineOnly(): void {

@@ -80,7 +80,6 @@ class GrammarThread {
 
   constructor(targetMajor: number) {
     this.worker = new Worker(new URL("./grammar-worker.js", import.meta.url), { workerData: { targetMajor } });
-    this.worker.unref();
     this.answers = new Promise((resolve, reject) => {
       this.worker.once("message", resolve);
       this.worker.once("error", reject);
@@ -88,6 +87,8 @@ class GrammarThread {
     });
     // A failure before `check` is reported by `check`.
     this.answers.catch(() => {});
+    // After the listeners: adding a "message" listener holds the process again.
+    this.worker.unref();
   }
 
   check(texts: string[]): Promise<Array<NewerSyntax | undefined>> {
