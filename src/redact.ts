@@ -2,7 +2,7 @@
 // here. Two layers: known secret values registered at start-up are replaced wherever they appear,
 // and anything shaped like a credential is masked even when nobody registered it.
 
-import { processEnvironment, secretValues } from "./config/environment.js";
+import { processEnvironment, secretValues } from "./config/process-environment.js";
 
 const knownSecrets = new Set<string>();
 

@@ -14,7 +14,10 @@ function run(command: string, args: string[], cwd: string): Promise<{ code: numb
   const env = { ...process.env };
   delete env.AUTOPILOT_DATABASE_URL;
   return new Promise((resolve) => {
-    execFile(command, args, { cwd, env }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }));
+    // A run that hangs is killed after two minutes and reported with code -1.
+    execFile(command, args, { cwd, env, timeout: 120_000 }, (error, stdout, stderr) =>
+      resolve({ code: error?.killed ? -1 : error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -98,4 +101,9 @@ test("the bundle's grammar check on a worker thread reports exactly what the in-
   const sources = await run(process.execPath, ["--import", import.meta.resolve("tsx"), path.join(root, "src/cli/main.ts"), ...args], dir);
   assert.match(bundled.stdout, /syntax-newer-than-target/, "the target's grammar refused some files");
   assert.deepEqual(bundled, sources);
+
+  // The grammar thread starts before the files are read; a run that fails reading them still exits.
+  const refused = await run(process.execPath, [bundle, ...args, "--layout", "flyaway"], dir);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /^error: --layout must be one of .* \(got "flyaway"\)$/m);
 });

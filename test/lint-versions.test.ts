@@ -3,7 +3,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { loadRepoConfig } from "../src/config/repo-config.js";
-import { ensureLintReady, LINT_RULES, lintMigration, lintMigrations, validateLintConfig } from "../src/database/lint/index.js";
+import { ensureLintReady, LINT_RULES, lintMigration, lintMigrations, lintOptionsOf, validateLintConfig } from "../src/database/lint/index.js";
 import { serverMajor } from "../src/database/server-version.js";
 import { shopRepo } from "./harness/fixtures.js";
 import { createTestDatabase, type TestDatabase } from "./harness/postgres.js";
@@ -77,6 +77,13 @@ test("lint.postgres_version defaults to 15, takes a supported major, and refuses
     assert.equal(problems[0].key, "lint.postgres_version");
     assert.match(problems[0].message, /13, 14, 15, 16, 17/);
   }
+});
+
+test("lintOptionsOf (the CLI's and the plan's): the target's real major when known, else lint.postgres_version", () => {
+  const { lint } = loadRepoConfig("lint:\n  postgres_version: 14\n  rules:\n    ban-drop-column: warning\n").config;
+  assert.deepEqual(lintOptionsOf(lint), { rules: { "ban-drop-column": "warning" }, postgresVersion: 14 });
+  assert.deepEqual(lintOptionsOf(lint, 16), { rules: { "ban-drop-column": "warning" }, postgresVersion: 16 });
+  assert.deepEqual(lintOptionsOf(loadRepoConfig("").config.lint), { rules: {}, postgresVersion: 15 });
 });
 
 describe("with a database, the target's real major wins over lint.postgres_version", () => {

@@ -1,7 +1,6 @@
 // `autopilot audit`: the store's audit trail — who did what, when, and how it ended. The store code
 // (and pg) is imported when the command runs, so other commands start without it.
 import type { Command } from "commander";
-import { readEnvironment } from "../config/environment.js";
 import { registerSecret } from "../redact.js";
 import { runCommand } from "./common.js";
 
@@ -18,6 +17,7 @@ export function registerAuditCommands(program: Command): void {
 async function printAudit(flags: { repo?: string; limit: string; json?: boolean }): Promise<void> {
   const limit = Number(flags.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new Error("--limit must be a positive whole number");
+  const { readEnvironment } = await import("../config/environment.js");
   const env = readEnvironment();
   const { openStore, resolveStoreUrl } = await import("../store/store.js");
   const { readAudit } = await import("../store/audit.js");

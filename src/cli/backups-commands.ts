@@ -5,7 +5,6 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { copyFile, rename, rm } from "node:fs/promises";
 import type { Command } from "commander";
-import { readEnvironment } from "../config/environment.js";
 import { registerSecret } from "../redact.js";
 import type { BackupRecord } from "../store/backups.js";
 import { resolveShadowUrl, runCommand, shadowOptions, type ShadowFlags } from "./common.js";
@@ -43,6 +42,7 @@ interface VerifyFlags extends ShadowFlags {
 /** One drill by hand, recorded like the scheduler's (the incident issue is the scheduled drills' to open and close). */
 async function verifyBackup(flags: VerifyFlags): Promise<void> {
   const shadowUrl = resolveShadowUrl(flags, "the backup is restored into a scratch database there");
+  const { readEnvironment } = await import("../config/environment.js");
   const env = readEnvironment();
   const { loadServerConfig } = await import("../config/server-config.js");
   const { backupSecretValues, resolveBackupSettings } = await import("../config/backup-config.js");
@@ -115,6 +115,7 @@ function sha256Of(file: string): Promise<string> {
 }
 
 async function withStore<T>(use: (db: import("pg").Pool) => Promise<T>): Promise<T> {
+  const { readEnvironment } = await import("../config/environment.js");
   const env = readEnvironment();
   const { openStore, resolveStoreUrl } = await import("../store/store.js");
   const { url } = await resolveStoreUrl(env.DATABASE_URL, env.AUTOPILOT_DATA_DIR);

@@ -1,6 +1,6 @@
 // What every CLI command shares: how it is told which database to use, and how it fails.
 import { Option, type Command } from "commander";
-import { CLI_DATABASE_URL_VARIABLE, CLI_SHADOW_DATABASE_URL_VARIABLE, processEnvironment } from "../config/environment.js";
+import { CLI_DATABASE_URL_VARIABLE, CLI_SHADOW_DATABASE_URL_VARIABLE, processEnvironment } from "../config/process-environment.js";
 import { redact, registerSecret } from "../redact.js";
 
 export interface ConnectionFlags {

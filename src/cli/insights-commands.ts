@@ -2,7 +2,6 @@
 // when one is given. Read-only on both sides. The analytics and store code is imported when the
 // command runs, so other commands start without it.
 import type { Command } from "commander";
-import { readEnvironment } from "../config/environment.js";
 import { redact, registerSecret } from "../redact.js";
 import { connectionOptions, resolveDatabaseUrl, runCommand, type ConnectionFlags } from "./common.js";
 
@@ -32,6 +31,7 @@ async function printInsights(flags: InsightsFlags): Promise<void> {
   if (flags.repo && !/^[\w.-]+\/[\w.-]+$/.test(flags.repo)) throw new Error("--repo must be owner/name");
   // The target is optional here: without one, the report has the store's figures only.
   const databaseUrl = flags.databaseUrl || flags.databaseUrlEnv ? resolveDatabaseUrl(flags) : undefined;
+  const { readEnvironment } = await import("../config/environment.js");
   const env = readEnvironment();
   const { openStore, resolveStoreUrl } = await import("../store/store.js");
   const { gatherInsights } = await import("../analytics/insights.js");

@@ -9,6 +9,7 @@ import { setFlagsFromString } from "node:v8";
 import type { Command } from "commander";
 import { isValidDuration } from "../database/directives.js";
 import { hasErrors, type Problem } from "../database/errors.js";
+import type { PreparedLint } from "../database/lint/grammar-thread.js";
 import type { LintSettings } from "../database/lint/index.js";
 import { describeLayout, LAYOUT_NAMES, SUPABASE_DIRECTORY, type LayoutName } from "../database/layouts/index.js";
 import { DEFAULT_DIRECTORY, loadMigrationDirectory, type LoadedDirectory, type MigrationFile } from "../database/migration-files.js";
@@ -72,40 +73,43 @@ async function planCommand(flags: PlanFlags): Promise<void> {
   if (hasErrors(result.problems)) process.exitCode = 1;
   if (flags.lint) {
     const pending = new Set(result.pending.map((r) => r.path));
+    const linting = await prepareLintRun(flags.repoConfig, databaseUrl);
     await lintFiles(
       files.filter((f) => pending.has(f.path)),
-      flags.repoConfig,
-      databaseUrl,
+      linting,
     );
   }
 }
 
 async function lintOnly(flags: PlanFlags): Promise<void> {
+  // The parser and the grammar check's thread load while the files are read.
+  const linting = await prepareLintRun(flags.repoConfig);
   const { files, problems } = await loadFiles(flags);
   printProblems(problems);
   if (hasErrors(problems)) process.exitCode = 1;
   console.log(`No database given: linting all ${files.length} file(s).`);
-  await lintFiles(files, flags.repoConfig);
+  await lintFiles(files, linting);
 }
 
 /**
- * Prints each finding (down files' too) as `path:line: severity rule-id: message`; exit code 1 on any
- * counted error. With a database, its PostgreSQL version decides which syntax is too new.
+ * Starts loading the lint for the repo config's settings; with a database, its PostgreSQL version
+ * decides which syntax is too new.
  */
-async function lintFiles(files: MigrationFile[], repoConfigPath: string, databaseUrl?: string): Promise<void> {
+async function prepareLintRun(repoConfigPath: string, databaseUrl?: string): Promise<PreparedLint> {
   const settings = await lintSettingsFrom(repoConfigPath);
-  compileParserOptimizedUpFront();
-  const { ensureLintReady } = await import("../database/lint/index.js");
-  const { lintWithGrammarThread } = await import("../database/lint/grammar-thread.js");
+  const { lintOptionsOf } = await import("../database/lint/config.js");
+  const targetMajor = databaseUrl ? await (await import("../database/server-version.js")).serverMajor(databaseUrl) : undefined;
+  compileParserWithBaselineOnly();
+  const { prepareLint } = await import("../database/lint/grammar-thread.js");
+  return prepareLint(lintOptionsOf(settings, targetMajor));
+}
+
+/** Prints each finding (down files' too) as `path:line: severity rule-id: message`; exit code 1 on any counted error. */
+async function lintFiles(files: MigrationFile[], linting: PreparedLint): Promise<void> {
   const { countFindings, formatFinding } = await import("../database/lint/format.js");
-  const postgresVersion = databaseUrl ? await (await import("../database/server-version.js")).serverMajor(databaseUrl) : settings.postgres_version;
-  const options = { rules: settings.rules, postgresVersion };
-  // The older grammars load on the worker thread that checks against them.
-  await ensureLintReady();
-  const findings = await lintWithGrammarThread(
+  const findings = await linting.lint(
     files.map((f) => ({ path: f.path, sql: f.sql, noTransaction: f.directives.noTransaction })),
     files.flatMap((f) => f.down ?? []),
-    options,
   );
   // One write for all the lines: a console.log per finding costs a system call each.
   if (findings.length) process.stdout.write(findings.map(formatFinding).join("\n") + "\n");
@@ -116,13 +120,15 @@ async function lintFiles(files: MigrationFile[], repoConfigPath: string, databas
 }
 
 /**
- * The command parses each file once, so the WebAssembly parser's baseline code (Liftoff), which V8
- * replaces with optimized code only once a function is hot, would run most of the parse: compiling
- * it optimized up front took a quarter less CPU over 1,000 files (bench:lint). V8 reads the flag
- * when it compiles a module, so this must run before the parser is imported.
+ * The command parses each file once or twice (the target's grammar), so most of the parser's
+ * functions run a few thousand times at most: V8's optimizing compiler (TurboFan), which WebAssembly
+ * tiers up to, cost more CPU than it saved, and compiling everything optimized up front (--no-liftoff)
+ * cost 0.6 s per grammar before the first file. The baseline compiler (Liftoff) alone took a quarter
+ * less CPU for the whole command over 1,000 files (bench:lint's directory). V8 reads the flag when it compiles a module, so this must
+ * run before the parser is imported; the flag holds for the whole process, the worker thread included.
  */
-function compileParserOptimizedUpFront(): void {
-  setFlagsFromString("--no-liftoff");
+function compileParserWithBaselineOnly(): void {
+  setFlagsFromString("--liftoff-only");
 }
 
 /** The repo config's `lint:` section; a bad key stops the run, as it would on GitHub. */

@@ -4,6 +4,9 @@
 import path from "node:path";
 import { z } from "zod";
 
+// What the command line and redaction read lives without zod, so a short command does not load it.
+export { CLI_DATABASE_URL_VARIABLE, CLI_SHADOW_DATABASE_URL_VARIABLE, processEnvironment, secretValues } from "./process-environment.js";
+
 const envSchema = z.object({
   // Probot's GitHub App id; unset (or left empty in .env) while its setup wizard runs.
   APP_ID: z.preprocess((value) => (value === "" ? undefined : value), z.coerce.number().int().positive().optional()),
@@ -61,11 +64,6 @@ function retryDelayProblem(env: AutopilotEnv): string | undefined {
   );
 }
 
-/** The process environment, for the variables configuration names (a target's `database_url_env`, `--database-url-env`). */
-export function processEnvironment(): NodeJS.ProcessEnv {
-  return process.env;
-}
-
 /** The directories of PATH, where PostgreSQL's binaries are looked for first. */
 export function executableSearchPath(env: NodeJS.ProcessEnv = process.env): string[] {
   return (env.PATH ?? "").split(path.delimiter);
@@ -74,31 +72,6 @@ export function executableSearchPath(env: NodeJS.ProcessEnv = process.env): stri
 /** Probot's LOG_LEVEL: read before anything else is validated, so even a start-up failure is logged at it. */
 export function logLevel(env: NodeJS.ProcessEnv = process.env): string {
   return env.LOG_LEVEL ?? "info";
-}
-
-/** The CLI's connection string when no flag gives one. */
-export const CLI_DATABASE_URL_VARIABLE = "AUTOPILOT_DATABASE_URL";
-
-/** The CLI's shadow server (where `autopilot drift` builds its scratch database) when no flag gives one. */
-export const CLI_SHADOW_DATABASE_URL_VARIABLE = "AUTOPILOT_SHADOW_DATABASE_URL";
-
-/**
- * The variables that hold secrets whatever the server config says. The LLM key is among them: an
- * OpenAI-compatible endpoint may echo it back in an error or in its answer.
- */
-const SECRET_VARIABLES = [
-  "WEBHOOK_SECRET",
-  "PRIVATE_KEY",
-  "AUTOPILOT_SECRET",
-  "AUTOPILOT_METRICS_TOKEN",
-  "AUTOPILOT_LLM_KEY",
-  "DATABASE_URL",
-  "GITHUB_CLIENT_SECRET",
-] as const;
-
-/** The values of the secret variables that are set. */
-export function secretValues(env: NodeJS.ProcessEnv = process.env): string[] {
-  return SECRET_VARIABLES.map((name) => env[name]).filter((value): value is string => Boolean(value));
 }
 
 /** The OpenAI-compatible endpoint that writes the insights narrative; undefined when AUTOPILOT_LLM_URL is unset. */

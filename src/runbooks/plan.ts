@@ -8,7 +8,7 @@ import { isUnavailable } from "../database/connection-errors.js";
 import { readHistoryFromUrl } from "../database/history.js";
 import { takeOverNote } from "./plan-take-over.js";
 import { lintDownFile } from "../database/lint/down-files.js";
-import { ensureLintReady, lintMigrations, type LintFinding, type LintOptions } from "../database/lint/index.js";
+import { ensureLintReady, lintMigrations, lintOptionsOf, type LintFinding, type LintOptions } from "../database/lint/index.js";
 import { downgradeSmallTableLocks } from "../database/lint/small-tables.js";
 import { downSqlOf, indexMigrations, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
 import { appliedRefs, checkDrift, recordDrift } from "./drift-check.js";
@@ -123,8 +123,8 @@ class PlanRun extends RunContext<RunOf<"plan">> {
       })),
     );
     await this.checkRun.progress("Linting…");
-    const postgresVersion = await this.targetMajor(target, history, config.lint.postgres_version);
-    const findings = await this.step("lint", () => this.lint(files.files, downs, { rules: config.lint.rules, postgresVersion }));
+    const options = lintOptionsOf(config.lint, await this.targetMajor(target, history));
+    const findings = await this.step("lint", () => this.lint(files.files, downs, options));
     const costed = "applied" in history && typeof target !== "string" ? await this.withCosts(findings, target, config.lint.small_table_rows) : findings;
     const downPaths = new Set(downs.map((d) => d.path));
     const report: PlanReport = {
@@ -206,10 +206,10 @@ class PlanRun extends RunContext<RunOf<"plan">> {
     return withDown.map((r) => ({ path: r.downPath!, sql: downSqlOf(r, blobs.get(r.downChecksum!)!) ?? "" }));
   }
 
-  /** The target's real major when the plan reached it; else `lint.postgres_version`. */
-  private async targetMajor(target: ResolvedTarget | string, history: History, configured: number): Promise<number> {
-    if (!("applied" in history) || typeof target === "string") return configured;
-    return serverMajor(target.databaseUrl).catch(() => configured);
+  /** The target's real major when the plan reached it (else lintOptionsOf takes `lint.postgres_version`). */
+  private async targetMajor(target: ResolvedTarget | string, history: History): Promise<number | undefined> {
+    if (!("applied" in history) || typeof target === "string") return undefined;
+    return serverMajor(target.databaseUrl).catch(() => undefined);
   }
 
   private async lint(files: MigrationFile[], downs: DownFile[], options: LintOptions): Promise<LintFinding[]> {

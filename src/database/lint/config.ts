@@ -4,6 +4,7 @@
 import { unknownKeyMessage } from "../../config/yaml-errors.js";
 import { closest, resolveRuleId, unknownRuleMessage, type RuleSeverity } from "./catalog.js";
 import { SUPPORTED_MAJORS } from "./grammars.js";
+import type { LintOptions } from "./index.js";
 
 const SEVERITIES: ReadonlyArray<RuleSeverity> = ["error", "warning", "notice", "off"];
 
@@ -45,6 +46,14 @@ export function lintSettingsOf(validated: ValidatedLintConfig): LintSettings {
     small_table_rows: validated.small_table_rows ?? DEFAULT_SMALL_TABLE_ROWS,
     postgres_version: validated.postgres_version ?? DEFAULT_POSTGRES_VERSION,
   };
+}
+
+/**
+ * What a run lints with, the same on GitHub and in a terminal: the section's severities, and the
+ * target's real major when the plan could ask the database, else the section's `postgres_version`.
+ */
+export function lintOptionsOf(settings: LintSettings, targetMajor?: number): LintOptions {
+  return { rules: settings.rules, postgresVersion: targetMajor ?? settings.postgres_version };
 }
 
 export function validateLintConfig(raw: unknown): ValidatedLintConfig {

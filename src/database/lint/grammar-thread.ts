@@ -16,27 +16,49 @@ import {
   type LintOptions,
 } from "./index.js";
 
-/** Lints the files in order, then the down files, each on its own; call ensureLintReady() (no version needed) first. */
-export async function lintWithGrammarThread(files: LintInput[], downs: Array<{ path: string; sql: string }>, options: LintOptions): Promise<LintFinding[]> {
+/** A lint run whose parser and grammar thread are loading; `lint` takes the files once they are read. */
+export interface PreparedLint {
+  /** Lints the files in order, then the down files, each on its own. */
+  lint(files: LintInput[], downs: Array<{ path: string; sql: string }>): Promise<LintFinding[]>;
+}
+
+/**
+ * Starts loading what a run with these options needs: the parser, and the worker thread that loads
+ * the target's grammar. Both take a while (WebAssembly compilation, a thread's start-up), so a caller
+ * prepares before it reads the files and the loading overlaps the reading.
+ */
+export function prepareLint(options: LintOptions): PreparedLint {
   const target = options.postgresVersion;
-  if (target === undefined || target >= NEWEST_MAJOR || !workerCanStart()) {
-    await ensureLintReady(options);
-    return [...lintMigrations(files, options), ...downs.flatMap((down) => lintDownFile(down, options))];
+  const onWorker = target !== undefined && target < NEWEST_MAJOR && workerCanStart();
+  // The older grammars load here only when the check runs in this thread.
+  const parserReady = ensureLintReady(onWorker ? {} : options);
+  // Awaited in `lint`; until then a failure would be unhandled.
+  parserReady.catch(() => {});
+  if (!onWorker) {
+    return {
+      async lint(files, downs) {
+        await parserReady;
+        return [...lintMigrations(files, options), ...downs.flatMap((down) => lintDownFile(down, options))];
+      },
+    };
   }
-  const downInputs = downs.map(downFileInput);
-  const checked = checkOnWorker(
-    [...files, ...downInputs].map((f) => lintableText(f.sql)),
-    target,
-  );
-  // Until the worker answers, a rejection would be unhandled: it is awaited below.
-  checked.catch(() => {});
-  const pendingFiles = startLintMigrations(files, options);
-  const pendingDowns = downInputs.map((down) => startLintMigration(down, options));
-  const answers = await checked;
-  return [
-    ...pendingFiles.flatMap((pending, i) => pending.finish(() => answers[i])),
-    ...pendingDowns.flatMap((pending, i) => asDownFileFindings(pending.finish(() => answers[files.length + i]))),
-  ];
+  const grammarThread = new GrammarThread(target!);
+  return {
+    async lint(files, downs) {
+      const downInputs = downs.map(downFileInput);
+      const checked = grammarThread.check([...files, ...downInputs].map((f) => lintableText(f.sql)));
+      // Until this thread's own lint is done, a rejection would be unhandled: it is awaited below.
+      checked.catch(() => {});
+      await parserReady;
+      const pendingFiles = startLintMigrations(files, options);
+      const pendingDowns = downInputs.map((down) => startLintMigration(down, options));
+      const answers = await checked;
+      return [
+        ...pendingFiles.flatMap((pending, i) => pending.finish(() => answers[i])),
+        ...pendingDowns.flatMap((pending, i) => asDownFileFindings(pending.finish(() => answers[files.length + i]))),
+      ];
+    },
+  };
 }
 
 // The worker is the bundle's JavaScript sibling (dist/cli/grammar-worker.js). Run from the sources
@@ -48,12 +70,30 @@ function workerCanStart(): boolean {
   return !fromSources;
 }
 
-function checkOnWorker(texts: string[], targetMajor: number): Promise<Array<NewerSyntax | undefined>> {
-  const script = new URL("./grammar-worker.js", import.meta.url);
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(script, { workerData: { texts, targetMajor } });
-    worker.once("message", resolve);
-    worker.once("error", reject);
-    worker.once("exit", (code) => reject(new Error(`the grammar check's worker thread exited (code ${code}) before answering`)));
-  });
+/**
+ * The worker thread: it loads the target's grammar as soon as it starts, then checks the texts it is
+ * sent. Until then it does not keep the process alive, so a run that fails before linting exits.
+ */
+class GrammarThread {
+  private readonly worker: Worker;
+  private readonly answers: Promise<Array<NewerSyntax | undefined>>;
+
+  constructor(targetMajor: number) {
+    this.worker = new Worker(new URL("./grammar-worker.js", import.meta.url), { workerData: { targetMajor } });
+    this.answers = new Promise((resolve, reject) => {
+      this.worker.once("message", resolve);
+      this.worker.once("error", reject);
+      this.worker.once("exit", (code) => reject(new Error(`the grammar check's worker thread exited (code ${code}) before answering`)));
+    });
+    // A failure before `check` is reported by `check`.
+    this.answers.catch(() => {});
+    // After the listeners: adding a "message" listener holds the process again.
+    this.worker.unref();
+  }
+
+  check(texts: string[]): Promise<Array<NewerSyntax | undefined>> {
+    this.worker.ref();
+    this.worker.postMessage(texts);
+    return this.answers;
+  }
 }

@@ -44,6 +44,12 @@ async function loadGrammar(major: number): Promise<void> {
   if (!loaded.has(major)) loaded.set(major, await (await IMPORTS[major]()).default());
 }
 
+/** The grammar a target's check parses every file with (none from the newest major up). */
+export async function loadTargetGrammar(targetMajor: number): Promise<void> {
+  const [target] = majorsToCheck(targetMajor);
+  if (target !== undefined) await loadGrammar(target);
+}
+
 export interface NewerSyntax {
   /** The lowest major whose grammar gets past the place the target's grammar stops at. */
   introducedIn: number;
@@ -74,7 +80,7 @@ export function newerSyntax(sql: string, targetMajor: number): NewerSyntax | und
 export async function newerSyntaxLoading(sql: string, targetMajor: number): Promise<NewerSyntax | undefined> {
   const [target] = majorsToCheck(targetMajor);
   if (target === undefined) return undefined;
-  await loadGrammar(target);
+  await loadTargetGrammar(targetMajor);
   if (!parseStop(sql, target)) return undefined;
   await loadGrammarsFor(targetMajor);
   return newerSyntax(sql, targetMajor);
