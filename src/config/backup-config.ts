@@ -4,7 +4,7 @@
 // `resolveBackupSettings` turns both into what the backup service needs for one target.
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { backupScheduleKeys } from "./backup-schedule-config.js";
+import { backupScheduleKey, backupScheduleKeys } from "./backup-schedule-config.js";
 import { processEnvironment } from "./environment.js";
 import type { ConfigProblem } from "./yaml-errors.js";
 
@@ -46,6 +46,7 @@ const overrideFields = {
   supabase: supabaseSchema.optional(),
   encryption_key_env: envVarName.optional(),
   previous_keys_env: envVarName.optional(),
+  ...backupScheduleKey,
 };
 
 /** `targets[].backups`: any key of the server-wide section, for this target only. */

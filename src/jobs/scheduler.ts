@@ -1,13 +1,17 @@
 // The internal scheduler. It re-reads which repositories have a `health` section (so a changed
 // config takes effect without a restart), keeps one node-cron task per repository on its schedule,
 // and on each tick claims the slot in the store: however many replicas tick, one heal job runs.
+// Targets with `backups.schedule` (server config) get a task of their own the same way: one backup
+// run per target and slot.
 import cron, { type ScheduledTask } from "node-cron";
 import type { Probot } from "probot";
 import { loadRepoConfig, sectionWarnings, serverLimitsOf } from "../config/repo-config.js";
 import type { RepoRef } from "../github/api/client.js";
 import { installedRepositories, listInstallations } from "../github/api/installations.js";
 import type { RunbookDeps } from "../runbooks/deps.js";
+import { scheduledBackups } from "../backups/schedules.js";
 import { claimSlot } from "../store/health.js";
+import type { NewRun } from "../store/runs.js";
 
 interface Scheduled {
   expression: string;
@@ -15,8 +19,17 @@ interface Scheduled {
   task: ScheduledTask;
 }
 
-/** What the scheduler starts: a heal cycle on `health.schedule`, a scan on `health.scan_schedule`. */
-type ScheduledKind = "heal" | "scan";
+/**
+ * What the scheduler starts: a heal cycle on `health.schedule`, a scan on `health.scan_schedule`, a
+ * backup of one environment's target on its `backups.schedule`.
+ */
+type ScheduledWork = { kind: "heal" } | { kind: "scan" } | { kind: "backup"; environment: string };
+
+/** The task's name, and its slot key in the store (heal's is the bare repository, as it always was). */
+function keyOf(repo: string, work: ScheduledWork): string {
+  if (work.kind === "heal") return repo;
+  return work.kind === "backup" ? `${repo}#backup:${work.environment}` : `${repo}#${work.kind}`;
+}
 
 export class HealthScheduler {
   private readonly tasks = new Map<string, Scheduled>();
@@ -49,6 +62,10 @@ export class HealthScheduler {
       const github = await this.app.auth(installation.id);
       const repos = await installedRepositories(github);
       for (const repo of repos) {
+        for (const work of this.backupsOf(repo)) {
+          seen.add(keyOf(repo.full_name, work.work));
+          this.ensure(repo.full_name, work.work, installation.id, work.schedule);
+        }
         const ref = { repo: { owner: repo.owner.login, repo: repo.name }, ref: repo.default_branch };
         read.push(ref);
         const text = await this.deps.configs.read(github, ref.repo, ref.ref);
@@ -61,8 +78,8 @@ export class HealthScheduler {
           ["heal", health.schedule],
           ["scan", health.scan_schedule],
         ] as const) {
-          seen.add(`${repo.full_name}#${kind}`);
-          this.ensure(repo.full_name, kind, installation.id, expression);
+          seen.add(keyOf(repo.full_name, { kind }));
+          this.ensure(repo.full_name, { kind }, installation.id, expression);
         }
       }
     }
@@ -75,34 +92,50 @@ export class HealthScheduler {
     }
   }
 
-  private ensure(repo: string, kind: ScheduledKind, installationId: number, expression: string): void {
-    const key = `${repo}#${kind}`;
+  /**
+   * The repository's targets with a backup schedule. A target whose `repo_id` names another
+   * repository is not scheduled (its runs would only be refused); the recorded binding is checked
+   * by the backup run itself, as for every run.
+   */
+  private backupsOf(repo: { id: number; full_name: string }): Array<{ work: ScheduledWork; schedule: string }> {
+    return scheduledBackups(this.deps.serverConfig, repo.full_name).flatMap((t) => {
+      if (t.repoId !== undefined && t.repoId !== repo.id) {
+        this.deps.log.warn(
+          { repo: repo.full_name, environment: t.environment, repoId: t.repoId },
+          "backups.schedule: the target is bound to another repository id; not scheduled",
+        );
+        return [];
+      }
+      return [{ work: { kind: "backup", environment: t.environment }, schedule: t.schedule }];
+    });
+  }
+
+  private ensure(repo: string, work: ScheduledWork, installationId: number, expression: string): void {
+    const key = keyOf(repo, work);
     const current = this.tasks.get(key);
     if (current?.expression === expression) return;
     void current?.task.stop();
-    const task = cron.schedule(expression, (context) => this.tick(repo, kind, installationId, context.date), { name: `${kind} ${repo}`, noOverlap: false });
+    const task = cron.schedule(expression, (context) => this.tick(repo, work, installationId, context.date), { name: `${work.kind} ${key}`, noOverlap: false });
     this.tasks.set(key, { expression, installationId, task });
-    this.deps.log.info({ repo, kind, schedule: expression }, "scheduled");
+    this.deps.log.info({ repo, kind: work.kind, schedule: expression }, "scheduled");
   }
 
-  private async tick(repo: string, kind: ScheduledKind, installationId: number, date: Date): Promise<void> {
+  /** Exposed for tests: what one replica does when `work`'s schedule fires at `date`. */
+  async tick(repo: string, work: ScheduledWork, installationId: number, date: Date): Promise<void> {
     const slot = new Date(Math.floor(date.getTime() / 1000) * 1000);
     try {
-      // One run per repository, kind and slot, whichever replica claims it first.
-      if (!(await claimSlot(this.deps.db, kind === "heal" ? repo : `${repo}#${kind}`, slot))) return;
-      await this.deps.enqueue({
-        kind,
-        trigger: "schedule",
-        repo,
-        installationId,
-        ref: null,
-        commitSha: null,
-        requestedBy: "autopilot",
-        deliveryId: null,
-        params: { slot: slot.toISOString() },
-      });
+      // One run per repository, kind (and environment) and slot, whichever replica claims it first.
+      if (!(await claimSlot(this.deps.db, keyOf(repo, work), slot))) return;
+      await this.deps.enqueue(scheduledRun(repo, work, installationId, slot.toISOString()));
     } catch (error) {
-      this.deps.log.warn({ repo, kind, err: error }, "could not enqueue a scheduled run");
+      this.deps.log.warn({ repo, kind: work.kind, err: error }, "could not enqueue a scheduled run");
     }
   }
+}
+
+function scheduledRun(repo: string, work: ScheduledWork, installationId: number, slot: string): NewRun {
+  const common = { trigger: "schedule", repo, installationId, ref: null, commitSha: null, requestedBy: "autopilot", deliveryId: null } as const;
+  return work.kind === "backup"
+    ? { ...common, kind: "backup", params: { environment: work.environment, slot } }
+    : { ...common, kind: work.kind, params: { slot } };
 }
