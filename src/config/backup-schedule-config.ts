@@ -1,4 +1,4 @@
-// The server config's `backups.keep` and `backups.schedule` (README "Scheduled backups and tiers"):
+// The server config's `backups.keep` and `backups.schedule` (README "Backup tiers" and "Scheduled backups"):
 // besides `retention_days`, keep the newest good backup of each of the last N days, weeks and months;
 // and take a backup of each target on a cron schedule. `verify_schedule` is not accepted yet: nothing
 // runs it, and a key that is silently ignored is worse than one refused at start-up.

@@ -125,7 +125,10 @@ export class HealthScheduler {
     const slot = new Date(Math.floor(date.getTime() / 1000) * 1000);
     try {
       // One run per repository, kind (and environment) and slot, whichever replica claims it first.
-      if (!(await claimSlot(this.deps.db, keyOf(repo, work), slot))) return;
+      if (!(await claimSlot(this.deps.db, keyOf(repo, work), slot))) {
+        this.deps.log.debug({ repo, kind: work.kind, slotKey: keyOf(repo, work), slot: slot.toISOString() }, "slot claimed by another replica");
+        return;
+      }
       await this.deps.enqueue(scheduledRun(repo, work, installationId, slot.toISOString()));
     } catch (error) {
       this.deps.log.warn({ repo, kind: work.kind, err: error }, "could not enqueue a scheduled run");
