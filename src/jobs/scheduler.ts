@@ -11,7 +11,7 @@ import { installedRepositories, listInstallations } from "../github/api/installa
 import type { RunbookDeps } from "../runbooks/deps.js";
 import { scheduledBackups } from "../backups/schedules.js";
 import { claimSlot } from "../store/health.js";
-import type { NewRun } from "../store/runs.js";
+import { backupUnderway, type NewRun } from "../store/runs.js";
 
 interface Scheduled {
   expression: string;
@@ -127,6 +127,10 @@ export class HealthScheduler {
       // One run per repository, kind (and environment) and slot, whichever replica claims it first.
       if (!(await claimSlot(this.deps.db, keyOf(repo, work), slot))) {
         this.deps.log.debug({ repo, kind: work.kind, slotKey: keyOf(repo, work), slot: slot.toISOString() }, "slot claimed by another replica");
+        return;
+      }
+      if (work.kind === "backup" && (await backupUnderway(this.deps.db, repo, work.environment))) {
+        this.deps.log.info({ repo, environment: work.environment, slot: slot.toISOString() }, "scheduled backup skipped: the previous one has not finished");
         return;
       }
       await this.deps.enqueue(scheduledRun(repo, work, installationId, slot.toISOString()));
