@@ -51,10 +51,12 @@ test("tiers without a retention window still keep the newest good backup, and no
   );
 });
 
-test("the server config accepts keep, names the key of a bad one, and refuses schedules it would not run", () => {
+test("the server config accepts keep, names the key of a bad one, and accepts the backup and drill schedules it runs", () => {
   const config = parseServerConfig("s.yml", "backups:\n  keep: { daily: 7, weekly: 4, monthly: 12 }\n");
   assert.deepEqual(config.backups.keep, { daily: 7, weekly: 4, monthly: 12 });
   assert.throws(() => parseServerConfig("s.yml", "backups:\n  keep: { daily: -1 }\n"), /s\.yml.*backups\.keep\.daily/s);
   assert.throws(() => parseServerConfig("s.yml", "backups:\n  keep: { hourly: 2 }\n"), /backups\.keep.*hourly/s);
-  assert.throws(() => parseServerConfig("s.yml", 'backups:\n  schedule: "0 2 * * *"\n'), /backups.*schedule/s);
+  // Scheduled backups (test/backup-schedule.test.ts) and restore drills (test/restore-drill.test.ts) both run.
+  assert.equal(parseServerConfig("s.yml", 'backups:\n  schedule: "0 2 * * *"\n').backups.schedule, "0 2 * * *");
+  assert.equal(parseServerConfig("s.yml", 'backups:\n  verify_schedule: "0 4 * * 0"\n').backups.verify_schedule, "0 4 * * 0");
 });

@@ -7,9 +7,12 @@
 // it gets the transitions, and a maintenance window silences them without stopping evaluation.
 import { z } from "zod";
 import type pg from "pg";
-import { errorCounts, latencyPercentile, migrationFailures, uptimeByWindow, type Queryable } from "./queries.js";
+import { backupAgeHours, errorCounts, latencyPercentile, migrationFailures, uptimeByWindow, type Queryable } from "./queries.js";
 
-/** What a rule can measure. `check` metrics have one value per health check, `repo` ones one per repository. */
+/**
+ * What a rule can measure. `check` metrics have one value per health check, `repo` ones one per
+ * repository, `environment` ones one per environment with scheduled backups (AlertScope).
+ */
 export const ALERT_METRICS = {
   uptime_24h_percent: { scope: "check", help: "share of answered checks over the last 24 hours, 0–100" },
   uptime_7d_percent: { scope: "check", help: "share of answered checks over the last 7 days, 0–100" },
@@ -17,6 +20,7 @@ export const ALERT_METRICS = {
   error_rate_1h_percent: { scope: "check", help: "failed checks in the last hour, as a share of all, 0–100" },
   p95_response_seconds: { scope: "check", help: "95th percentile response time of answered checks in the last hour" },
   migration_failures_1h: { scope: "repo", help: "failed migrate runs that finished in the last hour" },
+  backup_age_hours: { scope: "environment", help: "hours since the environment's newest good backup (never one: since its first attempt)" },
 } as const;
 
 export type AlertMetric = keyof typeof ALERT_METRICS;
@@ -87,10 +91,30 @@ export const DEFAULT_ALERT_RULES: readonly AlertRule[] = [
   { name: "p95-response-critical", metric: "p95_response_seconds", condition: ">", threshold: 10, for_minutes: 0, severity: "critical" },
 ];
 
-/** The defaults plus a repository's custom rules; a custom rule named like a default replaces it. */
-export function effectiveRules(custom: readonly AlertRule[] = []): AlertRule[] {
+/** The default of a repository with scheduled backups (server config `backups.schedule`): a nightly one a few hours late. */
+export const BACKUP_AGE_RULE: AlertRule = {
+  name: "backup-age",
+  metric: "backup_age_hours",
+  condition: ">",
+  threshold: 26,
+  for_minutes: 0,
+  severity: "warning",
+};
+
+/**
+ * The defaults plus a repository's custom rules; a custom rule named like a default replaces it.
+ * `backup-age` is a default only where backups are scheduled: elsewhere no one promised fresh ones.
+ */
+export function effectiveRules(custom: readonly AlertRule[] = [], scope: AlertScope = {}): AlertRule[] {
   const names = new Set(custom.map((r) => r.name));
-  return [...DEFAULT_ALERT_RULES.filter((r) => !names.has(r.name)), ...custom];
+  const defaults = scope.backupEnvironments?.length ? [...DEFAULT_ALERT_RULES, BACKUP_AGE_RULE] : DEFAULT_ALERT_RULES;
+  return [...defaults.filter((r) => !names.has(r.name)), ...custom];
+}
+
+/** What the rules of one repository are measured over, besides its checks. */
+export interface AlertScope {
+  /** The environments whose backups are scheduled: the subjects of `backup_age_hours`. */
+  backupEnvironments?: readonly string[];
 }
 
 export function breaches(rule: AlertRule, value: number | null): boolean {
@@ -101,7 +125,7 @@ export function breaches(rule: AlertRule, value: number | null): boolean {
 
 export interface RuleValue {
   rule: AlertRule;
-  /** The check's name for a check metric; '' for a repository-wide one. */
+  /** The check's name for a check metric, the environment's for an environment one; '' for a repository-wide one. */
   subject: string;
   /** null when there is no data (no samples in the window): never a breach, as in Prometheus. */
   value: number | null;
@@ -111,14 +135,14 @@ export interface RuleValue {
 type MetricValues = Map<string, number | null>;
 
 /** Each rule's current value, per check (for check metrics) or for the repository. */
-export async function evaluateRules(db: Queryable, repo: string, rules: readonly AlertRule[], now: Date): Promise<RuleValue[]> {
+export async function evaluateRules(db: Queryable, repo: string, rules: readonly AlertRule[], now: Date, scope: AlertScope = {}): Promise<RuleValue[]> {
   const needed = new Set(rules.map((r) => r.metric));
   const values = new Map<AlertMetric, MetricValues>();
-  for (const metric of needed) values.set(metric, await readMetric(db, repo, metric, now));
+  for (const metric of needed) values.set(metric, await readMetric(db, repo, metric, now, scope));
   return rules.flatMap((rule) => [...values.get(rule.metric)!].map(([subject, value]) => ({ rule, subject, value, breached: breaches(rule, value) })));
 }
 
-async function readMetric(db: Queryable, repo: string, metric: AlertMetric, now: Date): Promise<MetricValues> {
+async function readMetric(db: Queryable, repo: string, metric: AlertMetric, now: Date, scope: AlertScope): Promise<MetricValues> {
   switch (metric) {
     case "uptime_24h_percent":
     case "uptime_7d_percent": {
@@ -134,6 +158,8 @@ async function readMetric(db: Queryable, repo: string, metric: AlertMetric, now:
       return new Map((await latencyPercentile(db, now, 60, repo)).map((p) => [p.check, p.valueMs / 1000]));
     case "migration_failures_1h":
       return new Map([["", await migrationFailures(db, repo, now, 60)]]);
+    case "backup_age_hours":
+      return backupAgeHours(db, repo, scope.backupEnvironments ?? [], now);
   }
 }
 
@@ -204,8 +230,14 @@ export interface AlertCycle {
  * transitions. An alert whose rule or check has disappeared is stepped as "not breached", so a firing
  * one resolves instead of firing forever.
  */
-export async function runAlertCycle(pool: pg.Pool, repo: string, rules: readonly AlertRule[], now: Date = new Date()): Promise<AlertCycle> {
-  const values = await evaluateRules(pool, repo, rules, now);
+export async function runAlertCycle(
+  pool: pg.Pool,
+  repo: string,
+  rules: readonly AlertRule[],
+  now: Date = new Date(),
+  scope: AlertScope = {},
+): Promise<AlertCycle> {
+  const values = await evaluateRules(pool, repo, rules, now, scope);
   const client = await pool.connect();
   try {
     await client.query("begin");

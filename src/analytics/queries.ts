@@ -173,6 +173,22 @@ export async function migrationFailures(db: Queryable, repo: string, now: Date, 
   return rows[0].n;
 }
 
+/**
+ * Per environment: hours from its newest good backup to `now`; when it never had one, from its first
+ * attempt (backups failing since the start are as stale as old ones); null when nothing was ever tried.
+ */
+export async function backupAgeHours(db: Queryable, repo: string, environments: readonly string[], now: Date): Promise<Map<string, number | null>> {
+  const { rows } = await db.query<{ environment: string; hours: number | null }>(
+    `select e.environment,
+            extract(epoch from ($3::timestamptz - coalesce(max(b.created_at) filter (where b.status <> 'failed'), min(b.created_at))))::float8 / 3600 as hours
+       from unnest($2::text[]) as e(environment)
+       left join backups b on lower(b.repo) = lower($1) and b.environment = e.environment and b.created_at <= $3::timestamptz
+      group by e.environment`,
+    [repo, [...environments], now],
+  );
+  return new Map(rows.map((r) => [r.environment, r.hours]));
+}
+
 export interface LatencySample {
   at: Date;
   latencyMs: number;

@@ -4,7 +4,7 @@
 // `resolveBackupSettings` turns both into what the backup service needs for one target.
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { backupScheduleKeys, drillScheduleKeys } from "./backup-schedule-config.js";
+import { backupScheduleKey, backupScheduleKeys, drillScheduleKeys } from "./backup-schedule-config.js";
 import { processEnvironment } from "./environment.js";
 import type { ConfigProblem } from "./yaml-errors.js";
 
@@ -47,6 +47,7 @@ const overrideFields = {
   encryption_key_env: envVarName.optional(),
   previous_keys_env: envVarName.optional(),
   ...drillScheduleKeys,
+  ...backupScheduleKey,
 };
 
 /** `targets[].backups`: any key of the server-wide section, for this target only. */

@@ -1,7 +1,8 @@
-// The server config's `backups.keep` (README "Scheduled backups and tiers"): besides `retention_days`,
-// keep the newest good backup of each of the last N days, weeks and months. `schedule` is not
-// accepted yet: nothing runs it, and a key that is silently ignored is worse than one refused at
-// start-up. `verify_schedule` (README "Restore drills") is run by the scheduler's drill runs.
+// The server config's `backups.keep`, `backups.schedule` and `backups.verify_schedule` (README
+// "Backup tiers", "Scheduled backups" and "Restore drills"): besides `retention_days`, keep the newest
+// good backup of each of the last N days, weeks and months; take a backup of each target on a cron
+// schedule; and restore the newest into a scratch database on another (the scheduler's drill runs).
+import cron from "node-cron";
 import { z } from "zod";
 import { cronExpression } from "./health-config.js";
 
@@ -24,3 +25,9 @@ export function verifyScheduleOf(section: { verify_schedule?: string }, hasShado
   if (!hasShadowServer) return undefined;
   return section.verify_schedule ?? DEFAULT_VERIFY_SCHEDULE;
 }
+
+/** A valid node-cron expression. The server config is the operator's: no floor, unlike a repository's health schedule. */
+const backupCron = z.string().refine((expression) => cron.validate(expression), 'is not a valid cron expression (node-cron syntax, like "0 2 * * *")');
+
+/** `schedule`, server-wide or per target (`targets[].backups.schedule` overrides it). */
+export const backupScheduleKey = { schedule: backupCron.optional() };

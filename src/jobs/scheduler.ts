@@ -1,6 +1,7 @@
-// The internal scheduler. It re-reads which repositories have a `health` section or a shadow server (so a changed
-// config takes effect without a restart), keeps one node-cron task per repository on its schedule,
-// and on each tick claims the slot in the store: however many replicas tick, one heal job runs.
+// The internal scheduler. It re-reads which repositories have a `health` section or a shadow server,
+// and which targets have backup or drill schedules (so a changed config takes effect without a
+// restart), keeps one node-cron task per repository (or target) and kind of work on its schedule,
+// and on each tick claims the slot in the store: however many replicas tick, one run starts.
 import cron, { type ScheduledTask } from "node-cron";
 import type { Probot } from "probot";
 import { effectiveBackups } from "../config/backup-config.js";
@@ -9,7 +10,9 @@ import { loadRepoConfig, sectionWarnings, serverLimitsOf } from "../config/repo-
 import type { RepoRef } from "../github/api/client.js";
 import { installedRepositories, listInstallations } from "../github/api/installations.js";
 import type { RunbookDeps } from "../runbooks/deps.js";
+import { scheduledBackups } from "../backups/schedules.js";
 import { claimSlot } from "../store/health.js";
+import { backupUnderway, type NewRun } from "../store/runs.js";
 
 interface Scheduled {
   expression: string;
@@ -19,10 +22,17 @@ interface Scheduled {
 
 /**
  * What the scheduler starts: a heal cycle on `health.schedule`, a scan on `health.scan_schedule`, a
- * drift check on `drift.schedule` (daily by default) when one of the repository's targets has a shadow
- * server, and per target (server config) a restore drill on `backups.verify_schedule`.
+ * drift check on `drift.schedule` (daily by default) when one of the repository's targets has a
+ * shadow server; and per target (server config) a backup on `backups.schedule` and a restore drill
+ * on `backups.verify_schedule`.
  */
-type ScheduledKind = "heal" | "scan" | "drift" | "drill";
+type ScheduledWork = { kind: "heal" } | { kind: "scan" } | { kind: "drift" } | { kind: "backup" | "drill"; environment: string };
+
+/** The task's name, and its slot key in the store (heal's is the bare repository, as it always was). */
+function keyOf(repo: string, work: ScheduledWork): string {
+  if (work.kind === "heal") return repo;
+  return "environment" in work ? `${repo}#${work.kind}:${work.environment}` : `${repo}#${work.kind}`;
+}
 
 export class HealthScheduler {
   private readonly tasks = new Map<string, Scheduled>();
@@ -46,7 +56,7 @@ export class HealthScheduler {
     this.tasks.clear();
   }
 
-  /** Every installed repository with a valid health section gets (or keeps) its task; others lose theirs. */
+  /** Every installed repository's work gets (or keeps) its task; work no longer configured loses it. */
   async discover(): Promise<void> {
     const seen = new Set<string>();
     const read: Array<{ repo: RepoRef; ref: string }> = [];
@@ -57,22 +67,18 @@ export class HealthScheduler {
       for (const repo of repos) {
         const ref = { repo: { owner: repo.owner.login, repo: repo.name }, ref: repo.default_branch };
         read.push(ref);
-        for (const { environment, expression } of this.drillSchedules(repo.full_name)) {
-          seen.add(`${repo.full_name}#drill:${environment}`);
-          this.ensure(repo.full_name, "drill", installation.id, expression, environment);
-        }
         const text = await this.deps.configs.read(github, ref.repo, ref.ref);
         const { config, warnings, errors } = loadRepoConfig(text, serverLimitsOf(this.deps.serverConfig));
         const { health } = config;
         const problems = sectionWarnings(warnings, "health");
         if (problems.length) this.deps.log.warn({ repo: repo.full_name, problems }, "health config invalid; not scheduled until fixed");
-        const schedules: Array<[ScheduledKind, string]> = [];
-        if (health) schedules.push(["heal", health.schedule], ["scan", health.scan_schedule]);
+        const schedules: Array<{ work: ScheduledWork; schedule: string }> = [...this.backupsOf(repo), ...this.drillsOf(repo.full_name)];
+        if (health) schedules.push({ work: { kind: "heal" }, schedule: health.schedule }, { work: { kind: "scan" }, schedule: health.scan_schedule });
         // An unusable file's drift section may be its mistake (a schedule firing too often): no drift check until it is fixed.
-        if (this.hasShadowServer(repo.full_name) && errors.length === 0) schedules.push(["drift", config.drift.schedule]);
-        for (const [kind, expression] of schedules) {
-          seen.add(`${repo.full_name}#${kind}`);
-          this.ensure(repo.full_name, kind, installation.id, expression);
+        if (this.hasShadowServer(repo.full_name) && errors.length === 0) schedules.push({ work: { kind: "drift" }, schedule: config.drift.schedule });
+        for (const { work, schedule } of schedules) {
+          seen.add(keyOf(repo.full_name, work));
+          this.ensure(repo.full_name, work, installation.id, schedule);
         }
       }
     }
@@ -90,49 +96,67 @@ export class HealthScheduler {
     return this.deps.serverConfig.targets.some((t) => t.repo.toLowerCase() === repo.toLowerCase() && t.shadow_database_url_env);
   }
 
+  /**
+   * The repository's targets with a backup schedule. A target whose `repo_id` names another
+   * repository is not scheduled (its runs would only be refused); the recorded binding is checked
+   * by the backup run itself, as for every run.
+   */
+  private backupsOf(repo: { id: number; full_name: string }): Array<{ work: ScheduledWork; schedule: string }> {
+    return scheduledBackups(this.deps.serverConfig, repo.full_name).flatMap((t) => {
+      if (t.repoId !== undefined && t.repoId !== repo.id) {
+        this.deps.log.warn(
+          { repo: repo.full_name, environment: t.environment, repoId: t.repoId },
+          "backups.schedule: the target is bound to another repository id; not scheduled",
+        );
+        return [];
+      }
+      return [{ work: { kind: "backup", environment: t.environment }, schedule: t.schedule }];
+    });
+  }
+
   /** The repository's targets whose restore drills run on a schedule (their own, or weekly with a shadow server). */
-  private drillSchedules(repo: string): Array<{ environment: string; expression: string }> {
+  private drillsOf(repo: string): Array<{ work: ScheduledWork; schedule: string }> {
     const { serverConfig } = this.deps;
     return serverConfig.targets.flatMap((t) => {
       if (t.repo.toLowerCase() !== repo.toLowerCase()) return [];
-      const expression = verifyScheduleOf(effectiveBackups(serverConfig, t), Boolean(t.shadow_database_url_env));
-      return expression ? [{ environment: t.environment, expression }] : [];
+      const schedule = verifyScheduleOf(effectiveBackups(serverConfig, t), Boolean(t.shadow_database_url_env));
+      return schedule ? [{ work: { kind: "drill", environment: t.environment } as const, schedule }] : [];
     });
   }
 
-  /** `environment`: a drill's, which has one task per target. */
-  private ensure(repo: string, kind: ScheduledKind, installationId: number, expression: string, environment?: string): void {
-    const key = `${repo}#${kind}${environment ? `:${environment}` : ""}`;
+  private ensure(repo: string, work: ScheduledWork, installationId: number, expression: string): void {
+    const key = keyOf(repo, work);
     const current = this.tasks.get(key);
     if (current?.expression === expression) return;
     void current?.task.stop();
-    const task = cron.schedule(expression, (context) => this.tick(key, repo, kind, installationId, context.date, environment), {
-      name: `${kind} ${repo}${environment ? ` ${environment}` : ""}`,
-      noOverlap: false,
-    });
+    const task = cron.schedule(expression, (context) => this.tick(repo, work, installationId, context.date), { name: `${work.kind} ${key}`, noOverlap: false });
     this.tasks.set(key, { expression, installationId, task });
-    this.deps.log.info({ repo, kind, environment, schedule: expression }, "scheduled");
+    this.deps.log.info({ repo, kind: work.kind, environment: "environment" in work ? work.environment : undefined, schedule: expression }, "scheduled");
   }
 
-  private async tick(key: string, repo: string, kind: ScheduledKind, installationId: number, date: Date, environment?: string): Promise<void> {
+  /** Exposed for tests: what one replica does when `work`'s schedule fires at `date`. */
+  async tick(repo: string, work: ScheduledWork, installationId: number, date: Date): Promise<void> {
     const slot = new Date(Math.floor(date.getTime() / 1000) * 1000);
-    const request =
-      kind === "drill" ? ({ kind, params: { environment: environment!, slot: slot.toISOString() } } as const) : { kind, params: { slot: slot.toISOString() } };
     try {
-      // One run per repository, kind (and drill target) and slot, whichever replica claims it first.
-      if (!(await claimSlot(this.deps.db, kind === "heal" ? repo : key, slot))) return;
-      await this.deps.enqueue({
-        ...request,
-        trigger: "schedule",
-        repo,
-        installationId,
-        ref: null,
-        commitSha: null,
-        requestedBy: "autopilot",
-        deliveryId: null,
-      });
+      // One run per repository, kind (and environment) and slot, whichever replica claims it first.
+      if (!(await claimSlot(this.deps.db, keyOf(repo, work), slot))) {
+        this.deps.log.debug({ repo, kind: work.kind, slotKey: keyOf(repo, work), slot: slot.toISOString() }, "slot claimed by another replica");
+        return;
+      }
+      if (work.kind === "backup" && (await backupUnderway(this.deps.db, repo, work.environment))) {
+        this.deps.log.info({ repo, environment: work.environment, slot: slot.toISOString() }, "scheduled backup skipped: the previous one has not finished");
+        return;
+      }
+      await this.deps.enqueue(scheduledRun(repo, work, installationId, slot.toISOString()));
     } catch (error) {
-      this.deps.log.warn({ repo, kind, err: error }, "could not enqueue a scheduled run");
+      this.deps.log.warn({ repo, kind: work.kind, err: error }, "could not enqueue a scheduled run");
     }
   }
+}
+
+function scheduledRun(repo: string, work: ScheduledWork, installationId: number, slot: string): NewRun {
+  const common = { trigger: "schedule", repo, installationId, ref: null, commitSha: null, requestedBy: "autopilot", deliveryId: null } as const;
+  return "environment" in work
+    ? { ...common, kind: work.kind, params: { environment: work.environment, slot } }
+    : { ...common, kind: work.kind, params: { slot } };
 }

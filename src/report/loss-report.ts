@@ -34,7 +34,8 @@ function describeTable(t: TableLoss): string {
   return `${name} ${parts.join(" / ")}${notes.length ? ` (${notes.join(", ")})` : ""}`;
 }
 
-function ageOf(then: Date, now: Date): string {
+/** "42 min", "5 h", "3 days": how long ago `then` was. */
+export function ageOf(then: Date, now: Date): string {
   const minutes = Math.max(0, Math.round((now.getTime() - then.getTime()) / 60_000));
   if (minutes < 120) return `${minutes} min`;
   const hours = Math.round(minutes / 60);

@@ -1,7 +1,9 @@
-// The backup runbook (`/autopilot backup [env]`): one verified pg_dump of the environment's target,
-// recorded and answered in the command's reply.
+// The backup runbook (`/autopilot backup [env]`, and `backups.schedule`): one verified pg_dump of the
+// environment's target, recorded (old ones pruned) and answered in the command's reply; a scheduled
+// one that fails is told to Slack, since no one asked and no reply waits for it.
 import { BackupFailedError } from "../backups/service.js";
 import { redact } from "../redact.js";
+import { notifySlack } from "../report/slack.js";
 import { audit } from "../store/audit.js";
 import { releaseBackupCommand } from "../store/backup-claims.js";
 import { finishRun, type RunOf } from "../store/runs.js";
@@ -44,15 +46,18 @@ async function backUp(context: RunContext<RunOf<"backup">>, environment: string)
 }
 
 async function conclude(context: RunContext<RunOf<"backup">>, environment: string, { ok, text }: BackupResult): Promise<void> {
+  const { run } = context;
   // Only a backup taken counts against the command's rate limit: a failed one may be asked again at once.
-  if (!ok) await releaseBackupCommand(context.deps.db, context.run.repo, environment, new Date(context.run.params.claimedAt));
-  await finishRun(context.deps.db, context.run.id, { status: ok ? "success" : "failure", title: text.slice(0, 200) });
+  if (!ok && run.trigger !== "schedule") await releaseBackupCommand(context.deps.db, run.repo, environment, new Date(run.params.claimedAt));
+  await finishRun(context.deps.db, run.id, { status: ok ? "success" : "failure", title: text.slice(0, 200) });
   await audit(context.deps.db, {
-    actor: context.run.requestedBy,
-    repo: context.run.repo,
+    actor: run.requestedBy,
+    repo: run.repo,
     environment,
     action: "backup",
     outcome: ok ? "success" : "failure",
+    detail: run.trigger === "schedule" ? { trigger: "schedule", slot: run.params.slot } : undefined,
   });
+  if (run.trigger === "schedule" && !ok) await notifySlack(await context.slackUrl(), "failure", `${run.repo}: scheduled backup of ${environment} failed`, text);
   await context.answerCommand(ok, text);
 }

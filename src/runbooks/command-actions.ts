@@ -17,7 +17,7 @@ import { ineligibleApprovers } from "../commands/approvers.js";
 import { mergedPullOf, pullRequest } from "../github/api/pulls.js";
 import { branchHead } from "../github/api/repositories.js";
 import { latestDrill } from "../store/restore-drills.js";
-import { listBackups } from "../store/backups.js";
+import { latestGoodBackup } from "../store/backups.js";
 import { BACKUP_COMMAND_INTERVAL_MINUTES, claimBackupCommand } from "../store/backup-claims.js";
 import { describeLock, findLock, lockEnvironment, unlockEnvironment } from "../store/locks.js";
 import { planParamsOfPull, type RequestOf } from "../store/run-requests.js";
@@ -45,7 +45,7 @@ export interface Origin {
 type QueuedKind = "migrate" | "rollback" | "backup" | "plan" | "heal";
 
 /** A run a command queues: its kind and params (the command's reply is added when it is queued). */
-type QueuedRequest = { [K in QueuedKind]: Pick<RequestOf<K>, "kind" | "params"> }[QueuedKind];
+type QueuedRequest = { [K in QueuedKind]: Pick<Exclude<RequestOf<K>, { trigger: "schedule" }>, "kind" | "params"> }[QueuedKind];
 
 export class CommandActions {
   constructor(
@@ -136,14 +136,14 @@ export class CommandActions {
 
   private async environmentStatus(environment: string): Promise<EnvironmentStatus> {
     const { db } = this.ctx.deps;
-    const [lock, lastRun, backups, lastVerified, lastDrill] = await Promise.all([
+    const [lock, lastRun, lastBackup, lastVerified, lastDrill] = await Promise.all([
       findLock(db, this.ctx.run.repo, environment),
       latestRun(db, this.ctx.run.repo, environment, "migrate"),
-      listBackups(db, this.ctx.run.repo, environment),
+      latestGoodBackup(db, this.ctx.run.repo, environment),
       latestDrill(db, this.ctx.run.repo, environment, { passed: true }),
       latestDrill(db, this.ctx.run.repo, environment),
     ]);
-    const row: EnvironmentStatus = { environment, lock, lastRun, lastBackup: backups.find((b) => b.status === "ok"), lastVerified, lastDrill };
+    const row: EnvironmentStatus = { environment, lock, lastRun, lastBackup, lastVerified, lastDrill };
     const target = await this.ctx.resolveTarget(environment);
     if (typeof target === "string") return { ...row, problem: target };
     row.openBreakers = await openBreakersOf(db, [target.deployHookUrl, target.slackWebhookUrl]);
@@ -264,7 +264,7 @@ export class CommandActions {
       const claimedAt = claim.claimedAt.toISOString();
       return this.queue(`backup ${environment}`, (reply) => ({ kind: "backup", params: { environment, claimedAt, reply } }));
     }
-    const last = (await listBackups(db, this.ctx.run.repo, environment)).find((b) => b.status === "ok");
+    const last = await latestGoodBackup(db, this.ctx.run.repo, environment);
     const wait = Math.max(1, Math.ceil((claim.nextAllowedAt.getTime() - Date.now()) / 60_000));
     return {
       ok: false,

@@ -12,6 +12,7 @@ import {
   type AlertTransition,
   type StoredAlertState,
 } from "../analytics/alerts.js";
+import { scheduledBackups } from "../backups/schedules.js";
 import type { RepoConfig } from "../config/repo-config.js";
 import { DEFAULT_POLICY, type IncidentIssue } from "../health/incident-policy.js";
 import type { AlertOnIncident } from "../report/incident-report.js";
@@ -26,7 +27,8 @@ export const ALERT_PREFIX = "alert:";
  * before the check incidents are updated, so an incident that resolves can say where its alerts stand.
  */
 export async function stepAlerts(ctx: RunContext, config: RepoConfig, now: Date): Promise<AlertTransition[]> {
-  const cycle = await runAlertCycle(ctx.deps.db, ctx.run.repo, effectiveRules(config.alerts ?? []), now);
+  const scope = { backupEnvironments: scheduledBackups(ctx.deps.serverConfig, ctx.run.repo).map((b) => b.environment) };
+  const cycle = await runAlertCycle(ctx.deps.db, ctx.run.repo, effectiveRules(config.alerts ?? [], scope), now, scope);
   return cycle.transitions;
 }
 

@@ -64,6 +64,15 @@ export async function listBackups(db: pg.Pool, repo: string, environment: string
   return rows.map(toBackup);
 }
 
+/** The newest good backup of an environment: what `/autopilot status` shows and `backup_age_hours` measures. */
+export async function latestGoodBackup(db: pg.Pool, repo: string, environment: string): Promise<BackupRecord | undefined> {
+  const { rows } = await db.query(
+    `select ${columns} from backups where lower(repo) = lower($1) and environment = $2 and status = 'ok' order by created_at desc limit 1`,
+    [repo, environment],
+  );
+  return rows.map(toBackup)[0];
+}
+
 export async function markPruned(db: pg.Pool, id: string): Promise<void> {
   await db.query(`update backups set status = 'pruned', pruned_at = now() where id = $1`, [id]);
 }

@@ -70,12 +70,22 @@ const rollbackRequest = z.object({
   ),
 });
 
-const backupRequest = z.object({
+const commandBackup = z.object({
   kind: z.literal("backup"),
   trigger: byCommand,
   commitSha,
   params: z.object({ environment: z.string().min(1), claimedAt: instant, reply: replyRef.optional() }),
 });
+
+/** `backups.schedule`: one run per target and slot, on no commit. */
+const scheduledBackup = z.object({
+  kind: z.literal("backup"),
+  trigger: z.literal("schedule"),
+  commitSha: z.null(),
+  params: z.object({ environment: z.string().min(1), slot: instant }),
+});
+
+const backupRequest = z.discriminatedUnion("trigger", [commandBackup, scheduledBackup]);
 
 const healRequest = z.object({
   kind: z.literal("heal"),

@@ -227,6 +227,15 @@ export async function findRunByCheckRun(db: pg.Pool, checkRunId: number): Promis
   return run;
 }
 
+/** Whether a backup of the environment is still queued or running: a scheduled slot then skips, so a slow dump never piles up. */
+export async function backupUnderway(db: pg.Pool, repo: string, environment: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `select 1 from runs where kind = 'backup' and lower(repo) = lower($1) and params->>'environment' = $2 and status in ('queued', 'in_progress') limit 1`,
+    [repo, environment],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
 /** The newest run of a kind on an environment, optionally with a given status. */
 export async function latestRun<K extends RunKind>(
   db: pg.Pool,
