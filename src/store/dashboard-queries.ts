@@ -17,7 +17,7 @@ export interface RepoHealth {
 }
 
 /** Each repository's worst check status (and since when it is down), and its uptime over 24 h, 7 d and 30 d. */
-export async function repoHealth(db: pg.Pool, repos: string[]): Promise<Map<string, RepoHealth>> {
+export async function repoHealth(db: pg.Pool, repos: string[], now = new Date()): Promise<Map<string, RepoHealth>> {
   const lower = repos.map((r) => r.toLowerCase());
   const [states, uptimes] = await Promise.all([
     db.query(
@@ -26,7 +26,7 @@ export async function repoHealth(db: pg.Pool, repos: string[]): Promise<Map<stri
          from health_state where repo = any($1) group by repo`,
       [lower],
     ),
-    repoUptimes(db, lower),
+    repoUptimes(db, lower, now),
   ]);
   const health = new Map<string, RepoHealth>();
   const names = ["up", "maintenance", "degraded", "down"];
@@ -42,8 +42,7 @@ export async function repoHealth(db: pg.Pool, repos: string[]): Promise<Map<stri
 }
 
 /** Each repository's uptime per window: answered samples over all its checks' samples, maintenance left out. */
-async function repoUptimes(db: pg.Pool, repos: string[]): Promise<Map<string, RepoHealth["uptime"]>> {
-  const now = new Date();
+async function repoUptimes(db: pg.Pool, repos: string[], now: Date): Promise<Map<string, RepoHealth["uptime"]>> {
   const windows = Object.entries(UPTIME_WINDOWS) as Array<[keyof RepoHealth["uptime"], number]>;
   const totals = await Promise.all(windows.map(([, hours]) => checkTotals(db, new Date(now.getTime() - hours * HOUR_MS), now, { repos })));
   const uptimes = new Map<string, RepoHealth["uptime"]>();
@@ -118,8 +117,7 @@ export interface LatencyPoint {
  * Response time (p50/p95 of answered samples) per check and UTC hour, over the hours since the one
  * `days` days ago; each point is labelled with its hour's start.
  */
-export async function hourlyLatency(db: pg.Pool, repo: string, days = 7): Promise<LatencyPoint[]> {
-  const now = new Date();
+export async function hourlyLatency(db: pg.Pool, repo: string, days = 7, now = new Date()): Promise<LatencyPoint[]> {
   const rows = await hourRows(db, new Date(now.getTime() - days * DAY_MS), now, { repos: [repo.toLowerCase()] });
   return rows.flatMap((r) => (r.answered > 0 ? [{ check: r.check, hour: r.start, p50: r.p50Ms!, p95: r.p95Ms! }] : []));
 }
@@ -129,8 +127,8 @@ export async function dailyUptime(
   db: pg.Pool,
   repo: string,
   days = 7,
+  now = new Date(),
 ): Promise<{ days: Array<{ day: Date; uptime: number | null }>; maintenanceHours: Date[] }> {
-  const now = new Date();
   const rows = await hourRows(db, new Date(now.getTime() - days * DAY_MS), now, { repos: [repo.toLowerCase()] });
   const perDay = new Map<number, { up: number; samples: number }>();
   const maintenance = new Set<number>();
@@ -214,17 +212,17 @@ export async function incidents(db: pg.Pool, repo: string) {
 }
 
 /** Per hour of the last 24: runs started, checks recorded (and failed), heal actions, alert transitions. */
-export async function hourlyActivity(db: pg.Pool, repo: string) {
+export async function hourlyActivity(db: pg.Pool, repo: string, now = new Date()) {
   // Each table is grouped once by hour (not asked 24 times), then joined to the 24 hours; health
   // results come per hour from the rollups.
   const params = new SqlParams();
   params.add(spellings([repo]));
   params.add(repo.toLowerCase());
-  const now = new Date();
+  params.add(now);
   const checks = await hourRowsSql(db, params, new Date(floorTo(now, HOUR_MS).getTime() - 23 * HOUR_MS), now, { repos: [repo.toLowerCase()] });
   const { rows } = await db.query(
-    `with hours as (select generate_series(date_trunc('hour', now()) - interval '23 hours', date_trunc('hour', now()), interval '1 hour') as hour),
-     since as (select date_trunc('hour', now()) - interval '23 hours' as t),
+    `with hours as (select generate_series(date_trunc('hour', $3::timestamptz, 'UTC') - interval '23 hours', date_trunc('hour', $3::timestamptz, 'UTC'), interval '1 hour') as hour),
+     since as (select date_trunc('hour', $3::timestamptz, 'UTC') - interval '23 hours' as t),
      r as (select date_trunc('hour', created_at) as hour, count(*) as n from runs, since where repo = any($1) and created_at >= since.t group by 1),
      l as (select period_start as hour, sum(healthy + degraded + failures + maintenance) as n, sum(failures) as failed from (${checks}) c group by 1),
      h as (select date_trunc('hour', at) as hour, count(*) as n from heal_actions, since where repo = $2 and at >= since.t group by 1),
