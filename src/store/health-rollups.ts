@@ -204,11 +204,9 @@ export async function checkTotals(db: Queryable, from: Date | null, to: Date, fi
           and period_start >= ${params.add(h0)}::timestamptz and period_start < ${params.add(h1)}::timestamptz`,
     );
   }
-  if (plan.raw.length) {
-    parts.push(
-      `select repo, check_name, ${SAMPLE_COUNTS} from health_log
-        where ${where} and (${plan.raw.map((r) => rawRangeSql(params, r)).join(" or ")}) group by repo, check_name`,
-    );
+  // One part per raw range: each a plain range of the `at` index (an OR of ranges may scan the table).
+  for (const range of plan.raw) {
+    parts.push(`select repo, check_name, ${SAMPLE_COUNTS} from health_log where ${where} and ${rawRangeSql(params, range)} group by repo, check_name`);
   }
   const { rows } = await db.query(
     `select repo, check_name, ${COUNT_NAMES.filter((c) => c !== "latency_sum_ms")
