@@ -20,7 +20,7 @@ import { eventSecrets } from "./web/event-secrets.js";
 import { dashboardHandler } from "./web/dashboard.js";
 import { gitHubEndpoints } from "./github/api/user-installations.js";
 import { commandPolicyFor } from "./commands/authorize.js";
-import { dropLeftoverRehearsals } from "./jobs/cleanup.js";
+import { dropLeftoverRehearsals, startHousekeeping, storeRetentionOf } from "./jobs/cleanup.js";
 import { HealthScheduler } from "./jobs/scheduler.js";
 import { processEnvironment, type AutopilotEnv } from "./config/environment.js";
 import type { ServerConfig } from "./config/server-config.js";
@@ -95,8 +95,10 @@ export function autopilotApp(services: AppServices) {
     const stopReaper = startReaper(queue, deps, env.AUTOPILOT_REAPER_SECONDS);
     const scheduler = new HealthScheduler(app, deps);
     scheduler.start(services.serverConfig.health.discovery_seconds);
+    const stopHousekeeping = startHousekeeping(store.pool, storeRetentionOf(services.serverConfig), log);
     services.onStop(async () => {
       stopReaper();
+      await stopHousekeeping();
       await scheduler.stop();
       await queue.stop();
       await runLocks.close();

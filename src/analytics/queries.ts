@@ -8,9 +8,14 @@
 //   connection, which the error counts already capture.
 // - Buckets are aligned to `now`, not to the clock: bucket k holds samples in (now−(k+1)·size, now−k·size],
 //   so bucket 0 is always "the last hour" (or day), complete.
-import type pg from "pg";
+// - Windows longer than the last hour read the rollups (store/health-rollups.ts) where they can, with
+//   results equal to the raw computation: hourly buckets when `now` is on the hour (a scheduled scan's
+//   slot), uptime windows always. The last hour's error counts and percentiles are read raw.
+import { checkTotals, HOUR_MS, hourRowsSql, SqlParams, type Queryable } from "../store/health-rollups.js";
 
-export type Queryable = Pick<pg.Pool, "query">;
+export type { Queryable };
+
+const onTheHour = (now: Date) => now.getTime() % HOUR_MS === 0;
 
 export interface HourlyAggregate {
   check: string;
@@ -25,6 +30,7 @@ export interface HourlyAggregate {
 
 /** Hourly aggregates of every check of a repository over the last `hours` hours. */
 export async function hourlyAggregates(db: Queryable, repo: string, now: Date, hours: number): Promise<HourlyAggregate[]> {
+  if (onTheHour(now)) return hourlyAggregatesFromRollups(db, repo, now, hours);
   const { rows } = await db.query(
     `select check_name,
             floor(extract(epoch from ($2::timestamptz - at)) / 3600)::int as hours_ago,
@@ -49,6 +55,20 @@ export async function hourlyAggregates(db: Queryable, repo: string, now: Date, h
   }));
 }
 
+/** The same buckets as clock hours when `now` is on the hour: read from the hourly rollups. */
+async function hourlyAggregatesFromRollups(db: Queryable, repo: string, now: Date, hours: number): Promise<HourlyAggregate[]> {
+  const params = new SqlParams();
+  const sql = await hourRowsSql(db, params, new Date(now.getTime() - hours * HOUR_MS), now, { repos: [repo] });
+  const { rows } = await db.query(
+    `select check_name, (extract(epoch from ${params.add(now)}::timestamptz - period_start) / 3600)::int - 1 as hours_ago,
+            healthy + degraded + failures as samples, failures as errors, p50_ms, p95_ms
+       from (${sql}) h where healthy + degraded + failures > 0
+      order by 1, 2`,
+    params.values,
+  );
+  return rows.map((r) => ({ check: r.check_name, hoursAgo: r.hours_ago, samples: r.samples, errors: r.errors, medianMs: r.p50_ms, p95Ms: r.p95_ms }));
+}
+
 export interface DailyUptime {
   check: string;
   /** 0 = the 24 hours ending at `now`. */
@@ -58,6 +78,7 @@ export interface DailyUptime {
 }
 
 export async function dailyUptime(db: Queryable, repo: string, now: Date, days: number): Promise<DailyUptime[]> {
+  if (onTheHour(now)) return dailyUptimeFromRollups(db, repo, now, days);
   const { rows } = await db.query(
     `select check_name,
             floor(extract(epoch from ($2::timestamptz - at)) / 86400)::int as days_ago,
@@ -69,6 +90,21 @@ export async function dailyUptime(db: Queryable, repo: string, now: Date, days: 
       group by 1, 2
       order by 1, 2`,
     [repo, now, days],
+  );
+  return rows.map((r) => ({ check: r.check_name, daysAgo: r.days_ago, samples: r.samples, ratio: Number(r.ratio) }));
+}
+
+/** Days aligned to `now` are 24 of its hours: summed from the hourly rollups when `now` is on the hour. */
+async function dailyUptimeFromRollups(db: Queryable, repo: string, now: Date, days: number): Promise<DailyUptime[]> {
+  const params = new SqlParams();
+  const sql = await hourRowsSql(db, params, new Date(now.getTime() - days * 24 * HOUR_MS), now, { repos: [repo] });
+  const { rows } = await db.query(
+    `select check_name, floor(((extract(epoch from ${params.add(now)}::timestamptz - period_start) / 3600)::int - 1) / 24)::int as days_ago,
+            sum(healthy + degraded + failures)::int as samples, sum(healthy + degraded)::float8 / sum(healthy + degraded + failures) as ratio
+       from (${sql}) h
+      group by 1, 2 having sum(healthy + degraded + failures) > 0
+      order by 1, 2`,
+    params.values,
   );
   return rows.map((r) => ({ check: r.check_name, daysAgo: r.days_ago, samples: r.samples, ratio: Number(r.ratio) }));
 }
@@ -85,38 +121,25 @@ export interface WindowUptime {
 }
 
 /**
- * Uptime of every check (of one repository, or all) over 24 h, 7 d and 30 d, in one pass over the
- * last 30 days. A window without samples is left out rather than reported as 0 or 1.
+ * Uptime of every check (of one repository, or all) over 24 h, 7 d and 30 d, each window read from
+ * the rollups with raw edges. A window without samples is left out rather than reported as 0 or 1.
  */
-export async function uptimeByWindow(db: Queryable, now: Date, repo?: string): Promise<WindowUptime[]> {
+export async function uptimeByWindow(db: Queryable, now: Date, repo?: string, check?: string): Promise<WindowUptime[]> {
   const windows = Object.entries(UPTIME_WINDOWS) as [UptimeWindow, number][];
-  const columns = windows
-    .map(([name, hours]) => {
-      const inWindow = `at > $1::timestamptz - interval '${hours} hours'`;
-      return `count(*) filter (where ${inWindow})::int as "total_${name}",
-              count(*) filter (where ${inWindow} and status <> 'unhealthy')::int as "up_${name}"`;
-    })
-    .join(",\n");
-  const { rows } = await db.query(
-    `select repo, check_name, ${columns}
-       from health_log
-      where status <> 'maintenance' and at > $1::timestamptz - interval '30 days' and at <= $1::timestamptz
-        and ($2::text is null or repo = $2)
-      group by 1, 2
-      order by 1, 2`,
-    [now, repo ?? null],
+  const totals = await Promise.all(
+    windows.map(([, hours]) => checkTotals(db, new Date(now.getTime() - hours * HOUR_MS), now, { repos: repo ? [repo] : undefined, check })),
   );
-  return rows.flatMap((r) =>
-    windows
-      .filter(([name]) => r[`total_${name}`] > 0)
-      .map(([name]) => ({
-        repo: r.repo,
-        check: r.check_name,
-        window: name,
-        samples: r[`total_${name}`],
-        ratio: r[`up_${name}`] / r[`total_${name}`],
-      })),
-  );
+  const byCheck = new Map<string, WindowUptime[]>();
+  // The 30-day window holds every check of the shorter ones, in SQL order: it gives the order.
+  for (const t of totals[totals.length - 1]) byCheck.set(`${t.repo}\n${t.check}`, []);
+  windows.forEach(([name], i) => {
+    for (const t of totals[i]) {
+      const samples = t.healthy + t.degraded + t.failures;
+      if (samples > 0)
+        byCheck.get(`${t.repo}\n${t.check}`)?.push({ repo: t.repo, check: t.check, window: name, samples, ratio: (t.healthy + t.degraded) / samples });
+    }
+  });
+  return [...byCheck.values()].flat();
 }
 
 export interface CheckCounts {

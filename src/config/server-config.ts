@@ -15,6 +15,8 @@ const forcedTimeout = z
   .string({ error: 'must be a duration like "30s" or "2min"' })
   .refine((value) => isValidDuration(value) && Number.parseFloat(value) > 0, 'must be a duration like "30s" or "2min", and not 0');
 
+const STORE_RETENTION_DEFAULTS = { raw_days: 14, days: 400, keep_audit: false };
+
 const FORK_DEFAULTS = { read_targets: false, rehearse: false, statement_timeout: "30s", rehearsal_timeout_seconds: 300 };
 
 export const targetSchema = z.strictObject({
@@ -91,6 +93,25 @@ export const serverConfigSchema = z
         allowed_orgs: z.array(z.string().regex(/^[\w.-]+$/, "must be an organization or user login")).default([]),
       })
       .default({ allowed_orgs: [] }),
+    // How long the app's own store keeps things (README "Store retention"): raw health samples
+    // `raw_days` (hourly rollups 90 days, daily ones forever); runs with their steps, audit, alert
+    // history and heal actions `days`; audit forever when `keep_audit` is true.
+    store: z
+      .strictObject({
+        retention: z
+          .strictObject({
+            raw_days: z
+              .number({ error: "must be a number of days" })
+              .int("must be a whole number of days")
+              .min(2, "must be at least 2")
+              .max(90, "must be at most 90 (hourly rollups are kept 90 days)")
+              .default(14),
+            days: z.number({ error: "must be a number of days" }).int("must be a whole number of days").min(30, "must be at least 30").default(400),
+            keep_audit: z.boolean({ error: "must be true or false" }).default(false),
+          })
+          .default(STORE_RETENTION_DEFAULTS),
+      })
+      .default({ retention: STORE_RETENTION_DEFAULTS }),
   })
   .superRefine(refineStoreSections);
 

@@ -28,7 +28,9 @@ export async function runScan(deps: RunbookDeps, runId: number, _attempt: Attemp
     await finishRun(deps.db, run.id, { status: "skipped", title: deferredBecause(low) });
     return;
   }
-  const scan = new Scan(deps, run, github);
+  // The scan judges the hours up to its slot: a slot on the hour (the default schedule's) reads its
+  // hourly buckets from the rollups (analytics/queries.ts).
+  const scan = new Scan(deps, run, github, new Date(run.params.slot));
   try {
     const title = await scan.execute();
     await finishRun(deps.db, run.id, { status: "success", title });
@@ -44,12 +46,17 @@ export async function concludeInterrupted(deps: RunbookDeps, run: Run): Promise<
 }
 
 class Scan extends RunContext {
-  constructor(deps: RunbookDeps, run: Run, github: GitHubClient) {
+  constructor(
+    deps: RunbookDeps,
+    run: Run,
+    github: GitHubClient,
+    private readonly now: Date,
+  ) {
     super(deps, run, github);
   }
 
   async execute(): Promise<string> {
-    const report = await this.step("scan", () => scanRepository(this.deps.db, this.run.repo.toLowerCase(), { now: new Date() }));
+    const report = await this.step("scan", () => scanRepository(this.deps.db, this.run.repo.toLowerCase(), { now: this.now }));
     const recorded = await recordFindings(this.deps.db, report);
     for (const finding of [...recorded.opened, ...recorded.updated]) {
       const number = await upsertAnomalyIssue(this.github, this.repo, finding);

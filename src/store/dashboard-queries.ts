@@ -1,7 +1,11 @@
 // The dashboard's reads, aggregated in SQL so a page costs a handful of queries whatever the history's
 // size. Health tables key repositories in lower case; runs keep GitHub's spelling, so both are asked for.
+// Health samples are read through the rollups (store/health-rollups.ts): whole hours and days from the
+// aggregates, only the hours not rolled up yet from raw samples.
 import type pg from "pg";
 import { recentIncidents } from "./incident-records.js";
+import { UPTIME_WINDOWS } from "../analytics/queries.js";
+import { checkTotals, DAY_MS, floorTo, HOUR_MS, hourRows, hourRowsSql, SqlParams } from "./health-rollups.js";
 
 const spellings = (repos: string[]) => [...new Set(repos.flatMap((r) => [r, r.toLowerCase()]))];
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
@@ -14,7 +18,7 @@ export interface RepoHealth {
 }
 
 /** Each repository's worst check status (and since when it is down), and its uptime over 24 h, 7 d and 30 d. */
-export async function repoHealth(db: pg.Pool, repos: string[]): Promise<Map<string, RepoHealth>> {
+export async function repoHealth(db: pg.Pool, repos: string[], now = new Date()): Promise<Map<string, RepoHealth>> {
   const lower = repos.map((r) => r.toLowerCase());
   const [states, uptimes] = await Promise.all([
     db.query(
@@ -23,25 +27,40 @@ export async function repoHealth(db: pg.Pool, repos: string[]): Promise<Map<stri
          from health_state where repo = any($1) group by repo`,
       [lower],
     ),
-    db.query(
-      `select repo, ${["24 hours", "7 days", "30 days"]
-        .map((w, i) => `avg(case when status in ('healthy','degraded') then 1.0 else 0.0 end) filter (where at > now() - interval '${w}') as w${i}`)
-        .join(", ")}
-         from health_log where repo = any($1) and status <> 'maintenance' and at > now() - interval '30 days' group by repo`,
-      [lower],
-    ),
+    repoUptimes(db, lower, now),
   ]);
   const health = new Map<string, RepoHealth>();
   const names = ["up", "maintenance", "degraded", "down"];
   for (const row of states.rows) {
     health.set(row.repo, { repo: row.repo, status: names[row.worst] ?? "up", since: row.since, uptime: { "24h": null, "7d": null, "30d": null } });
   }
-  for (const row of uptimes.rows) {
-    const entry = health.get(row.repo) ?? { repo: row.repo, status: "unknown", since: null, uptime: { "24h": null, "7d": null, "30d": null } };
-    entry.uptime = { "24h": num(row.w0), "7d": num(row.w1), "30d": num(row.w2) };
-    health.set(row.repo, entry);
+  for (const [repo, uptime] of uptimes) {
+    const entry = health.get(repo) ?? { repo, status: "unknown", since: null, uptime: { "24h": null, "7d": null, "30d": null } };
+    entry.uptime = uptime;
+    health.set(repo, entry);
   }
   return health;
+}
+
+/** Each repository's uptime per window: answered samples over all its checks' samples, maintenance left out. */
+async function repoUptimes(db: pg.Pool, repos: string[], now: Date): Promise<Map<string, RepoHealth["uptime"]>> {
+  const windows = Object.entries(UPTIME_WINDOWS) as Array<[keyof RepoHealth["uptime"], number]>;
+  const totals = await Promise.all(windows.map(([, hours]) => checkTotals(db, new Date(now.getTime() - hours * HOUR_MS), now, { repos })));
+  const uptimes = new Map<string, RepoHealth["uptime"]>();
+  windows.forEach(([name], i) => {
+    const sums = new Map<string, { up: number; samples: number }>();
+    for (const t of totals[i]) {
+      const sum = sums.get(t.repo) ?? sums.set(t.repo, { up: 0, samples: 0 }).get(t.repo)!;
+      sum.up += t.healthy + t.degraded;
+      sum.samples += t.healthy + t.degraded + t.failures;
+    }
+    for (const [repo, { up, samples }] of sums) {
+      if (samples === 0) continue;
+      const uptime = uptimes.get(repo) ?? uptimes.set(repo, { "24h": null, "7d": null, "30d": null }).get(repo)!;
+      uptime[name] = up / samples;
+    }
+  });
+  return uptimes;
 }
 
 export interface EnvironmentFacts {
@@ -105,38 +124,36 @@ export interface LatencyPoint {
   p95: number;
 }
 
-/** Response time per check and hour over the last `days` days. */
-export async function hourlyLatency(db: pg.Pool, repo: string, days = 7): Promise<LatencyPoint[]> {
-  const { rows } = await db.query(
-    `select check_name, date_trunc('hour', at) as hour,
-            percentile_cont(0.5) within group (order by latency_ms) as p50, percentile_cont(0.95) within group (order by latency_ms) as p95
-       from health_log where repo = $1 and at > now() - make_interval(days => $2) and latency_ms is not null and status <> 'maintenance'
-      group by 1, 2 order by 1, 2`,
-    [repo.toLowerCase(), days],
-  );
-  return rows.map((r) => ({ check: r.check_name, hour: r.hour, p50: Number(r.p50), p95: Number(r.p95) }));
+/**
+ * Response time (p50/p95 of answered samples) per check and UTC hour, over the hours since the one
+ * `days` days ago; each point is labelled with its hour's start.
+ */
+export async function hourlyLatency(db: pg.Pool, repo: string, days = 7, now = new Date()): Promise<LatencyPoint[]> {
+  const rows = await hourRows(db, new Date(now.getTime() - days * DAY_MS), now, { repos: [repo.toLowerCase()] });
+  return rows.flatMap((r) => (r.answered > 0 ? [{ check: r.check, hour: r.start, p50: r.p50Ms!, p95: r.p95Ms! }] : []));
 }
 
-/** Uptime per day (maintenance left out), and the hours that had maintenance results. */
+/** Uptime per UTC day (maintenance left out) and the hours that had maintenance results, over the hours since the one `days` days ago. */
 export async function dailyUptime(
   db: pg.Pool,
   repo: string,
   days = 7,
+  now = new Date(),
 ): Promise<{ days: Array<{ day: Date; uptime: number | null }>; maintenanceHours: Date[] }> {
-  const [uptime, maintenance] = await Promise.all([
-    db.query(
-      `select date_trunc('day', at) as day,
-              avg(case when status in ('healthy','degraded') then 1.0 else 0.0 end) filter (where status <> 'maintenance') as uptime
-         from health_log where repo = $1 and at > now() - make_interval(days => $2) group by 1 order by 1`,
-      [repo.toLowerCase(), days],
-    ),
-    db.query(
-      `select distinct date_trunc('hour', at) as hour from health_log
-        where repo = $1 and status = 'maintenance' and at > now() - make_interval(days => $2) order by 1`,
-      [repo.toLowerCase(), days],
-    ),
-  ]);
-  return { days: uptime.rows.map((r) => ({ day: r.day, uptime: num(r.uptime) })), maintenanceHours: maintenance.rows.map((r) => r.hour) };
+  const rows = await hourRows(db, new Date(now.getTime() - days * DAY_MS), now, { repos: [repo.toLowerCase()] });
+  const perDay = new Map<number, { up: number; samples: number }>();
+  const maintenance = new Set<number>();
+  for (const r of rows) {
+    const day = floorTo(r.start, DAY_MS).getTime();
+    const sum = perDay.get(day) ?? perDay.set(day, { up: 0, samples: 0 }).get(day)!;
+    sum.up += r.healthy + r.degraded;
+    sum.samples += r.healthy + r.degraded + r.failures;
+    if (r.maintenance > 0) maintenance.add(r.start.getTime());
+  }
+  return {
+    days: [...perDay].sort(([a], [b]) => a - b).map(([day, { up, samples }]) => ({ day: new Date(day), uptime: samples ? up / samples : null })),
+    maintenanceHours: [...maintenance].sort((a, b) => a - b).map((t) => new Date(t)),
+  };
 }
 
 export interface TimelineMark {
@@ -208,21 +225,26 @@ export async function incidents(db: pg.Pool, repo: string) {
 }
 
 /** Per hour of the last 24: runs started, checks recorded (and failed), heal actions, alert transitions. */
-export async function hourlyActivity(db: pg.Pool, repo: string) {
-  // Each table is grouped once by hour (not asked 24 times), then joined to the 24 hours.
+export async function hourlyActivity(db: pg.Pool, repo: string, now = new Date()) {
+  // Each table is grouped once by hour (not asked 24 times), then joined to the 24 hours; health
+  // results come per hour from the rollups.
+  const params = new SqlParams();
+  params.add(spellings([repo]));
+  params.add(repo.toLowerCase());
+  params.add(now);
+  const checks = await hourRowsSql(db, params, new Date(floorTo(now, HOUR_MS).getTime() - 23 * HOUR_MS), now, { repos: [repo.toLowerCase()] });
   const { rows } = await db.query(
-    `with hours as (select generate_series(date_trunc('hour', now()) - interval '23 hours', date_trunc('hour', now()), interval '1 hour') as hour),
-     since as (select date_trunc('hour', now()) - interval '23 hours' as t),
+    `with hours as (select generate_series(date_trunc('hour', $3::timestamptz, 'UTC') - interval '23 hours', date_trunc('hour', $3::timestamptz, 'UTC'), interval '1 hour') as hour),
+     since as (select date_trunc('hour', $3::timestamptz, 'UTC') - interval '23 hours' as t),
      r as (select date_trunc('hour', created_at) as hour, count(*) as n from runs, since where repo = any($1) and created_at >= since.t group by 1),
-     l as (select date_trunc('hour', at) as hour, count(*) as n, count(*) filter (where status = 'unhealthy') as failed
-             from health_log, since where repo = $2 and at >= since.t group by 1),
+     l as (select period_start as hour, sum(healthy + degraded + failures + maintenance) as n, sum(failures) as failed from (${checks}) c group by 1),
      h as (select date_trunc('hour', at) as hour, count(*) as n from heal_actions, since where repo = $2 and at >= since.t group by 1),
      a as (select date_trunc('hour', at) as hour, count(*) as n from alert_history, since where repo = $2 and at >= since.t group by 1)
      select hours.hour, coalesce(r.n, 0)::int as runs, coalesce(l.n, 0)::int as checks, coalesce(l.failed, 0)::int as failed,
             coalesce(h.n, 0)::int as heals, coalesce(a.n, 0)::int as alerts
        from hours left join r using (hour) left join l using (hour) left join h using (hour) left join a using (hour)
       order by hours.hour desc`,
-    [spellings([repo]), repo.toLowerCase()],
+    params.values,
   );
   return rows as Array<{ hour: Date; runs: number; checks: number; failed: number; heals: number; alerts: number }>;
 }

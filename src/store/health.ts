@@ -2,6 +2,7 @@
 // actions, uptime, and the scheduler's claimed slots.
 import type pg from "pg";
 import type { CheckResult, HealthStatus } from "../health/check-result.js";
+import { uptimeByWindow } from "../analytics/queries.js";
 
 /** A check in a maintenance window is recorded as such, whatever its probe found. */
 export type CheckStatus = HealthStatus | "maintenance";
@@ -71,15 +72,9 @@ export interface Uptime {
 
 /** Share of healthy or degraded results per window; maintenance does not count either way. */
 export async function uptimeOf(db: pg.Pool, repo: string, check: string): Promise<Uptime> {
-  const { rows } = await db.query(
-    `select ${["24 hours", "7 days", "30 days"]
-      .map((w, i) => `avg(case when status in ('healthy','degraded') then 1.0 else 0.0 end) filter (where at > now() - interval '${w}') as w${i}`)
-      .join(", ")}
-       from health_log where repo = $1 and check_name = $2 and status <> 'maintenance' and at > now() - interval '30 days'`,
-    [repo.toLowerCase(), check],
-  );
-  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-  return { "24h": num(rows[0].w0), "7d": num(rows[0].w1), "30d": num(rows[0].w2) };
+  const uptime: Uptime = { "24h": null, "7d": null, "30d": null };
+  for (const w of await uptimeByWindow(db, new Date(), repo.toLowerCase(), check)) uptime[w.window] = w.ratio;
+  return uptime;
 }
 
 /** Claims a scheduler slot for a repository; only the first replica to ask gets true. */

@@ -9,6 +9,7 @@ import type pg from "pg";
 import { latencyPercentile, uptimeByWindow, type Queryable } from "../analytics/queries.js";
 import { breakerStates } from "../breakers.js";
 import { LOW_BUDGET_SHARE } from "../github/api/rate-budget.js";
+import { checkTotals, RESPONSE_BUCKETS_SECONDS, type CheckTotals } from "../store/health-rollups.js";
 
 export interface MetricsOptions {
   now?: Date;
@@ -24,7 +25,7 @@ export interface RenderedMetrics {
   body: string;
 }
 
-export const RESPONSE_BUCKETS_SECONDS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+export { RESPONSE_BUCKETS_SECONDS };
 export const MIGRATION_BUCKETS_SECONDS = [1, 5, 15, 30, 60, 120, 300, 600, 1800];
 export const BACKUP_BUCKETS_SECONDS = [1, 5, 15, 30, 60, 300, 900, 1800, 3600];
 
@@ -38,9 +39,12 @@ export async function buildRegistry(db: Queryable, options: MetricsOptions = {})
   const registry = new Registry();
   // Each collector registers its metrics before its first await, so the families always come out in
   // this order, whichever query returns first.
+  // The health log's all-time totals come from the daily and hourly rollups (store/health-rollups.ts),
+  // with only the hours not rolled up yet read raw: one read for both families.
+  const totals = checkTotals(db, null, now);
   await Promise.all([
-    healthChecks(db, registry),
-    responseTimes(db, registry),
+    healthChecks(totals, registry),
+    responseTimes(totals, registry),
     uptime(db, registry, now),
     migrations(db, registry),
     rollbacks(db, registry),
@@ -60,18 +64,20 @@ export async function buildRegistry(db: Queryable, options: MetricsOptions = {})
 
 // ---- health ------------------------------------------------------------------------------------
 
-async function healthChecks(db: Queryable, registry: Registry): Promise<void> {
+async function healthChecks(totals: Promise<CheckTotals[]>, registry: Registry): Promise<void> {
   const total = new Counter({
     name: "autopilot_health_checks_total",
     help: "Health-check results recorded, by status (healthy, degraded, unhealthy, maintenance).",
     labelNames: ["repo", "check", "status"],
     registers: [registry],
   });
-  const { rows } = await db.query("select repo, check_name, status, count(*)::float8 as n from health_log group by 1, 2, 3 order by 1, 2, 3");
-  for (const r of rows) total.inc({ repo: r.repo, check: r.check_name, status: r.status }, r.n);
+  for (const t of await totals) {
+    const byStatus = { degraded: t.degraded, healthy: t.healthy, maintenance: t.maintenance, unhealthy: t.failures };
+    for (const [status, n] of Object.entries(byStatus)) if (n > 0) total.inc({ repo: t.repo, check: t.check, status }, n);
+  }
 }
 
-async function responseTimes(db: Queryable, registry: Registry): Promise<void> {
+async function responseTimes(totals: Promise<CheckTotals[]>, registry: Registry): Promise<void> {
   const histogram = new StoreHistogram({
     name: "autopilot_check_response_seconds",
     help: "Response time of answered health checks (healthy or degraded).",
@@ -79,15 +85,9 @@ async function responseTimes(db: Queryable, registry: Registry): Promise<void> {
     buckets: RESPONSE_BUCKETS_SECONDS,
     registers: [registry],
   });
-  const rows = await bucketCounts(
-    db,
-    "health_log",
-    "latency_ms / 1000.0",
-    ["repo", "check_name"],
-    "latency_ms is not null and status in ('healthy', 'degraded')",
-    RESPONSE_BUCKETS_SECONDS,
-  );
-  for (const r of rows) histogram.setSeries({ repo: r.keys.repo, check: r.keys.check_name }, r);
+  for (const t of await totals) {
+    if (t.answered > 0) histogram.setSeries({ repo: t.repo, check: t.check }, { cumulative: t.le, sum: t.latencySumSeconds, count: t.answered });
+  }
 }
 
 async function uptime(db: Queryable, registry: Registry, now: Date): Promise<void> {
