@@ -239,7 +239,7 @@ test("a push's first run: migrations.baseline records up to it; without it, tabl
   const target = { repo: "acme/shop", environment: "production", databaseUrl: db.url, showRowValues: false };
   const configWith = (yaml: string) => loadRepoConfig(yaml).config;
 
-  const stopped = await takeOverOrStop({ config: configWith("migrations:\n  directory: migrations\n"), target, refs: files });
+  const stopped = stopOf(await takeOverOrStop({ config: configWith("migrations:\n  directory: migrations\n"), target, refs: files }));
   assert.deepEqual(stopped, {
     kind: "unmanaged-tables",
     environment: "production",
@@ -252,12 +252,15 @@ test("a push's first run: migrations.baseline records up to it; without it, tabl
   assert.equal(rendered.title, "Nothing applied: production has 3 table(s) but no migration history");
   assert.match(rendered.summary, /`\/autopilot baseline <version> production` \(or `migrations.baseline: <version>`/);
 
-  const badBaseline = await takeOverOrStop({ config: configWith("migrations:\n  baseline: 9\n"), target, refs: files });
+  const badBaseline = stopOf(await takeOverOrStop({ config: configWith("migrations:\n  baseline: 9\n"), target, refs: files }));
   assert.equal(badBaseline?.kind, "refused");
   assert.match(badBaseline?.kind === "refused" ? badBaseline.problems[0].message : "", /migrations.baseline: no migration file has version 9/);
 
-  assert.equal(await takeOverOrStop({ config: configWith("migrations:\n  baseline: 3\n"), target, refs: files }), undefined);
-  const pending = plan(files, await readHistoryFromUrl(db.url), { outOfOrder: false }).pending;
+  const baselined = await takeOverOrStop({ config: configWith("migrations:\n  baseline: 3\n"), target, refs: files });
+  assert.ok("history" in baselined, JSON.stringify(baselined));
+  // The run goes on from the rows the baseline returned, which are what the target now holds.
+  assert.deepEqual(baselined.history, await readHistoryFromUrl(db.url));
+  const pending = plan(files, baselined.history, { outOfOrder: false }).pending;
   assert.deepEqual(
     pending.map((p) => p.version),
     ["0004"],
@@ -269,7 +272,7 @@ test("a push's first run: migrations.baseline records up to it; without it, tabl
 
   const other = await createTestDatabase("adopt");
   await query(other.url, SCHEMA_OBJECTS + TOOLS.find((t) => t.tool === "prisma")!.setup);
-  const foreign = await takeOverOrStop({ config: configWith(""), target: { ...target, databaseUrl: other.url }, refs: files });
+  const foreign = stopOf(await takeOverOrStop({ config: configWith(""), target: { ...target, databaseUrl: other.url }, refs: files }));
   assert.equal(foreign?.kind, "foreign-history");
   assert.equal(
     renderCheckRun(foreign!).title,
@@ -281,5 +284,9 @@ test("a push's first run: migrations.baseline records up to it; without it, tabl
       .join(),
     /migrations.baseline: must be a migration version/,
   );
-  await Promise.all([db.drop(), other.drop()]);
+  const empty = await createTestDatabase("adopt");
+  assert.deepEqual(await takeOverOrStop({ config: configWith(""), target: { ...target, databaseUrl: empty.url }, refs: files }), { history: [] });
+  await Promise.all([db.drop(), other.drop(), empty.drop()]);
 });
+
+const stopOf = (result: Awaited<ReturnType<typeof takeOverOrStop>>) => ("stop" in result ? result.stop : undefined);

@@ -1,7 +1,7 @@
 // Taking over a database Autopilot did not migrate: adopt another tool's history, or baseline the
 // files up to a version. Either records files as applied without running them, under the migration
 // lock, and only into an empty history; neither touches the other tool's table.
-import { recordTakenOver, readHistory } from "./history.js";
+import { recordTakenOver, readHistory, type HistoryRow } from "./history.js";
 import type { MigrationRef } from "./migration-files.js";
 import { readForeignHistories } from "./foreign-history/index.js";
 import { planAdoption } from "./foreign-history/adoption.js";
@@ -9,11 +9,13 @@ import { compareForeignVersions, sameVersion } from "./foreign-history/versions.
 import { withMigrationLock } from "./target-session.js";
 
 export type TakeOverResult =
-  | { kind: "recorded"; from: string; recorded: MigrationRef[] }
+  /** `history`: the target's history as recorded, so a migration that goes on need not read it again. */
+  | { kind: "recorded"; from: string; recorded: MigrationRef[]; history: HistoryRow[] }
   /** Nothing recorded: each mismatch says what to fix. */
   | { kind: "mismatches"; from: string; mismatches: string[] }
   /** Nothing recorded: why the take-over does not apply to this database. */
-  | { kind: "refused"; reason: string };
+  /** `historyWritten`: refused because the Autopilot history is not (or no longer) empty. */
+  | { kind: "refused"; reason: string; historyWritten?: boolean };
 
 interface TargetOptions {
   databaseUrl: string;
@@ -38,28 +40,31 @@ export function adoptForeignHistory(opts: TargetOptions): Promise<TakeOverResult
     if (mismatches.length) return { kind: "mismatches", from: history.toolName, mismatches };
     const appliedBy = `adopted from ${history.toolName}`;
     const entries = adopted.map(({ ref, appliedAt, durationMs }) => ({ ...nameOf(ref), appliedAt, durationMs, appliedBy }));
-    if (!(await recordTakenOver(client, entries))) return raced("adopt");
-    return { kind: "recorded", from: history.toolName, recorded: adopted.map((a) => a.ref) };
+    const recorded = await recordTakenOver(client, entries);
+    if (!recorded) return raced("adopt");
+    return { kind: "recorded", from: history.toolName, recorded: adopted.map((a) => a.ref), history: recorded };
   });
 }
 
-export function baselineHistory(opts: TargetOptions & { version: string; by: string }): Promise<TakeOverResult> {
+/**
+ * `historyKnownEmpty`: the caller (a migration's first run) has just read an empty history, so it is not
+ * read again; a history written since is still refused, by recordTakenOver, as a race.
+ */
+export function baselineHistory(opts: TargetOptions & { version: string; by: string; historyKnownEmpty?: boolean }): Promise<TakeOverResult> {
   return underLock(opts, async (client) => {
-    const refused = await nonEmptyHistory(client, "baseline");
+    const refused = opts.historyKnownEmpty ? undefined : await nonEmptyHistory(client, "baseline");
     if (refused) return refused;
     if (!opts.refs.some((r) => sameVersion(r.version, opts.version))) {
       return { kind: "refused", reason: `no migration file has version ${opts.version}: the baseline names the last file the database already has` };
     }
     const upTo = opts.refs.filter((r) => compareForeignVersions(r.version, opts.version) <= 0);
     const appliedBy = `baselined by ${opts.by}`;
-    if (
-      !(await recordTakenOver(
-        client,
-        upTo.map((ref) => ({ ...nameOf(ref), appliedBy })),
-      ))
-    )
-      return raced("baseline");
-    return { kind: "recorded", from: `baseline ${opts.version}`, recorded: upTo };
+    const recorded = await recordTakenOver(
+      client,
+      upTo.map((ref) => ({ ...nameOf(ref), appliedBy })),
+    );
+    if (!recorded) return raced("baseline");
+    return { kind: "recorded", from: `baseline ${opts.version}`, recorded: upTo, history: recorded };
   });
 }
 
@@ -74,11 +79,12 @@ async function nonEmptyHistory(client: Parameters<typeof readHistory>[0], verb: 
   return {
     kind: "refused",
     reason: `this database already has Autopilot history (${history.length} row(s), latest ${latest}); ${verb} only records into an empty history`,
+    historyWritten: true,
   };
 }
 
 function raced(verb: string): TakeOverResult {
-  return { kind: "refused", reason: `another run wrote Autopilot history while ${verb} was running; nothing was recorded` };
+  return { kind: "refused", reason: `another run wrote Autopilot history while ${verb} was running; nothing was recorded`, historyWritten: true };
 }
 
 function nameOf(ref: MigrationRef) {

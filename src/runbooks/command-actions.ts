@@ -148,7 +148,7 @@ export class CommandActions {
     if (!branch || !target.shadowDatabaseUrl) return undefined;
     const directory = this.config.migrations.directory;
     const refs = await listDirectory(this.ctx.github, this.ctx.repo, branch, directory).then(
-      (entries) => indexMigrations(entries, directory).refs,
+      (entries) => indexMigrations(entries, directory, this.config.migrations.layout).refs,
       () => undefined,
     );
     return refs && checkDrift(target, appliedRefs(refs, history), (applied) => this.ctx.downloadMigrations(applied));

@@ -21,7 +21,7 @@ export async function takeOver(ctx: RunContext, config: RepoConfig, command: Com
 
   const branch = branchForEnvironment(config, environment) ?? (await ctx.defaultBranch());
   const directory = config.migrations.directory;
-  const { refs, problems } = indexMigrations(await listDirectory(ctx.github, ctx.repo, branch, directory), directory);
+  const { refs, problems } = indexMigrations(await listDirectory(ctx.github, ctx.repo, branch, directory), directory, config.migrations.layout);
   const errors = problems.filter((p) => p.severity === "error");
   if (errors.length) return refuse(`the migration files of \`${branch}\` have problems: ${errors.map((p) => `\`${p.path}\` ${p.message}`).join("; ")}`);
 
