@@ -2,7 +2,7 @@
 // populated database: on real PostgreSQL, with each tool's real history table.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execFile } from "node:child_process";
@@ -18,6 +18,8 @@ import { loadRepoConfig } from "../src/config/repo-config.js";
 import { renderCheckRun } from "../src/report/migrate-report.js";
 import { takeOverOrStop } from "../src/runbooks/migrate-take-over.js";
 import { SCHEMA_OBJECTS, TOOLS } from "./foreign-history-fixtures.js";
+import { flywayChecksum } from "../src/database/foreign-history/flyway.js";
+import { dieselMigrationsDirectory } from "../src/database/layouts/index.js";
 
 const NAMES = ["users", "orders", "items"];
 
@@ -102,6 +104,21 @@ test("a version applied but missing from the files, and a failed Flyway row, are
   assert.equal(mismatches.length, 2, mismatches.join("\n"));
   assert.match(mismatches[0], /Flyway marks V4__reviews\.sql \(version 4\) as failed/);
   assert.match(mismatches[1], /Flyway applied V5__gone\.sql \(version 5\) but no migration file has that version/);
+  assert.deepEqual(rows, []);
+});
+
+test("Flyway's checksum (CRC-32 of the file's lines) is compared with the file: a changed file is a mismatch, line endings are not", async () => {
+  // Flyway's own value for a one-line script, whatever its line endings or BOM.
+  assert.equal(flywayChecksum("create table items (id int primary key);\n"), "1944474316");
+  assert.equal(flywayChecksum("\uFEFFcreate table items (id int primary key);\r\n"), "1944474316");
+  const changed = flyway.setup.replace("'V2__orders.sql', 1025839934", "'V2__orders.sql', 123456");
+  const { result, rows } = await refusedAdoption(changed, flyway.versions);
+  assert.equal(result.kind, "mismatches", JSON.stringify(result));
+  assert.deepEqual(result.kind === "mismatches" && result.mismatches.length, 1);
+  assert.match(
+    result.kind === "mismatches" ? result.mismatches[0] : "",
+    /Flyway ran V2__orders\.sql \(version 2\) with checksum 123456, but .*0002_orders\.sql now has checksum 1025839934: the file changed after Flyway applied it/,
+  );
   assert.deepEqual(rows, []);
 });
 
@@ -224,9 +241,35 @@ test("CLI: adopt exits 1 on a mismatch, then records once the files match; basel
 
 const bin = fileURLToPath(new URL("../bin/autopilot.js", import.meta.url));
 
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+test("CLI: without --dir, a diesel project's diesel.toml names the directory; diesel's history is adopted from it in the diesel layout", async () => {
+  const db = await createTestDatabase("adopt");
+  await query(db.url, SCHEMA_OBJECTS + TOOLS.find((t) => t.tool === "diesel")!.setup);
+  const project = mkdtempSync(path.join(tmpdir(), "autopilot-diesel-"));
+  writeFileSync(
+    path.join(project, "diesel.toml"),
+    '[print_schema]\nfile = "src/schema.rs"\n\n[migrations_directory]\ndir = "db/diesel" # relative to diesel.toml\n',
+  );
+  const sql = [
+    "create table users (id int primary key, email text);",
+    "create table orders (id int primary key, user_id int references users);",
+    "create table items (id int primary key);",
+  ];
+  ["2024-01-01-120000_users", "2024-01-02-120000_orders", "2024-01-03-120000_items"].forEach((folder, i) => {
+    mkdirSync(path.join(project, "db/diesel", folder), { recursive: true });
+    writeFileSync(path.join(project, "db/diesel", folder, "up.sql"), `${sql[i]}\n`);
+    writeFileSync(path.join(project, "db/diesel", folder, "down.sql"), "select 1;\n");
+  });
+  const adopted = await cli(["adopt"], { AUTOPILOT_DATABASE_URL: db.url }, project);
+  assert.equal(adopted.code, 0, adopted.stderr);
+  assert.match(adopted.stdout, /Recorded 3 migration\(s\) up to 20240103120000 \(adopted from diesel\) without running them\./);
+  assert.equal(dieselMigrationsDirectory("[migrations_directory]\ndir = 'migrations/pg/'\n"), "migrations/pg");
+  assert.equal(dieselMigrationsDirectory('[print_schema]\ndir = "elsewhere"\n'), undefined);
+  await db.drop();
+});
+
+function cli(args: string[], env: Record<string, string>, cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, ...env } }, (error, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, cwd }, (error, stdout, stderr) => {
       resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
     });
   });

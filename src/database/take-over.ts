@@ -3,7 +3,7 @@
 // lock, and only into an empty history; neither touches the other tool's table.
 import { recordTakenOver, readHistory, type HistoryRow } from "./history.js";
 import type { MigrationRef } from "./migration-files.js";
-import { readForeignHistories } from "./foreign-history/index.js";
+import { readForeignHistories, type ForeignHistory } from "./foreign-history/index.js";
 import { planAdoption } from "./foreign-history/adoption.js";
 import { compareForeignVersions, sameVersion } from "./foreign-history/versions.js";
 import { withMigrationLock } from "./target-session.js";
@@ -19,11 +19,17 @@ export type TakeOverResult =
 
 interface TargetOptions {
   databaseUrl: string;
-  refs: MigrationRef[];
+  /** With their SQL (the CLI's files) their contents are compared with the tool's checksums; else see `contentsOf`. */
+  refs: Array<MigrationRef & { sql?: string }>;
   lockWaitSeconds?: number;
 }
 
-export function adoptForeignHistory(opts: TargetOptions): Promise<TakeOverResult> {
+interface AdoptOptions extends TargetOptions {
+  /** Reads these files' contents (the App downloads them), for the tool's checksums. */
+  contentsOf?: (refs: MigrationRef[]) => Promise<Map<string, string | Buffer>>;
+}
+
+export function adoptForeignHistory(opts: AdoptOptions): Promise<TakeOverResult> {
   return underLock(opts, async (client) => {
     const refused = await nonEmptyHistory(client, "adopt");
     if (refused) return refused;
@@ -36,7 +42,7 @@ export function adoptForeignHistory(opts: TargetOptions): Promise<TakeOverResult
       return { kind: "refused", reason: `several tools' histories were found: ${tools}; drop the stale one(s) so that one remains, then adopt again` };
     }
     const [history] = histories;
-    const { adopted, mismatches } = planAdoption(history, opts.refs);
+    const { adopted, mismatches } = planAdoption(history, opts.refs, await checkedContents(history, opts));
     if (mismatches.length) return { kind: "mismatches", from: history.toolName, mismatches };
     const appliedBy = `adopted from ${history.toolName}`;
     const entries = adopted.map(({ ref, appliedAt, durationMs }) => ({ ...nameOf(ref), appliedAt, durationMs, appliedBy }));
@@ -66,6 +72,15 @@ export function baselineHistory(opts: TargetOptions & { version: string; by: str
     if (!recorded) return raced("baseline");
     return { kind: "recorded", from: `baseline ${opts.version}`, recorded: upTo, history: recorded };
   });
+}
+
+/** The contents of the files the tool kept checksums for (only Flyway does): nothing is read for the others. */
+async function checkedContents(history: ForeignHistory, opts: AdoptOptions): Promise<Map<string, string | Buffer>> {
+  const versions = history.entries.filter((e) => e.checksum).map((e) => e.version);
+  const refs = opts.refs.filter((r) => versions.some((v) => sameVersion(r.version, v)));
+  if (refs.length === 0) return new Map();
+  if (opts.contentsOf) return opts.contentsOf(refs);
+  return new Map(refs.flatMap((r) => (r.sql === undefined ? [] : [[r.path, r.sql] as const])));
 }
 
 function underLock(opts: TargetOptions, work: Parameters<typeof withMigrationLock<TakeOverResult>>[1]): Promise<TakeOverResult> {

@@ -36,7 +36,11 @@ export async function takeOverOrStop(opts: {
     if (result.kind === "refused" && result.historyWritten) return { history: await readHistoryFromUrl(target.databaseUrl) };
     const reason = result.kind === "refused" ? result.reason : result.mismatches.join("; ");
     return {
-      stop: { kind: "refused", environment, problems: [{ code: "bad-baseline", path: CONFIG_FILE, message: `migrations.baseline: ${reason}`, severity: "error" }] },
+      stop: {
+        kind: "refused",
+        environment,
+        problems: [{ code: "bad-baseline", path: CONFIG_FILE, message: `migrations.baseline: ${reason}`, severity: "error" }],
+      },
     };
   }
   const origin = await targetOriginFromUrl(target.databaseUrl, { historyKnownEmpty: true });

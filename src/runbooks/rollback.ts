@@ -195,7 +195,11 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
 
   /** The down files at a commit, by version. */
   /** `listed`: the directory read (`supabase/migrations` standing in for an absent default). */
-  private async downFiles(commitSha: string, directory: string, config: RepoConfig): Promise<{ downs: Map<string, DownFile>; layout: LayoutName; listed: string }> {
+  private async downFiles(
+    commitSha: string,
+    directory: string,
+    config: RepoConfig,
+  ): Promise<{ downs: Map<string, DownFile>; layout: LayoutName; listed: string }> {
     const entries = await listDirectory(this.github, this.repo, commitSha, directory);
     const listed = indexMigrations(entries, directory, config.migrations.layout);
     // dbmate's down halves are inside its files, which only their content tells from Autopilot's.

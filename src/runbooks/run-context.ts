@@ -8,14 +8,7 @@ import { takeBackup } from "../backups/service.js";
 import { withBackupFile } from "../backups/fetch-backup.js";
 import { restoreDatabase, type RestoreResult } from "../database/restore.js";
 import { resolveBackupSettings, type BackupSettings } from "../config/backup-config.js";
-import {
-  dbmateIndexFromSample,
-  readMigration,
-  type MigrationFile,
-  type MigrationIndex,
-  type MigrationRef,
-  type Problem,
-} from "../database/migration-files.js";
+import { dbmateIndexFromSample, readMigration, type MigrationFile, type MigrationIndex, type MigrationRef, type Problem } from "../database/migration-files.js";
 import type { BackupRecord } from "../store/backups.js";
 import { finishCommand } from "../report/command-reply.js";
 import { splitRepo, type GitHubClient, type RepoRef } from "../github/api/client.js";
