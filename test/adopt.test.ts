@@ -139,7 +139,7 @@ test("golang-migrate at a version no file has is a mismatch; a Flyway baseline r
 
   const db = await createTestDatabase("adopt");
   const rows = `insert into flyway_schema_history values (1, '2', '<< Flyway Baseline >>', 'BASELINE', '<< Flyway Baseline >>', null, 'postgres', now(), 0, true),
-    (2, '3', 'items', 'SQL', 'V3__items.sql', 1, 'postgres', now(), 4, true);`;
+    (2, '3', 'items', 'SQL', 'V3__items.sql', 1944474316, 'postgres', now(), 4, true);`;
   await query(db.url, SCHEMA_OBJECTS + flyway.setup.slice(0, flyway.setup.indexOf("insert into")) + rows);
   const result = await adoptForeignHistory({ databaseUrl: db.url, refs: await repository(["0001", "0002", "0003"]) });
   assert.deepEqual(result.kind === "recorded" && result.recorded.map((r) => r.version), ["0001", "0002", "0003"]);
