@@ -2,7 +2,7 @@
 // populated database: on real PostgreSQL, with each tool's real history table.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execFile } from "node:child_process";
@@ -18,6 +18,8 @@ import { loadRepoConfig } from "../src/config/repo-config.js";
 import { renderCheckRun } from "../src/report/migrate-report.js";
 import { takeOverOrStop } from "../src/runbooks/migrate-take-over.js";
 import { SCHEMA_OBJECTS, TOOLS } from "./foreign-history-fixtures.js";
+import { flywayChecksum } from "../src/database/foreign-history/flyway.js";
+import { dieselMigrationsDirectory } from "../src/database/layouts/index.js";
 
 const NAMES = ["users", "orders", "items"];
 
@@ -105,6 +107,21 @@ test("a version applied but missing from the files, and a failed Flyway row, are
   assert.deepEqual(rows, []);
 });
 
+test("Flyway's checksum (CRC-32 of the file's lines) is compared with the file: a changed file is a mismatch, line endings are not", async () => {
+  // Flyway's own value for a one-line script, whatever its line endings or BOM.
+  assert.equal(flywayChecksum("create table items (id int primary key);\n"), "1944474316");
+  assert.equal(flywayChecksum("\uFEFFcreate table items (id int primary key);\r\n"), "1944474316");
+  const changed = flyway.setup.replace("'V2__orders.sql', 1025839934", "'V2__orders.sql', 123456");
+  const { result, rows } = await refusedAdoption(changed, flyway.versions);
+  assert.equal(result.kind, "mismatches", JSON.stringify(result));
+  assert.deepEqual(result.kind === "mismatches" && result.mismatches.length, 1);
+  assert.match(
+    result.kind === "mismatches" ? result.mismatches[0] : "",
+    /Flyway ran V2__orders\.sql \(version 2\) with checksum 123456, but .*0002_orders\.sql now has checksum 1025839934: the file changed after Flyway applied it/,
+  );
+  assert.deepEqual(rows, []);
+});
+
 test("a dirty golang-migrate version is reported, not adopted", async () => {
   const { result, rows } = await refusedAdoption(golang.setup.replace("(3, false)", "(3, true)"), golang.versions);
   assert.equal(result.kind, "mismatches");
@@ -122,7 +139,7 @@ test("golang-migrate at a version no file has is a mismatch; a Flyway baseline r
 
   const db = await createTestDatabase("adopt");
   const rows = `insert into flyway_schema_history values (1, '2', '<< Flyway Baseline >>', 'BASELINE', '<< Flyway Baseline >>', null, 'postgres', now(), 0, true),
-    (2, '3', 'items', 'SQL', 'V3__items.sql', 1, 'postgres', now(), 4, true);`;
+    (2, '3', 'items', 'SQL', 'V3__items.sql', 1944474316, 'postgres', now(), 4, true);`;
   await query(db.url, SCHEMA_OBJECTS + flyway.setup.slice(0, flyway.setup.indexOf("insert into")) + rows);
   const result = await adoptForeignHistory({ databaseUrl: db.url, refs: await repository(["0001", "0002", "0003"]) });
   assert.deepEqual(result.kind === "recorded" && result.recorded.map((r) => r.version), ["0001", "0002", "0003"]);
@@ -224,9 +241,35 @@ test("CLI: adopt exits 1 on a mismatch, then records once the files match; basel
 
 const bin = fileURLToPath(new URL("../bin/autopilot.js", import.meta.url));
 
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+test("CLI: without --dir, a diesel project's diesel.toml names the directory; diesel's history is adopted from it in the diesel layout", async () => {
+  const db = await createTestDatabase("adopt");
+  await query(db.url, SCHEMA_OBJECTS + TOOLS.find((t) => t.tool === "diesel")!.setup);
+  const project = mkdtempSync(path.join(tmpdir(), "autopilot-diesel-"));
+  writeFileSync(
+    path.join(project, "diesel.toml"),
+    '[print_schema]\nfile = "src/schema.rs"\n\n[migrations_directory]\ndir = "db/diesel" # relative to diesel.toml\n',
+  );
+  const sql = [
+    "create table users (id int primary key, email text);",
+    "create table orders (id int primary key, user_id int references users);",
+    "create table items (id int primary key);",
+  ];
+  ["2024-01-01-120000_users", "2024-01-02-120000_orders", "2024-01-03-120000_items"].forEach((folder, i) => {
+    mkdirSync(path.join(project, "db/diesel", folder), { recursive: true });
+    writeFileSync(path.join(project, "db/diesel", folder, "up.sql"), `${sql[i]}\n`);
+    writeFileSync(path.join(project, "db/diesel", folder, "down.sql"), "select 1;\n");
+  });
+  const adopted = await cli(["adopt"], { AUTOPILOT_DATABASE_URL: db.url }, project);
+  assert.equal(adopted.code, 0, adopted.stderr);
+  assert.match(adopted.stdout, /Recorded 3 migration\(s\) up to 20240103120000 \(adopted from diesel\) without running them\./);
+  assert.equal(dieselMigrationsDirectory("[migrations_directory]\ndir = 'migrations/pg/'\n"), "migrations/pg");
+  assert.equal(dieselMigrationsDirectory('[print_schema]\ndir = "elsewhere"\n'), undefined);
+  await db.drop();
+});
+
+function cli(args: string[], env: Record<string, string>, cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, ...env } }, (error, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, cwd }, (error, stdout, stderr) => {
       resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -239,7 +282,7 @@ test("a push's first run: migrations.baseline records up to it; without it, tabl
   const target = { repo: "acme/shop", environment: "production", databaseUrl: db.url, showRowValues: false };
   const configWith = (yaml: string) => loadRepoConfig(yaml).config;
 
-  const stopped = await takeOverOrStop({ config: configWith("migrations:\n  directory: migrations\n"), target, refs: files });
+  const stopped = stopOf(await takeOverOrStop({ config: configWith("migrations:\n  directory: migrations\n"), target, refs: files }));
   assert.deepEqual(stopped, {
     kind: "unmanaged-tables",
     environment: "production",
@@ -252,12 +295,15 @@ test("a push's first run: migrations.baseline records up to it; without it, tabl
   assert.equal(rendered.title, "Nothing applied: production has 3 table(s) but no migration history");
   assert.match(rendered.summary, /`\/autopilot baseline <version> production` \(or `migrations.baseline: <version>`/);
 
-  const badBaseline = await takeOverOrStop({ config: configWith("migrations:\n  baseline: 9\n"), target, refs: files });
+  const badBaseline = stopOf(await takeOverOrStop({ config: configWith("migrations:\n  baseline: 9\n"), target, refs: files }));
   assert.equal(badBaseline?.kind, "refused");
   assert.match(badBaseline?.kind === "refused" ? badBaseline.problems[0].message : "", /migrations.baseline: no migration file has version 9/);
 
-  assert.equal(await takeOverOrStop({ config: configWith("migrations:\n  baseline: 3\n"), target, refs: files }), undefined);
-  const pending = plan(files, await readHistoryFromUrl(db.url), { outOfOrder: false }).pending;
+  const baselined = await takeOverOrStop({ config: configWith("migrations:\n  baseline: 3\n"), target, refs: files });
+  assert.ok("history" in baselined, JSON.stringify(baselined));
+  // The run goes on from the rows the baseline returned, which are what the target now holds.
+  assert.deepEqual(baselined.history, await readHistoryFromUrl(db.url));
+  const pending = plan(files, baselined.history, { outOfOrder: false }).pending;
   assert.deepEqual(
     pending.map((p) => p.version),
     ["0004"],
@@ -269,7 +315,7 @@ test("a push's first run: migrations.baseline records up to it; without it, tabl
 
   const other = await createTestDatabase("adopt");
   await query(other.url, SCHEMA_OBJECTS + TOOLS.find((t) => t.tool === "prisma")!.setup);
-  const foreign = await takeOverOrStop({ config: configWith(""), target: { ...target, databaseUrl: other.url }, refs: files });
+  const foreign = stopOf(await takeOverOrStop({ config: configWith(""), target: { ...target, databaseUrl: other.url }, refs: files }));
   assert.equal(foreign?.kind, "foreign-history");
   assert.equal(
     renderCheckRun(foreign!).title,
@@ -281,5 +327,9 @@ test("a push's first run: migrations.baseline records up to it; without it, tabl
       .join(),
     /migrations.baseline: must be a migration version/,
   );
-  await Promise.all([db.drop(), other.drop()]);
+  const empty = await createTestDatabase("adopt");
+  assert.deepEqual(await takeOverOrStop({ config: configWith(""), target: { ...target, databaseUrl: empty.url }, refs: files }), { history: [] });
+  await Promise.all([db.drop(), other.drop(), empty.drop()]);
 });
+
+const stopOf = (result: Awaited<ReturnType<typeof takeOverOrStop>>) => ("stop" in result ? result.stop : undefined);

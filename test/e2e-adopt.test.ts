@@ -5,11 +5,13 @@ import assert from "node:assert/strict";
 import { REPO, Scenario, TARGET_PASSWORD } from "./harness/scenario.js";
 import { shopMigration, shopRepo } from "./harness/fixtures.js";
 import { TOOLS } from "./foreign-history-fixtures.js";
+import { flywayChecksum } from "../src/database/foreign-history/flyway.js";
 
 const ADMIN = "ada";
 const WRITER = "bob";
 const flyway = TOOLS.find((t) => t.tool === "flyway")!;
-const FLYWAY_ROW = `insert into flyway_schema_history values (1, '1', 'init', 'SQL', 'V1__init.sql', 1, 'postgres', '2021-02-03 04:05:06', 12, true)`;
+// The checksum Flyway recorded for the file it ran: adopt compares it with the repository's file.
+const FLYWAY_ROW = `insert into flyway_schema_history values (1, '1', 'init', 'SQL', 'V1__init.sql', ${flywayChecksum(shopMigration("0001_init.sql"))}, 'postgres', '2021-02-03 04:05:06', 12, true)`;
 
 describe("taking over a database Flyway migrated", () => {
   let s: Scenario;

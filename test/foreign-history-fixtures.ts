@@ -69,9 +69,9 @@ export const TOOLS: ToolFixture[] = [
       ALTER TABLE "public"."flyway_schema_history" ADD CONSTRAINT "flyway_schema_history_pk" PRIMARY KEY ("installed_rank");
       CREATE INDEX "flyway_schema_history_s_idx" ON "public"."flyway_schema_history" ("success");
       insert into flyway_schema_history values
-        (1, '1', 'users', 'SQL', 'V1__users.sql', -1340587143, 'postgres', '${"2021-02-03 04:05:06"}', 12, true),
-        (2, '2', 'orders', 'SQL', 'V2__orders.sql', 1893414922, 'postgres', '${"2021-02-03 04:05:06"}', 7, true),
-        (3, '3', 'items', 'SQL', 'V3__items.sql', 402117118, 'postgres', '${"2021-02-03 04:05:06"}', 5, true);`,
+        (1, '1', 'users', 'SQL', 'V1__users.sql', 1591050818, 'postgres', '${"2021-02-03 04:05:06"}', 12, true),
+        (2, '2', 'orders', 'SQL', 'V2__orders.sql', 1025839934, 'postgres', '${"2021-02-03 04:05:06"}', 7, true),
+        (3, '3', 'items', 'SQL', 'V3__items.sql', 1944474316, 'postgres', '${"2021-02-03 04:05:06"}', 5, true);`,
   },
   {
     tool: "golang-migrate",

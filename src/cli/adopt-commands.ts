@@ -3,13 +3,16 @@
 import os from "node:os";
 import type { Command } from "commander";
 import { hasErrors } from "../database/errors.js";
-import { loadMigrationDirectory } from "../database/migration-files.js";
+import { DEFAULT_DIRECTORY } from "../database/migration-files.js";
+import { LAYOUT_NAMES } from "../database/layouts/index.js";
+import { loadFiles } from "./migrate-commands.js";
 import type { TakeOverResult } from "../database/take-over.js";
 import { redact } from "../redact.js";
 import { connectionOptions, resolveDatabaseUrl, runCommand, type ConnectionFlags } from "./common.js";
 
 interface TakeOverFlags extends ConnectionFlags {
   dir: string;
+  layout?: string;
   lockWait: string;
 }
 
@@ -20,7 +23,8 @@ interface BaselineFlags extends TakeOverFlags {
 
 function takeOverOptions(command: Command): Command {
   return connectionOptions(command)
-    .requiredOption("--dir <directory>", "migrations directory", "migrations")
+    .requiredOption("--dir <directory>", "migrations directory (absent migrations/: supabase/migrations, or diesel.toml's)", DEFAULT_DIRECTORY)
+    .option("--layout <layout>", `how the files are named: ${LAYOUT_NAMES.join(", ")} (default: detected from the files)`)
     .option("--lock-wait <seconds>", "how long to wait for another migration run to finish", "60");
 }
 
@@ -42,7 +46,8 @@ async function adoptCommand(flags: TakeOverFlags): Promise<void> {
 }
 
 async function baselineCommand(flags: BaselineFlags): Promise<void> {
-  if (!/^\d+$/.test(flags.version)) throw new Error(`--version must be a migration version (digits, e.g. 0042), got "${flags.version}"`);
+  if (!/^\d+([._]\d+)*$/.test(flags.version))
+    throw new Error(`--version must be a migration version (digits, e.g. 0042, or Flyway's 1.1), got "${flags.version}"`);
   const { baselineHistory } = await import("../database/take-over.js");
   const options = await targetOptions(flags);
   if (options) report("baseline", await baselineHistory({ ...options, version: flags.version, by: flags.appliedBy ?? `cli:${os.userInfo().username}` }));
@@ -53,7 +58,7 @@ async function targetOptions(flags: TakeOverFlags) {
   const lockWaitSeconds = Number(flags.lockWait);
   if (!Number.isFinite(lockWaitSeconds) || lockWaitSeconds < 0) throw new Error("--lock-wait must be a number of seconds");
   const databaseUrl = resolveDatabaseUrl(flags);
-  const { files, problems } = await loadMigrationDirectory(flags.dir);
+  const { files, problems } = await loadFiles(flags);
   for (const p of problems) console.error(`${p.path}${p.line ? `:${p.line}` : ""}: ${p.severity}: ${redact(p.message)}`);
   if (hasErrors(problems)) return void (process.exitCode = 1);
   return { databaseUrl, refs: files, lockWaitSeconds };

@@ -11,7 +11,7 @@ import { isValidDuration } from "../database/directives.js";
 import { hasErrors, type Problem } from "../database/errors.js";
 import type { PreparedLint } from "../database/lint/grammar-thread.js";
 import type { LintSettings } from "../database/lint/index.js";
-import { describeLayout, LAYOUT_NAMES, SUPABASE_DIRECTORY, type LayoutName } from "../database/layouts/index.js";
+import { describeLayout, DIESEL_CONFIG, dieselMigrationsDirectory, LAYOUT_NAMES, SUPABASE_DIRECTORY, type LayoutName } from "../database/layouts/index.js";
 import { DEFAULT_DIRECTORY, loadMigrationDirectory, type LoadedDirectory, type MigrationFile } from "../database/migration-files.js";
 import type { MigrationFailure, ProgressEvent } from "../database/migrator.js";
 import { plan, type Plan } from "../database/planner.js";
@@ -194,12 +194,22 @@ async function loadAndPlan(flags: TargetFlags): Promise<{ files: MigrationFile[]
 }
 
 /** The directory in the layout of `--layout`, or the one its files give away. */
-function loadFiles(flags: TargetFlags): Promise<LoadedDirectory> {
+export function loadFiles(flags: { dir: string; layout?: string }): Promise<LoadedDirectory> {
   if (flags.layout !== undefined && !(LAYOUT_NAMES as readonly string[]).includes(flags.layout)) {
     throw new Error(`--layout must be one of ${LAYOUT_NAMES.join(", ")} (got "${flags.layout}")`);
   }
-  const dir = flags.dir === DEFAULT_DIRECTORY && !existsSync(flags.dir) && existsSync(SUPABASE_DIRECTORY) ? SUPABASE_DIRECTORY : flags.dir;
-  return loadMigrationDirectory(dir, flags.layout as LayoutName | undefined);
+  return loadMigrationDirectory(defaultDirectoryStandIn(flags.dir), flags.layout as LayoutName | undefined);
+}
+
+/**
+ * An absent default `migrations/` gives way to `supabase/migrations`, then to the directory that
+ * diesel's `diesel.toml` names (`[migrations_directory] dir = "…"`).
+ */
+function defaultDirectoryStandIn(dir: string): string {
+  if (dir !== DEFAULT_DIRECTORY || existsSync(dir)) return dir;
+  if (existsSync(SUPABASE_DIRECTORY)) return SUPABASE_DIRECTORY;
+  const diesel = existsSync(DIESEL_CONFIG) ? dieselMigrationsDirectory(readFileSync(DIESEL_CONFIG, "utf8")) : undefined;
+  return diesel ?? dir;
 }
 
 function printProblems(problems: Problem[]): void {

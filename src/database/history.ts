@@ -122,26 +122,28 @@ export interface TakenOverEntry {
 
 /**
  * Records files as applied in one transaction, only while the history is still empty, so two
- * take-overs (or a take-over and a migration) never mix. Returns false when the history was not empty.
- * Callers hold the migration lock.
+ * take-overs (or a take-over and a migration) never mix. Returns the history as recorded (so the
+ * caller need not read it again), or undefined when the history was not empty. Callers hold the migration lock.
  */
-export async function recordTakenOver(client: pg.ClientBase, entries: TakenOverEntry[]): Promise<boolean> {
+export async function recordTakenOver(client: pg.ClientBase, entries: TakenOverEntry[]): Promise<HistoryRow[] | undefined> {
   await ensureHistory(client);
   await client.query("begin");
   try {
     const { rows } = await client.query(`select count(*)::int as n from ${HISTORY_TABLE}`);
     if (rows[0].n > 0) {
       await client.query("rollback");
-      return false;
+      return undefined;
     }
+    const recorded: HistoryRow[] = [];
     for (const entry of entries) {
-      await client.query(
-        `insert into ${HISTORY_TABLE} (version, name, checksum, applied_at, duration_ms, applied_by, commit_sha) values ($1, $2, $3, coalesce($4, now()), $5, $6, null)`,
+      const inserted = await client.query(
+        `insert into ${HISTORY_TABLE} (version, name, checksum, applied_at, duration_ms, applied_by, commit_sha) values ($1, $2, $3, coalesce($4, now()), $5, $6, null) returning *`,
         [entry.version, entry.name, entry.checksum, entry.appliedAt ?? null, entry.durationMs ?? 0, entry.appliedBy],
       );
+      recorded.push(toApplied(inserted.rows[0]));
     }
     await client.query("commit");
-    return true;
+    return recorded.sort((a, b) => compareVersions(a.version, b.version));
   } catch (error) {
     await client.query("rollback").catch(() => undefined);
     throw error;

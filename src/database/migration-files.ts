@@ -118,6 +118,23 @@ export function indexMigrations(
   return { ...indexInLayout(inDirectory, layoutNamed(detection.choice.name)), layout: detection.choice, directory };
 }
 
+/**
+ * dbmate's files are named like Autopilot's: only the `-- migrate:up` line inside tells them apart. A
+ * listing carries no content, so where the layout was detected as autopilot's, one file's content
+ * (`sample`, a file the caller downloads anyway) decides: with dbmate's markers the listing is
+ * indexed again as dbmate's; otherwise the index stands (undefined).
+ */
+export function dbmateIndexFromSample(
+  entries: Array<{ path: string; sha: string }>,
+  index: MigrationIndex,
+  sample: { path: string; content: Buffer | string },
+): MigrationIndex | undefined {
+  if (index.layout.name !== "autopilot" || !index.layout.detectedFrom) return undefined;
+  const text = sample.content.toString();
+  if (!hasDbmateMarkers(text)) return undefined;
+  return indexMigrations(entries, index.directory, undefined, (filePath) => (filePath === sample.path ? text : undefined));
+}
+
 type DirectoryEntry = { path: string; sha: string; relative: string };
 
 function indexInLayout(entries: DirectoryEntry[], layout: MigrationLayout): { refs: MigrationRef[]; problems: Problem[] } {

@@ -40,8 +40,9 @@ const PLATFORM_SCHEMAS = [
 
 const SHOWN_TABLES = 5;
 
-export async function targetOrigin(client: pg.ClientBase): Promise<TargetOrigin> {
-  if ((await readHistory(client)).length > 0) return { kind: "autopilot" };
+/** `historyKnownEmpty`: the caller has just read an empty Autopilot history, so it is not read again. */
+export async function targetOrigin(client: pg.ClientBase, opts: { historyKnownEmpty?: boolean } = {}): Promise<TargetOrigin> {
+  if (!opts.historyKnownEmpty && (await readHistory(client)).length > 0) return { kind: "autopilot" };
   const foreign = await readForeignHistories(client);
   if (foreign.length) {
     return {
@@ -53,12 +54,12 @@ export async function targetOrigin(client: pg.ClientBase): Promise<TargetOrigin>
   return tables.length ? { kind: "populated", tableCount: tables.length, tables: tables.slice(0, SHOWN_TABLES) } : { kind: "empty" };
 }
 
-export async function targetOriginFromUrl(url: string): Promise<TargetOrigin> {
+export async function targetOriginFromUrl(url: string, opts: { historyKnownEmpty?: boolean } = {}): Promise<TargetOrigin> {
   const client = new pg.Client({ connectionString: url, application_name: "autopilot" });
   client.on("error", () => undefined); // a dropped connection surfaces as the query's error
   await client.connect();
   try {
-    return await targetOrigin(client);
+    return await targetOrigin(client, opts);
   } finally {
     await client.end().catch(() => undefined);
   }

@@ -161,18 +161,21 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
   private async migrateTarget(config: RepoConfig, target: ResolvedTarget): Promise<MigrateOutcome> {
     const environment = target.environment;
     const entries = await this.step("list", () => listDirectory(this.github, this.repo, this.run.commitSha, config.migrations.directory));
-    const index = indexMigrations(entries, config.migrations.directory, config.migrations.layout);
+    let index = indexMigrations(entries, config.migrations.directory, config.migrations.layout);
     let history = await this.step("history", () => readHistoryFromUrl(target.databaseUrl));
     if (history.length === 0 && index.refs.length > 0) {
-      const stop = await this.step("take-over", () => takeOverOrStop({ config, target, refs: index.refs }));
-      if (stop) return stop;
-      history = await readHistoryFromUrl(target.databaseUrl);
+      const takenOver = await this.step("take-over", () => takeOverOrStop({ config, target, refs: index.refs }));
+      if ("stop" in takenOver) return takenOver.stop;
+      history = takenOver.history;
     }
     const earlier = await this.appliedEarlier(index.refs, history);
-    const planned = plan(index.refs, history, { outOfOrder: config.migrations.out_of_order });
+    let planned = plan(index.refs, history, { outOfOrder: config.migrations.out_of_order });
     await updateRun(this.deps.db, this.run.id, { pendingFiles: planned.pending.length });
-    const problems = [...index.problems, ...planned.problems];
-    if (problems.some((p) => p.severity === "error")) return { kind: "refused", environment, problems };
+    const refusal = () => {
+      const problems = [...index.problems, ...planned.problems];
+      return problems.some((p) => p.severity === "error") ? ({ kind: "refused", environment, problems } as const) : undefined;
+    };
+    if (refusal()) return refusal()!;
     const appliedCount = history.filter((h) => !h.revertedAt).length;
     if (planned.pending.length === 0) {
       // An earlier attempt applied every file and stopped after: what remains is the deploy hook and verification.
@@ -182,6 +185,10 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
     const sizes = new Map(entries.map((e) => [e.path, e.size]));
     const tooLarge = batchTooLarge(planned.pending, (path) => sizes.get(path));
     if (tooLarge.length) return { kind: "refused", environment, problems: tooLarge };
+    // The same files are pending in either layout; as dbmate's, only their up halves run.
+    const dbmate = await this.dbmateIndex(entries, index, planned.pending);
+    if (dbmate) [index, planned] = [dbmate, plan(dbmate.refs, history, { outOfOrder: config.migrations.out_of_order })];
+    if (refusal()) return refusal()!;
 
     const { files, problems: unreadable } = await this.step("download", () => this.downloadMigrations(planned.pending));
     if (unreadable.some((p) => p.severity === "error")) return { kind: "refused", environment, problems: unreadable };

@@ -5,7 +5,8 @@ import { foreignHistorySentence, targetOriginFromUrl } from "../database/target-
 
 export async function takeOverNote(target: ResolvedTarget | string): Promise<string | undefined> {
   if (typeof target === "string") return undefined;
-  const origin = await targetOriginFromUrl(target.databaseUrl);
+  // Called once the plan found the Autopilot history empty: it is not read again.
+  const origin = await targetOriginFromUrl(target.databaseUrl, { historyKnownEmpty: true });
   const env = target.environment;
   if (origin.kind === "foreign") return `⚠️ ${foreignHistorySentence(origin.histories, `\`/autopilot adopt ${env}\``)}. Until then a push applies nothing.`;
   if (origin.kind === "populated") {

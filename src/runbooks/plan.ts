@@ -19,7 +19,7 @@ import { batchTooLarge } from "../database/plan-bounds.js";
 import { rehearse } from "../database/rehearsal.js";
 import { serverMajor } from "../database/server-version.js";
 import { describeCost, tableCosts } from "../database/table-costs.js";
-import { downloadBlobs, listDirectory, type TreeEntry } from "../github/api/repo-files.js";
+import { listDirectory, type TreeEntry } from "../github/api/repo-files.js";
 import { CheckRunReporter } from "../report/check-run.js";
 import type { GitHubClient } from "../github/api/client.js";
 import { PLAN_CHECK_NAME } from "../report/check-names.js";
@@ -94,8 +94,8 @@ class PlanRun extends RunContext<RunOf<"plan">> {
     const target = environment ? await this.resolveTarget(environment) : `${this.params.baseRef} maps to no environment in .github/autopilot.yml`;
     const history = await this.step("history", () => this.readHistory(target));
     const takeOver = "applied" in history && history.applied.length === 0 && !config.migrations.baseline ? await takeOverNote(target) : undefined;
-    const index = indexMigrations(head, config.migrations.directory, config.migrations.layout);
-    const { pending, problems } = this.pendingAndProblems(index.refs, history, base, changed, config);
+    let index = indexMigrations(head, config.migrations.directory, config.migrations.layout);
+    let { pending, problems } = this.pendingAndProblems(index.refs, history, base, changed, config);
     const sizes = new Map(head.map((e) => [e.path, e.size]));
     const tooLarge = batchTooLarge(pending, (path) => sizes.get(path));
     if (tooLarge.length) {
@@ -110,6 +110,9 @@ class PlanRun extends RunContext<RunOf<"plan">> {
         notLinted: tooLarge[0].message,
       };
     }
+    // The same files are pending in either layout; as dbmate's, their down halves are linted apart.
+    const dbmate = await this.dbmateIndex(head, index, pending);
+    if (dbmate) [index, { pending, problems }] = [dbmate, this.pendingAndProblems(dbmate.refs, history, base, changed, config)];
     const [files, downs] = await this.step("download", () => Promise.all([this.downloadMigrations(pending), this.downloadDowns(pending)]));
     problems.unshift(...index.problems, ...files.problems);
 
@@ -198,11 +201,7 @@ class PlanRun extends RunContext<RunOf<"plan">> {
     // A dbmate down half shares its file with the up half: its findings could not be told apart by path.
     const withDown = pending.filter((r) => r.downPath && r.downChecksum && r.downPath !== r.path);
     if (withDown.length === 0) return [];
-    const blobs = await downloadBlobs(
-      this.github,
-      this.repo,
-      withDown.map((r) => r.downChecksum!),
-    );
+    const blobs = await this.blobs(withDown.map((r) => r.downChecksum!));
     return withDown.map((r) => ({ path: r.downPath!, sql: downSqlOf(r, blobs.get(r.downChecksum!)!) ?? "" }));
   }
 

@@ -13,7 +13,7 @@ import type { AppliedMigration } from "../database/planner.js";
 import { holdMigrationLock } from "../database/target-session.js";
 import { LockTimeoutError } from "../database/errors.js";
 import { applyDownMigrations, planRevertOf, planRevertTo, type DownFile } from "../database/rollback.js";
-import { downloadBlobs, listDirectory } from "../github/api/repo-files.js";
+import { listDirectory } from "../github/api/repo-files.js";
 import { CheckRunReporter } from "../report/check-run.js";
 import { createDeployment } from "../report/deployment.js";
 import type { GitHubClient } from "../github/api/client.js";
@@ -139,8 +139,8 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
     if (destination.kind === "backup") return this.backupStrategy(destination.id);
     const directory = config.migrations.directory;
     if (destination.kind === "version") {
-      const { downs, layout } = await this.downFiles(this.run.commitSha, directory, config);
-      const plan = planRevertTo(destination.version, history, downs, directory);
+      const { downs, layout, listed } = await this.downFiles(this.run.commitSha, directory, config);
+      const plan = planRevertTo(destination.version, history, downs, listed);
       if ("error" in plan) return plan.error;
       if (plan.missing.length) return `these migrations have no down file: ${plan.missing.map((m) => m.expectedPath).join(", ")}${withoutDowns(layout)}`;
       return { kind: "down", downs: plan.downs };
@@ -152,7 +152,8 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
     }
     if (!last) return `nothing to roll back: no migration run's changes are still applied to ${environment}`;
     const versions = last.migrations.map((m) => m.version);
-    const plan = planRevertOf(versions, history, (await this.downFiles(last.commitSha, directory, config)).downs, directory);
+    const { downs, listed } = await this.downFiles(last.commitSha, directory, config);
+    const plan = planRevertOf(versions, history, downs, listed);
     if ("error" in plan) return plan.error;
     if (plan.missing.length === 0) return { kind: "down", downs: plan.downs };
     if (!last.backupId) return `migrations ${plan.missing.map((m) => m.version).join(", ")} have no down file and their run kept no backup`;
@@ -193,20 +194,24 @@ class RollbackRun extends RunContext<RunOf<"rollback">> {
   }
 
   /** The down files at a commit, by version. */
-  private async downFiles(commitSha: string, directory: string, config: RepoConfig): Promise<{ downs: Map<string, DownFile>; layout: LayoutName }> {
-    const { refs, layout } = indexMigrations(await listDirectory(this.github, this.repo, commitSha, directory), directory, config.migrations.layout);
+  /** `listed`: the directory read (`supabase/migrations` standing in for an absent default). */
+  private async downFiles(
+    commitSha: string,
+    directory: string,
+    config: RepoConfig,
+  ): Promise<{ downs: Map<string, DownFile>; layout: LayoutName; listed: string }> {
+    const entries = await listDirectory(this.github, this.repo, commitSha, directory);
+    const listed = indexMigrations(entries, directory, config.migrations.layout);
+    // dbmate's down halves are inside its files, which only their content tells from Autopilot's.
+    const { refs, layout } = (await this.dbmateIndex(entries, listed, listed.refs)) ?? listed;
     const withDown = refs.filter((r) => r.downPath && r.downChecksum);
-    const blobs = await downloadBlobs(
-      this.github,
-      this.repo,
-      withDown.map((r) => r.downChecksum!),
-    );
+    const blobs = await this.blobs(withDown.map((r) => r.downChecksum!));
     const downs = new Map<string, DownFile>();
     for (const ref of withDown) {
       const sql = downSqlOf(ref, blobs.get(ref.downChecksum!)!);
       if (sql !== undefined) downs.set(ref.version, { version: ref.version, name: ref.name, path: ref.downPath!, sql });
     }
-    return { downs, layout: layout.name };
+    return { downs, layout: layout.name, listed: listed.directory };
   }
 
   private async revert(config: RepoConfig, target: ResolvedTarget, downs: DownFile[], safetyBackup: BackupRecord): Promise<RollbackOutcome> {

@@ -8,7 +8,7 @@ import { takeBackup } from "../backups/service.js";
 import { withBackupFile } from "../backups/fetch-backup.js";
 import { restoreDatabase, type RestoreResult } from "../database/restore.js";
 import { resolveBackupSettings, type BackupSettings } from "../config/backup-config.js";
-import { readMigration, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
+import { dbmateIndexFromSample, readMigration, type MigrationFile, type MigrationIndex, type MigrationRef, type Problem } from "../database/migration-files.js";
 import type { BackupRecord } from "../store/backups.js";
 import { finishCommand } from "../report/command-reply.js";
 import { splitRepo, type GitHubClient, type RepoRef } from "../github/api/client.js";
@@ -37,6 +37,7 @@ export class RunContext<R extends Run = Run> {
   /** The problems of the repo config last read that leave the rest of it usable (see LoadedRepoConfig). */
   repoConfigWarnings: ConfigProblem[] = [];
   private repository?: Repository;
+  private readonly blobCache = new Map<string, Buffer>();
 
   constructor(
     readonly deps: RunbookDeps,
@@ -148,11 +149,7 @@ export class RunContext<R extends Run = Run> {
 
   /** Downloads migration files by their blob SHA (only these) and reads them: directives, UTF-8. */
   async downloadMigrations(refs: MigrationRef[]): Promise<{ files: MigrationFile[]; problems: Problem[] }> {
-    const blobs = await downloadBlobs(
-      this.github,
-      this.repo,
-      refs.map((r) => r.checksum),
-    );
+    const blobs = await this.blobs(refs.map((r) => r.checksum));
     const files: MigrationFile[] = [];
     const problems: Problem[] = [];
     for (const ref of refs) {
@@ -161,6 +158,24 @@ export class RunContext<R extends Run = Run> {
       if (read.file) files.push(read.file);
     }
     return { files, problems };
+  }
+
+  /** Blobs by SHA, each downloaded once per run (a file read to detect the layout is not fetched again to apply it). */
+  async blobs(shas: string[]): Promise<Map<string, Buffer>> {
+    const missing = shas.filter((sha) => !this.blobCache.has(sha));
+    for (const [sha, bytes] of await downloadBlobs(this.github, this.repo, missing)) this.blobCache.set(sha, bytes);
+    return new Map(shas.map((sha) => [sha, this.blobCache.get(sha)!]));
+  }
+
+  /**
+   * The listing indexed as dbmate's when the layout was detected as autopilot's but the newest of
+   * `among` (files this run downloads anyway) has dbmate's markers; undefined when the index stands.
+   */
+  async dbmateIndex(entries: Array<{ path: string; sha: string }>, index: MigrationIndex, among: MigrationRef[]): Promise<MigrationIndex | undefined> {
+    const sample = among.at(-1);
+    if (!sample || index.layout.name !== "autopilot" || !index.layout.detectedFrom) return undefined;
+    const content = (await this.blobs([sample.checksum])).get(sample.checksum)!;
+    return dbmateIndexFromSample(entries, index, { path: sample.path, content });
   }
 
   /** Times a step and records it in the run's history. */

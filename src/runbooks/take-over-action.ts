@@ -3,7 +3,7 @@
 // so they answer in the command's reply rather than as runs of their own.
 import type { Command } from "../commands/parse.js";
 import { branchForEnvironment, type RepoConfig } from "../config/repo-config.js";
-import { indexMigrations } from "../database/migration-files.js";
+import { indexMigrations, type MigrationRef } from "../database/migration-files.js";
 import { adoptForeignHistory, baselineHistory } from "../database/take-over.js";
 import { listDirectory } from "../github/api/repo-files.js";
 import { renderTakeOver, renderTakeOverRefusal } from "../report/take-over-reply.js";
@@ -21,7 +21,7 @@ export async function takeOver(ctx: RunContext, config: RepoConfig, command: Com
 
   const branch = branchForEnvironment(config, environment) ?? (await ctx.defaultBranch());
   const directory = config.migrations.directory;
-  const { refs, problems } = indexMigrations(await listDirectory(ctx.github, ctx.repo, branch, directory), directory);
+  const { refs, problems } = indexMigrations(await listDirectory(ctx.github, ctx.repo, branch, directory), directory, config.migrations.layout);
   const errors = problems.filter((p) => p.severity === "error");
   if (errors.length) return refuse(`the migration files of \`${branch}\` have problems: ${errors.map((p) => `\`${p.path}\` ${p.message}`).join("; ")}`);
 
@@ -29,6 +29,12 @@ export async function takeOver(ctx: RunContext, config: RepoConfig, command: Com
   const result =
     command.verb === "baseline"
       ? await baselineHistory({ ...options, version: command.version!, by: `@${ctx.run.requestedBy ?? "unknown"}` })
-      : await adoptForeignHistory(options);
+      : await adoptForeignHistory({ ...options, contentsOf: (wanted) => contentsOf(ctx, wanted) });
   return { ok: result.kind === "recorded", text: renderTakeOver(verb, environment, branch, result) };
+}
+
+/** The files' contents by path, downloaded by blob SHA. */
+async function contentsOf(ctx: RunContext, refs: MigrationRef[]): Promise<Map<string, Buffer>> {
+  const blobs = await ctx.blobs(refs.map((r) => r.checksum));
+  return new Map(refs.map((r) => [r.path, blobs.get(r.checksum)!]));
 }

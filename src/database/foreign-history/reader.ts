@@ -19,6 +19,8 @@ export interface ForeignEntry {
    * must be a file), "baseline" for a Flyway baseline (whose version need not be).
    */
   coversEarlier?: "latest" | "baseline";
+  /** The tool's checksum of the file it ran (Flyway's), and how to compute it from a file's content. */
+  checksum?: { value: string; of: (content: string | Buffer) => string };
 }
 
 export interface ForeignHistory {

@@ -21,3 +21,22 @@ export const dieselLayout: MigrationLayout = {
     return { version, name: match[2], role: match[3] === "down" ? "down" : "up", key: `${version}_${match[2]}` };
   },
 };
+
+/** diesel CLI's configuration file, at the project's root. */
+export const DIESEL_CONFIG = "diesel.toml";
+
+/**
+ * The directory diesel.toml names for migrations (`[migrations_directory]` with `dir = "…"`, relative
+ * to the file), or undefined when it names none. Only that table's `dir` key is read.
+ */
+export function dieselMigrationsDirectory(toml: string): string | undefined {
+  let inTable = false;
+  for (const raw of toml.split(/\r?\n/)) {
+    const line = raw.replace(/\s+#.*$/, "").trim();
+    const table = /^\[\s*([^\]]+?)\s*\]$/.exec(line);
+    if (table) inTable = table[1] === "migrations_directory";
+    const dir = inTable && /^dir\s*=\s*(?:"([^"]*)"|'([^']*)')$/.exec(line);
+    if (dir) return (dir[1] ?? dir[2]).replace(/^\.\//, "").replace(/\/+$/, "") || undefined;
+  }
+  return undefined;
+}

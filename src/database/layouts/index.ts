@@ -11,6 +11,7 @@ import type { LayoutName, MigrationLayout } from "./types.js";
 export { LAYOUT_NAMES, type LayoutEntry, type LayoutName, type MigrationLayout } from "./types.js";
 export { SUPABASE_DIRECTORY } from "./supabase.js";
 export { hasDbmateMarkers } from "./dbmate.js";
+export { DIESEL_CONFIG, dieselMigrationsDirectory } from "./diesel.js";
 
 const LAYOUTS: Record<LayoutName, MigrationLayout> = {
   autopilot: autopilotLayout,
