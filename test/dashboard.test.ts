@@ -138,7 +138,7 @@ describe("dashboard sign-in and permissions", () => {
     assert.match(page.html, /disabled title="rollback on production needs admin permission; @writer has write">Roll back last/);
   });
 
-  test("the page lists incident issues with their link, state, duration and heal actions; the card shows pending files", async () => {
+  test("the page lists incident issues with their link, state, duration and heal actions; the card shows pending files, the last backup's place and the last verified restore", async () => {
     const repo = REPO.toLowerCase();
     await s.storeQuery(
       `insert into incident_records (repo, issue_number, check_name, down_since, opened_at, closed_at) values
@@ -158,6 +158,18 @@ describe("dashboard sign-in and permissions", () => {
        values ('migrate', 'push', $1, 1, 'production', 'refs/heads/main', 'abc1234', 'action_required', 3, now())`,
       [REPO],
     );
+    await s.storeQuery(
+      `insert into backups (id, repo, environment, status, path, store, created_at) values
+         ('bk_old', $1, 'production', 'ok', '/srv/autopilot/backups/acme/shop/production/old.dump', 'local', now() - interval '2 days'),
+         ('bk_new', $1, 'production', 'ok', 'backups/acme/shop/production/bk_new.dump.enc', 's3', now() - interval '3 hours')`,
+      [REPO],
+    );
+    await s.storeQuery(
+      `insert into restore_drills (backup_id, repo, environment, started_at, finished_at, ok, details) values
+         ('bk_old', $1, 'production', now() - interval '1 day', now() - interval '1 day', true, 'counts match'),
+         ('bk_new', $1, 'production', now() - interval '1 hour', now() - interval '1 hour', false, 'checksum mismatch')`,
+      [REPO],
+    );
     s.github.signInAs("reader");
     const { cookie } = await signIn(s.app.url);
     const page = await getPage(s.app.url, `/autopilot/repos/${REPO}`, cookie);
@@ -174,6 +186,9 @@ describe("dashboard sign-in and permissions", () => {
     assert.match(open, /none/);
     const overview = await getPage(s.app.url, "/autopilot", cookie);
     assert.match(overview.html, /Pending files<\/dt>\s*<dd>3 \(as of run #\d+\)/);
+    assert.match(overview.html, /Last good backup<\/dt>\s*<dd>\s*bk_new \(3 h 0 min ago\), s3 backups\/acme\/shop\/production\/bk_new\.dump\.enc/);
+    assert.match(overview.html, /Last verified restore<\/dt>\s*<dd>\s*bk_old \(24 h 0 min ago\)/);
+    assert.match(overview.html, /drill of bk_new failed 1 h 0 min ago: checksum mismatch/);
   });
 
   test("no user token, client secret or session id is ever written to the log", async () => {

@@ -18,3 +18,13 @@ export function backupObjectKeys(parts: ObjectKeyParts): { key: string; temporar
   const name = `${segment("backup id", parts.id)}-${timestamp(parts.createdAt)}.dump${parts.encrypted ? ".enc" : ""}`;
   return { key: `${parts.prefix}${folder}/${name}`, temporaryKey: `${parts.prefix}${folder}/.partial-${name}` };
 }
+
+/**
+ * Where a backup lives, for people: the object key in a remote store; for a local file, its path
+ * under the backup directory (owner/repo/environment/file) — the server's own directories are not
+ * for readers of a comment or a dashboard.
+ */
+export function shownLocation(b: { store?: string | null; path: string | null }): string {
+  if (!b.path) return "—";
+  return (b.store ?? "local") === "local" ? b.path.split(/[\\/]/).slice(-4).join("/") : b.path;
+}

@@ -8,6 +8,7 @@ import type { DriftFinding } from "../runbooks/drift-outcome.js";
 import { driftHeadline } from "./drift-markdown.js";
 import type { BreakerState } from "../breakers.js";
 import { ageOf } from "./loss-report.js";
+import { shownLocation } from "../backups/object-keys.js";
 
 export interface EnvironmentStatus {
   environment: string;
@@ -103,16 +104,7 @@ function driftLine(environment: string, drift: DriftStatus): string {
 /** "`bk_…` · 3 h ago · s3 `backups/acme/shop/production/bk_….dump.enc`": its id, age and where it lives. */
 function describeBackup(b: BackupRecord, now: Date): string {
   const taken = new Date(b.createdAt);
-  return `\`${b.id}\` · ${ageOf(taken, now)} ago (${when(taken)}) · ${b.store ?? "local"} \`${locationOf(b)}\``;
-}
-
-/**
- * The object key in a remote store; for a local file, its path under the backup directory
- * (owner/repo/environment/file): the server's own directories are not for readers of a comment.
- */
-function locationOf(b: BackupRecord): string {
-  if (!b.path) return "—";
-  return (b.store ?? "local") === "local" ? b.path.split(/[\\/]/).slice(-4).join("/") : b.path;
+  return `\`${b.id}\` · ${ageOf(taken, now)} ago (${when(taken)}) · ${b.store ?? "local"} \`${shownLocation(b)}\``;
 }
 
 function renderEnvironments(rows: EnvironmentStatus[], now: Date): string {

@@ -68,7 +68,10 @@ export interface EnvironmentFacts {
   environment: string;
   lastRun?: { id: number; kind: string; status: string; title: string | null; at: Date };
   lock?: { lockedBy: string; reason: string | null; at: Date };
-  lastBackup?: { id: string; at: Date };
+  lastBackup?: { id: string; at: Date; store: string; path: string | null };
+  /** The last restore drill that passed, and the latest drill when it failed since. */
+  lastVerified?: { backupId: string; at: Date };
+  failedDrill?: { backupId: string; at: Date; details: string };
   appliedVersion?: string;
   /** Files the environment's latest planned migrate run left unapplied (its run id says as of when). */
   pending?: { files: number; runId: number };
@@ -77,7 +80,7 @@ export interface EnvironmentFacts {
 /** Per repository and environment: the last run, the lock, the last good backup, the last version Autopilot applied. */
 export async function environmentFacts(db: pg.Pool, repos: string[]): Promise<EnvironmentFacts[]> {
   const names = spellings(repos);
-  const [runs, locks, backups, versions, pending] = await Promise.all([
+  const [runs, locks, backups, versions, pending, drills] = await Promise.all([
     db.query(
       `select distinct on (repo, environment) id, repo, environment, kind, status, title, coalesce(finished_at, created_at) as at
          from runs where repo = any($1) and environment is not null order by repo, environment, id desc`,
@@ -85,7 +88,7 @@ export async function environmentFacts(db: pg.Pool, repos: string[]): Promise<En
     ),
     db.query(`select repo, environment, locked_by, reason, locked_at from environment_locks where repo = any($1)`, [names]),
     db.query(
-      `select distinct on (repo, environment) repo, environment, id, created_at from backups
+      `select distinct on (repo, environment) repo, environment, id, created_at, store, path from backups
         where repo = any($1) and status = 'ok' order by repo, environment, created_at desc`,
       [names],
     ),
@@ -101,6 +104,14 @@ export async function environmentFacts(db: pg.Pool, repos: string[]): Promise<En
         order by r.repo, r.environment, r.id desc`,
       [names],
     ),
+    db.query(
+      `select repo, environment,
+              (array_agg(backup_id order by finished_at desc) filter (where ok))[1] as verified_backup, max(finished_at) filter (where ok) as verified_at,
+              (array_agg(backup_id order by finished_at desc))[1] as last_backup, (array_agg(ok order by finished_at desc))[1] as last_ok,
+              (array_agg(details order by finished_at desc))[1] as last_details, max(finished_at) as last_at
+         from restore_drills where repo = any($1) group by repo, environment`,
+      [names],
+    ),
   ]);
   const facts = new Map<string, EnvironmentFacts>();
   const entry = (repo: string, environment: string) => {
@@ -111,7 +122,12 @@ export async function environmentFacts(db: pg.Pool, repos: string[]): Promise<En
   };
   for (const r of runs.rows) entry(r.repo, r.environment).lastRun = { id: Number(r.id), kind: r.kind, status: r.status, title: r.title, at: r.at };
   for (const l of locks.rows) entry(l.repo, l.environment).lock = { lockedBy: l.locked_by, reason: l.reason, at: l.locked_at };
-  for (const b of backups.rows) entry(b.repo, b.environment).lastBackup = { id: b.id, at: b.created_at };
+  for (const b of backups.rows) entry(b.repo, b.environment).lastBackup = { id: b.id, at: b.created_at, store: b.store, path: b.path };
+  for (const d of drills.rows) {
+    const found = entry(d.repo, d.environment);
+    if (d.verified_backup) found.lastVerified = { backupId: d.verified_backup, at: d.verified_at };
+    if (!d.last_ok) found.failedDrill = { backupId: d.last_backup, at: d.last_at, details: d.last_details };
+  }
   for (const v of versions.rows) entry(v.repo, v.environment).appliedVersion = v.version;
   for (const p of pending.rows) entry(p.repo, p.environment).pending = { files: p.files, runId: Number(p.id) };
   return [...facts.values()];

@@ -1,5 +1,6 @@
 // The overview: a card per repository and environment the signed-in user may see.
 import type { EnvironmentFacts, RepoHealth } from "../../store/dashboard-queries.js";
+import { shownLocation } from "../../backups/object-keys.js";
 import { ago, html, percent, repoPath, type Html } from "./html.js";
 
 export interface OverviewRepo {
@@ -62,7 +63,20 @@ function card(r: OverviewRepo, environment: string, now: number): Html {
       <dt>Lock</dt>
       <dd>${facts?.lock ? html`🔒 locked by ${facts.lock.lockedBy}${facts.lock.reason ? `: ${facts.lock.reason}` : ""}` : "unlocked"}</dd>
       <dt>Last good backup</dt>
-      <dd>${facts?.lastBackup ? html`${facts.lastBackup.id} (${ago(facts.lastBackup.at, now)})` : "none"}</dd>
+      <dd>
+        ${facts?.lastBackup ? html`${facts.lastBackup.id} (${ago(facts.lastBackup.at, now)}), ${facts.lastBackup.store} ${shownLocation(facts.lastBackup)}` : "none"}
+      </dd>
+      <dt>Last verified restore</dt>
+      <dd>
+        ${facts?.lastVerified ? html`${facts.lastVerified.backupId} (${ago(facts.lastVerified.at, now)})` : "never"}
+        ${
+          facts?.failedDrill
+            ? html`<br /><span class="failure"
+                  >drill of ${facts.failedDrill.backupId} failed ${ago(facts.failedDrill.at, now)}: ${facts.failedDrill.details}</span
+                >`
+            : ""
+        }
+      </dd>
       <dt>Your permission</dt>
       <dd>${r.permission}</dd>
     </dl>
