@@ -17,7 +17,7 @@ import { plan, type Plan } from "../database/planner.js";
 import { redact } from "../redact.js";
 import { connectionOptions, resolveDatabaseUrl, runCommand, type ConnectionFlags } from "./common.js";
 
-interface TargetFlags extends ConnectionFlags {
+export interface TargetFlags extends ConnectionFlags {
   dir: string;
   layout?: string;
   outOfOrder?: boolean;
@@ -188,7 +188,7 @@ async function loadAndPlan(flags: TargetFlags): Promise<{ files: MigrationFile[]
 }
 
 /** The directory in the layout of `--layout`, or the one its files give away. */
-function loadFiles(flags: TargetFlags): Promise<LoadedDirectory> {
+export function loadFiles(flags: TargetFlags): Promise<LoadedDirectory> {
   if (flags.layout !== undefined && !(LAYOUT_NAMES as readonly string[]).includes(flags.layout)) {
     throw new Error(`--layout must be one of ${LAYOUT_NAMES.join(", ")} (got "${flags.layout}")`);
   }
