@@ -248,7 +248,7 @@ describe("S3 store (s3rver)", () => {
         takeBackup({ db: store.store.pool, settings: s, databaseUrl: db.url, repo: REPO, environment: "qa", runId: null, commitSha: null }),
         (e: Error) =>
           e instanceof BackupFailedError &&
-          /s3:\/\/autopilot\/backups\/ at http:\/\/127\.0\.0\.1:\d+: upload of acme\/shop\/qa\/\.partial-bk_.* failed/.test(e.message),
+          /s3:\/\/autopilot\/backups\/ at http:\/\/127\.0\.0\.1:\d+: upload of backups\/acme\/shop\/qa\/\.partial-bk_.* failed/.test(e.message),
       );
     } finally {
       await proxy.close();
