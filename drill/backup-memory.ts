@@ -3,12 +3,13 @@
 // runs in a child process of its own, so one store's leftovers never count against the next, and the
 // servers (PostgreSQL, s3rver, the fake) run outside the measured process. Prints, per store,
 // `peak_rss_above_baseline_mb=<n>`; exits 1 when one reaches the 150 MB limit.
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import pg from "pg";
 import S3rver from "s3rver";
 import { takeBackup } from "../src/backups/service.js";
@@ -69,10 +70,10 @@ async function main(): Promise<void> {
     };
     for (const store of STORES) {
       const input: ChildInput = { targetUrl, storeUrl, settings: settings[store] };
-      const out = execFileSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child"], {
+      // Asynchronously: s3rver and the fake serve the child from this process's event loop.
+      const { stdout: out } = await promisify(execFile)(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child"], {
         env: { ...process.env, BACKUP_MEMORY_DRILL: JSON.stringify(input) },
         encoding: "utf8",
-        stdio: ["ignore", "pipe", "inherit"],
       });
       const line = out.trim().split("\n").pop()!;
       console.log(`store=${store} ${line}`);
