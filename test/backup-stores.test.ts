@@ -3,7 +3,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync } from "node:fs";
+import http from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { PassThrough, Readable } from "node:stream";
@@ -237,7 +238,55 @@ describe("S3 store (s3rver)", () => {
     const [failed] = await listBackups(store.store.pool, REPO, "staging");
     assert.equal(failed?.status, "failed");
   });
+
+  test("S3 going down mid-upload (the upload overlapping the dump): the backup fails, nothing recorded ok, no object or staging file left", async () => {
+    const proxy = await cuttingProxy(endpoint, 20_000);
+    const s = settings();
+    s.s3 = { ...s.s3!, endpoint: proxy.url };
+    try {
+      await assert.rejects(
+        takeBackup({ db: store.store.pool, settings: s, databaseUrl: db.url, repo: REPO, environment: "qa", runId: null, commitSha: null }),
+        (e: Error) =>
+          e instanceof BackupFailedError &&
+          /s3:\/\/autopilot\/backups\/ at http:\/\/127\.0\.0\.1:\d+: upload of backups\/acme\/shop\/qa\/\.partial-bk_.* failed/.test(e.message),
+      );
+    } finally {
+      await proxy.close();
+    }
+    const records = await listBackups(store.store.pool, REPO, "qa");
+    assert.deepEqual(
+      records.map((r) => r.status),
+      ["failed"],
+    );
+    assert.deepEqual(await new S3BackupStore(settings().s3!).list("backups/acme/shop/qa/"), []);
+    assert.deepEqual(
+      readdirSync(s.directory, { recursive: true }).filter((f) => String(f).endsWith(".dump") || String(f).endsWith(".partial")),
+      [],
+    );
+  });
 });
+
+/** An HTTP proxy to `target` that cuts every connection once `cutAfter` request-body bytes went through. */
+async function cuttingProxy(target: string, cutAfter: number): Promise<{ url: string; close: () => Promise<void> }> {
+  let received = 0;
+  const sockets = new Set<import("node:net").Socket>();
+  const server = http.createServer((req, res) => {
+    const upstream = http.request(`${target}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode!, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on("error", () => res.destroy());
+    req.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > cutAfter) for (const socket of sockets) socket.destroy();
+    });
+    req.pipe(upstream);
+  });
+  server.on("connection", (socket) => (sockets.add(socket), socket.on("close", () => sockets.delete(socket))));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as import("node:net").AddressInfo).port}`;
+  return { url, close: () => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))) };
+}
 
 describe("Supabase store (supabase-js against a fake Storage API)", () => {
   const store = useTestStore("bksb");

@@ -1,10 +1,9 @@
-// Moves a verified local dump into a remote store: sealed (when a key is configured) and uploaded
-// under a temporary key, read back and checked (size and sha256), then renamed to its final key.
+// Moves a dump into a remote store: sealed (when a key is configured) and uploaded under a temporary
+// key (while pg_dump still writes it, where the store takes a body of unknown length), read back and
+// checked (size and sha256), and renamed to its final key once the local copy is verified too.
 // Whatever fails, the temporary object is removed and the error says which store and step.
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
-import { PassThrough, Transform } from "node:stream";
+import { PassThrough, Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { BackupKey } from "../config/backup-config.js";
 import { encryptedSize, encryptStream } from "./encryption.js";
@@ -18,30 +17,44 @@ export interface UploadedBackup {
 
 export class BackupVerifyError extends Error {}
 
+/**
+ * Uploads the plain dump `plain` (of `plainBytes` bytes, when known) under the temporary key, reads it
+ * back, and commits it once `verified` (the local `pg_restore --list`) has resolved too: so the upload
+ * can run while the dump is still being written. Whatever fails, the temporary object is removed.
+ */
 export async function uploadBackup(
   store: BackupStore,
-  file: string,
+  plain: Readable,
+  plainBytes: number | undefined,
   keys: { key: string; temporaryKey: string },
   encryptionKey?: BackupKey,
+  verified: Promise<unknown> = Promise.resolve(),
 ): Promise<UploadedBackup> {
-  const plainBytes = (await stat(file)).size;
-  const sizeBytes = encryptionKey ? encryptedSize(plainBytes) : plainBytes;
+  const sizeBytes = plainBytes === undefined ? undefined : encryptionKey ? encryptedSize(plainBytes) : plainBytes;
   const sent = digest();
   const body = new PassThrough();
-  const sending = pipeline([createReadStream(file), ...(encryptionKey ? [encryptStream(encryptionKey)] : []), sent.transform, body]);
+  const sending = pipeline([plain, ...(encryptionKey ? [encryptStream(encryptionKey)] : []), sent.transform, body]);
+  const putting = store.put(keys.temporaryKey, body, sizeBytes);
   try {
-    await Promise.all([store.put(keys.temporaryKey, body, sizeBytes), sending]);
-    if (sent.bytes() !== sizeBytes) throw new BackupVerifyError(`sent ${sent.bytes()} bytes to ${store.description}, expected ${sizeBytes}`);
-    const stored = await readBack(store, keys.temporaryKey);
-    if (stored.sizeBytes !== sizeBytes || stored.sha256 !== sent.hex()) {
+    // The read-back starts as soon as the object is there, while the local verification may still run.
+    const readingBack = Promise.all([putting, sending]).then(() => readBack(store, keys.temporaryKey));
+    const [stored] = await Promise.all([readingBack, verified]);
+    if (sizeBytes !== undefined && sent.bytes() !== sizeBytes) {
+      throw new BackupVerifyError(`sent ${sent.bytes()} bytes to ${store.description}, expected ${sizeBytes}`);
+    }
+    if (stored.sizeBytes !== sent.bytes() || stored.sha256 !== sent.hex()) {
       throw new BackupVerifyError(
-        `${store.description} holds ${stored.sizeBytes} bytes (sha256 ${stored.sha256.slice(0, 12)}…) under ${keys.temporaryKey}, but ${sizeBytes} bytes (sha256 ${sent.hex().slice(0, 12)}…) were sent`,
+        `${store.description} holds ${stored.sizeBytes} bytes (sha256 ${stored.sha256.slice(0, 12)}…) under ${keys.temporaryKey}, but ${sent.bytes()} bytes (sha256 ${sent.hex().slice(0, 12)}…) were sent`,
       );
     }
     await store.move(keys.temporaryKey, keys.key);
-    return { key: keys.key, sizeBytes, sha256: sent.hex() };
+    return { key: keys.key, sizeBytes: sent.bytes(), sha256: sent.hex() };
   } catch (error) {
-    body.destroy();
+    // The upload must have stopped before its temporary object is removed, or it could land after.
+    const stop = error instanceof Error ? error : new Error(String(error));
+    plain.destroy(stop);
+    body.destroy(stop);
+    await Promise.allSettled([putting, sending]);
     await store.remove(keys.temporaryKey).catch(() => undefined);
     throw error;
   }

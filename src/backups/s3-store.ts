@@ -11,6 +11,8 @@ const PART_BYTES = 8 * 1024 * 1024;
 
 export class S3BackupStore implements BackupStore {
   readonly kind = "s3" as const;
+  /** A multipart upload needs no length up front. */
+  readonly streamsUnknownLength = true;
   readonly description: string;
   private readonly client: S3Client;
 
@@ -25,11 +27,17 @@ export class S3BackupStore implements BackupStore {
     });
   }
 
-  async put(key: string, body: Readable, sizeBytes: number): Promise<void> {
+  async put(key: string, body: Readable, sizeBytes?: number): Promise<void> {
     await this.call("upload", key, async () => {
       const upload = new Upload({
         client: this.client,
-        params: { Bucket: this.settings.bucket, Key: key, Body: body, ContentLength: sizeBytes, ContentType: "application/octet-stream" },
+        params: {
+          Bucket: this.settings.bucket,
+          Key: key,
+          Body: body,
+          ...(sizeBytes === undefined ? {} : { ContentLength: sizeBytes }),
+          ContentType: "application/octet-stream",
+        },
         partSize: PART_BYTES,
         queueSize: 2,
         leavePartsOnError: false,

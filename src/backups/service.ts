@@ -1,11 +1,13 @@
 // Taking, recording and pruning backups of a target. Knows the stores and the backup directory,
-// nothing of GitHub. A remote store gets the dump once it is verified locally; the local copy is
-// only staging then. A store that cannot be reached fails the backup: nothing falls back to disk.
+// nothing of GitHub. A remote store gets the dump as it is written (or, for Supabase, once it is
+// complete) and commits it once it is verified locally; the local copy is only staging then. A store that cannot be reached fails the backup: nothing falls back to disk.
 import { randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
 import { rm } from "node:fs/promises";
+import { PassThrough } from "node:stream";
 import type pg from "pg";
 import type { BackupSettings } from "../config/backup-config.js";
-import { backupDatabase } from "../database/backup.js";
+import { backupDatabase, type BackupResult } from "../database/backup.js";
 import { readTableStats } from "../database/table-stats.js";
 import { recordTableStats } from "../store/backup-table-stats.js";
 import { redact } from "../redact.js";
@@ -13,7 +15,7 @@ import { insertBackup, listBackups, markPruned, type BackupRecord } from "../sto
 import { LocalBackupStore } from "./local-store.js";
 import { backupObjectKeys } from "./object-keys.js";
 import { openRemoteStore } from "./open-store.js";
-import { uploadBackup } from "./remote-upload.js";
+import { uploadBackup, type UploadedBackup } from "./remote-upload.js";
 import { selectExpired, type RetentionTiers } from "./retention.js";
 import type { BackupStore } from "./store.js";
 
@@ -63,7 +65,15 @@ export async function takeBackup(request: BackupRequest): Promise<BackupRecord> 
     // The counters just before the dump: a later restore compares with them to say what it discards.
     // Without them the loss report says "unknown"; they never fail the backup.
     const stats = await readTableStats(request.databaseUrl).catch(() => undefined);
-    const result = await backupDatabase({ databaseUrl: request.databaseUrl, file });
+    if (remote) staged = file;
+    const { result, uploaded } = await dumpAndUpload(request, file, remote, {
+      prefix: remotePrefix(settings),
+      id,
+      repo: request.repo,
+      environment: request.environment,
+      createdAt,
+      encrypted: Boolean(settings.encryptionKey),
+    });
     let record: BackupRecord = {
       ...base,
       status: "ok",
@@ -74,17 +84,7 @@ export async function takeBackup(request: BackupRequest): Promise<BackupRecord> 
       error: null,
       encryptionKeyId: null,
     };
-    if (remote) {
-      staged = result.file;
-      const keys = backupObjectKeys({
-        prefix: remotePrefix(settings),
-        id,
-        repo: request.repo,
-        environment: request.environment,
-        createdAt,
-        encrypted: Boolean(settings.encryptionKey),
-      });
-      const uploaded = await uploadBackup(remote, staged, keys, settings.encryptionKey);
+    if (uploaded) {
       record = { ...record, path: uploaded.key, sizeBytes: uploaded.sizeBytes, sha256: uploaded.sha256, encryptionKeyId: settings.encryptionKey?.id ?? null };
       record.durationMs = Date.now() - createdAt.getTime();
     }
@@ -107,6 +107,40 @@ export async function takeBackup(request: BackupRequest): Promise<BackupRecord> 
   } finally {
     if (staged) await rm(staged, { force: true });
   }
+}
+
+/**
+ * Dumps to the local file and, for a remote store, uploads: while pg_dump writes (a store that takes a
+ * body of unknown length), or from the verified file after it. Both have ended, one way or the other,
+ * before this returns; the error is the first that happened (the others follow from it).
+ */
+async function dumpAndUpload(
+  request: BackupRequest,
+  file: string,
+  remote: BackupStore | undefined,
+  key: Parameters<typeof backupObjectKeys>[0],
+): Promise<{ result: BackupResult; uploaded?: UploadedBackup }> {
+  const { databaseUrl, settings } = request;
+  if (!remote) return { result: await backupDatabase({ databaseUrl, file }) };
+  const keys = backupObjectKeys(key);
+  if (!remote.streamsUnknownLength) {
+    const result = await backupDatabase({ databaseUrl, file });
+    return { result, uploaded: await uploadBackup(remote, createReadStream(result.file), result.sizeBytes, keys, settings.encryptionKey) };
+  }
+  const tap = new PassThrough();
+  const dumping = backupDatabase({ databaseUrl, file, tap });
+  const uploading = uploadBackup(remote, tap, undefined, keys, settings.encryptionKey, dumping);
+  const [result, uploaded] = await firstErrorOf(dumping, uploading);
+  return { result, uploaded };
+}
+
+/** Both values once both have settled; else the error of the one that failed first. */
+async function firstErrorOf<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const failures: unknown[] = [];
+  const noted = <T>(p: Promise<T>) => p.catch((error: unknown) => (failures.push(error), undefined));
+  const [va, vb] = await Promise.all([noted(a), noted(b)]);
+  if (failures.length) throw failures[0];
+  return [va as A, vb as B];
 }
 
 function remotePrefix(settings: BackupSettings): string {

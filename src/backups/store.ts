@@ -12,8 +12,10 @@ export interface BackupStore {
   readonly kind: BackupStoreKind;
   /** "s3://bucket/prefix", for messages (never a credential). */
   readonly description: string;
-  /** Writes `body` (exactly `sizeBytes` bytes) under `key`, replacing what was there. */
-  put(key: string, body: Readable, sizeBytes: number): Promise<void>;
+  /** Whether `put` takes a body of unknown length, so an upload can start before the dump has ended. */
+  readonly streamsUnknownLength: boolean;
+  /** Writes `body` (exactly `sizeBytes` bytes, when known) under `key`, replacing what was there. */
+  put(key: string, body: Readable, sizeBytes?: number): Promise<void>;
   /** The object's bytes, streamed. */
   get(key: string): Promise<Readable>;
   /** The object's size; undefined when there is none. */

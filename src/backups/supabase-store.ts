@@ -16,6 +16,8 @@ const PAGE = 1000;
 
 export class SupabaseBackupStore implements BackupStore {
   readonly kind = "supabase" as const;
+  /** A TUS upload is created with its length (Upload-Length): the dump must be complete first. */
+  readonly streamsUnknownLength = false;
   readonly description: string;
   private readonly client: SupabaseClient;
 
@@ -32,7 +34,8 @@ export class SupabaseBackupStore implements BackupStore {
     return this.client.storage.from(this.settings.bucket);
   }
 
-  async put(key: string, body: Readable, sizeBytes: number): Promise<void> {
+  async put(key: string, body: Readable, sizeBytes?: number): Promise<void> {
+    if (sizeBytes === undefined) throw this.unavailable("upload", key, "Supabase Storage needs the object's size before the upload");
     if (sizeBytes > TUS_CHUNK_BYTES) return this.tusUpload(key, body, sizeBytes);
     const whole = await readAll(body, TUS_CHUNK_BYTES);
     await this.check("upload", key, this.bucket.upload(key, whole, { upsert: true, contentType: "application/octet-stream" }));

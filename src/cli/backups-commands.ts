@@ -114,7 +114,8 @@ function sha256Of(file: string): Promise<string> {
   });
 }
 
-async function withStore<T>(use: (db: import("pg").Pool) => Promise<T>): Promise<T> {
+/** Autopilot's store (DATABASE_URL, or the local cluster), open while `use` runs. */
+export async function withStore<T>(use: (db: import("pg").Pool) => Promise<T>): Promise<T> {
   const { readEnvironment } = await import("../config/environment.js");
   const env = readEnvironment();
   const { openStore, resolveStoreUrl } = await import("../store/store.js");

@@ -18,7 +18,7 @@ import { plan, type Plan } from "../database/planner.js";
 import { redact } from "../redact.js";
 import { connectionOptions, resolveDatabaseUrl, runCommand, type ConnectionFlags } from "./common.js";
 
-interface TargetFlags extends ConnectionFlags {
+export interface TargetFlags extends ConnectionFlags {
   dir: string;
   layout?: string;
   outOfOrder?: boolean;

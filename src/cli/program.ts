@@ -8,11 +8,15 @@ import { registerAuditCommands } from "./audit-commands.js";
 import { registerInsightsCommands } from "./insights-commands.js";
 import { registerAdoptCommands } from "./adopt-commands.js";
 import { registerDriftCommands } from "./drift-commands.js";
+import { registerRestoreCommands } from "./restore-commands.js";
+import { registerRollbackCommands } from "./rollback-commands.js";
 
 export function buildProgram(): Command {
   const program = new Command("autopilot").description("Zero-touch PostgreSQL operations: plan, migrate, back up, restore").showHelpAfterError();
   registerMigrateCommands(program);
   registerBackupCommands(program);
+  registerRestoreCommands(program);
+  registerRollbackCommands(program);
   registerBackupsCommands(program);
   registerAuditCommands(program);
   registerInsightsCommands(program);

@@ -2,6 +2,7 @@
 // A password never goes into argv, where `ps` and /proc would show it to every user of the machine:
 // it travels in the child's environment as PGPASSWORD, and the URL on the command line has none.
 import { spawn } from "node:child_process";
+import type { Readable } from "node:stream";
 import { redact } from "../redact.js";
 
 export type PgTool = "pg_dump" | "pg_restore" | "psql";
@@ -86,22 +87,37 @@ export interface ToolOutput {
 const STDERR_TAIL = 64 * 1024;
 
 /** Runs a client program to completion. Rejects with a ToolError carrying redacted stderr. */
-export function runTool(tool: PgTool, args: string[], opts: RunToolOptions = {}): Promise<ToolOutput> {
-  const scrub = (text: string) => scrubSecrets(text, opts.secrets ?? []);
-  return new Promise((resolve, reject) => {
-    // stdin is closed so a tool that wants a password fails instead of waiting for a keyboard.
-    const child = spawn(tool, args, { env: opts.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
-    const stdout: Buffer[] = [];
-    let stderr = "";
-    const lines = lineSplitter((line) => opts.onStderr?.(scrub(line)));
-    const timer = opts.timeoutMs ? setTimeout(() => child.kill("SIGTERM"), opts.timeoutMs) : undefined;
+export async function runTool(tool: PgTool, args: string[], opts: RunToolOptions = {}): Promise<ToolOutput> {
+  const started = startTool(tool, args, opts);
+  const stdout: Buffer[] = [];
+  started.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
+  const { stderr } = await started.done;
+  return { stdout: Buffer.concat(stdout).toString("utf8"), stderr };
+}
 
-    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => {
-      const text = chunk.toString("utf8");
-      stderr = (stderr + text).slice(-STDERR_TAIL);
-      lines.push(text);
-    });
+export interface StartedTool {
+  /** The program's output, to be read (or piped) by the caller: a dump streams through it. */
+  stdout: Readable;
+  /** Settles when the program has exited: its redacted stderr, or a ToolError. */
+  done: Promise<{ stderr: string }>;
+  /** Ends the program early (a consumer of its output failed). */
+  kill(): void;
+}
+
+/** Starts a client program whose stdout the caller consumes; stderr is handled as runTool does. */
+export function startTool(tool: PgTool, args: string[], opts: RunToolOptions = {}): StartedTool {
+  const scrub = (text: string) => scrubSecrets(text, opts.secrets ?? []);
+  // stdin is closed so a tool that wants a password fails instead of waiting for a keyboard.
+  const child = spawn(tool, args, { env: opts.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  const lines = lineSplitter((line) => opts.onStderr?.(scrub(line)));
+  const timer = opts.timeoutMs ? setTimeout(() => child.kill("SIGTERM"), opts.timeoutMs) : undefined;
+  child.stderr.on("data", (chunk: Buffer) => {
+    const text = chunk.toString("utf8");
+    stderr = (stderr + text).slice(-STDERR_TAIL);
+    lines.push(text);
+  });
+  const done = new Promise<{ stderr: string }>((resolve, reject) => {
     child.on("error", (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       const why = error.code === "ENOENT" ? `${tool} was not found on PATH (install the PostgreSQL client)` : error.message;
@@ -111,12 +127,13 @@ export function runTool(tool: PgTool, args: string[], opts: RunToolOptions = {})
       clearTimeout(timer);
       lines.flush();
       const cleanStderr = scrub(stderr).trim();
-      if (code === 0) return resolve({ stdout: Buffer.concat(stdout).toString("utf8"), stderr: cleanStderr });
+      if (code === 0) return resolve({ stderr: cleanStderr });
       const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
       const detail = cleanStderr ? lastErrorLines(cleanStderr) : `${tool} ${how}`;
       reject(new ToolError(tool, `${tool} ${how}${cleanStderr ? `: ${detail}` : ""}`, cleanStderr, code, detail));
     });
   });
+  return { stdout: child.stdout, done, kill: () => void child.kill("SIGTERM") };
 }
 
 function scrubSecrets(text: string, secrets: string[]): string {
