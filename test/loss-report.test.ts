@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { takeBackup } from "../src/backups/service.js";
 import { estimateRestoreLoss, isZeroLoss } from "../src/backups/loss-report.js";
-import { describeLoss } from "../src/report/loss-report.js";
+import { describeLoss } from "../src/backups/loss-description.js";
 import { insertBackup, type BackupRecord } from "../src/store/backups.js";
 import { recordTableStats, tableStatsOf } from "../src/store/backup-table-stats.js";
 import { readTableStats } from "../src/database/table-stats.js";

@@ -78,7 +78,7 @@ async function restoreById(flags: RestoreFlags, id: string, timing: Timing): Pro
     }
     registerSecret(databaseUrl);
     const { estimateRestoreLoss, isZeroLoss } = await import("../backups/loss-report.js");
-    const { describeLoss } = await import("../report/loss-report.js");
+    const { describeLoss } = await import("../backups/loss-description.js");
     const { withBackupFile } = await import("../backups/fetch-backup.js");
     const { takeBackup } = await import("../backups/service.js");
     const { restoreDatabase } = await import("../database/restore.js");

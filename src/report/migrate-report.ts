@@ -3,7 +3,7 @@ import { driftHeadline, driftMarkdown } from "./drift-markdown.js";
 import { formatProblem, type ConfigProblem } from "../config/yaml-errors.js";
 import { statusOf, type MigrateOutcome, type Recovery } from "../runbooks/migrate-outcome.js";
 import type { Annotation, CheckRunOutcome } from "./check-run.js";
-import { describeLoss } from "./loss-report.js";
+import { describeLoss } from "../backups/loss-description.js";
 import { describeLock } from "../store/locks.js";
 import { verificationHeadline, verificationSection } from "./verify-report.js";
 import { foreignHistorySentence } from "../database/target-origin.js";

@@ -2,7 +2,7 @@
 import { statusOf, type RollbackOutcome } from "../runbooks/rollback-outcome.js";
 import type { CheckRunOutcome } from "./check-run.js";
 import { verificationHeadline, verificationSection } from "./verify-report.js";
-import { describeLoss } from "./loss-report.js";
+import { describeLoss } from "../backups/loss-description.js";
 
 export function renderRollback(outcome: RollbackOutcome): CheckRunOutcome {
   const described = describeOutcome(outcome);

@@ -7,7 +7,7 @@ import type { Uptime } from "../store/health.js";
 import type { DriftFinding } from "../runbooks/drift-outcome.js";
 import { driftHeadline } from "./drift-markdown.js";
 import type { BreakerState } from "../breakers.js";
-import { ageOf } from "./loss-report.js";
+import { ageOf } from "../backups/loss-description.js";
 import { shownLocation } from "../backups/object-keys.js";
 
 export interface EnvironmentStatus {

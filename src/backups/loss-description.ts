@@ -1,6 +1,6 @@
-// Renders what a restore discards (backups/loss-report.ts) for rollback and migrate Check Runs and
-// command replies.
-import type { LossEstimate, TableLoss } from "../backups/loss-report.js";
+// Says in words what a restore discards (loss-report.ts): for rollback and migrate Check Runs,
+// command replies and the command line alike.
+import type { LossEstimate, TableLoss } from "./loss-report.js";
 
 const COUNT = new Intl.NumberFormat("en-US");
 const MAX_TABLES_LISTED = 20;
