@@ -14,6 +14,7 @@ import { openIncident } from "../src/report/incidents.js";
 import { ALERT_PREFIX, notifyAlerts, stepAlerts } from "../src/runbooks/heal-alerts.js";
 import type { RunContext } from "../src/runbooks/run-context.js";
 import type { RepoConfig } from "../src/config/repo-config.js";
+import { parseServerConfig } from "../src/config/server-config.js";
 
 const key = generateAppKey();
 const REPO = "acme/shop";
@@ -40,7 +41,9 @@ after(async () => {
 /** The slice of a heal cycle's context that heal-alerts uses. */
 function cycleContext(): RunContext {
   const log = { warn: (_fields: unknown, message: string) => warnings.push(message) };
-  return { deps: { db: store.pool, log }, run: { repo: REPO }, github, repo } as unknown as RunContext;
+  // An operator's config with no targets: no scheduled backups, so no backup-age rule.
+  const serverConfig = parseServerConfig("autopilot.server.yml", "");
+  return { deps: { db: store.pool, log, serverConfig }, run: { repo: REPO }, github, repo } as unknown as RunContext;
 }
 
 const silent = { silenced: () => false, now: new Date() };
