@@ -11,7 +11,7 @@ import type { BackupSettings } from "../src/config/backup-config.js";
 import { connectionEnv } from "../src/database/pg-tools.js";
 import { startCluster, type LocalCluster } from "../src/store/local-cluster.js";
 import { openStore } from "../src/store/store.js";
-import { admin, databaseUrl, median } from "./support.js";
+import { admin, databaseUrl, median, s3rverSettings } from "./support.js";
 
 const PGBENCH = "/usr/lib/postgresql/15/bin/pgbench";
 const ROUNDS = 7;
@@ -45,15 +45,7 @@ async function main(): Promise<void> {
     });
     const s3Settings = base({
       store: "s3",
-      s3: {
-        endpoint: `http://127.0.0.1:${port}`,
-        region: "us-east-1",
-        bucket: "autopilot",
-        prefix: "",
-        forcePathStyle: true,
-        accessKeyId: "S3RVER",
-        secretAccessKey: "S3RVER",
-      },
+      s3: s3rverSettings(port),
     });
     const timed = async (run: () => unknown | Promise<unknown>) => {
       const started = performance.now();

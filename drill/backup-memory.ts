@@ -17,7 +17,7 @@ import type { BackupSettings } from "../src/config/backup-config.js";
 import { startCluster, type LocalCluster } from "../src/store/local-cluster.js";
 import { openStore } from "../src/store/store.js";
 import { startFakeSupabaseStorage } from "../test/harness/fake-supabase-storage.js";
-import { admin, databaseUrl } from "../bench/support.js";
+import { admin, databaseUrl, s3rverSettings } from "../bench/support.js";
 
 const LIMIT_MB = 150;
 const DUMP_MB = 100;
@@ -56,15 +56,7 @@ async function main(): Promise<void> {
       s3: {
         ...base,
         store: "s3",
-        s3: {
-          endpoint: `http://127.0.0.1:${port}`,
-          region: "us-east-1",
-          bucket: "autopilot",
-          prefix: "",
-          forcePathStyle: true,
-          accessKeyId: "S3RVER",
-          secretAccessKey: "S3RVER",
-        },
+        s3: s3rverSettings(port),
       },
       supabase: { ...base, store: "supabase", supabase: { url: supabase.url, serviceKey: supabase.serviceKey, bucket: "backups", prefix: "" } },
     };
