@@ -25,6 +25,7 @@ const EXPECTED: Record<Verb, { staging: Permission; production: Permission }> = 
   adopt: { staging: "admin", production: "admin" },
   baseline: { staging: "admin", production: "admin" },
   retry: { staging: "write", production: "write" },
+  cancel: { staging: "write", production: "admin" },
 };
 
 const RANK: Permission[] = ["none", "read", "triage", "write", "maintain", "admin"];

@@ -185,6 +185,13 @@ test("rollback refusals: a target first, a malformed backup id, two targets, too
   assert.equal(failure("/autopilot rollback production 0042 now").code, "too-many-arguments");
 });
 
+test("cancel takes an optional run number, as 12 or #12", () => {
+  assert.deepEqual(one("/autopilot cancel"), { verb: "cancel" });
+  assert.deepEqual(one("/autopilot cancel #7"), { verb: "cancel", runId: 7 });
+  assert.match(failure("/autopilot cancel production").message, /"production" is not a run number: .* e\.g\. cancel 12/);
+  assert.match(failure("/autopilot cancel 1 2").message, /cancel takes at most 1 argument/);
+});
+
 test("retry takes an optional run number, as 12 or #12", () => {
   assert.deepEqual(one("/autopilot retry"), { verb: "retry" });
   assert.deepEqual(one("/autopilot retry 12"), { verb: "retry", runId: 12 });

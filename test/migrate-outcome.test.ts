@@ -42,6 +42,14 @@ const outcomes: { [K in MigrateOutcome["kind"]]: Extract<MigrateOutcome, { kind:
     backup,
     recovery: { action: "nothing-committed" },
   },
+  cancelled: {
+    kind: "cancelled",
+    environment: "production",
+    applied: [{ ...file, durationMs: 12 }],
+    remaining: [{ version: "0003", name: "slow", path: "migrations/0003_slow.sql" }],
+    by: "ada",
+    backup,
+  },
   locked: {
     kind: "locked",
     environment: "production",
@@ -72,6 +80,7 @@ const expected: Record<MigrateOutcome["kind"], ReturnType<typeof statusOf>> = {
   "backup-failed": "failure",
   applied: "success",
   failed: "failure",
+  cancelled: "cancelled",
   locked: "action_required",
   "awaiting-approval": "action_required",
   "foreign-history": "action_required",

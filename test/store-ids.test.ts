@@ -67,7 +67,7 @@ describe("store with 64-bit GitHub ids", () => {
     );
     const started = await startAttempt(store.pool, run.id);
     assertIds(started, "startAttempt");
-    assert.equal(started.attempts, 1);
+    assert.equal(started?.attempts, 1);
   });
 
   test("latestRun (status, rollback last)", async () => {

@@ -24,7 +24,7 @@ export interface CommandPolicy {
 export type Authorization = { allowed: true } | { allowed: false; needed: Permission; reason: string };
 
 /** Verbs whose default depends on the environment: write elsewhere, admin on production. */
-const GUARDED_ON_PRODUCTION: ReadonlySet<Verb> = new Set<Verb>(["lock", "unlock", "rollback"]);
+const GUARDED_ON_PRODUCTION: ReadonlySet<Verb> = new Set<Verb>(["lock", "unlock", "rollback", "cancel"]);
 
 const DEFAULTS: Record<Verb, Permission> = {
   help: "read",
@@ -42,6 +42,8 @@ const DEFAULTS: Record<Verb, Permission> = {
   baseline: "admin",
   // Resumes a failed migrate run from its last checkpoint: the same change its push already asked for.
   retry: "write",
+  // Stops a queued, waiting or running migration (between files); on production, admin (GUARDED_ON_PRODUCTION).
+  cancel: "write",
 };
 
 export function rank(permission: Permission): number {

@@ -48,6 +48,11 @@ const DOCS: Record<Verb, CommandDoc> = {
     does: "Resume a failed migrate run (the latest by default) from its last checkpoint: its backup is reused, applied files are not applied again, the deploy hook is not called twice. Refused, with the reason, when its failure restored the database.",
     example: "retry 12",
   },
+  cancel: {
+    usage: "cancel [run]",
+    does: "Cancel a queued or waiting run (the repository's latest migrate run by default); a running migration stops before its next file, and what it applied stays applied.",
+    example: "cancel 12",
+  },
 };
 
 /**

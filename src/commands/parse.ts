@@ -3,7 +3,8 @@
 // carry several commands (one per line), and every argument is checked against a closed grammar
 // here, so the runbooks only ever see well-formed environments, versions and backup ids.
 
-export type Verb = "help" | "status" | "plan" | "migrate" | "rollback" | "backup" | "lock" | "unlock" | "approve" | "heal" | "adopt" | "baseline" | "retry";
+export type Verb =
+  "help" | "status" | "plan" | "migrate" | "rollback" | "backup" | "lock" | "unlock" | "approve" | "heal" | "adopt" | "baseline" | "retry" | "cancel";
 
 export const VERBS: readonly Verb[] = [
   "help",
@@ -19,6 +20,7 @@ export const VERBS: readonly Verb[] = [
   "adopt",
   "baseline",
   "retry",
+  "cancel",
 ];
 
 export type RollbackDestination =
@@ -39,7 +41,7 @@ export interface Command {
   version?: string;
   /** `migrate --accept-drift`: apply even though the environment's schema drifted (drift.on_push: block). */
   acceptDrift?: boolean;
-  /** `retry <run>`: the run to resume (without it, the repository's latest failed run). */
+  /** `retry <run>`: the run to resume (without it, the repository's latest failed run); `cancel <run>`: the run to cancel. */
   runId?: number;
   line: number;
   text: string;
@@ -162,7 +164,8 @@ function parseLine(content: string, environments: string[]): LineResult {
     case "rollback":
       return confirmable(args, (rest) => rollback(rest, environments));
     case "retry":
-      return retry(args);
+    case "cancel":
+      return runNumber(verb, args);
   }
 }
 
@@ -233,17 +236,17 @@ function baseline(args: string[], environments: string[]): LineResult {
   return typeof environment === "string" ? { verb: "baseline", version: args[0], environment } : environment;
 }
 
-/** `retry [run]`: a run number, as `12` or `#12`. */
-function retry(args: string[]): LineResult {
-  if (args.length > 1) return tooManyArguments("retry", 1);
-  if (args.length === 0) return { verb: "retry" };
+/** `retry [run]`, `cancel [run]`: a run number, as `12` or `#12`. */
+function runNumber(verb: "retry" | "cancel", args: string[]): LineResult {
+  if (args.length > 1) return tooManyArguments(verb, 1);
+  if (args.length === 0) return { verb };
   const number = args[0].replace(/^#/, "");
   const problem = unsafeArgument(number);
   if (problem) return problem;
   const runId = Number(number);
   if (!/^\d{1,15}$/.test(number) || runId === 0)
-    return invalid(`${quoted(args[0])} is not a run number: use the number the run's Check Run and replies show, e.g. retry 12`);
-  return { verb: "retry", runId };
+    return invalid(`${quoted(args[0])} is not a run number: use the number the run's Check Run and replies show, e.g. ${verb} 12`);
+  return { verb, runId };
 }
 
 /** The rest of the line after `lock <env>`, verbatim but trimmed. */

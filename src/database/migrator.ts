@@ -47,6 +47,8 @@ export interface MigrateOptions {
   onProgress?: (event: ProgressEvent) => void;
   /** The caller holds the migration lock already (holdMigrationLock), e.g. to restore under it afterwards. */
   heldLock?: HeldMigrationLock;
+  /** Asked before each file: true stops the run there (a cancel), never inside a file. */
+  shouldStop?: () => Promise<boolean>;
 }
 
 export interface MigrationFailure extends SqlErrorLocation {
@@ -62,6 +64,8 @@ export interface MigrateResult {
   /** Files found already applied (same checksum) once the lock was held, e.g. a push delivered twice. */
   skipped: MigrationFile[];
   failure?: MigrationFailure;
+  /** `shouldStop` said stop: the files not started, in order (those before it stay applied). */
+  stopped?: { remaining: MigrationFile[] };
 }
 
 type FileOutcome = { durationMs: number } | { failure: Omit<MigrationFailure, "committedBefore"> };
@@ -99,6 +103,10 @@ async function applyPending(client: pg.Client, opts: MigrateOptions, defaults: T
     const committedBefore = result.applied.map((a) => a.file);
     if (previous && !file.repeatable) {
       result.failure = { ...changedSinceApplied(file, previous), committedBefore };
+      break;
+    }
+    if (await opts.shouldStop?.()) {
+      result.stopped = { remaining: opts.migrations.slice(index).filter((f) => history.get(versionKey(f.version))?.checksum !== f.checksum) };
       break;
     }
     // A hold whose session ended (held by the caller, see holdMigrationLock) no longer keeps others out.

@@ -69,6 +69,8 @@ function describeOutcome(outcome: MigrateOutcome, runId: number | undefined): Ch
       };
     case "failed":
       return renderFailure(outcome);
+    case "cancelled":
+      return renderCancelled(outcome, runId);
     case "locked":
       return {
         title: `Locked: ${outcome.environment} is locked by @${outcome.lock.lockedBy}`,
@@ -140,6 +142,23 @@ function appliedTable(applied: Array<{ version: string; name: string; durationMs
   if (applied.length === 0) return "No migration committed.";
   const rows = applied.map((a) => `| ${a.version} | ${a.name} | ${ms(a.durationMs)} |`);
   return ["| Version | Name | Duration |", "|---|---|---|", ...rows].join("\n");
+}
+
+/** Stopped between files by `/autopilot cancel`: what applied stays, the rest never ran. */
+function renderCancelled(outcome: Extract<MigrateOutcome, { kind: "cancelled" }>, runId: number | undefined): CheckRunText {
+  const { applied, remaining } = outcome;
+  const files = (n: number) => `${n} migration${n === 1 ? "" : "s"}`;
+  return {
+    title: `Cancelled by @${outcome.by}: applied ${applied.length} of ${applied.length + remaining.length} migrations to ${outcome.environment}`,
+    summary: [
+      `@${outcome.by} cancelled this run with \`/autopilot cancel\`; it stopped between files, never inside one. ` +
+        `**${outcome.environment}** keeps the ${files(applied.length)} applied before the cancel (nothing was restored); the other ${files(remaining.length)} did not run.`,
+      `Applied:\n\n${appliedTable(applied)}`,
+      `Cancelled, not applied: ${remaining.map((f) => `\`${f.version}_${f.name}\``).join(", ") || "none"}.`,
+      `Backup taken before applying: \`${outcome.backup.id}\`. A new push, or \`/autopilot migrate ${outcome.environment}\`, applies the rest.`,
+    ].join("\n\n"),
+    actions: applied.length ? [{ label: "Roll back", description: "Revert what this run applied", identifier: rollbackIdentifier(runId) }] : undefined,
+  };
 }
 
 function renderFailure(outcome: Extract<MigrateOutcome, { kind: "failed" }>): CheckRunText {

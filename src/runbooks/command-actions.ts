@@ -2,7 +2,7 @@
 // are queued as runs of their own, which answer in the command's reply when they finish.
 import { openBreakersOf } from "../breakers.js";
 import type { Command } from "../commands/parse.js";
-import { branchForEnvironment, type RepoConfig } from "../config/repo-config.js";
+import { branchForEnvironment, environmentForBranch, type RepoConfig } from "../config/repo-config.js";
 import { readHistoryFromUrl, type HistoryRow } from "../database/history.js";
 import { indexMigrations } from "../database/migration-files.js";
 import { plan } from "../database/planner.js";
@@ -21,7 +21,9 @@ import { latestGoodBackup } from "../store/backups.js";
 import { BACKUP_COMMAND_INTERVAL_MINUTES, claimBackupCommand } from "../store/backup-claims.js";
 import { describeLock, findLock, lockEnvironment, unlockEnvironment } from "../store/locks.js";
 import { planParamsOfPull, type RequestOf } from "../store/run-requests.js";
-import { getRun, latestFailedMigrateRun, latestRun, waitingRunForCommit, type RunOf } from "../store/runs.js";
+import { getRun, latestFailedMigrateRun, latestRun, waitingRunForCommit, type Run, type RunOf } from "../store/runs.js";
+import { cancelWaitingRun, latestCancellableMigrateRun, requestCancel } from "../store/run-cancels.js";
+import { concludeCancelledCheck } from "../report/cancel-report.js";
 import { resumability } from "./resume.js";
 import type { RunContext } from "./run-context.js";
 import { takeOver } from "./take-over-action.js";
@@ -82,6 +84,8 @@ export class CommandActions {
         return takeOver(this.ctx, this.config, command, environment);
       case "retry":
         return this.retry(command.runId);
+      case "cancel":
+        return this.cancel(command.runId);
       case "help":
         return { ok: true, text: "" };
     }
@@ -102,6 +106,53 @@ export class CommandActions {
       if (!(await this.ctx.deps.retry(found, reply))) this.ctx.deps.log.warn({ run: found.id }, "retry: the run was no longer failed (retried already)");
     };
     return { ok: true, text: `⏳ **${label}**: ${decision.where}…`, later: start };
+  }
+
+  /** The run `/autopilot cancel` acts on: the one named, else the repository's newest unfinished migrate run. */
+  private async cancelTarget(runId?: number): Promise<Run | undefined> {
+    const { db } = this.ctx.deps;
+    const id = runId ?? (await latestCancellableMigrateRun(db, this.ctx.run.repo));
+    const found = id === undefined ? undefined : await getRun(db, id);
+    return found && found.repo.toLowerCase() === this.ctx.run.repo.toLowerCase() ? found : undefined;
+  }
+
+  /**
+   * The environment a cancel acts on, which authorizes it (admin on production): the run's, or while
+   * a queued migrate run has none yet, its branch's. Undefined when there is no such run.
+   */
+  async cancelEnvironment(runId?: number): Promise<string | undefined> {
+    const run = await this.cancelTarget(runId);
+    if (!run) return undefined;
+    return run.environment ?? (run.ref ? environmentForBranch(this.config, run.ref.replace(/^refs\/heads\//, ""))?.environment : undefined);
+  }
+
+  /** Cancels a queued or waiting run at once; asks a running migration to stop before its next file. */
+  private async cancel(runId?: number): Promise<ActionResult> {
+    const { db } = this.ctx.deps;
+    const label = runId ? `cancel ${runId}` : "cancel";
+    const run = await this.cancelTarget(runId);
+    if (!run) {
+      const what = runId ? `this repository has no run #${runId}` : "this repository has no queued, waiting or running migrate run";
+      return { ok: false, text: `❌ **${label}**: ${what}.` };
+    }
+    const login = this.ctx.run.requestedBy!;
+    const what = `${run.kind} run #${run.id}${run.environment ? ` on ${run.environment}` : ""}`;
+    if (run.status === "in_progress") {
+      if (run.kind !== "migrate")
+        return { ok: false, text: `❌ **${label}**: ${what} is running; only a migration can be stopped once started (between its files).` };
+      if (!(await requestCancel(db, run.id, login))) return { ok: false, text: `❌ **${label}**: ${what} has just finished; nothing to cancel.` };
+      return {
+        ok: true,
+        text: `🛑 **${label}**: ${what} stops before its next migration file (never inside one); what it applied stays applied, and its Check Run says what that was.`,
+      };
+    }
+    const was = run.status === "queued" ? "queued" : `waiting for ${run.waitingFor === "lock" ? "a lock" : "approvals"}`;
+    const title = `Cancelled by @${login} (it was ${was})`;
+    if (!(await cancelWaitingRun(db, run.id, login, title))) {
+      return { ok: false, text: `❌ **${label}**: ${what} is ${run.status}, not queued, waiting or running: nothing to cancel.` };
+    }
+    await concludeCancelledCheck(this.ctx.github, this.ctx.repo, run, login, title);
+    return { ok: true, text: `🛑 **${label}**: ${what} is cancelled (it was ${was}); nothing of it ran.` };
   }
 
   private async status(only?: string): Promise<ActionResult> {

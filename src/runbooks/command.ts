@@ -90,6 +90,8 @@ class CommandRun extends RunContext<RunOf<"command">> {
 
   /** Authorizes and runs one command; every refusal says why and is audited. */
   private async run1(command: Command, permission: Permission, scope: Scope, actions: CommandActions, help: string): Promise<ActionResult> {
+    // A cancel acts on its run's environment (admin on production), not on the default one.
+    if (command.verb === "cancel") command = { ...command, environment: (await actions.cancelEnvironment(command.runId)) ?? command.environment };
     const decision = authorize(command, permission, scope.policy, scope.defaultEnvironment, this.run.requestedBy ?? undefined);
     const environment = command.environment ?? scope.defaultEnvironment;
     if (!decision.allowed) {

@@ -49,6 +49,15 @@ export type MigrateOutcome =
       backup: BackupRecord;
       recovery: Recovery;
     }
+  /** `/autopilot cancel` by `by` stopped the run before its next file: `applied` stay applied (no restore), `remaining` never ran. */
+  | {
+      kind: "cancelled";
+      environment: string;
+      applied: AppliedFile[];
+      remaining: Array<Pick<MigrationFile, "path" | "version" | "name">>;
+      by: string;
+      backup: BackupRecord;
+    }
   | { kind: "locked"; environment: string; lock: EnvironmentLock }
   | { kind: "awaiting-approval"; environment: string; needed: number; approvers: string[] }
   /** No Autopilot history, another tool's instead: `/autopilot adopt` first. */
@@ -61,7 +70,7 @@ export type MigrateOutcome =
   | { kind: "crashed"; error: string; attempts: number };
 
 /** The states a migrate run can end in; its Check Run concludes with the same. */
-export type MigrateStatus = Extract<RunStatus, "success" | "failure" | "neutral" | "action_required">;
+export type MigrateStatus = Extract<RunStatus, "success" | "failure" | "neutral" | "action_required" | "cancelled">;
 
 /** The run's stored state, decided from what happened (never from the text rendered for it). */
 export function statusOf(outcome: MigrateOutcome): MigrateStatus {
@@ -72,6 +81,8 @@ export function statusOf(outcome: MigrateOutcome): MigrateStatus {
       return "success";
     case "unbound":
       return "neutral";
+    case "cancelled":
+      return "cancelled";
     case "locked":
     case "awaiting-approval":
     case "foreign-history":

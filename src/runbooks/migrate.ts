@@ -39,6 +39,7 @@ import { getBackup, type BackupRecord } from "../store/backups.js";
 import { addSafetyBackup, recordRestoreIntent, recordRestoreOutcome, restoreIntentOf, type RestoreIntent } from "../store/restore-intents.js";
 import { recordDeployment } from "../store/deployments.js";
 import { finishRun, recordStep, updateRun, type RunOf } from "../store/runs.js";
+import { cancelRequestOf } from "../store/run-cancels.js";
 import { retryOrGiveUp, type Attempt, type RunbookDeps } from "./deps.js";
 import { beginRun, RunContext } from "./run-context.js";
 import { verifyChange } from "./verify.js";
@@ -215,6 +216,7 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
       const appliedNow = result.applied.map((a) => appliedFileOf(a.file, a.durationMs));
       for (const file of appliedNow) await checkpoint.applied(this.deps.db, this.run.id, file);
       const applied = [...earlier, ...appliedNow];
+      if (result.stopped) return this.cancelledOutcome(environment, applied, result.stopped.remaining, backup);
       if (!result.failure) return { kind: "applied", environment, applied, backup, appliedCount: appliedCount + appliedNow.length };
       const { file, committedBefore: _committed, ...failure } = result.failure;
       const report: RestoreReport = { applied, failure: { ...failure, file: { path: file.path, version: file.version, name: file.name } } };
@@ -300,6 +302,7 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
       lockTimeout: config.migrations.lock_timeout,
       statementTimeout: config.migrations.statement_timeout,
       heldLock: lock,
+      shouldStop: async () => (await cancelRequestOf(this.deps.db, this.run.id)) !== undefined,
       appliedBy: this.run.requestedBy ?? "autopilot",
       commitSha: this.run.commitSha,
       onProgress: (e) => {
@@ -314,6 +317,12 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
         }
       },
     });
+  }
+
+  /** Stopped by `/autopilot cancel` between files: what applied stays (no restore), the rest is reported as cancelled. */
+  private async cancelledOutcome(environment: string, applied: AppliedFile[], remaining: MigrationFile[], backup: BackupRecord): Promise<MigrateOutcome> {
+    const by = (await cancelRequestOf(this.deps.db, this.run.id)) ?? "?";
+    return { kind: "cancelled", environment, applied, remaining: remaining.map((f) => ({ path: f.path, version: f.version, name: f.name })), by, backup };
   }
 
   /** After a failed file: restore the pre-run backup when something of this run committed. */
@@ -497,7 +506,12 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
         this.deps.log.warn({ run: this.run.id, err: error }, "could not record a GitHub deployment"),
       );
     }
-    const changedSomething = outcome.kind === "applied" || outcome.kind === "failed" || outcome.kind === "backup-failed" || outcome.kind === "unreachable";
+    const changedSomething =
+      outcome.kind === "applied" ||
+      outcome.kind === "cancelled" ||
+      outcome.kind === "failed" ||
+      outcome.kind === "backup-failed" ||
+      outcome.kind === "unreachable";
     if (!changedSomething) return;
     const { tone, headline, body } = renderShort(shown, this.run.repo, this.run.commitSha);
     const slackError = await notifySlack(this.target?.slackWebhookUrl, tone, headline, body);
@@ -548,7 +562,7 @@ function appliedFileOf(file: MigrationFile, durationMs: number): AppliedFile {
 
 /** What stays applied after this run: recorded so `/autopilot rollback last` knows what to revert. */
 function committedFiles(outcome: MigrateOutcome): AppliedFile[] {
-  if (outcome.kind === "applied") return outcome.applied;
+  if (outcome.kind === "applied" || outcome.kind === "cancelled") return outcome.applied;
   if (outcome.kind === "failed" && (outcome.recovery.action === "kept" || outcome.recovery.action === "not-restored")) return outcome.applied;
   return [];
 }

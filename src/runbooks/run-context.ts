@@ -27,6 +27,7 @@ export async function beginRun<K extends RunKind>(deps: RunbookDeps, runId: numb
   const existing = await getRun(deps.db, runId);
   if (!existing || !["queued", "in_progress"].includes(existing.status)) return undefined;
   const run = await startAttempt(deps.db, runId);
+  if (!run) return undefined;
   if (!isRunOf(run, kind)) throw new Error(`run ${runId} is a ${run.kind} run, queued as a ${kind} job`);
   return { run, github: await deps.github(run.installationId) };
 }

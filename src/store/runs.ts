@@ -119,11 +119,12 @@ export async function setRunJob(db: pg.Pool, id: number, jobId: string): Promise
   await db.query("update runs set job_id = $2 where id = $1", [id, jobId]);
 }
 
-export async function startAttempt(db: pg.Pool, id: number): Promise<Run> {
+/** Marks an attempt started; undefined when the run was concluded meanwhile (e.g. `/autopilot cancel` won the race). */
+export async function startAttempt(db: pg.Pool, id: number): Promise<Run | undefined> {
   const [run] = await selectRuns(
     db,
     `update runs set status = 'in_progress', attempts = attempts + 1, started_at = coalesce(started_at, now())
-     where id = $1 returning ${columns}`,
+     where id = $1 and status in ('queued', 'in_progress') returning ${columns}`,
     [id],
   );
   return run;
