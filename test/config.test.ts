@@ -194,6 +194,13 @@ test("health.min_schedule_seconds above the default schedule's 5 min is refused:
   assert.deepEqual(problems, ["2:health.min_schedule_seconds:must be at most 300 (the default schedule fires every 5 min)"]);
 });
 
+test("the server config's health.alerts_schedule (alerts-only cycles) defaults to every 5 min; a bad one is refused at its key and line", () => {
+  assert.equal(parseServerConfig("s.yml", "targets: []\n").health.alerts_schedule, "*/5 * * * *");
+  assert.equal(parseServerConfig("s.yml", 'health:\n  alerts_schedule: "*/2 * * * * *"\n').health.alerts_schedule, "*/2 * * * * *");
+  const problems = problemsOf(() => parseServerConfig("s.yml", "health:\n  alerts_schedule: every five minutes\n"));
+  assert.deepEqual(problems, ["2:health.alerts_schedule:is not a valid cron expression (node-cron syntax; a seconds field is allowed)"]);
+});
+
 test("a job retry backoff longer than 5 min is refused at start-up, naming the variables", () => {
   assert.equal(readEnvironment({}).AUTOPILOT_RETRY_DELAY_SECONDS, 15, "the defaults back off at most 240 s");
   assert.throws(

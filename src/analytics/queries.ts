@@ -184,13 +184,22 @@ export async function latencyPercentile(db: Queryable, now: Date, minutes: numbe
   return rows.map((r) => ({ repo: r.repo, check: r.check_name, valueMs: Number(r.value_ms) }));
 }
 
-/** Failed migrate runs of a repository that finished within the last `minutes`. */
+/**
+ * Failed migrate runs of a repository that finished within the last `minutes`, less those a later
+ * good migration of the same environment has made good: the fix is deployed, nothing is failing.
+ */
 export async function migrationFailures(db: Queryable, repo: string, now: Date, minutes: number): Promise<number> {
   const { rows } = await db.query(
-    `select count(*)::int as n from runs
-      where repo = $1 and kind = 'migrate' and status = 'failure'
-        and coalesce(finished_at, created_at) > $2::timestamptz - make_interval(mins => $3)
-        and coalesce(finished_at, created_at) <= $2::timestamptz`,
+    `select count(*)::int as n from runs f
+      where f.repo = $1 and f.kind = 'migrate' and f.status = 'failure'
+        and coalesce(f.finished_at, f.created_at) > $2::timestamptz - make_interval(mins => $3)
+        and coalesce(f.finished_at, f.created_at) <= $2::timestamptz
+        and not exists (
+          select 1 from runs s
+           where s.repo = f.repo and s.kind = 'migrate' and s.status = 'success'
+             and s.environment is not distinct from f.environment
+             and coalesce(s.finished_at, s.created_at) > coalesce(f.finished_at, f.created_at)
+             and coalesce(s.finished_at, s.created_at) <= $2::timestamptz)`,
     [repo, now, minutes],
   );
   return rows[0].n;

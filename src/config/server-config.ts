@@ -6,6 +6,7 @@ import { isValidDuration } from "../database/directives.js";
 import { serverFloorSchema } from "../commands/authorize.js";
 import { backupsSchema, refineStoreSections, targetBackupsSchema } from "./backup-config.js";
 import { processEnvironment } from "./environment.js";
+import { cronExpression } from "./health-config.js";
 import { parseYamlConfig } from "./yaml-errors.js";
 
 const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
@@ -38,6 +39,9 @@ export const targetSchema = z.strictObject({
   backups: targetBackupsSchema.optional(),
 });
 
+/** How often a repository without a `health` section has its alert rules evaluated: the health schedule's default. */
+export const ALERTS_ONLY_SCHEDULE = "*/5 * * * *";
+
 export const serverConfigSchema = z
   .strictObject({
     targets: z.array(targetSchema).default([]).superRefine(refuseTwinBindings),
@@ -61,8 +65,11 @@ export const serverConfigSchema = z
         // The tightest a repository's health schedules may fire (10 s unless the operator says otherwise).
         // At most the default schedule's 5 min: a repository that sets no schedule gets the default unchecked.
         min_schedule_seconds: z.number().int().min(1).max(300, "must be at most 300 (the default schedule fires every 5 min)").default(10),
+        // A repository without a `health` section still has alert rules (migration-failed, backup-age):
+        // they are evaluated on this schedule, with nothing probed.
+        alerts_schedule: cronExpression(1).default(ALERTS_ONLY_SCHEDULE),
       })
-      .default({ allow_hosts: [], maintenance: [], discovery_seconds: 60, min_schedule_seconds: 10 }),
+      .default({ allow_hosts: [], maintenance: [], discovery_seconds: 60, min_schedule_seconds: 10, alerts_schedule: ALERTS_ONLY_SCHEDULE }),
     // A fork's pull request is linted; running its SQL on the shadow server (sandboxed, under these
     // limits) and reading a target's history and schema for it are the operator's decisions.
     forks: z

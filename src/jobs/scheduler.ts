@@ -21,7 +21,8 @@ interface Scheduled {
 }
 
 /**
- * What the scheduler starts: a heal cycle on `health.schedule`, a scan on `health.scan_schedule`, a
+ * What the scheduler starts: a heal cycle on `health.schedule` (without a health section, an alerts-only
+ * one on the server config's `health.alerts_schedule`), a scan on `health.scan_schedule`, a
  * drift check on `drift.schedule` (daily by default) when one of the repository's targets has a
  * shadow server; and per target (server config) a backup on `backups.schedule` and a restore drill
  * on `backups.verify_schedule`.
@@ -71,9 +72,12 @@ export class HealthScheduler {
         const { config, warnings, errors } = loadRepoConfig(text, serverLimitsOf(this.deps.serverConfig));
         const { health } = config;
         const problems = sectionWarnings(warnings, "health");
-        if (problems.length) this.deps.log.warn({ repo: repo.full_name, problems }, "health config invalid; not scheduled until fixed");
+        if (problems.length)
+          this.deps.log.warn({ repo: repo.full_name, problems }, "health config invalid; nothing probed until fixed, alert rules still evaluated");
         const schedules: Array<{ work: ScheduledWork; schedule: string }> = [...this.backupsOf(repo), ...this.drillsOf(repo.full_name)];
         if (health) schedules.push({ work: { kind: "heal" }, schedule: health.schedule }, { work: { kind: "scan" }, schedule: health.scan_schedule });
+        // Without one, the heal cycle only evaluates the alert rules (migration-failed, backup-age, …): every repository has them.
+        else schedules.push({ work: { kind: "heal" }, schedule: this.deps.serverConfig.health.alerts_schedule });
         // An unusable file's drift section may be its mistake (a schedule firing too often): no drift check until it is fixed.
         if (this.hasShadowServer(repo.full_name) && errors.length === 0) schedules.push({ work: { kind: "drift" }, schedule: config.drift.schedule });
         for (const { work, schedule } of schedules) {

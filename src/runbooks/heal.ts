@@ -35,6 +35,7 @@ import { recentAppliedRuns } from "../store/run-migrations.js";
 import { finishRun, getRun, type Run } from "../store/runs.js";
 import type { Attempt, RunbookDeps } from "./deps.js";
 import { beginRun, RunContext } from "./run-context.js";
+import { isNotifiable, restoreAlertState } from "../analytics/alerts.js";
 import { ALERT_PREFIX, alertsOnCheck, notifyAlerts, stepAlerts } from "./heal-alerts.js";
 
 export async function runHeal(deps: RunbookDeps, runId: number, _attempt: Attempt): Promise<void> {
@@ -81,14 +82,42 @@ class HealCycle extends RunContext {
     const problems = sectionWarnings(this.repoConfigWarnings, "health");
     if (problems.length) {
       this.deps.log.warn({ repo: this.run.repo, problems }, "health config invalid: nothing probed this cycle");
-      return `health config invalid (${problems.length} problem(s))`;
+      return this.alertsOnly(config, `health config invalid (${problems.length} problem(s))`);
     }
-    if (!health) return "no health section";
+    if (!health) return this.alertsOnly(config, "no health section");
     const probes = await this.probes(config, health);
     const first = await this.probeAll(probes, health);
     const final = await this.healIfNeeded(config, probes, first, health);
     await this.reconcile(config, health, final, probes);
     return final.map((r) => `${r.check} ${r.status} (${Math.round(r.latencyMs)} ms)`).join(", ") || "no checks configured";
+  }
+
+  /**
+   * Nothing to probe, but the repository's alert rules (migration-failed, backup-age, custom ones)
+   * still hold: they are stepped and notified as after a full cycle. GitHub's incident issues are
+   * read only when an alert fires or resolves, so a quiet repository costs no request.
+   */
+  private async alertsOnly(config: RepoConfig, why: string): Promise<string> {
+    const transitions = (await stepAlerts(this, config, this.now)).filter(isNotifiable);
+    if (transitions.length) {
+      let issues;
+      try {
+        issues = await listIncidents(this.github, this.repo);
+      } catch (error) {
+        // Undone, the transitions are made (and notified) again next cycle rather than filed twice.
+        this.deps.log.warn({ repo: this.run.repo, err: error }, "could not read incident issues; alerts notified next cycle");
+        for (const transition of transitions) await restoreAlertState(this.deps.db, transition);
+        return `${why}: alert rules evaluated; incident issues unreadable, notified next cycle`;
+      }
+      const windows = this.deps.serverConfig.health.maintenance;
+      await notifyAlerts(this, config, transitions, issues, {
+        now: this.now,
+        slackUrl: await this.slackUrl(),
+        silenced: (subject) => inMaintenance(windows, this.run.repo, subject, this.now),
+      });
+    }
+    const changes = transitions.map((t) => `${t.ruleName} ${t.to}`).join(", ");
+    return `${why}: alert rules evaluated${changes ? ` (${changes})` : ""}`;
   }
 
   private async probes(config: RepoConfig, health: HealthConfig): Promise<Probe[]> {
