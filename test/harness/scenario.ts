@@ -83,7 +83,7 @@ export class Scenario {
       options.shadow ? "    shadow_database_url_env: SHADOW_DATABASE_URL" : "",
       options.targetExtra ?? "",
       options.forksReadTargets ? "forks:\n  read_targets: true" : "",
-      options.serverExtra ?? "",
+      withQuietAlertsOnlyCycles(options.serverExtra ?? ""),
       "backups:",
       `  directory: ${options.backupDirectory ?? `/tmp/autopilot-test-backups/${this.store.name}`}`,
     ].join("\n");
@@ -279,4 +279,15 @@ function ensureShopRole(): Promise<void> {
     ),
   );
   return roleReady;
+}
+
+/**
+ * A repository without a health section gets an alerts-only heal cycle every 5 minutes; a test that
+ * happened to cross that boundary would see a run it did not ask for. Scenarios run them once a
+ * year unless they set `health.alerts_schedule` themselves (test/e2e-all-repo-alerts.test.ts does).
+ */
+function withQuietAlertsOnlyCycles(serverExtra: string): string {
+  if (/alerts_schedule:/.test(serverExtra)) return serverExtra;
+  const quiet = '  alerts_schedule: "0 0 1 1 *"';
+  return /^health:\s*$/m.test(serverExtra) ? serverExtra.replace(/^health:\s*$/m, `health:\n${quiet}`) : `${serverExtra}\nhealth:\n${quiet}`;
 }
