@@ -4,8 +4,9 @@
 // aggregates, only the hours not rolled up yet from raw samples.
 import type pg from "pg";
 import { recentIncidents } from "./incident-records.js";
+import { inTransaction } from "./transaction.js";
 import { UPTIME_WINDOWS } from "../analytics/queries.js";
-import { checkTotals, DAY_MS, floorTo, HOUR_MS, hourRows, hourRowsSql, SqlParams } from "./health-rollups.js";
+import { DAY_MS, floorTo, HOUR_MS, hourRows, hourRowsSql, rolledThrough, SqlParams, windowCountsSql } from "./health-rollups.js";
 
 const spellings = (repos: string[]) => [...new Set(repos.flatMap((r) => [r, r.toLowerCase()]))];
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
@@ -42,24 +43,39 @@ export async function repoHealth(db: pg.Pool, repos: string[], now = new Date())
   return health;
 }
 
-/** Each repository's uptime per window: answered samples over all its checks' samples, maintenance left out. */
+/**
+ * Each repository's uptime per window: answered samples over all its checks' samples, maintenance left
+ * out. One grouped query for the three windows, each read from the rollups plus its raw edges.
+ */
 async function repoUptimes(db: pg.Pool, repos: string[], now: Date): Promise<Map<string, RepoHealth["uptime"]>> {
   const windows = Object.entries(UPTIME_WINDOWS) as Array<[keyof RepoHealth["uptime"], number]>;
-  const totals = await Promise.all(windows.map(([, hours]) => checkTotals(db, new Date(now.getTime() - hours * HOUR_MS), now, { repos })));
-  const uptimes = new Map<string, RepoHealth["uptime"]>();
-  windows.forEach(([name], i) => {
-    const sums = new Map<string, { up: number; samples: number }>();
-    for (const t of totals[i]) {
-      const sum = sums.get(t.repo) ?? sums.set(t.repo, { up: 0, samples: 0 }).get(t.repo)!;
-      sum.up += t.healthy + t.degraded;
-      sum.samples += t.healthy + t.degraded + t.failures;
-    }
-    for (const [repo, { up, samples }] of sums) {
-      if (samples === 0) continue;
-      const uptime = uptimes.get(repo) ?? uptimes.set(repo, { "24h": null, "7d": null, "30d": null }).get(repo)!;
-      uptime[name] = up / samples;
-    }
+  const params = new SqlParams();
+  const rolled = await rolledThrough(db);
+  const parts = windows.map(
+    ([name, hours]) =>
+      `select ${params.add(name)}::text as uptime_window, repo, healthy, degraded, failures
+         from (${windowCountsSql(params, new Date(now.getTime() - hours * HOUR_MS), now, rolled, { repos })}) w`,
+  );
+  const sql = `select uptime_window, repo, sum(healthy + degraded)::float8 as up, sum(healthy + degraded + failures)::float8 as samples
+       from (${parts.join("\n union all ")}) s
+      group by uptime_window, repo`;
+  // A few thousand rollup rows and raw edges: parallel workers cost more to start (much more on a busy
+  // host) than they save, and the planner's estimate of a dozen union parts tempts it into them.
+  const { rows } = await inTransaction(db, async (client) => {
+    await client.query("set local max_parallel_workers_per_gather = 0");
+    return client.query(sql, params.values);
   });
+  const uptimes = new Map<string, RepoHealth["uptime"]>();
+  for (const { uptime_window: name, repo, up, samples } of rows as Array<{
+    uptime_window: keyof RepoHealth["uptime"];
+    repo: string;
+    up: number;
+    samples: number;
+  }>) {
+    if (samples === 0) continue;
+    const uptime = uptimes.get(repo) ?? uptimes.set(repo, { "24h": null, "7d": null, "30d": null }).get(repo)!;
+    uptime[name] = up / samples;
+  }
   return uptimes;
 }
 
