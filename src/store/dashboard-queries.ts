@@ -6,7 +6,7 @@ import type pg from "pg";
 import { recentIncidents } from "./incident-records.js";
 import { inTransaction } from "./transaction.js";
 import { UPTIME_WINDOWS } from "../analytics/queries.js";
-import { DAY_MS, floorTo, HOUR_MS, hourRows, hourRowsSql, rolledThrough, SqlParams, windowCountsSql } from "./health-rollups.js";
+import { DAY_MS, floorTo, HOUR_MS, hourRows, hourRowsSql, rolledThrough, type HourRow, SqlParams, windowCountsSql } from "./health-rollups.js";
 
 const spellings = (repos: string[]) => [...new Set(repos.flatMap((r) => [r, r.toLowerCase()]))];
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
@@ -125,8 +125,8 @@ export async function environmentFacts(db: pg.Pool, repos: string[]): Promise<En
               (array_agg(backup_id order by finished_at desc) filter (where ok))[1] as verified_backup, max(finished_at) filter (where ok) as verified_at,
               (array_agg(backup_id order by finished_at desc))[1] as last_backup, (array_agg(ok order by finished_at desc))[1] as last_ok,
               (array_agg(details order by finished_at desc))[1] as last_details, max(finished_at) as last_at
-         from restore_drills where repo = any($1) group by repo, environment`,
-      [names],
+         from restore_drills where lower(repo) = any($1) group by repo, environment`,
+      [repos.map((r) => r.toLowerCase())],
     ),
   ]);
   const facts = new Map<string, EnvironmentFacts>();
@@ -161,18 +161,30 @@ export interface LatencyPoint {
  * `days` days ago; each point is labelled with its hour's start.
  */
 export async function hourlyLatency(db: pg.Pool, repo: string, days = 7, now = new Date()): Promise<LatencyPoint[]> {
-  const rows = await hourRows(db, new Date(now.getTime() - days * DAY_MS), now, { repos: [repo.toLowerCase()] });
-  return rows.flatMap((r) => (r.answered > 0 ? [{ check: r.check, hour: r.start, p50: r.p50Ms!, p95: r.p95Ms! }] : []));
+  return latencyPoints(await hourRows(db, new Date(now.getTime() - days * DAY_MS), now, { repos: [repo.toLowerCase()] }));
 }
 
 /** Uptime per UTC day (maintenance left out) and the hours that had maintenance results, over the hours since the one `days` days ago. */
-export async function dailyUptime(
-  db: pg.Pool,
-  repo: string,
-  days = 7,
-  now = new Date(),
-): Promise<{ days: Array<{ day: Date; uptime: number | null }>; maintenanceHours: Date[] }> {
+export async function dailyUptime(db: pg.Pool, repo: string, days = 7, now = new Date()): Promise<DailyUptime> {
+  return uptimePerDay(await hourRows(db, new Date(now.getTime() - days * DAY_MS), now, { repos: [repo.toLowerCase()] }));
+}
+
+/** Both charts of the repository page from one read of its hourly rows (hourlyLatency and dailyUptime in one query). */
+export async function repositoryCharts(db: pg.Pool, repo: string, days = 7, now = new Date()): Promise<{ latency: LatencyPoint[]; uptime: DailyUptime }> {
   const rows = await hourRows(db, new Date(now.getTime() - days * DAY_MS), now, { repos: [repo.toLowerCase()] });
+  return { latency: latencyPoints(rows), uptime: uptimePerDay(rows) };
+}
+
+export interface DailyUptime {
+  days: Array<{ day: Date; uptime: number | null }>;
+  maintenanceHours: Date[];
+}
+
+function latencyPoints(rows: HourRow[]): LatencyPoint[] {
+  return rows.flatMap((r) => (r.answered > 0 ? [{ check: r.check, hour: r.start, p50: r.p50Ms!, p95: r.p95Ms! }] : []));
+}
+
+function uptimePerDay(rows: HourRow[]): DailyUptime {
   const perDay = new Map<number, { up: number; samples: number }>();
   const maintenance = new Set<number>();
   for (const r of rows) {
