@@ -4,8 +4,9 @@
 // aggregates, only the hours not rolled up yet from raw samples.
 import type pg from "pg";
 import { recentIncidents } from "./incident-records.js";
+import { inTransaction } from "./transaction.js";
 import { UPTIME_WINDOWS } from "../analytics/queries.js";
-import { checkTotals, DAY_MS, floorTo, HOUR_MS, hourRows, hourRowsSql, SqlParams } from "./health-rollups.js";
+import { DAY_MS, floorTo, HOUR_MS, hourRows, hourRowsSql, rolledThrough, type HourRow, SqlParams, windowCountsSql } from "./health-rollups.js";
 
 const spellings = (repos: string[]) => [...new Set(repos.flatMap((r) => [r, r.toLowerCase()]))];
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
@@ -42,24 +43,39 @@ export async function repoHealth(db: pg.Pool, repos: string[], now = new Date())
   return health;
 }
 
-/** Each repository's uptime per window: answered samples over all its checks' samples, maintenance left out. */
+/**
+ * Each repository's uptime per window: answered samples over all its checks' samples, maintenance left
+ * out. One grouped query for the three windows, each read from the rollups plus its raw edges.
+ */
 async function repoUptimes(db: pg.Pool, repos: string[], now: Date): Promise<Map<string, RepoHealth["uptime"]>> {
   const windows = Object.entries(UPTIME_WINDOWS) as Array<[keyof RepoHealth["uptime"], number]>;
-  const totals = await Promise.all(windows.map(([, hours]) => checkTotals(db, new Date(now.getTime() - hours * HOUR_MS), now, { repos })));
-  const uptimes = new Map<string, RepoHealth["uptime"]>();
-  windows.forEach(([name], i) => {
-    const sums = new Map<string, { up: number; samples: number }>();
-    for (const t of totals[i]) {
-      const sum = sums.get(t.repo) ?? sums.set(t.repo, { up: 0, samples: 0 }).get(t.repo)!;
-      sum.up += t.healthy + t.degraded;
-      sum.samples += t.healthy + t.degraded + t.failures;
-    }
-    for (const [repo, { up, samples }] of sums) {
-      if (samples === 0) continue;
-      const uptime = uptimes.get(repo) ?? uptimes.set(repo, { "24h": null, "7d": null, "30d": null }).get(repo)!;
-      uptime[name] = up / samples;
-    }
+  const params = new SqlParams();
+  const rolled = await rolledThrough(db);
+  const parts = windows.map(
+    ([name, hours]) =>
+      `select ${params.add(name)}::text as uptime_window, repo, healthy, degraded, failures
+         from (${windowCountsSql(params, new Date(now.getTime() - hours * HOUR_MS), now, rolled, { repos })}) w`,
+  );
+  const sql = `select uptime_window, repo, sum(healthy + degraded)::float8 as up, sum(healthy + degraded + failures)::float8 as samples
+       from (${parts.join("\n union all ")}) s
+      group by uptime_window, repo`;
+  // A few thousand rollup rows and raw edges: parallel workers cost more to start (much more on a busy
+  // host) than they save, and the planner's estimate of a dozen union parts tempts it into them.
+  const { rows } = await inTransaction(db, async (client) => {
+    await client.query("set local max_parallel_workers_per_gather = 0");
+    return client.query(sql, params.values);
   });
+  const uptimes = new Map<string, RepoHealth["uptime"]>();
+  for (const { uptime_window: name, repo, up, samples } of rows as Array<{
+    uptime_window: keyof RepoHealth["uptime"];
+    repo: string;
+    up: number;
+    samples: number;
+  }>) {
+    if (samples === 0) continue;
+    const uptime = uptimes.get(repo) ?? uptimes.set(repo, { "24h": null, "7d": null, "30d": null }).get(repo)!;
+    uptime[name] = up / samples;
+  }
   return uptimes;
 }
 
@@ -109,8 +125,8 @@ export async function environmentFacts(db: pg.Pool, repos: string[]): Promise<En
               (array_agg(backup_id order by finished_at desc) filter (where ok))[1] as verified_backup, max(finished_at) filter (where ok) as verified_at,
               (array_agg(backup_id order by finished_at desc))[1] as last_backup, (array_agg(ok order by finished_at desc))[1] as last_ok,
               (array_agg(details order by finished_at desc))[1] as last_details, max(finished_at) as last_at
-         from restore_drills where repo = any($1) group by repo, environment`,
-      [names],
+         from restore_drills where lower(repo) = any($1) group by repo, environment`,
+      [repos.map((r) => r.toLowerCase())],
     ),
   ]);
   const facts = new Map<string, EnvironmentFacts>();
@@ -145,18 +161,30 @@ export interface LatencyPoint {
  * `days` days ago; each point is labelled with its hour's start.
  */
 export async function hourlyLatency(db: pg.Pool, repo: string, days = 7, now = new Date()): Promise<LatencyPoint[]> {
-  const rows = await hourRows(db, new Date(now.getTime() - days * DAY_MS), now, { repos: [repo.toLowerCase()] });
-  return rows.flatMap((r) => (r.answered > 0 ? [{ check: r.check, hour: r.start, p50: r.p50Ms!, p95: r.p95Ms! }] : []));
+  return latencyPoints(await hourRows(db, new Date(now.getTime() - days * DAY_MS), now, { repos: [repo.toLowerCase()] }));
 }
 
 /** Uptime per UTC day (maintenance left out) and the hours that had maintenance results, over the hours since the one `days` days ago. */
-export async function dailyUptime(
-  db: pg.Pool,
-  repo: string,
-  days = 7,
-  now = new Date(),
-): Promise<{ days: Array<{ day: Date; uptime: number | null }>; maintenanceHours: Date[] }> {
+export async function dailyUptime(db: pg.Pool, repo: string, days = 7, now = new Date()): Promise<DailyUptime> {
+  return uptimePerDay(await hourRows(db, new Date(now.getTime() - days * DAY_MS), now, { repos: [repo.toLowerCase()] }));
+}
+
+/** Both charts of the repository page from one read of its hourly rows (hourlyLatency and dailyUptime in one query). */
+export async function repositoryCharts(db: pg.Pool, repo: string, days = 7, now = new Date()): Promise<{ latency: LatencyPoint[]; uptime: DailyUptime }> {
   const rows = await hourRows(db, new Date(now.getTime() - days * DAY_MS), now, { repos: [repo.toLowerCase()] });
+  return { latency: latencyPoints(rows), uptime: uptimePerDay(rows) };
+}
+
+export interface DailyUptime {
+  days: Array<{ day: Date; uptime: number | null }>;
+  maintenanceHours: Date[];
+}
+
+function latencyPoints(rows: HourRow[]): LatencyPoint[] {
+  return rows.flatMap((r) => (r.answered > 0 ? [{ check: r.check, hour: r.start, p50: r.p50Ms!, p95: r.p95Ms! }] : []));
+}
+
+function uptimePerDay(rows: HourRow[]): DailyUptime {
   const perDay = new Map<number, { up: number; samples: number }>();
   const maintenance = new Set<number>();
   for (const r of rows) {

@@ -184,10 +184,12 @@ function rawRangeSql(params: Params, [from, to]: [Date | null, Date]): string {
   return `(${from ? `at > ${params.add(from)}::timestamptz and ` : ""}at <= ${params.add(to)}::timestamptz)`;
 }
 
-/** Per check, the samples of (from, to] (from null: all history), in SQL order of repository and check. */
-export async function checkTotals(db: Queryable, from: Date | null, to: Date, filter: SampleFilter = {}): Promise<CheckTotals[]> {
-  const plan = planWindow(from, to, await rolledThrough(db));
-  const params = new Params();
+/**
+ * SQL of the samples of (from, to] (from null: all history) as rows of repo, check_name and the
+ * additive counts, several per check (one per source part): sum them per check to get its totals.
+ */
+export function windowCountsSql(params: Params, from: Date | null, to: Date, rolled: Date | null, filter: SampleFilter = {}): string {
+  const plan = planWindow(from, to, rolled);
   const where = filterSql(params, filter);
   const parts: string[] = [];
   const rollupColumns = `repo, check_name, ${COUNT_NAMES.join(", ")}`;
@@ -208,11 +210,18 @@ export async function checkTotals(db: Queryable, from: Date | null, to: Date, fi
   for (const range of plan.raw) {
     parts.push(`select repo, check_name, ${SAMPLE_COUNTS} from health_log where ${where} and ${rawRangeSql(params, range)} group by repo, check_name`);
   }
+  return parts.join("\n union all ");
+}
+
+/** Per check, the samples of (from, to] (from null: all history), in SQL order of repository and check. */
+export async function checkTotals(db: Queryable, from: Date | null, to: Date, filter: SampleFilter = {}): Promise<CheckTotals[]> {
+  const params = new Params();
+  const parts = windowCountsSql(params, from, to, await rolledThrough(db), filter);
   const { rows } = await db.query(
     `select repo, check_name, ${COUNT_NAMES.filter((c) => c !== "latency_sum_ms")
       .map((c) => `sum(${c})::float8 as ${c}`)
       .join(", ")}, (sum(latency_sum_ms) / 1000.0)::float8 as latency_sum_seconds
-       from (${parts.join("\n union all ")}) s
+       from (${parts}) s
       group by repo, check_name
       order by repo, check_name`,
     params.values,

@@ -14,10 +14,9 @@ import { findSession, type DashboardSession, type SessionRepo } from "../store/d
 import { listOpenFindings } from "../analytics/finding-store.js";
 import {
   auditTrail,
-  dailyUptime,
   environmentFacts,
   hourlyActivity,
-  hourlyLatency,
+  repositoryCharts,
   incidents,
   recentRuns,
   repoHealth,
@@ -141,9 +140,8 @@ async function overview(res: ServerResponse, viewer: Viewer, options: DashboardO
 
 /** The repository page's data, every query at once. */
 export async function repositoryData(db: pg.Pool, repo: string) {
-  const [latency, uptime, marks, open, findings, activity, runs, trail] = await Promise.all([
-    hourlyLatency(db, repo),
-    dailyUptime(db, repo),
+  const [{ latency, uptime }, marks, open, findings, activity, runs, trail] = await Promise.all([
+    repositoryCharts(db, repo),
     timelineMarks(db, repo),
     incidents(db, repo),
     listOpenFindings(db, repo.toLowerCase()),
