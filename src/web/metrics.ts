@@ -74,6 +74,8 @@ export async function buildRegistry(db: Queryable, options: MetricsOptions = {})
   const windows = read.then(([, ...uptimeWindows]) => uptimeFromTotals(uptimeWindows));
   // Settled here so a failed read is reported once, by the Promise.all below, not as unhandled.
   windows.catch(() => undefined);
+  const tables = optionalTables(db);
+  tables.catch(() => undefined);
   await Promise.all([
     healthChecks(totals, registry),
     responseTimes(totals, registry),
@@ -83,13 +85,13 @@ export async function buildRegistry(db: Queryable, options: MetricsOptions = {})
     backups(db, registry),
     restoreDrills(db, registry),
     deployments(db, registry),
-    incidents(db, registry, options.openIncidents),
+    incidents(db, registry, options.openIncidents, tables),
     alerts(db, registry),
     anomalies(db, registry),
     healthScores(db, registry, now, windows),
-    jobs(db, registry),
-    circuitBreakers(db, registry),
-    githubBudgets(db, registry, now),
+    jobs(db, registry, tables),
+    circuitBreakers(db, registry, tables),
+    githubBudgets(db, registry, now, tables),
   ]);
   return registry;
 }
@@ -241,7 +243,7 @@ async function deployments(db: Queryable, registry: Registry): Promise<void> {
 
 // ---- circuit breakers ---------------------------------------------------------------------------
 
-async function circuitBreakers(db: Queryable, registry: Registry): Promise<void> {
+async function circuitBreakers(db: Queryable, registry: Registry, tables: Promise<Set<string>>): Promise<void> {
   const open = new Gauge({
     name: "autopilot_circuit_breaker_open",
     help: "1 while the destination's circuit breaker is open (calls to it fail fast), else 0.",
@@ -260,7 +262,7 @@ async function circuitBreakers(db: Queryable, registry: Registry): Promise<void>
     labelNames: ["destination"],
     registers: [registry],
   });
-  if (!(await tableExists(db, "public.circuit_breakers"))) return;
+  if (!(await tables).has("public.circuit_breakers")) return;
   for (const b of await breakerStates(db)) {
     open.set({ destination: b.destination }, b.openUntil ? 1 : 0);
     failures.set({ destination: b.destination }, b.failures);
@@ -270,7 +272,7 @@ async function circuitBreakers(db: Queryable, registry: Registry): Promise<void>
 
 // ---- GitHub rate limits -------------------------------------------------------------------------
 
-async function githubBudgets(db: Queryable, registry: Registry, now: Date): Promise<void> {
+async function githubBudgets(db: Queryable, registry: Registry, now: Date, tables: Promise<Set<string>>): Promise<void> {
   const remaining = new Gauge({
     name: "autopilot_github_rate_limit_remaining",
     help: "Requests left in the installation's GitHub rate-limit window, as its last response said.",
@@ -289,7 +291,7 @@ async function githubBudgets(db: Queryable, registry: Registry, now: Date): Prom
     labelNames: ["installation"],
     registers: [registry],
   });
-  if (!(await tableExists(db, "public.github_rate_budgets"))) return;
+  if (!(await tables).has("public.github_rate_budgets")) return;
   const { rows } = await db.query(`select installation_id::text as id, remaining, "limit", reset_at from github_rate_budgets order by installation_id`);
   for (const r of rows) {
     remaining.set({ installation: r.id }, r.remaining);
@@ -300,7 +302,7 @@ async function githubBudgets(db: Queryable, registry: Registry, now: Date): Prom
 
 // ---- incidents, alerts, anomalies ----------------------------------------------------------------
 
-async function incidents(db: Queryable, registry: Registry, known: Map<string, number> | undefined): Promise<void> {
+async function incidents(db: Queryable, registry: Registry, known: Map<string, number> | undefined, tables: Promise<Set<string>>): Promise<void> {
   const open = new Gauge({
     name: "autopilot_incidents_open",
     help: "Open incidents: failing checks (or open incident issues, when the app knows them).",
@@ -311,7 +313,7 @@ async function incidents(db: Queryable, registry: Registry, known: Map<string, n
     for (const [repo, count] of known) open.set({ repo }, count);
     return;
   }
-  if (!(await tableExists(db, "public.health_state"))) return;
+  if (!(await tables).has("public.health_state")) return;
   const { rows } = await db.query("select repo, count(*) filter (where status = 'unhealthy')::int as n from health_state group by repo order by repo");
   for (const r of rows) open.set({ repo: r.repo }, r.n);
 }
@@ -340,7 +342,7 @@ async function anomalies(db: Queryable, registry: Registry): Promise<void> {
   for (const r of rows) open.set({ repo: r.repo, kind: r.kind }, r.n);
 }
 
-async function jobs(db: Queryable, registry: Registry): Promise<void> {
+async function jobs(db: Queryable, registry: Registry, tables: Promise<Set<string>>): Promise<void> {
   const gauge = new Gauge({
     name: "autopilot_jobs",
     help: "Jobs in the durable queue (pg-boss), by queue and state.",
@@ -348,7 +350,7 @@ async function jobs(db: Queryable, registry: Registry): Promise<void> {
     registers: [registry],
   });
   // The queue creates its schema when it first starts; a store it never ran on has none.
-  if (!(await tableExists(db, "pgboss.job"))) return;
+  if (!(await tables).has("pgboss.job")) return;
   const { rows } = await db.query("select name, state::text as state, count(*)::int as n from pgboss.job group by 1, 2 order by 1, 2");
   for (const r of rows) gauge.set({ queue: r.name, state: r.state }, r.n);
 }
@@ -519,7 +521,11 @@ class StoreHistogram<T extends string> extends Histogram<T> {
   }
 }
 
-async function tableExists(db: Queryable, qualifiedName: string): Promise<boolean> {
-  const { rows } = await db.query("select to_regclass($1) is not null as exists", [qualifiedName]);
-  return rows[0].exists;
+/** Tables a store may not have (yet): the queue creates its schema when it first starts, newer ones come with later migrations. */
+const OPTIONAL_TABLES = ["public.circuit_breakers", "public.github_rate_budgets", "public.health_state", "pgboss.job"];
+
+/** Which OPTIONAL_TABLES exist: one query per scrape. */
+async function optionalTables(db: Queryable): Promise<Set<string>> {
+  const { rows } = await db.query("select name from unnest($1::text[]) as name where to_regclass(name) is not null", [OPTIONAL_TABLES]);
+  return new Set(rows.map((r) => r.name));
 }
