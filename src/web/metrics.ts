@@ -37,8 +37,8 @@ export const BACKUP_BUCKETS_SECONDS = [1, 5, 15, 30, 60, 300, 900, 1800, 3600];
 export async function renderMetrics(pool: pg.Pool, options: MetricsOptions = {}): Promise<RenderedMetrics> {
   const client = await pool.connect();
   try {
-    await client.query("begin isolation level repeatable read read only");
-    await client.query("set local max_parallel_workers_per_gather = 0");
+    // One round trip (a simple query may hold several statements).
+    await client.query("begin isolation level repeatable read read only; set local max_parallel_workers_per_gather = 0");
     const registry = await buildRegistry(oneAtATime(client), options);
     await client.query("commit");
     return { contentType: registry.contentType, body: await registry.metrics() };
