@@ -11,7 +11,7 @@
 // - Windows longer than the last hour read the rollups (store/health-rollups.ts) where they can, with
 //   results equal to the raw computation: hourly buckets when `now` is on the hour (a scheduled scan's
 //   slot), uptime windows always. The last hour's error counts and percentiles are read raw.
-import { checkTotals, HOUR_MS, hourRowsSql, SqlParams, type Queryable } from "../store/health-rollups.js";
+import { HOUR_MS, hourRowsSql, SqlParams, windowTotals, type CheckTotals, type Queryable } from "../store/health-rollups.js";
 
 export type { Queryable };
 
@@ -125,14 +125,19 @@ export interface WindowUptime {
  * the rollups with raw edges. A window without samples is left out rather than reported as 0 or 1.
  */
 export async function uptimeByWindow(db: Queryable, now: Date, repo?: string, check?: string): Promise<WindowUptime[]> {
-  const windows = Object.entries(UPTIME_WINDOWS) as [UptimeWindow, number][];
-  const totals = await Promise.all(
-    windows.map(([, hours]) => checkTotals(db, new Date(now.getTime() - hours * HOUR_MS), now, { repos: repo ? [repo] : undefined, check })),
-  );
+  return uptimeFromTotals(await windowTotals(db, uptimeWindowStarts(now), now, { repos: repo ? [repo] : undefined, check }));
+}
+
+/** Where each of UPTIME_WINDOWS starts, in its order, for windows ending at `now`. */
+export const uptimeWindowStarts = (now: Date): Date[] => Object.values(UPTIME_WINDOWS).map((hours) => new Date(now.getTime() - hours * HOUR_MS));
+
+/** uptimeByWindow's answer from windowTotals over uptimeWindowStarts (one list of totals per window). */
+export function uptimeFromTotals(totals: CheckTotals[][]): WindowUptime[] {
+  const windows = Object.keys(UPTIME_WINDOWS) as UptimeWindow[];
   const byCheck = new Map<string, WindowUptime[]>();
   // The 30-day window holds every check of the shorter ones, in SQL order: it gives the order.
   for (const t of totals[totals.length - 1]) byCheck.set(`${t.repo}\n${t.check}`, []);
-  windows.forEach(([name], i) => {
+  windows.forEach((name, i) => {
     for (const t of totals[i]) {
       const samples = t.healthy + t.degraded + t.failures;
       if (samples > 0)

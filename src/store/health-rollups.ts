@@ -184,15 +184,50 @@ function rawRangeSql(params: Params, [from, to]: [Date | null, Date]): string {
   return `(${from ? `at > ${params.add(from)}::timestamptz and ` : ""}at <= ${params.add(to)}::timestamptz)`;
 }
 
+/** Per check, the samples of (from, to] (from null: all history), in SQL order of repository and check. */
+export async function checkTotals(db: Queryable, from: Date | null, to: Date, filter: SampleFilter = {}): Promise<CheckTotals[]> {
+  return (await windowTotals(db, [from], to, filter))[0];
+}
+
 /**
- * SQL of the samples of (from, to] (from null: all history) as rows of repo, check_name and the
- * additive counts, several per check (one per source part): sum them per check to get its totals.
+ * checkTotals for several windows ending at `to` (one per `froms` entry, in that order), in one
+ * statement: a scrape's windows cost one plan and one round trip rather than one each.
  */
-export function windowCountsSql(params: Params, from: Date | null, to: Date, rolled: Date | null, filter: SampleFilter = {}): string {
-  const plan = planWindow(from, to, rolled);
+export async function windowTotals(db: Queryable, froms: Array<Date | null>, to: Date, filter: SampleFilter = {}): Promise<CheckTotals[][]> {
+  const rolled = await rolledThrough(db);
+  const params = new Params();
   const where = filterSql(params, filter);
+  const parts = froms.flatMap((from, w) => windowParts(params, where, w, planWindow(from, to, rolled)));
+  const { rows } = await db.query(
+    `select w, repo, check_name, ${COUNT_NAMES.filter((c) => c !== "latency_sum_ms")
+      .map((c) => `sum(${c})::float8 as ${c}`)
+      .join(", ")}, (sum(latency_sum_ms) / 1000.0)::float8 as latency_sum_seconds
+       from (${parts.join("\n union all ")}) s
+      group by w, repo, check_name
+      order by w, repo, check_name`,
+    params.values,
+  );
+  const totals: CheckTotals[][] = froms.map(() => []);
+  for (const r of rows) {
+    totals[r.w].push({
+      repo: r.repo,
+      check: r.check_name,
+      healthy: r.healthy,
+      degraded: r.degraded,
+      failures: r.failures,
+      maintenance: r.maintenance,
+      answered: r.answered,
+      latencySumSeconds: r.latency_sum_seconds,
+      le: LE_COLUMNS.map((c) => r[c]),
+    });
+  }
+  return totals;
+}
+
+/** The SELECTs of one window's plan, each row tagged with the window's index `w`. */
+function windowParts(params: Params, where: string, w: number, plan: WindowPlan): string[] {
   const parts: string[] = [];
-  const rollupColumns = `repo, check_name, ${COUNT_NAMES.join(", ")}`;
+  const rollupColumns = `${w} as w, repo, check_name, ${COUNT_NAMES.join(", ")}`;
   if (plan.days) {
     const [d0, d1] = plan.days;
     parts.push(
@@ -208,35 +243,19 @@ export function windowCountsSql(params: Params, from: Date | null, to: Date, rol
   }
   // One part per raw range: each a plain range of the `at` index (an OR of ranges may scan the table).
   for (const range of plan.raw) {
-    parts.push(`select repo, check_name, ${SAMPLE_COUNTS} from health_log where ${where} and ${rawRangeSql(params, range)} group by repo, check_name`);
+    parts.push(
+      `select ${w} as w, repo, check_name, ${SAMPLE_COUNTS} from health_log where ${where} and ${rawRangeSql(params, range)} group by repo, check_name`,
+    );
   }
-  return parts.join("\n union all ");
+  return parts;
 }
 
-/** Per check, the samples of (from, to] (from null: all history), in SQL order of repository and check. */
-export async function checkTotals(db: Queryable, from: Date | null, to: Date, filter: SampleFilter = {}): Promise<CheckTotals[]> {
-  const params = new Params();
-  const parts = windowCountsSql(params, from, to, await rolledThrough(db), filter);
-  const { rows } = await db.query(
-    `select repo, check_name, ${COUNT_NAMES.filter((c) => c !== "latency_sum_ms")
-      .map((c) => `sum(${c})::float8 as ${c}`)
-      .join(", ")}, (sum(latency_sum_ms) / 1000.0)::float8 as latency_sum_seconds
-       from (${parts}) s
-      group by repo, check_name
-      order by repo, check_name`,
-    params.values,
-  );
-  return rows.map((r) => ({
-    repo: r.repo,
-    check: r.check_name,
-    healthy: r.healthy,
-    degraded: r.degraded,
-    failures: r.failures,
-    maintenance: r.maintenance,
-    answered: r.answered,
-    latencySumSeconds: r.latency_sum_seconds,
-    le: LE_COLUMNS.map((c) => r[c]),
-  }));
+/**
+ * SQL of the samples of (from, to] (from null: all history) as rows of repo, check_name and the
+ * additive counts, several per check (one per source part): sum them per check to get its totals.
+ */
+export function windowCountsSql(params: Params, from: Date | null, to: Date, rolled: Date | null, filter: SampleFilter = {}): string {
+  return windowParts(params, filterSql(params, filter), 0, planWindow(from, to, rolled)).join("\n union all ");
 }
 
 export interface HourRow {

@@ -6,10 +6,10 @@
 // a scrape costs the same for a month of 5-minute samples as for a day: see StoreHistogram below.
 import { Counter, Gauge, Histogram, Registry, type LabelValues } from "prom-client";
 import type pg from "pg";
-import { latencyPercentile, uptimeByWindow, type Queryable } from "../analytics/queries.js";
+import { latencyPercentile, uptimeByWindow, uptimeFromTotals, uptimeWindowStarts, type Queryable, type WindowUptime } from "../analytics/queries.js";
 import { breakerStates } from "../breakers.js";
 import { LOW_BUDGET_SHARE } from "../github/api/rate-budget.js";
-import { checkTotals, RESPONSE_BUCKETS_SECONDS, type CheckTotals } from "../store/health-rollups.js";
+import { RESPONSE_BUCKETS_SECONDS, windowTotals, type CheckTotals } from "../store/health-rollups.js";
 
 export interface MetricsOptions {
   now?: Date;
@@ -29,9 +29,36 @@ export { RESPONSE_BUCKETS_SECONDS };
 export const MIGRATION_BUCKETS_SECONDS = [1, 5, 15, 30, 60, 120, 300, 600, 1800];
 export const BACKUP_BUCKETS_SECONDS = [1, 5, 15, 30, 60, 300, 900, 1800, 3600];
 
+/**
+ * One scrape reads the store in one read-only snapshot on one connection, so its families agree with
+ * each other. Parallel query is off for it: every statement reads a few thousand rollup rows, and
+ * starting parallel workers costs more than that (several times the whole scrape on a busy host).
+ */
 export async function renderMetrics(pool: pg.Pool, options: MetricsOptions = {}): Promise<RenderedMetrics> {
-  const registry = await buildRegistry(pool, options);
-  return { contentType: registry.contentType, body: await registry.metrics() };
+  const client = await pool.connect();
+  try {
+    // One round trip (a simple query may hold several statements).
+    await client.query("begin isolation level repeatable read read only; set local max_parallel_workers_per_gather = 0");
+    const registry = await buildRegistry(oneAtATime(client), options);
+    await client.query("commit");
+    return { contentType: registry.contentType, body: await registry.metrics() };
+  } catch (error) {
+    await client.query("rollback").catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** The client's queries in turn (pg deprecates queueing on a busy client); the collectors stay concurrent. */
+function oneAtATime(client: pg.PoolClient): Queryable {
+  let previous: Promise<unknown> = Promise.resolve();
+  const query = (...args: unknown[]) => {
+    const result = previous.then(() => (client.query as (...a: unknown[]) => Promise<unknown>)(...args));
+    previous = result.catch(() => undefined);
+    return result;
+  };
+  return { query } as unknown as Queryable;
 }
 
 export async function buildRegistry(db: Queryable, options: MetricsOptions = {}): Promise<Registry> {
@@ -40,24 +67,31 @@ export async function buildRegistry(db: Queryable, options: MetricsOptions = {})
   // Each collector registers its metrics before its first await, so the families always come out in
   // this order, whichever query returns first.
   // The health log's all-time totals come from the daily and hourly rollups (store/health-rollups.ts),
-  // with only the hours not rolled up yet read raw: one read for both families.
-  const totals = checkTotals(db, null, now);
+  // with only the hours not rolled up yet read raw: one read for both families and for the uptime
+  // windows, which the uptime gauge and the health score share.
+  const read = windowTotals(db, [null, ...uptimeWindowStarts(now)], now);
+  const totals = read.then(([allTime]) => allTime);
+  const windows = read.then(([, ...uptimeWindows]) => uptimeFromTotals(uptimeWindows));
+  // Settled here so a failed read is reported once, by the Promise.all below, not as unhandled.
+  windows.catch(() => undefined);
+  const tables = optionalTables(db);
+  tables.catch(() => undefined);
   await Promise.all([
     healthChecks(totals, registry),
     responseTimes(totals, registry),
-    uptime(db, registry, now),
+    uptime(windows, registry),
     migrations(db, registry),
     rollbacks(db, registry),
     backups(db, registry),
     restoreDrills(db, registry),
     deployments(db, registry),
-    incidents(db, registry, options.openIncidents),
+    incidents(db, registry, options.openIncidents, tables),
     alerts(db, registry),
     anomalies(db, registry),
-    healthScores(db, registry, now),
-    jobs(db, registry),
-    circuitBreakers(db, registry),
-    githubBudgets(db, registry, now),
+    healthScores(db, registry, now, windows),
+    jobs(db, registry, tables),
+    circuitBreakers(db, registry, tables),
+    githubBudgets(db, registry, now, tables),
   ]);
   return registry;
 }
@@ -90,14 +124,14 @@ async function responseTimes(totals: Promise<CheckTotals[]>, registry: Registry)
   }
 }
 
-async function uptime(db: Queryable, registry: Registry, now: Date): Promise<void> {
+async function uptime(windows: Promise<WindowUptime[]>, registry: Registry): Promise<void> {
   const ratio = new Gauge({
     name: "autopilot_uptime_ratio",
     help: "Share of health checks that answered (healthy or degraded), maintenance excluded, over the window.",
     labelNames: ["repo", "check", "window"],
     registers: [registry],
   });
-  for (const u of await uptimeByWindow(db, now)) ratio.set({ repo: u.repo, check: u.check, window: u.window }, u.ratio);
+  for (const u of await windows) ratio.set({ repo: u.repo, check: u.check, window: u.window }, u.ratio);
 }
 
 // ---- runs --------------------------------------------------------------------------------------
@@ -209,7 +243,7 @@ async function deployments(db: Queryable, registry: Registry): Promise<void> {
 
 // ---- circuit breakers ---------------------------------------------------------------------------
 
-async function circuitBreakers(db: Queryable, registry: Registry): Promise<void> {
+async function circuitBreakers(db: Queryable, registry: Registry, tables: Promise<Set<string>>): Promise<void> {
   const open = new Gauge({
     name: "autopilot_circuit_breaker_open",
     help: "1 while the destination's circuit breaker is open (calls to it fail fast), else 0.",
@@ -228,7 +262,7 @@ async function circuitBreakers(db: Queryable, registry: Registry): Promise<void>
     labelNames: ["destination"],
     registers: [registry],
   });
-  if (!(await tableExists(db, "public.circuit_breakers"))) return;
+  if (!(await tables).has("public.circuit_breakers")) return;
   for (const b of await breakerStates(db)) {
     open.set({ destination: b.destination }, b.openUntil ? 1 : 0);
     failures.set({ destination: b.destination }, b.failures);
@@ -238,7 +272,7 @@ async function circuitBreakers(db: Queryable, registry: Registry): Promise<void>
 
 // ---- GitHub rate limits -------------------------------------------------------------------------
 
-async function githubBudgets(db: Queryable, registry: Registry, now: Date): Promise<void> {
+async function githubBudgets(db: Queryable, registry: Registry, now: Date, tables: Promise<Set<string>>): Promise<void> {
   const remaining = new Gauge({
     name: "autopilot_github_rate_limit_remaining",
     help: "Requests left in the installation's GitHub rate-limit window, as its last response said.",
@@ -257,7 +291,7 @@ async function githubBudgets(db: Queryable, registry: Registry, now: Date): Prom
     labelNames: ["installation"],
     registers: [registry],
   });
-  if (!(await tableExists(db, "public.github_rate_budgets"))) return;
+  if (!(await tables).has("public.github_rate_budgets")) return;
   const { rows } = await db.query(`select installation_id::text as id, remaining, "limit", reset_at from github_rate_budgets order by installation_id`);
   for (const r of rows) {
     remaining.set({ installation: r.id }, r.remaining);
@@ -268,7 +302,7 @@ async function githubBudgets(db: Queryable, registry: Registry, now: Date): Prom
 
 // ---- incidents, alerts, anomalies ----------------------------------------------------------------
 
-async function incidents(db: Queryable, registry: Registry, known: Map<string, number> | undefined): Promise<void> {
+async function incidents(db: Queryable, registry: Registry, known: Map<string, number> | undefined, tables: Promise<Set<string>>): Promise<void> {
   const open = new Gauge({
     name: "autopilot_incidents_open",
     help: "Open incidents: failing checks (or open incident issues, when the app knows them).",
@@ -279,7 +313,7 @@ async function incidents(db: Queryable, registry: Registry, known: Map<string, n
     for (const [repo, count] of known) open.set({ repo }, count);
     return;
   }
-  if (!(await tableExists(db, "public.health_state"))) return;
+  if (!(await tables).has("public.health_state")) return;
   const { rows } = await db.query("select repo, count(*) filter (where status = 'unhealthy')::int as n from health_state group by repo order by repo");
   for (const r of rows) open.set({ repo: r.repo }, r.n);
 }
@@ -308,7 +342,7 @@ async function anomalies(db: Queryable, registry: Registry): Promise<void> {
   for (const r of rows) open.set({ repo: r.repo, kind: r.kind }, r.n);
 }
 
-async function jobs(db: Queryable, registry: Registry): Promise<void> {
+async function jobs(db: Queryable, registry: Registry, tables: Promise<Set<string>>): Promise<void> {
   const gauge = new Gauge({
     name: "autopilot_jobs",
     help: "Jobs in the durable queue (pg-boss), by queue and state.",
@@ -316,7 +350,7 @@ async function jobs(db: Queryable, registry: Registry): Promise<void> {
     registers: [registry],
   });
   // The queue creates its schema when it first starts; a store it never ran on has none.
-  if (!(await tableExists(db, "pgboss.job"))) return;
+  if (!(await tables).has("pgboss.job")) return;
   const { rows } = await db.query("select name, state::text as state, count(*)::int as n from pgboss.job group by 1, 2 order by 1, 2");
   for (const r of rows) gauge.set({ queue: r.name, state: r.state }, r.n);
 }
@@ -361,24 +395,25 @@ export function latencyFactor(p95Seconds: number): number {
   return Math.min(1, Math.max(0, 1 - share));
 }
 
-async function healthScores(db: Queryable, registry: Registry, now: Date): Promise<void> {
+async function healthScores(db: Queryable, registry: Registry, now: Date, windows: Promise<WindowUptime[]>): Promise<void> {
   const score = new Gauge({
     name: "autopilot_health_score",
     help: "0-100: weighted uptime (24h 50, 7d 20), p95 latency (15) and migration success (15); see docs/metrics.md.",
     labelNames: ["repo"],
     registers: [registry],
   });
-  for (const [repo, inputs] of await healthScoreInputs(db, now)) {
+  for (const [repo, inputs] of await healthScoreInputs(db, now, windows)) {
     const value = healthScore(inputs);
     if (value !== null) score.set({ repo }, value);
   }
 }
 
-export async function healthScoreInputs(db: Queryable, now: Date): Promise<Map<string, HealthScoreInputs>> {
+/** `windows`: uptimeByWindow(db, now) when the caller has read it already. */
+export async function healthScoreInputs(db: Queryable, now: Date, windows = uptimeByWindow(db, now)): Promise<Map<string, HealthScoreInputs>> {
   const inputs = new Map<string, HealthScoreInputs>();
   const of = (repo: string) => inputs.get(repo) ?? inputs.set(repo, {}).get(repo)!;
-  const [windows, p95s, runs] = await Promise.all([
-    uptimeByWindow(db, now),
+  const [uptimes, p95s, runs] = await Promise.all([
+    windows,
     latencyPercentile(db, now, 60),
     db.query(
       `select repo, count(*) filter (where status = 'success')::float8 / count(*) as ratio
@@ -392,7 +427,7 @@ export async function healthScoreInputs(db: Queryable, now: Date): Promise<Map<s
     ["24h", "uptime24h"],
     ["7d", "uptime7d"],
   ] as const) {
-    for (const [repo, ratios] of groupValues(windows.filter((w) => w.window === window).map((w) => [w.repo, w.ratio]))) {
+    for (const [repo, ratios] of groupValues(uptimes.filter((w) => w.window === window).map((w) => [w.repo, w.ratio]))) {
       of(repo)[key] = ratios.reduce((a, b) => a + b, 0) / ratios.length;
     }
   }
@@ -486,7 +521,11 @@ class StoreHistogram<T extends string> extends Histogram<T> {
   }
 }
 
-async function tableExists(db: Queryable, qualifiedName: string): Promise<boolean> {
-  const { rows } = await db.query("select to_regclass($1) is not null as exists", [qualifiedName]);
-  return rows[0].exists;
+/** Tables a store may not have (yet): the queue creates its schema when it first starts, newer ones come with later migrations. */
+const OPTIONAL_TABLES = ["public.circuit_breakers", "public.github_rate_budgets", "public.health_state", "pgboss.job"];
+
+/** Which OPTIONAL_TABLES exist: one query per scrape. */
+async function optionalTables(db: Queryable): Promise<Set<string>> {
+  const { rows } = await db.query("select name from unnest($1::text[]) as name where to_regclass(name) is not null", [OPTIONAL_TABLES]);
+  return new Set(rows.map((r) => r.name));
 }
