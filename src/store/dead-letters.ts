@@ -5,6 +5,7 @@
 // sends one back to its run's queue (or pg-boss's retention drops it, about four weeks on).
 import PgBoss from "pg-boss";
 import type pg from "pg";
+import type { Queryable } from "./health-rollups.js";
 import { int8 } from "./int8.js";
 import { sendRunJob, serialKeyOf } from "./run-jobs.js";
 import type { RunKind } from "./run-requests.js";
@@ -62,6 +63,16 @@ export async function countDeadLetters(db: pg.Pool, repo: string): Promise<numbe
   return rows[0].n;
 }
 
+/** Waiting dead letters counted by their run's repository and kind ("unknown" when the run is gone), for /metrics. */
+export async function deadLettersByRepoAndKind(db: Queryable): Promise<Array<{ repo: string; kind: string; n: number }>> {
+  if (!(await queueSchemaExists(db))) return [];
+  const { rows } = await db.query(
+    `select coalesce(r.repo, 'unknown') as repo, coalesce(r.kind, 'unknown') as kind, count(*)::int as n
+       from pgboss.job j ${RUN_OF_JOB} where ${WAITING} group by 1, 2 order by 1, 2`,
+  );
+  return rows;
+}
+
 /**
  * Sends a dead-lettered job's run back to its own queue, reopened as `/autopilot retry` reopens a
  * failed run (a fresh Check Run, its checkpoints kept), and removes the job from the dead-letter queue.
@@ -106,7 +117,7 @@ async function withQueueClient<T>(db: pg.Pool, use: (boss: PgBoss) => Promise<T>
   }
 }
 
-async function queueSchemaExists(db: pg.Pool): Promise<boolean> {
+async function queueSchemaExists(db: Queryable): Promise<boolean> {
   const { rows } = await db.query("select to_regclass('pgboss.job') is not null as ok");
   return rows[0].ok;
 }

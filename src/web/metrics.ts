@@ -9,6 +9,7 @@ import type pg from "pg";
 import { latencyPercentile, uptimeByWindow, type Queryable } from "../analytics/queries.js";
 import { breakerStates } from "../breakers.js";
 import { LOW_BUDGET_SHARE } from "../github/api/rate-budget.js";
+import { deadLettersByRepoAndKind } from "../store/dead-letters.js";
 import { checkTotals, RESPONSE_BUCKETS_SECONDS, type CheckTotals } from "../store/health-rollups.js";
 
 export interface MetricsOptions {
@@ -56,6 +57,7 @@ export async function buildRegistry(db: Queryable, options: MetricsOptions = {})
     anomalies(db, registry),
     healthScores(db, registry, now),
     jobs(db, registry),
+    deadLetters(db, registry),
     circuitBreakers(db, registry),
     githubBudgets(db, registry, now),
   ]);
@@ -319,6 +321,17 @@ async function jobs(db: Queryable, registry: Registry): Promise<void> {
   if (!(await tableExists(db, "pgboss.job"))) return;
   const { rows } = await db.query("select name, state::text as state, count(*)::int as n from pgboss.job group by 1, 2 order by 1, 2");
   for (const r of rows) gauge.set({ queue: r.name, state: r.state }, r.n);
+}
+
+async function deadLetters(db: Queryable, registry: Registry): Promise<void> {
+  const gauge = new Gauge({
+    name: "autopilot_jobs_dead_lettered",
+    help: "Jobs that exhausted their retries and wait in the dead-letter queue (`autopilot jobs failed`), by repository and kind.",
+    labelNames: ["repo", "kind"],
+    registers: [registry],
+  });
+  const rows = await deadLettersByRepoAndKind(db);
+  for (const r of rows) gauge.set({ repo: r.repo, kind: r.kind }, r.n);
 }
 
 // ---- health score ------------------------------------------------------------------------------
