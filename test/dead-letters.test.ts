@@ -84,6 +84,15 @@ describe("dead-lettered jobs", () => {
     assert.equal(empty.stdout, "", "it left the dead-letter queue");
     assert.match(empty.stderr, /no failed jobs/);
 
+    // An error that quotes a connection string is listed without its password.
+    await s.storeQuery("insert into pgboss.job (name, data, output) values ('dead-letters', $1, $2)", [
+      { runId: Number(run.id) },
+      { message: "connect failed: postgres://app:hunter2-secret@db.internal/shop" },
+    ]);
+    const secret = await autopilot(["jobs", "failed", "--json"], cli);
+    assert.match(secret.stdout, /connect failed/);
+    assert.doesNotMatch(secret.stdout, /hunter2-secret/);
+
     const again = await autopilot(["jobs", "retry", letter.id], cli);
     assert.equal(again.code, 1);
     assert.match(again.stderr, new RegExp(`no job ${letter.id} waits in the dead-letter queue`));
