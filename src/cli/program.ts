@@ -10,6 +10,7 @@ import { registerAdoptCommands } from "./adopt-commands.js";
 import { registerDriftCommands } from "./drift-commands.js";
 import { registerRestoreCommands } from "./restore-commands.js";
 import { registerRollbackCommands } from "./rollback-commands.js";
+import { registerJobsCommands } from "./jobs-commands.js";
 
 export function buildProgram(): Command {
   const program = new Command("autopilot").description("Zero-touch PostgreSQL operations: plan, migrate, back up, restore").showHelpAfterError();
@@ -22,5 +23,6 @@ export function buildProgram(): Command {
   registerInsightsCommands(program);
   registerAdoptCommands(program);
   registerDriftCommands(program);
+  registerJobsCommands(program);
   return program;
 }

@@ -5,6 +5,8 @@ import type pg from "pg";
 import type { Logger } from "../logger.js";
 import type { ParamsOf, RunKind } from "../store/run-requests.js";
 import { createRun, reopenFailedRun, reopenRun, setRunJob, type NewRun, type Run } from "../store/runs.js";
+import { serialKeyOf as serialKey, sendRunJob, type RunJobData } from "../store/run-jobs.js";
+import { DEAD_LETTER_QUEUE } from "../store/dead-letters.js";
 
 /** One queue per kind of run. */
 export const RUN_QUEUES = {
@@ -26,9 +28,7 @@ export const RUN_QUEUES = {
   drill: "singleton",
 } as const satisfies Record<RunKind, PgBoss.QueuePolicy>;
 
-export interface RunJobData {
-  runId: number;
-}
+export type { RunJobData };
 
 export interface QueueOptions {
   retryLimit: number;
@@ -48,9 +48,13 @@ export async function startQueue(connectionString: string, options: QueueOptions
   const boss = new PgBoss({ connectionString, schema: "pgboss", application_name: "autopilot-queue" });
   boss.on("error", (error) => log.error({ err: error }, "queue error"));
   await boss.start();
+  // Nothing works this queue: a job lands here (with its error as output) when it failed its last
+  // attempt or expired, and waits for `autopilot jobs retry` (store/dead-letters.ts).
+  await ensureQueue(boss, DEAD_LETTER_QUEUE, { policy: "standard" });
   for (const [name, policy] of Object.entries(RUN_QUEUES)) {
     await ensureQueue(boss, name, {
       policy,
+      deadLetter: DEAD_LETTER_QUEUE,
       retryLimit: options.retryLimit,
       retryDelay: options.retryDelaySeconds,
       retryBackoff: true,
@@ -61,11 +65,7 @@ export async function startQueue(connectionString: string, options: QueueOptions
   return {
     boss,
     options,
-    async enqueue(kind, runId, serialKey) {
-      const id = await boss.send(kind, { runId } satisfies RunJobData, { singletonKey: serialKey.toLowerCase() });
-      if (!id) throw new Error(`the queue refused a ${kind} job for ${serialKey}`);
-      return id;
-    },
+    enqueue: (kind, runId, serialKey) => sendRunJob(boss, kind, runId, serialKey),
     stop: () => boss.stop({ graceful: true, timeout: 10_000 }),
   };
 }
@@ -81,11 +81,6 @@ export async function recordAndEnqueue(db: pg.Pool, queue: Queue, run: NewRun): 
 /** The dedup key of a webhook delivery: a command it started is not started again by a redelivery. */
 export function deliveryKey(deliveryId: string): string {
   return `delivery:${deliveryId}`;
-}
-
-/** Migrations and rollbacks queue per repository; plans per pull request. */
-function serialKey(run: Run): string {
-  return run.kind === "plan" && run.params.pull ? `${run.repo}#${run.params.pull}` : run.repo;
 }
 
 /** Queues a run that waited for people (approvals) again; false when it no longer waits. */

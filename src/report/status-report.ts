@@ -51,6 +51,8 @@ export function renderStatus(
   checks: CheckHealth[] = [],
   findings: Array<{ summary: string; issue: number | null }> = [],
   now = new Date(),
+  /** The repository's jobs waiting in the dead-letter queue (store/dead-letters.ts). */
+  deadLetters = 0,
 ): string {
   const health = checks.length
     ? "\n\n| Check | Status | Uptime 24 h | 7 d | 30 d | Incident |\n|---|---|---|---|---|---|\n" +
@@ -64,7 +66,13 @@ export function renderStatus(
   const anomalies = findings.length
     ? `\n\n**Open anomaly findings**\n\n${findings.map((f) => `- ${cell(f.summary)}${f.issue ? ` (#${f.issue})` : ""}`).join("\n")}`
     : "";
-  return renderEnvironments(rows, now) + driftLines(rows) + drillLines(rows) + breakerLines(rows) + health + anomalies;
+  return renderEnvironments(rows, now) + driftLines(rows) + drillLines(rows) + breakerLines(rows) + health + anomalies + deadLetterLine(deadLetters);
+}
+
+function deadLetterLine(count: number): string {
+  if (count === 0) return "";
+  const jobs = count === 1 ? "1 job" : `${count} jobs`;
+  return `\n\n**Failed jobs**: ${jobs} exhausted their retries and wait in the dead-letter queue (\`npx autopilot jobs failed\` lists them, \`npx autopilot jobs retry <id>\` requeues one)`;
 }
 
 function breakerLines(rows: EnvironmentStatus[]): string {

@@ -8,6 +8,7 @@ import { indexMigrations } from "../database/migration-files.js";
 import { plan } from "../database/planner.js";
 import { listDirectory } from "../github/api/repo-files.js";
 import type { ReplyRef } from "../report/command-reply.js";
+import { countDeadLetters } from "../store/dead-letters.js";
 import { renderStatus, type CheckHealth, type DriftStatus, type EnvironmentStatus } from "../report/status-report.js";
 import { listIncidents } from "../github/api/issues.js";
 import { listOpenFindings } from "../analytics/finding-store.js";
@@ -162,12 +163,15 @@ export class CommandActions {
     const rows: EnvironmentStatus[] = [];
     for (const environment of environments) rows.push({ ...(await this.environmentStatus(environment)), openIncidents: open });
     const findings = await listOpenFindings(this.ctx.deps.db, this.ctx.run.repo.toLowerCase());
+    const deadLetters = await countDeadLetters(this.ctx.deps.db, this.ctx.run.repo);
     return {
       ok: true,
       text: renderStatus(
         rows,
         checks,
         findings.map((f) => ({ summary: f.summary, issue: f.issueNumber })),
+        new Date(),
+        deadLetters,
       ),
     };
   }

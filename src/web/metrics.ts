@@ -9,6 +9,7 @@ import type pg from "pg";
 import { latencyPercentile, uptimeByWindow, uptimeFromTotals, uptimeWindowStarts, type Queryable, type WindowUptime } from "../analytics/queries.js";
 import { breakerStates } from "../breakers.js";
 import { LOW_BUDGET_SHARE } from "../github/api/rate-budget.js";
+import { deadLettersByRepoAndKind } from "../store/dead-letters.js";
 import { RESPONSE_BUCKETS_SECONDS, windowTotals, type CheckTotals } from "../store/health-rollups.js";
 
 export interface MetricsOptions {
@@ -90,6 +91,7 @@ export async function buildRegistry(db: Queryable, options: MetricsOptions = {})
     anomalies(db, registry),
     healthScores(db, registry, now, windows),
     jobs(db, registry, tables),
+    deadLetters(db, registry, tables),
     circuitBreakers(db, registry, tables),
     githubBudgets(db, registry, now, tables),
   ]);
@@ -353,6 +355,18 @@ async function jobs(db: Queryable, registry: Registry, tables: Promise<Set<strin
   if (!(await tables).has("pgboss.job")) return;
   const { rows } = await db.query("select name, state::text as state, count(*)::int as n from pgboss.job group by 1, 2 order by 1, 2");
   for (const r of rows) gauge.set({ queue: r.name, state: r.state }, r.n);
+}
+
+async function deadLetters(db: Queryable, registry: Registry, tables: Promise<Set<string>>): Promise<void> {
+  const gauge = new Gauge({
+    name: "autopilot_jobs_dead_lettered",
+    help: "Jobs that exhausted their retries and wait in the dead-letter queue (`autopilot jobs failed`), by repository and kind.",
+    labelNames: ["repo", "kind"],
+    registers: [registry],
+  });
+  if (!(await tables).has("pgboss.job")) return;
+  const rows = await deadLettersByRepoAndKind(db);
+  for (const r of rows) gauge.set({ repo: r.repo, kind: r.kind }, r.n);
 }
 
 // ---- health score ------------------------------------------------------------------------------
