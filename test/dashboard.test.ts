@@ -153,11 +153,16 @@ describe("dashboard sign-in and permissions", () => {
          ($1, 'site', 'repair', true, null, now() - interval '1 day')`,
       [repo],
     );
-    await s.storeQuery(
+    const [run] = await s.storeQuery(
       `insert into runs (kind, trigger, repo, installation_id, environment, ref, commit_sha, status, pending_files, finished_at)
-       values ('migrate', 'push', $1, 1, 'production', 'refs/heads/main', 'abc1234', 'action_required', 3, now())`,
+       values ('migrate', 'push', $1, 1, 'production', 'refs/heads/main', 'abc1234', 'action_required', 3, now()) returning id`,
       [REPO],
     );
+    // A job of that run in the dead-letter queue, its error quoting a connection string.
+    await s.storeQuery("insert into pgboss.job (name, data, output) values ('dead-letters', $1, $2)", [
+      { runId: Number(run.id) },
+      { message: "connect failed: postgres://app:hunter2-secret@db.internal/shop" },
+    ]);
     await s.storeQuery(
       `insert into backups (id, repo, environment, status, path, store, created_at) values
          ('bk_old', $1, 'production', 'ok', '/srv/autopilot/backups/acme/shop/production/old.dump', 'local', now() - interval '2 days'),
@@ -180,6 +185,10 @@ describe("dashboard sign-in and permissions", () => {
     assert.match(closed, /1 h 0 min/);
     assert.match(closed, /deploy_hook/);
     assert.doesNotMatch(closed, /repair/, "a heal outside the incident's window is not counted");
+    const failedJobs = page.html.slice(page.html.indexOf('id="failed-jobs"'));
+    assert.match(failedJobs, new RegExp(`migrate</td>\\s*<td>#${run.id}</td>\\s*<td>connect failed: postgres://app:`));
+    assert.doesNotMatch(page.html, /hunter2-secret/);
+    assert.match(failedJobs, /npx autopilot jobs retry &lt;job&gt;/);
     const open = rows.find((r) => r.includes(">#42<"))!;
     assert.match(open, /open/);
     assert.match(open, /so far/);

@@ -2,6 +2,7 @@
 // repositories GitHub says they can access, and may press the buttons their permission allows there.
 // Routes: GET /autopilot, /autopilot/login, /autopilot/callback, /autopilot/repos/<owner>/<name>[/confirm],
 // POST /autopilot/repos/<owner>/<name>/actions, POST /autopilot/logout.
+import { listDeadLetters } from "../store/dead-letters.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { timingSafeEqual } from "node:crypto";
 import type pg from "pg";
@@ -140,7 +141,7 @@ async function overview(res: ServerResponse, viewer: Viewer, options: DashboardO
 
 /** The repository page's data, every query at once. */
 export async function repositoryData(db: pg.Pool, repo: string) {
-  const [{ latency, uptime }, marks, open, findings, activity, runs, trail] = await Promise.all([
+  const [{ latency, uptime }, marks, open, findings, activity, runs, trail, deadLetters] = await Promise.all([
     repositoryCharts(db, repo),
     timelineMarks(db, repo),
     incidents(db, repo),
@@ -148,8 +149,9 @@ export async function repositoryData(db: pg.Pool, repo: string) {
     hourlyActivity(db, repo),
     recentRuns(db, repo),
     auditTrail(db, repo),
+    listDeadLetters(db, { repo, limit: 20 }),
   ]);
-  return { latency, uptime, marks, incidents: open, findings, activity, runs, audit: trail };
+  return { latency, uptime, marks, incidents: open, findings, activity, runs, audit: trail, deadLetters };
 }
 
 async function repository(res: ServerResponse, url: URL, viewer: Viewer, repo: SessionRepo, options: DashboardOptions): Promise<void> {

@@ -5,6 +5,8 @@ import type { auditTrail, dailyUptime, hourlyActivity, hourlyLatency, incidents,
 import { latencyChart, uptimeChart } from "./charts.js";
 import { ago, duration, html, repoPath, type Html } from "./html.js";
 import { actionButtons, type AllowedActions } from "./actions.js";
+import type { DeadLetter } from "../../store/dead-letters.js";
+import { redact } from "../../redact.js";
 
 export interface RepositoryView {
   repo: string;
@@ -20,6 +22,8 @@ export interface RepositoryView {
   findings: StoredFinding[];
   activity: Awaited<ReturnType<typeof hourlyActivity>>;
   runs: Awaited<ReturnType<typeof recentRuns>>;
+  /** Jobs of the repository that exhausted their retries (README "Failed jobs"). */
+  deadLetters: DeadLetter[];
   audit: Awaited<ReturnType<typeof auditTrail>>;
 }
 
@@ -28,6 +32,7 @@ export function repositoryPage(v: RepositoryView, now = Date.now()): Html {
   return html`${v.notice ? html`<p class="notice" role="status">${v.notice}</p>` : ""}
     <nav aria-label="Sections">
       <a href="#charts">Charts</a> · <a href="#incidents">Incidents</a> · <a href="#activity">Activity</a> · <a href="#runs">Runs</a> ·
+      <a href="#failed-jobs">Failed jobs</a> ·
       <a href="#audit">Audit</a>
     </nav>
     <section aria-labelledby="actions-h">
@@ -131,6 +136,15 @@ export function repositoryPage(v: RepositoryView, now = Date.now()): Html {
         ]),
         "No run yet.",
       )}
+    </section>
+    <section id="failed-jobs" aria-labelledby="failed-jobs-h">
+      <h2 id="failed-jobs-h">Failed jobs</h2>
+      ${table(
+        ["Job", "Kind", "Run", "Error", "Failed"],
+        v.deadLetters.map((d) => [html`<code>${d.id}</code>`, d.kind ?? "unknown", `#${d.runId}`, redact(d.error), ago(d.failedAt, now)]),
+        "No job waits in the dead-letter queue.",
+      )}
+      ${v.deadLetters.length ? html`<p class="muted">Requeue one with <code>npx autopilot jobs retry &lt;job&gt;</code> (or <code>/autopilot retry &lt;run&gt;</code> for a migrate run).</p>` : ""}
     </section>
     <section id="audit" aria-labelledby="audit-h">
       <h2 id="audit-h">Audit trail</h2>
