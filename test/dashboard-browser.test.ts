@@ -5,7 +5,9 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import pg from "pg";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { rollUpHealth } from "../src/store/health-rollups.js";
 import { DASHBOARD_ENV } from "./harness/dashboard-client.js";
 import { shopRepo } from "./harness/fixtures.js";
 import { seedHealthHistory } from "./harness/health-history.js";
@@ -26,6 +28,7 @@ describe("the dashboard in Chromium", { skip: missing }, () => {
     s.github.signInAs("octo-admin");
     s.commit(shopRepo([]));
     await seedHealthHistory((sql, params) => s.storeQuery(sql, params), [REPO], { days: 7, stepMinutes: 15 });
+    await rollUpSeededWeek(s);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
     page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     mkdirSync(SCREENSHOTS, { recursive: true });
@@ -34,6 +37,18 @@ describe("the dashboard in Chromium", { skip: missing }, () => {
     await browser?.close();
     await s?.stop();
   });
+
+  // The week was written behind the rollups, into hours the scheduler may already have rolled up
+  // (empty) when the app started: until its next roll-up a minute later the charts would miss those
+  // hours. Roll up now, as that pass would.
+  async function rollUpSeededWeek(scenario: Scenario): Promise<void> {
+    const pool = new pg.Pool({ connectionString: scenario.store.url, max: 1 });
+    try {
+      while (!(await rollUpHealth(pool))) await new Promise((resolve) => setTimeout(resolve, 200));
+    } finally {
+      await pool.end();
+    }
+  }
 
   test("sign in with GitHub, open the repository, see a chart, heal now, and see the run appear", async () => {
     await page.goto(`${s.app.url}/autopilot`);
