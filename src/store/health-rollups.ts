@@ -29,14 +29,31 @@ const LE_COLUMNS = RESPONSE_BUCKETS_SECONDS.map((_, i) => `le_${i}`);
 /** A sample's period start for a grain ('hour' or 'day'): samples exactly on a boundary close the period before. */
 const periodOf = (grain: "hour" | "day") => `date_trunc('${grain}', at - interval '1 microsecond', 'UTC')`;
 
-/** Counts that add up across periods, over raw health_log rows. */
+/**
+ * A bucket's bound in whole milliseconds: latency_ms is an integer, so `latency_ms <= ms` is exactly
+ * `latency_ms / 1000.0 <= seconds`, without numeric arithmetic per sample.
+ */
+function bucketMs(seconds: number): number {
+  const ms = Math.round(seconds * 1000);
+  if (ms / 1000 !== seconds) throw new Error(`RESPONSE_BUCKETS_SECONDS: ${seconds} s is not a whole number of milliseconds`);
+  return ms;
+}
+
+/**
+ * health_log rows matching `where`, with `answered_ms`: the latency of an answered sample, else null.
+ * Evaluated once per sample rather than in each of SAMPLE_COUNTS' eleven latency aggregates.
+ */
+const samples = (where: string, extra = "") =>
+  `(select repo, check_name, status, latency_ms, at, case when ${ANSWERED} then latency_ms end as answered_ms${extra} from health_log where ${where}) samples`;
+
+/** Counts that add up across periods, over raw health_log rows (as `samples`). */
 const SAMPLE_COUNTS = `count(*) filter (where status = 'healthy')::int as healthy,
        count(*) filter (where status = 'degraded')::int as degraded,
        count(*) filter (where status = 'unhealthy')::int as failures,
        count(*) filter (where status = 'maintenance')::int as maintenance,
-       count(*) filter (where ${ANSWERED})::int as answered,
-       coalesce(sum(latency_ms) filter (where ${ANSWERED}), 0)::bigint as latency_sum_ms,
-       ${RESPONSE_BUCKETS_SECONDS.map((b, i) => `count(*) filter (where ${ANSWERED} and latency_ms / 1000.0 <= ${b})::int as le_${i}`).join(",\n       ")}`;
+       count(answered_ms)::int as answered,
+       coalesce(sum(answered_ms), 0)::bigint as latency_sum_ms,
+       ${RESPONSE_BUCKETS_SECONDS.map((b, i) => `count(*) filter (where answered_ms <= ${bucketMs(b)})::int as le_${i}`).join(",\n       ")}`;
 
 /** What only a whole period has: latency percentiles and maintenance minutes (5-minute slots with a maintenance sample). */
 const PERIOD_STATS = `5 * count(distinct date_bin('5 minutes', at, timestamptz '2000-01-01 00:00:00+00')) filter (where status = 'maintenance')::int as maintenance_minutes,
@@ -110,8 +127,7 @@ async function rebuildPeriods(client: pg.PoolClient, grain: "hour" | "day", star
   await client.query(
     `insert into health_rollups (grain, repo, check_name, period_start, ${[...COUNT_NAMES, ...STAT_NAMES].join(", ")})
      select $1, repo, check_name, ${periodOf(grain)} as period_start, ${SAMPLE_COUNTS}, ${PERIOD_STATS}
-       from health_log
-      where at > $2 and at <= $3 and ${periodOf(grain)} = any($4::timestamptz[])
+       from ${samples(`at > $2 and at <= $3 and ${periodOf(grain)} = any($4::timestamptz[])`)}
       group by repo, check_name, period_start`,
     [grain, from, to, starts],
   );
@@ -180,8 +196,14 @@ function filterSql(params: Params, filter: SampleFilter): string {
   );
 }
 
+/** (from, to] of raw samples (from null: since the start). */
 function rawRangeSql(params: Params, [from, to]: [Date | null, Date]): string {
   return `(${from ? `at > ${params.add(from)}::timestamptz and ` : ""}at <= ${params.add(to)}::timestamptz)`;
+}
+
+/** [from, to) of period starts (from null: since the first). */
+function periodRangeSql(params: Params, [from, to]: [Date | null, Date]): string {
+  return `(${from ? `period_start >= ${params.add(from)}::timestamptz and ` : ""}period_start < ${params.add(to)}::timestamptz)`;
 }
 
 /** Per check, the samples of (from, to] (from null: all history), in SQL order of repository and check. */
@@ -196,13 +218,16 @@ export async function checkTotals(db: Queryable, from: Date | null, to: Date, fi
 export async function windowTotals(db: Queryable, froms: Array<Date | null>, to: Date, filter: SampleFilter = {}): Promise<CheckTotals[][]> {
   const rolled = await rolledThrough(db);
   const params = new Params();
-  const where = filterSql(params, filter);
-  const parts = froms.flatMap((from, w) => windowParts(params, where, w, planWindow(from, to, rolled)));
+  const parts = windowsParts(
+    params,
+    filterSql(params, filter),
+    froms.map((from) => planWindow(from, to, rolled)),
+  );
   const { rows } = await db.query(
     `select w, repo, check_name, ${COUNT_NAMES.filter((c) => c !== "latency_sum_ms")
       .map((c) => `sum(${c})::float8 as ${c}`)
       .join(", ")}, (sum(latency_sum_ms) / 1000.0)::float8 as latency_sum_seconds
-       from (${parts.join("\n union all ")}) s
+       from (${parts.join("\n union all ")}) s cross join unnest(s.ws) as w
       group by w, repo, check_name
       order by w, repo, check_name`,
     params.values,
@@ -224,30 +249,53 @@ export async function windowTotals(db: Queryable, froms: Array<Date | null>, to:
   return totals;
 }
 
-/** The SELECTs of one window's plan, each row tagged with the window's index `w`. */
-function windowParts(params: Params, where: string, w: number, plan: WindowPlan): string[] {
+type Range = [Date | null, Date];
+
+/**
+ * The SELECTs of several windows' plans, at most one per source (daily rollups, hourly rollups, raw
+ * samples) rather than one per window and range: windows ending at the same instant share most of
+ * their ranges (the open hour, today's hours), and each distinct range is read once. Each row carries
+ * `ws`, the indexes of the windows it counts in; a window sums its rows after unnest(ws).
+ */
+function windowsParts(params: Params, where: string, plans: WindowPlan[]): string[] {
+  const days = plans.flatMap((plan, w) => (plan.days ? [{ w, range: plan.days }] : []));
+  const hours = plans.flatMap((plan, w) => plan.hours.map((range) => ({ w, range: range as Range })));
+  const raw = plans.flatMap((plan, w) => plan.raw.map((range) => ({ w, range })));
+  // Summed per check and set of windows before unnest(ws) repeats them: a few rows per check.
+  const sums = COUNT_NAMES.map((c) => `sum(${c})::${c === "latency_sum_ms" ? "bigint" : "float8"} as ${c}`).join(", ");
   const parts: string[] = [];
-  const rollupColumns = `${w} as w, repo, check_name, ${COUNT_NAMES.join(", ")}`;
-  if (plan.days) {
-    const [d0, d1] = plan.days;
-    parts.push(
-      `select ${rollupColumns} from health_rollups where grain = 'day' and ${where}
-          and ${d0 ? `period_start >= ${params.add(d0)}::timestamptz and ` : ""}period_start < ${params.add(d1)}::timestamptz`,
-    );
+  for (const [grain, ranges] of [
+    ["day", days],
+    ["hour", hours],
+  ] as const) {
+    if (!ranges.length) continue;
+    const { windows, anyRange } = tagRanges(params, ranges, periodRangeSql);
+    parts.push(`select ws, repo, check_name, ${sums}
+       from (select ${windows} as ws, * from health_rollups where grain = '${grain}' and ${where} and ${anyRange}) r group by ws, repo, check_name`);
   }
-  for (const [h0, h1] of plan.hours) {
-    parts.push(
-      `select ${rollupColumns} from health_rollups where grain = 'hour' and ${where}
-          and period_start >= ${params.add(h0)}::timestamptz and period_start < ${params.add(h1)}::timestamptz`,
-    );
-  }
-  // One part per raw range: each a plain range of the `at` index (an OR of ranges may scan the table).
-  for (const range of plan.raw) {
-    parts.push(
-      `select ${w} as w, repo, check_name, ${SAMPLE_COUNTS} from health_log where ${where} and ${rawRangeSql(params, range)} group by repo, check_name`,
-    );
+  // The raw ranges are an hour or less each: a BitmapOr of `at` index ranges.
+  if (raw.length) {
+    const { windows, anyRange } = tagRanges(params, raw, rawRangeSql);
+    parts.push(`select ws, repo, check_name, ${SAMPLE_COUNTS}
+       from ${samples(`${where} and ${anyRange}`, `, ${windows} as ws`)} group by ws, repo, check_name`);
   }
   return parts;
+}
+
+/**
+ * SQL of rows in any of `ranges` (each range once, however many windows have it), and of the array
+ * of the windows whose ranges hold a row.
+ */
+function tagRanges(params: Params, ranges: Array<{ w: number; range: Range }>, rangeSql: (params: Params, range: Range) => string) {
+  const sqlOf = new Map<string, string>();
+  const byWindow = new Map<number, string[]>();
+  for (const { w, range } of ranges) {
+    const key = `${range[0]?.getTime() ?? ""}-${range[1].getTime()}`;
+    if (!sqlOf.has(key)) sqlOf.set(key, rangeSql(params, range));
+    byWindow.set(w, [...(byWindow.get(w) ?? []), sqlOf.get(key)!]);
+  }
+  const cases = [...byWindow].map(([w, sqls]) => `case when ${sqls.join(" or ")} then ${w} end`);
+  return { windows: `array_remove(array[${cases.join(", ")}], null)`, anyRange: `(${[...sqlOf.values()].join(" or ")})` };
 }
 
 /**
@@ -255,7 +303,7 @@ function windowParts(params: Params, where: string, w: number, plan: WindowPlan)
  * additive counts, several per check (one per source part): sum them per check to get its totals.
  */
 export function windowCountsSql(params: Params, from: Date | null, to: Date, rolled: Date | null, filter: SampleFilter = {}): string {
-  return windowParts(params, filterSql(params, filter), 0, planWindow(from, to, rolled)).join("\n union all ");
+  return windowsParts(params, filterSql(params, filter), [planWindow(from, to, rolled)]).join("\n union all ");
 }
 
 export interface HourRow {
@@ -286,8 +334,8 @@ export async function hourRowsSql(db: Queryable, params: Params, from: Date, to:
   const columns = [...COUNT_NAMES, ...STAT_NAMES].join(", ");
   const fromRollups = `select repo, check_name, period_start, ${columns} from health_rollups
       where grain = 'hour' and ${where} and period_start >= ${params.add(from)}::timestamptz and period_start < ${params.add(split)}::timestamptz`;
-  const fromRaw = `select repo, check_name, ${periodOf("hour")} as period_start, ${SAMPLE_COUNTS}, ${PERIOD_STATS} from health_log
-      where ${where} and at > ${params.add(split)}::timestamptz and at <= ${params.add(to)}::timestamptz group by repo, check_name, period_start`;
+  const fromRaw = `select repo, check_name, ${periodOf("hour")} as period_start, ${SAMPLE_COUNTS}, ${PERIOD_STATS}
+      from ${samples(`${where} and at > ${params.add(split)}::timestamptz and at <= ${params.add(to)}::timestamptz`)} group by repo, check_name, period_start`;
   return `${fromRollups}\n union all ${fromRaw}`;
 }
 

@@ -40,9 +40,9 @@ export async function renderMetrics(pool: pg.Pool, options: MetricsOptions = {})
   try {
     // One round trip (a simple query may hold several statements).
     await client.query("begin isolation level repeatable read read only; set local max_parallel_workers_per_gather = 0");
-    const registry = await buildRegistry(oneAtATime(client), options);
+    const exposition = await buildExposition(oneAtATime(client), options);
     await client.query("commit");
-    return { contentType: registry.contentType, body: await registry.metrics() };
+    return { contentType: Registry.PROMETHEUS_CONTENT_TYPE, body: await exposition.text() };
   } catch (error) {
     await client.query("rollback").catch(() => undefined);
     throw error;
@@ -62,11 +62,12 @@ function oneAtATime(client: pg.PoolClient): Queryable {
   return { query } as unknown as Queryable;
 }
 
-export async function buildRegistry(db: Queryable, options: MetricsOptions = {}): Promise<Registry> {
+export async function buildExposition(db: Queryable, options: MetricsOptions = {}): Promise<Exposition> {
   const now = options.now ?? new Date();
-  const registry = new Registry();
+  const exposition = new Exposition();
+  const registry = exposition.registry;
   // Each collector registers its metrics before its first await, so the families always come out in
-  // this order, whichever query returns first.
+  // this order, whichever query returns first (the health log's families, written as text, first).
   // The health log's all-time totals come from the daily and hourly rollups (store/health-rollups.ts),
   // with only the hours not rolled up yet read raw: one read for both families and for the uptime
   // windows, which the uptime gauge and the health score share.
@@ -78,9 +79,9 @@ export async function buildRegistry(db: Queryable, options: MetricsOptions = {})
   const tables = optionalTables(db);
   tables.catch(() => undefined);
   await Promise.all([
-    healthChecks(totals, registry),
-    responseTimes(totals, registry),
-    uptime(windows, registry),
+    healthChecks(totals, exposition),
+    responseTimes(totals, exposition),
+    uptime(windows, exposition),
     migrations(db, registry),
     rollbacks(db, registry),
     backups(db, registry),
@@ -95,45 +96,44 @@ export async function buildRegistry(db: Queryable, options: MetricsOptions = {})
     circuitBreakers(db, registry, tables),
     githubBudgets(db, registry, now, tables),
   ]);
-  return registry;
+  return exposition;
 }
 
 // ---- health ------------------------------------------------------------------------------------
 
-async function healthChecks(totals: Promise<CheckTotals[]>, registry: Registry): Promise<void> {
-  const total = new Counter({
-    name: "autopilot_health_checks_total",
-    help: "Health-check results recorded, by status (healthy, degraded, unhealthy, maintenance).",
-    labelNames: ["repo", "check", "status"],
-    registers: [registry],
-  });
+async function healthChecks(totals: Promise<CheckTotals[]>, exposition: Exposition): Promise<void> {
+  const total = exposition.family(
+    "autopilot_health_checks_total",
+    "Health-check results recorded, by status (healthy, degraded, unhealthy, maintenance).",
+    "counter",
+  );
   for (const t of await totals) {
     const byStatus = { degraded: t.degraded, healthy: t.healthy, maintenance: t.maintenance, unhealthy: t.failures };
-    for (const [status, n] of Object.entries(byStatus)) if (n > 0) total.inc({ repo: t.repo, check: t.check, status }, n);
+    const check = labelPairs({ repo: t.repo, check: t.check });
+    for (const [status, n] of Object.entries(byStatus)) if (n > 0) total.sample("", `${check},status="${status}"`, n);
   }
 }
 
-async function responseTimes(totals: Promise<CheckTotals[]>, registry: Registry): Promise<void> {
-  const histogram = new StoreHistogram({
-    name: "autopilot_check_response_seconds",
-    help: "Response time of answered health checks (healthy or degraded).",
-    labelNames: ["repo", "check"],
-    buckets: RESPONSE_BUCKETS_SECONDS,
-    registers: [registry],
-  });
+async function responseTimes(totals: Promise<CheckTotals[]>, exposition: Exposition): Promise<void> {
+  const histogram = exposition.family("autopilot_check_response_seconds", "Response time of answered health checks (healthy or degraded).", "histogram");
   for (const t of await totals) {
-    if (t.answered > 0) histogram.setSeries({ repo: t.repo, check: t.check }, { cumulative: t.le, sum: t.latencySumSeconds, count: t.answered });
+    if (t.answered === 0) continue;
+    // As prom-client's Histogram writes a series: le first, then the series' labels.
+    const check = labelPairs({ repo: t.repo, check: t.check });
+    RESPONSE_BUCKETS_SECONDS.forEach((le, i) => histogram.sample("_bucket", `le="${le}",${check}`, t.le[i]));
+    histogram.sample("_bucket", `le="+Inf",${check}`, t.answered);
+    histogram.sample("_sum", check, t.latencySumSeconds);
+    histogram.sample("_count", check, t.answered);
   }
 }
 
-async function uptime(windows: Promise<WindowUptime[]>, registry: Registry): Promise<void> {
-  const ratio = new Gauge({
-    name: "autopilot_uptime_ratio",
-    help: "Share of health checks that answered (healthy or degraded), maintenance excluded, over the window.",
-    labelNames: ["repo", "check", "window"],
-    registers: [registry],
-  });
-  for (const u of await windows) ratio.set({ repo: u.repo, check: u.check, window: u.window }, u.ratio);
+async function uptime(windows: Promise<WindowUptime[]>, exposition: Exposition): Promise<void> {
+  const ratio = exposition.family(
+    "autopilot_uptime_ratio",
+    "Share of health checks that answered (healthy or degraded), maintenance excluded, over the window.",
+    "gauge",
+  );
+  for (const u of await windows) ratio.sample("", labelPairs({ repo: u.repo, check: u.check, window: u.window }), u.ratio);
 }
 
 // ---- runs --------------------------------------------------------------------------------------
@@ -533,6 +533,70 @@ class StoreHistogram<T extends string> extends Histogram<T> {
     ]);
     return { name: this.metricName, help: this.metricHelp, type: "histogram", values, aggregator: "sum" };
   }
+}
+
+// ---- exposition text ---------------------------------------------------------------------------
+
+/**
+ * The scrape's text: the health log's families (a series per check and status, bucket and window:
+ * thousands of lines for a hundred checks) written here directly, then prom-client's registry for
+ * the rest. prom-client builds an object per sample and formats its labels one by one, which cost
+ * more than all of the scrape's queries; the text written here is byte for byte what prom-client
+ * writes for the same values (test/rollups.test.ts compares whole scrapes).
+ */
+class Exposition {
+  readonly registry = new Registry();
+  private readonly families: TextFamily[] = [];
+
+  family(name: string, help: string, type: "counter" | "gauge" | "histogram"): TextFamily {
+    const family = new TextFamily(name, help, type);
+    this.families.push(family);
+    return family;
+  }
+
+  async text(): Promise<string> {
+    // prom-client separates families with a blank line and ends with a newline.
+    return [...this.families.map((f) => f.text()), await this.registry.metrics()].join("\n\n");
+  }
+}
+
+class TextFamily {
+  private readonly lines: string[];
+
+  constructor(
+    private readonly name: string,
+    help: string,
+    type: string,
+  ) {
+    this.lines = [`# HELP ${name} ${escapeText(help)}`, `# TYPE ${name} ${type}`];
+  }
+
+  /** One sample of the family (`suffix`: _bucket, _sum, _count or none), its labels as labelPairs writes them. */
+  sample(suffix: string, labels: string, value: number): void {
+    this.lines.push(`${this.name}${suffix}${labels ? `{${labels}}` : ""} ${valueText(value)}`);
+  }
+
+  text(): string {
+    return this.lines.join("\n");
+  }
+}
+
+/** name="value" pairs in the order given, escaped as the exposition format (and prom-client) does. */
+function labelPairs(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .map(([name, value]) => `${name}="${escapeText(value).replace(/"/g, '\\"')}"`)
+    .join(",");
+}
+
+function escapeText(text: string): string {
+  return text.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+}
+
+/** prom-client's spelling of a sample value (NaN is "Nan" there). */
+function valueText(value: number): string {
+  if (Number.isNaN(value)) return "Nan";
+  if (!Number.isFinite(value)) return value < 0 ? "-Inf" : "+Inf";
+  return `${value}`;
 }
 
 /** Tables a store may not have (yet): the queue creates its schema when it first starts, newer ones come with later migrations. */
