@@ -116,6 +116,22 @@ describe("anomaly scan on synthetic histories", () => {
     );
   });
 
+  test("an episode is walked back through hours older than the examined ones and their baseline", async () => {
+    // The scan reads lookback + baseline hours (54 here) for every check; the onset hour, 20 h ago, is
+    // judged against hours 21 to 68 ago, which only the check's older hours (read for a check with an
+    // episode) hold enough of: hours 21 to 53 alone are too few points, and the walk would stop early.
+    const repo = "acme/long-episode";
+    const onset = minutesBefore(NOW, 20 * 60 + 30);
+    const slowSince = (NOW.getTime() - onset.getTime()) / HOUR;
+    await insertSamples(store.pool, history({ repo, check: "site", now: NOW, days: 4, seed: 4, noiseMs: 5, latencyMs: (h) => (h <= slowSince ? 600 : 200) }));
+    const report = await scanRepository(store.pool, repo, { now: NOW, lookbackHours: 6, baselineHours: 48, minBaselinePoints: 40, trendDays: 2 });
+    const finding = report.findings.find((f) => f.kind === "latency_anomaly");
+    assert.ok(finding, JSON.stringify(report.findings));
+    assert.equal(finding.detail.hours, 21);
+    assert.equal(finding.detail.firstHourEndsAt, new Date(NOW.getTime() - 20 * HOUR).toISOString());
+    assert.ok(Math.abs(finding.onsetAt!.getTime() - onset.getTime()) <= 5 * 60_000, `onset ${finding.onsetAt?.toISOString()}`);
+  });
+
   test("an error-rate burst is found and blamed on the deployment before it", async () => {
     const repo = "acme/errors";
     const burst = minutesBefore(NOW, 45);

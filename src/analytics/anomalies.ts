@@ -18,9 +18,9 @@ import {
   type RobustBaseline,
 } from "./statistics.js";
 import {
-  dailyUptime,
   firstErrorAt,
   hourlyAggregates,
+  hourlyAndDaily,
   latencySamples,
   precedingChange,
   type ChangeEvent,
@@ -119,12 +119,14 @@ export interface ScanReport {
 
 export async function scanRepository(db: Queryable, repo: string, options: Partial<ScanOptions> = {}): Promise<ScanReport> {
   const opts: ScanOptions = { ...DEFAULT_SCAN_OPTIONS, now: new Date(), ...options };
-  // Enough history to judge the examined hours and to walk an episode back to its start.
-  const hours = opts.lookbackHours + 2 * opts.baselineHours;
-  const [hourly, daily] = await Promise.all([hourlyAggregates(db, repo, opts.now, hours), dailyUptime(db, repo, opts.now, opts.trendDays)]);
+  // Enough history to judge the examined hours (and the trend window within them); an episode found
+  // there is walked back to its start with up to another baseline of its check's hours.
+  const judged = opts.lookbackHours + opts.baselineHours;
+  const [hourly, daily] = await hourlyAndDaily(db, repo, opts.now, Math.max(judged, opts.trendDays * 24), opts.trendDays);
   const findings: Finding[] = [];
   const trends: Trend[] = [];
-  for (const [check, series] of hourSeriesByCheck(hourly)) {
+  for (const [check, recent] of hourSeriesByCheck(hourly)) {
+    const series = findLatencyEpisode(recent, opts) || findErrorEpisode(recent, opts) ? await withEpisodeHistory(db, repo, check, recent, opts) : recent;
     const latency = findLatencyEpisode(series, opts);
     if (latency) findings.push(await latencyFinding(db, repo, check, latency, opts));
     const errors = findErrorEpisode(series, opts);
@@ -142,6 +144,15 @@ export async function scanRepository(db: Queryable, repo: string, options: Parti
     if (trend.direction === "degrading") findings.push(uptimeTrendFinding(repo, trend, opts));
   }
   return { repo, at: opts.now, findings, trends };
+}
+
+/**
+ * The check's hours far enough back to judge every hour an episode may be walked back through
+ * (its baseline reaches another baseline further): read only for the few checks with an episode.
+ */
+async function withEpisodeHistory(db: Queryable, repo: string, check: string, recent: HourSeries, opts: ScanOptions): Promise<HourSeries> {
+  const rows = await hourlyAggregates(db, repo, opts.now, opts.lookbackHours + 2 * opts.baselineHours, check);
+  return hourSeriesByCheck(rows).get(check) ?? recent;
 }
 
 export function findingFingerprint(repo: string, check: string, kind: FindingKind): string {
@@ -211,7 +222,8 @@ export function findLatencyEpisode(series: HourSeries, opts: ScanOptions): Episo
   return findEpisode(opts, (hoursAgo) => {
     const value = series.get(hoursAgo)?.medianMs;
     if (value == null) return null;
-    const usual = baselineOf(series, hoursAgo, opts).flatMap((p) => (p.medianMs == null ? [] : [p.medianMs]));
+    const usual: number[] = [];
+    for (const p of baselineOf(series, hoursAgo, opts)) if (p.medianMs != null) usual.push(p.medianMs);
     if (usual.length < opts.minBaselinePoints) return null;
     const baseline: RobustBaseline = robustBaseline(usual, opts.madFloor);
     const score = modifiedZScore(value, baseline);

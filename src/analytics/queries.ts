@@ -28,9 +28,9 @@ export interface HourlyAggregate {
   p95Ms: number | null;
 }
 
-/** Hourly aggregates of every check of a repository over the last `hours` hours. */
-export async function hourlyAggregates(db: Queryable, repo: string, now: Date, hours: number): Promise<HourlyAggregate[]> {
-  if (onTheHour(now)) return hourlyAggregatesFromRollups(db, repo, now, hours);
+/** Hourly aggregates of every check of a repository (or of one) over the last `hours` hours. */
+export async function hourlyAggregates(db: Queryable, repo: string, now: Date, hours: number, check?: string): Promise<HourlyAggregate[]> {
+  if (onTheHour(now)) return hourlyAggregatesFromRollups(db, repo, now, hours, check);
   const { rows } = await db.query(
     `select check_name,
             floor(extract(epoch from ($2::timestamptz - at)) / 3600)::int as hours_ago,
@@ -39,11 +39,11 @@ export async function hourlyAggregates(db: Queryable, repo: string, now: Date, h
             percentile_cont(0.5) within group (order by latency_ms) filter (where status <> 'unhealthy') as median_ms,
             percentile_cont(0.95) within group (order by latency_ms) filter (where status <> 'unhealthy') as p95_ms
        from health_log
-      where repo = $1 and status <> 'maintenance'
+      where repo = $1 and status <> 'maintenance' and ($4::text is null or check_name = $4)
         and at > $2::timestamptz - make_interval(hours => $3) and at <= $2::timestamptz
       group by 1, 2
       order by 1, 2`,
-    [repo, now, hours],
+    [repo, now, hours, check ?? null],
   );
   return rows.map((r) => ({
     check: r.check_name,
@@ -55,18 +55,29 @@ export async function hourlyAggregates(db: Queryable, repo: string, now: Date, h
   }));
 }
 
-/** The same buckets as clock hours when `now` is on the hour: read from the hourly rollups. */
-async function hourlyAggregatesFromRollups(db: Queryable, repo: string, now: Date, hours: number): Promise<HourlyAggregate[]> {
+/**
+ * The same buckets as clock hours when `now` is on the hour: read from the hourly rollups. A scan
+ * reads a week of hours for every check (168,000 rows at 1,000 checks), so each check's hours come as
+ * one row of JSON arrays, a column each: far cheaper to write and parse than a row object per hour.
+ */
+async function hourlyAggregatesFromRollups(db: Queryable, repo: string, now: Date, hours: number, check?: string): Promise<HourlyAggregate[]> {
   const params = new SqlParams();
-  const sql = await hourRowsSql(db, params, new Date(now.getTime() - hours * HOUR_MS), now, { repos: [repo] });
+  const sql = await hourRowsSql(db, params, new Date(now.getTime() - hours * HOUR_MS), now, { repos: [repo], check });
   const { rows } = await db.query(
-    `select check_name, (extract(epoch from ${params.add(now)}::timestamptz - period_start) / 3600)::int - 1 as hours_ago,
-            healthy + degraded + failures as samples, failures as errors, p50_ms, p95_ms
-       from (${sql}) h where healthy + degraded + failures > 0
-      order by 1, 2`,
+    `select check_name, json_build_object('hoursAgo', json_agg(hours_ago), 'samples', json_agg(samples), 'errors', json_agg(errors),
+                                          'medianMs', json_agg(p50_ms), 'p95Ms', json_agg(p95_ms)) as hours
+       from (select check_name, (extract(epoch from ${params.add(now)}::timestamptz - period_start) / 3600)::int - 1 as hours_ago,
+                    healthy + degraded + failures as samples, failures as errors, p50_ms, p95_ms
+               from (${sql}) h where healthy + degraded + failures > 0) a
+      group by check_name
+      order by check_name`,
     params.values,
   );
-  return rows.map((r) => ({ check: r.check_name, hoursAgo: r.hours_ago, samples: r.samples, errors: r.errors, medianMs: r.p50_ms, p95Ms: r.p95_ms }));
+  return rows.flatMap(({ check_name: check, hours: h }: { check_name: string; hours: Record<string, Array<number | null>> }) =>
+    (h.hoursAgo as number[])
+      .map((hoursAgo, i) => ({ check, hoursAgo, samples: h.samples[i]!, errors: h.errors[i]!, medianMs: h.medianMs[i], p95Ms: h.p95Ms[i] }))
+      .sort((a, b) => a.hoursAgo - b.hoursAgo),
+  );
 }
 
 export interface DailyUptime {
@@ -107,6 +118,32 @@ async function dailyUptimeFromRollups(db: Queryable, repo: string, now: Date, da
     params.values,
   );
   return rows.map((r) => ({ check: r.check_name, daysAgo: r.days_ago, samples: r.samples, ratio: Number(r.ratio) }));
+}
+
+/**
+ * What a scan reads: hourly aggregates over `hours` and daily uptime over `days`. On the hour (a
+ * scheduled scan's slot), when the hours cover the days, the days are summed here from the same
+ * hourly rows, as dailyUptimeFromRollups would sum them in SQL, instead of being read a second time.
+ */
+export async function hourlyAndDaily(db: Queryable, repo: string, now: Date, hours: number, days: number): Promise<[HourlyAggregate[], DailyUptime[]]> {
+  if (!onTheHour(now) || days * 24 > hours) return Promise.all([hourlyAggregates(db, repo, now, hours), dailyUptime(db, repo, now, days)]);
+  const hourly = await hourlyAggregates(db, repo, now, hours);
+  return [hourly, dailyFromHours(hourly, days)];
+}
+
+/** Days of 24 of the hours (bucket k: hours 24k … 24k + 23 ago), by check and day, in hourly's check order. */
+function dailyFromHours(hourly: HourlyAggregate[], days: number): DailyUptime[] {
+  const byCheck = new Map<string, Array<{ samples: number; up: number }>>();
+  for (const h of hourly) {
+    if (h.hoursAgo >= days * 24) continue;
+    const perDay = byCheck.get(h.check) ?? byCheck.set(h.check, []).get(h.check)!;
+    const day = (perDay[Math.floor(h.hoursAgo / 24)] ??= { samples: 0, up: 0 });
+    day.samples += h.samples;
+    day.up += h.samples - h.errors;
+  }
+  return [...byCheck].flatMap(([check, perDay]) =>
+    perDay.flatMap((d, daysAgo) => (d && d.samples > 0 ? [{ check, daysAgo, samples: d.samples, ratio: d.up / d.samples }] : [])),
+  );
 }
 
 export const UPTIME_WINDOWS = { "24h": 24, "7d": 7 * 24, "30d": 30 * 24 } as const;
