@@ -59,6 +59,8 @@ export async function hourlyAggregates(db: Queryable, repo: string, now: Date, h
  * The same buckets as clock hours when `now` is on the hour: read from the hourly rollups. A scan
  * reads a week of hours for every check (168,000 rows at 1,000 checks), so each check's hours come as
  * one row of JSON arrays, a column each: far cheaper to write and parse than a row object per hour.
+ * Sorted by check before they are aggregated, the arrays are built one check at a time (hashing every
+ * check's arrays at once outgrows work_mem at 1,000 checks and spills to disk).
  */
 async function hourlyAggregatesFromRollups(db: Queryable, repo: string, now: Date, hours: number, check?: string): Promise<HourlyAggregate[]> {
   const params = new SqlParams();
@@ -68,7 +70,8 @@ async function hourlyAggregatesFromRollups(db: Queryable, repo: string, now: Dat
                                           'medianMs', json_agg(p50_ms), 'p95Ms', json_agg(p95_ms)) as hours
        from (select check_name, (extract(epoch from ${params.add(now)}::timestamptz - period_start) / 3600)::int - 1 as hours_ago,
                     healthy + degraded + failures as samples, failures as errors, p50_ms, p95_ms
-               from (${sql}) h where healthy + degraded + failures > 0) a
+               from (${sql}) h where healthy + degraded + failures > 0
+              order by check_name) a
       group by check_name
       order by check_name`,
     params.values,
