@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import PgBoss from "pg-boss";
 import { openStore, type Store } from "../src/store/store.js";
-import { healthScore, latencyFactor, renderMetrics } from "../src/web/metrics.js";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { healthScore, latencyFactor, renderMetrics, RESPONSE_BUCKETS_SECONDS } from "../src/web/metrics.js";
 import { startApp, waitFor, APP_PRIVATE_KEY, type RunningApp } from "./harness/app-process.js";
 import { FakeGitHub } from "./harness/fake-github.js";
 import { createTestDatabase, query, type TestDatabase } from "./harness/postgres.js";
@@ -129,6 +130,51 @@ describe("/metrics from the store", () => {
     const used = new Set([...dashboard.matchAll(/autopilot_[a-z_]+/g)].map((m) => m[0].replace(/_bucket$/, "")));
     assert.ok(used.size >= 10);
     for (const name of used) assert.ok(families.has(name), `${name} is exported`);
+  });
+});
+
+describe("/metrics' health families, written as text", () => {
+  test("are what prom-client writes for the same values, awkward label values included", async () => {
+    const db = await createTestDatabase("metrics_text");
+    const store = await openStore(db.url);
+    try {
+      // A quote, a backslash and a newline in a check name; latencies whose sums are exact in binary.
+      const check = 'say "hi"\\now\nplease';
+      await insertSamples(store.pool, [
+        { repo, check, at: ago(10), status: "healthy", latencyMs: 250 },
+        { repo, check, at: ago(20), status: "degraded", latencyMs: 500 },
+        { repo, check, at: ago(30), status: "unhealthy", latencyMs: 5000 },
+      ]);
+      const { body } = await renderMetrics(store.pool, { now: NOW });
+
+      const registry = new Registry();
+      const labelNames = ["repo", "check"];
+      const total = new Counter({ name: "autopilot_health_checks_total", help: "-", labelNames: [...labelNames, "status"], registers: [registry] });
+      for (const status of ["degraded", "healthy", "unhealthy"]) total.inc({ repo, check, status }, 1);
+      const histogram = new Histogram({
+        name: "autopilot_check_response_seconds",
+        help: "-",
+        labelNames,
+        buckets: RESPONSE_BUCKETS_SECONDS,
+        registers: [registry],
+      });
+      histogram.observe({ repo, check }, 0.25);
+      histogram.observe({ repo, check }, 0.5);
+      const uptime = new Gauge({ name: "autopilot_uptime_ratio", help: "-", labelNames: [...labelNames, "window"], registers: [registry] });
+      for (const window of ["24h", "7d", "30d"]) uptime.set({ repo, check, window }, 2 / 3);
+      const expected = await registry.metrics();
+
+      const samplesOf = (text: string, family: string) => text.split("\n").filter((line) => line.startsWith(family));
+      for (const family of ["autopilot_health_checks_total", "autopilot_check_response_seconds", "autopilot_uptime_ratio"]) {
+        const lines = samplesOf(body, family);
+        assert.ok(lines.length >= 3, `${family}: ${lines.join("\n")}`);
+        assert.deepEqual(lines, samplesOf(expected, family));
+      }
+      assert.ok(body.includes('check="say \\"hi\\"\\\\now\\nplease"'), "the label value is escaped");
+    } finally {
+      await store.close();
+      await db.drop();
+    }
   });
 });
 
