@@ -106,7 +106,10 @@ async function drill(fleet: Fleet, apps: RunningApp[], o: DrillOptions): Promise
   let pushes = 0;
   const send = (batch: DrillDelivery[]) => {
     sender.send(
-      batch.map((d) => ({ index: sent.push(d) - 1, appUrl: apps[sent.length % apps.length].url, event: d.event, deliveryId: d.deliveryId, body: d.body })),
+      batch.map(({ body, ...kept }) => {
+        const index = sent.push(kept) - 1;
+        return { index, appUrl: apps[index % apps.length].url, event: kept.event, deliveryId: kept.deliveryId, body: body! };
+      }),
     );
   };
   // Open loop: each 50 ms, the deliveries due by then go out, whatever the app's answers take.

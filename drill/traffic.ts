@@ -13,7 +13,8 @@ export interface DrillDelivery {
   repo: FleetRepo;
   event: string;
   deliveryId: string;
-  body: string;
+  /** The payload as sent; dropped once it is handed to the sender (120,000 of them would be gigabytes). */
+  body?: string;
   /** A run must be recorded with this delivery's id. */
   expectsRun: boolean;
   /** For a migration push: the commit pushed. */
