@@ -1,9 +1,9 @@
 // A small load drill (15 jobs, 11 of them holding run locks at once: more than the store pool's
-// connections). The full one, 32 jobs of every kind: `npm run drill:load`.
+// connections). The full one, 32 jobs of every kind: `npm run drill:jobs`.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Scenario } from "./harness/scenario.js";
-import { describeSamples, expectedJobs, runLoadDrill, slowAnswers, startDrillScenario, type DrillShape } from "./harness/load-drill.js";
+import { describeSamples, expectedJobs, runLoadDrill, slowAnswers, startDrillScenario, type DrillShape } from "./harness/jobs-drill.js";
 import { DEFAULT_POOL_SIZE } from "../src/store/store.js";
 
 const SMALL_DRILL: DrillShape = { pulls: 4, pushes: 1, backupComments: 4, healsInComments: false, planComments: 0, statusComments: 2, eventHeals: 0 };
@@ -32,7 +32,7 @@ describe("load drill", () => {
     assert.equal((await s.targetQuery("select count(*)::int as n from pg_tables where tablename = 'drill_0'"))[0].n, 1, "the migration applied");
 
     assert.ok(result.samples.length >= 10, `/healthz was polled throughout (${result.samples.length} times)`);
-    // On this shared machine, what the store adds to an answer is held to 1 s (see harness/load-drill.ts); `npm run drill:load` holds the whole answer to it.
+    // On this shared machine, what the store adds to an answer is held to 1 s (see harness/jobs-drill.ts); `npm run drill:jobs` holds the whole answer to it.
     assert.deepEqual(slowAnswers(result.samples, "beyondControl"), [], "every /healthz answer was 200, within 1 s of a store-free request's");
     assert.deepEqual(s.github.violations, []);
   });

@@ -21,6 +21,8 @@ export interface AppOptions {
 
 export interface RunningApp {
   url: string;
+  /** The app's process id (its memory is read from /proc/<pid>/status by `npm run drill:load`). */
+  pid: number;
   output: () => string;
   kill(signal?: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
@@ -67,6 +69,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   await waitUntilHealthy(url, child, () => output);
   return {
     url,
+    pid: child.pid!,
     output: () => output,
     kill: (signal = "SIGKILL") => exitOf(child, signal),
     stop: () => exitOf(child, "SIGTERM"),

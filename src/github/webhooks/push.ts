@@ -3,16 +3,18 @@
 // ahead of another repository's migration.
 import type { Context } from "probot";
 import type pg from "pg";
-import { environmentForBranch, loadRepoConfig, type ServerLimits } from "../../config/repo-config.js";
+import { environmentForBranch, loadRepoConfig, type LoadedRepoConfig, type ServerLimits } from "../../config/repo-config.js";
 import { recordAndEnqueue, type Queue } from "../../jobs/queue.js";
 import { splitRepo } from "../api/client.js";
 import type { RepoConfigReader } from "../api/repo-files.js";
 
 export function handlePush(db: pg.Pool, queue: Queue, configs: RepoConfigReader, limits: ServerLimits) {
+  // One function for the handler's life: the reader reuses its result while the config's text is unchanged.
+  const parse = (text: string | null) => loadRepoConfig(text, limits);
   return async (context: Context<"push">): Promise<void> => {
     const { payload } = context;
     if (payload.deleted || !payload.ref.startsWith("refs/heads/") || !payload.installation) return;
-    if (await mapsToNoEnvironment(context, configs, limits)) {
+    if (await mapsToNoEnvironment(context, configs, parse)) {
       context.log.debug({ ref: payload.ref }, "push to a branch no environment maps; nothing to do");
       return;
     }
@@ -37,13 +39,12 @@ export function handlePush(db: pg.Pool, queue: Queue, configs: RepoConfigReader,
  * A push to the default branch may change the config itself, and a config that cannot be read now
  * may be readable by the job's retries: both go to the job, which reports them.
  */
-async function mapsToNoEnvironment(context: Context<"push">, configs: RepoConfigReader, limits: ServerLimits): Promise<boolean> {
+async function mapsToNoEnvironment(context: Context<"push">, configs: RepoConfigReader, parse: (text: string | null) => LoadedRepoConfig): Promise<boolean> {
   const { repository, ref } = context.payload;
   const branch = ref.slice("refs/heads/".length);
   if (branch === repository.default_branch) return false;
   try {
-    const text = await configs.read(context.octokit, splitRepo(repository.full_name), repository.default_branch);
-    const { config, errors } = loadRepoConfig(text, limits);
+    const { config, errors } = await configs.readParsed(context.octokit, splitRepo(repository.full_name), repository.default_branch, parse);
     // The job skips a non-default branch while the config is invalid: the default branch's push reports it.
     return errors.length > 0 || !environmentForBranch(config, branch);
   } catch (error) {

@@ -1,12 +1,12 @@
-// The load drill: many jobs of mixed kinds at once against the real app (a child process), while
+// The jobs drill: many jobs of mixed kinds at once against the real app (a child process), while
 // the target is held busy until more jobs hold their run locks at the same time than the store pool
 // has connections — where the old pool (one lock per pooled connection) deadlocked. Every job must
 // finish and /healthz answer within a second throughout. Shared by test/e2e-load.test.ts (a small
-// drill) and drill/load.ts (`npm run drill:load`, the full one).
+// drill) and drill/jobs.ts (`npm run drill:jobs`, the full one).
 //
 // On a starved machine (other test runs on the same two cores) any request to the app may take over
 // a second before its first line runs. So each /healthz is sent together with a control request the
-// app answers without its store (an unknown path: 404). `npm run drill:load` (meant for an idle
+// app answers without its store (an unknown path: 404). `npm run drill:jobs` (meant for an idle
 // machine) holds every answer to the bound; the test suite holds what /healthz adds over the control
 // to it, and every answer to HEALTHZ_HANG_MS.
 import { randomUUID } from "node:crypto";

@@ -1,0 +1,65 @@
+// The config reader against the fake GitHub over HTTP: an unchanged config is re-read by a 304 and
+// not parsed again (`npm run drill:load` measured parsing as the larger part of a feature-branch
+// push's cost), a changed one is read in full and parsed anew.
+import { before, after, test } from "node:test";
+import assert from "node:assert/strict";
+import { ProbotOctokit } from "probot";
+import { FakeGitHub } from "./harness/fake-github.js";
+import { generateAppKey } from "./harness/app-key.js";
+import { RepoConfigReader } from "../src/github/api/repo-files.js";
+import { DEFAULT_SERVER_LIMITS, environmentForBranch, loadRepoConfig, REPO_CONFIG_PATH, type LoadedRepoConfig } from "../src/config/repo-config.js";
+
+const key = generateAppKey();
+const REPO = "acme/shop";
+const repo = { owner: "acme", repo: "shop" };
+let fake: FakeGitHub;
+let github: InstanceType<typeof ProbotOctokit>;
+
+before(async () => {
+  fake = await FakeGitHub.start({ privateKey: key });
+  fake.addRepo(REPO, { installationId: 7 });
+  github = new ProbotOctokit({ baseUrl: fake.apiUrl, auth: { appId: 1, privateKey: key, installationId: 7 } });
+});
+after(() => fake.close());
+
+const config = (branch: string) => `environments:\n  - { branch: ${branch}, environment: staging }\n`;
+
+test("an unchanged config is parsed once however often it is re-read; a changed one is parsed again", async () => {
+  const reader = new RepoConfigReader();
+  const parsed: Array<string | null> = [];
+  const parse = (text: string | null): LoadedRepoConfig => {
+    parsed.push(text);
+    return loadRepoConfig(text);
+  };
+  fake.commit(REPO, { [REPO_CONFIG_PATH]: config("staging") }, { branch: "main" });
+
+  const first = await reader.readParsed(github, repo, "main", parse);
+  const again = await Promise.all([1, 2, 3].map(() => reader.readParsed(github, repo, "main", parse)));
+  assert.equal(environmentForBranch(first.config, "staging")?.environment, "staging");
+  for (const result of again) assert.equal(result, first, "the same parsed config, not a new parse");
+  assert.deepEqual(parsed, [config("staging")], "parsed once");
+  assert.deepEqual(fake.contentReads(REPO, REPO_CONFIG_PATH), { full: 1, notModified: 3, conditionalFull: 0 }, "every re-read was a 304");
+
+  fake.commit(REPO, { [REPO_CONFIG_PATH]: config("feature/*") }, { branch: "main" });
+  const changed = await reader.readParsed(github, repo, "main", parse);
+  assert.equal(environmentForBranch(changed.config, "feature/x")?.environment, "staging", "the change is seen at once");
+  assert.equal(environmentForBranch(changed.config, "staging"), undefined);
+  assert.deepEqual(parsed, [config("staging"), config("feature/*")]);
+  assert.equal(fake.contentReads(REPO, REPO_CONFIG_PATH).conditionalFull, 1, "the change came back in full to a conditional read");
+
+  // Another parse (other server limits, say) never gets the first one's result.
+  const other = (text: string | null) => loadRepoConfig(text, { ...DEFAULT_SERVER_LIMITS });
+  assert.notEqual(await reader.readParsed(github, repo, "main", other), changed);
+});
+
+test("a repository without a config: each read asks again (a 404 is not cached) and parses the answer as no config", async () => {
+  const reader = new RepoConfigReader();
+  fake.addRepo("acme/empty", { installationId: 7 });
+  fake.commit("acme/empty", { "README.md": "hi" }, { branch: "main" });
+  const calls: Array<string | null> = [];
+  const parse = (text: string | null) => (calls.push(text), loadRepoConfig(text));
+  const missing = await reader.readParsed(github, { owner: "acme", repo: "empty" }, "main", parse);
+  await reader.readParsed(github, { owner: "acme", repo: "empty" }, "main", parse);
+  assert.deepEqual(calls, [null, null], "a 404 caches nothing: each read asks again and parses its answer");
+  assert.equal(environmentForBranch(missing.config, "main")?.environment, "production", "the default rules");
+});
