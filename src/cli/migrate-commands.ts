@@ -10,7 +10,7 @@ import type { Command } from "commander";
 import { isValidDuration } from "../database/directives.js";
 import { hasErrors, type Problem } from "../database/errors.js";
 import type { PreparedLint } from "../database/lint/grammar-thread.js";
-import type { LintSettings } from "../database/lint/index.js";
+import type { LintOptions, LintSettings } from "../database/lint/index.js";
 import { describeLayout, DIESEL_CONFIG, dieselMigrationsDirectory, LAYOUT_NAMES, SUPABASE_DIRECTORY, type LayoutName } from "../database/layouts/index.js";
 import { DEFAULT_DIRECTORY, loadMigrationDirectory, type LoadedDirectory, type MigrationFile } from "../database/migration-files.js";
 import type { MigrationFailure, ProgressEvent } from "../database/migrator.js";
@@ -77,6 +77,7 @@ async function planCommand(flags: PlanFlags): Promise<void> {
     await lintFiles(
       files.filter((f) => pending.has(f.path)),
       linting,
+      databaseUrl,
     );
   }
 }
@@ -95,22 +96,35 @@ async function lintOnly(flags: PlanFlags): Promise<void> {
  * Starts loading the lint for the repo config's settings; with a database, its PostgreSQL version
  * decides which syntax is too new.
  */
-async function prepareLintRun(repoConfigPath: string, databaseUrl?: string): Promise<PreparedLint> {
+async function prepareLintRun(repoConfigPath: string, databaseUrl?: string): Promise<LintRun> {
   const settings = await lintSettingsFrom(repoConfigPath);
   const { lintOptionsOf } = await import("../database/lint/config.js");
   const targetMajor = databaseUrl ? await (await import("../database/server-version.js")).serverMajor(databaseUrl) : undefined;
   compileParserWithBaselineOnly();
   const { prepareLint } = await import("../database/lint/grammar-thread.js");
-  return prepareLint(lintOptionsOf(settings, targetMajor));
+  const options = lintOptionsOf(settings, targetMajor);
+  return { options, prepared: prepareLint(options), prepare: prepareLint };
 }
 
-/** Prints each finding (down files' too) as `path:line: severity rule-id: message`; exit code 1 on any counted error. */
-async function lintFiles(files: MigrationFile[], linting: PreparedLint): Promise<void> {
+interface LintRun {
+  options: LintOptions;
+  prepared: PreparedLint;
+  prepare: (options: LintOptions) => PreparedLint;
+}
+
+/**
+ * Prints each finding (down files' too) as `path:line: severity rule-id: message`; exit code 1 on any
+ * counted error. With a database, a SET NOT NULL that a validated check on the target makes cheap is no finding.
+ */
+async function lintFiles(files: MigrationFile[], linting: LintRun, databaseUrl?: string): Promise<void> {
   const { countFindings, formatFinding } = await import("../database/lint/format.js");
-  const findings = await linting.lint(
-    files.map((f) => ({ path: f.path, sql: f.sql, noTransaction: f.directives.noTransaction })),
-    files.flatMap((f) => f.down ?? []),
-  );
+  const inputs = files.map((f) => ({ path: f.path, sql: f.sql, noTransaction: f.directives.noTransaction }));
+  const downs = files.flatMap((f) => f.down ?? []);
+  let findings = await linting.prepared.lint(inputs, downs);
+  if (databaseUrl) {
+    const { exemptSetNotNullCheckedOnTarget } = await import("../database/lint/target-checks.js");
+    findings = await exemptSetNotNullCheckedOnTarget(findings, linting.options, databaseUrl, (options) => linting.prepare(options).lint(inputs, downs));
+  }
   // One write for all the lines: a console.log per finding costs a system call each.
   if (findings.length) process.stdout.write(findings.map(formatFinding).join("\n") + "\n");
   const { errors, warnings, notices, ignored } = countFindings(findings);

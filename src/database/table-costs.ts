@@ -64,19 +64,53 @@ export async function tableCosts(databaseUrl: string, tables: string[]): Promise
   return costs;
 }
 
-async function queryLeaves(databaseUrl: string, names: string[]): Promise<LeafRow[]> {
+function queryLeaves(databaseUrl: string, names: string[]): Promise<LeafRow[]> {
+  return queryCatalog<LeafRow>(databaseUrl, COST_QUERY, names, "table sizes");
+}
+
+/** One catalog query given the table names, on its own short connection; errors redacted, their code kept. */
+async function queryCatalog<Row extends object>(databaseUrl: string, sql: string, names: string[], what: string): Promise<Row[]> {
   const client = new pg.Client({ connectionString: databaseUrl, application_name: "autopilot-plan", connectionTimeoutMillis: 10_000 });
   client.on("error", () => undefined); // a dropped connection surfaces as the query's error
   try {
     await client.connect();
-    return (await client.query<LeafRow>(COST_QUERY, [names])).rows;
+    return (await client.query(sql, [names])).rows as Row[];
   } catch (error) {
-    const failure = new Error(redact(`could not read table sizes: ${(error as Error).message ?? String(error)}`)) as Error & { code?: string };
+    const failure = new Error(redact(`could not read ${what}: ${(error as Error).message ?? String(error)}`)) as Error & { code?: string };
     failure.code = (error as { code?: string }).code; // kept for isUnavailable()
     throw failure;
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+const CHECKS_QUERY = `
+select w.name, c.conname, c.convalidated, pg_get_constraintdef(c.oid) as definition
+  from unnest($1::text[]) as w(name)
+  join pg_constraint c on c.conrelid = to_regclass(w.name)
+ where c.contype = 'c'`;
+
+/** A CHECK constraint on the target: its table as the caller named it, its name and its definition. */
+export interface TargetCheck {
+  table: string;
+  constraint: string;
+  /** False for one added NOT VALID and not validated since: it proves nothing about the rows already there. */
+  validated: boolean;
+  /** As pg_get_constraintdef prints it: `CHECK ((note IS NOT NULL))`. */
+  definition: string;
+}
+
+/** The CHECK constraints of the tables (names as written in SQL, as for tableCosts), in one round trip. */
+export async function checkConstraints(databaseUrl: string, tables: string[]): Promise<TargetCheck[]> {
+  const names = [...new Set(tables)].filter(isRelationName);
+  if (names.length === 0) return [];
+  const rows = await queryCatalog<{ name: string; conname: string; convalidated: boolean; definition: string }>(
+    databaseUrl,
+    CHECKS_QUERY,
+    names,
+    "CHECK constraints",
+  );
+  return rows.map((row) => ({ table: row.name, constraint: row.conname, validated: row.convalidated, definition: row.definition }));
 }
 
 function addLeaf(cost: TableCost, leaf: LeafRow): void {

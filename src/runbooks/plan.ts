@@ -10,6 +10,7 @@ import { takeOverNote } from "./plan-take-over.js";
 import { lintDownFile } from "../database/lint/down-files.js";
 import { ensureLintReady, lintMigrations, lintOptionsOf, type LintFinding, type LintOptions } from "../database/lint/index.js";
 import { downgradeSmallTableLocks } from "../database/lint/small-tables.js";
+import { exemptSetNotNullCheckedOnTarget } from "../database/lint/target-checks.js";
 import { downSqlOf, indexMigrations, type MigrationFile, type MigrationRef, type Problem } from "../database/migration-files.js";
 import { appliedRefs, checkDrift, recordDrift } from "./drift-check.js";
 import type { DriftFinding } from "./drift-outcome.js";
@@ -127,7 +128,11 @@ class PlanRun extends RunContext<RunOf<"plan">> {
     );
     await this.checkRun.progress("Linting…");
     const options = lintOptionsOf(config.lint, await this.targetMajor(target, history));
-    const findings = await this.step("lint", () => this.lint(files.files, downs, options));
+    const findings = await this.step("lint", async () => {
+      const found = await this.lint(files.files, downs, options);
+      if (!("applied" in history) || typeof target === "string") return found;
+      return exemptSetNotNullCheckedOnTarget(found, options, target.databaseUrl, (checked) => this.lint(files.files, downs, checked));
+    });
     const costed = "applied" in history && typeof target !== "string" ? await this.withCosts(findings, target, config.lint.small_table_rows) : findings;
     const downPaths = new Set(downs.map((d) => d.path));
     const report: PlanReport = {

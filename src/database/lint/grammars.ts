@@ -6,6 +6,7 @@
 // `overrides` gives it 15.1.2 (AST types only, which this file does not use).
 
 import type { PgQueryWasm } from "libpg-query-13/wasm/libpg-query.js";
+import { parseToJson, type ParseStop } from "./parse-tree.js";
 
 /** The newest grammar: the one the rules read, and every target from this major up. */
 export const NEWEST_MAJOR = 17;
@@ -86,29 +87,10 @@ export async function newerSyntaxLoading(sql: string, targetMajor: number): Prom
   return newerSyntax(sql, targetMajor);
 }
 
-/**
- * Where the grammar stops on the text, as libpg-query's parseSync reports it (message, and the
- * 1-based cursor made 0-based), read from its PgQueryParseResult { parse_tree, stderr_buffer, error }
- * and PgQueryError { message, funcname, filename, lineno, cursorpos, context } as its index does.
- */
-function parseStop(sql: string, major: number): { position: number; message: string } | undefined {
+/** Where the grammar stops on the text, as libpg-query's parseSync reports it; undefined when it parses. */
+function parseStop(sql: string, major: number): ParseStop | undefined {
   const wasm = loaded.get(major);
   if (!wasm) throw new Error(`PostgreSQL ${major}'s grammar is not loaded: await ensureLintReady({ postgresVersion }) first`);
-  if (sql.trim() === "") return { position: 0, message: "Query cannot be empty" };
-  const bytes = wasm.lengthBytesUTF8(sql) + 1;
-  const query = wasm._malloc(bytes);
-  let result = 0;
-  try {
-    wasm.stringToUTF8(sql, query, bytes);
-    result = wasm._wasm_parse_query_raw(query);
-    if (!result) return { position: 0, message: "Failed to allocate memory for parse result" };
-    const error = wasm.getValue(result + 8, "i32");
-    if (!error) return wasm.getValue(result, "i32") ? undefined : { position: 0, message: "Parse result is null" };
-    const message = wasm.getValue(error, "i32");
-    const cursor = wasm.getValue(error + 16, "i32");
-    return { position: cursor > 0 ? cursor - 1 : 0, message: message ? wasm.UTF8ToString(message) : "Unknown error" };
-  } finally {
-    wasm._free(query);
-    if (result) wasm._wasm_free_parse_result(result);
-  }
+  const parsed = parseToJson(wasm, sql, false);
+  return "stop" in parsed ? parsed.stop : undefined;
 }

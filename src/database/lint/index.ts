@@ -1,15 +1,14 @@
 // Migration lint with PostgreSQL's own parser (libpg-query, WebAssembly). Plain data in, plain data
 // out: the plan runbook, the CLI and the tests call the same function, and none knows of GitHub.
-import { loadModule, parseSync } from "libpg-query";
-import type { Node } from "libpg-query";
 import { parseDirectives, type IgnoreDirective } from "../directives.js";
 import { splitStatements } from "../sql-split.js";
 import { as, tableOf } from "./ast.js";
 import { resolveRuleId, ruleInfo, type FindingSeverity, type RuleSeverity } from "./catalog.js";
 import { loadGrammarsFor, newerSyntax, NEWEST_MAJOR, type NewerSyntax } from "./grammars.js";
-import { KnownSchema } from "./known-schema.js";
+import { KnownSchema, type NotNullCheckOnTarget } from "./known-schema.js";
 import { skipTrivia } from "./lexer.js";
 import { SourceText } from "./locations.js";
+import { loadNewestGrammar, parseStatements, splitParseTree, type ParseStop, type ParsedText, type RawStatement } from "./parse-tree.js";
 import { RULES } from "./rules/index.js";
 import { closesTransaction, opensTransaction, transactionNesting } from "./rules/transactions.js";
 import { Statement, type FileFacts, type Hit, type Rule } from "./statement.js";
@@ -50,6 +49,8 @@ export interface LintOptions {
   rules?: Record<string, RuleSeverity>;
   /** The target's PostgreSQL major: syntax its grammar refuses is a finding. Omitted: not checked. */
   postgresVersion?: number;
+  /** The target's validated CHECK (col IS NOT NULL) constraints (target-checks.ts): SET NOT NULL skips its scan there. */
+  notNullChecks?: NotNullCheckOnTarget[];
 }
 
 let parserLoaded = false;
@@ -61,7 +62,7 @@ let parserLoaded = false;
 export async function ensureLintReady(options: { postgresVersion?: number } = {}): Promise<void> {
   if (options.postgresVersion !== undefined && options.postgresVersion < NEWEST_MAJOR) await loadGrammarsFor(options.postgresVersion);
   if (parserLoaded) return;
-  await loadModule();
+  await loadNewestGrammar();
   parserLoaded = true;
 }
 
@@ -91,13 +92,9 @@ export async function findTransactionControl(input: { path: string; sql: string 
   if (!splitStatements(input.sql).some((statement) => TRANSACTION_START.test(statement.text))) return [];
   await ensureLintReady();
   const source = new SourceText(wellFormed(input.sql));
-  let parsed: { stmts?: Array<{ stmt: Node; stmt_location?: number; stmt_len?: number }> };
-  try {
-    parsed = parseSync(source.text);
-  } catch {
-    return [];
-  }
-  return toStatements(parsed.stmts ?? [], source, false, new KnownSchema()).flatMap((statement) =>
+  const parsed = parseStatements(source.text);
+  if ("stop" in parsed) return [];
+  return toStatements(parsed.statements, source, false, new KnownSchema()).flatMap((statement) =>
     transactionNesting.check!(statement).flatMap(
       (hit) => toFinding({ rule: transactionNesting.id, hit, statement, index: statement.start }, input.path, source, new Map()) ?? [],
     ),
@@ -114,7 +111,7 @@ interface Located {
 }
 
 export function lintMigration(input: LintInput, options: LintOptions = {}): LintFinding[] {
-  return lintInRun(input, options, new KnownSchema());
+  return lintInRun(input, options, new KnownSchema(options.notNullChecks));
 }
 
 /**
@@ -122,7 +119,7 @@ export function lintMigration(input: LintInput, options: LintOptions = {}): Lint
  * type, a validated CHECK (col IS NOT NULL)) tells the rules of a later one what PostgreSQL will skip.
  */
 export function lintMigrations(inputs: LintInput[], options: LintOptions = {}): LintFinding[] {
-  const schema = new KnownSchema();
+  const schema = new KnownSchema(options.notNullChecks);
   return inputs.flatMap((input) => lintInRun(input, options, schema));
 }
 
@@ -144,21 +141,20 @@ export function lintableText(sql: unknown): string {
   return wellFormed(typeof sql === "string" ? sql : String(sql ?? ""));
 }
 
-/** lintMigrations, but each file waits for `finish`; the files still learn from each other in order. */
-export function startLintMigrations(inputs: LintInput[], options: LintOptions = {}): PendingLint[] {
-  const schema = new KnownSchema();
-  return inputs.map((input) => startLint(input, options, schema));
+/**
+ * lintMigrations one file at a time, each waiting for `finish`: every call lints the next file of the
+ * run (which learns from the ones before), parsing it here or taking the newest grammar's parse of
+ * its lintableText from elsewhere (a worker thread, grammar-thread.ts).
+ */
+export function startLintRun(options: LintOptions = {}): (input: LintInput, parsed?: ParsedText) => PendingLint {
+  const schema = new KnownSchema(options.notNullChecks);
+  return (input, parsed) => startLint(input, options, schema, parsed);
 }
 
-/** lintMigration, waiting for `finish`. */
-export function startLintMigration(input: LintInput, options: LintOptions = {}): PendingLint {
-  return startLint(input, options, new KnownSchema());
-}
-
-function startLint(input: LintInput, options: LintOptions, schema: KnownSchema): PendingLint {
-  if (!parserLoaded) throw new Error("lintMigration needs the parser: await ensureLintReady() first");
+function startLint(input: LintInput, options: LintOptions, schema: KnownSchema, parsed?: ParsedText): PendingLint {
+  if (!parsed && !parserLoaded) throw new Error("lintMigration needs the parser: await ensureLintReady() first");
   const source = new SourceText(lintableText(input.sql));
-  const { located, statements } = analyze(source, Boolean(input.noTransaction), schema);
+  const { located, statements } = analyze(source, Boolean(input.noTransaction), schema, parsed);
   const severities = severityOverrides(options.rules);
   const ignores = new IgnoreIndex(source, input.path, statements?.[0]?.start);
   const findings = located.flatMap((found) => toFinding(found, input.path, source, severities, ignores) ?? []);
@@ -175,20 +171,16 @@ function startLint(input: LintInput, options: LintOptions, schema: KnownSchema):
   };
 }
 
-function analyze(source: SourceText, noTransaction: boolean, schema: KnownSchema): { located: Located[]; statements?: Statement[] } {
+function analyze(source: SourceText, noTransaction: boolean, schema: KnownSchema, given?: ParsedText): { located: Located[]; statements?: Statement[] } {
   const text = source.text;
   const nul = text.indexOf("\0");
   if (nul !== -1)
     return { located: [{ rule: "syntax-error", hit: { message: "the file contains a NUL character (byte 0x00), which PostgreSQL refuses" }, index: nul }] };
   if (text.trim() === "") return { located: [emptyMigration()] };
 
-  let parsed: { stmts?: Array<{ stmt: Node; stmt_location?: number; stmt_len?: number }> };
-  try {
-    parsed = parseSync(text);
-  } catch (error) {
-    return { located: [syntaxError(error, source)] };
-  }
-  const raw = parsed.stmts ?? [];
+  const parsed = given ? ("stop" in given ? given : { statements: splitParseTree(given.json) }) : parseStatements(text);
+  if ("stop" in parsed) return { located: [syntaxError(parsed.stop, source)] };
+  const raw = parsed.statements;
   if (raw.length === 0) return { located: [emptyMigration()] };
   const located: Located[] = [];
   const statements = toStatements(raw, source, noTransaction, schema, (statement) => located.push(...checkStatement(statement)));
@@ -217,11 +209,8 @@ function emptyMigration(): Located {
   return { rule: "empty-migration", hit: { message: "the file has no SQL statement (only whitespace or comments)" }, index: 0 };
 }
 
-function syntaxError(error: unknown, source: SourceText): Located {
-  const details = (error as { sqlDetails?: { message?: string; cursorPosition?: number } }).sqlDetails;
-  const message = details?.message ?? (error instanceof Error ? error.message : String(error));
-  const index = source.indexOfCodePoint(details?.cursorPosition ?? 0);
-  return { rule: "syntax-error", hit: { message }, index };
+function syntaxError(stop: ParseStop, source: SourceText): Located {
+  return { rule: "syntax-error", hit: { message: stop.message }, index: source.indexOfCodePoint(stop.position) };
 }
 
 /**
@@ -229,7 +218,7 @@ function syntaxError(error: unknown, source: SourceText): Located {
  * before the facts learn from it, so a rule knows what came before and never what comes after.
  */
 function toStatements(
-  raw: Array<{ stmt: Node; stmt_location?: number; stmt_len?: number }>,
+  raw: RawStatement[],
   source: SourceText,
   noTransaction: boolean,
   schema: KnownSchema,
@@ -246,11 +235,11 @@ function toStatements(
   };
   const statements: Statement[] = [];
   let inTransactionBlock = false;
-  for (const { stmt, stmt_location = 0, stmt_len = 0 } of raw) {
-    // stmt_location points just past the previous semicolon, so it includes comments and blank lines.
-    const start = skipTrivia(source.text, source.indexOfByte(stmt_location));
-    const end = stmt_len ? source.indexOfByte(stmt_location + stmt_len) : source.text.length;
-    const statement = new Statement(stmt, start, end, facts, inTransactionBlock);
+  for (const { type, json, location, length } of raw) {
+    // The location points just past the previous semicolon, so it includes comments and blank lines.
+    const start = skipTrivia(source.text, source.indexOfByte(location));
+    const end = length ? source.indexOfByte(location + length) : source.text.length;
+    const statement = new Statement(type, json, start, end, facts, inTransactionBlock);
     statements.push(statement);
     visit?.(statement);
     if (opensTransaction(statement)) inTransactionBlock = true;

@@ -18,8 +18,25 @@ interface KnownTable {
   notNullChecks: Map<string, NotNullCheck>;
 }
 
+/** A CHECK (col IS NOT NULL) already on the target (target-checks.ts): table name as written in SQL. */
+export interface NotNullCheckOnTarget {
+  table: string;
+  constraint: string;
+  columns: string[];
+  /** NOT VALID on the target: exempts nothing until the run validates it. */
+  validated: boolean;
+}
+
 export class KnownSchema {
   private readonly tables = new Map<string, KnownTable>();
+
+  /** Starts from the target's CHECK (col IS NOT NULL) constraints, when the run knows them. */
+  constructor(onTarget: readonly NotNullCheckOnTarget[] = []) {
+    for (const check of onTarget) {
+      const known = this.table({ name: bareName(check.table) });
+      known.notNullChecks.set(check.constraint, { columns: check.columns, validated: check.validated });
+    }
+  }
 
   columnType(table: TableName, column: string): TypeName | undefined {
     return this.tables.get(table.name)?.columns.get(column);
@@ -94,6 +111,12 @@ export class KnownSchema {
     const name = constraint.conname ?? `${known.name}_${column ?? columns[0]}_check`;
     if (columns.length) known.notNullChecks.set(name, { columns, validated: !constraint.skip_validation });
   }
+}
+
+/** `shop."Orders"` → `Orders`: tables are keyed by bare name, as the parser gives relname. */
+function bareName(table: string): string {
+  const last = /(?:^|\.)("(?:[^"]|"")+"|[^."]+)$/.exec(table)?.[1] ?? table;
+  return last.startsWith('"') ? last.slice(1, -1).replaceAll('""', '"') : last.toLowerCase();
 }
 
 /** The columns `a IS NOT NULL [AND b IS NOT NULL …]` proves non-null (PostgreSQL's implication proof accepts the conjunction). */

@@ -14,3 +14,9 @@ declare module "libpg-query-*/wasm/libpg-query.js" {
   const factory: () => Promise<PgQueryWasm>;
   export default factory;
 }
+
+// The newest grammar's package (libpg-query, unaliased), the same factory.
+declare module "libpg-query/wasm/libpg-query.js" {
+  const factory: () => Promise<import("libpg-query-13/wasm/libpg-query.js").PgQueryWasm>;
+  export default factory;
+}

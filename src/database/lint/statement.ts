@@ -1,7 +1,7 @@
 // What a rule sees: one parsed statement, with the questions rules keep asking answered once
 // (which ALTER TABLE commands, which column definitions, was the table created in this file).
 import type { AlterTableCmd, AlterTableType, ColumnDef, Node, TypeName } from "libpg-query";
-import { as, displayName, nodeType, tableOf, type NodeOf, type NodeType, type TableName } from "./ast.js";
+import { as, displayName, tableOf, type NodeOf, type NodeType, type TableName } from "./ast.js";
 import type { KnownSchema } from "./known-schema.js";
 
 /** A finding as a rule reports it; the engine adds the position, severity, texts and ignores. */
@@ -56,18 +56,23 @@ export interface ColumnUse {
 }
 
 export class Statement {
-  readonly type: NodeType;
+  private tree?: Node;
 
   constructor(
-    readonly node: Node,
+    readonly type: NodeType,
+    /** The parse tree as the parser's JSON text (parse-tree.ts), read on first use. */
+    private readonly treeJson: string,
     /** String index of the statement's first token, and one past its end. */
     readonly start: number,
     readonly end: number,
     readonly file: FileFacts,
     /** Inside an explicit BEGIN … COMMIT of this file. */
     readonly inTransactionBlock: boolean,
-  ) {
-    this.type = nodeType(node);
+  ) {}
+
+  /** The parse tree: most statements' trees are never looked at, so each is read from its JSON when first asked for. */
+  get node(): Node {
+    return (this.tree ??= JSON.parse(this.treeJson) as Node);
   }
 
   as<K extends NodeType>(type: K): NodeOf<K> | undefined {

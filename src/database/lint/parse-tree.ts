@@ -1,0 +1,103 @@
+// PostgreSQL's parser called through libpg-query's Emscripten factory (as grammars.ts does for the
+// older grammars), handing back the parse tree as the JSON text the C library writes, cut into one
+// piece per statement. A piece becomes objects only when a rule or the run's facts look at that
+// statement (Statement.node): most statements of a migration (INSERTs, functions, views, grants) are
+// never looked into, and turning a directory's 11 MB of JSON into objects cost as much as parsing it.
+// The JSON text is also what a worker thread can hand over cheaply (grammar-thread.ts).
+import type { PgQueryWasm } from "libpg-query-13/wasm/libpg-query.js";
+import type { NodeType } from "./ast.js";
+
+let newest: PgQueryWasm | undefined;
+
+/** Compiles the newest grammar (PostgreSQL 17's) once per thread. */
+export async function loadNewestGrammar(): Promise<PgQueryWasm> {
+  newest ??= await (await import("libpg-query/wasm/libpg-query.js")).default();
+  return newest;
+}
+
+/** The newest grammar's parse of the text, split into statements, or where it stops. */
+export function parseStatements(sql: string): { statements: RawStatement[] } | { stop: ParseStop } {
+  if (!newest) throw new Error("lintMigration needs the parser: await ensureLintReady() first");
+  const parsed = parseToJson(newest, sql);
+  return "stop" in parsed ? parsed : { statements: splitParseTree(parsed.json) };
+}
+
+/** One top-level statement (libpg-query's RawStmt), its tree still JSON text. */
+export interface RawStatement {
+  type: NodeType;
+  /** The statement's tree, `{"AlterTableStmt":{…}}`, for JSON.parse. */
+  json: string;
+  /** Byte offset just past the previous statement's semicolon, as libpg-query's stmt_location. */
+  location: number;
+  /** Bytes from `location` to the end of the statement (0: to the end of the text), as stmt_len. */
+  length: number;
+}
+
+/** What the parser says where it stops, as libpg-query's SqlError.sqlDetails (cursor made 0-based). */
+export interface ParseStop {
+  position: number;
+  message: string;
+}
+
+/** A text's parse: the tree's JSON text, or where the grammar stops. */
+export type ParsedText = { json: string } | { stop: ParseStop };
+
+/**
+ * The parse tree's JSON text (or "" when `readTree` is false: whether it parses is all the caller
+ * asks), or where the grammar stops: libpg-query's parseSync without its JSON.parse.
+ */
+export function parseToJson(wasm: PgQueryWasm, sql: string, readTree = true): ParsedText {
+  if (sql.trim() === "") return { stop: { position: 0, message: "Query cannot be empty" } };
+  const bytes = wasm.lengthBytesUTF8(sql) + 1;
+  const query = wasm._malloc(bytes);
+  let result = 0;
+  try {
+    wasm.stringToUTF8(sql, query, bytes);
+    result = wasm._wasm_parse_query_raw(query);
+    if (!result) return { stop: { position: 0, message: "Failed to allocate memory for parse result" } };
+    // PgQueryParseResult { parse_tree, stderr_buffer, error }; PgQueryError { message, funcname, filename, lineno, cursorpos, context }.
+    const error = wasm.getValue(result + 8, "i32");
+    if (error) {
+      const message = wasm.getValue(error, "i32");
+      const cursor = wasm.getValue(error + 16, "i32");
+      return { stop: { position: cursor > 0 ? cursor - 1 : 0, message: message ? wasm.UTF8ToString(message) : "Unknown error" } };
+    }
+    const tree = wasm.getValue(result, "i32");
+    if (!tree) return { stop: { position: 0, message: "Parse result is null" } };
+    return { json: readTree ? wasm.UTF8ToString(tree) : "" };
+  } finally {
+    wasm._free(query);
+    if (result) wasm._wasm_free_parse_result(result);
+  }
+}
+
+// `{"version":170007,"stmts":[{"stmt":{"SelectStmt":{…}},"stmt_len":8},{"stmt":{…},"stmt_location":9,"stmt_len":31}]}`:
+// only a RawStmt has a field named "stmt" in a raw parse tree, and a quote inside a JSON string is
+// escaped, so this text starts each statement and nothing else.
+const STATEMENT_START = '{"stmt":{"';
+const TREE_OFFSET = '{"stmt":'.length;
+// The RawStmt's own fields after its tree; each is left out when 0.
+const STATEMENT_END = /(?:,"stmt_location":(\d+))?(?:,"stmt_len":(\d+))?\}$/;
+
+/** The statements of a parse tree's JSON text, in order, each tree left as text. */
+export function splitParseTree(json: string): RawStatement[] {
+  const statements: RawStatement[] = [];
+  let start = json.indexOf(STATEMENT_START);
+  while (start !== -1) {
+    const next = json.indexOf(STATEMENT_START, start + STATEMENT_START.length);
+    // The piece ends before the comma ahead of the next statement, or before the list's "]".
+    const end = next === -1 ? json.lastIndexOf("]") : next - 1;
+    const tailStart = Math.max(start, end - 64);
+    const tail = STATEMENT_END.exec(json.slice(tailStart, end));
+    if (!tail) throw new Error(`unexpected parse tree JSON near offset ${tailStart}`);
+    const typeStart = start + STATEMENT_START.length;
+    statements.push({
+      type: json.slice(typeStart, json.indexOf('"', typeStart)) as NodeType,
+      json: json.slice(start + TREE_OFFSET, tailStart + tail.index),
+      location: Number(tail[1] ?? 0),
+      length: Number(tail[2] ?? 0),
+    });
+    start = next;
+  }
+  return statements;
+}
