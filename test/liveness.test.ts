@@ -5,18 +5,11 @@ import type { AddressInfo } from "node:net";
 import { DEFAULT_POOL_SIZE, type Store } from "../src/store/store.js";
 import { RunLocks, whileOrphaned } from "../src/jobs/liveness.js";
 import { healthzHandler } from "../src/web/healthz.js";
-import type { Logger } from "../src/logger.js";
+import { recordingLogger } from "./harness/recording-logger.js";
 import type pg from "pg";
 import { query, type TestDatabase } from "./harness/postgres.js";
 import { useTestStore } from "./harness/test-store.js";
 import { waitFor } from "./harness/app-process.js";
-
-/** A logger that keeps what it was told, to wait for a message instead of sleeping. */
-function recordingLogger(): Logger & { messages: string[] } {
-  const messages: string[] = [];
-  const keep = (obj: unknown, msg?: string) => void messages.push(typeof obj === "string" ? obj : (msg ?? ""));
-  return { messages, warn: keep, info: keep, error: keep, debug: keep } as unknown as Logger & { messages: string[] };
-}
 
 /** True when no live worker holds the run's lock: what the reaper finds before it hands a run back. */
 async function isOrphaned(db: pg.Pool, runId: number): Promise<boolean> {

@@ -37,6 +37,8 @@ import type { Attempt, RunbookDeps } from "./deps.js";
 import { beginRun, RunContext } from "./run-context.js";
 import { isNotifiable, restoreAlertState } from "../analytics/alerts.js";
 import { ALERT_PREFIX, alertsOnCheck, notifyAlerts, stepAlerts } from "./heal-alerts.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { whileWaiting } from "../jobs/worker-lending.js";
 
 export async function runHeal(deps: RunbookDeps, runId: number, _attempt: Attempt): Promise<void> {
   const begun = await beginRun(deps, runId, "heal");
@@ -177,7 +179,7 @@ class HealCycle extends RunContext {
       config,
       down.map((d) => d.check),
     );
-    await new Promise((resolve) => setTimeout(resolve, health.recovery_wait_seconds * 1000));
+    await whileWaiting(() => sleep(health.recovery_wait_seconds * 1000));
     const again = await this.probeAll(
       probes.filter((p) => down.some((d) => d.check === p.name)),
       health,

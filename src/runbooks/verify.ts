@@ -4,7 +4,8 @@
 // It runs inside the job of the run it verifies rather than as follow-up jobs: the migrate queue is
 // one job at a time per repository, so the next push waits for this verdict instead of migrating over
 // a release that may be rolled back, and the run keeps its worker's liveness lock (no reaper hand-back
-// between probes). The cost is one migrate worker per verifying repository for `minutes`.
+// between probes). While it watches, the job lends its worker to the queue (jobs/worker-lending.ts),
+// so releases being verified never hold back other repositories' migrations.
 import { setTimeout as sleep } from "node:timers/promises";
 import { retryDelays, type HealthConfig } from "../config/health-config.js";
 import { VERIFY_PROBE_NOMINAL_SECONDS, verifyProbeSeconds } from "../config/environment.js";
@@ -13,6 +14,7 @@ import { probeConfiguredCheck } from "../health/configured-probe.js";
 import { runAll, withRetries } from "../health/probe-runner.js";
 import { baselineOf, judge, type Verification, type VerificationSample } from "../health/verification.js";
 import type { RunbookDeps } from "./deps.js";
+import { whileWaiting } from "../jobs/worker-lending.js";
 
 export interface VerifyRequest {
   repo: string;
@@ -42,17 +44,22 @@ export async function verifyChange(deps: RunbookDeps, request: VerifyRequest, pr
   );
   const samples: VerificationSample[] = [];
   const title = (round: number) => `Verifying ${environment} (${Math.floor((round * VERIFY_PROBE_NOMINAL_SECONDS) / 60)} of ${settings.minutes} min)…`;
-  let verdict = judge(baseline, samples, health.degraded_ms);
   // Rounds of the window that passed before a resume; the samples they took died with their worker.
   const elapsed = request.startedAt ? Math.min(rounds - 1, Math.floor((Date.now() - request.startedAt.getTime()) / probeMs)) : 0;
-  for (let round = elapsed + 1; round <= rounds; round++) {
-    await progress(title(round - 1));
-    // The deploy hook has just been called: the first probe waits like every other one.
-    await sleep(probeMs);
+  const probeRound = async () => {
     const results = await runAll(checks.map((check) => () => withRetries(() => probeConfiguredCheck(check, health, policy), delays)));
     samples.push(...results.map((r) => ({ check: r.check, status: r.status, latencyMs: r.latencyMs })));
-    verdict = judge(baseline, samples, health.degraded_ms);
-    if (verdict.regressed) return { ...verdict, environment, minutes: settings.minutes, probes: round };
-  }
-  return { ...verdict, environment, minutes: settings.minutes, probes: rounds };
+    return judge(baseline, samples, health.degraded_ms);
+  };
+  return whileWaiting(async () => {
+    let verdict = judge(baseline, samples, health.degraded_ms);
+    for (let round = elapsed + 1; round <= rounds; round++) {
+      await progress(title(round - 1));
+      // The deploy hook has just been called: the first probe waits like every other one.
+      await sleep(probeMs);
+      verdict = await probeRound();
+      if (verdict.regressed) return { ...verdict, environment, minutes: settings.minutes, probes: round };
+    }
+    return { ...verdict, environment, minutes: settings.minutes, probes: rounds };
+  });
 }
