@@ -15,6 +15,7 @@ import { renderInsights } from "../analytics/insights-report.js";
 import { postWeeklyInsights } from "../report/weekly-issue.js";
 import { lastHealAction, recordHealAction } from "../store/health.js";
 import { deferredBecause } from "../github/api/rate-budget.js";
+import { targetDatabaseDestination } from "../breakers.js";
 
 const WEEK_MS = 7 * 24 * 3_600_000;
 
@@ -79,9 +80,11 @@ class Scan extends RunContext {
   private async weeklyInsights(): Promise<void> {
     const last = await lastHealAction(this.deps.db, this.run.repo, "weekly insights");
     if (last && Date.now() - new Date(last).getTime() < WEEK_MS) return;
+    const [target] = await this.boundTargets();
     const insights = await gatherInsights(this.deps.db, {
       repo: this.run.repo.toLowerCase(),
-      databaseUrl: (await this.boundTargets())[0]?.databaseUrl,
+      databaseUrl: target?.databaseUrl,
+      databaseBreaker: target && targetDatabaseDestination(this.run.repo, target.environment),
       env: this.deps.env,
     });
     const number = await postWeeklyInsights(this.github, this.repo, renderInsights(insights));
