@@ -37,6 +37,11 @@ export interface Insights {
   narrative?: string;
 }
 
+/** Whether the window saw anything to report: checks, migrations, rollbacks or incidents. */
+export function hasActivity(insights: Insights): boolean {
+  return insights.checksRun > 0 || insights.migrations.total > 0 || insights.rollbacks > 0 || insights.incidents.opened > 0;
+}
+
 export interface InsightsOptions {
   repo?: string;
   now?: Date;

@@ -10,7 +10,7 @@ import { redact } from "../redact.js";
 import { finishRun, type Run } from "../store/runs.js";
 import type { Attempt, RunbookDeps } from "./deps.js";
 import { beginRun, RunContext } from "./run-context.js";
-import { gatherInsights } from "../analytics/insights.js";
+import { gatherInsights, hasActivity } from "../analytics/insights.js";
 import { renderInsights } from "../analytics/insights-report.js";
 import { postWeeklyInsights } from "../report/weekly-issue.js";
 import { lastHealAction, recordHealAction } from "../store/health.js";
@@ -87,6 +87,8 @@ class Scan extends RunContext {
       databaseBreaker: target && targetDatabaseDestination(this.run.repo, target.environment),
       env: this.deps.env,
     });
+    // A repository without health checks may have had a quiet week: nothing to report, no empty issue.
+    if (!hasActivity(insights)) return;
     const number = await postWeeklyInsights(this.github, this.repo, renderInsights(insights));
     await recordHealAction(this.deps.db, this.run.repo, "*", "weekly insights", true, `posted on #${number}`);
   }
