@@ -98,7 +98,7 @@ describe("fair queues", () => {
 
   for (const kind of ["command", "backup"] as const) {
     test(`30 ${kind}s of one repository do not hold another repository's ${kind} behind them`, async () => {
-      holdMs.set(kind, 300);
+      holdMs.set(kind, 200);
       const make = kind === "command" ? commandRun : backupRun;
       const flood = await enqueue(Array.from({ length: 30 }, () => make(`acme/busy-${kind}`)));
       const [single] = await enqueue([make(`acme/quiet-${kind}`)]);
@@ -116,7 +116,7 @@ describe("fair queues", () => {
   }
 
   test("a serial queue runs one heal per repository at a time, in order, and another repository's goes meanwhile", async () => {
-    holdMs.set("heal", 1000);
+    holdMs.set("heal", 600);
     const flood = await enqueue(Array.from({ length: 4 }, () => scheduledRun("acme/slow", "heal")));
     const [single] = await enqueue([scheduledRun("acme/other", "heal")]);
     const all = await timingsOf([...flood, single]);
@@ -130,7 +130,7 @@ describe("fair queues", () => {
   });
 
   test("a flood of scans does not delay a migration", async () => {
-    holdMs.set("scan", 800);
+    holdMs.set("scan", 400);
     holdMs.set("migrate", 100);
     const scans = await enqueue(Array.from({ length: 30 }, (_, i) => scheduledRun(`acme/scanned-${i}`, "scan")));
     const [migration] = await enqueue([migrateRun("acme/shop")]);
