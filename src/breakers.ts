@@ -49,6 +49,14 @@ export function destinationOf(kind: string, url: string): string {
 }
 
 /**
+ * The breaker of a target database's non-migration work (health probes, scans' reads): named by the
+ * target, never its connection string. Migrations never go through it.
+ */
+export function targetDatabaseDestination(repo: string, environment: string): string {
+  return `database:${repo.toLowerCase()}/${environment}`;
+}
+
+/**
  * Runs `call` unless the destination's breaker is open (then throws BreakerOpen without calling).
  * `failed` says whether a result that did not throw still counts as a failure (an HTTP 5xx, say).
  */
@@ -106,9 +114,9 @@ export async function breakerStates(db: pg.Pool | Pick<pg.Pool, "query">): Promi
   return rows.map((r) => ({ destination: r.destination, failures: r.failures, openUntil: r.open_until, skipped: Number(r.skipped), lastError: r.last_error }));
 }
 
-/** The open breakers among these URLs' destinations (a target's deploy hook and Slack webhook, say). */
-export async function openBreakersOf(db: Pick<pg.Pool, "query">, urls: Array<string | undefined>): Promise<BreakerState[]> {
-  const destinations = urls.filter((u): u is string => !!u).flatMap((url) => [destinationOf("deploy-hook", url), destinationOf("slack", url)]);
+/** The open breakers among these URLs' destinations (a target's deploy hook and Slack webhook, say) and the named ones (its database's). */
+export async function openBreakersOf(db: Pick<pg.Pool, "query">, urls: Array<string | undefined>, named: string[] = []): Promise<BreakerState[]> {
+  const destinations = [...urls.filter((u): u is string => !!u).flatMap((url) => [destinationOf("deploy-hook", url), destinationOf("slack", url)]), ...named];
   if (destinations.length === 0) return [];
   return (await breakerStates(db)).filter((b) => b.openUntil && destinations.includes(b.destination));
 }

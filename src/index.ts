@@ -46,6 +46,7 @@ export function autopilotApp(services: AppServices) {
     const appId = env.APP_ID ?? Number.NaN;
     const queue = await startQueue(
       store.url,
+      store.pool,
       { retryLimit: env.AUTOPILOT_RETRY_LIMIT, retryDelaySeconds: env.AUTOPILOT_RETRY_DELAY_SECONDS, pollingIntervalSeconds: env.AUTOPILOT_JOB_POLL_SECONDS },
       log,
     );

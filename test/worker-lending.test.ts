@@ -5,6 +5,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { startQueue, type Queue } from "../src/jobs/queue.js";
+import { createRun, type NewRun } from "../src/store/runs.js";
 import { RunLocks } from "../src/jobs/liveness.js";
 import { startWorkers } from "../src/jobs/workers.js";
 import { whileWaiting } from "../src/jobs/worker-lending.js";
@@ -50,10 +51,10 @@ describe("a waiting job lends its worker", () => {
   } satisfies Record<RunKind, typeof runbook>;
 
   before(async () => {
-    queue = await startQueue(t.db.url, { retryLimit: 0, retryDelaySeconds: 1, pollingIntervalSeconds: 0.5 }, log);
-    locks = new RunLocks(t.db.url, log);
+    queue = await startQueue(t.store.url, t.store.pool, { retryLimit: 0, retryDelaySeconds: 1, pollingIntervalSeconds: 0.5 }, log);
+    locks = new RunLocks(t.store.url, log);
     // One worker per queue, at most one stand-in: the bound is reached with two waiting jobs.
-    await startWorkers(queue, { log } as Partial<RunbookDeps> as RunbookDeps, locks, { concurrency: 1, standIns: 1, runbooks });
+    await startWorkers(queue, { log, db: t.store.pool } as Partial<RunbookDeps> as RunbookDeps, locks, { concurrency: 1, standIns: 1, runbooks });
   });
   after(async () => {
     for (const g of gates.values()) g.open();
@@ -61,30 +62,40 @@ describe("a waiting job lends its worker", () => {
     await locks?.close();
   });
 
-  const send = (kind: RunKind, runId: number, repo: string) => queue.enqueue(kind, runId, `${repo}`);
+  let slot = Date.UTC(2026, 0, 1);
+  /** Records a real run of `kind` for `repo` (waiting on a gate when `waits`) and sends its job; its id. */
+  async function send(kind: "migrate" | "heal", repo: string, waits = false): Promise<number> {
+    slot += 60_000;
+    const common = { installationId: 1, requestedBy: "ada", deliveryId: null, repo, ref: null, commitSha: null } as const;
+    const run: NewRun =
+      kind === "migrate"
+        ? { ...common, kind, trigger: "push", ref: "refs/heads/main", commitSha: `c${slot}`, params: {} }
+        : { ...common, kind, trigger: "schedule", params: { slot: new Date(slot).toISOString() } };
+    const created = (await createRun(t.store.pool, run))!;
+    if (waits) gates.set(created.id, gate());
+    await queue.enqueue(created);
+    return created.id;
+  }
 
   test("a second repository's migration runs while the first one's verification waits", async () => {
-    gates.set(1, gate());
-    await send("migrate", 1, "acme/verifying");
-    await waitFor("run 1 waiting", () => started.includes(1));
-    await send("migrate", 2, "acme/other");
-    await waitFor("run 2 ran on the stand-in worker", () => started.includes(2), 15_000);
-    gates.get(1)!.open();
+    const verifying = await send("migrate", "acme/verifying", true);
+    await waitFor("the first run waiting", () => started.includes(verifying));
+    const other = await send("migrate", "acme/other");
+    await waitFor("the second run ran on the stand-in worker", () => started.includes(other), 15_000);
+    gates.get(verifying)!.open();
   });
 
   test("stand-ins are bounded: with one lent, the next waiting job keeps its worker and later jobs wait for one", async () => {
-    gates.set(11, gate());
-    gates.set(12, gate());
-    await send("heal", 11, "acme/a");
-    await waitFor("run 11 waiting", () => started.includes(11));
-    await send("heal", 12, "acme/b");
-    await waitFor("run 12 waiting on the stand-in", () => started.includes(12), 15_000);
-    await send("heal", 13, "acme/c");
-    // Both workers of the queue are taken by waiting jobs: 13 waits (its poll comes every 0.5 s).
+    const first = await send("heal", "acme/a", true);
+    await waitFor("the first heal waiting", () => started.includes(first));
+    const second = await send("heal", "acme/b", true);
+    await waitFor("the second heal waiting on the stand-in", () => started.includes(second), 15_000);
+    const third = await send("heal", "acme/c");
+    // Both workers of the queue are taken by waiting jobs: the third waits (its poll comes every 0.5 s).
     await new Promise((resolve) => setTimeout(resolve, 2_000));
-    assert.ok(!started.includes(13), "no third worker: the bound holds");
-    gates.get(11)!.open();
-    await waitFor("run 13 ran once a worker came back", () => started.includes(13), 15_000);
-    gates.get(12)!.open();
+    assert.ok(!started.includes(third), "no third worker: the bound holds");
+    gates.get(first)!.open();
+    await waitFor("the third heal ran once a worker came back", () => started.includes(third), 15_000);
+    gates.get(second)!.open();
   });
 });

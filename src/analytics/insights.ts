@@ -8,7 +8,7 @@
 import type pg from "pg";
 import { z } from "zod";
 import { llmEndpoint } from "../config/environment.js";
-import { destinationOf, throughBreaker } from "../breakers.js";
+import { BreakerOpen, destinationOf, throughBreaker } from "../breakers.js";
 import { DEFAULT_SCAN_OPTIONS, scanRepository, type Trend } from "./anomalies.js";
 import { queryPerformance as readQueryPerformance, type QueryPerformance } from "./query-performance.js";
 import type { Queryable } from "./queries.js";
@@ -37,12 +37,19 @@ export interface Insights {
   narrative?: string;
 }
 
+/** Whether the window saw anything to report: checks, migrations, rollbacks or incidents. */
+export function hasActivity(insights: Insights): boolean {
+  return insights.checksRun > 0 || insights.migrations.total > 0 || insights.rollbacks > 0 || insights.incidents.opened > 0;
+}
+
 export interface InsightsOptions {
   repo?: string;
   now?: Date;
   days?: number;
   /** A target database to read query performance from (read-only). */
   databaseUrl?: string;
+  /** That database's circuit breaker (breakers.ts targetDatabaseDestination): while open it is not read. */
+  databaseBreaker?: string;
   /** The environment the LLM endpoint is read from (config/environment.ts llmEndpoint; default the process's). */
   env?: NodeJS.ProcessEnv;
 }
@@ -70,10 +77,21 @@ export async function gatherInsights(db: pg.Pool, opts: InsightsOptions = {}): P
     incidents,
     trends,
   };
-  if (opts.databaseUrl) insights.queryPerformance = await readQueryPerformance(opts.databaseUrl);
+  if (opts.databaseUrl) insights.queryPerformance = await queryPerformanceOf(opts.databaseUrl, opts.databaseBreaker);
   const narrative = await writeNarrative(insights, opts.env);
   if (narrative) insights.narrative = narrative;
   return insights;
+}
+
+/** Query performance, through the database's breaker when it has one; undefined while that breaker is open. */
+async function queryPerformanceOf(databaseUrl: string, breaker: string | undefined): Promise<QueryPerformance | undefined> {
+  if (!breaker) return readQueryPerformance(databaseUrl);
+  try {
+    return await throughBreaker(breaker, () => readQueryPerformance(databaseUrl));
+  } catch (error) {
+    if (error instanceof BreakerOpen) return undefined;
+    throw error;
+  }
 }
 
 async function sampleCounts(db: Queryable, from: Date, to: Date, repo?: string): Promise<{ total: number; errors: number }> {

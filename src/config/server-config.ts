@@ -41,6 +41,8 @@ export const targetSchema = z.strictObject({
 
 /** How often a repository without a `health` section has its alert rules evaluated: the health schedule's default. */
 export const ALERTS_ONLY_SCHEDULE = "*/5 * * * *";
+/** Scans (and the weekly insights they post) of repositories without a `health` section: as a section's default. */
+export const DATA_ONLY_SCAN_SCHEDULE = "0 */6 * * *";
 
 export const serverConfigSchema = z
   .strictObject({
@@ -68,8 +70,17 @@ export const serverConfigSchema = z
         // A repository without a `health` section still has alert rules (migration-failed, backup-age):
         // they are evaluated on this schedule, with nothing probed.
         alerts_schedule: cronExpression(1).default(ALERTS_ONLY_SCHEDULE),
+        // Such a repository's scan, which posts the weekly insights when its week had runs (migrations, rollbacks).
+        scan_schedule: cronExpression(1).default(DATA_ONLY_SCAN_SCHEDULE),
       })
-      .default({ allow_hosts: [], maintenance: [], discovery_seconds: 60, min_schedule_seconds: 10, alerts_schedule: ALERTS_ONLY_SCHEDULE }),
+      .default({
+        allow_hosts: [],
+        maintenance: [],
+        discovery_seconds: 60,
+        min_schedule_seconds: 10,
+        alerts_schedule: ALERTS_ONLY_SCHEDULE,
+        scan_schedule: DATA_ONLY_SCAN_SCHEDULE,
+      }),
     // A fork's pull request is linted; running its SQL on the shadow server (sandboxed, under these
     // limits) and reading a target's history and schema for it are the operator's decisions.
     forks: z

@@ -3,6 +3,7 @@
 // up in the health log and in incident issues.
 import pg from "pg";
 import { performance } from "node:perf_hooks";
+import { BreakerOpen, throughBreaker } from "../breakers.js";
 import { redact } from "../redact.js";
 import type { CheckResult } from "./check-result.js";
 
@@ -37,6 +38,24 @@ export async function probeDatabase(opts: DatabaseProbeOptions): Promise<CheckRe
     };
   } finally {
     await client?.end().catch(() => {});
+  }
+}
+
+/**
+ * probeDatabase through the target database's circuit breaker (`destination`): an unhealthy answer
+ * counts as a failure; while the breaker is open the database is not contacted and the check is
+ * recorded unhealthy, saying it was skipped (no attempt made).
+ */
+export async function probeDatabaseThroughBreaker(opts: DatabaseProbeOptions & { destination: string }): Promise<CheckResult> {
+  try {
+    return await throughBreaker(
+      opts.destination,
+      () => probeDatabase(opts),
+      (result) => (result.status === "unhealthy" ? (result.error ?? "unhealthy") : undefined),
+    );
+  } catch (error) {
+    if (!(error instanceof BreakerOpen)) throw error;
+    return { check: opts.name, kind: "database", status: "unhealthy", error: error.message, latencyMs: 0, attempts: 0 };
   }
 }
 

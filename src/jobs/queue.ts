@@ -5,28 +5,34 @@ import type pg from "pg";
 import type { Logger } from "../logger.js";
 import type { ParamsOf, RunKind } from "../store/run-requests.js";
 import { createRun, reopenFailedRun, reopenRun, setRunJob, type NewRun, type Run } from "../store/runs.js";
-import { serialKeyOf as serialKey, sendRunJob, type RunJobData } from "../store/run-jobs.js";
+import { sendRunJob, type RunJobData } from "../store/run-jobs.js";
 import { DEAD_LETTER_QUEUE } from "../store/dead-letters.js";
 
-/** One queue per kind of run. */
+/**
+ * One queue per kind of run, each worked by its own workers (jobs/workers.ts), so a flood of scans or
+ * heal cycles never takes a worker from a migration. `serial`: a run of that kind waits until the runs
+ * of its serial key (store/run-jobs.ts serialKeyOf) queued before it have finished, in order; its job
+ * is put back meanwhile, never holding a worker. Every queue is a pg-boss `standard` one: fairness
+ * across repositories comes from each job's priority (see store/run-jobs.ts).
+ */
 export const RUN_QUEUES = {
   // One active migration per repository: later pushes wait their turn, in order.
-  migrate: "singleton",
+  migrate: "serial",
   // One plan per pull request at a time, in order, so its sticky comment is never written twice.
-  plan: "singleton",
-  command: "standard",
+  plan: "serial",
+  command: "parallel",
   // Serialized per repository like migrations; the target's advisory lock orders the two.
-  rollback: "singleton",
-  backup: "standard",
+  rollback: "serial",
+  backup: "parallel",
   // One heal cycle per repository at a time; a cycle may wait out `recovery_wait_seconds`.
-  heal: "singleton",
-  scan: "singleton",
+  heal: "serial",
+  scan: "serial",
   // One scheduled drift check per repository at a time: each builds scratch databases on the shadow server.
-  drift: "singleton",
+  drift: "serial",
   // One drill per repository at a time: they only touch scratch databases, but a verdict must not
   // overtake a later one on the incident issue.
-  drill: "singleton",
-} as const satisfies Record<RunKind, PgBoss.QueuePolicy>;
+  drill: "serial",
+} as const satisfies Record<RunKind, "serial" | "parallel">;
 
 export type { RunJobData };
 
@@ -39,21 +45,22 @@ export interface QueueOptions {
 export interface Queue {
   boss: PgBoss;
   options: QueueOptions;
-  /** `serialKey`: runs sharing it (in a singleton queue) run one at a time, in order. */
-  enqueue(kind: RunKind, runId: number, serialKey: string): Promise<string>;
+  /** Sends the run's job; `startAfterSeconds` holds it back that long. Returns the job id. */
+  enqueue(run: Run, options?: { startAfterSeconds?: number }): Promise<string>;
   stop(): Promise<void>;
 }
 
-export async function startQueue(connectionString: string, options: QueueOptions, log: Logger): Promise<Queue> {
+export async function startQueue(connectionString: string, db: pg.Pool, options: QueueOptions, log: Logger): Promise<Queue> {
   const boss = new PgBoss({ connectionString, schema: "pgboss", application_name: "autopilot-queue" });
   boss.on("error", (error) => log.error({ err: error }, "queue error"));
   await boss.start();
   // Nothing works this queue: a job lands here (with its error as output) when it failed its last
   // attempt or expired, and waits for `autopilot jobs retry` (store/dead-letters.ts).
   await ensureQueue(boss, DEAD_LETTER_QUEUE, { policy: "standard" });
-  for (const [name, policy] of Object.entries(RUN_QUEUES)) {
+  for (const name of Object.keys(RUN_QUEUES)) {
     await ensureQueue(boss, name, {
-      policy,
+      // Not `singleton` (what serial kinds had before): see store/run-jobs.ts for why.
+      policy: "standard",
       deadLetter: DEAD_LETTER_QUEUE,
       retryLimit: options.retryLimit,
       retryDelay: options.retryDelaySeconds,
@@ -65,7 +72,7 @@ export async function startQueue(connectionString: string, options: QueueOptions
   return {
     boss,
     options,
-    enqueue: (kind, runId, serialKey) => sendRunJob(boss, kind, runId, serialKey),
+    enqueue: (run, sendOptions) => sendRunJob(boss, db, run, sendOptions),
     stop: () => boss.stop({ graceful: true, timeout: 10_000 }),
   };
 }
@@ -74,7 +81,7 @@ export async function startQueue(connectionString: string, options: QueueOptions
 export async function recordAndEnqueue(db: pg.Pool, queue: Queue, run: NewRun): Promise<Run | undefined> {
   const created = await createRun(db, run);
   if (!created) return undefined;
-  await setRunJob(db, created.id, await queue.enqueue(created.kind, created.id, serialKey(created)));
+  await setRunJob(db, created.id, await queue.enqueue(created));
   return created;
 }
 
@@ -86,14 +93,14 @@ export function deliveryKey(deliveryId: string): string {
 /** Queues a run that waited for people (approvals) again; false when it no longer waits. */
 export async function requeueRun(db: pg.Pool, queue: Queue, run: Run): Promise<boolean> {
   if (!(await reopenRun(db, run.id))) return false;
-  await setRunJob(db, run.id, await queue.enqueue(run.kind, run.id, serialKey(run)));
+  await setRunJob(db, run.id, await queue.enqueue(run));
   return true;
 }
 
 /** Queues a failed run again to resume from its checkpoints (`/autopilot retry`); false when it is no longer failed. */
 export async function retryRun(db: pg.Pool, queue: Queue, run: Run, reply: ParamsOf<"migrate">["reply"]): Promise<boolean> {
   if (!(await reopenFailedRun(db, run.id, reply))) return false;
-  await setRunJob(db, run.id, await queue.enqueue(run.kind, run.id, serialKey(run)));
+  await setRunJob(db, run.id, await queue.enqueue(run));
   return true;
 }
 

@@ -22,7 +22,8 @@ interface Scheduled {
 
 /**
  * What the scheduler starts: a heal cycle on `health.schedule` (without a health section, an alerts-only
- * one on the server config's `health.alerts_schedule`), a scan on `health.scan_schedule`, a
+ * one on the server config's `health.alerts_schedule`), a scan on `health.scan_schedule` (without one, the
+ * server config's), a
  * drift check on `drift.schedule` (daily by default) when one of the repository's targets has a
  * shadow server; and per target (server config) a backup on `backups.schedule` and a restore drill
  * on `backups.verify_schedule`.
@@ -77,7 +78,12 @@ export class HealthScheduler {
         const schedules: Array<{ work: ScheduledWork; schedule: string }> = [...this.backupsOf(repo), ...this.drillsOf(repo.full_name)];
         if (health) schedules.push({ work: { kind: "heal" }, schedule: health.schedule }, { work: { kind: "scan" }, schedule: health.scan_schedule });
         // Without one, the heal cycle only evaluates the alert rules (migration-failed, backup-age, …): every repository has them.
-        else schedules.push({ work: { kind: "heal" }, schedule: this.deps.serverConfig.health.alerts_schedule });
+        else
+          schedules.push(
+            { work: { kind: "heal" }, schedule: this.deps.serverConfig.health.alerts_schedule },
+            // No samples to scan, but its runs make a week worth reporting (the scan posts the insights only then).
+            { work: { kind: "scan" }, schedule: this.deps.serverConfig.health.scan_schedule },
+          );
         // An unusable file's drift section may be its mistake (a schedule firing too often): no drift check until it is fixed.
         if (this.hasShadowServer(repo.full_name) && errors.length === 0) schedules.push({ work: { kind: "drift" }, schedule: config.drift.schedule });
         for (const { work, schedule } of schedules) {

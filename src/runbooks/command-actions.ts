@@ -1,6 +1,6 @@
 // What each authorized command does. Quick ones answer at once; migrate, rollback, backup and plan
 // are queued as runs of their own, which answer in the command's reply when they finish.
-import { openBreakersOf } from "../breakers.js";
+import { openBreakersOf, targetDatabaseDestination } from "../breakers.js";
 import type { Command } from "../commands/parse.js";
 import { branchForEnvironment, environmentForBranch, type RepoConfig } from "../config/repo-config.js";
 import { readHistoryFromUrl, type HistoryRow } from "../database/history.js";
@@ -201,7 +201,7 @@ export class CommandActions {
     const row: EnvironmentStatus = { environment, lock, lastRun, lastBackup, lastVerified, lastDrill };
     const target = await this.ctx.resolveTarget(environment);
     if (typeof target === "string") return { ...row, problem: target };
-    row.openBreakers = await openBreakersOf(db, [target.deployHookUrl, target.slackWebhookUrl]);
+    row.openBreakers = await openBreakersOf(db, [target.deployHookUrl, target.slackWebhookUrl], [targetDatabaseDestination(this.ctx.run.repo, environment)]);
     row.drift = await this.driftOf(target);
     let history: HistoryRow[];
     try {

@@ -5,7 +5,8 @@ import { retryDelays, type HealthConfig } from "../config/health-config.js";
 import { branchForEnvironment, environmentForBranch, sectionWarnings, type RepoConfig } from "../config/repo-config.js";
 import { ConfigError } from "../config/yaml-errors.js";
 import { probeConfiguredCheck } from "../health/configured-probe.js";
-import { probeDatabase } from "../health/db-probe.js";
+import { probeDatabaseThroughBreaker } from "../health/db-probe.js";
+import { targetDatabaseDestination } from "../breakers.js";
 import type { CheckResult } from "../health/check-result.js";
 import { decideIncidents, DEFAULT_POLICY, type CycleResult, type IncidentAction, type IncidentIssue } from "../health/incident-policy.js";
 import { inMaintenance } from "../health/maintenance.js";
@@ -143,7 +144,14 @@ class HealCycle extends RunContext {
           name,
           kind: "database" as const,
           environment: target.environment,
-          run: () => probeDatabase({ name, databaseUrl: target.databaseUrl, tableCounts: health.table_counts, degradedMs: health.degraded_ms }),
+          run: () =>
+            probeDatabaseThroughBreaker({
+              name,
+              destination: targetDatabaseDestination(this.run.repo, target.environment),
+              databaseUrl: target.databaseUrl,
+              tableCounts: health.table_counts,
+              degradedMs: health.degraded_ms,
+            }),
         };
       });
   }

@@ -10,11 +10,12 @@ import { redact } from "../redact.js";
 import { finishRun, type Run } from "../store/runs.js";
 import type { Attempt, RunbookDeps } from "./deps.js";
 import { beginRun, RunContext } from "./run-context.js";
-import { gatherInsights } from "../analytics/insights.js";
+import { gatherInsights, hasActivity } from "../analytics/insights.js";
 import { renderInsights } from "../analytics/insights-report.js";
 import { postWeeklyInsights } from "../report/weekly-issue.js";
 import { lastHealAction, recordHealAction } from "../store/health.js";
 import { deferredBecause } from "../github/api/rate-budget.js";
+import { targetDatabaseDestination } from "../breakers.js";
 
 const WEEK_MS = 7 * 24 * 3_600_000;
 
@@ -79,11 +80,15 @@ class Scan extends RunContext {
   private async weeklyInsights(): Promise<void> {
     const last = await lastHealAction(this.deps.db, this.run.repo, "weekly insights");
     if (last && Date.now() - new Date(last).getTime() < WEEK_MS) return;
+    const [target] = await this.boundTargets();
     const insights = await gatherInsights(this.deps.db, {
       repo: this.run.repo.toLowerCase(),
-      databaseUrl: (await this.boundTargets())[0]?.databaseUrl,
+      databaseUrl: target?.databaseUrl,
+      databaseBreaker: target && targetDatabaseDestination(this.run.repo, target.environment),
       env: this.deps.env,
     });
+    // A repository without health checks may have had a quiet week: nothing to report, no empty issue.
+    if (!hasActivity(insights)) return;
     const number = await postWeeklyInsights(this.github, this.repo, renderInsights(insights));
     await recordHealAction(this.deps.db, this.run.repo, "*", "weekly insights", true, `posted on #${number}`);
   }

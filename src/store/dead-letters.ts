@@ -7,7 +7,7 @@ import PgBoss from "pg-boss";
 import type pg from "pg";
 import type { Queryable } from "./health-rollups.js";
 import { int8 } from "./int8.js";
-import { sendRunJob, serialKeyOf } from "./run-jobs.js";
+import { sendRunJob } from "./run-jobs.js";
 import type { RunKind } from "./run-requests.js";
 import { getRun, reopenFailedRun, setRunJob, type Run, type RunStatus } from "./runs.js";
 
@@ -92,7 +92,7 @@ export async function retryDeadLetter(db: pg.Pool, id: string): Promise<{ run: R
     throw new Error(`run ${run.id} of job ${id} is ${run.status} now, not failed (retried since?): nothing requeued`);
   }
   const jobId = await withQueueClient(db, async (boss) => {
-    const sent = await sendRunJob(boss, run.kind, run.id, serialKeyOf(run));
+    const sent = await sendRunJob(boss, db, run);
     await boss.deleteJob(DEAD_LETTER_QUEUE, id);
     return sent;
   });

@@ -1,6 +1,16 @@
 // How a run becomes a pg-boss job: shared by the queue (jobs/queue.ts) and the CLI's `jobs retry`
 // (which may not import jobs/), so both send a run to its queue the same way.
+//
+// Fairness. pg-boss 10 takes a queue's jobs by `priority desc, created_on`. Each job is sent with a
+// priority of minus the number of its repository's jobs already waiting or running in that queue, so
+// the queue serves repositories in turn: a repository's 30th command waits behind every other
+// repository's first. Runs of a serial kind (migrations, plans, …) also go one at a time per serial
+// key, in order; that is checked when a job starts (`runAheadOf`), not by pg-boss's `singleton`
+// policy, whose fetch takes the oldest job even when its key is busy and then takes nothing: one
+// repository's backlog would stall every other repository's jobs of that kind behind it.
 import type PgBoss from "pg-boss";
+import type { Queryable } from "./health-rollups.js";
+import { int8 } from "./int8.js";
 import type { RunKind } from "./run-requests.js";
 import type { Run } from "./runs.js";
 
@@ -13,9 +23,37 @@ export function serialKeyOf(run: Run): string {
   return run.kind === "plan" && run.params.pull ? `${run.repo}#${run.params.pull}` : run.repo;
 }
 
-/** `serialKey`: runs sharing it (in a singleton queue) run one at a time, in order. */
-export async function sendRunJob(boss: PgBoss, kind: RunKind, runId: number, serialKey: string): Promise<string> {
-  const id = await boss.send(kind, { runId } satisfies RunJobData, { singletonKey: serialKey.toLowerCase() });
-  if (!id) throw new Error(`the queue refused a ${kind} job for ${serialKey}`);
+// A job of the queue not yet finished (pg-boss's states: created < retry < active < completed …), and its run.
+const LIVE_JOB_OF_RUN = `from pgboss.job j join runs r on r.id = (j.data->>'runId')::bigint
+  where j.name = $1 and j.state < 'completed'`;
+
+/** Sends `run` to its kind's queue; `startAfterSeconds` holds it back that long. Returns the job id. */
+export async function sendRunJob(boss: PgBoss, db: Queryable, run: Run, options: { startAfterSeconds?: number } = {}): Promise<string> {
+  const serialKey = serialKeyOf(run);
+  const id = await boss.send(run.kind, { runId: run.id } satisfies RunJobData, {
+    singletonKey: serialKey.toLowerCase(),
+    priority: -(await jobsOfRepository(db, run)),
+    ...(options.startAfterSeconds ? { startAfter: options.startAfterSeconds } : {}),
+  });
+  if (!id) throw new Error(`the queue refused a ${run.kind} job for ${serialKey}`);
   return id;
+}
+
+/** How many jobs of the run's repository (other than its own) wait or run in its kind's queue. */
+async function jobsOfRepository(db: Queryable, run: Run): Promise<number> {
+  const { rows } = await db.query(`select count(*)::int as n ${LIVE_JOB_OF_RUN} and lower(r.repo) = lower($2) and r.id <> $3`, [run.kind, run.repo, run.id]);
+  return rows[0].n;
+}
+
+/**
+ * The earliest run of the same kind and serial key queued before `run` and not finished, whose job is
+ * still in the queue (so a run whose job was lost never holds the line); undefined when `run` may go.
+ */
+export async function runAheadOf(db: Queryable, run: Run): Promise<{ id: number; ahead: number } | undefined> {
+  const { rows } = await db.query(
+    `select min(r.id) as id, count(*)::int as ahead ${LIVE_JOB_OF_RUN}
+       and j.singleton_key = $2 and r.id < $3 and r.status in ('queued', 'in_progress')`,
+    [run.kind, serialKeyOf(run).toLowerCase(), run.id],
+  );
+  return rows[0].ahead > 0 ? { id: int8(rows[0].id, "runs.id"), ahead: rows[0].ahead } : undefined;
 }

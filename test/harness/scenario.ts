@@ -282,12 +282,16 @@ function ensureShopRole(): Promise<void> {
 }
 
 /**
- * A repository without a health section gets an alerts-only heal cycle every 5 minutes; a test that
- * happened to cross that boundary would see a run it did not ask for. Scenarios run them once a
- * year unless they set `health.alerts_schedule` themselves (test/e2e-all-repo-alerts.test.ts does).
+ * A repository without a health section gets an alerts-only heal cycle every 5 minutes (and a scan
+ * every 6 hours); a test that happened to cross that boundary would see a run it did not ask for.
+ * Scenarios run them once a year unless they set `health.alerts_schedule` / `health.scan_schedule`
+ * themselves (test/e2e-all-repo-alerts.test.ts, test/e2e-all-repo-insights.test.ts do).
  */
 function withQuietAlertsOnlyCycles(serverExtra: string): string {
-  if (/alerts_schedule:/.test(serverExtra)) return serverExtra;
-  const quiet = '  alerts_schedule: "0 0 1 1 *"';
+  const quiet = ["alerts_schedule", "scan_schedule"]
+    .filter((key) => !new RegExp(`^\\s+${key}:`, "m").test(serverExtra))
+    .map((key) => `  ${key}: "0 0 1 1 *"`)
+    .join("\n");
+  if (!quiet) return serverExtra;
   return /^health:\s*$/m.test(serverExtra) ? serverExtra.replace(/^health:\s*$/m, `health:\n${quiet}`) : `${serverExtra}\nhealth:\n${quiet}`;
 }
