@@ -7,6 +7,9 @@
 // (and `duplicates=<n>` with replicas). Exits 1 when a delivery was lost or work was done twice.
 //
 //   npm run drill:load -- --repos 20 --minutes 1 --rate 20 [--migrations 5] [--replicas 2]
+//
+// DRILL_APP_NODE_OPTIONS is passed to the app processes as NODE_OPTIONS, e.g. to profile them:
+//   DRILL_APP_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/app-profile" npm run drill:load -- …
 import { readFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { parseArgs } from "node:util";
@@ -82,7 +85,8 @@ try {
   // The drill's health server is on loopback, which the SSRF guard refuses unless the operator allows it.
   const serverExtra = "health:\n  allow_hosts: ['127.0.0.1']";
   // Info logs at 200 deliveries a second would be the drill's own memory problem: the app logs warnings.
-  for (let i = 0; i < options.replicas; i++) apps.push(await fleet.startApp(serverExtra, { LOG_LEVEL: "warn" }));
+  const appEnv = { LOG_LEVEL: "warn", ...(process.env.DRILL_APP_NODE_OPTIONS ? { NODE_OPTIONS: process.env.DRILL_APP_NODE_OPTIONS } : {}) };
+  for (let i = 0; i < options.replicas; i++) apps.push(await fleet.startApp(serverExtra, appEnv));
   console.log(`setup: ${apps.length} app process(es) up in ${((performance.now() - setupStartedAt) / 1000).toFixed(1)} s`);
   exitCode = await drill(fleet, apps, options);
 } catch (error) {
