@@ -9,7 +9,7 @@
 //   npm run drill:load -- --repos 20 --minutes 1 --rate 20 [--migrations 5] [--replicas 2]
 //
 // DRILL_APP_NODE_OPTIONS is passed to the app processes as NODE_OPTIONS, e.g. to profile them:
-//   DRILL_APP_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/app-profile" npm run drill:load -- …
+//   DRILL_APP_NODE_OPTIONS="--import ./profile-hook.mjs" npm run drill:load -- … (NODE_OPTIONS refuses --cpu-prof)
 import { readFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { parseArgs } from "node:util";

@@ -26,6 +26,7 @@ import { processEnvironment, type AutopilotEnv } from "./config/environment.js";
 import type { ServerConfig } from "./config/server-config.js";
 import { serverLimitsOf } from "./config/repo-config.js";
 import { RepoConfigReader } from "./github/api/repo-files.js";
+import { listenForDefaultBranchMoves } from "./store/default-branch-moves.js";
 import type { Logger } from "./logger.js";
 import type { Store } from "./store/store.js";
 import type { RunbookDeps } from "./runbooks/deps.js";
@@ -66,13 +67,20 @@ export function autopilotApp(services: AppServices) {
       retry: (run, reply) => retryRun(store.pool, queue, run, reply),
     };
 
-    app.on("push", handlePush(store.pool, queue, deps.configs, serverLimitsOf(services.serverConfig)));
-    app.on("check_run.rerequested", handleCheckRunRerequested(store.pool, queue, appId));
-    app.on(["pull_request.opened", "pull_request.synchronize", "pull_request.reopened"], handlePullRequest(store.pool, queue));
-    app.on(["check_suite.requested", "check_suite.rerequested"], handleCheckSuite(store.pool, queue));
-    app.on("issue_comment.created", handleIssueComment(store.pool, queue));
-    app.on("check_run.requested_action", handleRequestedAction(store.pool, queue, appId));
-    app.on("pull_request_review.submitted", handlePullRequestReview(store.pool, queue));
+    // Handlers record and enqueue on their own connections: an acknowledgement never waits behind a job.
+    const hooks = store.webhookPool;
+    app.on("push", handlePush(hooks, queue, deps.configs, serverLimitsOf(services.serverConfig)));
+    app.on("check_run.rerequested", handleCheckRunRerequested(hooks, queue, appId));
+    app.on(["pull_request.opened", "pull_request.synchronize", "pull_request.reopened"], handlePullRequest(hooks, queue));
+    app.on(["check_suite.requested", "check_suite.rerequested"], handleCheckSuite(hooks, queue));
+    app.on("issue_comment.created", handleIssueComment(hooks, queue));
+    app.on("check_run.requested_action", handleRequestedAction(hooks, queue, appId));
+    app.on("pull_request_review.submitted", handlePullRequestReview(hooks, queue));
+    const stopListening = listenForDefaultBranchMoves(
+      store.url,
+      { onMove: (repo) => deps.configs.forget(repo), onListening: (on) => deps.configs.listen(on) },
+      log,
+    );
     addHandler(healthzHandler(store.healthzPool));
     addHandler(metricsHandler(store.pool, { token: env.AUTOPILOT_METRICS_TOKEN, public: env.AUTOPILOT_METRICS_PUBLIC }));
     const events = eventSecrets(services.serverConfig, processEnvironment(), env.AUTOPILOT_SECRET, log);
@@ -99,6 +107,7 @@ export function autopilotApp(services: AppServices) {
     const stopHousekeeping = startHousekeeping(store.pool, storeRetentionOf(services.serverConfig), log);
     services.onStop(async () => {
       stopReaper();
+      await stopListening();
       await stopHousekeeping();
       await scheduler.stop();
       await queue.stop();

@@ -63,3 +63,32 @@ test("a repository without a config: each read asks again (a 404 is not cached) 
   assert.deepEqual(calls, [null, null], "a 404 caches nothing: each read asks again and parses its answer");
   assert.equal(environmentForBranch(missing.config, "main")?.environment, "production", "the default rules");
 });
+
+test("a trusted read asks GitHub only while nobody listens for default-branch moves, or after one", async () => {
+  const reader = new RepoConfigReader();
+  const parse = (text: string | null) => loadRepoConfig(text);
+  fake.commit(REPO, { [REPO_CONFIG_PATH]: config("staging") }, { branch: "main" });
+  const requests = () => fake.requests.filter((r) => r.path.includes("/contents/.github") && r.path.startsWith("/repos/acme/shop/")).length;
+
+  const before = requests();
+  await reader.readParsedTrusted(github, repo, "main", parse);
+  await reader.readParsedTrusted(github, repo, "main", parse);
+  assert.equal(requests() - before, 2, "not listening: every read asks");
+
+  reader.listen(true);
+  await reader.readParsedTrusted(github, repo, "main", parse);
+  const confirmed = requests();
+  const trusted = await Promise.all([1, 2, 3].map(() => reader.readParsedTrusted(github, repo, "main", parse)));
+  assert.equal(requests(), confirmed, "confirmed since listening: no request");
+  assert.equal(environmentForBranch(trusted[0].config, "staging")?.environment, "staging");
+
+  fake.commit(REPO, { [REPO_CONFIG_PATH]: config("feature/*") }, { branch: "main" });
+  reader.forget("Acme/Shop");
+  const moved = await reader.readParsedTrusted(github, repo, "main", parse);
+  assert.equal(requests(), confirmed + 1, "the default branch moved: asked again");
+  assert.equal(environmentForBranch(moved.config, "feature/x")?.environment, "staging", "and the new config routes");
+
+  reader.listen(false);
+  await reader.readParsedTrusted(github, repo, "main", parse);
+  assert.equal(requests(), confirmed + 2, "listening lost: asks again");
+});

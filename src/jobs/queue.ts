@@ -45,8 +45,11 @@ export interface QueueOptions {
 export interface Queue {
   boss: PgBoss;
   options: QueueOptions;
-  /** Sends the run's job; `startAfterSeconds` holds it back that long. Returns the job id. */
-  enqueue(run: Run, options?: { startAfterSeconds?: number }): Promise<string>;
+  /**
+   * Sends the run's job; `startAfterSeconds` holds it back that long; `db` is the pool to count the
+   * repository's waiting jobs on (webhooks use their own). Returns the job id.
+   */
+  enqueue(run: Run, options?: { startAfterSeconds?: number; db?: pg.Pool }): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -72,7 +75,7 @@ export async function startQueue(connectionString: string, db: pg.Pool, options:
   return {
     boss,
     options,
-    enqueue: (run, sendOptions) => sendRunJob(boss, db, run, sendOptions),
+    enqueue: (run, sendOptions) => sendRunJob(boss, sendOptions?.db ?? db, run, sendOptions),
     stop: () => boss.stop({ graceful: true, timeout: 10_000 }),
   };
 }
@@ -81,7 +84,7 @@ export async function startQueue(connectionString: string, db: pg.Pool, options:
 export async function recordAndEnqueue(db: pg.Pool, queue: Queue, run: NewRun): Promise<Run | undefined> {
   const created = await createRun(db, run);
   if (!created) return undefined;
-  await setRunJob(db, created.id, await queue.enqueue(created));
+  await setRunJob(db, created.id, await queue.enqueue(created, { db }));
   return created;
 }
 

@@ -15,6 +15,11 @@ export const STORE_MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(impo
 
 export interface Store {
   pool: pg.Pool;
+  /**
+   * Only for webhook handlers: an acknowledgement never waits for a connection behind the jobs (36
+   * workers and their stand-ins share `pool`), so GitHub gets its answer in milliseconds.
+   */
+  webhookPool: pg.Pool;
   /** Only for GET /healthz: its one connection is never taken by a job. */
   healthzPool: pg.Pool;
   url: string;
@@ -29,6 +34,8 @@ export interface StoreOptions {
 }
 
 export const DEFAULT_POOL_SIZE = 10;
+/** A delivery takes its connection for a few milliseconds (record the run, send its job). */
+const WEBHOOK_POOL_SIZE = 4;
 const POOL_WAIT_MS = 10_000;
 // A liveness probe must answer promptly even when the store does not: 503 beats hanging.
 const HEALTHZ_TIMEOUT_MS = 2_000;
@@ -44,6 +51,14 @@ export async function openStore(url: string, options: StoreOptions = {}): Promis
     idleTimeoutMillis: 30_000,
     keepAlive: true,
   });
+  const webhookPool = new pg.Pool({
+    connectionString: url,
+    application_name: "autopilot-webhooks",
+    max: WEBHOOK_POOL_SIZE,
+    connectionTimeoutMillis: options.connectionTimeoutMillis ?? POOL_WAIT_MS,
+    idleTimeoutMillis: 0, // kept open: a delivery then never waits for a new backend
+    keepAlive: true,
+  });
   const healthzPool = new pg.Pool({
     connectionString: url,
     application_name: "autopilot-healthz",
@@ -54,8 +69,9 @@ export async function openStore(url: string, options: StoreOptions = {}): Promis
     keepAlive: true,
   });
   // A dropped idle connection is replaced on next use.
-  for (const p of [pool, healthzPool]) p.on("error", () => undefined);
-  return { pool, healthzPool, url, close: () => Promise.all([pool.end(), healthzPool.end()]).then(() => undefined) };
+  const pools = [pool, webhookPool, healthzPool];
+  for (const p of pools) p.on("error", () => undefined);
+  return { pool, webhookPool, healthzPool, url, close: () => Promise.all(pools.map((p) => p.end())).then(() => undefined) };
 }
 
 async function migrateStore(url: string): Promise<void> {

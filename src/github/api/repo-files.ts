@@ -21,11 +21,17 @@ const statusOf = (error: unknown) => (error as { status?: number }).status;
  * an unchanged file with a 304 that costs nothing against the rate limit. A changed file comes back in full, with its new ETag.
  */
 export class RepoConfigReader {
-  private readonly cache = new Map<string, { etag: string; text: string | null; parsed?: { parse: (text: string | null) => unknown; value: unknown } }>();
+  private readonly cache = new Map<string, CachedConfig>();
+  /** Whether moves of default branches are being heard (`listening`): only then is a config trusted. */
+  private listening = false;
+  /** Bumped by `forget`: a read that started before the default branch moved must not cache its answer. */
+  private readonly generations = new Map<string, number>();
+  private epoch = 0;
 
   async read(github: GitHubClient, repo: RepoRef, ref: string): Promise<string | null> {
     const key = cacheKey(repo, ref);
     const cached = this.cache.get(key);
+    const generation = this.generationOf(repo);
     try {
       const response = await github.rest.repos.getContent({
         ...repo,
@@ -34,11 +40,14 @@ export class RepoConfigReader {
         headers: cached ? { "if-none-match": cached.etag } : {},
       });
       const text = configText(response.data);
-      if (response.headers.etag) this.cache.set(key, { etag: response.headers.etag, text });
+      if (response.headers.etag && generation === this.generationOf(repo)) this.cache.set(key, { etag: response.headers.etag, text, confirmedAt: Date.now() });
       else this.cache.delete(key);
       return text;
     } catch (error) {
-      if (statusOf(error) === 304 && cached) return cached.text;
+      if (statusOf(error) === 304 && cached) {
+        if (generation === this.generationOf(repo)) cached.confirmedAt = Date.now();
+        return cached.text;
+      }
       this.cache.delete(key);
       if (statusOf(error) === 404) return null;
       throw error;
@@ -53,10 +62,43 @@ export class RepoConfigReader {
    */
   async readParsed<T>(github: GitHubClient, repo: RepoRef, ref: string, parse: (text: string | null) => T): Promise<T> {
     const text = await this.read(github, repo, ref);
-    const entry = this.cache.get(cacheKey(repo, ref));
-    if (!entry || entry.text !== text) return parse(text);
-    if (entry.parsed?.parse !== parse) entry.parsed = { parse, value: parse(text) };
-    return entry.parsed.value as T;
+    return this.parsedOf(cacheKey(repo, ref), text, parse);
+  }
+
+  /**
+   * `readParsed` without asking GitHub while the config is known to be the default branch's current
+   * one: confirmed by GitHub within `TRUSTED_FOR_MS` and no push to the default branch seen since
+   * (`forget`, on every replica through the store's notifications, while `listen` says they arrive). Routing a push to a feature branch
+   * then costs no request at all; a conditional read only when the branch moved or the trust ran out.
+   */
+  async readParsedTrusted<T>(github: GitHubClient, repo: RepoRef, ref: string, parse: (text: string | null) => T): Promise<T> {
+    const key = cacheKey(repo, ref);
+    const cached = this.cache.get(key);
+    if (this.listening && cached && Date.now() - cached.confirmedAt < TRUSTED_FOR_MS) return this.parsedOf(key, cached.text, parse);
+    return this.readParsed(github, repo, ref, parse);
+  }
+
+  /**
+   * The repository's default branch moved (a push to it): its config must be asked for again. The
+   * ETag stays, so a push that left the config alone costs a 304.
+   */
+  forget(fullName: string): void {
+    const repo = fullName.toLowerCase();
+    this.generations.set(repo, (this.generations.get(repo) ?? 0) + 1);
+    for (const [key, entry] of this.cache) if (key.startsWith(`${repo}@`)) entry.confirmedAt = 0;
+  }
+
+  /**
+   * Whether every move of a default branch reaches `forget` from now on. Until it does (and after it
+   * stopped), configs are always asked for, and what was confirmed before is not trusted again.
+   */
+  listen(listening: boolean): void {
+    if (listening && !this.listening) {
+      // A read under way may have been answered before a move nobody heard: it must not confirm.
+      this.epoch++;
+      for (const entry of this.cache.values()) entry.confirmedAt = 0;
+    }
+    this.listening = listening;
   }
 
   /** Drops what is cached for repositories other than these (uninstalled, renamed). */
@@ -64,7 +106,32 @@ export class RepoConfigReader {
     const keep = new Set(repos.map(({ repo, ref }) => cacheKey(repo, ref)));
     for (const key of this.cache.keys()) if (!keep.has(key)) this.cache.delete(key);
   }
+
+  private parsedOf<T>(key: string, text: string | null, parse: (text: string | null) => T): T {
+    const entry = this.cache.get(key);
+    if (!entry || entry.text !== text) return parse(text);
+    if (entry.parsed?.parse !== parse) entry.parsed = { parse, value: parse(text) };
+    return entry.parsed.value as T;
+  }
+
+  private generationOf(repo: RepoRef): string {
+    return `${this.epoch}.${this.generations.get(`${repo.owner}/${repo.repo}`.toLowerCase()) ?? 0}`;
+  }
 }
+
+interface CachedConfig {
+  etag: string;
+  text: string | null;
+  /** When GitHub last said this is the file (a full answer or a 304). */
+  confirmedAt: number;
+  parsed?: { parse: (text: string | null) => unknown; value: unknown };
+}
+
+/**
+ * How long a confirmed config routes pushes without asking GitHub. Pushes to the default branch end
+ * the trust at once; this bounds the cost of one the App never received (a failed delivery).
+ */
+export const TRUSTED_FOR_MS = 10 * 60_000;
 
 function cacheKey(repo: RepoRef, ref: string): string {
   return `${repo.owner}/${repo.repo}@${ref}`.toLowerCase();
