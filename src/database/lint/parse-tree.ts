@@ -3,8 +3,9 @@
 // piece per statement. A piece becomes objects only when a rule or the run's facts look at that
 // statement (Statement.node): most statements of a migration (INSERTs, functions, views, grants) are
 // never looked into, and turning a directory's 11 MB of JSON into objects cost as much as parsing it.
-// The JSON text is also what a worker thread can hand over cheaply (grammar-thread.ts).
+// The JSON text is also what a worker thread can hand over cheaply (lint-threads.ts).
 import type { PgQueryWasm } from "libpg-query-13/wasm/libpg-query.js";
+import type { Node } from "libpg-query";
 import type { NodeType } from "./ast.js";
 
 let newest: PgQueryWasm | undefined;
@@ -16,7 +17,7 @@ export async function loadNewestGrammar(): Promise<PgQueryWasm> {
 }
 
 /** The newest grammar's parse of the text, split into statements, or where it stops. */
-export function parseStatements(sql: string): { statements: RawStatement[] } | { stop: ParseStop } {
+export function parseStatements(sql: string): ParsedStatements {
   if (!newest) throw new Error("lintMigration needs the parser: await ensureLintReady() first");
   const parsed = parseToJson(newest, sql);
   return "stop" in parsed ? parsed : { statements: splitParseTree(parsed.json) };
@@ -27,6 +28,8 @@ export interface RawStatement {
   type: NodeType;
   /** The statement's tree, `{"AlterTableStmt":{…}}`, for JSON.parse. */
   json: string;
+  /** The tree read from `json`, once something has (Statement.node). */
+  tree?: Node;
   /** Byte offset just past the previous statement's semicolon, as libpg-query's stmt_location. */
   location: number;
   /** Bytes from `location` to the end of the statement (0: to the end of the text), as stmt_len. */
@@ -41,6 +44,9 @@ export interface ParseStop {
 
 /** A text's parse: the tree's JSON text, or where the grammar stops. */
 export type ParsedText = { json: string } | { stop: ParseStop };
+
+/** A text's parse cut into statements (splitParseTree), or where the grammar stops. */
+export type ParsedStatements = { statements: RawStatement[] } | { stop: ParseStop };
 
 /**
  * The parse tree's JSON text (or "" when `readTree` is false: whether it parses is all the caller
