@@ -8,7 +8,7 @@ import { build } from "esbuild";
 const outdir = process.argv[2] ?? "dist/cli";
 rmSync(outdir, { recursive: true, force: true });
 await build({
-  entryPoints: { main: "src/cli/main.ts", "lint-worker": "src/database/lint/lint-worker.ts" },
+  entryPoints: { main: "src/cli/main.ts", "grammar-worker": "src/database/lint/grammar-worker.ts" },
   bundle: true,
   splitting: true,
   format: "esm",

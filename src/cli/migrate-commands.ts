@@ -9,7 +9,7 @@ import { setFlagsFromString } from "node:v8";
 import type { Command } from "commander";
 import { isValidDuration } from "../database/directives.js";
 import { hasErrors, type Problem } from "../database/errors.js";
-import type { PreparedLint } from "../database/lint/lint-threads.js";
+import type { PreparedLint } from "../database/lint/grammar-thread.js";
 import type { LintOptions, LintSettings } from "../database/lint/index.js";
 import { describeLayout, DIESEL_CONFIG, dieselMigrationsDirectory, LAYOUT_NAMES, SUPABASE_DIRECTORY, type LayoutName } from "../database/layouts/index.js";
 import { DEFAULT_DIRECTORY, loadMigrationDirectory, type LoadedDirectory, type MigrationFile } from "../database/migration-files.js";
@@ -101,7 +101,7 @@ async function prepareLintRun(repoConfigPath: string, databaseUrl?: string): Pro
   const { lintOptionsOf } = await import("../database/lint/config.js");
   const targetMajor = databaseUrl ? await (await import("../database/server-version.js")).serverMajor(databaseUrl) : undefined;
   compileParserWithBaselineOnly();
-  const { prepareLint } = await import("../database/lint/lint-threads.js");
+  const { prepareLint } = await import("../database/lint/grammar-thread.js");
   const options = lintOptionsOf(settings, targetMajor);
   return { options, prepared: prepareLint(options), prepare: prepareLint };
 }

@@ -1,6 +1,5 @@
 // Migration lint with PostgreSQL's own parser (libpg-query, WebAssembly). Plain data in, plain data
 // out: the plan runbook, the CLI and the tests call the same function, and none knows of GitHub.
-import type { Node } from "libpg-query";
 import { parseDirectives, type IgnoreDirective } from "../directives.js";
 import { splitStatements } from "../sql-split.js";
 import { as, tableOf } from "./ast.js";
@@ -9,15 +8,7 @@ import { loadGrammarsFor, newerSyntax, NEWEST_MAJOR, type NewerSyntax } from "./
 import { KnownSchema, type NotNullCheckOnTarget } from "./known-schema.js";
 import { skipTrivia } from "./lexer.js";
 import { SourceText } from "./locations.js";
-import {
-  loadNewestGrammar,
-  parseStatements,
-  splitParseTree,
-  type ParsedStatements,
-  type ParsedText,
-  type ParseStop,
-  type RawStatement,
-} from "./parse-tree.js";
+import { loadNewestGrammar, parseStatements, splitParseTree, type ParseStop, type ParsedText, type RawStatement } from "./parse-tree.js";
 import { RULES } from "./rules/index.js";
 import { closesTransaction, opensTransaction, transactionNesting } from "./rules/transactions.js";
 import { Statement, type FileFacts, type Hit, type Rule } from "./statement.js";
@@ -139,7 +130,7 @@ function lintInRun(input: LintInput, options: LintOptions, schema: KnownSchema):
 
 /**
  * A file linted but for the check against the target's grammar, which `finish` asks for only when
- * the file parsed: its answer may come from elsewhere (lint-threads.ts checks on another thread).
+ * the file parsed: its answer may come from elsewhere (grammar-thread.ts checks on another thread).
  */
 export interface PendingLint {
   finish(newerSyntaxOf: (text: string) => NewerSyntax | undefined): LintFinding[];
@@ -153,38 +144,14 @@ export function lintableText(sql: unknown): string {
 /**
  * lintMigrations one file at a time, each waiting for `finish`: every call lints the next file of the
  * run (which learns from the ones before), parsing it here or taking the newest grammar's parse of
- * its lintableText from elsewhere (a worker thread, lint-threads.ts).
+ * its lintableText from elsewhere (a worker thread, grammar-thread.ts).
  */
-export function startLintRun(
-  options: LintOptions = {},
-  schema = new KnownSchema(options.notNullChecks),
-): (input: LintInput, parsed?: ParsedText | ParsedStatements) => PendingLint {
+export function startLintRun(options: LintOptions = {}): (input: LintInput, parsed?: ParsedText) => PendingLint {
+  const schema = new KnownSchema(options.notNullChecks);
   return (input, parsed) => startLint(input, options, schema, parsed);
 }
 
-/**
- * Teaches the schema what a share of a run's files (in order, each parsed from its lintableText) do
- * to it, without linting them: what the thread linting the next share starts from (lint-threads.ts).
- * The trees it reads stay on their statements for the lint of the share.
- */
-export function learnSchema(schema: KnownSchema, files: Array<{ input: LintInput; parsed: ParsedStatements }>): void {
-  for (const { input, parsed } of files) {
-    for (const raw of lintedStatements(lintableText(input.sql), parsed) ?? []) {
-      if (raw.type === "CreateStmt" || raw.type === "AlterTableStmt" || raw.type === "DropStmt") {
-        const tree = (raw.tree ??= JSON.parse(raw.json) as Node);
-        schema.record({ as: (type) => (type === raw.type ? as(tree, type) : undefined) });
-      }
-    }
-  }
-}
-
-/** The statements `analyze` runs the rules on (none for a file it stops at before, e.g. a syntax error). */
-function lintedStatements(text: string, parsed: ParsedStatements): RawStatement[] | undefined {
-  if (text.includes("\0") || text.trim() === "" || "stop" in parsed) return undefined;
-  return parsed.statements;
-}
-
-function startLint(input: LintInput, options: LintOptions, schema: KnownSchema, parsed?: ParsedText | ParsedStatements): PendingLint {
+function startLint(input: LintInput, options: LintOptions, schema: KnownSchema, parsed?: ParsedText): PendingLint {
   if (!parsed && !parserLoaded) throw new Error("lintMigration needs the parser: await ensureLintReady() first");
   const source = new SourceText(lintableText(input.sql));
   const { located, statements } = analyze(source, Boolean(input.noTransaction), schema, parsed);
@@ -204,14 +171,14 @@ function startLint(input: LintInput, options: LintOptions, schema: KnownSchema, 
   };
 }
 
-function analyze(source: SourceText, noTransaction: boolean, schema: KnownSchema, given?: ParsedText | ParsedStatements): { located: Located[]; statements?: Statement[] } {
+function analyze(source: SourceText, noTransaction: boolean, schema: KnownSchema, given?: ParsedText): { located: Located[]; statements?: Statement[] } {
   const text = source.text;
   const nul = text.indexOf("\0");
   if (nul !== -1)
     return { located: [{ rule: "syntax-error", hit: { message: "the file contains a NUL character (byte 0x00), which PostgreSQL refuses" }, index: nul }] };
   if (text.trim() === "") return { located: [emptyMigration()] };
 
-  const parsed = given ? ("json" in given ? { statements: splitParseTree(given.json) } : given) : parseStatements(text);
+  const parsed = given ? ("stop" in given ? given : { statements: splitParseTree(given.json) }) : parseStatements(text);
   if ("stop" in parsed) return { located: [syntaxError(parsed.stop, source)] };
   const raw = parsed.statements;
   if (raw.length === 0) return { located: [emptyMigration()] };
@@ -268,12 +235,11 @@ function toStatements(
   };
   const statements: Statement[] = [];
   let inTransactionBlock = false;
-  for (const rawStatement of raw) {
-    const { type, location, length } = rawStatement;
+  for (const { type, json, location, length } of raw) {
     // The location points just past the previous semicolon, so it includes comments and blank lines.
     const start = skipTrivia(source.text, source.indexOfByte(location));
     const end = length ? source.indexOfByte(location + length) : source.text.length;
-    const statement = new Statement(type, rawStatement, start, end, facts, inTransactionBlock);
+    const statement = new Statement(type, json, start, end, facts, inTransactionBlock);
     statements.push(statement);
     visit?.(statement);
     if (opensTransaction(statement)) inTransactionBlock = true;

@@ -27,9 +27,6 @@ export interface NotNullCheckOnTarget {
   validated: boolean;
 }
 
-/** What a KnownSchema knows, as data a worker thread can post (structured clone keeps the Maps). */
-export type KnownSchemaSnapshot = Map<string, KnownTable>;
-
 export class KnownSchema {
   private readonly tables = new Map<string, KnownTable>();
 
@@ -39,18 +36,6 @@ export class KnownSchema {
       const known = this.table({ name: bareName(check.table) });
       known.notNullChecks.set(check.constraint, { columns: check.columns, validated: check.validated });
     }
-  }
-
-  /** What the earlier files of the run taught it, for the thread that lints the files after them. */
-  snapshot(): KnownSchemaSnapshot {
-    return structuredClone(this.tables);
-  }
-
-  /** A schema that knows what the snapshot says (and takes it over: the snapshot is not to be used again). */
-  static fromSnapshot(tables: KnownSchemaSnapshot): KnownSchema {
-    const schema = new KnownSchema();
-    for (const [name, table] of tables) schema.tables.set(name, table);
-    return schema;
   }
 
   columnType(table: TableName, column: string): TypeName | undefined {
@@ -68,7 +53,7 @@ export class KnownSchema {
   }
 
   /** Learns from one statement, after the rules have looked at it. */
-  record(statement: Pick<Statement, "as">): void {
+  record(statement: Statement): void {
     const create = statement.as("CreateStmt");
     if (create) return this.recordCreate(create.relation && tableOf(create.relation), create.tableElts ?? []);
     const alter = statement.as("AlterTableStmt");

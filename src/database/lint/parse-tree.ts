@@ -3,9 +3,8 @@
 // piece per statement. A piece becomes objects only when a rule or the run's facts look at that
 // statement (Statement.node): most statements of a migration (INSERTs, functions, views, grants) are
 // never looked into, and turning a directory's 11 MB of JSON into objects cost as much as parsing it.
-// The JSON text is also what a worker thread can hand over cheaply (lint-threads.ts).
+// The JSON text is also what a worker thread can hand over cheaply (grammar-thread.ts).
 import type { PgQueryWasm } from "libpg-query-13/wasm/libpg-query.js";
-import type { Node } from "libpg-query";
 import type { NodeType } from "./ast.js";
 
 let newest: PgQueryWasm | undefined;
@@ -17,7 +16,7 @@ export async function loadNewestGrammar(): Promise<PgQueryWasm> {
 }
 
 /** The newest grammar's parse of the text, split into statements, or where it stops. */
-export function parseStatements(sql: string): ParsedStatements {
+export function parseStatements(sql: string): { statements: RawStatement[] } | { stop: ParseStop } {
   if (!newest) throw new Error("lintMigration needs the parser: await ensureLintReady() first");
   const parsed = parseToJson(newest, sql);
   return "stop" in parsed ? parsed : { statements: splitParseTree(parsed.json) };
@@ -28,8 +27,6 @@ export interface RawStatement {
   type: NodeType;
   /** The statement's tree, `{"AlterTableStmt":{…}}`, for JSON.parse. */
   json: string;
-  /** The tree read from `json`, once something has (Statement.node). */
-  tree?: Node;
   /** Byte offset just past the previous statement's semicolon, as libpg-query's stmt_location. */
   location: number;
   /** Bytes from `location` to the end of the statement (0: to the end of the text), as stmt_len. */
@@ -45,20 +42,19 @@ export interface ParseStop {
 /** A text's parse: the tree's JSON text, or where the grammar stops. */
 export type ParsedText = { json: string } | { stop: ParseStop };
 
-/** A text's parse cut into statements (splitParseTree), or where the grammar stops. */
-export type ParsedStatements = { statements: RawStatement[] } | { stop: ParseStop };
-
 /**
  * The parse tree's JSON text (or "" when `readTree` is false: whether it parses is all the caller
  * asks), or where the grammar stops: libpg-query's parseSync without its JSON.parse.
  */
 export function parseToJson(wasm: PgQueryWasm, sql: string, readTree = true): ParsedText {
   if (sql.trim() === "") return { stop: { position: 0, message: "Query cannot be empty" } };
-  const bytes = wasm.lengthBytesUTF8(sql) + 1;
+  const bytes = Buffer.byteLength(sql) + 1;
   const query = wasm._malloc(bytes);
   let result = 0;
   try {
-    wasm.stringToUTF8(sql, query, bytes);
+    // Node's own UTF-8 coding both ways: Emscripten's (a JavaScript loop) cost a fifth of a parse.
+    const heap = wasm.HEAPU8;
+    heap[query + Buffer.from(heap.buffer, heap.byteOffset + query, bytes).write(sql)] = 0;
     result = wasm._wasm_parse_query_raw(query);
     if (!result) return { stop: { position: 0, message: "Failed to allocate memory for parse result" } };
     // PgQueryParseResult { parse_tree, stderr_buffer, error }; PgQueryError { message, funcname, filename, lineno, cursorpos, context }.
@@ -70,11 +66,16 @@ export function parseToJson(wasm: PgQueryWasm, sql: string, readTree = true): Pa
     }
     const tree = wasm.getValue(result, "i32");
     if (!tree) return { stop: { position: 0, message: "Parse result is null" } };
-    return { json: readTree ? wasm.UTF8ToString(tree) : "" };
+    return { json: readTree ? utf8At(wasm.HEAPU8, tree) : "" };
   } finally {
     wasm._free(query);
     if (result) wasm._wasm_free_parse_result(result);
   }
+}
+
+/** The NUL-terminated UTF-8 string at the pointer. */
+function utf8At(heap: Uint8Array, pointer: number): string {
+  return Buffer.from(heap.buffer, heap.byteOffset, heap.byteLength).toString("utf8", pointer, heap.indexOf(0, pointer));
 }
 
 // `{"version":170007,"stmts":[{"stmt":{"SelectStmt":{…}},"stmt_len":8},{"stmt":{…},"stmt_location":9,"stmt_len":31}]}`:

@@ -56,10 +56,12 @@ export interface ColumnUse {
 }
 
 export class Statement {
+  private tree?: Node;
+
   constructor(
     readonly type: NodeType,
-    /** The parse tree as the parser's JSON text (parse-tree.ts), read on first use and kept there. */
-    private readonly raw: { json: string; tree?: Node },
+    /** The parse tree as the parser's JSON text (parse-tree.ts), read on first use. */
+    private readonly treeJson: string,
     /** String index of the statement's first token, and one past its end. */
     readonly start: number,
     readonly end: number,
@@ -70,7 +72,7 @@ export class Statement {
 
   /** The parse tree: most statements' trees are never looked at, so each is read from its JSON when first asked for. */
   get node(): Node {
-    return (this.raw.tree ??= JSON.parse(this.raw.json) as Node);
+    return (this.tree ??= JSON.parse(this.treeJson) as Node);
   }
 
   as<K extends NodeType>(type: K): NodeOf<K> | undefined {
