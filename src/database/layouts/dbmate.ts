@@ -24,7 +24,8 @@ export const dbmateLayout: MigrationLayout = {
 
 /** Whether a file is written for dbmate: Autopilot's own layout refuses such a file rather than run its down half. */
 export function hasDbmateMarkers(sql: string): boolean {
-  return sql.split(/\r?\n/).some((line) => MARKER.test(line));
+  // Most files never mention it: the CLI asks this of every file of a directory to detect the layout.
+  return sql.includes("migrate:") && sql.split(/\r?\n/).some((line) => MARKER.test(line));
 }
 
 function splitSections(sql: string): Sections {

@@ -17,16 +17,24 @@ const answer: Promise<(text: string) => unknown> =
     ? loadNewestGrammar().then((wasm) => (text: string) => parseToJson(wasm, text))
     : loadTargetGrammar(task.targetMajor).then(() => (text: string) => newerSyntaxLoading(text, task.targetMajor));
 
+/** Posts the answers, handing over (not copying) the parse trees' bytes: each has an ArrayBuffer of its own. */
+function post(batch: unknown[]): void {
+  const trees = batch.flatMap((answer) =>
+    answer && typeof answer === "object" && "json" in answer ? [(answer as { json: Uint8Array }).json.buffer as ArrayBuffer] : [],
+  );
+  parentPort!.postMessage(batch, trees);
+}
+
 parentPort!.once("message", async (texts: string[]) => {
   const answerFor = await answer;
   let batch: unknown[] = [];
   for (const text of texts) {
     batch.push(await answerFor(text));
     if (batch.length === BATCH) {
-      parentPort!.postMessage(batch);
+      post(batch);
       batch = [];
     }
   }
-  parentPort!.postMessage(batch);
+  post(batch);
   parentPort!.close();
 });

@@ -10,6 +10,8 @@ declare module "libpg-query-*/wasm/libpg-query.js" {
     stringToUTF8(text: string, pointer: number, maxBytes: number): void;
     getValue(pointer: number, type: "i32"): number;
     UTF8ToString(pointer: number): string;
+    /** The module's memory as bytes (a new view after the memory grows). */
+    HEAPU8: Uint8Array;
   }
   const factory: () => Promise<PgQueryWasm>;
   export default factory;

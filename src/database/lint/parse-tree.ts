@@ -25,8 +25,8 @@ export function parseStatements(sql: string): { statements: RawStatement[] } | {
 /** One top-level statement (libpg-query's RawStmt), its tree still JSON text. */
 export interface RawStatement {
   type: NodeType;
-  /** The statement's tree, `{"AlterTableStmt":{…}}`, for JSON.parse. */
-  json: string;
+  /** The statement's tree, `{"AlterTableStmt":{…}}`, as the parser's UTF-8 JSON: decoded only when read (jsonText). */
+  json: Uint8Array;
   /** Byte offset just past the previous statement's semicolon, as libpg-query's stmt_location. */
   location: number;
   /** Bytes from `location` to the end of the statement (0: to the end of the text), as stmt_len. */
@@ -39,8 +39,8 @@ export interface ParseStop {
   message: string;
 }
 
-/** A text's parse: the tree's JSON text, or where the grammar stops. */
-export type ParsedText = { json: string } | { stop: ParseStop };
+/** A text's parse: the tree's JSON text as UTF-8 bytes (an ArrayBuffer of its own, to transfer), or where the grammar stops. */
+export type ParsedText = { json: Uint8Array } | { stop: ParseStop };
 
 /**
  * The parse tree's JSON text (or "" when `readTree` is false: whether it parses is all the caller
@@ -48,11 +48,13 @@ export type ParsedText = { json: string } | { stop: ParseStop };
  */
 export function parseToJson(wasm: PgQueryWasm, sql: string, readTree = true): ParsedText {
   if (sql.trim() === "") return { stop: { position: 0, message: "Query cannot be empty" } };
-  const bytes = wasm.lengthBytesUTF8(sql) + 1;
+  const bytes = Buffer.byteLength(sql) + 1;
   const query = wasm._malloc(bytes);
   let result = 0;
   try {
-    wasm.stringToUTF8(sql, query, bytes);
+    // Node's own UTF-8 coding both ways: Emscripten's (a JavaScript loop) cost a fifth of a parse.
+    const heap = wasm.HEAPU8;
+    heap[query + Buffer.from(heap.buffer, heap.byteOffset + query, bytes).write(sql)] = 0;
     result = wasm._wasm_parse_query_raw(query);
     if (!result) return { stop: { position: 0, message: "Failed to allocate memory for parse result" } };
     // PgQueryParseResult { parse_tree, stderr_buffer, error }; PgQueryError { message, funcname, filename, lineno, cursorpos, context }.
@@ -64,11 +66,21 @@ export function parseToJson(wasm: PgQueryWasm, sql: string, readTree = true): Pa
     }
     const tree = wasm.getValue(result, "i32");
     if (!tree) return { stop: { position: 0, message: "Parse result is null" } };
-    return { json: readTree ? wasm.UTF8ToString(tree) : "" };
+    return { json: readTree ? bytesAt(wasm.HEAPU8, tree) : new Uint8Array() };
   } finally {
     wasm._free(query);
     if (result) wasm._wasm_free_parse_result(result);
   }
+}
+
+/** A copy of the NUL-terminated string at the pointer, its bytes as they are. */
+function bytesAt(heap: Uint8Array, pointer: number): Uint8Array {
+  return heap.slice(pointer, heap.indexOf(0, pointer));
+}
+
+/** A statement's tree as JSON text. */
+export function jsonText(json: Uint8Array): string {
+  return Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString("utf8");
 }
 
 // `{"version":170007,"stmts":[{"stmt":{"SelectStmt":{…}},"stmt_len":8},{"stmt":{…},"stmt_location":9,"stmt_len":31}]}`:
@@ -79,21 +91,26 @@ const TREE_OFFSET = '{"stmt":'.length;
 // The RawStmt's own fields after its tree; each is left out when 0.
 const STATEMENT_END = /(?:,"stmt_location":(\d+))?(?:,"stmt_len":(\d+))?\}$/;
 
-/** The statements of a parse tree's JSON text, in order, each tree left as text. */
-export function splitParseTree(json: string): RawStatement[] {
+/**
+ * The statements of a parse tree's JSON text, in order, each tree left as bytes: a piece is decoded
+ * only when something reads it, and over the bench's files about half are never read.
+ */
+export function splitParseTree(json: Uint8Array): RawStatement[] {
+  const text = Buffer.from(json.buffer, json.byteOffset, json.byteLength);
   const statements: RawStatement[] = [];
-  let start = json.indexOf(STATEMENT_START);
+  let start = text.indexOf(STATEMENT_START);
   while (start !== -1) {
-    const next = json.indexOf(STATEMENT_START, start + STATEMENT_START.length);
+    const next = text.indexOf(STATEMENT_START, start + STATEMENT_START.length);
     // The piece ends before the comma ahead of the next statement, or before the list's "]".
-    const end = next === -1 ? json.lastIndexOf("]") : next - 1;
+    const end = next === -1 ? text.lastIndexOf("]") : next - 1;
     const tailStart = Math.max(start, end - 64);
-    const tail = STATEMENT_END.exec(json.slice(tailStart, end));
+    // The tail is ASCII (field names and numbers), so its characters are its bytes.
+    const tail = STATEMENT_END.exec(text.toString("latin1", tailStart, end));
     if (!tail) throw new Error(`unexpected parse tree JSON near offset ${tailStart}`);
     const typeStart = start + STATEMENT_START.length;
     statements.push({
-      type: json.slice(typeStart, json.indexOf('"', typeStart)) as NodeType,
-      json: json.slice(start + TREE_OFFSET, tailStart + tail.index),
+      type: text.toString("latin1", typeStart, text.indexOf('"', typeStart)) as NodeType,
+      json: json.subarray(start + TREE_OFFSET, tailStart + tail.index),
       location: Number(tail[1] ?? 0),
       length: Number(tail[2] ?? 0),
     });

@@ -3,6 +3,7 @@
 import type { AlterTableCmd, AlterTableType, ColumnDef, Node, TypeName } from "libpg-query";
 import { as, displayName, tableOf, type NodeOf, type NodeType, type TableName } from "./ast.js";
 import type { KnownSchema } from "./known-schema.js";
+import { jsonText } from "./parse-tree.js";
 
 /** A finding as a rule reports it; the engine adds the position, severity, texts and ignores. */
 export interface Hit {
@@ -60,8 +61,8 @@ export class Statement {
 
   constructor(
     readonly type: NodeType,
-    /** The parse tree as the parser's JSON text (parse-tree.ts), read on first use. */
-    private readonly treeJson: string,
+    /** The parse tree as the parser's JSON text in UTF-8 (parse-tree.ts), read on first use. */
+    private readonly treeJson: Uint8Array,
     /** String index of the statement's first token, and one past its end. */
     readonly start: number,
     readonly end: number,
@@ -72,7 +73,7 @@ export class Statement {
 
   /** The parse tree: most statements' trees are never looked at, so each is read from its JSON when first asked for. */
   get node(): Node {
-    return (this.tree ??= JSON.parse(this.treeJson) as Node);
+    return (this.tree ??= JSON.parse(jsonText(this.treeJson)) as Node);
   }
 
   as<K extends NodeType>(type: K): NodeOf<K> | undefined {
