@@ -49,6 +49,21 @@ export function destinationOf(kind: string, url: string): string {
 }
 
 /**
+ * The breaker of the HTTP health checks of one host: "health:status.example.com:8443", the URL's
+ * host and port only (never its path, query or credentials), so every check of every repository on
+ * that host shares it: a dead status server costs 5 timeouts, not 5 per check per cycle.
+ */
+export function healthHostDestination(url: string): string {
+  let host = "invalid-url";
+  try {
+    host = new URL(url).host;
+  } catch {
+    // The probe refuses an unparsable URL before it would reach the breaker.
+  }
+  return `health:${host}`;
+}
+
+/**
  * The breaker of a target database's non-migration work (health probes, scans' reads): named by the
  * target, never its connection string. Migrations never go through it.
  */

@@ -43,8 +43,8 @@ describe("verification against the hour before the change", () => {
     ];
     await insertSamples(t.store.pool, outside);
     const baseline = await baselineOf(t.store.pool, REPO, ["site", "api"], CHANGE_AT);
-    assert.deepEqual(baseline.get("site"), { samples: 60, errorRate: 3 / 60, p95Ms: 1570 });
-    assert.deepEqual(baseline.get("api"), { samples: 0, errorRate: null, p95Ms: null }, "a check without history has no baseline");
+    assert.deepEqual(baseline.get("site"), { samples: 60, errorRate: 3 / 60, p95Ms: 1570, downAtChange: false });
+    assert.deepEqual(baseline.get("api"), { samples: 0, errorRate: null, p95Ms: null, downAtChange: false }, "a check without history has no baseline");
   });
 
   test("a check down fires on its latest probe; one that failed and came back does not", async () => {
@@ -94,6 +94,25 @@ describe("verification against the hour before the change", () => {
     assert.deepEqual(
       slow.regressions.map((r) => r.rule),
       ["latency"],
+    );
+  });
+
+  test("a check already down when the change landed (its host's breaker open, say) is no regression while it stays down; once it answered, down again is", async () => {
+    // Down for the last 10 minutes before the change; the maintenance row after it does not hide that.
+    await insertSamples(t.store.pool, [
+      ...hourBefore("status", () => 300, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]),
+      { repo: REPO, check: "status", at: new Date(CHANGE_AT.getTime() - 10_000), status: "maintenance", latencyMs: 300 },
+    ]);
+    const baseline = await baselineOf(t.store.pool, REPO, ["status"], CHANGE_AT);
+    assert.deepEqual(baseline.get("status"), { samples: 60, errorRate: 10 / 60, p95Ms: 300, downAtChange: true });
+    // Every verification probe skipped by the open breaker: recorded down, as in the heal cycle.
+    const stillDown = judge(baseline, probes("status", [0, 0, 0], [0, 1, 2]), DEGRADED_MS);
+    assert.equal(stillDown.regressed, false, JSON.stringify(stillDown.regressions));
+    assert.equal(stillDown.checks[0].now.errorRate, 1, "the figures still show it down");
+    const backThenDown = judge(baseline, probes("status", [0, 300, 0], [0, 2]), DEGRADED_MS);
+    assert.deepEqual(
+      backThenDown.regressions.map((r) => r.rule),
+      ["down", "errors"],
     );
   });
 

@@ -4,9 +4,10 @@
 import http from "node:http";
 import https from "node:https";
 import { performance } from "node:perf_hooks";
+import { BreakerOpen, healthHostDestination, throughBreaker } from "../breakers.js";
 import { redact } from "../redact.js";
 import type { CheckResult } from "./check-result.js";
-import { checkUrlStatically, guardedLookup, type SsrfPolicy } from "./ssrf.js";
+import { checkUrlStatically, guardedLookup, SsrfRefusedError, type SsrfPolicy } from "./ssrf.js";
 
 export interface HttpCheck {
   name: string;
@@ -40,17 +41,54 @@ interface FinalResponse {
   redirects: number;
 }
 
+/** A probe's result, and whether the host failed to answer at all (what its circuit breaker counts). */
+interface ProbeAttempt {
+  result: CheckResult;
+  unanswered: boolean;
+}
+
 export async function probeHttp(check: HttpCheck, opts: HttpProbeOptions): Promise<CheckResult> {
+  return (await attemptHttp(check, opts)).result;
+}
+
+/**
+ * probeHttp through the circuit breaker of the URL's host (breakers.ts healthHostDestination). A
+ * failure is the host not answering (refused, reset, DNS, TLS, timeout) or answering 5xx; a 4xx or a
+ * body without the expected text is the site answering, and an SSRF refusal or a redirect elsewhere
+ * is not this host's fault. While the breaker is open nothing is requested: the check is unhealthy,
+ * skipped (0 attempts), as the heal cycle and verification record it.
+ */
+export async function probeHttpThroughBreaker(check: HttpCheck, opts: HttpProbeOptions): Promise<CheckResult> {
+  const destination = healthHostDestination(check.url);
+  try {
+    return (await throughBreaker(destination, () => attemptHttp(check, opts), hostFailure)).result;
+  } catch (error) {
+    if (!(error instanceof BreakerOpen)) throw error;
+    const host = destination.slice("health:".length);
+    const skipped = `skipped: circuit breaker for ${host} open until ${error.openUntil.toISOString()}`;
+    return { check: check.name, kind: "http", status: "unhealthy", error: skipped, latencyMs: 0, attempts: 0 };
+  }
+}
+
+function hostFailure({ result, unanswered }: ProbeAttempt): string | undefined {
+  if (unanswered) return result.error ?? "no answer";
+  const serverError = result.status === "unhealthy" && result.httpStatus !== undefined && result.httpStatus >= 500;
+  return serverError ? `HTTP ${result.httpStatus}` : undefined;
+}
+
+async function attemptHttp(check: HttpCheck, opts: HttpProbeOptions): Promise<ProbeAttempt> {
   const timeoutMs = check.timeoutMs ?? HTTP_PROBE_DEFAULTS.timeoutMs;
   const started = performance.now();
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), timeoutMs);
   try {
     const response = await fetchFollowingRedirects(check, opts, deadline.signal);
-    return judge(check, opts, response, elapsedSince(started));
+    return { result: judge(check, opts, response, elapsedSince(started)), unanswered: false };
   } catch (error) {
-    const message = deadline.signal.aborted ? `timed out after ${timeoutMs} ms` : describeError(error);
-    return { check: check.name, kind: "http", status: "unhealthy", error: redact(message), latencyMs: elapsedSince(started), attempts: 1 };
+    const timedOut = deadline.signal.aborted;
+    const message = timedOut ? `timed out after ${timeoutMs} ms` : describeError(error);
+    const result: CheckResult = { check: check.name, kind: "http", status: "unhealthy", error: redact(message), latencyMs: elapsedSince(started), attempts: 1 };
+    return { result, unanswered: timedOut || !(error instanceof ProbeFailure || error instanceof SsrfRefusedError) };
   } finally {
     clearTimeout(timer);
   }

@@ -8,16 +8,18 @@ export const DEFAULT_CONCURRENCY = 64;
 
 /**
  * Runs `attempt` until it is not unhealthy, at most `delaysMs.length` more times, waiting
- * `delaysMs[i]` before retry i. The result is the last attempt's, with `attempts` counting them all.
+ * `delaysMs[i]` before retry i. The result is the last attempt's, with `attempts` counting the
+ * probes made. An attempt that made none (its circuit breaker is open) ends the retries: the next
+ * ones would be skipped as well, after waiting for nothing.
  */
 export async function withRetries(attempt: () => Promise<CheckResult>, delaysMs: number[] = DEFAULT_RETRY_DELAYS_MS): Promise<CheckResult> {
   let result = await attempt();
-  let attempts = 1;
+  let attempts = result.attempts;
   for (const delay of delaysMs) {
-    if (result.status !== "unhealthy") break;
+    if (result.status !== "unhealthy" || result.attempts === 0) break;
     await sleep(delay);
     result = await attempt();
-    attempts++;
+    attempts += result.attempts;
   }
   return { ...result, attempts };
 }

@@ -19,6 +19,12 @@ export interface CheckFigures {
   p95Ms: number | null;
 }
 
+/** A check's figures over the hour before the change, and whether it was down when the change landed. */
+export interface BaselineFigures extends CheckFigures {
+  /** Its last probe before the change failed (or was skipped: its host's circuit breaker was open). */
+  downAtChange: boolean;
+}
+
 export type RegressionRule = "down" | "latency" | "errors";
 
 export interface Regression {
@@ -58,21 +64,29 @@ function percentile95(values: number[]): number | null {
   return sorted[Math.ceil(0.95 * sorted.length) - 1];
 }
 
-/** Each check's figures over the hour of health log before `changeAt`. */
-export async function baselineOf(db: pg.Pool, repo: string, checks: string[], changeAt: Date): Promise<Map<string, CheckFigures>> {
+/** Each check's figures over the hour of health log before `changeAt`, and its state when the change landed. */
+export async function baselineOf(db: pg.Pool, repo: string, checks: string[], changeAt: Date): Promise<Map<string, BaselineFigures>> {
   const { rows } = await db.query<{ check: string; status: CheckStatus; latencyMs: number }>(
     `select check_name as "check", status, latency_ms as "latencyMs" from health_log
-      where repo = $1 and check_name = any($2) and at >= $3 and at < $4`,
+      where repo = $1 and check_name = any($2) and at >= $3 and at < $4 order by at, id`,
     [repo.toLowerCase(), checks, new Date(changeAt.getTime() - BASELINE_WINDOW_MS), changeAt],
   );
-  return new Map(checks.map((check) => [check, figuresOf(rows.filter((r) => r.check === check))]));
+  return new Map(
+    checks.map((check) => {
+      const own = rows.filter((r) => r.check === check);
+      const last = own.filter((r) => r.status !== "maintenance").at(-1);
+      return [check, { ...figuresOf(own), downAtChange: last?.status === "unhealthy" }];
+    }),
+  );
 }
 
 /**
  * The regression rules, per check: its latest probe is down; or its p95 is over 2× the baseline's
  * and over `degradedMs`; or its error rate is over 3× the baseline's (no history counts as none).
+ * A check that was already down when the change landed and has not answered since is not taken
+ * down by the change: neither "down" nor "errors" holds for it (a rollback would not bring it back).
  */
-export function judge(baseline: Map<string, CheckFigures>, samples: VerificationSample[], degradedMs: number): Verdict {
+export function judge(baseline: Map<string, BaselineFigures>, samples: VerificationSample[], degradedMs: number): Verdict {
   const checks = [...baseline.keys()].map((check) => {
     const own = samples.filter((s) => s.check === check);
     return { check, baseline: baseline.get(check)!, now: figuresOf(own), latest: own.at(-1) };
@@ -83,10 +97,11 @@ export function judge(baseline: Map<string, CheckFigures>, samples: Verification
   return { regressed: regressions.length > 0, checks: checks.map(({ latest: _latest, ...c }) => c), regressions };
 }
 
-function rulesBroken(before: CheckFigures, now: CheckFigures, latest: VerificationSample | undefined, degradedMs: number): RegressionRule[] {
+function rulesBroken(before: BaselineFigures, now: CheckFigures, latest: VerificationSample | undefined, degradedMs: number): RegressionRule[] {
   const broken: RegressionRule[] = [];
-  if (latest?.status === "unhealthy") broken.push("down");
+  const stillDown = before.downAtChange && now.errorRate === 1;
+  if (latest?.status === "unhealthy" && !stillDown) broken.push("down");
   if (before.p95Ms !== null && now.p95Ms !== null && now.p95Ms > LATENCY_FACTOR * before.p95Ms && now.p95Ms > degradedMs) broken.push("latency");
-  if (now.errorRate !== null && now.errorRate > ERROR_RATE_FACTOR * (before.errorRate ?? 0)) broken.push("errors");
+  if (now.errorRate !== null && now.errorRate > ERROR_RATE_FACTOR * (before.errorRate ?? 0) && !stillDown) broken.push("errors");
   return broken;
 }

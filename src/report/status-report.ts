@@ -23,7 +23,7 @@ export interface EnvironmentStatus {
   problem?: string;
   /** The last recorded drift check; set when there is one, or when the target has a shadow server to run one. */
   drift?: DriftStatus;
-  /** Circuit breakers open on the target's deploy hook or Slack webhook. */
+  /** Circuit breakers open on the target's deploy hook, Slack webhook or database, or a host its site's health checks probe. */
   openBreakers?: BreakerState[];
   /** The last restore drill that passed, and the last one if it failed since. */
   lastVerified?: RestoreDrill;

@@ -1,6 +1,6 @@
 // What each authorized command does. Quick ones answer at once; migrate, rollback, backup and plan
 // are queued as runs of their own, which answer in the command's reply when they finish.
-import { openBreakersOf, targetDatabaseDestination } from "../breakers.js";
+import { healthHostDestination, openBreakersOf, targetDatabaseDestination } from "../breakers.js";
 import type { Command } from "../commands/parse.js";
 import { branchForEnvironment, environmentForBranch, type RepoConfig } from "../config/repo-config.js";
 import { readHistoryFromUrl, type HistoryRow } from "../database/history.js";
@@ -201,7 +201,11 @@ export class CommandActions {
     const row: EnvironmentStatus = { environment, lock, lastRun, lastBackup, lastVerified, lastDrill };
     const target = await this.ctx.resolveTarget(environment);
     if (typeof target === "string") return { ...row, problem: target };
-    row.openBreakers = await openBreakersOf(db, [target.deployHookUrl, target.slackWebhookUrl], [targetDatabaseDestination(this.ctx.run.repo, environment)]);
+    row.openBreakers = await openBreakersOf(
+      db,
+      [target.deployHookUrl, target.slackWebhookUrl],
+      [targetDatabaseDestination(this.ctx.run.repo, environment), ...(await this.siteHostDestinations(environment))],
+    );
     row.drift = await this.driftOf(target);
     let history: HistoryRow[];
     try {
@@ -218,6 +222,13 @@ export class CommandActions {
       appliedCount: applied.length,
       pending: await this.pendingCount(environment, history),
     };
+  }
+
+  /** The circuit breakers of the hosts the health checks probe, on the row of the environment the site belongs to. */
+  private async siteHostDestinations(environment: string): Promise<string[]> {
+    const checks = this.config.health?.checks ?? [];
+    if (checks.length === 0 || (await this.ctx.siteEnvironment(this.config)) !== environment) return [];
+    return [...new Set(checks.map((check) => healthHostDestination(check.url)))];
   }
 
   /**

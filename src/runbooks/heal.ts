@@ -2,7 +2,7 @@
 // retries), record the results, heal what is down (deploy hook, database repair, wait, verify),
 // and reconcile the incident issues with what the checks say.
 import { retryDelays, type HealthConfig } from "../config/health-config.js";
-import { branchForEnvironment, environmentForBranch, sectionWarnings, type RepoConfig } from "../config/repo-config.js";
+import { branchForEnvironment, sectionWarnings, type RepoConfig } from "../config/repo-config.js";
 import { ConfigError } from "../config/yaml-errors.js";
 import { probeConfiguredCheck } from "../health/configured-probe.js";
 import { probeDatabaseThroughBreaker } from "../health/db-probe.js";
@@ -301,7 +301,7 @@ class HealCycle extends RunContext {
     const labels = incidentLabels(config);
     switch (action.kind) {
       case "open": {
-        const environment = probes.find((p) => p.name === action.check)?.environment ?? (await this.defaultEnvironment(config));
+        const environment = probes.find((p) => p.name === action.check)?.environment ?? (await this.siteEnvironment(config));
         const body = incidentBody({
           probe: probe!,
           downSince: action.downSince,
@@ -334,11 +334,6 @@ class HealCycle extends RunContext {
         await closeIncident(this.github, this.repo, action.number, removedBody(action.check));
         return { number: action.number, check: action.check, open: false, closedAt: this.now };
     }
-  }
-
-  /** The environment a site check belongs to: the one the default branch deploys. */
-  private async defaultEnvironment(config: RepoConfig): Promise<string | undefined> {
-    return environmentForBranch(config, await this.defaultBranch())?.environment ?? config.environments[0]?.environment;
   }
 
   private async lastMigration(environment: string | undefined): Promise<LastMigration | undefined> {

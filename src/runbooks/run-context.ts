@@ -1,7 +1,7 @@
 // What every runbook does around its own steps: reach the repository, read its config, find the
 // target the operator bound, and time each step into the run's history.
 import { resolveTarget, UnboundTargetError, type ResolvedTarget } from "../config/server-config.js";
-import { loadRepoConfig, REPO_CONFIG_PATH, serverLimitsOf, type RepoConfig } from "../config/repo-config.js";
+import { environmentForBranch, loadRepoConfig, REPO_CONFIG_PATH, serverLimitsOf, type RepoConfig } from "../config/repo-config.js";
 import { ConfigError, type ConfigProblem } from "../config/yaml-errors.js";
 import { downloadBlobs } from "../github/api/repo-files.js";
 import { takeBackup } from "../backups/service.js";
@@ -58,6 +58,11 @@ export class RunContext<R extends Run = Run> {
 
   async defaultBranch(): Promise<string> {
     return (await this.repositoryData()).default_branch;
+  }
+
+  /** The environment the site's health checks belong to: the one the default branch deploys. */
+  async siteEnvironment(config: RepoConfig): Promise<string | undefined> {
+    return environmentForBranch(config, await this.defaultBranch())?.environment ?? config.environments[0]?.environment;
   }
 
   private async repositoryData(): Promise<Repository> {
