@@ -184,12 +184,12 @@ describe("circuit breaker per health URL host", () => {
     });
   });
 
-  test("a 5xx answer counts as a failure, as does a refused connection", async () => {
+  test("a refused connection counts as a failure; a 5xx is the host answering and never opens it", async () => {
     const site = await start(503);
     const health = healthOf([{ name: "api", url: `http://${site.host}/api` }]);
-    for (let i = 0; i < FAILURE_THRESHOLD; i++) assert.equal((await probe(health)).httpStatus, 503);
-    assert.equal((await probe(health)).attempts, 0);
-    assert.equal(site.connections, FAILURE_THRESHOLD);
+    for (let i = 0; i < FAILURE_THRESHOLD + 2; i++) assert.equal((await probe(health)).httpStatus, 503, "still probed: the breaker stays closed");
+    assert.equal(site.connections, FAILURE_THRESHOLD + 2);
+    assert.equal((await stateOf(`health:${site.host}`))?.failures ?? 0, 0);
 
     const closed = await start(200);
     const host = closed.host;

@@ -53,8 +53,8 @@ export async function probeHttp(check: HttpCheck, opts: HttpProbeOptions): Promi
 
 /**
  * probeHttp through the circuit breaker of the URL's host (breakers.ts healthHostDestination). A
- * failure is the host not answering (refused, reset, DNS, TLS, timeout) or answering 5xx; a 4xx or a
- * body without the expected text is the site answering, and an SSRF refusal or a redirect elsewhere
+ * failure is the host not answering (refused, reset, DNS, TLS, timeout); any HTTP answer (a 5xx, a
+ * 4xx, a body without the expected text) is the host answering, and an SSRF refusal or a redirect elsewhere
  * is not this host's fault. While the breaker is open nothing is requested: the check is unhealthy,
  * skipped (0 attempts), as the heal cycle and verification record it.
  */
@@ -70,10 +70,10 @@ export async function probeHttpThroughBreaker(check: HttpCheck, opts: HttpProbeO
   }
 }
 
+// Only silence counts: a 5xx is one path of a host that answers, and on a status server shared by
+// many repositories one failing path must not mark every other repository's check down.
 function hostFailure({ result, unanswered }: ProbeAttempt): string | undefined {
-  if (unanswered) return result.error ?? "no answer";
-  const serverError = result.status === "unhealthy" && result.httpStatus !== undefined && result.httpStatus >= 500;
-  return serverError ? `HTTP ${result.httpStatus}` : undefined;
+  return unanswered ? (result.error ?? "no answer") : undefined;
 }
 
 async function attemptHttp(check: HttpCheck, opts: HttpProbeOptions): Promise<ProbeAttempt> {
