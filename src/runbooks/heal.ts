@@ -36,7 +36,7 @@ import { recentAppliedRuns } from "../store/run-migrations.js";
 import { finishRun, getRun, type Run } from "../store/runs.js";
 import type { Attempt, RunbookDeps } from "./deps.js";
 import { beginRun, RunContext } from "./run-context.js";
-import { isNotifiable, restoreAlertState } from "../analytics/alerts.js";
+import { isNotifiable, restoreAlertState, type AlertTransition } from "../analytics/alerts.js";
 import { ALERT_PREFIX, alertsOnCheck, notifyAlerts, stepAlerts } from "./heal-alerts.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { whileWaiting } from "../jobs/worker-lending.js";
@@ -79,7 +79,8 @@ class HealCycle extends RunContext {
   }
 
   async execute(): Promise<string> {
-    const config = await this.loadRepoConfig();
+    // Every minute for every repository: the config cached since the default branch last moved will do.
+    const config = await this.loadRepoConfig({ trusted: true });
     if (config instanceof ConfigError) return "repo config invalid: nothing probed";
     const { health } = config;
     const problems = sectionWarnings(this.repoConfigWarnings, "health");
@@ -103,15 +104,8 @@ class HealCycle extends RunContext {
   private async alertsOnly(config: RepoConfig, why: string): Promise<string> {
     const transitions = (await stepAlerts(this, config, this.now)).filter(isNotifiable);
     if (transitions.length) {
-      let issues;
-      try {
-        issues = await listIncidents(this.github, this.repo);
-      } catch (error) {
-        // Undone, the transitions are made (and notified) again next cycle rather than filed twice.
-        this.deps.log.warn({ repo: this.run.repo, err: error }, "could not read incident issues; alerts notified next cycle");
-        for (const transition of transitions) await restoreAlertState(this.deps.db, transition);
-        return `${why}: alert rules evaluated; incident issues unreadable, notified next cycle`;
-      }
+      const issues = await this.incidentsOrUndo(transitions);
+      if (!issues) return `${why}: alert rules evaluated; incident issues unreadable, notified next cycle`;
       const windows = this.deps.serverConfig.health.maintenance;
       await notifyAlerts(this, config, transitions, issues, {
         now: this.now,
@@ -121,6 +115,17 @@ class HealCycle extends RunContext {
     }
     const changes = transitions.map((t) => `${t.ruleName} ${t.to}`).join(", ");
     return `${why}: alert rules evaluated${changes ? ` (${changes})` : ""}`;
+  }
+
+  /** The incident issues; undefined when GitHub cannot say, the transitions then undone to be notified next cycle rather than filed twice. */
+  private async incidentsOrUndo(transitions: AlertTransition[]): Promise<IncidentIssue[] | undefined> {
+    try {
+      return await listIncidents(this.github, this.repo);
+    } catch (error) {
+      this.deps.log.warn({ repo: this.run.repo, err: error }, "could not read incident issues; alerts notified next cycle");
+      for (const transition of transitions) await restoreAlertState(this.deps.db, transition);
+      return undefined;
+    }
   }
 
   private async probes(config: RepoConfig, health: HealthConfig): Promise<Probe[]> {
@@ -245,9 +250,12 @@ class HealCycle extends RunContext {
     const healed = new Set(this.healActions.keys());
     const cycle: CycleResult[] = results.map((r) => ({ check: r.check, status: r.status, escalate: r.status === "unhealthy" && healed.has(r.check) }));
     const states = await checkStates(this.deps.db, this.run.repo);
-    let issues;
+    // All healthy and no outage on record (an open incident keeps its check's downSince): no issue can
+    // need opening, reminding or closing, so a quiet cycle costs GitHub nothing.
+    const quiet = results.every((r) => r.status === "healthy") && [...states.values()].every((state) => !state.downSince);
+    let issues: IncidentIssue[] = [];
     try {
-      issues = await listIncidents(this.github, this.repo);
+      if (!quiet) issues = await listIncidents(this.github, this.repo);
     } catch (error) {
       this.deps.log.warn({ repo: this.run.repo, err: error }, "could not read incident issues; reconciling next cycle");
       return;
@@ -263,6 +271,11 @@ class HealCycle extends RunContext {
     // Alerts step first so that an incident resolving now can say where its alerts stand.
     const alertTransitions = await stepAlerts(this, config, this.now);
     let current = issues;
+    if (quiet && alertTransitions.some(isNotifiable)) {
+      const read = await this.incidentsOrUndo(alertTransitions.filter(isNotifiable));
+      if (!read) return;
+      current = read;
+    }
     for (const action of decided.actions) {
       const changed = await this.perform(action, config, results, probes).catch((error) => {
         this.deps.log.warn({ repo: this.run.repo, action: action.kind, err: error }, "incident update failed; retried next cycle");

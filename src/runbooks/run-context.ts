@@ -48,9 +48,16 @@ export class RunContext<R extends Run = Run> {
     this.repo = splitRepo(run.repo);
   }
 
-  /** `.github/autopilot.yml` from the default branch; a ConfigError is returned, not thrown, to be reported. */
-  async loadRepoConfig(): Promise<RepoConfig | ConfigError> {
-    const text = await this.deps.configs.read(this.github, this.repo, await this.defaultBranch());
+  /**
+   * `.github/autopilot.yml` from the default branch; a ConfigError is returned, not thrown, to be
+   * reported. `trusted`: the copy cached since the default branch last moved will do (scheduled work;
+   * see RepoConfigReader.readParsedTrusted), else GitHub is asked (conditionally).
+   */
+  async loadRepoConfig(options: { trusted?: boolean } = {}): Promise<RepoConfig | ConfigError> {
+    const branch = await this.defaultBranch();
+    const text = options.trusted
+      ? await this.deps.configs.readTrusted(this.github, this.repo, branch)
+      : await this.deps.configs.read(this.github, this.repo, branch);
     const { config, errors, warnings } = loadRepoConfig(text, serverLimitsOf(this.deps.serverConfig));
     this.repoConfigWarnings = warnings;
     return errors.length > 0 ? new ConfigError(REPO_CONFIG_PATH, errors) : config;

@@ -72,10 +72,14 @@ export class RepoConfigReader {
    * then costs no request at all; a conditional read only when the branch moved or the trust ran out.
    */
   async readParsedTrusted<T>(github: GitHubClient, repo: RepoRef, ref: string, parse: (text: string | null) => T): Promise<T> {
-    const key = cacheKey(repo, ref);
-    const cached = this.cache.get(key);
-    if (this.listening && cached && Date.now() - cached.confirmedAt < TRUSTED_FOR_MS) return this.parsedOf(key, cached.text, parse);
-    return this.readParsed(github, repo, ref, parse);
+    return this.parsedOf(cacheKey(repo, ref), await this.readTrusted(github, repo, ref), parse);
+  }
+
+  /** `read` without asking GitHub while the cached text is trusted (see `readParsedTrusted`). */
+  async readTrusted(github: GitHubClient, repo: RepoRef, ref: string): Promise<string | null> {
+    const cached = this.cache.get(cacheKey(repo, ref));
+    if (this.listening && cached && Date.now() - cached.confirmedAt < TRUSTED_FOR_MS) return cached.text;
+    return this.read(github, repo, ref);
   }
 
   /**
