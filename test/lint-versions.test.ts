@@ -4,6 +4,8 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { loadRepoConfig } from "../src/config/repo-config.js";
 import { ensureLintReady, LINT_RULES, lintMigration, lintMigrations, lintOptionsOf, validateLintConfig } from "../src/database/lint/index.js";
+import { parseForTarget } from "../src/database/lint/grammars.js";
+import { jsonText } from "../src/database/lint/parse-tree.js";
 import { serverMajor } from "../src/database/server-version.js";
 import { shopRepo } from "./harness/fixtures.js";
 import { createTestDatabase, type TestDatabase } from "./harness/postgres.js";
@@ -55,6 +57,27 @@ test("without a target version nothing is checked; the rules still run on Postgr
     },
   );
   assert.deepEqual(findings.map((f) => f.rule).sort(), ["ban-drop-column", "syntax-newer-than-target"]);
+});
+
+test("on a 15 or 16 target the rules read that grammar's own tree; a file it refuses is read from the newest's, its rules still firing", () => {
+  const versionOf = (sql: string, target?: number) => {
+    const { parsed } = parseForTarget(sql, target);
+    return "json" in parsed ? (JSON.parse(jsonText(parsed.json)) as { version: number }).version : undefined;
+  };
+  assert.equal(Math.floor(versionOf("select 1;", 15)! / 10000), 15);
+  assert.equal(Math.floor(versionOf("select 1;", 16)! / 10000), 16);
+  assert.equal(Math.floor(versionOf("select 1;", 14)! / 10000), 17, "below 15 the rules read the newest tree");
+  assert.equal(Math.floor(versionOf(IS_JSON, 15)! / 10000), 17);
+  const rules = lintMigration(
+    { path: "migrations/0002_x.sql", sql: "alter table t drop column a;\n" + IS_JSON, noTransaction: false },
+    { postgresVersion: 15 },
+  );
+  assert.deepEqual(rules.map((f) => f.rule).sort(), ["ban-drop-column", "syntax-newer-than-target"]);
+  const typo = lintMigration({ path: "migrations/0002_x.sql", sql: "selec 1;\n", noTransaction: false }, { postgresVersion: 15 });
+  assert.deepEqual(
+    typo.map((f) => `${f.rule}: ${f.message}`),
+    ['syntax-error: syntax error at or near "selec"'],
+  );
 });
 
 test("a file the newest grammar refuses is a syntax error, not newer syntax", () => {

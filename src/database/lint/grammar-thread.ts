@@ -1,12 +1,11 @@
-// Linting a directory on two cores: worker threads parse every file with the newest grammar (the
-// tree's JSON text, parse-tree.ts) and, for a target below it, check it against the target's grammar
-// (grammars.ts), a batch of files at a time, while this thread reads each batch's trees and runs the
-// rules on it. The findings are those of lintMigrations + lintDownFile, in the same order.
+// Linting a directory on two cores: a worker thread parses every file for the target (the tree's JSON
+// text, parse-tree.ts; grammars.ts's parseForTarget) and, for a target below 15, another checks it
+// against the target's grammar, a batch of files at a time, while this thread reads each batch's
+// trees and runs the rules on it. The findings are those of lintMigrations + lintDownFile, in the same order.
 import { Worker } from "node:worker_threads";
 import { asDownFileFindings, downFileInput, lintDownFile } from "./down-files.js";
-import { NEWEST_MAJOR, type NewerSyntax } from "./grammars.js";
+import { checkedApart, type NewerSyntax, type TargetParse } from "./grammars.js";
 import { ensureLintReady, lintableText, lintMigrations, startLintRun, type LintFinding, type LintInput, type LintOptions } from "./index.js";
-import type { ParsedText } from "./parse-tree.js";
 import type { WorkerTask } from "./grammar-worker.js";
 
 /** A lint run whose parser and threads are loading; `lint` takes the files once they are read. */
@@ -23,9 +22,9 @@ export interface PreparedLint {
 export function prepareLint(options: LintOptions): PreparedLint {
   if (!workerCanStart()) return prepareInThisThread(options);
   const target = options.postgresVersion;
-  const parser = new ParseThread<ParsedText>({ task: "parse" });
-  // Two threads rather than one: with the rules on this thread, three parts of similar cost share two cores.
-  const checker = target !== undefined && target < NEWEST_MAJOR ? new ParseThread<NewerSyntax | undefined>({ task: "check", targetMajor: target }) : undefined;
+  const parser = new ParseThread<TargetParse>({ task: "parse", targetMajor: target });
+  // Below 15, a thread of its own checks each file against the target's grammar while the other parses.
+  const checker = checkedApart(target) ? new ParseThread<NewerSyntax | undefined>({ task: "check", targetMajor: target! }) : undefined;
   return {
     async lint(files, downs) {
       const downInputs = downs.map(downFileInput);
@@ -36,9 +35,9 @@ export function prepareLint(options: LintOptions): PreparedLint {
       const findings: LintFinding[] = [];
       for (let i = 0; i < texts.length; i++) {
         const isDown = i >= files.length;
-        const parsed = await parser.result(i);
+        const { parsed, newer: newerHere } = await parser.result(i);
         const pending = isDown ? startLintRun(options)(downInputs[i - files.length], parsed) : lintNext(files[i], parsed);
-        const newer = checker ? await checker.result(i) : undefined;
+        const newer = checker ? await checker.result(i) : newerHere;
         const found = pending.finish(() => newer);
         findings.push(...(isDown ? asDownFileFindings(found) : found));
       }

@@ -4,11 +4,11 @@ import { parseDirectives, type IgnoreDirective } from "../directives.js";
 import { splitStatements } from "../sql-split.js";
 import { as, tableOf } from "./ast.js";
 import { resolveRuleId, ruleInfo, type FindingSeverity, type RuleSeverity } from "./catalog.js";
-import { loadGrammarsFor, newerSyntax, NEWEST_MAJOR, type NewerSyntax } from "./grammars.js";
+import { checkedApart, loadGrammarsFor, newerSyntax, parseForTarget, parseStatements, type NewerSyntax } from "./grammars.js";
 import { KnownSchema, type NotNullCheckOnTarget } from "./known-schema.js";
 import { skipTrivia } from "./lexer.js";
 import { SourceText } from "./locations.js";
-import { loadNewestGrammar, parseStatements, splitParseTree, type ParseStop, type ParsedText, type RawStatement } from "./parse-tree.js";
+import { splitParseTree, type ParseStop, type ParsedText, type RawStatement } from "./parse-tree.js";
 import { RULES } from "./rules/index.js";
 import { closesTransaction, opensTransaction, transactionNesting } from "./rules/transactions.js";
 import { Statement, type FileFacts, type Hit, type Rule } from "./statement.js";
@@ -53,17 +53,12 @@ export interface LintOptions {
   notNullChecks?: NotNullCheckOnTarget[];
 }
 
-let parserLoaded = false;
-
 /**
- * Loads the WebAssembly parser, and the older grammars a target below PostgreSQL 17 needs; call (and
+ * Loads the WebAssembly parser: the grammars of the target's major and up (grammars.ts); call (and
  * await) before lintMigration, with the postgresVersion it will be given.
  */
 export async function ensureLintReady(options: { postgresVersion?: number } = {}): Promise<void> {
-  if (options.postgresVersion !== undefined && options.postgresVersion < NEWEST_MAJOR) await loadGrammarsFor(options.postgresVersion);
-  if (parserLoaded) return;
-  await loadNewestGrammar();
-  parserLoaded = true;
+  await loadGrammarsFor(options.postgresVersion);
 }
 
 /**
@@ -125,7 +120,8 @@ export function lintMigrations(inputs: LintInput[], options: LintOptions = {}): 
 
 function lintInRun(input: LintInput, options: LintOptions, schema: KnownSchema): LintFinding[] {
   const version = options.postgresVersion;
-  return startLint(input, options, schema).finish((text) => (version === undefined ? undefined : newerSyntax(text, version)));
+  const { parsed, newer } = parseForTarget(lintableText(input.sql), version);
+  return startLint(input, options, schema, parsed).finish((text) => (checkedApart(version) ? newerSyntax(text, version!) : newer));
 }
 
 /**
@@ -143,16 +139,15 @@ export function lintableText(sql: unknown): string {
 
 /**
  * lintMigrations one file at a time, each waiting for `finish`: every call lints the next file of the
- * run (which learns from the ones before), parsing it here or taking the newest grammar's parse of
- * its lintableText from elsewhere (a worker thread, grammar-thread.ts).
+ * run (which learns from the ones before), given the parse of its lintableText that parseForTarget
+ * gives (here, or on a worker thread: grammar-thread.ts).
  */
-export function startLintRun(options: LintOptions = {}): (input: LintInput, parsed?: ParsedText) => PendingLint {
+export function startLintRun(options: LintOptions = {}): (input: LintInput, parsed: ParsedText) => PendingLint {
   const schema = new KnownSchema(options.notNullChecks);
   return (input, parsed) => startLint(input, options, schema, parsed);
 }
 
-function startLint(input: LintInput, options: LintOptions, schema: KnownSchema, parsed?: ParsedText): PendingLint {
-  if (!parsed && !parserLoaded) throw new Error("lintMigration needs the parser: await ensureLintReady() first");
+function startLint(input: LintInput, options: LintOptions, schema: KnownSchema, parsed: ParsedText): PendingLint {
   const source = new SourceText(lintableText(input.sql));
   const { located, statements } = analyze(source, Boolean(input.noTransaction), schema, parsed);
   const severities = severityOverrides(options.rules);
@@ -171,14 +166,14 @@ function startLint(input: LintInput, options: LintOptions, schema: KnownSchema, 
   };
 }
 
-function analyze(source: SourceText, noTransaction: boolean, schema: KnownSchema, given?: ParsedText): { located: Located[]; statements?: Statement[] } {
+function analyze(source: SourceText, noTransaction: boolean, schema: KnownSchema, given: ParsedText): { located: Located[]; statements?: Statement[] } {
   const text = source.text;
   const nul = text.indexOf("\0");
   if (nul !== -1)
     return { located: [{ rule: "syntax-error", hit: { message: "the file contains a NUL character (byte 0x00), which PostgreSQL refuses" }, index: nul }] };
   if (text.trim() === "") return { located: [emptyMigration()] };
 
-  const parsed = given ? ("stop" in given ? given : { statements: splitParseTree(given.json) }) : parseStatements(text);
+  const parsed = "stop" in given ? given : { statements: splitParseTree(given.json) };
   if ("stop" in parsed) return { located: [syntaxError(parsed.stop, source)] };
   const raw = parsed.statements;
   if (raw.length === 0) return { located: [emptyMigration()] };

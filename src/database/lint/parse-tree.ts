@@ -1,26 +1,11 @@
-// PostgreSQL's parser called through libpg-query's Emscripten factory (as grammars.ts does for the
-// older grammars), handing back the parse tree as the JSON text the C library writes, cut into one
+// PostgreSQL's parser called through libpg-query's Emscripten factory (each grammar's, grammars.ts),
+// handing back the parse tree as the JSON text the C library writes, cut into one
 // piece per statement. A piece becomes objects only when a rule or the run's facts look at that
 // statement (Statement.node): most statements of a migration (INSERTs, functions, views, grants) are
 // never looked into, and turning a directory's 11 MB of JSON into objects cost as much as parsing it.
 // The JSON text is also what a worker thread can hand over cheaply (grammar-thread.ts).
 import type { PgQueryWasm } from "libpg-query-13/wasm/libpg-query.js";
 import type { NodeType } from "./ast.js";
-
-let newest: PgQueryWasm | undefined;
-
-/** Compiles the newest grammar (PostgreSQL 17's) once per thread. */
-export async function loadNewestGrammar(): Promise<PgQueryWasm> {
-  newest ??= await (await import("libpg-query/wasm/libpg-query.js")).default();
-  return newest;
-}
-
-/** The newest grammar's parse of the text, split into statements, or where it stops. */
-export function parseStatements(sql: string): { statements: RawStatement[] } | { stop: ParseStop } {
-  if (!newest) throw new Error("lintMigration needs the parser: await ensureLintReady() first");
-  const parsed = parseToJson(newest, sql);
-  return "stop" in parsed ? parsed : { statements: splitParseTree(parsed.json) };
-}
 
 /** One top-level statement (libpg-query's RawStmt), its tree still JSON text. */
 export interface RawStatement {
