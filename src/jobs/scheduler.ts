@@ -39,6 +39,8 @@ function keyOf(repo: string, work: ScheduledWork): string {
 export class HealthScheduler {
   private readonly tasks = new Map<string, Scheduled>();
   private timer?: NodeJS.Timeout;
+  /** One function for the scheduler's life: the reader reuses its result while a config's text is unchanged. */
+  private readonly parseConfig = (text: string | null) => loadRepoConfig(text, serverLimitsOf(this.deps.serverConfig));
 
   constructor(
     private readonly app: Probot,
@@ -69,8 +71,8 @@ export class HealthScheduler {
       for (const repo of repos) {
         const ref = { repo: { owner: repo.owner.login, repo: repo.name }, ref: repo.default_branch };
         read.push(ref);
-        const text = await this.deps.configs.read(github, ref.repo, ref.ref);
-        const { config, warnings, errors } = loadRepoConfig(text, serverLimitsOf(this.deps.serverConfig));
+        // Trusted like push routing: the default branch's config is asked for again only after the branch moved (or 10 min).
+        const { config, warnings, errors } = await this.deps.configs.readParsedTrusted(github, ref.repo, ref.ref, this.parseConfig);
         const { health } = config;
         const problems = sectionWarnings(warnings, "health");
         if (problems.length)
