@@ -26,6 +26,7 @@ import { processEnvironment, type AutopilotEnv } from "./config/environment.js";
 import type { ServerConfig } from "./config/server-config.js";
 import { serverLimitsOf } from "./config/repo-config.js";
 import { RepoConfigReader } from "./github/api/repo-files.js";
+import { ListedRepositories } from "./github/api/repositories.js";
 import { listenForDefaultBranchMoves } from "./store/default-branch-moves.js";
 import type { Logger } from "./logger.js";
 import type { Store } from "./store/store.js";
@@ -62,6 +63,8 @@ export function autopilotApp(services: AppServices) {
       log,
       env: processEnvironment(),
       configs: new RepoConfigReader(),
+      // Two discovery rounds: a repository discovery stopped listing is asked about again.
+      repositories: new ListedRepositories(2 * services.serverConfig.health.discovery_seconds * 1000),
       enqueue: (run) => recordAndEnqueue(store.pool, queue, run),
       requeue: (run) => requeueRun(store.pool, queue, run),
       retry: (run, reply) => retryRun(store.pool, queue, run, reply),

@@ -56,6 +56,15 @@ describe("self-heal monitor and incident issues", () => {
     assert.equal(incidents(s).length, 0);
   });
 
+  test("healthy cycles ask GitHub nothing about the repository: its default branch comes from discovery's listing, the config from the cache, no incident listing", async () => {
+    const healthy = async () => (await s.storeQuery("select count(*)::int as n from health_log where check_name = 'site' and status = 'healthy'"))[0].n;
+    // What a heal cycle would ask for (the migration's run may still be commenting meanwhile).
+    const asked = () => s.github.requests.filter((r) => r.path === `/repos/${REPO}` || r.path.includes("/contents/") || r.path.endsWith("/issues")).length;
+    const [results, requests] = [await healthy(), asked()];
+    await waitFor("three more healthy cycles", async () => (await healthy()) >= results + 3, 20_000);
+    assert.equal(asked(), requests, s.github.requests.slice(-5).map((r) => `${r.method} ${r.path}`).join("\n"));
+  });
+
   // One outage's story: each step starts from the state the one before left.
   test("an outage is healed first (deploy hook), then filed as one labelled issue; reminders and the critical uptime alert go on it; recovery closes it, a relapse reopens it, a maintenance window files nothing", async () => {
     const hooksBefore = s.deployHook.requests.length;

@@ -64,10 +64,12 @@ export class HealthScheduler {
   async discover(): Promise<void> {
     const seen = new Set<string>();
     const read: Array<{ repo: RepoRef; ref: string }> = [];
+    const listed: Array<{ id: number; default_branch: string; full_name: string }> = [];
     const installations = await listInstallations(await this.app.auth());
     for (const installation of installations) {
       const github = await this.app.auth(installation.id);
       const repos = await installedRepositories(github);
+      listed.push(...repos);
       for (const repo of repos) {
         const ref = { repo: { owner: repo.owner.login, repo: repo.name }, ref: repo.default_branch };
         read.push(ref);
@@ -95,6 +97,7 @@ export class HealthScheduler {
       }
     }
     this.deps.configs.keepOnly(read);
+    this.deps.repositories.replace(listed);
     for (const [key, scheduled] of this.tasks) {
       if (!seen.has(key)) {
         await scheduled.task.stop();

@@ -5,6 +5,7 @@ import type { Logger } from "../logger.js";
 import type { GitHubClient } from "../github/api/client.js";
 import type { RepoConfigReader } from "../github/api/repo-files.js";
 import type { RateBudgets } from "../github/api/rate-budget.js";
+import type { ListedRepositories } from "../github/api/repositories.js";
 import type { NewRun, Run } from "../store/runs.js";
 import type { ParamsOf } from "../store/run-requests.js";
 import type { CheckRunReporter } from "../report/check-run.js";
@@ -21,6 +22,8 @@ export interface RunbookDeps {
   env: NodeJS.ProcessEnv;
   /** `.github/autopilot.yml` read conditionally (ETag): an unchanged config costs no rate limit, for jobs, pushes and the scheduler alike. */
   configs: RepoConfigReader;
+  /** Each installed repository's id and default branch as the scheduler's discovery last listed them. */
+  repositories: ListedRepositories;
   /** Records and queues another run (a command's migrate, rollback, …); undefined if it already exists. */
   enqueue(run: NewRun): Promise<Run | undefined>;
   /** Puts a run that waited for approvals back in line. */

@@ -50,11 +50,12 @@ export class RunContext<R extends Run = Run> {
 
   /**
    * `.github/autopilot.yml` from the default branch; a ConfigError is returned, not thrown, to be
-   * reported. `trusted`: the copy cached since the default branch last moved will do (scheduled work;
-   * see RepoConfigReader.readParsedTrusted), else GitHub is asked (conditionally).
+   * reported. `trusted`: the copy cached since the default branch last moved will do, and the default
+   * branch the scheduler's discovery listed (scheduled work; see RepoConfigReader.readParsedTrusted
+   * and ListedRepositories), else GitHub is asked (the config conditionally).
    */
   async loadRepoConfig(options: { trusted?: boolean } = {}): Promise<RepoConfig | ConfigError> {
-    const branch = await this.defaultBranch();
+    const branch = await this.defaultBranch(options);
     const text = options.trusted
       ? await this.deps.configs.readTrusted(this.github, this.repo, branch)
       : await this.deps.configs.read(this.github, this.repo, branch);
@@ -63,8 +64,9 @@ export class RunContext<R extends Run = Run> {
     return errors.length > 0 ? new ConfigError(REPO_CONFIG_PATH, errors) : config;
   }
 
-  async defaultBranch(): Promise<string> {
-    return (await this.repositoryData()).default_branch;
+  /** `trusted`: what the scheduler's discovery listed will do (see ListedRepositories), for the rest of this run too. */
+  async defaultBranch(options: { trusted?: boolean } = {}): Promise<string> {
+    return (await this.repositoryData(options)).default_branch;
   }
 
   /** The environment the site's health checks belong to: the one the default branch deploys. */
@@ -72,8 +74,8 @@ export class RunContext<R extends Run = Run> {
     return environmentForBranch(config, await this.defaultBranch())?.environment ?? config.environments[0]?.environment;
   }
 
-  private async repositoryData(): Promise<Repository> {
-    this.repository ??= await repositoryOf(this.github, this.repo);
+  private async repositoryData({ trusted = false } = {}): Promise<Repository> {
+    this.repository ??= (trusted ? this.deps.repositories.fresh(this.run.repo) : undefined) ?? (await repositoryOf(this.github, this.repo));
     return this.repository;
   }
 
