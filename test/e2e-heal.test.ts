@@ -62,7 +62,14 @@ describe("self-heal monitor and incident issues", () => {
     const asked = () => s.github.requests.filter((r) => r.path === `/repos/${REPO}` || r.path.includes("/contents/") || r.path.endsWith("/issues")).length;
     const [results, requests] = [await healthy(), asked()];
     await waitFor("three more healthy cycles", async () => (await healthy()) >= results + 3, 20_000);
-    assert.equal(asked(), requests, s.github.requests.slice(-5).map((r) => `${r.method} ${r.path}`).join("\n"));
+    assert.equal(
+      asked(),
+      requests,
+      s.github.requests
+        .slice(-5)
+        .map((r) => `${r.method} ${r.path}`)
+        .join("\n"),
+    );
   });
 
   // One outage's story: each step starts from the state the one before left.
