@@ -24,7 +24,7 @@ import { dropLeftoverRehearsals, startHousekeeping, storeRetentionOf } from "./j
 import { HealthScheduler } from "./jobs/scheduler.js";
 import { processEnvironment, type AutopilotEnv } from "./config/environment.js";
 import type { ServerConfig } from "./config/server-config.js";
-import { serverLimitsOf } from "./config/repo-config.js";
+import { repoConfigParser } from "./config/repo-config.js";
 import { RepoConfigReader } from "./github/api/repo-files.js";
 import { ListedRepositories } from "./github/api/repositories.js";
 import { listenForDefaultBranchMoves } from "./store/default-branch-moves.js";
@@ -72,7 +72,7 @@ export function autopilotApp(services: AppServices) {
 
     // Handlers record and enqueue on their own connections: an acknowledgement never waits behind a job.
     const hooks = store.webhookPool;
-    app.on("push", handlePush(hooks, queue, deps.configs, serverLimitsOf(services.serverConfig)));
+    app.on("push", handlePush(hooks, queue, deps.configs, repoConfigParser(services.serverConfig)));
     app.on("check_run.rerequested", handleCheckRunRerequested(hooks, queue, appId));
     app.on(["pull_request.opened", "pull_request.synchronize", "pull_request.reopened"], handlePullRequest(hooks, queue));
     app.on(["check_suite.requested", "check_suite.rerequested"], handleCheckSuite(hooks, queue));

@@ -3,6 +3,7 @@
 // `backup_age_hours` alert measures them.
 import { effectiveBackups } from "../config/backup-config.js";
 import type { ServerConfig } from "../config/server-config.js";
+import { targetsOf } from "../config/targets-of.js";
 
 export interface ScheduledBackup {
   /** owner/name as the server config spells it. */
@@ -16,10 +17,8 @@ export interface ScheduledBackup {
 
 /** Every target with a backup schedule, or only those of `repo` (compared case-insensitively). */
 export function scheduledBackups(config: ServerConfig, repo?: string): ScheduledBackup[] {
-  return config.targets
-    .filter((t) => repo === undefined || t.repo.toLowerCase() === repo.toLowerCase())
-    .flatMap((t) => {
-      const { schedule } = effectiveBackups(config, t);
-      return schedule ? [{ repo: t.repo, environment: t.environment, schedule, repoId: t.repo_id }] : [];
-    });
+  return (repo === undefined ? config.targets : targetsOf(config, repo)).flatMap((t) => {
+    const { schedule } = effectiveBackups(config, t);
+    return schedule ? [{ repo: t.repo, environment: t.environment, schedule, repoId: t.repo_id }] : [];
+  });
 }

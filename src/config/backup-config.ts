@@ -7,6 +7,7 @@ import { z } from "zod";
 import { backupScheduleKey, backupScheduleKeys, drillScheduleKeys } from "./backup-schedule-config.js";
 import { processEnvironment } from "./environment.js";
 import type { ConfigProblem } from "./yaml-errors.js";
+import { targetOf } from "./targets-of.js";
 
 const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
 
@@ -210,7 +211,7 @@ export function backupEnvironmentProblems(file: string, config: HasBackups, env:
 
 /** The settings of one target's backups, secrets read from `env`. */
 export function resolveBackupSettings(config: HasBackups, repo: string, environment: string, env: NodeJS.ProcessEnv = processEnvironment()): BackupSettings {
-  const target = config.targets.find((t) => t.repo.toLowerCase() === repo.toLowerCase() && t.environment === environment);
+  const target = targetOf(config, repo, environment);
   const section = effectiveBackups(config, target);
   const problems = sectionProblems(section, env);
   if (problems.length) throw new BackupSettingsError(`backups of ${repo} / ${environment}: ${problems.map((p) => `${p.key}: ${p.message}`).join("; ")}`);

@@ -109,6 +109,23 @@ export function serverLimitsOf(serverConfig: ServerConfig): ServerLimits {
   return { health: healthLimitsOf(serverConfig), commands: serverConfig.commands };
 }
 
+const parsers = new WeakMap<ServerConfig, (text: string | null) => LoadedRepoConfig>();
+
+/**
+ * loadRepoConfig against one server config's limits, as one function for the process's life:
+ * RepoConfigReader keeps what it returns while a config's text is unchanged, for every caller
+ * (push routing, discovery, runs), who must not modify it.
+ */
+export function repoConfigParser(serverConfig: ServerConfig): (text: string | null) => LoadedRepoConfig {
+  let parse = parsers.get(serverConfig);
+  if (!parse) {
+    const limits = serverLimitsOf(serverConfig);
+    parse = (text) => loadRepoConfig(text, limits);
+    parsers.set(serverConfig, parse);
+  }
+  return parse;
+}
+
 export interface LoadedRepoConfig {
   /** Every section typed; defaults wherever the file is unusable. */
   config: RepoConfig;

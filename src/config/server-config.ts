@@ -8,6 +8,7 @@ import { backupsSchema, refineStoreSections, targetBackupsSchema } from "./backu
 import { processEnvironment } from "./environment.js";
 import { cronExpression } from "./health-config.js";
 import { parseYamlConfig } from "./yaml-errors.js";
+import { targetOf } from "./targets-of.js";
 
 const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
 
@@ -183,7 +184,7 @@ export function resolveTarget(
   environment: string,
   env: NodeJS.ProcessEnv = processEnvironment(),
 ): ResolvedTarget | undefined {
-  const target = config.targets.find((t) => t.repo.toLowerCase() === repo.toLowerCase() && t.environment === environment);
+  const target = targetOf(config, repo, environment);
   if (!target) return undefined;
   const databaseUrl = env[target.database_url_env];
   if (!databaseUrl) {

@@ -6,13 +6,14 @@ import cron, { type ScheduledTask } from "node-cron";
 import type { Probot } from "probot";
 import { effectiveBackups } from "../config/backup-config.js";
 import { verifyScheduleOf } from "../config/backup-schedule-config.js";
-import { loadRepoConfig, sectionWarnings, serverLimitsOf } from "../config/repo-config.js";
+import { repoConfigParser, sectionWarnings } from "../config/repo-config.js";
 import type { RepoRef } from "../github/api/client.js";
 import { installedRepositories, listInstallations } from "../github/api/installations.js";
 import type { RunbookDeps } from "../runbooks/deps.js";
 import { scheduledBackups } from "../backups/schedules.js";
 import { claimSlot } from "../store/health.js";
 import { backupUnderway, type NewRun } from "../store/runs.js";
+import { targetsOf } from "../config/targets-of.js";
 
 interface Scheduled {
   expression: string;
@@ -39,8 +40,6 @@ function keyOf(repo: string, work: ScheduledWork): string {
 export class HealthScheduler {
   private readonly tasks = new Map<string, Scheduled>();
   private timer?: NodeJS.Timeout;
-  /** One function for the scheduler's life: the reader reuses its result while a config's text is unchanged. */
-  private readonly parseConfig = (text: string | null) => loadRepoConfig(text, serverLimitsOf(this.deps.serverConfig));
 
   constructor(
     private readonly app: Probot,
@@ -74,7 +73,7 @@ export class HealthScheduler {
         const ref = { repo: { owner: repo.owner.login, repo: repo.name }, ref: repo.default_branch };
         read.push(ref);
         // Trusted like push routing: the default branch's config is asked for again only after the branch moved (or 10 min).
-        const { config, warnings, errors } = await this.deps.configs.readParsedTrusted(github, ref.repo, ref.ref, this.parseConfig);
+        const { config, warnings, errors } = await this.deps.configs.readParsedTrusted(github, ref.repo, ref.ref, repoConfigParser(this.deps.serverConfig));
         const { health } = config;
         const problems = sectionWarnings(warnings, "health");
         if (problems.length)
@@ -108,7 +107,7 @@ export class HealthScheduler {
 
   /** The drift check rebuilds the applied files on a shadow server: without one there is nothing to schedule. */
   private hasShadowServer(repo: string): boolean {
-    return this.deps.serverConfig.targets.some((t) => t.repo.toLowerCase() === repo.toLowerCase() && t.shadow_database_url_env);
+    return targetsOf(this.deps.serverConfig, repo).some((t) => t.shadow_database_url_env);
   }
 
   /**
@@ -132,8 +131,7 @@ export class HealthScheduler {
   /** The repository's targets whose restore drills run on a schedule (their own, or weekly with a shadow server). */
   private drillsOf(repo: string): Array<{ work: ScheduledWork; schedule: string }> {
     const { serverConfig } = this.deps;
-    return serverConfig.targets.flatMap((t) => {
-      if (t.repo.toLowerCase() !== repo.toLowerCase()) return [];
+    return targetsOf(serverConfig, repo).flatMap((t) => {
       const schedule = verifyScheduleOf(effectiveBackups(serverConfig, t), Boolean(t.shadow_database_url_env));
       return schedule ? [{ work: { kind: "drill", environment: t.environment } as const, schedule }] : [];
     });

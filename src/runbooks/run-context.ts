@@ -1,7 +1,7 @@
 // What every runbook does around its own steps: reach the repository, read its config, find the
 // target the operator bound, and time each step into the run's history.
 import { resolveTarget, UnboundTargetError, type ResolvedTarget } from "../config/server-config.js";
-import { environmentForBranch, loadRepoConfig, REPO_CONFIG_PATH, serverLimitsOf, type RepoConfig } from "../config/repo-config.js";
+import { environmentForBranch, REPO_CONFIG_PATH, repoConfigParser, type RepoConfig } from "../config/repo-config.js";
 import { ConfigError, type ConfigProblem } from "../config/yaml-errors.js";
 import { downloadBlobs } from "../github/api/repo-files.js";
 import { takeBackup } from "../backups/service.js";
@@ -18,6 +18,7 @@ import { recordedRepositoryId, recordOperatorBinding } from "../store/repository
 import { commandReplyOf, type RunKind } from "../store/run-requests.js";
 import { getRun, isRunOf, recordStep, startAttempt, type Run, type RunOf } from "../store/runs.js";
 import type { RunbookDeps } from "./deps.js";
+import { targetsOf } from "../config/targets-of.js";
 
 /**
  * Marks a queued run of `kind` started and reaches its repository; undefined when it was concluded
@@ -56,10 +57,10 @@ export class RunContext<R extends Run = Run> {
    */
   async loadRepoConfig(options: { trusted?: boolean } = {}): Promise<RepoConfig | ConfigError> {
     const branch = await this.defaultBranch(options);
-    const text = options.trusted
-      ? await this.deps.configs.readTrusted(this.github, this.repo, branch)
-      : await this.deps.configs.read(this.github, this.repo, branch);
-    const { config, errors, warnings } = loadRepoConfig(text, serverLimitsOf(this.deps.serverConfig));
+    const parse = repoConfigParser(this.deps.serverConfig);
+    const { config, errors, warnings } = options.trusted
+      ? await this.deps.configs.readParsedTrusted(this.github, this.repo, branch, parse)
+      : await this.deps.configs.readParsed(this.github, this.repo, branch, parse);
     this.repoConfigWarnings = warnings;
     return errors.length > 0 ? new ConfigError(REPO_CONFIG_PATH, errors) : config;
   }
@@ -105,7 +106,7 @@ export class RunContext<R extends Run = Run> {
   /** Every target the server config binds to this repository whose secrets are set and which serves this repository. */
   async boundTargets(): Promise<ResolvedTarget[]> {
     const targets: ResolvedTarget[] = [];
-    for (const t of this.deps.serverConfig.targets.filter((t) => t.repo.toLowerCase() === this.run.repo.toLowerCase())) {
+    for (const t of targetsOf(this.deps.serverConfig, this.run.repo)) {
       const found = await this.targetFor(t.environment);
       if ("target" in found) targets.push(found.target);
       if ("refused" in found) this.deps.log.warn({ repo: this.run.repo, environment: t.environment }, found.refused);

@@ -31,6 +31,7 @@ import { repositoryPage } from "./dashboard/repository.js";
 import { DASHBOARD_OFF, signInPage } from "./dashboard/sign-in.js";
 import { callback, signIn, signOut, type OAuthSettings } from "./dashboard/oauth.js";
 import { readCookie, SESSION_COOKIE, verifyValue } from "./session-cookie.js";
+import { targetsOf } from "../config/targets-of.js";
 
 export interface DashboardOptions {
   db: pg.Pool;
@@ -118,7 +119,7 @@ async function viewerOf(req: IncomingMessage, secret: string, db: pg.Pool): Prom
 }
 
 function environmentsOf(repo: string, options: DashboardOptions): string[] {
-  const bound = options.serverConfig.targets.filter((t) => t.repo.toLowerCase() === repo.toLowerCase()).map((t) => t.environment);
+  const bound = targetsOf(options.serverConfig, repo).map((t) => t.environment);
   return [...new Set(bound)];
 }
 

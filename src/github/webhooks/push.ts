@@ -4,15 +4,14 @@
 // replica forgets the one it routes by.
 import type { Context } from "probot";
 import type pg from "pg";
-import { environmentForBranch, loadRepoConfig, type LoadedRepoConfig, type ServerLimits } from "../../config/repo-config.js";
+import { environmentForBranch, type LoadedRepoConfig } from "../../config/repo-config.js";
 import { recordAndEnqueue, type Queue } from "../../jobs/queue.js";
 import { splitRepo } from "../api/client.js";
 import type { RepoConfigReader } from "../api/repo-files.js";
 import { announceDefaultBranchMoved } from "../../store/default-branch-moves.js";
 
-export function handlePush(db: pg.Pool, queue: Queue, configs: RepoConfigReader, limits: ServerLimits) {
-  // One function for the handler's life: the reader reuses its result while the config's text is unchanged.
-  const parse = (text: string | null) => loadRepoConfig(text, limits);
+/** `parse`: repoConfigParser's, one function for the process's life, so the reader reuses its result while the config's text is unchanged. */
+export function handlePush(db: pg.Pool, queue: Queue, configs: RepoConfigReader, parse: (text: string | null) => LoadedRepoConfig) {
   return async (context: Context<"push">): Promise<void> => {
     const { payload } = context;
     if (payload.deleted || !payload.ref.startsWith("refs/heads/") || !payload.installation) return;
