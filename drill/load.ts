@@ -187,6 +187,12 @@ async function report(
       );
   }
 
+  // When the slow answers came (deliveries are sent in order at the rate): p99 per minute of traffic.
+  const byMinute: number[][] = [];
+  for (const a of acks) (byMinute[Math.floor(a.index / (o.rate * 60))] ??= []).push(a.ms);
+  const p99 = (times: number[]) => times.sort((a, b) => a - b)[Math.min(times.length - 1, Math.floor(0.99 * times.length))];
+  console.log(`  p99 by minute of traffic: ${byMinute.map((times, minute) => `${minute + 1}: ${p99(times).toFixed(0)} ms`).join(", ")}`);
+
   // Lost: not answered 2xx, or a run was due and never recorded.
   const refused = acks.filter((a) => typeof a.status !== "number" || a.status < 200 || a.status >= 300);
   const unanswered = sent.length - acks.length;

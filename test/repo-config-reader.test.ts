@@ -38,7 +38,9 @@ test("an unchanged config is parsed once however often it is re-read; a changed 
   assert.equal(environmentForBranch(first.config, "staging")?.environment, "staging");
   for (const result of again) assert.equal(result, first, "the same parsed config, not a new parse");
   assert.deepEqual(parsed, [config("staging")], "parsed once");
-  assert.deepEqual(fake.contentReads(REPO, REPO_CONFIG_PATH), { full: 1, notModified: 3, conditionalFull: 0 }, "every re-read was a 304");
+  assert.deepEqual(fake.contentReads(REPO, REPO_CONFIG_PATH), { full: 1, notModified: 1, conditionalFull: 0 }, "three reads at once were one 304");
+  await reader.readParsed(github, repo, "main", parse);
+  assert.deepEqual(fake.contentReads(REPO, REPO_CONFIG_PATH), { full: 1, notModified: 2, conditionalFull: 0 }, "a later read asks again");
 
   fake.commit(REPO, { [REPO_CONFIG_PATH]: config("feature/*") }, { branch: "main" });
   const changed = await reader.readParsed(github, repo, "main", parse);
@@ -91,4 +93,23 @@ test("a trusted read asks GitHub only while nobody listens for default-branch mo
   reader.listen(false);
   await reader.readParsedTrusted(github, repo, "main", parse);
   assert.equal(requests(), confirmed + 2, "listening lost: asks again");
+});
+
+test("reads at once share one request, but one after the default branch moved asks again", async () => {
+  const reader = new RepoConfigReader();
+  fake.addRepo("acme/burst", { installationId: 7 });
+  fake.commit("acme/burst", { [REPO_CONFIG_PATH]: config("staging") }, { branch: "main" });
+  const burst = { owner: "acme", repo: "burst" };
+  const texts = await Promise.all(Array.from({ length: 20 }, () => reader.read(github, burst, "main")));
+  assert.ok(texts.every((t) => t === config("staging")));
+  assert.deepEqual(fake.contentReads("acme/burst", REPO_CONFIG_PATH), { full: 1, notModified: 0, conditionalFull: 0 }, "20 reads at once, one request");
+
+  fake.commit("acme/burst", { [REPO_CONFIG_PATH]: config("feature/*") }, { branch: "main" });
+  const before = reader.read(github, burst, "main");
+  reader.forget("acme/burst");
+  const after = reader.read(github, burst, "main");
+  assert.notEqual(before, after, "the read after the move is its own");
+  assert.equal(await after, config("feature/*"));
+  await before;
+  assert.equal(fake.contentReads("acme/burst", REPO_CONFIG_PATH).full, 3);
 });

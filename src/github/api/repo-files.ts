@@ -27,8 +27,24 @@ export class RepoConfigReader {
   /** Bumped by `forget`: a read that started before the default branch moved must not cache its answer. */
   private readonly generations = new Map<string, number>();
   private epoch = 0;
+  private readonly inFlight = new Map<string, Promise<string | null>>();
 
-  async read(github: GitHubClient, repo: RepoRef, ref: string): Promise<string | null> {
+  /**
+   * The config as GitHub has it now. Reads of one config at once share one request (a burst of pushes
+   * to a repository whose config is not cached yet asks once); a read after the default branch moved
+   * never joins one that started before.
+   */
+  read(github: GitHubClient, repo: RepoRef, ref: string): Promise<string | null> {
+    const flight = `${cacheKey(repo, ref)} ${this.generationOf(repo)}`;
+    let reading = this.inFlight.get(flight);
+    if (!reading) {
+      reading = this.ask(github, repo, ref).finally(() => this.inFlight.delete(flight));
+      this.inFlight.set(flight, reading);
+    }
+    return reading;
+  }
+
+  private async ask(github: GitHubClient, repo: RepoRef, ref: string): Promise<string | null> {
     const key = cacheKey(repo, ref);
     const cached = this.cache.get(key);
     const generation = this.generationOf(repo);
