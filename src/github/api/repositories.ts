@@ -9,7 +9,7 @@ export interface Repository {
 /**
  * What the scheduler's discovery last listed of each installed repository (its id and default
  * branch): a heal cycle, every minute for every repository, reads it rather than asking GitHub each
- * time. An entry older than `freshForMs` (discovery stopped listing it) is not used.
+ * time. Entries older than `freshForMs` (no discovery has succeeded since) are not used.
  */
 export class ListedRepositories {
   private readonly listed = new Map<string, { repository: Repository; at: number }>();
