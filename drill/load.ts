@@ -20,6 +20,12 @@ import { TRAFFIC_MIX, Traffic, type DrillDelivery } from "./traffic.js";
 import { WebhookSender, type Acknowledgement } from "./webhook-sender.js";
 
 const GOALS = { ackP99Ms: 20, rssMb: 512 };
+
+/** The q-quantile (0–1) of the times (sorted in place), 0 for none. */
+function quantile(times: number[], q: number): number {
+  times.sort((a, b) => a - b);
+  return times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0;
+}
 const DRILL_MIGRATION = "migrations/0002_drill.sql";
 
 interface DrillOptions {
@@ -173,25 +179,18 @@ async function report(
 ): Promise<number> {
   const store = fleet.store.url;
   // Acknowledgement: the app's HTTP answer to each delivery.
-  const ms = acks.map((a) => a.ms).sort((a, b) => a - b);
-  const at = (q: number) => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))] ?? 0;
+  const all = acks.map((a) => a.ms);
+  const at = (q: number) => quantile(all, q);
   console.log(`ack: p50 ${at(0.5).toFixed(1)} ms, p99 ${at(0.99).toFixed(1)} ms, max ${at(1).toFixed(1)} ms over ${acks.length} deliveries`);
   for (const kind of [...Object.keys(TRAFFIC_MIX), "migration push"]) {
-    const times = acks
-      .filter((a) => sent[a.index].kind === kind)
-      .map((a) => a.ms)
-      .sort((a, b) => a - b);
-    if (times.length)
-      console.log(
-        `  ${kind}: ${times.length}, p50 ${times[Math.floor(times.length / 2)].toFixed(1)} ms, p99 ${times[Math.min(times.length - 1, Math.floor(0.99 * times.length))].toFixed(1)} ms`,
-      );
+    const times = acks.filter((a) => sent[a.index].kind === kind).map((a) => a.ms);
+    if (times.length) console.log(`  ${kind}: ${times.length}, p50 ${quantile(times, 0.5).toFixed(1)} ms, p99 ${quantile(times, 0.99).toFixed(1)} ms`);
   }
 
   // When the slow answers came (deliveries are sent in order at the rate): p99 per minute of traffic.
   const byMinute: number[][] = [];
   for (const a of acks) (byMinute[Math.floor(a.index / (o.rate * 60))] ??= []).push(a.ms);
-  const p99 = (times: number[]) => times.sort((a, b) => a - b)[Math.min(times.length - 1, Math.floor(0.99 * times.length))];
-  console.log(`  p99 by minute of traffic: ${byMinute.map((times, minute) => `${minute + 1}: ${p99(times).toFixed(0)} ms`).join(", ")}`);
+  console.log(`  p99 by minute of traffic: ${byMinute.map((times, minute) => `${minute + 1}: ${quantile(times, 0.99).toFixed(0)} ms`).join(", ")}`);
 
   // Lost: not answered 2xx, or a run was due and never recorded.
   const refused = acks.filter((a) => typeof a.status !== "number" || a.status < 200 || a.status >= 300);

@@ -3,7 +3,7 @@
 // of the jobs, not one job per worker per polling interval. Real pg-boss on a real store.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { startQueue, type Queue } from "../src/jobs/queue.js";
+import { RUN_QUEUES, startQueue, type Queue } from "../src/jobs/queue.js";
 import { createRun } from "../src/store/runs.js";
 import { RunLocks } from "../src/jobs/liveness.js";
 import { startWorkers } from "../src/jobs/workers.js";
@@ -23,9 +23,7 @@ describe("a worker that found a job fetches the next at once", () => {
   const log = recordingLogger();
   const started: number[] = [];
   const runbook = { run: async (_deps: RunbookDeps, runId: number) => void started.push(runId) };
-  const runbooks = Object.fromEntries(
-    (["migrate", "plan", "command", "rollback", "backup", "heal", "scan", "drift", "drill"] as const).map((kind) => [kind, runbook]),
-  ) as Record<RunKind, typeof runbook>;
+  const runbooks = Object.fromEntries(Object.keys(RUN_QUEUES).map((kind) => [kind, runbook])) as Record<RunKind, typeof runbook>;
 
   before(async () => {
     queue = await startQueue(t.store.url, t.store.pool, { retryLimit: 0, retryDelaySeconds: 1, pollingIntervalSeconds: POLLING_SECONDS }, log);
