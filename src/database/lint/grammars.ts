@@ -88,19 +88,24 @@ export interface TargetParse {
  * Loads nothing: ensureLintReady (or loadGrammarsFor) first.
  */
 export function parseForTarget(sql: string, targetMajor?: number): TargetParse {
-  const major = treeMajor(targetMajor);
-  const parsed = parseToJson(grammar(major), sql);
-  return "stop" in parsed && major !== NEWEST_MAJOR ? afterRefusal(sql, parsed.stop, major) : { parsed };
+  const first = firstParse(sql, targetMajor);
+  return "refused" in first ? afterRefusal(sql, first.refused, treeMajor(targetMajor)) : first;
 }
 
 /** parseForTarget, loading the grammars it needs: the target's, and the others only for a file it refuses. */
 export async function parseForTargetLoading(sql: string, targetMajor?: number): Promise<TargetParse> {
-  const major = treeMajor(targetMajor);
-  await loadGrammar(major);
-  const parsed = parseToJson(grammar(major), sql);
-  if (!("stop" in parsed) || major === NEWEST_MAJOR) return { parsed };
+  await loadGrammar(treeMajor(targetMajor));
+  const first = firstParse(sql, targetMajor);
+  if (!("refused" in first)) return first;
   await loadGrammarsFor(targetMajor);
-  return afterRefusal(sql, parsed.stop, major);
+  return afterRefusal(sql, first.refused, treeMajor(targetMajor));
+}
+
+/** The tree grammar's parse; `refused` where the target's own grammar stops (the newest's stop is a syntax error). */
+function firstParse(sql: string, targetMajor?: number): TargetParse | { refused: ParseStop } {
+  const major = treeMajor(targetMajor);
+  const parsed = parseToJson(grammar(major), sql);
+  return "stop" in parsed && major !== NEWEST_MAJOR ? { refused: parsed.stop } : { parsed };
 }
 
 /** The newest grammar's parse of a file the target's refused: newer syntax, or a syntax error. */
