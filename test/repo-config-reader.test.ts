@@ -113,3 +113,18 @@ test("reads at once share one request, but one after the default branch moved as
   await before;
   assert.equal(fake.contentReads("acme/burst", REPO_CONFIG_PATH).full, 3);
 });
+
+test("a shared read that fails fails every reader at once, and the next read asks again", async () => {
+  const reader = new RepoConfigReader();
+  fake.addRepo("acme/flaky", { installationId: 7 });
+  fake.commit("acme/flaky", { [REPO_CONFIG_PATH]: config("staging") }, { branch: "main" });
+  const flaky = { owner: "acme", repo: "flaky" };
+  // 403: not retried by the client (a 5xx would be, and answered).
+  fake.failNext("GET", /\/repos\/acme\/flaky\/contents\//, 403);
+  const results = await Promise.allSettled(Array.from({ length: 5 }, () => reader.read(github, flaky, "main")));
+  assert.ok(
+    results.every((r) => r.status === "rejected"),
+    "no reader is handed a config it did not get",
+  );
+  assert.equal(await reader.read(github, flaky, "main"), config("staging"), "the failure is not cached");
+});
