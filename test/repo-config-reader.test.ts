@@ -1,12 +1,12 @@
 // The config reader against the fake GitHub over HTTP: an unchanged config is re-read by a 304 and
 // not parsed again (`npm run drill:load` measured parsing as the larger part of a feature-branch
 // push's cost), a changed one is read in full and parsed anew.
-import { before, after, test } from "node:test";
+import { before, after, mock, test } from "node:test";
 import assert from "node:assert/strict";
 import { ProbotOctokit } from "probot";
 import { FakeGitHub } from "./harness/fake-github.js";
 import { generateAppKey } from "./harness/app-key.js";
-import { RepoConfigReader } from "../src/github/api/repo-files.js";
+import { RepoConfigReader, TRUSTED_FOR_MS } from "../src/github/api/repo-files.js";
 import { DEFAULT_SERVER_LIMITS, environmentForBranch, loadRepoConfig, REPO_CONFIG_PATH, type LoadedRepoConfig } from "../src/config/repo-config.js";
 
 const key = generateAppKey();
@@ -127,4 +127,27 @@ test("a shared read that fails fails every reader at once, and the next read ask
     "no reader is handed a config it did not get",
   );
   assert.equal(await reader.read(github, flaky, "main"), config("staging"), "the failure is not cached");
+});
+
+test("a push whose delivery was lost: the old config is trusted for at most 10 minutes, then asked for again", async () => {
+  const reader = new RepoConfigReader();
+  const parse = (text: string | null) => loadRepoConfig(text);
+  fake.addRepo("acme/lossy", { installationId: 7 });
+  fake.commit("acme/lossy", { [REPO_CONFIG_PATH]: config("staging") }, { branch: "main" });
+  const lossy = { owner: "acme", repo: "lossy" };
+  mock.timers.enable({ apis: ["Date"], now: Date.now() });
+  try {
+    reader.listen(true);
+    await reader.readParsedTrusted(github, lossy, "main", parse);
+    // The config changes on main, and the push's delivery never arrives: no `forget`.
+    fake.commit("acme/lossy", { [REPO_CONFIG_PATH]: config("feature/*") }, { branch: "main" });
+    mock.timers.tick(TRUSTED_FOR_MS - 1000);
+    const stale = await reader.readParsedTrusted(github, lossy, "main", parse);
+    assert.equal(environmentForBranch(stale.config, "feature/x"), undefined, "still trusted within the bound");
+    mock.timers.tick(2000);
+    const fresh = await reader.readParsedTrusted(github, lossy, "main", parse);
+    assert.equal(environmentForBranch(fresh.config, "feature/x")?.environment, "staging", "past the bound it is asked for, and the change is seen");
+  } finally {
+    mock.timers.reset();
+  }
 });
