@@ -75,6 +75,15 @@ test("the bundle npm run build writes lints a directory: findings, counts and ex
       "",
     ].join("\n"),
   });
+
+  // The parse thread starts before the repo config is read: a bad config still ends the run at once
+  // with its error (a thread left holding the process would show as a hang, code -1).
+  mkdirSync(path.join(dir, ".github"));
+  writeFileSync(path.join(dir, ".github/autopilot.yml"), "lint:\n  rules:\n    no-such-rule: error\n");
+  const badConfig = await run(process.execPath, [bundle, "plan", "--lint", "--dir", "migrations"], dir);
+  assert.equal(badConfig.code, 1);
+  assert.equal(badConfig.stdout, "");
+  assert.match(badConfig.stderr, /\.github\/autopilot\.yml:3: lint\.rules\.no-such-rule: unknown lint rule "no-such-rule"/);
 });
 
 test("the bundle's grammar check on a worker thread reports exactly what the in-thread check of the sources reports", async (t) => {

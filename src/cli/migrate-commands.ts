@@ -97,13 +97,16 @@ async function lintOnly(flags: PlanFlags): Promise<void> {
  * decides which syntax is too new.
  */
 async function prepareLintRun(repoConfigPath: string, databaseUrl?: string): Promise<LintRun> {
+  compileParserWithBaselineOnly();
+  // The parse thread starts first: its start-up overlaps reading the config and the server's version.
+  const { lintWorkersCanStart, startLintWorker } = await import("../database/lint/lint-worker.js");
+  const parseThread = lintWorkersCanStart() ? startLintWorker() : undefined;
   const settings = await lintSettingsFrom(repoConfigPath);
   const { lintOptionsOf } = await import("../database/lint/config.js");
   const targetMajor = databaseUrl ? await (await import("../database/server-version.js")).serverMajor(databaseUrl) : undefined;
-  compileParserWithBaselineOnly();
   const { prepareLint } = await import("../database/lint/grammar-thread.js");
   const options = lintOptionsOf(settings, targetMajor);
-  return { options, prepared: prepareLint(options), prepare: prepareLint };
+  return { options, prepared: prepareLint(options, parseThread), prepare: prepareLint };
 }
 
 interface LintRun {

@@ -7,6 +7,7 @@ import { asDownFileFindings, downFileInput, lintDownFile } from "./down-files.js
 import { checkedApart, type NewerSyntax, type TargetParse } from "./grammars.js";
 import { ensureLintReady, lintableText, lintMigrations, startLintRun, type LintFinding, type LintInput, type LintOptions } from "./index.js";
 import type { WorkerTask } from "./grammar-worker.js";
+import { lintWorkersCanStart, startLintWorker } from "./lint-worker.js";
 
 /** A lint run whose parser and threads are loading; `lint` takes the files once they are read. */
 export interface PreparedLint {
@@ -19,10 +20,10 @@ export interface PreparedLint {
  * each loading its grammar (WebAssembly compilation, a thread's start-up, both a while), so a caller
  * prepares before it reads the files and the loading overlaps the reading.
  */
-export function prepareLint(options: LintOptions): PreparedLint {
-  if (!workerCanStart()) return prepareInThisThread(options);
+export function prepareLint(options: LintOptions, started?: Worker): PreparedLint {
+  if (!lintWorkersCanStart()) return prepareInThisThread(options);
   const target = options.postgresVersion;
-  const parser = new ParseThread<TargetParse>({ task: "parse", targetMajor: target });
+  const parser = new ParseThread<TargetParse>({ task: "parse", targetMajor: target }, started);
   // Below 15, a thread of its own checks each file against the target's grammar while the other parses.
   const checker = checkedApart(target) ? new ParseThread<NewerSyntax | undefined>({ task: "check", targetMajor: target! }) : undefined;
   return {
@@ -59,19 +60,10 @@ function prepareInThisThread(options: LintOptions): PreparedLint {
   };
 }
 
-// The worker is the bundle's JavaScript sibling (dist/cli/grammar-worker.js). Run from the sources
-// (tests, bin/autopilot.js after an edit), Node 20 does not pass tsx's loader to a worker, so
-// everything runs in this thread there.
-const fromSources = import.meta.url.endsWith(".ts");
-
-function workerCanStart(): boolean {
-  return !fromSources;
-}
-
 /**
- * A worker thread (grammar-worker.ts): it loads its grammar as soon as it starts, then answers for
- * each text it is sent, in order, in batches. Until then it does not keep the process alive, so a
- * run that fails before linting exits.
+ * A worker thread (grammar-worker.ts), started here or earlier by the command: it loads its grammar as
+ * soon as it is given its task, then answers for each text it is sent, in order, in batches. Until
+ * then it does not keep the process alive, so a run that fails before linting exits.
  */
 class ParseThread<Answer> {
   private readonly worker: Worker;
@@ -79,8 +71,9 @@ class ParseThread<Answer> {
   private failure?: Error;
   private wake?: () => void;
 
-  constructor(task: WorkerTask) {
-    this.worker = new Worker(new URL("./grammar-worker.js", import.meta.url), { workerData: task });
+  constructor(task: WorkerTask, started?: Worker) {
+    this.worker = started ?? startLintWorker();
+    this.worker.postMessage(task);
     this.worker.on("message", (batch: Answer[]) => {
       this.answers.push(...batch);
       this.wake?.();
