@@ -214,6 +214,12 @@ async function report(
   const byKind = new Map<string, string[]>();
   for (const r of runs) byKind.set(r.kind, [...(byKind.get(r.kind) ?? []), `${r.status} ${r.n}`]);
   console.log(`runs: ${[...byKind].map(([kind, states]) => `${kind} (${states.join(", ")})`).join("; ")}`);
+  // A failure is either the drill's own doing (a plan whose lint finds an error) or a defect: say which.
+  const failures = await query<{ kind: string; title: string; error: string | null; n: number }>(
+    store,
+    "select kind, title, error, count(*)::int as n from runs where status = 'failure' group by 1, 2, 3 order by 4 desc limit 5",
+  );
+  for (const f of failures) console.log(`  ${f.kind} failure ×${f.n}: ${f.title}${f.error ? ` (${f.error.slice(0, 200)})` : ""}`);
 
   // Migrations: each pushed target's history holds the first file and the drill's, each once.
   let applied = 0;
