@@ -1,8 +1,8 @@
 // The worker thread of grammar-thread.ts: loads its grammar as soon as it is given its task, then
-// answers for each text it is sent, in order, posting the answers a batch at a time so the lint's thread starts on the first
-// files while this one goes on. "parse": parseForTarget's answer (the tree's JSON text the rules read,
-// or where the grammars stop). "check", for a target below 15: where the target's grammar stops, with
-// the version that introduced what is there.
+// answers for each text it is sent, in order, posting the answers a batch at a time so the lint's
+// thread starts on the first files while this one goes on. "parse": parseForTarget's answer (the
+// tree's JSON text the rules read, or where the grammars stop). "check", for a target below 15: where
+// the target's grammar stops, with the version that introduced what is there.
 import { parentPort } from "node:worker_threads";
 import { newerSyntaxLoading, parseForTargetLoading, type TargetParse } from "./grammars.js";
 
