@@ -202,9 +202,15 @@ async function report(
     ),
   );
   const unrecorded = expected.filter((d) => !recorded.has(d.deliveryId));
-  const lost = refused.length + unanswered + unrecorded.length;
+  // A delivery counts once however it was lost. One answered 2xx whose run is missing is the worst
+  // kind (the sender was told all is well); one that timed out may only have been slow.
+  const refusedSet = new Set(refused);
+  const answeredOk = new Set(acks.filter((a) => !refusedSet.has(a)).map((a) => sent[a.index].deliveryId));
+  const acknowledgedThenDropped = unrecorded.filter((d) => answeredOk.has(d.deliveryId)).length;
+  const lost = sent.filter((d) => !answeredOk.has(d.deliveryId) || (d.expectsRun && !recorded.has(d.deliveryId))).length;
   console.log(
-    `lost: ${lost} (${refused.length} not answered 2xx, ${unanswered} never answered, ${unrecorded.length} of ${expected.length} runs due never recorded)`,
+    `lost: ${lost} (${refused.length} not answered 2xx, ${unanswered} never answered, ${unrecorded.length} of ${expected.length} runs due never recorded, ` +
+      `${acknowledgedThenDropped} of them answered 2xx)`,
   );
   for (const a of refused.slice(0, 5)) console.log(`  ${sent[a.index].kind} to ${sent[a.index].repo.fullName}: ${a.status} after ${Math.round(a.ms)} ms`);
   for (const d of unrecorded.slice(0, 5)) console.log(`  no run for ${d.kind} to ${d.repo.fullName} (delivery ${d.deliveryId})`);
