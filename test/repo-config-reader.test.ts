@@ -1,12 +1,13 @@
 // The config reader against the fake GitHub over HTTP: an unchanged config is re-read by a 304 and
 // not parsed again (`npm run drill:load` measured parsing as the larger part of a feature-branch
 // push's cost), a changed one is read in full and parsed anew.
-import { before, after, mock, test } from "node:test";
+import { before, after, test } from "node:test";
 import assert from "node:assert/strict";
 import { ProbotOctokit } from "probot";
 import { FakeGitHub } from "./harness/fake-github.js";
 import { generateAppKey } from "./harness/app-key.js";
 import { RepoConfigReader, TRUSTED_FOR_MS } from "../src/github/api/repo-files.js";
+import { waitFor } from "./harness/app-process.js";
 import { DEFAULT_SERVER_LIMITS, environmentForBranch, loadRepoConfig, REPO_CONFIG_PATH, type LoadedRepoConfig } from "../src/config/repo-config.js";
 
 const key = generateAppKey();
@@ -20,6 +21,16 @@ before(async () => {
   fake.addRepo(REPO, { installationId: 7 });
   github = new ProbotOctokit({ baseUrl: fake.apiUrl, auth: { appId: 1, privateKey: key, installationId: 7 } });
 });
+
+/**
+ * A clock of the reader's own for the tests that move time: Octokit's request pacing is shared by
+ * every client in the process and remembers times, so a mocked global clock 10 minutes ahead would
+ * hold the next test's requests for 10 minutes.
+ */
+function movableClock(): { now: () => number; tick: (ms: number) => void } {
+  let now = Date.now();
+  return { now: () => now, tick: (ms) => void (now += ms) };
+}
 after(() => fake.close());
 
 const config = (branch: string) => `environments:\n  - { branch: ${branch}, environment: staging }\n`;
@@ -130,24 +141,72 @@ test("a shared read that fails fails every reader at once, and the next read ask
 });
 
 test("a push whose delivery was lost: the old config is trusted for at most 10 minutes, then asked for again", async () => {
-  const reader = new RepoConfigReader();
+  const clock = movableClock();
+  const reader = new RepoConfigReader(clock.now);
   const parse = (text: string | null) => loadRepoConfig(text);
   fake.addRepo("acme/lossy", { installationId: 7 });
   fake.commit("acme/lossy", { [REPO_CONFIG_PATH]: config("staging") }, { branch: "main" });
   const lossy = { owner: "acme", repo: "lossy" };
-  mock.timers.enable({ apis: ["Date"], now: Date.now() });
+  reader.listen(true);
+  await reader.readParsedTrusted(github, lossy, "main", parse);
+  // The config changes on main, and the push's delivery never arrives: no `forget`.
+  fake.commit("acme/lossy", { [REPO_CONFIG_PATH]: config("feature/*") }, { branch: "main" });
+  clock.tick(TRUSTED_FOR_MS - 1000);
+  const stale = await reader.readParsedTrusted(github, lossy, "main", parse);
+  assert.equal(environmentForBranch(stale.config, "feature/x"), undefined, "still trusted within the bound");
+  clock.tick(2000);
+  const fresh = await reader.readParsedTrusted(github, lossy, "main", parse);
+  assert.equal(environmentForBranch(fresh.config, "feature/x")?.environment, "staging", "past the bound it is asked for, and the change is seen");
+});
+
+test("a config read late in its trust is answered at once and renewed behind the answer, so it never runs out while in use", async () => {
+  const clock = movableClock();
+  const reader = new RepoConfigReader(clock.now);
+  fake.addRepo("acme/busy", { installationId: 7 });
+  fake.commit("acme/busy", { [REPO_CONFIG_PATH]: config("staging") }, { branch: "main" });
+  const busy = { owner: "acme", repo: "busy" };
+  const reads = () => fake.contentReads("acme/busy", REPO_CONFIG_PATH);
+  reader.listen(true);
+  await reader.readTrusted(github, busy, "main");
+  clock.tick(TRUSTED_FOR_MS * 0.5);
+  await reader.readTrusted(github, busy, "main");
+  assert.deepEqual(reads(), { full: 1, notModified: 0, conditionalFull: 0 }, "early in its trust nothing is asked");
+
+  // The config changed on main and the push's delivery was lost: the renewal sees it before the 10 minutes are out.
+  fake.commit("acme/busy", { [REPO_CONFIG_PATH]: config("feature/*") }, { branch: "main" });
+  clock.tick(TRUSTED_FOR_MS * 0.45);
+  assert.equal(await reader.readTrusted(github, busy, "main"), config("staging"), "answered from the cache, not after a request");
+  await waitFor("the renewal", () => reads().conditionalFull === 1, 5000);
+  assert.equal(await reader.readTrusted(github, busy, "main"), config("feature/*"));
+
+  // Renewed: past the first confirmation's 10 minutes, nothing is asked on the way.
+  clock.tick(TRUSTED_FOR_MS * 0.55);
+  const before = reads();
+  assert.equal(await reader.readTrusted(github, busy, "main"), config("feature/*"));
+  assert.deepEqual(reads(), before);
+});
+
+test("a renewal that fails loses nothing: no unhandled error, and the next read asks GitHub and is answered", async () => {
+  const clock = movableClock();
+  const reader = new RepoConfigReader(clock.now);
+  fake.addRepo("acme/renewal", { installationId: 7 });
+  fake.commit("acme/renewal", { [REPO_CONFIG_PATH]: config("staging") }, { branch: "main" });
+  const renewal = { owner: "acme", repo: "renewal" };
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on("unhandledRejection", onUnhandled);
   try {
     reader.listen(true);
-    await reader.readParsedTrusted(github, lossy, "main", parse);
-    // The config changes on main, and the push's delivery never arrives: no `forget`.
-    fake.commit("acme/lossy", { [REPO_CONFIG_PATH]: config("feature/*") }, { branch: "main" });
-    mock.timers.tick(TRUSTED_FOR_MS - 1000);
-    const stale = await reader.readParsedTrusted(github, lossy, "main", parse);
-    assert.equal(environmentForBranch(stale.config, "feature/x"), undefined, "still trusted within the bound");
-    mock.timers.tick(2000);
-    const fresh = await reader.readParsedTrusted(github, lossy, "main", parse);
-    assert.equal(environmentForBranch(fresh.config, "feature/x")?.environment, "staging", "past the bound it is asked for, and the change is seen");
+    await reader.readTrusted(github, renewal, "main");
+    clock.tick(TRUSTED_FOR_MS * 0.95);
+    fake.failNext("GET", /\/repos\/acme\/renewal\/contents\//, 403);
+    assert.equal(await reader.readTrusted(github, renewal, "main"), config("staging"));
+    await waitFor("the failed renewal", () => fake.requests.some((r) => r.status === 403 && r.path.includes("/repos/acme/renewal/contents/")), 5000);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(unhandled, []);
+    assert.equal(await reader.readTrusted(github, renewal, "main"), config("staging"));
+    assert.equal(fake.contentReads("acme/renewal", REPO_CONFIG_PATH).full, 2, "asked again in full: the failure dropped the cached entry");
   } finally {
-    mock.timers.reset();
+    process.off("unhandledRejection", onUnhandled);
   }
 });

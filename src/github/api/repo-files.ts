@@ -29,6 +29,9 @@ export class RepoConfigReader {
   private epoch = 0;
   private readonly inFlight = new Map<string, Promise<string | null>>();
 
+  /** `now`: the clock trust is measured by (tests move their own; the HTTP client keeps the real one). */
+  constructor(private readonly now: () => number = Date.now) {}
+
   /**
    * The config as GitHub has it now. Reads of one config at once share one request (a burst of pushes
    * to a repository whose config is not cached yet asks once); a read after the default branch moved
@@ -56,12 +59,12 @@ export class RepoConfigReader {
         headers: cached ? { "if-none-match": cached.etag } : {},
       });
       const text = configText(response.data);
-      if (response.headers.etag && generation === this.generationOf(repo)) this.cache.set(key, { etag: response.headers.etag, text, confirmedAt: Date.now() });
+      if (response.headers.etag && generation === this.generationOf(repo)) this.cache.set(key, confirmed({ etag: response.headers.etag, text }, this.now()));
       else this.cache.delete(key);
       return text;
     } catch (error) {
       if (statusOf(error) === 304 && cached) {
-        if (generation === this.generationOf(repo)) cached.confirmedAt = Date.now();
+        if (generation === this.generationOf(repo)) confirmed(cached, this.now());
         return cached.text;
       }
       this.cache.delete(key);
@@ -91,11 +94,17 @@ export class RepoConfigReader {
     return this.parsedOf(cacheKey(repo, ref), await this.readTrusted(github, repo, ref), parse);
   }
 
-  /** `read` without asking GitHub while the cached text is trusted (see `readParsedTrusted`). */
+  /**
+   * `read` without asking GitHub while the cached text is trusted (see `readParsedTrusted`). Late in
+   * its trust, the text is still answered at once and asked for again behind it, so a config in use
+   * is renewed before its trust runs out instead of costing a push's acknowledgement a request.
+   */
   async readTrusted(github: GitHubClient, repo: RepoRef, ref: string): Promise<string | null> {
     const cached = this.cache.get(cacheKey(repo, ref));
-    if (this.listening && cached && Date.now() - cached.confirmedAt < TRUSTED_FOR_MS) return cached.text;
-    return this.read(github, repo, ref);
+    if (!this.listening || !cached || this.now() - cached.confirmedAt >= TRUSTED_FOR_MS) return this.read(github, repo, ref);
+    // A failed renewal drops the entry (read's own rule): the next reader asks, and sees the error.
+    if (this.now() >= cached.renewAt) this.read(github, repo, ref).catch(() => {});
+    return cached.text;
   }
 
   /**
@@ -144,12 +153,24 @@ interface CachedConfig {
   text: string | null;
   /** When GitHub last said this is the file (a full answer or a 304). */
   confirmedAt: number;
+  /** From when a trusted read asks again behind its answer (`readTrusted`). */
+  renewAt: number;
   parsed?: { parse: (text: string | null) => unknown; value: unknown };
 }
 
 /**
+ * GitHub has just said this is the file. Its renewal falls at a random point between 60 % and 90 % of
+ * the trust, so the configs a start-up or a discovery round confirmed together are not all asked for
+ * again in the same minute.
+ */
+function confirmed<T extends Omit<CachedConfig, "confirmedAt" | "renewAt">>(entry: T, now: number): T & CachedConfig {
+  return Object.assign(entry, { confirmedAt: now, renewAt: now + TRUSTED_FOR_MS * (0.6 + 0.3 * Math.random()) });
+}
+
+/**
  * How long a confirmed config routes pushes without asking GitHub. Pushes to the default branch end
- * the trust at once; this bounds the cost of one the App never received (a failed delivery).
+ * the trust at once; this bounds the cost of one the App never received (a failed delivery). A config
+ * read during its trust's last 40 % is renewed behind the answer (`readTrusted`).
  */
 export const TRUSTED_FOR_MS = 10 * 60_000;
 
