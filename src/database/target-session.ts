@@ -10,6 +10,13 @@ import { indexOfCharacterPosition, LineIndex, splitStatements, type SqlStatement
 
 /** "autopilt" in ASCII: one fixed 64-bit key shared by every Autopilot process changing a database. */
 export const MIGRATION_LOCK_KEY = "7022647215930305652";
+/**
+ * Held shared by every session that works for a holder of the migration lock (`heldBy`), until the
+ * session ends. A holder killed mid-file loses the migration lock at once (its idle lock session
+ * ends), but the session applying the file runs on to the end of its query, and may commit it: a
+ * new holder waits for this lock before it reads the history, so it never runs a file beside it.
+ */
+export const WORKING_SESSIONS_LOCK_KEY = "7022647215930305653";
 const LOCK_POLL_MS = 250;
 
 export interface Timeouts {
@@ -43,7 +50,7 @@ export interface LockedSessionOptions {
  */
 export async function withMigrationLock<T>(opts: LockedSessionOptions, work: (client: pg.Client) => Promise<T>): Promise<T> {
   opts.heldBy?.assertHolds(opts.databaseUrl);
-  const client = opts.heldBy ? await connect(opts.databaseUrl, opts.applicationName) : await lockedSession(opts);
+  const client = opts.heldBy ? await workingSession(opts) : await lockedSession(opts);
   try {
     return await work(client);
   } catch (error) {
@@ -103,10 +110,43 @@ async function lockedSession(opts: LockedSessionOptions): Promise<pg.Client> {
   const client = await connect(opts.databaseUrl, opts.applicationName);
   try {
     await acquireLock(client, opts);
+    await waitForEarlierWorkingSessions(client, opts);
     return client;
   } catch (error) {
     await client.end().catch(() => undefined);
     throw asConnectionError(error);
+  }
+}
+
+/** A session working for the caller's migration lock, marked as such (WORKING_SESSIONS_LOCK_KEY). */
+async function workingSession(opts: LockedSessionOptions): Promise<pg.Client> {
+  const client = await connect(opts.databaseUrl, opts.applicationName);
+  try {
+    await client.query("select pg_advisory_lock_shared($1::bigint)", [WORKING_SESSIONS_LOCK_KEY]);
+    return client;
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw asConnectionError(error);
+  }
+}
+
+/**
+ * Waits (polled, to the same deadline as the lock) until no session of an earlier holder is still
+ * working: one of a killed process runs its last query to the end before PostgreSQL notices.
+ */
+async function waitForEarlierWorkingSessions(client: pg.Client, opts: LockedSessionOptions): Promise<void> {
+  const deadline = Date.now() + opts.lockWaitSeconds * 1000;
+  for (;;) {
+    const { rows } = await client.query("select pg_try_advisory_lock($1::bigint) as free", [WORKING_SESSIONS_LOCK_KEY]);
+    if (rows[0].free) {
+      await client.query("select pg_advisory_unlock($1::bigint)", [WORKING_SESSIONS_LOCK_KEY]);
+      return;
+    }
+    if (Date.now() >= deadline)
+      throw new LockTimeoutError(
+        `a session of an earlier migration run (its process gone) is still running a file on this database; gave up after ${opts.lockWaitSeconds} s`,
+      );
+    await sleep(Math.min(LOCK_POLL_MS, Math.max(0, deadline - Date.now())));
   }
 }
 
