@@ -131,7 +131,11 @@ test("a database freshly migrated from its files has no drift, whatever is in th
   );
   assert.equal(report.appliedFiles, BASE.length);
   assert.deepEqual(report.unknownVersions, []);
-  const left = await query(admin, `select datname from pg_database where datname like 'autopilot\\_scratch\\_%'`);
+  // This test's scratch databases only (its shadow role owns them): other test files make theirs on the same cluster meanwhile.
+  const left = await query(
+    admin,
+    `select datname from pg_database d join pg_roles r on r.oid = d.datdba where datname like 'autopilot\\_scratch\\_%' and r.rolname = 'drift_shadow'`,
+  );
   assert.deepEqual(left, [], "the scratch database is dropped");
 });
 
