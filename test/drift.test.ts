@@ -131,7 +131,9 @@ test("a database freshly migrated from its files has no drift, whatever is in th
   );
   assert.equal(report.appliedFiles, BASE.length);
   assert.deepEqual(report.unknownVersions, []);
-  // This test's scratch databases only (its shadow role owns them): other test files make theirs on the same cluster meanwhile.
+  // This file's scratch databases only (its shadow role owns them): other test files make theirs on the same cluster meanwhile.
+  // The drifted target's detection, started in before(), makes one too: wait for it to end.
+  await drifted;
   const left = await query(
     admin,
     `select datname from pg_database d join pg_roles r on r.oid = d.datdba where datname like 'autopilot\\_scratch\\_%' and r.rolname = 'drift_shadow'`,
