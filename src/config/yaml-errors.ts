@@ -2,7 +2,7 @@
 // all at once: a user fixing a config should not have to push once per mistake.
 import { LineCounter, parseDocument, isMap, isNode, isScalar, isSeq, type Document } from "yaml";
 import type { z } from "zod";
-import { closest } from "../commands/parse.js";
+import { unknownKeyMessage } from "./unknown-key.js";
 
 export interface ConfigProblem {
   file: string;
@@ -24,13 +24,6 @@ export class ConfigError extends Error {
 export function formatProblem(p: ConfigProblem): string {
   const where = p.line ? `${p.file}:${p.line}` : p.file;
   return `${where}: ${p.key ? `${p.key}: ` : ""}${p.message}`;
-}
-
-/** `unknown key "rolback" — did you mean "rollback"?`; without a close spelling, the keys that are known. */
-export function unknownKeyMessage(key: string, known: readonly string[]): string {
-  const guess = closest(key, known);
-  if (guess) return `unknown key "${key}" — did you mean "${guess}"?`;
-  return known.length ? `unknown key "${key}" (known keys: ${known.join(", ")})` : `unknown key "${key}"`;
 }
 
 /** A parsed YAML file and where its nodes are, so every problem can name its line. */

@@ -40,9 +40,18 @@ export interface MigrationFile extends MigrationRef {
   down?: { path: string; sql: string; checksum: string };
 }
 
+/** Each buffer's SHA once: a directory read indexes its files by SHA, then readMigration checks each against it. */
+const blobShas = new WeakMap<Buffer, string>();
+
 /** `sha1("blob " + byteLength + "\0" + bytes)`: what `git hash-object` prints for the content. */
 export function gitBlobSha(content: string | Buffer): string {
-  const bytes = typeof content === "string" ? Buffer.from(content, "utf8") : content;
+  if (typeof content === "string") return blobSha(Buffer.from(content, "utf8"));
+  let sha = blobShas.get(content);
+  if (sha === undefined) blobShas.set(content, (sha = blobSha(content)));
+  return sha;
+}
+
+function blobSha(bytes: Buffer): string {
   return createHash("sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
 }
 

@@ -1,7 +1,7 @@
 // The `lint:` section of the repository config: `lint: { rules: { ban-drop-column: warning }, small_table_rows: 10000 }`.
 // A typo must not silently leave a rule at its default, so unknown ids and severities are problems
 // that name the key, with the closest valid spelling.
-import { unknownKeyMessage } from "../../config/yaml-errors.js";
+import { unknownKeyMessage } from "../../config/unknown-key.js";
 import { closest, resolveRuleId, unknownRuleMessage, type RuleSeverity } from "./catalog.js";
 import { SUPPORTED_MAJORS } from "./grammars.js";
 import type { LintOptions } from "./index.js";
