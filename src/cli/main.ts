@@ -1,6 +1,10 @@
 // Entry point of `autopilot`: bin/autopilot.js loads it from the dist/cli/ bundle, or through tsx.
-import { registerEnvironmentSecrets } from "../redact.js";
-import { buildProgram } from "./program.js";
+// The lint's parse thread starts before anything else loads: its start-up is what `plan --lint`
+// first waits for. A `--lint` that turns out to mean something else leaves an idle thread that does
+// not hold the process.
+if (process.argv.includes("--lint")) (await import("../database/lint/lint-worker.js")).startLintWorkerEarly();
+const { registerEnvironmentSecrets } = await import("../redact.js");
+const { buildProgram } = await import("./program.js");
 
 // A reader that goes away early (`autopilot audit | head -1`) is not a failure: the rest of the
 // output is dropped and the command runs to its end, so a migration is never cut short because

@@ -1,6 +1,7 @@
 // Migration files: names, versions, checksums and contents. A file's checksum is its git blob SHA-1,
 // so the runbook can compare the history with a git trees listing (which carries blob SHAs) and
 // download only the blobs it does not know yet.
+import { isUtf8 } from "node:buffer";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, type Dirent } from "node:fs";
 import path from "node:path";
@@ -214,16 +215,16 @@ function badFilename(filePath: string, relative: string, naming: string): Proble
   return { code: "bad-filename", path: filePath, message: `bad file name "${relative}": ${naming}`, severity: "error" };
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-/** Decodes strictly; a BOM is dropped from the SQL (the checksum still covers the raw bytes). */
+/**
+ * Decodes strictly; a BOM is dropped from the SQL (the checksum still covers the raw bytes). isUtf8
+ * then toString: a fatal TextDecoder took several times longer over a directory of files.
+ */
 function decode(content: Buffer | string, filePath: string): { text?: string; problem?: Problem } {
   if (typeof content === "string") return { text: content.replace(/^\uFEFF/, "") };
-  try {
-    return { text: utf8.decode(content).replace(/^\uFEFF/, "") };
-  } catch {
+  if (!isUtf8(content)) {
     return { problem: { code: "not-utf8", path: filePath, message: `${path.posix.basename(filePath)} is not valid UTF-8`, severity: "error" } };
   }
+  return { text: content.toString("utf8").replace(/^\uFEFF/, "") };
 }
 
 /** Turns a ref plus its content (and its down file's) into a runnable file, checking encoding, integrity and directives. */

@@ -13,6 +13,23 @@ export function lintWorkersCanStart(): boolean {
   return !fromSources;
 }
 
+let startedEarly: Worker | undefined;
+
+/**
+ * Starts the worker before the command line's own modules load (src/cli/main.ts, for a command that
+ * asks for a lint): its start-up, not the reading of the files, is what the lint first waits for.
+ */
+export function startLintWorkerEarly(): void {
+  if (lintWorkersCanStart()) startedEarly ??= startLintWorker();
+}
+
+/** The worker started early, if any and not yet taken, else a new one. */
+export function takeLintWorker(): Worker {
+  const worker = startedEarly ?? startLintWorker();
+  startedEarly = undefined;
+  return worker;
+}
+
 /** A started worker that waits for its task (grammar-worker.ts's WorkerTask) as its first message. */
 export function startLintWorker(): Worker {
   const worker = new Worker(new URL("./grammar-worker.js", import.meta.url));
