@@ -139,6 +139,9 @@ export function columnName(use: { table: TableName; column: string }): string {
   return `${displayName(use.table)}.${use.column}`;
 }
 
+/** Most checks find nothing: one shared empty answer instead of an array per call. */
+const NO_HITS: Hit[] = Object.freeze([]) as unknown as Hit[];
+
 /** Rules are small functions; this keeps their declarations to one line of intent. */
 export function rule(id: string, on: ReadonlyArray<NodeType> | "any", check: (statement: Statement) => Hit[] | Hit | undefined): Rule {
   return {
@@ -146,7 +149,7 @@ export function rule(id: string, on: ReadonlyArray<NodeType> | "any", check: (st
     on,
     check: (statement) => {
       const result = check(statement);
-      return result === undefined ? [] : Array.isArray(result) ? result : [result];
+      return result === undefined ? NO_HITS : Array.isArray(result) ? result : [result];
     },
   };
 }
