@@ -84,6 +84,12 @@ test("the bundle npm run build writes lints a directory: findings, counts and ex
   assert.equal(badConfig.code, 1);
   assert.equal(badConfig.stdout, "");
   assert.match(badConfig.stderr, /\.github\/autopilot\.yml:3: lint\.rules\.no-such-rule: unknown lint rule "no-such-rule"/);
+
+  // `--lint` starts the thread before the command line is parsed; a command that has no such option
+  // is refused, and the idle thread does not hold the process.
+  const notALint = await run(process.execPath, [bundle, "migrate", "--lint", "--dir", "migrations"], dir);
+  assert.equal(notALint.code, 1);
+  assert.match(notALint.stderr, /unknown option '--lint'/);
 });
 
 test("the bundle's grammar check on a worker thread reports exactly what the in-thread check of the sources reports", async (t) => {

@@ -107,3 +107,19 @@ test("loading a directory reads contents and checksums", async () => {
   );
   assert.equal(files[0].path, path.join(dir, "0001_a.sql"));
 });
+
+test("a directory read hashes each file once and still checks each: the down file's checksum is its own, a file not in UTF-8 is named", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "autopilot-mig-"));
+  writeFileSync(path.join(dir, "0001_a.sql"), "select 1;");
+  writeFileSync(path.join(dir, "0001_a.down.sql"), "select -1;");
+  writeFileSync(path.join(dir, "0002_latin1.sql"), Buffer.from("select 'caf\xe9';", "latin1"));
+  const { files, problems } = await loadMigrationDirectory(dir);
+  assert.deepEqual(
+    files.map((f) => [f.filename, f.checksum, f.downChecksum, f.down?.checksum]),
+    [["0001_a.sql", gitBlobSha("select 1;"), gitBlobSha("select -1;"), gitBlobSha("select -1;")]],
+  );
+  assert.deepEqual(
+    problems.map((p) => [p.code, p.message]),
+    [["not-utf8", "0002_latin1.sql is not valid UTF-8"]],
+  );
+});

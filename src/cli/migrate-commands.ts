@@ -99,8 +99,8 @@ async function lintOnly(flags: PlanFlags): Promise<void> {
 async function prepareLintRun(repoConfigPath: string, databaseUrl?: string): Promise<LintRun> {
   compileParserWithBaselineOnly();
   // The parse thread starts first: its start-up overlaps reading the config and the server's version.
-  const { lintWorkersCanStart, takeLintWorker } = await import("../database/lint/lint-worker.js");
-  const parseThread = lintWorkersCanStart() ? takeLintWorker() : undefined;
+  const { takeLintWorker } = await import("../database/lint/lint-worker.js");
+  const parseThread = takeLintWorker();
   const settings = await lintSettingsFrom(repoConfigPath);
   const { lintOptionsOf } = await import("../database/lint/config.js");
   const targetMajor = databaseUrl ? await (await import("../database/server-version.js")).serverMajor(databaseUrl) : undefined;

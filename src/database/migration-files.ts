@@ -41,18 +41,9 @@ export interface MigrationFile extends MigrationRef {
   down?: { path: string; sql: string; checksum: string };
 }
 
-/** Each buffer's SHA once: a directory read indexes its files by SHA, then readMigration checks each against it. */
-const blobShas = new WeakMap<Buffer, string>();
-
 /** `sha1("blob " + byteLength + "\0" + bytes)`: what `git hash-object` prints for the content. */
 export function gitBlobSha(content: string | Buffer): string {
-  if (typeof content === "string") return blobSha(Buffer.from(content, "utf8"));
-  let sha = blobShas.get(content);
-  if (sha === undefined) blobShas.set(content, (sha = blobSha(content)));
-  return sha;
-}
-
-function blobSha(bytes: Buffer): string {
+  const bytes = typeof content === "string" ? Buffer.from(content, "utf8") : content;
   return createHash("sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
 }
 
@@ -227,10 +218,18 @@ function decode(content: Buffer | string, filePath: string): { text?: string; pr
   return { text: content.toString("utf8").replace(/^\uFEFF/, "") };
 }
 
-/** Turns a ref plus its content (and its down file's) into a runnable file, checking encoding, integrity and directives. */
-export function readMigration(ref: MigrationRef, content: Buffer | string, down?: Buffer | string): { file?: MigrationFile; problems: Problem[] } {
+/**
+ * Turns a ref plus its content (and its down file's) into a runnable file, checking encoding, integrity
+ * and directives. `shaOf`: a caller that has hashed these very bytes already answers from what it has.
+ */
+export function readMigration(
+  ref: MigrationRef,
+  content: Buffer | string,
+  down?: Buffer | string,
+  shaOf: (content: Buffer | string) => string = gitBlobSha,
+): { file?: MigrationFile; problems: Problem[] } {
   const problems: Problem[] = [];
-  const checksum = gitBlobSha(content);
+  const checksum = shaOf(content);
   if (ref.checksum && ref.checksum !== checksum) {
     problems.push({ code: "checksum-mismatch", path: ref.path, message: `${ref.filename}: content does not match blob ${ref.checksum}`, severity: "error" });
   }
@@ -238,7 +237,7 @@ export function readMigration(ref: MigrationRef, content: Buffer | string, down?
   if (up.problem) problems.push(up.problem);
   if (up.text === undefined) return { problems };
   const sections = layoutSections(ref, up.text, checksum, problems);
-  const downFile = sections.down ?? (down === undefined ? undefined : readDown(ref, down, problems));
+  const downFile = sections.down ?? (down === undefined ? undefined : readDown(ref, down, shaOf(down), problems));
 
   const parsed = parseDirectives(sections.up, ref.path);
   problems.push(...parsed.problems);
@@ -282,11 +281,11 @@ export function downSqlOf(ref: MigrationRef, content: Buffer): string | undefine
   return layout.sections ? layout.sections(text).down : text;
 }
 
-function readDown(ref: MigrationRef, content: Buffer | string, problems: Problem[]): MigrationFile["down"] {
+function readDown(ref: MigrationRef, content: Buffer | string, checksum: string, problems: Problem[]): MigrationFile["down"] {
   const downPath = ref.downPath ?? ref.path.replace(/\.sql$/, ".down.sql");
   const decoded = decode(content, downPath);
   if (decoded.problem) problems.push(decoded.problem);
-  return decoded.text === undefined ? undefined : { path: downPath, sql: decoded.text, checksum: gitBlobSha(content) };
+  return decoded.text === undefined ? undefined : { path: downPath, sql: decoded.text, checksum };
 }
 
 export interface LoadedDirectory {
@@ -305,13 +304,16 @@ export async function loadMigrationDirectory(dir: string, layout?: LayoutName): 
   const contents = new Map<string, Buffer>();
   for (const relative of sqlFilesIn(dir)) contents.set(path.posix.join(toPosix(dir), relative), readFileSync(path.join(dir, relative)));
 
-  const entries = [...contents].map(([filePath, bytes]) => ({ path: filePath, sha: gitBlobSha(bytes) }));
+  // Each file hashed once: the index is built from these SHAs, and readMigration's check reuses them.
+  const shas = new Map([...contents.values()].map((bytes) => [bytes, gitBlobSha(bytes)]));
+  const shaOf = (bytes: Buffer | string) => (typeof bytes !== "string" && shas.get(bytes)) || gitBlobSha(bytes);
+  const entries = [...contents].map(([filePath, bytes]) => ({ path: filePath, sha: shaOf(bytes) }));
   const index = indexMigrations(entries, toPosix(dir), layout, (filePath) => contents.get(filePath)?.toString("utf8"));
   const problems = [...index.problems];
   const files: MigrationFile[] = [];
   for (const ref of index.refs) {
     const down = ref.downPath && ref.downPath !== ref.path ? contents.get(ref.downPath) : undefined;
-    const read = readMigration(ref, contents.get(ref.path)!, down);
+    const read = readMigration(ref, contents.get(ref.path)!, down, shaOf);
     problems.push(...read.problems);
     if (read.file) files.push(read.file);
   }

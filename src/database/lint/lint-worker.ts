@@ -23,8 +23,9 @@ export function startLintWorkerEarly(): void {
   if (lintWorkersCanStart()) startedEarly ??= startLintWorker();
 }
 
-/** The worker started early, if any and not yet taken, else a new one. */
-export function takeLintWorker(): Worker {
+/** The worker started early, if any and not yet taken, else a new one; none where workers cannot start. */
+export function takeLintWorker(): Worker | undefined {
+  if (!lintWorkersCanStart()) return undefined;
   const worker = startedEarly ?? startLintWorker();
   startedEarly = undefined;
   return worker;

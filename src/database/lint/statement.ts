@@ -22,7 +22,7 @@ export interface Rule {
   /** The statement types `check` looks at ("any": all), so the engine skips the rest unseen. */
   on?: ReadonlyArray<NodeType> | "any";
   /** Looks at one statement; most rules. */
-  check?: (statement: Statement) => Hit[];
+  check?: (statement: Statement) => readonly Hit[];
   /** Looks at the whole file once every statement is known (e.g. a BEGIN never committed). */
   checkFile?: (statements: Statement[], file: FileFacts) => Array<Hit & { statement: Statement }>;
 }
@@ -140,7 +140,7 @@ export function columnName(use: { table: TableName; column: string }): string {
 }
 
 /** Most checks find nothing: one shared empty answer instead of an array per call. */
-const NO_HITS: Hit[] = Object.freeze([]) as unknown as Hit[];
+const NO_HITS: readonly Hit[] = Object.freeze([]);
 
 /** Rules are small functions; this keeps their declarations to one line of intent. */
 export function rule(id: string, on: ReadonlyArray<NodeType> | "any", check: (statement: Statement) => Hit[] | Hit | undefined): Rule {
