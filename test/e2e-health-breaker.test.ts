@@ -38,6 +38,8 @@ describe("circuit breaker of a health URL host, through the heal cycle", () => {
   let mode: "hang" | "up" = "hang";
   /** Requests that reached the status server. */
   let requests = 0;
+  /** Requests made until the breaker opened. */
+  let beforeOpen = 0;
   const hanging = new Set<ServerResponse>();
 
   before(async () => {
@@ -71,15 +73,17 @@ describe("circuit breaker of a health URL host, through the heal cycle", () => {
     );
     assert.equal(first.status, "unhealthy");
     assert.match(first.error, new RegExp(`^skipped: circuit breaker for ${host.replace(/\./g, "\\.")} open until \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z$`));
-    // The release's verification probes the site too, through the same breaker: 5 requests in all.
-    assert.equal(requests, 5, "five probes timed out before it opened");
+    // The release's verification probes the site too, through the same breaker. A probe of one caller
+    // may already be in flight when the other's fifth timeout opens it: 5 requests, or 6 with that one.
+    beforeOpen = requests;
+    assert.ok(beforeOpen === 5 || beforeOpen === 6, `five probes timed out before it opened (${beforeOpen} requests)`);
     const timeouts = await s.storeQuery("select count(*)::int as n from health_log where check_name = 'site' and error = 'timed out after 500 ms'");
     assert.ok(timeouts[0].n >= 1 && timeouts[0].n <= 5);
     assert.equal(incident(s)?.state, "open", "the incident opened on the timeouts");
     const hooks = s.deployHook.requests.length;
 
     await s.moreRunsFinished("heal", 2);
-    assert.equal(requests, 5, "no request while the breaker is open");
+    assert.equal(requests, beforeOpen, "no request while the breaker is open");
     const skipped = await s.storeQuery("select status from health_log where check_name = 'site' and error like $1", [SKIPPED]);
     assert.ok(skipped.length >= 3, `each cycle records the check (${skipped.length} skipped rows)`);
     assert.ok(
@@ -98,7 +102,7 @@ describe("circuit breaker of a health URL host, through the heal cycle", () => {
     const { reply } = await s.answered(1, id, 30_000);
     assert.match(
       reply,
-      new RegExp(`\\*\\*Circuit breakers open\\*\\*\\n\\n- \\*\\*production\\*\\*: \`health:${host}\` failed 5 times in a row; calls are skipped until`),
+      new RegExp(`\\*\\*Circuit breakers open\\*\\*\\n\\n- \\*\\*production\\*\\*: \`health:${host}\` failed [56] times in a row; calls are skipped until`),
     );
     const logged = await s.storeQuery("select error from health_log union all select last_error from circuit_breakers");
     for (const text of [metrics, reply, s.app.output(), JSON.stringify(logged), s.everythingSent()]) {
@@ -119,7 +123,7 @@ describe("circuit breaker of a health URL host, through the heal cycle", () => {
     );
     const [breaker] = await s.storeQuery("select failures, open_until from circuit_breakers where destination = $1", [`health:${host}`]);
     assert.deepEqual(breaker, { failures: 0, open_until: null });
-    assert.ok(requests > 5, "the site was asked again");
+    assert.ok(requests > beforeOpen, "the site was asked again");
     assert.deepEqual(s.github.violations, [], "no request body GitHub would reject");
   });
 });
