@@ -6,7 +6,10 @@
 // repository per hour, peak RSS and the store's size, then `lost=<n> ack_p99_ms=<n> rss_mb=<n>`
 // (and `duplicates=<n>` with replicas). Exits 1 when a delivery was lost or work was done twice.
 //
-//   npm run drill:load -- --repos 20 --minutes 1 --rate 20 [--migrations 5] [--replicas 2]
+//   npm run drill:load -- --repos 20 --minutes 1 --rate 20 [--migrations 5] [--replicas 2 | --split]
+//
+// `--split` runs two processes on one store as an operator who scales answers apart from work would:
+// one with AUTOPILOT_ROLE=web that is sent every delivery, and one with the default role that runs the jobs.
 //
 // DRILL_APP_NODE_OPTIONS is passed to the app processes as NODE_OPTIONS, e.g. to profile them:
 //   DRILL_APP_NODE_OPTIONS="--import ./profile-hook.mjs" npm run drill:load -- … (NODE_OPTIONS refuses --cpu-prof)
@@ -34,6 +37,8 @@ interface DrillOptions {
   migrations: number;
   repos: number;
   replicas: number;
+  /** A web replica answers every delivery; a second one runs the jobs. */
+  split: boolean;
   installations: number;
   drainMinutes: number;
 }
@@ -46,6 +51,7 @@ function parseOptions(): DrillOptions {
       migrations: { type: "string", default: "100" },
       repos: { type: "string", default: "1000" },
       replicas: { type: "string", default: "1" },
+      split: { type: "boolean", default: false },
       installations: { type: "string", default: "10" },
       "drain-minutes": { type: "string", default: "5" },
     },
@@ -61,18 +67,20 @@ function parseOptions(): DrillOptions {
     migrations: number("migrations", 0),
     repos: number("repos", 1),
     replicas: number("replicas", 1),
+    split: values.split ?? false,
     installations: number("installations", 1),
     drainMinutes: number("drain-minutes", 0),
   };
   if (options.migrations > options.repos)
     throw new Error(`--migrations: at most one push per repository (--repos ${options.repos}), got ${options.migrations}`);
   if (![1, 2].includes(options.replicas)) throw new Error(`--replicas: 1 or 2, got ${options.replicas}`);
+  if (options.split && options.replicas !== 1) throw new Error("--split starts its own two processes: leave --replicas out");
   return { ...options, installations: Math.min(options.installations, options.repos) };
 }
 
 const options = parseOptions();
 console.log(
-  `drill: ${options.repos} repositories in ${options.installations} installations, ${options.replicas} replica(s), ${options.rate} deliveries/s for ${options.minutes} min, ` +
+  `drill: ${options.repos} repositories in ${options.installations} installations, ${options.split ? "a web replica and a worker replica" : `${options.replicas} replica(s)`}, ${options.rate} deliveries/s for ${options.minutes} min, ` +
     `${options.migrations} migration pushes, health cycles every minute`,
 );
 console.log(
@@ -92,6 +100,7 @@ try {
   const serverExtra = "health:\n  allow_hosts: ['127.0.0.1']";
   // Info logs at 200 deliveries a second would be the drill's own memory problem: the app logs warnings.
   const appEnv = { LOG_LEVEL: "warn", ...(process.env.DRILL_APP_NODE_OPTIONS ? { NODE_OPTIONS: process.env.DRILL_APP_NODE_OPTIONS } : {}) };
+  if (options.split) apps.push(await fleet.startApp(serverExtra, { ...appEnv, AUTOPILOT_ROLE: "web" }));
   for (let i = 0; i < options.replicas; i++) apps.push(await fleet.startApp(serverExtra, appEnv));
   console.log(`setup: ${apps.length} app process(es) up in ${((performance.now() - setupStartedAt) / 1000).toFixed(1)} s`);
   exitCode = await drill(fleet, apps, options);
@@ -118,7 +127,9 @@ async function drill(fleet: Fleet, apps: RunningApp[], o: DrillOptions): Promise
     sender.send(
       batch.map(({ body, ...kept }) => {
         const index = sent.push(kept) - 1;
-        return { index, appUrl: apps[index % apps.length].url, event: kept.event, deliveryId: kept.deliveryId, body: body! };
+        // Split: the web replica (the first) answers everything.
+        const appUrl = o.split ? apps[0].url : apps[index % apps.length].url;
+        return { index, appUrl, event: kept.event, deliveryId: kept.deliveryId, body: body! };
       }),
     );
   };
@@ -271,9 +282,9 @@ async function report(
   console.log(`store: ${(Number(size) / 1024 / 1024).toFixed(1)} MB`);
   console.log(`machine: ${execFileSync("uptime").toString().trim()}`);
   console.log(
-    `goals: lost = 0 (fails the drill), ack p99 ≤ ${GOALS.ackP99Ms} ms, RSS ≤ ${GOALS.rssMb} MB${o.replicas > 1 ? ", duplicates = 0 (fails the drill)" : ""}`,
+    `goals: lost = 0 (fails the drill), ack p99 ≤ ${GOALS.ackP99Ms} ms, RSS ≤ ${GOALS.rssMb} MB${apps.length > 1 ? ", duplicates = 0 (fails the drill)" : ""}`,
   );
-  if (o.replicas > 1) console.log(`duplicates=${duplicates}`);
+  if (apps.length > 1) console.log(`duplicates=${duplicates}`);
   console.log(`lost=${lost} ack_p99_ms=${Math.round(at(0.99))} rss_mb=${rssMb}`);
   return lost > 0 || duplicates > 0 ? 1 : 0;
 }

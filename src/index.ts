@@ -49,7 +49,12 @@ export function autopilotApp(services: AppServices) {
     const queue = await startQueue(
       store.url,
       store.pool,
-      { retryLimit: env.AUTOPILOT_RETRY_LIMIT, retryDelaySeconds: env.AUTOPILOT_RETRY_DELAY_SECONDS, pollingIntervalSeconds: env.AUTOPILOT_JOB_POLL_SECONDS },
+      {
+        retryLimit: env.AUTOPILOT_RETRY_LIMIT,
+        retryDelaySeconds: env.AUTOPILOT_RETRY_DELAY_SECONDS,
+        pollingIntervalSeconds: env.AUTOPILOT_JOB_POLL_SECONDS,
+        maintains: env.AUTOPILOT_ROLE === "all",
+      },
       log,
     );
     // Slack, deploy hooks and the LLM endpoint share their circuit breakers' state through the store.
@@ -101,6 +106,15 @@ export function autopilotApp(services: AppServices) {
       }),
     );
 
+    if (env.AUTOPILOT_ROLE === "web") {
+      // Answers only: the jobs it enqueues are run by the replicas with the role "all".
+      log.info("role web: this replica answers HTTP and runs no jobs, scheduler or housekeeping");
+      services.onStop(async () => {
+        await stopListening();
+        await queue.stop();
+      });
+      return;
+    }
     const runLocks = new RunLocks(store.url, log);
     await startWorkers(queue, deps, runLocks);
     void dropLeftoverRehearsals(services.serverConfig, log);

@@ -21,6 +21,9 @@ const envSchema = z.object({
   AUTOPILOT_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).default(15),
   AUTOPILOT_JOB_POLL_SECONDS: z.coerce.number().min(0.5).default(1),
   AUTOPILOT_REAPER_SECONDS: z.coerce.number().int().min(1).default(30),
+  // "web": this replica answers HTTP (webhooks, commands, the dashboard, /metrics) and runs no jobs,
+  // scheduler or housekeeping, so its answers never wait behind them; "all" (the default) does everything.
+  AUTOPILOT_ROLE: z.enum(["all", "web"], { error: (issue) => `must be all or web (got ${JSON.stringify(issue.input)})` }).default("all"),
   // Connections of the store pool that jobs, webhooks and the reaper share (run locks and /healthz have their own).
   AUTOPILOT_STORE_POOL_SIZE: z.coerce.number().int().min(2).max(1000).default(10),
   // Seconds between two probes of a verification (30): tests and drills shorten it; see verifyProbeSeconds.

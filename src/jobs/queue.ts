@@ -40,6 +40,11 @@ export interface QueueOptions {
   retryLimit: number;
   retryDelaySeconds: number;
   pollingIntervalSeconds: number;
+  /**
+   * False for a replica that only sends jobs (AUTOPILOT_ROLE=web): pg-boss's maintenance (expiring,
+   * archiving) and its cron clock are left to the replicas that work the queues.
+   */
+  maintains?: boolean;
 }
 
 export interface Queue {
@@ -54,7 +59,8 @@ export interface Queue {
 }
 
 export async function startQueue(connectionString: string, db: pg.Pool, options: QueueOptions, log: Logger): Promise<Queue> {
-  const boss = new PgBoss({ connectionString, schema: "pgboss", application_name: "autopilot-queue" });
+  const maintains = options.maintains ?? true;
+  const boss = new PgBoss({ connectionString, schema: "pgboss", application_name: "autopilot-queue", supervise: maintains, schedule: maintains });
   boss.on("error", (error) => log.error({ err: error }, "queue error"));
   await boss.start();
   // Nothing works this queue: a job lands here (with its error as output) when it failed its last
