@@ -1,6 +1,7 @@
 // The Probot app: wires handlers, routes, the queue and its workers. Nothing else lives here.
 import type { ApplicationFunctionOptions, Probot } from "probot";
 import { handlePush } from "./github/webhooks/push.js";
+import { PushRouter } from "./jobs/push-router.js";
 import { handleCheckRunRerequested } from "./github/webhooks/check-run.js";
 import { handleCheckSuite, handlePullRequest } from "./github/webhooks/plan-trigger.js";
 import { handleIssueComment } from "./github/webhooks/issue-comment.js";
@@ -77,7 +78,16 @@ export function autopilotApp(services: AppServices) {
 
     // Handlers record and enqueue on their own connections: an acknowledgement never waits behind a job.
     const hooks = store.webhookPool;
-    app.on("push", handlePush(hooks, queue, deps.configs, repoConfigParser(services.serverConfig)));
+    // Pushes are routed (and kept until routed) on the webhooks' connections too.
+    const pushRouter = new PushRouter({
+      db: hooks,
+      queue,
+      configs: deps.configs,
+      parse: repoConfigParser(services.serverConfig),
+      github: deps.github,
+      log,
+    });
+    app.on("push", handlePush(hooks, deps.configs, pushRouter));
     app.on("check_run.rerequested", handleCheckRunRerequested(hooks, queue, appId));
     app.on(["pull_request.opened", "pull_request.synchronize", "pull_request.reopened"], handlePullRequest(hooks, queue));
     app.on(["check_suite.requested", "check_suite.rerequested"], handleCheckSuite(hooks, queue));
@@ -106,10 +116,13 @@ export function autopilotApp(services: AppServices) {
       }),
     );
 
+    // Every role: a push kept by a replica that stopped before routing it is routed by the others.
+    const stopRoutingLeftPushes = pushRouter.start();
     if (env.AUTOPILOT_ROLE === "web") {
       // Answers only: the jobs it enqueues are run by the replicas with the role "all".
       log.info("role web: this replica answers HTTP and runs no jobs, scheduler or housekeeping");
       services.onStop(async () => {
+        await stopRoutingLeftPushes();
         await stopListening();
         await queue.stop();
       });
@@ -123,6 +136,7 @@ export function autopilotApp(services: AppServices) {
     scheduler.start(services.serverConfig.health.discovery_seconds);
     const stopHousekeeping = startHousekeeping(store.pool, storeRetentionOf(services.serverConfig), log);
     services.onStop(async () => {
+      await stopRoutingLeftPushes();
       stopReaper();
       await stopListening();
       await stopHousekeeping();

@@ -257,6 +257,7 @@ export class FakeGitHub {
   private readonly trees = new Map<string, TreeEntry[]>();
   private readonly tokens = new Map<string, { installationId: number; expiresAt: number }>();
   private readonly failures: Array<{ method: string; pattern: RegExp; status: number; remaining: number; retryAfterSeconds?: number }> = [];
+  private readonly lateAnswers: Array<{ method: string; pattern: RegExp; ms: number; remaining: number }> = [];
   /** What x-ratelimit-remaining says on every answer (of 5000). */
   private rateRemaining = 4999;
   private readonly routes: Route[] = [];
@@ -455,6 +456,11 @@ export class FakeGitHub {
     this.failures.push({ method: method.toUpperCase(), pattern: pathPattern, status, remaining: times });
   }
 
+  /** A slow GitHub: the next `times` requests matching method + path are answered `ms` late. */
+  answerLate(method: string, pathPattern: RegExp, ms: number, times = 1): void {
+    this.lateAnswers.push({ method: method.toUpperCase(), pattern: pathPattern, ms, remaining: times });
+  }
+
   /** GitHub's secondary rate limit: the next `times` matching requests get a 403 with `retry-after`. */
   secondaryLimitNext(method: string, pathPattern: RegExp, retryAfterSeconds: number, times = 1): void {
     this.failures.push({ method: method.toUpperCase(), pattern: pathPattern, status: 403, remaining: times, retryAfterSeconds });
@@ -495,6 +501,11 @@ export class FakeGitHub {
     const path = url.pathname.startsWith(API_PREFIX) ? url.pathname.slice(API_PREFIX.length) || "/" : url.pathname;
     const query = Object.fromEntries(url.searchParams);
     const record: RecordedRequest = { method, path, query, headers: req.headers, body: undefined, status: 0 };
+    const late = this.lateAnswers.find((l) => l.remaining > 0 && l.method === method && l.pattern.test(path));
+    if (late) {
+      late.remaining -= 1;
+      await new Promise((resolve) => setTimeout(resolve, late.ms));
+    }
     let reply: Reply;
     try {
       record.body = parseJsonBody(req, raw);

@@ -100,11 +100,17 @@ export class RepoConfigReader {
    * is renewed before its trust runs out instead of costing a push's acknowledgement a request.
    */
   async readTrusted(github: GitHubClient, repo: RepoRef, ref: string): Promise<string | null> {
-    const cached = this.cache.get(cacheKey(repo, ref));
-    if (!this.listening || !cached || this.now() - cached.confirmedAt >= TRUSTED_FOR_MS) return this.read(github, repo, ref);
+    if (!this.trusts(repo, ref)) return this.read(github, repo, ref);
+    const cached = this.cache.get(cacheKey(repo, ref))!;
     // A failed renewal drops the entry (read's own rule): the next reader asks, and sees the error.
     if (this.now() >= cached.renewAt) this.read(github, repo, ref).catch(() => {});
     return cached.text;
+  }
+
+  /** Whether `readTrusted` would answer from the cache now, without asking GitHub. */
+  trusts(repo: RepoRef, ref: string): boolean {
+    const cached = this.cache.get(cacheKey(repo, ref));
+    return this.listening && cached !== undefined && this.now() - cached.confirmedAt < TRUSTED_FOR_MS;
   }
 
   /**

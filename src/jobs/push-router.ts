@@ -1,0 +1,114 @@
+// Routing a push: a migrate run when an environment maps its branch (or it is the default branch),
+// nothing otherwise. Decided by the default branch's config: when this replica holds it trusted
+// (github/api/repo-files.ts), while the webhook waits, at no cost; when it does not, the push is kept
+// in the store and routed behind the answer, once the config has been read (one read per repository
+// however many of its pushes wait). A push never waits for GitHub before it is answered, so a cold
+// cache after a start (every repository's config to read, behind the installation's other
+// requests) costs the answers nothing. A kept push whose replica stopped is routed by the sweep.
+import type pg from "pg";
+import { environmentForBranch, type LoadedRepoConfig } from "../config/repo-config.js";
+import { splitRepo, type GitHubClient } from "../github/api/client.js";
+import type { RepoConfigReader } from "../github/api/repo-files.js";
+import type { Logger } from "../logger.js";
+import { keepPushToRoute, pushesLeftToRoute, routed, type PushToRoute } from "../store/pushes-to-route.js";
+import { recordAndEnqueue, type Queue } from "./queue.js";
+
+/** A kept push older than this was not routed by its replica (which routes within seconds): the sweep does it. */
+export const LEFT_BEHIND_SECONDS = 60;
+
+export interface PushRouterDeps {
+  db: pg.Pool;
+  queue: Queue;
+  configs: RepoConfigReader;
+  /** repoConfigParser's, one function for the process's life, so the reader reuses its result while the config's text is unchanged. */
+  parse: (text: string | null) => LoadedRepoConfig;
+  github: (installationId: number) => Promise<GitHubClient>;
+  log: Logger;
+}
+
+export class PushRouter {
+  constructor(private readonly deps: PushRouterDeps) {}
+
+  /**
+   * Routes the push now when that asks GitHub nothing (the default branch, or a config this replica
+   * trusts), else keeps it in the store and routes it behind the answer.
+   */
+  async take(push: PushToRoute, github: GitHubClient): Promise<void> {
+    if (isDefaultBranch(push) || this.deps.configs.trusts(splitRepo(push.repo), push.defaultBranch)) return this.route(push, github);
+    await keepPushToRoute(this.deps.db, push);
+    void this.routeKept(push);
+  }
+
+  /** Routes the pushes other replicas kept and did not route (they stopped); returns how many. */
+  async sweep(): Promise<number> {
+    const left = await pushesLeftToRoute(this.deps.db, LEFT_BEHIND_SECONDS);
+    for (const push of left) await this.routeKept(push);
+    return left.length;
+  }
+
+  /** Sweeps every `everySeconds`, at once first (a replica that restarts routes what it left); returns a stop function. */
+  start(everySeconds = 30): () => Promise<void> {
+    let sweeping = Promise.resolve();
+    const sweep = () => {
+      sweeping = sweeping
+        .then(() => this.sweep().then(() => undefined))
+        .catch((error) => this.deps.log.warn({ err: error }, "routing left-behind pushes failed; trying again later"));
+    };
+    sweep();
+    const timer = setInterval(sweep, everySeconds * 1000);
+    timer.unref();
+    return async () => {
+      clearInterval(timer);
+      await sweeping;
+    };
+  }
+
+  /** Routes a kept push and forgets it; on failure it stays for the sweep. */
+  private async routeKept(push: PushToRoute): Promise<void> {
+    try {
+      await this.route(push, await this.deps.github(push.installationId));
+      await routed(this.deps.db, push.deliveryId);
+    } catch (error) {
+      this.deps.log.warn({ err: error, repo: push.repo, ref: push.ref }, "could not route a push yet; the sweep will");
+    }
+  }
+
+  private async route(push: PushToRoute, github: GitHubClient): Promise<void> {
+    if (await this.mapsToNoEnvironment(push, github)) {
+      this.deps.log.debug({ repo: push.repo, ref: push.ref }, "push to a branch no environment maps; nothing to do");
+      return;
+    }
+    const run = await recordAndEnqueue(this.deps.db, this.deps.queue, {
+      kind: "migrate",
+      trigger: "push",
+      repo: push.repo,
+      installationId: push.installationId,
+      ref: push.ref,
+      commitSha: push.commitSha,
+      requestedBy: push.requestedBy,
+      deliveryId: push.deliveryId,
+      params: {},
+    });
+    if (!run) this.deps.log.info({ repo: push.repo, commit: push.commitSha }, "push already recorded (redelivery); not enqueued again");
+  }
+
+  /**
+   * True when the default branch's config maps this branch to no environment. A push to the default
+   * branch may change the config itself, and a config that cannot be read now may be readable by the
+   * job's retries: both go to the job, which reports them.
+   */
+  private async mapsToNoEnvironment(push: PushToRoute, github: GitHubClient): Promise<boolean> {
+    if (isDefaultBranch(push)) return false;
+    try {
+      const { config, errors } = await this.deps.configs.readParsedTrusted(github, splitRepo(push.repo), push.defaultBranch, this.deps.parse);
+      // The job skips a non-default branch while the config is invalid: the default branch's push reports it.
+      return errors.length > 0 || !environmentForBranch(config, branchOf(push));
+    } catch (error) {
+      this.deps.log.warn({ err: error, repo: push.repo, ref: push.ref }, "could not read the config to route this push; the job will");
+      return false;
+    }
+  }
+}
+
+const branchOf = (push: PushToRoute) => push.ref.slice("refs/heads/".length);
+const isDefaultBranch = (push: PushToRoute) => branchOf(push) === push.defaultBranch;
