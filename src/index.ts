@@ -78,9 +78,9 @@ export function autopilotApp(services: AppServices) {
 
     // Handlers record and enqueue on their own connections: an acknowledgement never waits behind a job.
     const hooks = store.webhookPool;
-    // Pushes are routed (and kept until routed) on the webhooks' connections too.
     const pushRouter = new PushRouter({
-      db: hooks,
+      answering: hooks,
+      db: store.pool,
       queue,
       configs: deps.configs,
       parse: repoConfigParser(services.serverConfig),

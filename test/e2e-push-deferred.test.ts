@@ -2,7 +2,7 @@
 // branch moved) is answered at once and routed behind the answer: a slow GitHub (config reads answered
 // 3 s late) costs the acknowledgement nothing, a mapped branch still gets its run, an unmapped one
 // none, a redelivery is routed once, and a push kept by a replica that stopped before routing it is
-// routed by another replica's sweep.
+// routed by another replica's sweep (one kept for a day is dropped, saying so).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
@@ -95,12 +95,20 @@ describe("pushes answered before their config is at hand", () => {
        values ('left-behind-1', $1, $2, 'refs/heads/release/next', $3, 'main', 'ada', now() - interval '5 minutes')`,
       [REPO, INSTALLATION_ID, sha],
     );
+    // Kept for a day: nobody could route it (the app lost the repository, say); dropped, with an error logged.
+    await s.storeQuery(
+      `insert into pushes_to_route (delivery_id, repo, installation_id, ref, commit_sha, default_branch, requested_by, received_at)
+       values ('left-behind-day', $1, $2, 'refs/heads/release/next', $3, 'main', 'ada', now() - interval '25 hours')`,
+      [REPO, INSTALLATION_ID, sha],
+    );
     // A replica sweeps as it starts (and every 30 s).
     other = await s.startAnotherApp();
     await waitFor("the left-behind push routed", async () => (await kept()).length === 0 || undefined, 30_000);
     assert.equal(await runsOf("refs/heads/release/next"), before + 1);
     const [run] = await s.storeQuery("select commit_sha, delivery_id, requested_by from runs where delivery_id = 'left-behind-1'");
     assert.deepEqual(run, { commit_sha: sha, delivery_id: "left-behind-1", requested_by: "ada" });
+    assert.deepEqual(await s.storeQuery("select id from runs where delivery_id = 'left-behind-day'"), [], "a day-old push is not routed");
+    assert.match(s.app.output() + other.output(), /a push could not be routed for 24 hours; dropped/);
   });
 
   test("no request body GitHub would reject was sent", () => {

@@ -64,6 +64,7 @@ describe("/metrics from the store", () => {
       autopilot_health_score: "gauge",
       autopilot_jobs: "gauge",
       autopilot_jobs_dead_lettered: "gauge",
+      autopilot_pushes_to_route: "gauge",
       autopilot_circuit_breaker_open: "gauge",
       autopilot_circuit_breaker_consecutive_failures: "gauge",
       autopilot_circuit_breaker_skipped_total: "counter",

@@ -10,13 +10,19 @@ import { environmentForBranch, type LoadedRepoConfig } from "../config/repo-conf
 import { splitRepo, type GitHubClient } from "../github/api/client.js";
 import type { RepoConfigReader } from "../github/api/repo-files.js";
 import type { Logger } from "../logger.js";
-import { keepPushToRoute, pushesLeftToRoute, routed, type PushToRoute } from "../store/pushes-to-route.js";
+import { dropPushesKeptLongerThan, keepPushToRoute, pushesLeftToRoute, routed, type PushToRoute } from "../store/pushes-to-route.js";
 import { recordAndEnqueue, type Queue } from "./queue.js";
 
 /** A kept push older than this was not routed by its replica (which routes within seconds): the sweep does it. */
 export const LEFT_BEHIND_SECONDS = 60;
 
+/** A push nobody could route for this long (the app lost access to the repository, say) is dropped, with an error in the log. */
+export const GIVE_UP_HOURS = 24;
+
 export interface PushRouterDeps {
+  /** The webhooks' own connections: what an answer waits for (keeping a push, routing it now). */
+  answering: pg.Pool;
+  /** The store's pool: routing behind the answers never takes a connection an answer waits for. */
   db: pg.Pool;
   queue: Queue;
   configs: RepoConfigReader;
@@ -34,13 +40,17 @@ export class PushRouter {
    * trusts), else keeps it in the store and routes it behind the answer.
    */
   async take(push: PushToRoute, github: GitHubClient): Promise<void> {
-    if (isDefaultBranch(push) || this.deps.configs.trusts(splitRepo(push.repo), push.defaultBranch)) return this.route(push, github);
-    await keepPushToRoute(this.deps.db, push);
-    void this.routeKept(push);
+    if (isDefaultBranch(push) || this.deps.configs.trusts(splitRepo(push.repo), push.defaultBranch)) return this.route(push, github, this.deps.answering);
+    await keepPushToRoute(this.deps.answering, push);
+    // The event's own client: a client per kept push would cost as much as the read it saves.
+    void this.routeKept(push, github);
   }
 
   /** Routes the pushes other replicas kept and did not route (they stopped); returns how many. */
   async sweep(): Promise<number> {
+    for (const push of await dropPushesKeptLongerThan(this.deps.db, GIVE_UP_HOURS)) {
+      this.deps.log.error({ repo: push.repo, ref: push.ref, delivery: push.deliveryId }, `a push could not be routed for ${GIVE_UP_HOURS} hours; dropped`);
+    }
     const left = await pushesLeftToRoute(this.deps.db, LEFT_BEHIND_SECONDS);
     for (const push of left) await this.routeKept(push);
     return left.length;
@@ -64,21 +74,21 @@ export class PushRouter {
   }
 
   /** Routes a kept push and forgets it; on failure it stays for the sweep. */
-  private async routeKept(push: PushToRoute): Promise<void> {
+  private async routeKept(push: PushToRoute, github?: GitHubClient): Promise<void> {
     try {
-      await this.route(push, await this.deps.github(push.installationId));
+      await this.route(push, github ?? (await this.deps.github(push.installationId)), this.deps.db);
       await routed(this.deps.db, push.deliveryId);
     } catch (error) {
       this.deps.log.warn({ err: error, repo: push.repo, ref: push.ref }, "could not route a push yet; the sweep will");
     }
   }
 
-  private async route(push: PushToRoute, github: GitHubClient): Promise<void> {
+  private async route(push: PushToRoute, github: GitHubClient, db: pg.Pool): Promise<void> {
     if (await this.mapsToNoEnvironment(push, github)) {
       this.deps.log.debug({ repo: push.repo, ref: push.ref }, "push to a branch no environment maps; nothing to do");
       return;
     }
-    const run = await recordAndEnqueue(this.deps.db, this.deps.queue, {
+    const run = await recordAndEnqueue(db, this.deps.queue, {
       kind: "migrate",
       trigger: "push",
       repo: push.repo,

@@ -45,3 +45,11 @@ export async function pushesLeftToRoute(db: pg.Pool, olderThanSeconds: number, l
     requestedBy: r.requested_by,
   }));
 }
+
+/** Deletes the pushes kept longer than `olderThanHours` (never routable: the app lost the repository, say) and returns them. */
+export async function dropPushesKeptLongerThan(db: pg.Pool, olderThanHours: number): Promise<Array<Pick<PushToRoute, "deliveryId" | "repo" | "ref">>> {
+  const { rows } = await db.query(`delete from pushes_to_route where received_at < now() - make_interval(hours => $1) returning delivery_id, repo, ref`, [
+    olderThanHours,
+  ]);
+  return rows.map((r) => ({ deliveryId: r.delivery_id, repo: r.repo, ref: r.ref }));
+}

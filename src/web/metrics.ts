@@ -93,6 +93,7 @@ export async function buildExposition(db: Queryable, options: MetricsOptions = {
     healthScores(db, registry, now, windows),
     jobs(db, registry, tables),
     deadLetters(db, registry, tables),
+    pushesToRoute(db, registry),
     circuitBreakers(db, registry, tables),
     githubBudgets(db, registry, now, tables),
   ]);
@@ -367,6 +368,16 @@ async function deadLetters(db: Queryable, registry: Registry, tables: Promise<Se
   if (!(await tables).has("pgboss.job")) return;
   const rows = await deadLettersByRepoAndKind(db);
   for (const r of rows) gauge.set({ repo: r.repo, kind: r.kind }, r.n);
+}
+
+async function pushesToRoute(db: Queryable, registry: Registry): Promise<void> {
+  const gauge = new Gauge({
+    name: "autopilot_pushes_to_route",
+    help: "Pushes answered before their config was at hand and not yet routed (to a migrate run or to nothing); more than a handful for minutes means routing is failing.",
+    registers: [registry],
+  });
+  const { rows } = await db.query("select count(*)::int as n from pushes_to_route");
+  gauge.set(rows[0].n);
 }
 
 // ---- health score ------------------------------------------------------------------------------
