@@ -16,6 +16,13 @@ import { recordAndEnqueue, type Queue } from "./queue.js";
 /** A kept push older than this was not routed by its replica (which routes within seconds): the sweep does it. */
 export const LEFT_BEHIND_SECONDS = 60;
 
+/**
+ * Config reads for kept pushes under way at once on this replica. After a start every repository's
+ * first push is kept and its config read; unpaced, a thousand answers arrived together and parsing
+ * them held the event loop for seconds, acknowledgements included (drill:load, a web replica).
+ */
+export const CONFIG_READS_AT_ONCE = 4;
+
 /** A push nobody could route for this long (the app lost access to the repository, say) is dropped, with an error in the log. */
 export const GIVE_UP_HOURS = 24;
 
@@ -33,6 +40,9 @@ export interface PushRouterDeps {
 }
 
 export class PushRouter {
+  private reading = 0;
+  private readonly waiting: Array<() => void> = [];
+
   constructor(private readonly deps: PushRouterDeps) {}
 
   /**
@@ -76,10 +86,23 @@ export class PushRouter {
   /** Routes a kept push and forgets it; on failure it stays for the sweep. */
   private async routeKept(push: PushToRoute, github?: GitHubClient): Promise<void> {
     try {
-      await this.route(push, github ?? (await this.deps.github(push.installationId)), this.deps.db);
+      await this.whileReadingPaced(push, async () => this.route(push, github ?? (await this.deps.github(push.installationId)), this.deps.db));
       await routed(this.deps.db, push.deliveryId);
     } catch (error) {
       this.deps.log.warn({ err: error, repo: push.repo, ref: push.ref }, "could not route a push yet; the sweep will");
+    }
+  }
+
+  /** Runs `work` at once when it needs no config read, else with at most CONFIG_READS_AT_ONCE others that do. */
+  private async whileReadingPaced(push: PushToRoute, work: () => Promise<void>): Promise<void> {
+    if (this.deps.configs.trusts(splitRepo(push.repo), push.defaultBranch)) return work();
+    if (this.reading >= CONFIG_READS_AT_ONCE) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.reading++;
+    try {
+      await work();
+    } finally {
+      this.reading--;
+      this.waiting.shift()?.();
     }
   }
 
