@@ -9,6 +9,8 @@ import { incidentMarker, INCIDENT_LABEL, listIncidents } from "../src/github/api
 import { openIncident } from "../src/report/incidents.js";
 import { postWeeklyInsights, WEEKLY_LABEL } from "../src/report/weekly-issue.js";
 import { upsertMarkedComment } from "../src/report/pull-comment.js";
+import { ANOMALY_LABEL, upsertAnomalyIssue } from "../src/report/anomaly-issues.js";
+import type { StoredFinding } from "../src/analytics/finding-store.js";
 
 const key = generateAppKey();
 let fake: FakeGitHub;
@@ -58,4 +60,38 @@ test("a comment someone else wrote with the marker is never edited; the app writ
   const own = comments.filter((c) => c.user === fake.botLogin);
   assert.equal(own.length, 1);
   assert.match(own[0].body, /^second/);
+});
+
+test("an anomaly finding whose issue number was never stored finds the app's own issue by its marker, not a planted one", async () => {
+  const finding: StoredFinding = {
+    id: 1,
+    fingerprint: "acme/shop:api:latency_anomaly",
+    repo: "acme/shop",
+    check: "api",
+    kind: "latency_anomaly",
+    severity: "warning",
+    summary: "api is slower than usual",
+    onsetAt: null,
+    cause: null,
+    detail: {},
+    firstSeenAt: new Date(),
+    lastSeenAt: new Date(),
+    seenCount: 1,
+    resolvedAt: null,
+    issueNumber: null,
+  };
+  const planted = fake.addIssue("acme/shop", {
+    title: "📈 latency anomaly: api",
+    body: `<!-- autopilot:anomaly ${finding.fingerprint} -->`,
+    labels: [ANOMALY_LABEL],
+    user: "mallory",
+  });
+  const filed = await upsertAnomalyIssue(github, repo, finding);
+  assert.notEqual(filed, planted, "a planted marker is not the app's issue");
+  // A scan filed the issue and stopped before storing its number: its retry must not file a twin.
+  const again = await upsertAnomalyIssue(github, repo, { ...finding, seenCount: 2 });
+  assert.equal(again, filed);
+  const issues = fake.issues("acme/shop").filter((i) => i.labels.includes(ANOMALY_LABEL) && i.user !== "mallory");
+  assert.equal(issues.length, 1);
+  assert.match(issues[0].body ?? "", /Seen in scans \| 2/);
 });

@@ -4,6 +4,7 @@ import type { StoredFinding } from "../analytics/finding-store.js";
 import { redact } from "../redact.js";
 import { COMMENT_LIMIT, truncate } from "./limits.js";
 import type { GitHubClient, RepoRef } from "../github/api/client.js";
+import { findOpenAppIssue } from "../github/api/issues.js";
 
 export const ANOMALY_LABEL = "anomaly";
 
@@ -23,12 +24,17 @@ function body(f: StoredFinding): string {
   );
 }
 
-/** Creates the finding's issue, or edits the one it already has; returns the issue number. */
+/**
+ * Creates the finding's issue, or edits the one it already has; returns the issue number. Without a
+ * stored number the app's open issue with the finding's marker is looked for first: a scan that
+ * filed the issue and was cut short before it stored the number must not file a twin on its retry.
+ */
 export async function upsertAnomalyIssue(github: GitHubClient, repo: RepoRef, f: StoredFinding): Promise<number> {
   const title = `📈 ${f.kind.replace(/_/g, " ")}: ${f.check}`.slice(0, 200);
-  if (f.issueNumber) {
-    await github.rest.issues.update({ ...repo, issue_number: f.issueNumber, title, body: body(f), state: "open" });
-    return f.issueNumber;
+  const existing = f.issueNumber ?? (await findOpenAppIssue(github, repo, ANOMALY_LABEL, marker(f.fingerprint)));
+  if (existing) {
+    await github.rest.issues.update({ ...repo, issue_number: existing, title, body: body(f), state: "open" });
+    return existing;
   }
   const { data } = await github.rest.issues.create({ ...repo, title, body: body(f), labels: [ANOMALY_LABEL] });
   return data.number;
