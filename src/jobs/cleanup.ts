@@ -8,6 +8,7 @@ import type { ServerConfig } from "../config/server-config.js";
 import type { Logger } from "../logger.js";
 import { rollUpHealth } from "../store/health-rollups.js";
 import { pruneStore, type StoreRetention } from "../store/store-retention.js";
+import { repeatEvery } from "./repeat.js";
 
 export async function dropLeftoverRehearsals(config: ServerConfig, log: Logger, env: NodeJS.ProcessEnv = processEnvironment()): Promise<void> {
   const shadows = new Set(config.targets.map((t) => (t.shadow_database_url_env ? env[t.shadow_database_url_env] : undefined)).filter(Boolean) as string[]);
@@ -37,15 +38,9 @@ export async function housekeep(db: pg.Pool, retention: StoreRetention, log: Log
 
 /** Runs `housekeep` every `everySeconds` (and once at start); returns the function that stops it. */
 export function startHousekeeping(db: pg.Pool, retention: StoreRetention, log: Logger, everySeconds = 60): () => Promise<void> {
-  let running: Promise<void> = Promise.resolve();
-  const step = () => {
-    running = running.then(() => housekeep(db, retention, log)).catch((error) => log.warn({ err: error }, "store housekeeping failed; trying again later"));
-  };
-  step();
-  const timer = setInterval(step, everySeconds * 1000);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
+  return repeatEvery(
+    everySeconds,
+    () => housekeep(db, retention, log),
+    (error) => log.warn({ err: error }, "store housekeeping failed; trying again later"),
+  );
 }

@@ -12,6 +12,7 @@ import type { RepoConfigReader } from "../github/api/repo-files.js";
 import type { Logger } from "../logger.js";
 import { dropPushesKeptLongerThan, keepPushToRoute, pushesLeftToRoute, routed, type PushToRoute } from "../store/pushes-to-route.js";
 import { recordAndEnqueue, type Queue } from "./queue.js";
+import { repeatEvery } from "./repeat.js";
 
 /** A kept push older than this was not routed by its replica (which routes within seconds): the sweep does it. */
 export const LEFT_BEHIND_SECONDS = 60;
@@ -68,19 +69,11 @@ export class PushRouter {
 
   /** Sweeps every `everySeconds`, at once first (a replica that restarts routes what it left); returns a stop function. */
   start(everySeconds = 30): () => Promise<void> {
-    let sweeping = Promise.resolve();
-    const sweep = () => {
-      sweeping = sweeping
-        .then(() => this.sweep().then(() => undefined))
-        .catch((error) => this.deps.log.warn({ err: error }, "routing left-behind pushes failed; trying again later"));
-    };
-    sweep();
-    const timer = setInterval(sweep, everySeconds * 1000);
-    timer.unref();
-    return async () => {
-      clearInterval(timer);
-      await sweeping;
-    };
+    return repeatEvery(
+      everySeconds,
+      () => this.sweep(),
+      (error) => this.deps.log.warn({ err: error }, "routing left-behind pushes failed; trying again later"),
+    );
   }
 
   /** Routes a kept push and forgets it; on failure it stays for the sweep. */

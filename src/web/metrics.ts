@@ -93,7 +93,7 @@ export async function buildExposition(db: Queryable, options: MetricsOptions = {
     healthScores(db, registry, now, windows),
     jobs(db, registry, tables),
     deadLetters(db, registry, tables),
-    pushesToRoute(db, registry),
+    pushesToRoute(db, registry, tables),
     circuitBreakers(db, registry, tables),
     githubBudgets(db, registry, now, tables),
   ]);
@@ -370,12 +370,13 @@ async function deadLetters(db: Queryable, registry: Registry, tables: Promise<Se
   for (const r of rows) gauge.set({ repo: r.repo, kind: r.kind }, r.n);
 }
 
-async function pushesToRoute(db: Queryable, registry: Registry): Promise<void> {
+async function pushesToRoute(db: Queryable, registry: Registry, tables: Promise<Set<string>>): Promise<void> {
   const gauge = new Gauge({
     name: "autopilot_pushes_to_route",
     help: "Pushes answered before their config was at hand and not yet routed (to a migrate run or to nothing); more than a handful for minutes means routing is failing.",
     registers: [registry],
   });
+  if (!(await tables).has("public.pushes_to_route")) return;
   const { rows } = await db.query("select count(*)::int as n from pushes_to_route");
   gauge.set(rows[0].n);
 }
@@ -611,7 +612,7 @@ function valueText(value: number): string {
 }
 
 /** Tables a store may not have (yet): the queue creates its schema when it first starts, newer ones come with later migrations. */
-const OPTIONAL_TABLES = ["public.circuit_breakers", "public.github_rate_budgets", "public.health_state", "pgboss.job"];
+const OPTIONAL_TABLES = ["public.circuit_breakers", "public.github_rate_budgets", "public.health_state", "public.pushes_to_route", "pgboss.job"];
 
 /** Which OPTIONAL_TABLES exist: one query per scrape. */
 async function optionalTables(db: Queryable): Promise<Set<string>> {
