@@ -4,12 +4,13 @@
 // Without a build, or after an edit to src/, it registers tsx's loader and runs the TypeScript itself,
 // so a change takes effect without a rebuild.
 import { existsSync, readdirSync, statSync } from "node:fs";
-import module from "node:module";
+import module, { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 
 // Node 22 and later keep the compiled JavaScript of the dependencies between runs (Node 20 has no cache).
 module.enableCompileCache?.();
 
-const bundle = new URL("../dist/cli/main.js", import.meta.url);
+const bundle = new URL("../dist/cli/main.cjs", import.meta.url);
 const sources = new URL("../src/", import.meta.url);
 
 /** The latest modification time of any file under the directory, in ms. */
@@ -23,7 +24,8 @@ function newestChange(directory) {
 }
 
 if (existsSync(bundle) && statSync(bundle).mtimeMs >= newestChange(sources)) {
-  await import(bundle.href);
+  // CommonJS, so required: an import would have the ES module loader scan it for its exports first.
+  createRequire(import.meta.url)(fileURLToPath(bundle));
 } else {
   const { register } = await import("tsx/esm/api");
   register();

@@ -31,17 +31,17 @@ async function buildPrivateBundle(t: { after(fn: () => void): void }): Promise<s
   t.after(() => rmSync(outdir, { recursive: true, force: true }));
   const build = await run(process.execPath, ["scripts/build-cli.mjs", outdir], root);
   assert.equal(build.code, 0, build.stderr);
-  return path.join(outdir, "main.js");
+  return path.join(outdir, "main.cjs");
 }
 
-/** A checkout whose src/ and node_modules/ are the real ones and whose dist/cli/main.js only says "bundle". */
+/** A checkout whose src/ and node_modules/ are the real ones and whose dist/cli/main.cjs only says "bundle". */
 function checkoutWithFakeBundle(): { bin: string; bundle: string } {
   const dir = mkdtempSync(path.join(tmpdir(), "autopilot-cli-bundle-"));
   mkdirSync(path.join(dir, "bin"));
   copyFileSync(path.join(root, "bin/autopilot.js"), path.join(dir, "bin/autopilot.js"));
   for (const shared of ["src", "node_modules", "package.json"]) symlinkSync(path.join(root, shared), path.join(dir, shared));
   mkdirSync(path.join(dir, "dist/cli"), { recursive: true });
-  const bundle = path.join(dir, "dist/cli/main.js");
+  const bundle = path.join(dir, "dist/cli/main.cjs");
   writeFileSync(bundle, 'console.log("bundle");\n');
   return { bin: path.join(dir, "bin/autopilot.js"), bundle };
 }

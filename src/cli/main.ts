@@ -2,17 +2,26 @@
 // The lint's parse thread starts before anything else loads: its start-up is what `plan --lint`
 // first waits for. A `--lint` that turns out to mean something else leaves an idle thread that does
 // not hold the process.
-if (process.argv.includes("--lint")) (await import("../database/lint/lint-worker.js")).startLintWorkerEarly();
-const { registerEnvironmentSecrets } = await import("../redact.js");
-const { buildProgram } = await import("./program.js");
+async function main(): Promise<void> {
+  if (process.argv.includes("--lint")) (await import("../database/lint/lint-worker.js")).startLintWorkerEarly();
+  const { registerEnvironmentSecrets } = await import("../redact.js");
+  const { buildProgram } = await import("./program.js");
 
-// A reader that goes away early (`autopilot audit | head -1`) is not a failure: the rest of the
-// output is dropped and the command runs to its end, so a migration is never cut short because
-// nobody reads its log any more.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code !== "EPIPE" && error.code !== "ERR_STREAM_DESTROYED") throw error;
-  });
+  // A reader that goes away early (`autopilot audit | head -1`) is not a failure: the rest of the
+  // output is dropped and the command runs to its end, so a migration is never cut short because
+  // nobody reads its log any more.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EPIPE" && error.code !== "ERR_STREAM_DESTROYED") throw error;
+    });
+  }
+  registerEnvironmentSecrets();
+  await buildProgram().parseAsync(process.argv);
 }
-registerEnvironmentSecrets();
-await buildProgram().parseAsync(process.argv);
+
+// Not a top-level await: the bundle is CommonJS (scripts/build-cli.mjs). A failure the commands do not
+// report themselves ends the process as an uncaught error would.
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

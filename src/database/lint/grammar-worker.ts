@@ -15,11 +15,11 @@ function answering(task: WorkerTask): (text: string) => Promise<unknown> {
   return (text) => (task.task === "parse" ? parseForTargetLoading(text, task.targetMajor) : newerSyntaxLoading(text, task.targetMajor));
 }
 
-/** Posts the answers, handing over (not copying) the parse trees' bytes: each has an ArrayBuffer of its own. */
+/** Posts the answers, handing over (not copying) the parse trees' bytes and indexes: each has an ArrayBuffer of its own. */
 function post(batch: unknown[]): void {
   const trees = batch.flatMap((answer) => {
     const parsed = (answer as TargetParse | undefined)?.parsed;
-    return parsed && "json" in parsed ? [parsed.json.buffer as ArrayBuffer] : [];
+    return parsed && "json" in parsed ? [parsed.json.buffer as ArrayBuffer, parsed.statements.buffer as ArrayBuffer] : [];
   });
   parentPort!.postMessage(batch, trees);
 }

@@ -9,7 +9,7 @@
 // `overrides` gives it 15.1.2 (AST types only, which this file does not use).
 
 import type { PgQueryWasm } from "libpg-query-13/wasm/libpg-query.js";
-import { parseToJson, splitParseTree, type ParsedText, type ParseStop, type RawStatement } from "./parse-tree.js";
+import { parseToJson, statementsOf, type ParsedText, type ParseStop, type RawStatement } from "./parse-tree.js";
 
 /** The newest grammar: the one the rules read without a target, and every target from this major up. */
 export const NEWEST_MAJOR = 17;
@@ -72,7 +72,7 @@ export async function loadGrammarsFor(targetMajor?: number): Promise<void> {
 /** The newest grammar's parse of the text, split into statements, or where it stops. */
 export function parseStatements(sql: string): { statements: RawStatement[] } | { stop: ParseStop } {
   const parsed = parseToJson(grammar(NEWEST_MAJOR), sql);
-  return "stop" in parsed ? parsed : { statements: splitParseTree(parsed.json) };
+  return "stop" in parsed ? parsed : { statements: statementsOf(parsed) };
 }
 
 /** What the rules read of a file: a parse tree (or where the grammars stop), and syntax the target is too old for. */

@@ -8,7 +8,7 @@ import { checkedApart, loadGrammarsFor, newerSyntax, parseForTarget, parseStatem
 import { KnownSchema, type NotNullCheckOnTarget } from "./known-schema.js";
 import { skipTrivia } from "./lexer.js";
 import { SourceText } from "./locations.js";
-import { splitParseTree, type ParseStop, type ParsedText, type RawStatement } from "./parse-tree.js";
+import { statementsOf, type ParseStop, type ParsedText, type RawStatement } from "./parse-tree.js";
 import { RULES } from "./rules/index.js";
 import { closesTransaction, opensTransaction, transactionNesting } from "./rules/transactions.js";
 import { Statement, type FileFacts, type Hit, type Rule } from "./statement.js";
@@ -173,7 +173,7 @@ function analyze(source: SourceText, noTransaction: boolean, schema: KnownSchema
     return { located: [{ rule: "syntax-error", hit: { message: "the file contains a NUL character (byte 0x00), which PostgreSQL refuses" }, index: nul }] };
   if (text.trim() === "") return { located: [emptyMigration()] };
 
-  const parsed = "stop" in given ? given : { statements: splitParseTree(given.json) };
+  const parsed = "stop" in given ? given : { statements: statementsOf(given) };
   if ("stop" in parsed) return { located: [syntaxError(parsed.stop, source)] };
   const raw = parsed.statements;
   if (raw.length === 0) return { located: [emptyMigration()] };
@@ -230,11 +230,9 @@ function toStatements(
   };
   const statements: Statement[] = [];
   let inTransactionBlock = false;
-  for (const { type, json, location, length } of raw) {
-    // The location points just past the previous semicolon, so it includes comments and blank lines.
-    const start = skipTrivia(source.text, source.indexOfByte(location));
-    const end = length ? source.indexOfByte(location + length) : source.text.length;
-    const statement = new Statement(type, json, start, end, facts, inTransactionBlock);
+  for (const { type, json, from, to } of raw) {
+    // `from` is just past the previous semicolon, so it includes comments and blank lines.
+    const statement = new Statement(type, json, skipTrivia(source.text, from), to, facts, inTransactionBlock);
     statements.push(statement);
     visit?.(statement);
     if (opensTransaction(statement)) inTransactionBlock = true;

@@ -4,7 +4,7 @@
 // This module imports nothing else of the lint, so starting the thread waits for no other loading.
 import { Worker } from "node:worker_threads";
 
-// The worker is the bundle's JavaScript sibling (dist/cli/grammar-worker.js). Run from the sources
+// The worker is the bundle's sibling (dist/cli/grammar-worker.cjs). Run from the sources
 // (tests, bin/autopilot.js after an edit), Node 20 does not pass tsx's loader to a worker, so
 // everything runs in the calling thread there.
 const fromSources = import.meta.url.endsWith(".ts");
@@ -33,7 +33,7 @@ export function takeLintWorker(): Worker | undefined {
 
 /** A started worker that waits for its task (grammar-worker.ts's WorkerTask) as its first message. */
 export function startLintWorker(): Worker {
-  const worker = new Worker(new URL("./grammar-worker.js", import.meta.url));
+  const worker = new Worker(new URL("./grammar-worker.cjs", import.meta.url));
   // Until it is given work it must not keep the process alive, so a run that fails before linting exits.
   worker.unref();
   return worker;

@@ -6,16 +6,17 @@
 // The JSON text is also what a worker thread can hand over cheaply (grammar-thread.ts).
 import type { PgQueryWasm } from "libpg-query-13/wasm/libpg-query.js";
 import type { NodeType } from "./ast.js";
+import { SourceText } from "./locations.js";
 
 /** One top-level statement (libpg-query's RawStmt), its tree still JSON text. */
 export interface RawStatement {
   type: NodeType;
   /** The statement's tree, `{"AlterTableStmt":{…}}`, as the parser's UTF-8 JSON: decoded only when read (jsonText). */
   json: Uint8Array;
-  /** Byte offset just past the previous statement's semicolon, as libpg-query's stmt_location. */
-  location: number;
-  /** Bytes from `location` to the end of the statement (0: to the end of the text), as stmt_len. */
-  length: number;
+  /** String index just past the previous statement's semicolon (libpg-query's stmt_location, a byte offset). */
+  from: number;
+  /** String index of the statement's end (stmt_location + stmt_len; the text's end when stmt_len is 0). */
+  to: number;
 }
 
 /** What the parser says where it stops, as libpg-query's SqlError.sqlDetails (cursor made 0-based). */
@@ -24,8 +25,12 @@ export interface ParseStop {
   message: string;
 }
 
-/** A text's parse: the tree's JSON text as UTF-8 bytes (an ArrayBuffer of its own, to transfer), or where the grammar stops. */
-export type ParsedText = { json: Uint8Array } | { stop: ParseStop };
+/**
+ * A text's parse: the tree's JSON text as UTF-8 bytes and where each statement lies in it and in the
+ * text (indexStatements), each an ArrayBuffer of its own to transfer between threads; or where the
+ * grammar stops.
+ */
+export type ParsedText = { json: Uint8Array; statements: Int32Array } | { stop: ParseStop };
 
 /**
  * The parse tree's JSON text (or "" when `readTree` is false: whether it parses is all the caller
@@ -51,7 +56,9 @@ export function parseToJson(wasm: PgQueryWasm, sql: string, readTree = true): Pa
     }
     const tree = wasm.getValue(result, "i32");
     if (!tree) return { stop: { position: 0, message: "Parse result is null" } };
-    return { json: readTree ? bytesAt(wasm.HEAPU8, tree) : new Uint8Array() };
+    if (!readTree) return { json: new Uint8Array(), statements: new Int32Array() };
+    const json = bytesAt(wasm.HEAPU8, tree);
+    return { json, statements: indexStatements(json, sql) };
   } finally {
     wasm._free(query);
     if (result) wasm._wasm_free_parse_result(result);
@@ -76,13 +83,24 @@ const TREE_OFFSET = '{"stmt":'.length;
 // The RawStmt's own fields after its tree; each is left out when 0.
 const STATEMENT_END = /(?:,"stmt_location":(\d+))?(?:,"stmt_len":(\d+))?\}$/;
 
+// indexStatements' numbers for each statement, in this order.
+const TREE_START = 0;
+const TREE_END = 1;
+const TYPE_END = 2;
+const FROM = 3;
+const TO = 4;
+const FIELDS = 5;
+
 /**
- * The statements of a parse tree's JSON text, in order, each tree left as bytes: a piece is decoded
- * only when something reads it, and over the bench's files about half are never read.
+ * Where each statement of a parse tree's JSON text lies, packed FIELDS numbers a statement: its
+ * tree's bytes, its node type's, and its place in the text as string indexes. Numbers, not objects,
+ * so the parse thread works them out and hands them over without a copy, and the lint's thread,
+ * the busier one, neither searches the JSON nor decodes the text to count characters.
  */
-export function splitParseTree(json: Uint8Array): RawStatement[] {
+function indexStatements(json: Uint8Array, sql: string): Int32Array {
   const text = Buffer.from(json.buffer, json.byteOffset, json.byteLength);
-  const statements: RawStatement[] = [];
+  const source = new SourceText(sql);
+  const found: number[] = [];
   let start = text.indexOf(STATEMENT_START);
   while (start !== -1) {
     const next = text.indexOf(STATEMENT_START, start + STATEMENT_START.length);
@@ -93,13 +111,33 @@ export function splitParseTree(json: Uint8Array): RawStatement[] {
     const tail = STATEMENT_END.exec(text.toString("latin1", tailStart, end));
     if (!tail) throw new Error(`unexpected parse tree JSON near offset ${tailStart}`);
     const typeStart = start + STATEMENT_START.length;
-    statements.push({
-      type: text.toString("latin1", typeStart, text.indexOf('"', typeStart)) as NodeType,
-      json: json.subarray(start + TREE_OFFSET, tailStart + tail.index),
-      location: Number(tail[1] ?? 0),
-      length: Number(tail[2] ?? 0),
-    });
+    const location = Number(tail[1] ?? 0);
+    const length = Number(tail[2] ?? 0);
+    found.push(
+      start + TREE_OFFSET,
+      tailStart + tail.index,
+      text.indexOf('"', typeStart),
+      source.indexOfByte(location),
+      length ? source.indexOfByte(location + length) : sql.length,
+    );
     start = next;
+  }
+  return Int32Array.from(found);
+}
+
+/** The statements of a parse, in order, each tree left as bytes: a piece is decoded only when something reads it. */
+export function statementsOf(parsed: { json: Uint8Array; statements: Int32Array }): RawStatement[] {
+  const { json, statements: index } = parsed;
+  const text = Buffer.from(json.buffer, json.byteOffset, json.byteLength);
+  const statements: RawStatement[] = [];
+  for (let i = 0; i < index.length; i += FIELDS) {
+    const treeStart = index[i + TREE_START];
+    statements.push({
+      type: text.toString("latin1", treeStart + 2, index[i + TYPE_END]) as NodeType,
+      json: json.subarray(treeStart, index[i + TREE_END]),
+      from: index[i + FROM],
+      to: index[i + TO],
+    });
   }
   return statements;
 }
