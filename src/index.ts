@@ -118,12 +118,15 @@ export function autopilotApp(services: AppServices) {
 
     // Every role: a push kept by a replica that stopped before routing it is routed by the others.
     const stopRoutingLeftPushes = pushRouter.start();
+    const stopAnswering = async () => {
+      await stopRoutingLeftPushes();
+      await stopListening();
+    };
     if (env.AUTOPILOT_ROLE === "web") {
       // Answers only: the jobs it enqueues are run by the replicas with the role "all".
       log.info("role web: this replica answers HTTP and runs no jobs, scheduler or housekeeping");
       services.onStop(async () => {
-        await stopRoutingLeftPushes();
-        await stopListening();
+        await stopAnswering();
         await queue.stop();
       });
       return;
@@ -136,9 +139,8 @@ export function autopilotApp(services: AppServices) {
     scheduler.start(services.serverConfig.health.discovery_seconds);
     const stopHousekeeping = startHousekeeping(store.pool, storeRetentionOf(services.serverConfig), log);
     services.onStop(async () => {
-      await stopRoutingLeftPushes();
+      await stopAnswering();
       stopReaper();
-      await stopListening();
       await stopHousekeeping();
       await scheduler.stop();
       await queue.stop();

@@ -3,7 +3,8 @@
 // repository may only make its own rules stricter, never looser, so a pull request that edits
 // `.github/autopilot.yml` cannot grant itself the right to roll back production.
 import { z } from "zod";
-import { closest, VERBS, type Command, type Verb } from "./parse.js";
+import { closest } from "../did-you-mean.js";
+import { VERBS, type Command, type Verb } from "./parse.js";
 
 export type Permission = "none" | "read" | "triage" | "write" | "maintain" | "admin";
 

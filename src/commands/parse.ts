@@ -2,6 +2,7 @@
 // Pure: text in, commands and errors out. Modelled on Atlantis's comment parser, but a comment may
 // carry several commands (one per line), and every argument is checked against a closed grammar
 // here, so the runbooks only ever see well-formed environments, versions and backup ids.
+import { closest } from "../did-you-mean.js";
 
 export type Verb =
   "help" | "status" | "plan" | "migrate" | "rollback" | "backup" | "lock" | "unlock" | "approve" | "heal" | "adopt" | "baseline" | "retry" | "cancel";
@@ -384,30 +385,4 @@ function echoable(line: string): string {
 function shorten(value: string, max: number): string {
   const chars = Array.from(value); // by code point, so a cut never splits a surrogate pair
   return chars.length <= max ? value : `${chars.slice(0, max - 1).join("")}…`;
-}
-
-// ── Did you mean ────────────────────────────────────────────────────────────────────────────────
-
-/** The candidate nearest to `word` (case-insensitively) within edit distance 2, if any. */
-export function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: { candidate: string; distance: number } | undefined;
-  for (const candidate of candidates) {
-    const distance = levenshtein(word.toLowerCase(), candidate.toLowerCase());
-    if (distance <= 2 && (!best || distance < best.distance)) best = { candidate, distance };
-  }
-  return best?.candidate;
-}
-
-function levenshtein(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 2) return Math.abs(a.length - b.length); // cheap: beyond our limit
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, substitution);
-    }
-    previous = current;
-  }
-  return previous[b.length];
 }

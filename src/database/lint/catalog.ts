@@ -1,6 +1,7 @@
 // The lint rules' identities: stable ids, default severities, and the one-line reason and safer
 // alternative each finding carries. Kept apart from the rule code (and from the WebAssembly parser)
 // so that directives and config validation can check rule ids without loading the parser.
+import { closest } from "../../did-you-mean.js";
 
 export type FindingSeverity = "error" | "warning" | "notice";
 export type RuleSeverity = FindingSeverity | "off";
@@ -255,26 +256,4 @@ export function closestRuleId(name: string): string | undefined {
 export function unknownRuleMessage(name: string): string {
   const guess = closestRuleId(name);
   return `unknown lint rule "${name}"${guess ? ` (did you mean ${resolveRuleId(guess)}?)` : ""}`;
-}
-
-export function closest(word: string, candidates: Iterable<string>, maxDistance: number): string | undefined {
-  let best: string | undefined;
-  let bestDistance = maxDistance + 1;
-  for (const candidate of candidates) {
-    const distance = editDistance(word, candidate);
-    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length];
 }

@@ -2,7 +2,8 @@
 // A typo must not silently leave a rule at its default, so unknown ids and severities are problems
 // that name the key, with the closest valid spelling.
 import { unknownKeyMessage } from "../../config/unknown-key.js";
-import { closest, resolveRuleId, unknownRuleMessage, type RuleSeverity } from "./catalog.js";
+import { closest } from "../../did-you-mean.js";
+import { resolveRuleId, unknownRuleMessage, type RuleSeverity } from "./catalog.js";
 import { SUPPORTED_MAJORS } from "./grammars.js";
 import type { LintOptions } from "./index.js";
 
