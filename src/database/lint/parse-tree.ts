@@ -80,6 +80,8 @@ export function jsonText(json: Uint8Array): string {
 // escaped, so this text starts each statement and nothing else.
 const STATEMENT_START = '{"stmt":{"';
 const TREE_OFFSET = '{"stmt":'.length;
+// A tree's first key is its node type: `{"AlterTableStmt":…`.
+const TYPE_OFFSET = '{"'.length;
 // The RawStmt's own fields after its tree; each is left out when 0.
 const STATEMENT_END = /(?:,"stmt_location":(\d+))?(?:,"stmt_len":(\d+))?\}$/;
 
@@ -133,7 +135,7 @@ export function statementsOf(parsed: { json: Uint8Array; statements: Int32Array 
   for (let i = 0; i < index.length; i += FIELDS) {
     const treeStart = index[i + TREE_START];
     statements.push({
-      type: text.toString("latin1", treeStart + 2, index[i + TYPE_END]) as NodeType,
+      type: text.toString("latin1", treeStart + TYPE_OFFSET, index[i + TYPE_END]) as NodeType,
       json: json.subarray(treeStart, index[i + TREE_END]),
       from: index[i + FROM],
       to: index[i + TO],
