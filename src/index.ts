@@ -140,7 +140,7 @@ export function autopilotApp(services: AppServices) {
     const stopHousekeeping = startHousekeeping(store.pool, storeRetentionOf(services.serverConfig), log);
     services.onStop(async () => {
       await stopAnswering();
-      stopReaper();
+      await stopReaper();
       await stopHousekeeping();
       await scheduler.stop();
       await queue.stop();

@@ -7,6 +7,7 @@ import { getRun, unfinishedRuns, type Run } from "../store/runs.js";
 import { concludeRefused } from "../runbooks/refused-run.js";
 import { whileOrphaned } from "./liveness.js";
 import type { Queue } from "./queue.js";
+import { repeatEvery } from "./repeat.js";
 
 export async function reapOrphanedRuns(queue: Queue, deps: RunbookDeps): Promise<number> {
   let reaped = 0;
@@ -38,10 +39,11 @@ async function handBack(queue: Queue, deps: RunbookDeps, listed: Run): Promise<b
   return true;
 }
 
-export function startReaper(queue: Queue, deps: RunbookDeps, everySeconds: number): () => void {
-  const tick = () => reapOrphanedRuns(queue, deps).catch((error) => deps.log.error({ err: error }, "reaper failed"));
-  void tick();
-  const timer = setInterval(tick, everySeconds * 1000);
-  timer.unref();
-  return () => clearInterval(timer);
+/** Reaps now and every `everySeconds`, one pass at a time (a slow pass never overlaps the next); returns the stop. */
+export function startReaper(queue: Queue, deps: RunbookDeps, everySeconds: number): () => Promise<void> {
+  return repeatEvery(
+    everySeconds,
+    () => reapOrphanedRuns(queue, deps),
+    (error) => deps.log.error({ err: error }, "reaper failed"),
+  );
 }

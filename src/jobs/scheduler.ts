@@ -14,6 +14,7 @@ import { scheduledBackups } from "../backups/schedules.js";
 import { claimSlot } from "../store/health.js";
 import { backupUnderway, type NewRun } from "../store/runs.js";
 import { targetsOf } from "../config/targets-of.js";
+import { repeatEvery } from "./repeat.js";
 
 interface Scheduled {
   expression: string;
@@ -39,22 +40,24 @@ function keyOf(repo: string, work: ScheduledWork): string {
 
 export class HealthScheduler {
   private readonly tasks = new Map<string, Scheduled>();
-  private timer?: NodeJS.Timeout;
+  private stopDiscovering?: () => Promise<void>;
 
   constructor(
     private readonly app: Probot,
     private readonly deps: RunbookDeps,
   ) {}
 
+  /** Discovers now and every `discoverEverySeconds`, one round at a time (a slow round never overlaps the next). */
   start(discoverEverySeconds: number): void {
-    const discover = () => this.discover().catch((error) => this.deps.log.warn({ err: error }, "scheduler could not list repositories; trying again later"));
-    void discover();
-    this.timer = setInterval(discover, discoverEverySeconds * 1000);
-    this.timer.unref();
+    this.stopDiscovering = repeatEvery(
+      discoverEverySeconds,
+      () => this.discover(),
+      (error) => this.deps.log.warn({ err: error }, "scheduler could not list repositories; trying again later"),
+    );
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
+    await this.stopDiscovering?.();
     for (const { task } of this.tasks.values()) await task.stop();
     this.tasks.clear();
   }
