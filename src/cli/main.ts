@@ -1,6 +1,8 @@
 // Entry point of `autopilot`: bin/autopilot.js loads it from the dist/cli/ bundle, or through tsx.
 import { setFlagsFromString } from "node:v8";
 
+// V8's flags for a command line, in one place, before anything else is compiled.
+//
 // A command runs for seconds, not hours: V8's default (67,584 bytes of bytecode run before a function
 // is queued for its optimizing compiler) is tuned for long-lived pages, and here that compiler's
 // background threads took the cores the command's two threads need. Fifteen times the default:
@@ -9,6 +11,12 @@ import { setFlagsFromString } from "node:v8";
 // alike. Set first, so that every function and the lint's worker thread (which starts with the
 // flags of the moment) get it.
 setFlagsFromString("--interrupt-budget=1000000");
+// The lint parses each file once or twice, so most of the parser's WebAssembly functions run a few
+// thousand times at most: the optimizing compiler that WebAssembly tiers up to cost more CPU than it
+// saved, and compiling everything optimized up front (--no-liftoff) cost 0.6 s per grammar before the
+// first file. The baseline compiler (Liftoff) alone took a quarter less CPU over bench:lint's 1,000
+// files. V8 reads it when it compiles a module, so it must be set before a grammar loads.
+setFlagsFromString("--liftoff-only");
 
 // The lint's parse thread starts before anything else loads: its start-up is what `plan --lint`
 // first waits for. A `--lint` that turns out to mean something else leaves an idle thread that does

@@ -5,7 +5,6 @@
 // command runs, so `plan --lint` starts without loading the rest.
 import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
-import { setFlagsFromString } from "node:v8";
 import type { Command } from "commander";
 import { isValidDuration } from "../database/directives.js";
 import { hasErrors, type Problem } from "../database/errors.js";
@@ -97,7 +96,6 @@ async function lintOnly(flags: PlanFlags): Promise<void> {
  * decides which syntax is too new.
  */
 async function prepareLintRun(repoConfigPath: string, databaseUrl?: string): Promise<LintRun> {
-  compileParserWithBaselineOnly();
   // The parse thread starts first: its start-up overlaps reading the config and the server's version.
   const { takeLintWorker } = await import("../database/lint/lint-worker.js");
   const parseThread = takeLintWorker();
@@ -134,18 +132,6 @@ async function lintFiles(files: MigrationFile[], linting: LintRun, databaseUrl?:
   const extra = `${notices ? `, ${notices} notice(s)` : ""}${ignored ? `, ${ignored} ignored` : ""}`;
   console.log(`Lint: ${errors} error(s), ${warnings} warning(s)${extra} in ${files.length} file(s).`);
   if (errors > 0) process.exitCode = 1;
-}
-
-/**
- * The command parses each file once or twice (the target's grammar), so most of the parser's
- * functions run a few thousand times at most: V8's optimizing compiler (TurboFan), which WebAssembly
- * tiers up to, cost more CPU than it saved, and compiling everything optimized up front (--no-liftoff)
- * cost 0.6 s per grammar before the first file. The baseline compiler (Liftoff) alone took a quarter
- * less CPU for the whole command over 1,000 files (bench:lint's directory). V8 reads the flag when it compiles a module, so this must
- * run before the parser is imported; the flag holds for the whole process, the worker thread included.
- */
-function compileParserWithBaselineOnly(): void {
-  setFlagsFromString("--liftoff-only");
 }
 
 /** The repo config's `lint:` section; a bad key stops the run, as it would on GitHub. */
