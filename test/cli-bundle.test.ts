@@ -104,10 +104,14 @@ test("the bundle's grammar check on a worker thread reports exactly what the in-
     "select * from json_table('[1]', '$[*]' columns (n int path '$'));", // 17
     "create table broken (id int primary key,;", // a syntax error in every grammar
   ];
+  // Statements' places move to the worker thread as string indexes: files with multi-byte characters
+  // (two-byte, three-byte, and a four-byte one that is two UTF-16 units) before and inside findings.
+  const multiByte = (i: number) =>
+    `-- café ☕ 🚀 ${i}\ncreate table "événements_${i}" (id int primary key, "région" varchar(20));\nalter table "événements_${i}" add column "🚀" text not null;`;
   for (let i = 1; i <= 40; i++) {
     const version = String(i).padStart(4, "0");
-    const sql =
-      i % 10 === 0 ? newer[i / 10 - 1] : `create table t${i} (id int primary key, name varchar(20));\nalter table t${i} add column note text not null;`;
+    const plain = `create table t${i} (id int primary key, name varchar(20));\nalter table t${i} add column note text not null;`;
+    const sql = i % 10 === 0 ? newer[i / 10 - 1] : i % 3 === 0 ? multiByte(i) : plain;
     writeFileSync(path.join(dir, `migrations/${version}_step${i}.sql`), `${sql}\n`);
     if (i % 7 === 0) writeFileSync(path.join(dir, `migrations/${version}_step${i}.down.sql`), i === 21 ? `${newer[0]}\n` : `drop table t${i};\n`);
   }
@@ -115,6 +119,11 @@ test("the bundle's grammar check on a worker thread reports exactly what the in-
   const bundled = await run(process.execPath, [bundle, ...args], dir);
   const sources = await run(process.execPath, ["--import", import.meta.resolve("tsx"), path.join(root, "src/cli/main.ts"), ...args], dir);
   assert.match(bundled.stdout, /syntax-newer-than-target/, "the target's grammar refused some files");
+  assert.match(
+    bundled.stdout,
+    /\/0003_step3\.sql:2: notice prefer-text-field: column événements_3\.région/,
+    "a finding after multi-byte characters, on its line",
+  );
   assert.deepEqual(bundled, sources);
 
   // The grammar thread starts before the files are read; a run that fails reading them still exits.
