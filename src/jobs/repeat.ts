@@ -1,10 +1,13 @@
-// A task run now and then every so often, one run at a time (a slow run delays the next, never
-// overlaps it), for the process's background loops; the returned function stops it after the run
-// under way.
+// A task run now and then every so often, one run at a time, for the process's background loops: a
+// tick that finds a run under way is skipped (a slow run is never overlapped, and ticks never pile up
+// into a backlog of runs); the returned function stops it after the run under way.
 export function repeatEvery(everySeconds: number, task: () => Promise<unknown>, onError: (error: unknown) => void): () => Promise<void> {
-  let running: Promise<void> = Promise.resolve();
+  let running: Promise<void> | undefined;
   const step = () => {
-    running = running.then(task).then(() => undefined, onError);
+    running ??= Promise.resolve()
+      .then(task)
+      .then(() => undefined, onError)
+      .finally(() => (running = undefined));
   };
   step();
   const timer = setInterval(step, everySeconds * 1000);
