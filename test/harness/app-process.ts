@@ -1,7 +1,7 @@
 // Runs the real app (`src/main.ts`, as `npm start` does) in a child process pointed at the fake
 // GitHub, so end-to-end tests talk to it over HTTP exactly as GitHub would, and can kill it.
 import { spawn, type ChildProcess } from "node:child_process";
-import { writeFileSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort } from "../../src/store/local-cluster.js";
@@ -85,11 +85,34 @@ async function waitUntilHealthy(url: string, child: ChildProcess, output: () => 
       (r) => r.ok,
       () => false,
     );
-    if (ok) return;
+    // Only our child's answer counts: a port picked free may meanwhile be taken by another test
+    // file's app, whose /healthz would answer for ours (seen once: a store not yet migrated).
+    if (ok && listensOn(child.pid!, Number(new URL(url).port))) return;
     await sleep(100);
   }
   child.kill("SIGKILL");
   throw new Error(`app did not become healthy:\n${output()}`);
+}
+
+/** Whether the process holds the socket listening on the port (Linux's /proc); true where /proc cannot tell. */
+function listensOn(pid: number, port: number): boolean {
+  const inodes = new Set<string>();
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    if (!existsSync(table)) continue;
+    for (const line of readFileSync(table, "utf8").split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      // local_address is ADDR:PORT in hex; state 0A is LISTEN; the inode is the tenth field.
+      if (fields[3] === "0A" && parseInt(fields[1]?.split(":")[1] ?? "", 16) === port) inodes.add(fields[9]);
+    }
+  }
+  if (inodes.size === 0 || !existsSync(`/proc/${pid}/fd`)) return !existsSync("/proc/net/tcp");
+  return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+    try {
+      return inodes.has(/^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1] ?? "");
+    } catch {
+      return false; // closed meanwhile
+    }
+  });
 }
 
 function exitOf(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
