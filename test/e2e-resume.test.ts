@@ -65,11 +65,11 @@ describe("resume", () => {
   test("resumes on the retried job: the same backup, files applied once, one deploy hook call", async () => {
     const sha = await s.push({
       "migrations/0002_orders.sql": shopRepo(["0002_orders.sql"])["migrations/0002_orders.sql"],
-      "migrations/0003_slow.sql": "create table slow (id int);\nselect pg_sleep(3);\n",
+      "migrations/0003_slow.sql": "create table slow (id int);\nselect pg_sleep(8);\n",
     });
     const runId = await waitFor("the run", () => runOf(s, sha).catch(() => undefined));
     await waitFor("the slow migration to run, after the backup and 0002", async () => {
-      const rows = await s.targetQuery("select count(*)::int as n from pg_stat_activity where query like '%pg_sleep(3)%' and pid <> pg_backend_pid()");
+      const rows = await s.targetQuery("select count(*)::int as n from pg_stat_activity where query like '%pg_sleep(8)%' and pid <> pg_backend_pid()");
       return rows[0].n > 0;
     });
     const [backup] = await backupsOf(s, runId);

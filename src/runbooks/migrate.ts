@@ -215,7 +215,7 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
       const result = await this.step("migrate", () => this.apply(config, target, files, lock));
       const appliedNow = result.applied.map((a) => appliedFileOf(a.file, a.durationMs));
       for (const file of appliedNow) await checkpoint.applied(this.deps.db, this.run.id, file);
-      const applied = [...earlier, ...appliedNow];
+      const applied = [...(await this.committedByDeadAttempt(index.refs, target, result.skipped, earlier, appliedNow)), ...appliedNow];
       if (result.stopped) return this.cancelledOutcome(environment, applied, result.stopped.remaining, backup);
       if (!result.failure) return { kind: "applied", environment, applied, backup, appliedCount: appliedCount + appliedNow.length };
       const { file, committedBefore: _committed, ...failure } = result.failure;
@@ -281,6 +281,25 @@ class MigrateRun extends RunContext<RunOf<"migrate">> {
       files.push(file);
     }
     return files;
+  }
+
+  /**
+   * The files an earlier attempt applied, seen again under the lock: a killed worker's last file keeps
+   * running in its database session and may commit after this attempt read the history, so the
+   * migrator finds it applied (skipped) — it is still this run's, for `rollback last` and the report.
+   */
+  private async committedByDeadAttempt(
+    refs: MigrationRef[],
+    target: ResolvedTarget,
+    skipped: MigrationFile[],
+    earlier: AppliedFile[],
+    appliedNow: AppliedFile[],
+  ): Promise<AppliedFile[]> {
+    const known = new Set(earlier.map((f) => f.version));
+    if (!skipped.some((f) => !known.has(f.version))) return earlier;
+    const mine = new Set(appliedNow.map((f) => f.version));
+    const history = (await readHistoryFromUrl(target.databaseUrl)).filter((h) => !mine.has(h.version));
+    return this.appliedEarlier(refs, history);
   }
 
   /** The Check Run's first title on a resume: where it continues. */
