@@ -129,18 +129,24 @@ async function drill(fleet: Fleet, apps: RunningApp[], o: DrillOptions): Promise
         const index = sent.push(kept) - 1;
         // Split: the web replica (the first) answers everything.
         const appUrl = o.split ? apps[0].url : apps[index % apps.length].url;
-        return { index, appUrl, event: kept.event, deliveryId: kept.deliveryId, body: body! };
+        return { index, appUrl, event: kept.event, deliveryId: kept.deliveryId, body: body!, dueAt: kept.dueAt! };
       }),
     );
   };
-  // Open loop: each 50 ms, the deliveries due by then go out, whatever the app's answers take.
-  let due = 0;
+  // Open loop, whatever the app's answers take: deliveries arrive as a Poisson process at the rate
+  // (events happen independently; GitHub sends each when it happens), handed to the sender thread
+  // up to AHEAD_MS before their time so the drill's own pauses do not bunch them up.
+  const AHEAD_MS = 150;
+  const gap = () => (-Math.log(1 - Math.random()) * 1000) / o.rate;
+  let nextAt = startedAt + gap();
   while (Date.now() - startedAt < durationMs) {
     const elapsed = Date.now() - startedAt;
+    const horizon = Date.now() + AHEAD_MS;
     const batch: DrillDelivery[] = [];
-    for (due = (elapsed / 1000) * o.rate; sent.length + batch.length - pushes < due;) batch.push(traffic.next());
-    while (pushes < pushed.length && pushAt[pushes] <= elapsed) {
-      batch.push(traffic.migrationPush(pushed[pushes], DRILL_MIGRATION, `create table drill_${pushes} (id bigint primary key);\n`));
+    for (; nextAt < horizon && nextAt < startedAt + durationMs; nextAt += gap()) batch.push({ ...traffic.next(), dueAt: nextAt });
+    while (pushes < pushed.length && startedAt + pushAt[pushes] <= horizon) {
+      const push = traffic.migrationPush(pushed[pushes], DRILL_MIGRATION, `create table drill_${pushes} (id bigint primary key);\n`);
+      batch.push({ ...push, dueAt: startedAt + pushAt[pushes] });
       pushes++;
     }
     send(batch);
@@ -198,9 +204,10 @@ async function report(
     if (times.length) console.log(`  ${kind}: ${times.length}, p50 ${quantile(times, 0.5).toFixed(1)} ms, p99 ${quantile(times, 0.99).toFixed(1)} ms`);
   }
 
-  // When the slow answers came (deliveries are sent in order at the rate): p99 per minute of traffic.
+  // When the slow answers came: p99 per minute of traffic.
+  const firstAt = sent.reduce((first, d) => Math.min(first, d.dueAt!), Infinity);
   const byMinute: number[][] = [];
-  for (const a of acks) (byMinute[Math.floor(a.index / (o.rate * 60))] ??= []).push(a.ms);
+  for (const a of acks) (byMinute[Math.floor((sent[a.index].dueAt! - firstAt) / 60_000)] ??= []).push(a.ms);
   console.log(`  p99 by minute of traffic: ${byMinute.map((times, minute) => `${minute + 1}: ${quantile(times, 0.99).toFixed(0)} ms`).join(", ")}`);
 
   // Lost: not answered 2xx, or a run was due and never recorded.

@@ -19,6 +19,8 @@ export interface DrillDelivery {
   expectsRun: boolean;
   /** For a migration push: the commit pushed. */
   commitSha?: string;
+  /** When it is sent, in Date.now() milliseconds. */
+  dueAt?: number;
 }
 
 /** Deliveries per 1,000, by kind: what a busy organisation's App receives. */

@@ -1,6 +1,8 @@
 // Delivers webhooks for `npm run drill:load` from a thread of its own, so that an acknowledgement is
 // timed from the moment the request leaves to the app's HTTP answer: the fake GitHub shares the
-// drill's main thread, and its work must not be counted as the app's.
+// drill's main thread, and its work must not be counted as the app's. Each delivery leaves at its
+// own time (`dueAt`), as GitHub sends each event when it happens, not in the batches the drill's
+// main thread hands over ahead of time.
 import { Worker } from "node:worker_threads";
 
 export interface Delivery {
@@ -10,6 +12,8 @@ export interface Delivery {
   event: string;
   deliveryId: string;
   body: string;
+  /** When it leaves, in Date.now() milliseconds. */
+  dueAt: number;
 }
 
 export interface Acknowledgement {
@@ -30,23 +34,26 @@ parentPort.on("message", (message) => {
   if (message === "close") { closing = true; return finish(); }
   for (const d of message) {
     inFlight++;
-    const headers = {
-      "content-type": "application/json",
-      "user-agent": "GitHub-Hookshot/drill",
-      "x-github-event": d.event,
-      "x-github-delivery": d.deliveryId,
-      "x-hub-signature-256": "sha256=" + createHmac("sha256", workerData.secret).update(d.body).digest("hex"),
-    };
-    const startedAt = performance.now();
-    fetch(d.appUrl + "/api/github/webhooks", { method: "POST", headers, body: d.body, signal: AbortSignal.timeout(workerData.timeoutMs) })
-      .then(async (r) => { await r.arrayBuffer(); return r.status; }, (e) => e.name)
-      .then((status) => {
-        acks.push({ index: d.index, status, ms: performance.now() - startedAt });
-        inFlight--;
-        finish();
-      });
+    setTimeout(() => deliver(d), Math.max(0, d.dueAt - Date.now()));
   }
 });
+function deliver(d) {
+  const headers = {
+    "content-type": "application/json",
+    "user-agent": "GitHub-Hookshot/drill",
+    "x-github-event": d.event,
+    "x-github-delivery": d.deliveryId,
+    "x-hub-signature-256": "sha256=" + createHmac("sha256", workerData.secret).update(d.body).digest("hex"),
+  };
+  const startedAt = performance.now();
+  fetch(d.appUrl + "/api/github/webhooks", { method: "POST", headers, body: d.body, signal: AbortSignal.timeout(workerData.timeoutMs) })
+    .then(async (r) => { await r.arrayBuffer(); return r.status; }, (e) => e.name)
+    .then((status) => {
+      acks.push({ index: d.index, status, ms: performance.now() - startedAt });
+      inFlight--;
+      finish();
+    });
+}
 `;
 
 /** GitHub gives an app 10 s to answer a delivery before it counts it as failed. */
