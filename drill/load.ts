@@ -13,7 +13,8 @@
 //
 // DRILL_APP_NODE_OPTIONS is passed to the app processes as NODE_OPTIONS, e.g. to profile them:
 //   DRILL_APP_NODE_OPTIONS="--import ./profile-hook.mjs" npm run drill:load -- … (NODE_OPTIONS refuses --cpu-prof)
-import { readFileSync } from "node:fs";
+// DRILL_ACKS_FILE=<path> writes every acknowledgement as JSON [sent at (epoch ms), ms, kind], to see when slow ones came.
+import { readFileSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { Fleet, FIRST_MIGRATION, type FleetRepo } from "../test/harness/fleet.js";
@@ -155,6 +156,7 @@ async function drill(fleet: Fleet, apps: RunningApp[], o: DrillOptions): Promise
     await sleep(50);
   }
   const acks = await sender.close();
+  if (process.env.DRILL_ACKS_FILE) writeFileSync(process.env.DRILL_ACKS_FILE, JSON.stringify(acks.map((a) => [sent[a.index].dueAt, a.ms, sent[a.index].kind])));
   const trafficSeconds = (Date.now() - startedAt) / 1000;
   console.log(`traffic: ${sent.length} deliveries in ${trafficSeconds.toFixed(0)} s (${(sent.length / trafficSeconds).toFixed(1)}/s)`);
 

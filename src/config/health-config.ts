@@ -58,7 +58,19 @@ const maintenanceWindow = z.strictObject({
   checks: z.array(z.string()).optional(),
 });
 
+/**
+ * One schema per bound, built once: zod compiles a schema on its first parse, so a schema built per
+ * config cost a thousand repositories' discovery a second of the event loop (profiled in drill:load).
+ */
+const schemasByMinimum = new Map<number, ReturnType<typeof buildHealthSchema>>();
+
 export function healthSchemaWithin(limits: HealthLimits) {
+  let schema = schemasByMinimum.get(limits.minScheduleSeconds);
+  if (!schema) schemasByMinimum.set(limits.minScheduleSeconds, (schema = buildHealthSchema(limits)));
+  return schema;
+}
+
+function buildHealthSchema(limits: HealthLimits) {
   return z.strictObject({
     schedule: cronExpression(limits.minScheduleSeconds).default("*/5 * * * *"),
     // Anomaly and trend scans over the health log.

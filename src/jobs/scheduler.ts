@@ -1,8 +1,12 @@
 // The internal scheduler. It re-reads which repositories have a `health` section or a shadow server,
 // and which targets have backup or drill schedules (so a changed config takes effect without a
 // restart), keeps one node-cron task per repository (or target) and kind of work on its schedule,
-// and on each tick claims the slot in the store: however many replicas tick, one run starts.
+// and on each tick claims the slot in the store: however many replicas tick, one run starts. Each
+// task starts at its own stable offset into its interval, so a thousand repositories on one schedule
+// do not all claim, enqueue and probe in the same instant.
+import { createHash } from "node:crypto";
 import cron, { type ScheduledTask } from "node-cron";
+import { shortestCronIntervalSeconds } from "../config/cron-interval.js";
 import type { Probot } from "probot";
 import { effectiveBackups } from "../config/backup-config.js";
 import { verifyScheduleOf } from "../config/backup-schedule-config.js";
@@ -38,8 +42,24 @@ function keyOf(repo: string, work: ScheduledWork): string {
   return "environment" in work ? `${repo}#${work.kind}:${work.environment}` : `${repo}#${work.kind}`;
 }
 
+/** A task starts within the first half of its interval, and at most this long after its time. */
+const MAX_SPREAD_MS = 30_000;
+
+/**
+ * How long after its schedule fires a task starts: a fraction of the spread window taken from the
+ * hash of its key, so every replica waits the same and a thousand repositories on `* * * * *` start
+ * over thirty seconds instead of at once (as Prometheus spreads its scrapes over their interval).
+ */
+export function spreadDelayMs(key: string, expression: string): number {
+  const window = Math.min(MAX_SPREAD_MS, shortestCronIntervalSeconds(expression) * 500);
+  const fraction = createHash("sha256").update(key).digest().readUInt32BE(0) / 2 ** 32;
+  return Math.floor(fraction * window);
+}
+
 export class HealthScheduler {
   private readonly tasks = new Map<string, Scheduled>();
+  /** Ticks waiting out their spread delay: a stop cancels them. */
+  private readonly delayed = new Set<NodeJS.Timeout>();
   private stopDiscovering?: () => Promise<void>;
 
   constructor(
@@ -60,6 +80,8 @@ export class HealthScheduler {
     await this.stopDiscovering?.();
     for (const { task } of this.tasks.values()) await task.stop();
     this.tasks.clear();
+    for (const timer of this.delayed) clearTimeout(timer);
+    this.delayed.clear();
   }
 
   /** Every installed repository's work gets (or keeps) its task; work no longer configured loses it. */
@@ -145,9 +167,22 @@ export class HealthScheduler {
     const current = this.tasks.get(key);
     if (current?.expression === expression) return;
     void current?.task.stop();
-    const task = cron.schedule(expression, (context) => this.tick(repo, work, installationId, context.date), { name: `${work.kind} ${key}`, noOverlap: false });
+    const delayMs = spreadDelayMs(key, expression);
+    const tick = (date: Date) => this.afterDelay(delayMs, () => this.tick(repo, work, installationId, date));
+    const task = cron.schedule(expression, (context) => tick(context.date), { name: `${work.kind} ${key}`, noOverlap: false });
     this.tasks.set(key, { expression, installationId, task });
-    this.deps.log.info({ repo, kind: work.kind, environment: "environment" in work ? work.environment : undefined, schedule: expression }, "scheduled");
+    this.deps.log.info(
+      { repo, kind: work.kind, environment: "environment" in work ? work.environment : undefined, schedule: expression, startsAfterMs: delayMs },
+      "scheduled",
+    );
+  }
+
+  private afterDelay(delayMs: number, work: () => Promise<void>): void {
+    const timer = setTimeout(() => {
+      this.delayed.delete(timer);
+      void work();
+    }, delayMs);
+    this.delayed.add(timer);
   }
 
   /** Exposed for tests: what one replica does when `work`'s schedule fires at `date`. */
