@@ -83,4 +83,47 @@ describe("push routing paces its config reads", () => {
     assert.equal(fake.requests.filter((r) => CONFIG_READ.test(r.path)).length, REPOS.length, "one read per repository");
     assert.equal((await pool.query("select count(*)::int as n from runs")).rows[0].n, 0, "no run for an unmapped branch");
   });
+
+  test("a burst of kept pushes is written in a few inserts, each answered once its row is committed", async () => {
+    const github = new ProbotOctokit({ baseUrl: fake.apiUrl, auth: { appId: 1, privateKey: key, installationId: INSTALLATION_ID } });
+    const { pool } = testStore.store;
+    let inserts = 0;
+    const counting = {
+      query: (...args: Parameters<typeof pool.query>) => {
+        if (/insert into pushes_to_route/.test(String(args[0]))) inserts++;
+        return (pool.query as (...a: unknown[]) => unknown)(...args);
+      },
+    } as unknown as typeof pool;
+    // Routing is held back (GitHub answers late) so the rows can be read before they are routed.
+    fake.answerLate("GET", CONFIG_READ, 2_000, REPOS.length);
+    const router = new PushRouter({
+      answering: counting,
+      db: pool,
+      queue: { enqueue: () => Promise.reject(new Error("no run expected")) } as unknown as Queue,
+      configs: new RepoConfigReader(),
+      parse: (text) => loadRepoConfig(text),
+      github: async () => github,
+      log: recordingLogger(),
+    });
+    const pushes = Array.from({ length: 200 }, (_, i) => ({
+      deliveryId: `burst-${i}`,
+      repo: REPOS[i % REPOS.length],
+      installationId: INSTALLATION_ID,
+      ref: `refs/heads/feature/${i}`,
+      commitSha: "b".repeat(40),
+      defaultBranch: "main",
+      requestedBy: "dev",
+    }));
+    // A redelivery arriving in the same burst is kept once.
+    await Promise.all([...pushes, pushes[7]].map((push) => router.take(push, github)));
+    assert.ok(inserts <= 3, `200 pushes in ${inserts} inserts`);
+    const { rows } = await pool.query("select delivery_id, installation_id::text as installation, ref from pushes_to_route where delivery_id like 'burst-%'");
+    assert.equal(rows.length, 200);
+    assert.ok(
+      rows.every((r) => r.installation === String(INSTALLATION_ID)),
+      "the 64-bit installation id is kept exactly",
+    );
+    assert.equal(rows.find((r) => r.delivery_id === "burst-7")?.ref, "refs/heads/feature/7");
+    await waitFor("the burst routed", async () => ((await pool.query("select 1 from pushes_to_route")).rowCount === 0 ? true : undefined), 30_000);
+  });
 });

@@ -10,7 +10,8 @@ import { environmentForBranch, type LoadedRepoConfig } from "../config/repo-conf
 import { splitRepo, type GitHubClient } from "../github/api/client.js";
 import type { RepoConfigReader } from "../github/api/repo-files.js";
 import type { Logger } from "../logger.js";
-import { dropPushesKeptLongerThan, keepPushToRoute, pushesLeftToRoute, routed, type PushToRoute } from "../store/pushes-to-route.js";
+import { GroupCommit } from "../store/group-commit.js";
+import { dropPushesKeptLongerThan, keepPushesToRoute, pushesLeftToRoute, routed, type PushToRoute } from "../store/pushes-to-route.js";
 import { recordAndEnqueue, type Queue } from "./queue.js";
 import { repeatEvery } from "./repeat.js";
 
@@ -43,8 +44,15 @@ export interface PushRouterDeps {
 export class PushRouter {
   private reading = 0;
   private readonly waiting: Array<() => void> = [];
+  /**
+   * Kept pushes are written together: after a start every push is kept until its config is read,
+   * and one insert each queued them for the webhooks' few connections — answers took seconds.
+   */
+  private readonly keeping: GroupCommit<PushToRoute>;
 
-  constructor(private readonly deps: PushRouterDeps) {}
+  constructor(private readonly deps: PushRouterDeps) {
+    this.keeping = new GroupCommit((pushes) => keepPushesToRoute(deps.answering, pushes));
+  }
 
   /**
    * Routes the push now when that asks GitHub nothing (the default branch, or a config this replica
@@ -52,7 +60,7 @@ export class PushRouter {
    */
   async take(push: PushToRoute, github: GitHubClient): Promise<void> {
     if (isDefaultBranch(push) || this.deps.configs.trusts(splitRepo(push.repo), push.defaultBranch)) return this.route(push, github, this.deps.answering);
-    await keepPushToRoute(this.deps.answering, push);
+    await this.keeping.add(push);
     // The event's own client: a client per kept push would cost as much as the read it saves.
     void this.routeKept(push, github);
   }

@@ -15,12 +15,22 @@ export interface PushToRoute {
   requestedBy: string;
 }
 
-/** Keeps the push until `routed`; a redelivery of one already kept changes nothing. */
-export async function keepPushToRoute(db: pg.Pool, push: PushToRoute): Promise<void> {
+/** Keeps the pushes until `routed`, in one statement; a redelivery of one already kept changes nothing. */
+export async function keepPushesToRoute(db: pg.Pool, pushes: PushToRoute[]): Promise<void> {
+  const column = <K extends keyof PushToRoute>(key: K) => pushes.map((p) => p[key]);
   await db.query(
     `insert into pushes_to_route (delivery_id, repo, installation_id, ref, commit_sha, default_branch, requested_by)
-     values ($1, $2, $3, $4, $5, $6, $7) on conflict (delivery_id) do nothing`,
-    [push.deliveryId, push.repo, push.installationId, push.ref, push.commitSha, push.defaultBranch, push.requestedBy],
+     select * from unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
+     on conflict (delivery_id) do nothing`,
+    [
+      column("deliveryId"),
+      column("repo"),
+      column("installationId").map(String),
+      column("ref"),
+      column("commitSha"),
+      column("defaultBranch"),
+      column("requestedBy"),
+    ],
   );
 }
 
