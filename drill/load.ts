@@ -115,10 +115,11 @@ try {
 process.exit(exitCode);
 
 async function drill(fleet: Fleet, apps: RunningApp[], o: DrillOptions): Promise<number> {
-  const startedAt = Date.now();
   const rss = sampleRss(apps);
   const traffic = new Traffic(fleet);
   const sender = new WebhookSender(WEBHOOK_SECRET);
+  await sender.warm(apps.map((app) => app.url));
+  const startedAt = Date.now();
   const sent: DrillDelivery[] = [];
   const durationMs = o.minutes * 60_000;
   const pushed = fleet.repos.filter((_, i) => i % Math.floor(fleet.repos.length / Math.max(o.migrations, 1)) === 0).slice(0, o.migrations);

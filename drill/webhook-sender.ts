@@ -32,6 +32,10 @@ let closing = false;
 const finish = () => { if (closing && inFlight === 0) parentPort.postMessage(acks); };
 parentPort.on("message", (message) => {
   if (message === "close") { closing = true; return finish(); }
+  if (message.warm) {
+    Promise.all(message.warm.map((url) => fetch(url + "/healthz").then((r) => r.arrayBuffer(), () => undefined))).then(() => parentPort.postMessage("warm"));
+    return;
+  }
   for (const d of message) {
     inFlight++;
     setTimeout(() => deliver(d), Math.max(0, d.dueAt - Date.now()));
@@ -66,9 +70,26 @@ export class WebhookSender {
   constructor(secret: string) {
     this.worker = new Worker(SENDER, { eval: true, workerData: { secret, timeoutMs: GITHUB_DELIVERY_TIMEOUT_MS } });
     this.done = new Promise((resolve, reject) => {
-      this.worker.once("message", resolve);
+      this.worker.on("message", (message) => Array.isArray(message) && resolve(message));
       this.worker.once("error", reject);
     });
+  }
+
+  /**
+   * Loads the thread's fetch (Node compiles it on first use) and opens a connection to each app, so
+   * the first deliveries are not timed with the drill's own start-up: GitHub's sender is long warm.
+   */
+  async warm(appUrls: string[]): Promise<void> {
+    const warmed = new Promise<void>((resolve) => {
+      const onMessage = (message: unknown) => {
+        if (message !== "warm") return;
+        this.worker.off("message", onMessage);
+        resolve();
+      };
+      this.worker.on("message", onMessage);
+    });
+    this.worker.postMessage({ warm: appUrls });
+    await warmed;
   }
 
   send(deliveries: Delivery[]): void {

@@ -5,6 +5,7 @@
 // task starts at its own stable offset into its interval, so a thousand repositories on one schedule
 // do not all claim, enqueue and probe in the same instant.
 import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import cron, { type ScheduledTask } from "node-cron";
 import { shortestCronIntervalSeconds } from "../config/cron-interval.js";
 import type { Probot } from "probot";
@@ -44,6 +45,9 @@ function keyOf(repo: string, work: ScheduledWork): string {
   return "environment" in work ? `${repo}#${work.kind}:${work.environment}` : `${repo}#${work.kind}`;
 }
 
+/** Discovery's pace for configs it must ask GitHub for (see `discover`). */
+const READ_GAP_MS = 20;
+
 /** A task starts within the first half of its interval, and at most this long after its time. */
 const MAX_SPREAD_MS = 30_000;
 
@@ -68,6 +72,8 @@ export class HealthScheduler {
   /** Ticks waiting out their spread delay: a stop cancels them. */
   private readonly delayed = new Set<NodeJS.Timeout>();
   private stopDiscovering?: () => Promise<void>;
+  /** Set by `stop`: a paced discovery under way ends at its next repository instead of reading on. */
+  private stopping = false;
 
   constructor(
     private readonly app: Probot,
@@ -78,12 +84,13 @@ export class HealthScheduler {
   start(discoverEverySeconds: number): void {
     this.stopDiscovering = repeatEvery(
       discoverEverySeconds,
-      () => this.discover(),
+      () => this.discover(discoverEverySeconds * 1000),
       (error) => this.deps.log.warn({ err: error }, "scheduler could not list repositories; trying again later"),
     );
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.stopDiscovering?.();
     for (const timer of this.timers.values()) await timer.cron.stop();
     this.timers.clear();
@@ -92,19 +99,30 @@ export class HealthScheduler {
     this.delayed.clear();
   }
 
-  /** Every installed repository's work gets (or keeps) its task; work no longer configured loses it. */
-  async discover(): Promise<void> {
+  /**
+   * Every installed repository's work gets (or keeps) its task; work no longer configured loses it.
+   * Configs not trusted yet (all of them after a start) are read READ_GAP_MS apart, closer only when
+   * that would take more than half of `everyMs`: read back to back, a thousand of them and their
+   * parsing took the event loop a webhook answer waits for (drill:load's first seconds).
+   */
+  async discover(everyMs = 0): Promise<void> {
     const seen = new Set<string>();
     const read: Array<{ repo: RepoRef; ref: string }> = [];
     const listed: Array<{ id: number; default_branch: string; full_name: string }> = [];
-    const installations = await listInstallations(await this.app.auth());
-    for (const installation of installations) {
+    const installations = [];
+    for (const installation of await listInstallations(await this.app.auth())) {
       const github = await this.app.auth(installation.id);
-      const repos = await installedRepositories(github);
+      installations.push({ installation, github, repos: await installedRepositories(github) });
+    }
+    const untrusted = installations.flatMap((i) => i.repos).filter((r) => !this.deps.configs.trusts({ owner: r.owner.login, repo: r.name }, r.default_branch));
+    const gapMs = Math.min(READ_GAP_MS, everyMs / 2 / Math.max(untrusted.length, 1));
+    for (const { installation, github, repos } of installations) {
       listed.push(...repos);
       for (const repo of repos) {
         const ref = { repo: { owner: repo.owner.login, repo: repo.name }, ref: repo.default_branch };
         read.push(ref);
+        if (gapMs >= 1 && !this.deps.configs.trusts(ref.repo, ref.ref)) await sleep(gapMs);
+        if (this.stopping) return;
         // Trusted like push routing: the default branch's config is asked for again only after the branch moved (or 10 min).
         const { config, warnings, errors } = await this.deps.configs.readParsedTrusted(github, ref.repo, ref.ref, repoConfigParser(this.deps.serverConfig));
         const { health } = config;
