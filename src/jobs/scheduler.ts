@@ -48,6 +48,11 @@ function keyOf(repo: string, work: ScheduledWork): string {
 /** Discovery's pace for configs it must ask GitHub for (see `discover`). */
 const READ_GAP_MS = 20;
 
+/** How far apart discovery reads `untrusted` configs, every `everyMs`: READ_GAP_MS, closer when that would take more than half of it. */
+export function discoveryReadGapMs(untrusted: number, everyMs: number): number {
+  return Math.min(READ_GAP_MS, everyMs / 2 / Math.max(untrusted, 1));
+}
+
 /** A task starts within the first half of its interval, and at most this long after its time. */
 const MAX_SPREAD_MS = 30_000;
 
@@ -115,7 +120,7 @@ export class HealthScheduler {
       installations.push({ installation, github, repos: await installedRepositories(github) });
     }
     const untrusted = installations.flatMap((i) => i.repos).filter((r) => !this.deps.configs.trusts({ owner: r.owner.login, repo: r.name }, r.default_branch));
-    const gapMs = Math.min(READ_GAP_MS, everyMs / 2 / Math.max(untrusted.length, 1));
+    const gapMs = discoveryReadGapMs(untrusted.length, everyMs);
     for (const { installation, github, repos } of installations) {
       listed.push(...repos);
       for (const repo of repos) {

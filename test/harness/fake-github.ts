@@ -25,6 +25,8 @@ export interface RecordedRequest {
   /** The installation token (or "jwt") the request authenticated with. */
   token?: string;
   installationId?: number;
+  /** When it arrived (performance.now()). */
+  receivedAt: number;
 }
 
 export interface Annotation {
@@ -500,7 +502,7 @@ export class FakeGitHub {
     const method = (req.method ?? "GET").toUpperCase();
     const path = url.pathname.startsWith(API_PREFIX) ? url.pathname.slice(API_PREFIX.length) || "/" : url.pathname;
     const query = Object.fromEntries(url.searchParams);
-    const record: RecordedRequest = { method, path, query, headers: req.headers, body: undefined, status: 0 };
+    const record: RecordedRequest = { method, path, query, headers: req.headers, body: undefined, status: 0, receivedAt: performance.now() };
     const late = this.lateAnswers.find((l) => l.remaining > 0 && l.method === method && l.pattern.test(path));
     if (late) {
       late.remaining -= 1;

@@ -1,0 +1,93 @@
+// The scheduler's discovery after a start: every config is untrusted, and reading a thousand back to
+// back held the event loop the webhook answers wait for. Against the fake GitHub over HTTP: the reads
+// GitHub must answer are spaced out, and a stop ends a paced round at once.
+import { after, afterEach, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { Probot } from "probot";
+import { FakeGitHub } from "./harness/fake-github.js";
+import { generateAppKey } from "./harness/app-key.js";
+import { recordingLogger } from "./harness/recording-logger.js";
+import { discoveryReadGapMs, HealthScheduler } from "../src/jobs/scheduler.js";
+import { RepoConfigReader } from "../src/github/api/repo-files.js";
+import { ListedRepositories } from "../src/github/api/repositories.js";
+import { parseServerConfig } from "../src/config/server-config.js";
+import { REPO_CONFIG_PATH } from "../src/config/repo-config.js";
+import type { RunbookDeps } from "../src/runbooks/deps.js";
+
+const REPOS = Array.from({ length: 20 }, (_, i) => `acme/svc-${i}`);
+const INSTALLATION_ID = 2 ** 33 + 11;
+const isConfigRead = (path: string) => path.includes("/contents/.github");
+
+describe("discovery paces the config reads it must ask GitHub for", () => {
+  const key = generateAppKey();
+  let fake: FakeGitHub;
+  before(async () => {
+    fake = await FakeGitHub.start({ privateKey: key });
+    for (const repo of REPOS) {
+      fake.addRepo(repo, { installationId: INSTALLATION_ID });
+      fake.commit(repo, { [REPO_CONFIG_PATH]: "health:\n  schedule: '0 3 * * *'\n  checks: []\n" }, { branch: "main" });
+    }
+  });
+  after(() => fake.close());
+
+  const started: HealthScheduler[] = [];
+  afterEach(async () => {
+    for (const s of started.splice(0)) await s.stop();
+  });
+
+  function scheduler() {
+    const probot = new Probot({ appId: 1, privateKey: key, baseUrl: fake.apiUrl, logLevel: "fatal" });
+    const configs = new RepoConfigReader();
+    // As in the app, which hears default-branch moves through the store: only then is a config trusted.
+    configs.listen(true);
+    const deps = {
+      serverConfig: parseServerConfig("server.yml", ""),
+      configs,
+      repositories: new ListedRepositories(60_000),
+      log: recordingLogger(),
+    } as unknown as RunbookDeps;
+    const s = new HealthScheduler(probot, deps);
+    started.push(s);
+    return { scheduler: s, deps };
+  }
+
+  const configReads = (since: number) => fake.requests.filter((r) => r.receivedAt >= since && isConfigRead(r.path));
+
+  test("a round on a 60 s interval reads untrusted configs 20 ms apart; the next round asks nothing", async () => {
+    const { scheduler: s, deps } = scheduler();
+    const startedAt = performance.now();
+    await s.discover(60_000);
+    const reads = configReads(startedAt);
+    assert.equal(reads.length, REPOS.length);
+    const gaps = reads.slice(1).map((r, i) => r.receivedAt - reads[i].receivedAt);
+    assert.ok(Math.min(...gaps) >= 15, `reads at least ~20 ms apart: ${gaps.map((g) => g.toFixed(0)).join(", ")}`);
+    assert.ok(
+      REPOS.every((repo) => deps.repositories.fresh(repo)),
+      "every repository listed",
+    );
+
+    const again = performance.now();
+    await s.discover(60_000);
+    assert.equal(configReads(again).length, 0, "trusted configs are not asked for again");
+  });
+
+  test("reads are 20 ms apart, closer only to fit in half the interval", () => {
+    assert.equal(discoveryReadGapMs(1_000, 60_000), 20, "a thousand after a start: 20 s of a 60 s interval");
+    assert.equal(discoveryReadGapMs(10_000, 60_000), 3, "ten thousand: packed into 30 s");
+    assert.equal(discoveryReadGapMs(0, 60_000), 20);
+    assert.equal(discoveryReadGapMs(20, 0), 0, "a direct round (no interval) is not paced");
+  });
+
+  test("a stop ends a paced round at its next repository", async () => {
+    const { scheduler: s } = scheduler();
+    const startedAt = performance.now();
+    s.start(3_600); // an hour: reads 20 ms apart, the round would take 400 ms
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await s.stop();
+    const stoppedAt = performance.now();
+    const read = configReads(startedAt).length;
+    assert.ok(read > 0 && read < REPOS.length, `stopped mid-round after ${read} reads`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(configReads(stoppedAt).length, 0, "no read after the stop");
+  });
+});
