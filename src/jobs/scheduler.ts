@@ -53,16 +53,17 @@ export function discoveryReadGapMs(untrusted: number, everyMs: number): number {
   return Math.min(READ_GAP_MS, everyMs / 2 / Math.max(untrusted, 1));
 }
 
-/** A task starts within the first half of its interval, and at most this long after its time. */
-const MAX_SPREAD_MS = 30_000;
+/** A task starts within its interval, and at most this long after its time. */
+const MAX_SPREAD_MS = 60_000;
 
 /**
  * How long after its schedule fires a task starts: a fraction of the spread window taken from the
  * hash of its key, so every replica waits the same and a thousand repositories on `* * * * *` start
- * over thirty seconds instead of at once (as Prometheus spreads its scrapes over their interval).
+ * over the whole minute instead of at once (as Prometheus spreads its scrapes over their interval;
+ * spread over half of it, the drill's slow answers still gathered in that half).
  */
 export function spreadDelayMs(key: string, expression: string): number {
-  const window = Math.min(MAX_SPREAD_MS, shortestCronIntervalSeconds(expression) * 500);
+  const window = Math.min(MAX_SPREAD_MS, shortestCronIntervalSeconds(expression) * 1000);
   const fraction = createHash("sha256").update(key).digest().readUInt32BE(0) / 2 ** 32;
   return Math.floor(fraction * window);
 }
