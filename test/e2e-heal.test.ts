@@ -127,8 +127,11 @@ describe("self-heal monitor and incident issues", () => {
     site.setStatus(200);
     await waitFor("closed again", () => incidents(s)[0].state === "closed", 30_000);
     // The dashboard's incident list: the one issue, closed, with the heal it tried while down.
-    const records = await s.storeQuery("select issue_number, closed_at, down_since, opened_at from incident_records");
-    assert.equal(records.length, 1);
+    // The cycle records the change after making it on GitHub: wait for its record, not only the issue.
+    const records = await waitFor("the closed incident recorded", async () => {
+      const rows = await s.storeQuery("select issue_number, closed_at, down_since, opened_at from incident_records");
+      return rows.length === 1 && rows[0].closed_at ? rows : undefined;
+    });
     assert.equal(records[0].issue_number, number);
     assert.ok(records[0].closed_at && records[0].down_since && records[0].opened_at < records[0].closed_at);
 

@@ -82,7 +82,7 @@ describe("discovery paces the config reads it must ask GitHub for", () => {
     const { scheduler: s } = scheduler();
     const startedAt = performance.now();
     s.start(3_600); // an hour: reads 20 ms apart, the round would take 400 ms
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    while (configReads(startedAt).length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
     await s.stop();
     const stoppedAt = performance.now();
     const read = configReads(startedAt).length;
