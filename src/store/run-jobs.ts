@@ -2,7 +2,7 @@
 // (which may not import jobs/), so both send a run to its queue the same way.
 //
 // Fairness. pg-boss 10 takes a queue's jobs by `priority desc, created_on`. Each job is sent with a
-// priority of minus the number of its repository's jobs already waiting or running in that queue, so
+// priority of minus the number of its repository's runs of that kind already waiting or running, so
 // the queue serves repositories in turn: a repository's 30th command waits behind every other
 // repository's first. Runs of a serial kind (migrations, plans, …) also go one at a time per serial
 // key, in order; that is checked when a job starts (`runAheadOf`), not by pg-boss's `singleton`
@@ -39,9 +39,12 @@ export async function sendRunJob(boss: PgBoss, db: Queryable, run: Run, options:
   return id;
 }
 
-/** How many jobs of the run's repository (other than its own) wait or run in its kind's queue. */
+/** How many runs of the run's repository and kind (other than itself) wait or run: its jobs in the queue (see migration 0035). */
 async function jobsOfRepository(db: Queryable, run: Run): Promise<number> {
-  const { rows } = await db.query(`select count(*)::int as n ${LIVE_JOB_OF_RUN} and lower(r.repo) = lower($2) and r.id <> $3`, [run.kind, run.repo, run.id]);
+  const { rows } = await db.query(
+    `select count(*)::int as n from runs where kind = $1 and lower(repo) = lower($2) and status in ('queued', 'in_progress') and id <> $3`,
+    [run.kind, run.repo, run.id],
+  );
   return rows[0].n;
 }
 
