@@ -1,7 +1,8 @@
 // The internal scheduler. It re-reads which repositories have a `health` section or a shadow server,
 // and which targets have backup or drill schedules (so a changed config takes effect without a
-// restart), keeps one node-cron task per repository (or target) and kind of work on its schedule,
-// and on each tick claims the slot in the store: however many replicas tick, one run starts. Each
+// restart), keeps a task per repository (or target) and kind of work on its schedule (one node-cron
+// timer per schedule expression fires them all), and on each tick claims the slot in the store:
+// however many replicas tick, one run starts. Each
 // task starts at its own stable offset into its interval, so a thousand repositories on one schedule
 // do not all claim, enqueue and probe in the same instant.
 import { createHash } from "node:crypto";

@@ -4,7 +4,7 @@
 // still returns only once its row is durable (a webhook answered 2xx is never lost).
 
 export class GroupCommit<T> {
-  private waiting: Array<{ item: T; settle: (error?: unknown) => void }> = [];
+  private readonly waiting: Array<{ item: T; settle: (error?: unknown) => void }> = [];
   private writing = false;
 
   /** `write` stores a batch of at most `maxBatch` items in one statement. */
