@@ -27,10 +27,7 @@ describe("push routing paces its config reads", () => {
   let fake: FakeGitHub;
   before(async () => {
     fake = await FakeGitHub.start({ privateKey: key });
-    for (const repo of REPOS) {
-      fake.addRepo(repo, { installationId: INSTALLATION_ID });
-      fake.commit(repo, { [REPO_CONFIG_PATH]: "environments:\n  - { branch: main, environment: production }\n" }, { branch: "main" });
-    }
+    fake.addReposWithFiles(REPOS, INSTALLATION_ID, { [REPO_CONFIG_PATH]: "environments:\n  - { branch: main, environment: production }\n" });
   });
   after(() => fake.close());
 

@@ -23,10 +23,7 @@ describe("discovery paces the config reads it must ask GitHub for", () => {
   let fake: FakeGitHub;
   before(async () => {
     fake = await FakeGitHub.start({ privateKey: key });
-    for (const repo of REPOS) {
-      fake.addRepo(repo, { installationId: INSTALLATION_ID });
-      fake.commit(repo, { [REPO_CONFIG_PATH]: "health:\n  schedule: '0 3 * * *'\n  checks: []\n" }, { branch: "main" });
-    }
+    fake.addReposWithFiles(REPOS, INSTALLATION_ID, { [REPO_CONFIG_PATH]: "health:\n  schedule: '0 3 * * *'\n  checks: []\n" });
   });
   after(() => fake.close());
 

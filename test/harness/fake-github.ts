@@ -316,6 +316,14 @@ export class FakeGitHub {
   // -------------------------------------------------------------------------
   // Test-facing state API
 
+  /** Many repositories of one installation, each with `files` committed on main (a fleet for pacing tests). */
+  addReposWithFiles(fullNames: string[], installationId: number, files: Record<string, string>): void {
+    for (const fullName of fullNames) {
+      this.addRepo(fullName, { installationId });
+      this.commit(fullName, files, { branch: "main" });
+    }
+  }
+
   addRepo(fullName: string, opts: { installationId?: number; defaultBranch?: string; private?: boolean; id?: number } = {}): void {
     const [owner, name] = fullName.split("/");
     if (!owner || !name) throw new Error(`repository must be "owner/name", got "${fullName}"`);
