@@ -1,11 +1,12 @@
 // The durable queue (pg-boss on the store). Webhook handlers only ever enqueue runs here; the work
 // happens in runbooks picked up by workers, possibly on another replica.
+import { randomUUID } from "node:crypto";
 import PgBoss from "pg-boss";
 import type pg from "pg";
 import type { Logger } from "../logger.js";
 import type { ParamsOf, RunKind } from "../store/run-requests.js";
-import { createRun, reopenFailedRun, reopenRun, setRunJob, type NewRun, type Run } from "../store/runs.js";
-import { sendRunJob, type RunJobData } from "../store/run-jobs.js";
+import { recordRun, reopenFailedRun, reopenRun, setRunJob, type NewRun, type Run } from "../store/runs.js";
+import { sendRunJob, type RunJobData, type SendOptions } from "../store/run-jobs.js";
 import { DEAD_LETTER_QUEUE } from "../store/dead-letters.js";
 
 /**
@@ -50,11 +51,8 @@ export interface QueueOptions {
 export interface Queue {
   boss: PgBoss;
   options: QueueOptions;
-  /**
-   * Sends the run's job; `startAfterSeconds` holds it back that long; `db` is the pool to count the
-   * repository's waiting jobs on (webhooks use their own). Returns the job id.
-   */
-  enqueue(run: Run, options?: { startAfterSeconds?: number; db?: pg.Pool }): Promise<string>;
+  /** Sends the run's job (see SendOptions); `db` is the pool to count the repository's waiting runs on. Returns the job id. */
+  enqueue(run: Run, options?: SendOptions & { db?: pg.Pool }): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -86,12 +84,19 @@ export async function startQueue(connectionString: string, db: pg.Pool, options:
   };
 }
 
-/** Records a run and enqueues it; undefined when the same work was already recorded. */
+/**
+ * Records a run and its job in one transaction (one commit, four round trips: webhooks that start work
+ * wait for it); undefined when the same work was already recorded.
+ */
 export async function recordAndEnqueue(db: pg.Pool, queue: Queue, run: NewRun): Promise<Run | undefined> {
-  const created = await createRun(db, run);
-  if (!created) return undefined;
-  await setRunJob(db, created.id, await queue.enqueue(created, { db }));
-  return created;
+  const jobId = randomUUID();
+  const recorded = await recordRun(db, run, {
+    jobId,
+    alongside: async (client, { run: created, ahead }) => {
+      await queue.enqueue(created, { ahead, transaction: { client, jobId } });
+    },
+  });
+  return recorded?.run;
 }
 
 /** The dedup key of a webhook delivery: a command it started is not started again by a redelivery. */

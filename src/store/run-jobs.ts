@@ -27,12 +27,28 @@ export function serialKeyOf(run: Run): string {
 const LIVE_JOB_OF_RUN = `from pgboss.job j join runs r on r.id = (j.data->>'runId')::bigint
   where j.name = $1 and j.state < 'completed'`;
 
-/** Sends `run` to its kind's queue; `startAfterSeconds` holds it back that long. Returns the job id. */
-export async function sendRunJob(boss: PgBoss, db: Queryable, run: Run, options: { startAfterSeconds?: number } = {}): Promise<string> {
+export interface SendOptions {
+  /** Holds the job back that long. */
+  startAfterSeconds?: number;
+  /** The repository's unfinished runs of the run's kind, when already counted (store/runs.ts recordRun). */
+  ahead?: number;
+  /**
+   * Inserts the job on a transaction's connection (pg-boss's `db` option), under an id chosen up
+   * front so the run can name it in the same commit; otherwise pg-boss's own pool inserts it.
+   */
+  transaction?: { client: Queryable; jobId: string };
+}
+
+/** Sends `run` to its kind's queue; `db` counts the repository's waiting runs. Returns the job id. */
+export async function sendRunJob(boss: PgBoss, db: Queryable, run: Run, options: SendOptions = {}): Promise<string> {
   const serialKey = serialKeyOf(run);
+  const { transaction } = options;
   const id = await boss.send(run.kind, { runId: run.id } satisfies RunJobData, {
     singletonKey: serialKey.toLowerCase(),
-    priority: -(await jobsOfRepository(db, run)),
+    priority: -(options.ahead ?? (await jobsOfRepository(db, run))),
+    ...(transaction
+      ? { id: transaction.jobId, db: { executeSql: (text: string, values: unknown[]) => transaction.client.query(text, values) } }
+      : {}),
     ...(options.startAfterSeconds ? { startAfter: options.startAfterSeconds } : {}),
   });
   if (!id) throw new Error(`the queue refused a ${run.kind} job for ${serialKey}`);

@@ -84,30 +84,66 @@ export type NewRun = RunRequest & {
 
 /** Inserts a run; returns undefined when the same work was already recorded (a redelivery, a twin event). */
 export async function createRun(db: pg.Pool, run: NewRun): Promise<Run | undefined> {
-  const keys = [...new Set(run.dedupKeys ?? [])];
-  if (keys.length === 0) return insertRun(db, run);
-  return inTransaction(db, async (client) => {
-    const created = await insertRun(client, run);
-    if (!created) return undefined;
-    // A concurrent twin blocks on the same key until this commits, then finds it taken.
-    const claimed = await client.query(`insert into run_dedup_keys (key, run_id) select unnest($1::text[]), $2 on conflict do nothing`, [keys, created.id]);
-    if (claimed.rowCount === keys.length) return created;
-    // Another run holds a key: this is the same work again, so it is not recorded (its claimed keys go with it).
-    await client.query("delete from runs where id = $1", [created.id]);
-    return undefined;
-  });
+  return (await recordRun(db, run))?.run;
 }
 
-async function insertRun(db: pg.Pool | pg.PoolClient, run: NewRun): Promise<Run | undefined> {
+/** A run just recorded, and how many runs of its kind and repository were waiting or running before it. */
+export interface RecordedRun {
+  run: Run;
+  ahead: number;
+}
+
+/**
+ * Records `run` with its dedup keys in one transaction, and, when `alongside` is given, whatever else
+ * must stand or fall with it (its queue job) on the same connection before the commit. Returns
+ * undefined when the same work was already recorded: a twin's keys roll the whole transaction back.
+ */
+export async function recordRun(
+  db: pg.Pool,
+  run: NewRun,
+  options: { jobId?: string; alongside?: (client: pg.PoolClient, recorded: RecordedRun) => Promise<void> } = {},
+): Promise<RecordedRun | undefined> {
+  try {
+    return await inTransaction(db, async (client) => {
+      const recorded = await insertRun(client, run, options.jobId ?? null);
+      if (recorded) await options.alongside?.(client, recorded);
+      return recorded;
+    });
+  } catch (error) {
+    if (error instanceof TwinRun) return undefined;
+    throw error;
+  }
+}
+
+/** Thrown inside the recording transaction to roll it back: another run holds one of this run's keys. */
+class TwinRun extends Error {}
+
+/**
+ * One statement: the run, its dedup keys, and the count of its repository's unfinished runs of its
+ * kind (read from the statement's snapshot, so without the run itself; the queue's fairness priority,
+ * store/run-jobs.ts). A concurrent twin blocks on the same key until this commits, then finds it taken.
+ */
+async function insertRun(client: pg.PoolClient, run: NewRun, jobId: string | null): Promise<RecordedRun | undefined> {
   const request = parseRunRequest(run, `a new ${run.kind} run of ${run.repo}`);
-  const [created] = await selectRuns(
-    db,
-    `insert into runs (kind, trigger, repo, installation_id, ref, commit_sha, requested_by, delivery_id, params)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-     on conflict do nothing returning ${columns}`,
-    [request.kind, request.trigger, run.repo, run.installationId, run.ref, request.commitSha, run.requestedBy, run.deliveryId, JSON.stringify(request.params)],
+  const keys = [...new Set(run.dedupKeys ?? [])];
+  const { rows } = await client.query(
+    `with created as (
+       insert into runs (kind, trigger, repo, installation_id, ref, commit_sha, requested_by, delivery_id, params, job_id)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       on conflict do nothing returning ${columns}
+     ), claimed as (
+       insert into run_dedup_keys (key, run_id) select unnest($11::text[]), created.id from created on conflict do nothing returning key
+     )
+     select created.*, (select count(*)::int from claimed) as "claimedKeys",
+       (select count(*)::int from runs where kind = $1 and lower(repo) = lower($3) and status in ('queued', 'in_progress')) as "ahead"
+     from created`,
+    [request.kind, request.trigger, run.repo, run.installationId, run.ref, request.commitSha, run.requestedBy, run.deliveryId, JSON.stringify(request.params), jobId, keys],
   );
-  return created;
+  if (rows.length === 0) return undefined;
+  const { claimedKeys, ahead, ...row } = rows[0];
+  // Another run holds a key: this is the same work again, so nothing of it is kept.
+  if (claimedKeys !== keys.length) throw new TwinRun();
+  return { run: toRun(row), ahead };
 }
 
 export async function getRun(db: pg.Pool, id: number): Promise<Run | undefined> {
