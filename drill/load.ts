@@ -101,9 +101,11 @@ try {
   const serverExtra = "health:\n  allow_hosts: ['127.0.0.1']";
   // Info logs at 200 deliveries a second would be the drill's own memory problem: the app logs warnings.
   const appEnv = { LOG_LEVEL: "warn", ...(process.env.DRILL_APP_NODE_OPTIONS ? { NODE_OPTIONS: process.env.DRILL_APP_NODE_OPTIONS } : {}) };
-  if (options.split) apps.push(await fleet.startApp(serverExtra, { ...appEnv, AUTOPILOT_ROLE: "web" }));
-  for (let i = 0; i < options.replicas; i++) apps.push(await fleet.startApp(serverExtra, appEnv));
-  console.log(`setup: ${apps.length} app process(es) up in ${((performance.now() - setupStartedAt) / 1000).toFixed(1)} s`);
+  // Traffic starts once every replica is ready (GET /readyz), as a load balancer's readiness probe
+  // would hold it: a replica warms up (reads every repository's config) before it takes deliveries.
+  if (options.split) apps.push(await fleet.startApp(serverExtra, { ...appEnv, AUTOPILOT_ROLE: "web" }, "ready"));
+  for (let i = 0; i < options.replicas; i++) apps.push(await fleet.startApp(serverExtra, appEnv, "ready"));
+  console.log(`setup: ${apps.length} app process(es) up and ready in ${((performance.now() - setupStartedAt) / 1000).toFixed(1)} s`);
   exitCode = await drill(fleet, apps, options);
 } catch (error) {
   console.log(`FAIL ${(error as Error).stack ?? error}`);

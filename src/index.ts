@@ -14,6 +14,7 @@ import { startWorkers } from "./jobs/workers.js";
 import { RunLocks } from "./jobs/liveness.js";
 import { startReaper } from "./jobs/reaper.js";
 import { healthzHandler } from "./web/healthz.js";
+import { Readiness, readyzHandler } from "./web/readiness.js";
 import { metricsHandler } from "./web/metrics-route.js";
 import { eventsHandler } from "./web/events.js";
 import { eventSink } from "./web/event-sink.js";
@@ -100,6 +101,9 @@ export function autopilotApp(services: AppServices) {
       log,
     );
     addHandler(healthzHandler(store.healthzPool));
+    // A web replica keeps pushes until their config is read and has no discovery to wait for.
+    const readiness = new Readiness(env.AUTOPILOT_ROLE === "web" ? [] : ["configs"]);
+    addHandler(readyzHandler(store.healthzPool, readiness));
     addHandler(metricsHandler(store.pool, { token: env.AUTOPILOT_METRICS_TOKEN, public: env.AUTOPILOT_METRICS_PUBLIC }));
     const events = eventSecrets(services.serverConfig, processEnvironment(), env.AUTOPILOT_SECRET, log);
     addHandler(eventsHandler(events.secretsFor, eventSink(app, deps), events.enabled));
@@ -136,7 +140,7 @@ export function autopilotApp(services: AppServices) {
     void dropLeftoverRehearsals(services.serverConfig, log);
     const stopReaper = startReaper(queue, deps, env.AUTOPILOT_REAPER_SECONDS);
     const scheduler = new HealthScheduler(app, deps);
-    scheduler.start(services.serverConfig.health.discovery_seconds);
+    scheduler.start(services.serverConfig.health.discovery_seconds, () => readiness.done("configs"));
     const stopHousekeeping = startHousekeeping(store.pool, storeRetentionOf(services.serverConfig), log);
     services.onStop(async () => {
       await stopAnswering();

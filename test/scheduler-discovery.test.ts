@@ -1,6 +1,7 @@
 // The scheduler's discovery after a start: every config is untrusted, and reading a thousand back to
 // back held the event loop the webhook answers wait for. Against the fake GitHub over HTTP: the reads
-// GitHub must answer are spaced out, and a stop ends a paced round at once.
+// GitHub must answer are spaced out (but for the first round, the replica's warm-up before it reports
+// ready), and a stop ends a paced round at once.
 import { after, afterEach, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Probot } from "probot";
@@ -75,12 +76,37 @@ describe("discovery paces the config reads it must ask GitHub for", () => {
     assert.equal(discoveryReadGapMs(20, 0), 0, "a direct round (no interval) is not paced");
   });
 
+  test("a start's first round is the warm-up: back to back, and warmed is called when it ends", async () => {
+    const { scheduler: s } = scheduler();
+    const startedAt = performance.now();
+    let warmedAt: number | undefined;
+    s.start(3_600, () => (warmedAt = performance.now()));
+    while (warmedAt === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+    const reads = configReads(startedAt);
+    assert.equal(reads.length, REPOS.length, "every config read before warmed");
+    assert.ok(reads.every((r) => r.receivedAt <= warmedAt!));
+  });
+
+  test("a failed first round still ends the warm-up (the replica does not wait for GitHub forever)", async () => {
+    // GitHub answers 404 to the listing (no retry for that, unlike a refused connection).
+    const probot = new Probot({ appId: 1, privateKey: key, baseUrl: `${fake.apiUrl}/no-such-api`, logLevel: "fatal" });
+    const log = recordingLogger();
+    const deps = { serverConfig: parseServerConfig("server.yml", ""), configs: new RepoConfigReader(), log } as unknown as RunbookDeps;
+    const s = new HealthScheduler(probot, deps);
+    started.push(s);
+    let warmed = false;
+    s.start(3_600, () => (warmed = true));
+    while (!warmed) await new Promise((resolve) => setTimeout(resolve, 5));
+    while (!log.messages.some((m) => m.includes("could not list repositories"))) await new Promise((resolve) => setTimeout(resolve, 5));
+  });
+
   test("a stop ends a paced round at its next repository", async () => {
     const { scheduler: s } = scheduler();
     const startedAt = performance.now();
-    s.start(3_600); // an hour: reads 20 ms apart, the round would take 400 ms
+    const round = s.discover(3_600_000); // an hour's interval: reads 20 ms apart, the round would take 400 ms
     while (configReads(startedAt).length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
     await s.stop();
+    await round;
     const stoppedAt = performance.now();
     const read = configReads(startedAt).length;
     assert.ok(read > 0 && read < REPOS.length, `stopped mid-round after ${read} reads`);

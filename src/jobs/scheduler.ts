@@ -87,12 +87,20 @@ export class HealthScheduler {
     private readonly deps: RunbookDeps,
   ) {}
 
-  /** Discovers now and every `discoverEverySeconds`, one round at a time (a slow round never overlaps the next). */
-  start(discoverEverySeconds: number): void {
-    this.stopDiscovering = repeatEvery(
-      discoverEverySeconds,
-      () => this.discover(discoverEverySeconds * 1000),
-      (error) => this.deps.log.warn({ err: error }, "scheduler could not list repositories; trying again later"),
+  /**
+   * Discovers now and every `discoverEverySeconds`, one round at a time (a slow round never overlaps
+   * the next). The first round reads back to back and calls `warmed` when it ends, read or failed:
+   * it is the replica's warm-up, before it reports ready (web/readiness.ts), so no answer waits for it.
+   */
+  start(discoverEverySeconds: number, warmed: () => void = () => undefined): void {
+    let first = true;
+    const round = async () => {
+      if (!first) return this.discover(discoverEverySeconds * 1000);
+      first = false;
+      await this.discover().finally(warmed);
+    };
+    this.stopDiscovering = repeatEvery(discoverEverySeconds, round, (error) =>
+      this.deps.log.warn({ err: error }, "scheduler could not list repositories; trying again later"),
     );
   }
 
@@ -108,9 +116,9 @@ export class HealthScheduler {
 
   /**
    * Every installed repository's work gets (or keeps) its task; work no longer configured loses it.
-   * Configs not trusted yet (all of them after a start) are read READ_GAP_MS apart, closer only when
-   * that would take more than half of `everyMs`: read back to back, a thousand of them and their
-   * parsing took the event loop a webhook answer waits for (drill:load's first seconds).
+   * Configs not trusted yet are read READ_GAP_MS apart, closer only when that would take more than
+   * half of `everyMs` (0: back to back): read back to back, a thousand of them and their parsing took
+   * the event loop a webhook answer waits for (drill:load's first seconds).
    */
   async discover(everyMs = 0): Promise<void> {
     const seen = new Set<string>();

@@ -17,6 +17,11 @@ export interface AppOptions {
   storeUrl: string;
   serverConfig: string; // YAML text
   env?: Record<string, string>;
+  /**
+   * What counts as started: `/healthz` (the process is up, the default) or `/readyz` (warmed up, as a
+   * load balancer's readiness probe would wait for before sending it deliveries).
+   */
+  until?: "healthy" | "ready";
 }
 
 export interface RunningApp {
@@ -66,7 +71,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
   const url = `http://127.0.0.1:${port}`;
-  await waitUntilHealthy(url, child, () => output);
+  await waitUntilAnswers(`${url}/${options.until === "ready" ? "readyz" : "healthz"}`, child, () => output);
   return {
     url,
     pid: child.pid!,
@@ -76,22 +81,22 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   };
 }
 
-async function waitUntilHealthy(url: string, child: ChildProcess, output: () => string): Promise<void> {
+async function waitUntilAnswers(probeUrl: string, child: ChildProcess, output: () => string): Promise<void> {
   // Generous: on a loaded 2-core machine tsx alone can take half a minute to compile the app.
   const deadline = Date.now() + 90_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`app exited with ${child.exitCode}:\n${output()}`);
-    const ok = await fetch(`${url}/healthz`).then(
+    const ok = await fetch(probeUrl).then(
       (r) => r.ok,
       () => false,
     );
     // Only our child's answer counts: a port picked free may meanwhile be taken by another test
     // file's app, whose /healthz would answer for ours (seen once: a store not yet migrated).
-    if (ok && listensOn(child.pid!, Number(new URL(url).port))) return;
+    if (ok && listensOn(child.pid!, Number(new URL(probeUrl).port))) return;
     await sleep(100);
   }
   child.kill("SIGKILL");
-  throw new Error(`app did not become healthy:\n${output()}`);
+  throw new Error(`app did not answer ${new URL(probeUrl).pathname}:\n${output()}`);
 }
 
 /** Whether the process holds the socket listening on the port (Linux's /proc); true where /proc cannot tell. */

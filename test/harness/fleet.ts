@@ -7,7 +7,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import pg from "pg";
 import { FakeGitHub } from "./fake-github.js";
-import { APP_PRIVATE_KEY, startApp, type RunningApp } from "./app-process.js";
+import { APP_PRIVATE_KEY, startApp, type AppOptions, type RunningApp } from "./app-process.js";
 import { createTestDatabase, testServerUrl, withDatabase, type TestDatabase } from "./postgres.js";
 import { bigIdFor } from "./big-ids.js";
 
@@ -122,9 +122,9 @@ export class Fleet {
     return Object.fromEntries(this.repos.map((r, i) => [envVarOf(i), r.databaseUrl]));
   }
 
-  /** One more app process (replica) on the fleet's store. */
-  startApp(serverExtra: string, env: Record<string, string> = {}): Promise<RunningApp> {
-    return startApp({ github: this.github, storeUrl: this.store.url, serverConfig: this.serverConfig(serverExtra), env: { ...this.env(), ...env } });
+  /** One more app process (replica) on the fleet's store; `until`: see AppOptions. */
+  startApp(serverExtra: string, env: Record<string, string> = {}, until: AppOptions["until"] = "healthy"): Promise<RunningApp> {
+    return startApp({ github: this.github, storeUrl: this.store.url, serverConfig: this.serverConfig(serverExtra), env: { ...this.env(), ...env }, until });
   }
 
   /** Commits `changes` over the repository's main and returns the new head. */
