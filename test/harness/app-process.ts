@@ -8,6 +8,7 @@ import { freePort } from "../../src/store/local-cluster.js";
 import { generateAppKey } from "./app-key.js";
 import type { FakeGitHub } from "./fake-github.js";
 
+const ROOT = path.resolve(import.meta.dirname, "../..");
 export const WEBHOOK_SECRET = "test-webhook-secret";
 /** One key per test process: the fake GitHub checks the app's JWTs with it. */
 export const APP_PRIVATE_KEY = generateAppKey();
@@ -38,8 +39,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const configPath = path.join(dir, "autopilot.server.yml");
   writeFileSync(configPath, options.serverConfig);
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    cwd: path.resolve(import.meta.dirname, "../.."),
+  const child = spawn(process.execPath, startCommandArgs(), {
+    cwd: ROOT,
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -79,6 +80,14 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     kill: (signal = "SIGKILL") => exitOf(child, signal),
     stop: () => exitOf(child, "SIGTERM"),
   };
+}
+
+/** The node arguments of `npm start` (package.json's start script), so tests and drills run the app as users do. */
+export function startCommandArgs(): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } };
+  const [command, ...args] = pkg.scripts.start.split(/\s+/);
+  if (command !== "node") throw new Error(`package.json's start script must run node, not ${command}`);
+  return args;
 }
 
 async function waitUntilAnswers(probeUrl: string, child: ChildProcess, output: () => string): Promise<void> {
