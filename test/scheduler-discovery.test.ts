@@ -114,3 +114,46 @@ describe("discovery paces the config reads it must ask GitHub for", () => {
     assert.equal(configReads(stoppedAt).length, 0, "no read after the stop");
   });
 });
+
+describe("the warm-up round reads installations side by side, each one's configs in turn", () => {
+  const key = generateAppKey();
+  let fake: FakeGitHub;
+  const LATE_MS = 150;
+  const installations = { north: 2 ** 33 + 21, south: 2 ** 33 + 22 };
+  before(async () => {
+    fake = await FakeGitHub.start({ privateKey: key });
+    for (const [owner, installationId] of Object.entries(installations))
+      fake.addReposWithFiles(
+        Array.from({ length: 4 }, (_, i) => `${owner}/svc-${i}`),
+        installationId,
+        { [REPO_CONFIG_PATH]: "health:\n  schedule: '0 3 * * *'\n  checks: []\n" },
+      );
+  });
+  after(() => fake.close());
+
+  test("two installations' reads overlap; one installation's never do", async () => {
+    const probot = new Probot({ appId: 1, privateKey: key, baseUrl: fake.apiUrl, logLevel: "fatal" });
+    const configs = new RepoConfigReader();
+    configs.listen(true);
+    const deps = { serverConfig: parseServerConfig("server.yml", ""), configs, repositories: new ListedRepositories(60_000), log: recordingLogger() };
+    const s = new HealthScheduler(probot, deps as unknown as RunbookDeps);
+    fake.answerLate("GET", /\/contents\/\.github/, LATE_MS, 8);
+    const startedAt = performance.now();
+    let warmed = false;
+    s.start(3_600, () => (warmed = true));
+    try {
+      while (!warmed) await new Promise((resolve) => setTimeout(resolve, 5));
+    } finally {
+      await s.stop();
+    }
+    const readsOf = (owner: string) => fake.requests.filter((r) => r.receivedAt >= startedAt && isConfigRead(r.path) && r.path.startsWith(`/repos/${owner}/`));
+    for (const owner of Object.keys(installations)) {
+      const reads = readsOf(owner);
+      assert.equal(reads.length, 4);
+      const gaps = reads.slice(1).map((r, i) => r.receivedAt - reads[i].receivedAt);
+      assert.ok(Math.min(...gaps) >= LATE_MS - 10, `${owner}'s reads one at a time: ${gaps.map((g) => g.toFixed(0)).join(", ")} ms apart`);
+    }
+    const [north, south] = [readsOf("north")[0].receivedAt, readsOf("south")[0].receivedAt];
+    assert.ok(Math.abs(north - south) < LATE_MS, `the installations' first reads side by side (${Math.abs(north - south).toFixed(0)} ms apart)`);
+  });
+});

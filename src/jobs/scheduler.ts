@@ -54,6 +54,27 @@ export function discoveryReadGapMs(untrusted: number, everyMs: number): number {
   return Math.min(READ_GAP_MS, everyMs / 2 / Math.max(untrusted, 1));
 }
 
+/** Installations the warm-up round (no interval) reads side by side, each one's configs in turn. */
+const WARM_UP_INSTALLATIONS = 8;
+
+/** An installation, its client and its repositories, as a discovery round lists them. */
+interface InstallationToDiscover {
+  installation: { id: number };
+  github: Awaited<ReturnType<Probot["auth"]>>;
+  repos: Awaited<ReturnType<typeof installedRepositories>>;
+}
+
+/** Runs `work` over `items`, at most `atOnce` at a time; a failure ends its runner, and is thrown once every runner has ended. */
+async function eachAtOnce<T>(items: T[], atOnce: number, work: (item: T) => Promise<void>): Promise<void> {
+  const waiting = [...items];
+  const runner = async () => {
+    for (let item = waiting.shift(); item !== undefined; item = waiting.shift()) await work(item);
+  };
+  const ended = await Promise.allSettled(Array.from({ length: Math.min(atOnce, waiting.length) }, runner));
+  const failed = ended.find((result) => result.status === "rejected");
+  if (failed) throw failed.reason;
+}
+
 /** A task starts within its interval, and at most this long after its time. */
 const MAX_SPREAD_MS = 60_000;
 
@@ -117,53 +138,65 @@ export class HealthScheduler {
   /**
    * Every installed repository's work gets (or keeps) its task; work no longer configured loses it.
    * Configs not trusted yet are read READ_GAP_MS apart, closer only when that would take more than
-   * half of `everyMs` (0: back to back): read back to back, a thousand of them and their parsing took
-   * the event loop a webhook answer waits for (drill:load's first seconds).
+   * half of `everyMs`: read back to back, a thousand of them and their parsing took the event loop a
+   * webhook answer waits for (drill:load's first seconds). A round with no interval (the warm-up
+   * before the replica is ready) is not paced, and reads WARM_UP_INSTALLATIONS installations side by
+   * side, each one's configs in turn: GitHub asks an app to send one client's requests one at a time,
+   * and each installation is a client of its own.
    */
   async discover(everyMs = 0): Promise<void> {
     const seen = new Set<string>();
     const read: Array<{ repo: RepoRef; ref: string }> = [];
     const listed: Array<{ id: number; default_branch: string; full_name: string }> = [];
-    const installations = [];
+    const installations: InstallationToDiscover[] = [];
     for (const installation of await listInstallations(await this.app.auth())) {
       const github = await this.app.auth(installation.id);
       installations.push({ installation, github, repos: await installedRepositories(github) });
     }
     const untrusted = installations.flatMap((i) => i.repos).filter((r) => !this.deps.configs.trusts({ owner: r.owner.login, repo: r.name }, r.default_branch));
     const gapMs = discoveryReadGapMs(untrusted.length, everyMs);
-    for (const { installation, github, repos } of installations) {
+    const discoverInstallation = async ({ installation, github, repos }: InstallationToDiscover) => {
       listed.push(...repos);
       for (const repo of repos) {
         const ref = { repo: { owner: repo.owner.login, repo: repo.name }, ref: repo.default_branch };
         read.push(ref);
         if (gapMs >= 1 && !this.deps.configs.trusts(ref.repo, ref.ref)) await sleep(gapMs);
         if (this.stopping) return;
-        // Trusted like push routing: the default branch's config is asked for again only after the branch moved (or 10 min).
-        const { config, warnings, errors } = await this.deps.configs.readParsedTrusted(github, ref.repo, ref.ref, repoConfigParser(this.deps.serverConfig));
-        const { health } = config;
-        const problems = sectionWarnings(warnings, "health");
-        if (problems.length)
-          this.deps.log.warn({ repo: repo.full_name, problems }, "health config invalid; nothing probed until fixed, alert rules still evaluated");
-        const schedules: Array<{ work: ScheduledWork; schedule: string }> = [...this.backupsOf(repo), ...this.drillsOf(repo.full_name)];
-        if (health) schedules.push({ work: { kind: "heal" }, schedule: health.schedule }, { work: { kind: "scan" }, schedule: health.scan_schedule });
-        // Without one, the heal cycle only evaluates the alert rules (migration-failed, backup-age, …): every repository has them.
-        else
-          schedules.push(
-            { work: { kind: "heal" }, schedule: this.deps.serverConfig.health.alerts_schedule },
-            // No samples to scan, but its runs make a week worth reporting (the scan posts the insights only then).
-            { work: { kind: "scan" }, schedule: this.deps.serverConfig.health.scan_schedule },
-          );
-        // An unusable file's drift section may be its mistake (a schedule firing too often): no drift check until it is fixed.
-        if (this.hasShadowServer(repo.full_name) && errors.length === 0) schedules.push({ work: { kind: "drift" }, schedule: config.drift.schedule });
-        for (const { work, schedule } of schedules) {
+        for (const { work, schedule } of await this.schedulesOf(github, repo, ref)) {
           seen.add(keyOf(repo.full_name, work));
           this.ensure(repo.full_name, work, installation.id, schedule);
         }
       }
-    }
+    };
+    await eachAtOnce(installations, gapMs >= 1 ? 1 : WARM_UP_INSTALLATIONS, discoverInstallation);
+    if (this.stopping) return;
     this.deps.configs.keepOnly(read);
     this.deps.repositories.replace(listed);
     for (const key of this.tasks.keys()) if (!seen.has(key)) this.unschedule(key);
+  }
+
+  /** What the repository's config (read as push routing reads it: trusted until its default branch moves, or 10 min) schedules. */
+  private async schedulesOf(
+    github: InstallationToDiscover["github"],
+    repo: InstallationToDiscover["repos"][number],
+    ref: { repo: RepoRef; ref: string },
+  ): Promise<Array<{ work: ScheduledWork; schedule: string }>> {
+    const { config, warnings, errors } = await this.deps.configs.readParsedTrusted(github, ref.repo, ref.ref, repoConfigParser(this.deps.serverConfig));
+    const { health } = config;
+    const problems = sectionWarnings(warnings, "health");
+    if (problems.length) this.deps.log.warn({ repo: repo.full_name, problems }, "health config invalid; nothing probed until fixed, alert rules still evaluated");
+    const schedules: Array<{ work: ScheduledWork; schedule: string }> = [...this.backupsOf(repo), ...this.drillsOf(repo.full_name)];
+    if (health) schedules.push({ work: { kind: "heal" }, schedule: health.schedule }, { work: { kind: "scan" }, schedule: health.scan_schedule });
+    // Without one, the heal cycle only evaluates the alert rules (migration-failed, backup-age, …): every repository has them.
+    else
+      schedules.push(
+        { work: { kind: "heal" }, schedule: this.deps.serverConfig.health.alerts_schedule },
+        // No samples to scan, but its runs make a week worth reporting (the scan posts the insights only then).
+        { work: { kind: "scan" }, schedule: this.deps.serverConfig.health.scan_schedule },
+      );
+    // An unusable file's drift section may be its mistake (a schedule firing too often): no drift check until it is fixed.
+    if (this.hasShadowServer(repo.full_name) && errors.length === 0) schedules.push({ work: { kind: "drift" }, schedule: config.drift.schedule });
+    return schedules;
   }
 
   /** The drift check rebuilds the applied files on a shadow server: without one there is nothing to schedule. */
