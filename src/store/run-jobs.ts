@@ -12,7 +12,7 @@ import type PgBoss from "pg-boss";
 import type { Queryable } from "./health-rollups.js";
 import { int8 } from "./int8.js";
 import type { RunKind } from "./run-requests.js";
-import type { Run } from "./runs.js";
+import { unfinishedRunsOfRepository, type Run } from "./runs.js";
 
 export interface RunJobData {
   runId: number;
@@ -57,11 +57,8 @@ export async function sendRunJob(boss: PgBoss, db: Queryable, run: Run, options:
 
 /** How many runs of the run's repository and kind (other than itself) wait or run: its jobs in the queue (see migration 0035). */
 async function jobsOfRepository(db: Queryable, run: Run): Promise<number> {
-  const { rows } = await db.query(
-    `select count(*)::int as n from runs where kind = $1 and lower(repo) = lower($2) and status in ('queued', 'in_progress') and id <> $3`,
-    [run.kind, run.repo, run.id],
-  );
-  return rows[0].n;
+  const { rows } = await db.query(`${unfinishedRunsOfRepository("$1", "$2")} and id <> $3`, [run.kind, run.repo, run.id]);
+  return rows[0].count;
 }
 
 /**

@@ -115,6 +115,14 @@ export async function recordRun(
   }
 }
 
+/**
+ * Counts the runs of a kind (`kind`, a SQL expression) of a repository (`repo`) waiting or running, by
+ * the index of migration 0035: a job's fairness priority (store/run-jobs.ts).
+ */
+export function unfinishedRunsOfRepository(kind: string, repo: string): string {
+  return `select count(*)::int from runs where kind = ${kind} and lower(repo) = lower(${repo}) and status in ('queued', 'in_progress')`;
+}
+
 /** Thrown inside the recording transaction to roll it back: another run holds one of this run's keys. */
 class TwinRun extends Error {}
 
@@ -135,7 +143,7 @@ async function insertRun(client: pg.PoolClient, run: NewRun, jobId: string | nul
        insert into run_dedup_keys (key, run_id) select unnest($11::text[]), created.id from created on conflict do nothing returning key
      )
      select created.*, (select count(*)::int from claimed) as "claimedKeys",
-       (select count(*)::int from runs where kind = $1 and lower(repo) = lower($3) and status in ('queued', 'in_progress')) as "ahead"
+       (${unfinishedRunsOfRepository("$1", "$3")}) as "ahead"
      from created`,
     [request.kind, request.trigger, run.repo, run.installationId, run.ref, request.commitSha, run.requestedBy, run.deliveryId, JSON.stringify(request.params), jobId, keys],
   );
