@@ -10,6 +10,8 @@
 //
 // `--split` runs two processes on one store as an operator who scales answers apart from work would:
 // one with AUTOPILOT_ROLE=web that is sent every delivery, and one with the default role that runs the jobs.
+// Traffic starts once every replica answers /readyz, as behind a load balancer's readiness probe;
+// `--cold` starts it as soon as they answer /healthz (GitHub pointed straight at a replica just started).
 //
 // DRILL_APP_NODE_OPTIONS is passed to the app processes as NODE_OPTIONS, e.g. to profile them:
 //   DRILL_APP_NODE_OPTIONS="--import ./profile-hook.mjs" npm run drill:load -- … (NODE_OPTIONS refuses --cpu-prof)
@@ -42,6 +44,8 @@ interface DrillOptions {
   split: boolean;
   installations: number;
   drainMinutes: number;
+  /** Traffic from /healthz on instead of /readyz. */
+  cold: boolean;
 }
 
 function parseOptions(): DrillOptions {
@@ -53,6 +57,7 @@ function parseOptions(): DrillOptions {
       repos: { type: "string", default: "1000" },
       replicas: { type: "string", default: "1" },
       split: { type: "boolean", default: false },
+      cold: { type: "boolean", default: false },
       installations: { type: "string", default: "10" },
       "drain-minutes": { type: "string", default: "5" },
     },
@@ -69,6 +74,7 @@ function parseOptions(): DrillOptions {
     repos: number("repos", 1),
     replicas: number("replicas", 1),
     split: values.split ?? false,
+    cold: values.cold ?? false,
     installations: number("installations", 1),
     drainMinutes: number("drain-minutes", 0),
   };
@@ -103,9 +109,10 @@ try {
   const appEnv = { LOG_LEVEL: "warn", ...(process.env.DRILL_APP_NODE_OPTIONS ? { NODE_OPTIONS: process.env.DRILL_APP_NODE_OPTIONS } : {}) };
   // Traffic starts once every replica is ready (GET /readyz), as a load balancer's readiness probe
   // would hold it: a replica warms up (reads every repository's config) before it takes deliveries.
-  if (options.split) apps.push(await fleet.startApp(serverExtra, { ...appEnv, AUTOPILOT_ROLE: "web" }, "ready"));
-  for (let i = 0; i < options.replicas; i++) apps.push(await fleet.startApp(serverExtra, appEnv, "ready"));
-  console.log(`setup: ${apps.length} app process(es) up and ready in ${((performance.now() - setupStartedAt) / 1000).toFixed(1)} s`);
+  const until = options.cold ? "healthy" : "ready";
+  if (options.split) apps.push(await fleet.startApp(serverExtra, { ...appEnv, AUTOPILOT_ROLE: "web" }, until));
+  for (let i = 0; i < options.replicas; i++) apps.push(await fleet.startApp(serverExtra, appEnv, until));
+  console.log(`setup: ${apps.length} app process(es) up${options.cold ? " (cold)" : " and ready"} in ${((performance.now() - setupStartedAt) / 1000).toFixed(1)} s`);
   exitCode = await drill(fleet, apps, options);
 } catch (error) {
   console.log(`FAIL ${(error as Error).stack ?? error}`);
