@@ -112,7 +112,9 @@ try {
   const until = options.cold ? "healthy" : "ready";
   if (options.split) apps.push(await fleet.startApp(serverExtra, { ...appEnv, AUTOPILOT_ROLE: "web" }, until));
   for (let i = 0; i < options.replicas; i++) apps.push(await fleet.startApp(serverExtra, appEnv, until));
-  console.log(`setup: ${apps.length} app process(es) up${options.cold ? " (cold)" : " and ready"} in ${((performance.now() - setupStartedAt) / 1000).toFixed(1)} s`);
+  console.log(
+    `setup: ${apps.length} app process(es) up${options.cold ? " (cold)" : " and ready"} in ${((performance.now() - setupStartedAt) / 1000).toFixed(1)} s`,
+  );
   exitCode = await drill(fleet, apps, options);
 } catch (error) {
   console.log(`FAIL ${(error as Error).stack ?? error}`);

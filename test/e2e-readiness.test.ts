@@ -47,7 +47,10 @@ describe("readiness (GET /readyz)", () => {
     const readyAt = performance.now();
     const reads = s.github.requests.filter((r) => r.receivedAt >= startedAt && configPath.test(r.path));
     assert.ok(reads.length >= 1, "the config was read");
-    assert.ok(readyAt - reads[0].receivedAt >= SLOW_CONFIG_MS - 100, `ready only after GitHub answered the slow read: ${JSON.stringify(reads.map((r) => [r.path, r.status, r.receivedAt - startedAt]))} ready at ${readyAt - startedAt}`);
+    assert.ok(
+      readyAt - reads[0].receivedAt >= SLOW_CONFIG_MS - 100,
+      `ready only after GitHub answered the slow read: ${JSON.stringify(reads.map((r) => [r.path, r.status, r.receivedAt - startedAt]))} ready at ${readyAt - startedAt}`,
+    );
     assert.deepEqual((await probe(replica.url, "/readyz")).body, { status: "ready" });
   });
 

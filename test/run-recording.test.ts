@@ -78,7 +78,9 @@ describe("a run and its job are recorded together", () => {
     const recorded = await Promise.all(Array.from({ length: 30 }, (_, i) => recordAndEnqueue(t.store.pool, queue, commandRun(`twin-${i}`, commentId))));
     const runs = recorded.filter((run) => run !== undefined);
     assert.equal(runs.length, 1, "one recorded; the others were told they were twins");
-    const { rows } = await t.store.pool.query("select count(*)::int as n from pgboss.job where name = 'command' and data->>'runId' in (select id::text from runs where delivery_id like 'twin-%')");
+    const { rows } = await t.store.pool.query(
+      "select count(*)::int as n from pgboss.job where name = 'command' and data->>'runId' in (select id::text from runs where delivery_id like 'twin-%')",
+    );
     assert.equal(rows[0].n, 1);
     const { rows: orphans } = await t.store.pool.query(
       "select count(*)::int as n from pgboss.job j where j.name = 'command' and not exists (select 1 from runs r where r.id = (j.data->>'runId')::bigint)",

@@ -184,7 +184,8 @@ export class HealthScheduler {
     const { config, warnings, errors } = await this.deps.configs.readParsedTrusted(github, ref.repo, ref.ref, repoConfigParser(this.deps.serverConfig));
     const { health } = config;
     const problems = sectionWarnings(warnings, "health");
-    if (problems.length) this.deps.log.warn({ repo: repo.full_name, problems }, "health config invalid; nothing probed until fixed, alert rules still evaluated");
+    if (problems.length)
+      this.deps.log.warn({ repo: repo.full_name, problems }, "health config invalid; nothing probed until fixed, alert rules still evaluated");
     const schedules: Array<{ work: ScheduledWork; schedule: string }> = [...this.backupsOf(repo), ...this.drillsOf(repo.full_name)];
     if (health) schedules.push({ work: { kind: "heal" }, schedule: health.schedule }, { work: { kind: "scan" }, schedule: health.scan_schedule });
     // Without one, the heal cycle only evaluates the alert rules (migration-failed, backup-age, …): every repository has them.

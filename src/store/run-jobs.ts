@@ -46,9 +46,7 @@ export async function sendRunJob(boss: PgBoss, db: Queryable, run: Run, options:
   const id = await boss.send(run.kind, { runId: run.id } satisfies RunJobData, {
     singletonKey: serialKey.toLowerCase(),
     priority: -(options.ahead ?? (await jobsOfRepository(db, run))),
-    ...(transaction
-      ? { id: transaction.jobId, db: { executeSql: (text: string, values: unknown[]) => transaction.client.query(text, values) } }
-      : {}),
+    ...(transaction ? { id: transaction.jobId, db: { executeSql: (text: string, values: unknown[]) => transaction.client.query(text, values) } } : {}),
     ...(options.startAfterSeconds ? { startAfter: options.startAfterSeconds } : {}),
   });
   if (!id) throw new Error(`the queue refused a ${run.kind} job for ${serialKey}`);

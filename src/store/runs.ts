@@ -145,7 +145,19 @@ async function insertRun(client: pg.PoolClient, run: NewRun, jobId: string | nul
      select created.*, (select count(*)::int from claimed) as "claimedKeys",
        (${unfinishedRunsOfRepository("$1", "$3")}) as "ahead"
      from created`,
-    [request.kind, request.trigger, run.repo, run.installationId, run.ref, request.commitSha, run.requestedBy, run.deliveryId, JSON.stringify(request.params), jobId, keys],
+    [
+      request.kind,
+      request.trigger,
+      run.repo,
+      run.installationId,
+      run.ref,
+      request.commitSha,
+      run.requestedBy,
+      run.deliveryId,
+      JSON.stringify(request.params),
+      jobId,
+      keys,
+    ],
   );
   if (rows.length === 0) return undefined;
   const { claimedKeys, ahead, ...row } = rows[0];
