@@ -19,6 +19,17 @@ const REPOS = Array.from({ length: 20 }, (_, i) => `acme/svc-${i}`);
 const INSTALLATION_ID = 2 ** 33 + 11;
 const isConfigRead = (path: string) => path.includes("/contents/.github");
 
+/** A scheduler on the fake GitHub, with what discovery uses of the runbooks' dependencies. */
+function schedulerOn(fake: FakeGitHub, key: string, baseUrl = fake.apiUrl) {
+  const probot = new Probot({ appId: 1, privateKey: key, baseUrl, logLevel: "fatal" });
+  const configs = new RepoConfigReader();
+  // As in the app, which hears default-branch moves through the store: only then is a config trusted.
+  configs.listen(true);
+  const log = recordingLogger();
+  const deps = { serverConfig: parseServerConfig("server.yml", ""), configs, repositories: new ListedRepositories(60_000), log } as unknown as RunbookDeps;
+  return { scheduler: new HealthScheduler(probot, deps), deps, log };
+}
+
 describe("discovery paces the config reads it must ask GitHub for", () => {
   const key = generateAppKey();
   let fake: FakeGitHub;
@@ -34,19 +45,9 @@ describe("discovery paces the config reads it must ask GitHub for", () => {
   });
 
   function scheduler() {
-    const probot = new Probot({ appId: 1, privateKey: key, baseUrl: fake.apiUrl, logLevel: "fatal" });
-    const configs = new RepoConfigReader();
-    // As in the app, which hears default-branch moves through the store: only then is a config trusted.
-    configs.listen(true);
-    const deps = {
-      serverConfig: parseServerConfig("server.yml", ""),
-      configs,
-      repositories: new ListedRepositories(60_000),
-      log: recordingLogger(),
-    } as unknown as RunbookDeps;
-    const s = new HealthScheduler(probot, deps);
-    started.push(s);
-    return { scheduler: s, deps };
+    const made = schedulerOn(fake, key);
+    started.push(made.scheduler);
+    return made;
   }
 
   const configReads = (since: number) => fake.requests.filter((r) => r.receivedAt >= since && isConfigRead(r.path));
@@ -89,10 +90,7 @@ describe("discovery paces the config reads it must ask GitHub for", () => {
 
   test("a failed first round still ends the warm-up (the replica does not wait for GitHub forever)", async () => {
     // GitHub answers 404 to the listing (no retry for that, unlike a refused connection).
-    const probot = new Probot({ appId: 1, privateKey: key, baseUrl: `${fake.apiUrl}/no-such-api`, logLevel: "fatal" });
-    const log = recordingLogger();
-    const deps = { serverConfig: parseServerConfig("server.yml", ""), configs: new RepoConfigReader(), log } as unknown as RunbookDeps;
-    const s = new HealthScheduler(probot, deps);
+    const { scheduler: s, log } = schedulerOn(fake, key, `${fake.apiUrl}/no-such-api`);
     started.push(s);
     let warmed = false;
     s.start(3_600, () => (warmed = true));
@@ -132,11 +130,7 @@ describe("the warm-up round reads installations side by side, each one's configs
   after(() => fake.close());
 
   test("two installations' reads overlap; one installation's never do", async () => {
-    const probot = new Probot({ appId: 1, privateKey: key, baseUrl: fake.apiUrl, logLevel: "fatal" });
-    const configs = new RepoConfigReader();
-    configs.listen(true);
-    const deps = { serverConfig: parseServerConfig("server.yml", ""), configs, repositories: new ListedRepositories(60_000), log: recordingLogger() };
-    const s = new HealthScheduler(probot, deps as unknown as RunbookDeps);
+    const { scheduler: s } = schedulerOn(fake, key);
     fake.answerLate("GET", /\/contents\/\.github/, LATE_MS, 8);
     const startedAt = performance.now();
     let warmed = false;
