@@ -1,5 +1,5 @@
 // One way to start the app: the Docker image runs the command `npm start` runs (package.json), with
-// the same node flags (the new-space size the load drill measured), and the tests and drills start it
+// the same node flags (the heap sizes the load drill measured), and the tests and drills start it
 // that way too (harness/app-process.ts reads the start script).
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -13,4 +13,5 @@ test("the Docker image's CMD is npm start's command, flags included", () => {
   assert.ok(cmd, "the Dockerfile has an exec-form CMD");
   assert.deepEqual(JSON.parse(cmd[1]), ["node", ...startCommandArgs()]);
   assert.ok(startCommandArgs().includes("--max-semi-space-size=64"));
+  assert.ok(startCommandArgs().includes("--initial-old-space-size=256"));
 });
