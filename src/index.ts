@@ -10,7 +10,6 @@ import { handlePullRequestReview } from "./github/webhooks/pull-request-review.j
 import { recordAndEnqueue, requeueRun, retryRun, startQueue } from "./jobs/queue.js";
 import { bindBreakerStore } from "./breakers.js";
 import { RateBudgets } from "./github/api/rate-budget.js";
-import { WriteLanes } from "./github/api/write-lanes.js";
 import { startWorkers } from "./jobs/workers.js";
 import { RunLocks } from "./jobs/liveness.js";
 import { startReaper } from "./jobs/reaper.js";
@@ -63,14 +62,10 @@ export function autopilotApp(services: AppServices) {
     // Slack, deploy hooks and the LLM endpoint share their circuit breakers' state through the store.
     bindBreakerStore(store.pool);
     const rateBudgets = new RateBudgets(store.pool);
-    const writeLanes = new WriteLanes();
     const deps: RunbookDeps = {
       db: store.pool,
       serverConfig: services.serverConfig,
-      github: async (installationId, writesFor) => {
-        const github = rateBudgets.watch(await app.auth(installationId), installationId);
-        return writesFor ? writeLanes.order(github, installationId, writesFor) : github;
-      },
+      github: async (installationId) => rateBudgets.watch(await app.auth(installationId), installationId),
       rateBudgets,
       log,
       env: processEnvironment(),

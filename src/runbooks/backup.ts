@@ -26,7 +26,7 @@ export async function runBackup(deps: RunbookDeps, runId: number, attempt: Attem
 }
 
 export async function concludeInterrupted(deps: RunbookDeps, run: RunOf<"backup">): Promise<void> {
-  const context = new RunContext(deps, run, await deps.github(run.installationId, run.kind));
+  const context = new RunContext(deps, run, await deps.github(run.installationId));
   await conclude(context, run.params.environment, { ok: false, text: "❌ **backup** was interrupted (the worker stopped); run it again." });
 }
 

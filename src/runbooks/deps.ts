@@ -7,7 +7,7 @@ import type { RepoConfigReader } from "../github/api/repo-files.js";
 import type { RateBudgets } from "../github/api/rate-budget.js";
 import type { ListedRepositories } from "../github/api/repositories.js";
 import type { NewRun, Run } from "../store/runs.js";
-import type { ParamsOf, RunKind } from "../store/run-requests.js";
+import type { ParamsOf } from "../store/run-requests.js";
 import type { CheckRunReporter } from "../report/check-run.js";
 import { isUnavailable } from "../database/connection-errors.js";
 import { redact } from "../redact.js";
@@ -15,8 +15,7 @@ import { redact } from "../redact.js";
 export interface RunbookDeps {
   db: pg.Pool;
   serverConfig: ServerConfig;
-  /** The installation's client; given the kind of run, its writes take their turn by that kind's urgency (github/api/write-lanes.ts). */
-  github(installationId: number, writesFor?: RunKind): Promise<GitHubClient>;
+  github(installationId: number): Promise<GitHubClient>;
   /** GitHub's rate-limit budget per installation: non-urgent work is deferred while it is low. */
   rateBudgets: RateBudgets;
   log: Logger;

@@ -57,7 +57,7 @@ export async function runMigrate(deps: RunbookDeps, runId: number, attempt: Atte
 
 /** Concludes a run whose worker died on its last attempt, so no Check Run stays in progress. */
 export async function concludeInterrupted(deps: RunbookDeps, run: RunOf<"migrate">, attempts: number): Promise<void> {
-  const github = await deps.github(run.installationId, run.kind);
+  const github = await deps.github(run.installationId);
   const session = new MigrateRun(deps, run, github, { number: attempts, limit: attempts });
   await session.conclude({
     kind: "crashed",

@@ -41,7 +41,7 @@ export async function runPlan(deps: RunbookDeps, runId: number, attempt: Attempt
 }
 
 export async function concludeInterrupted(deps: RunbookDeps, run: RunOf<"plan">, attempts: number): Promise<void> {
-  const session = new PlanRun(deps, run, await deps.github(run.installationId, run.kind), { number: attempts, limit: attempts });
+  const session = new PlanRun(deps, run, await deps.github(run.installationId), { number: attempts, limit: attempts });
   await session.conclude({ kind: "crashed", error: "the worker running this plan stopped and no attempts are left", attempts });
 }
 

@@ -43,7 +43,7 @@ export async function runRollback(deps: RunbookDeps, runId: number, attempt: Att
 }
 
 export async function concludeInterrupted(deps: RunbookDeps, run: RunOf<"rollback">, attempts: number): Promise<void> {
-  const session = new RollbackRun(deps, run, await deps.github(run.installationId, run.kind), { number: attempts, limit: attempts });
+  const session = new RollbackRun(deps, run, await deps.github(run.installationId), { number: attempts, limit: attempts });
   await session.conclude({ kind: "crashed", error: "the worker running this rollback stopped and no attempts are left", attempts });
 }
 

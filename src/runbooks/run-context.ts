@@ -30,7 +30,7 @@ export async function beginRun<K extends RunKind>(deps: RunbookDeps, runId: numb
   const run = await startAttempt(deps.db, runId);
   if (!run) return undefined;
   if (!isRunOf(run, kind)) throw new Error(`run ${runId} is a ${run.kind} run, queued as a ${kind} job`);
-  return { run, github: await deps.github(run.installationId, run.kind) };
+  return { run, github: await deps.github(run.installationId) };
 }
 
 /** `R`: the kind of run, so a runbook reads its own request (params, commit) typed. */
