@@ -23,5 +23,5 @@ USER autopilot
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s CMD node -e "fetch('http://127.0.0.1:3000/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-# The same command as `npm start` (package.json; test/app-start.test.ts checks they agree): see README "Operations at scale" for the flag.
+# The same command as `npm start` (package.json; test/app-start.test.ts checks they agree): see README "Docker" for the flags and the memory they need.
 CMD ["node", "--max-semi-space-size=64", "--initial-old-space-size=256", "--import", "tsx", "src/main.ts"]
